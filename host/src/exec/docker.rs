@@ -1,0 +1,4 @@
+//! Docker executor (bollard).
+#[derive(Debug)]
+pub struct RunningContainer;
+pub struct DockerExecutor;

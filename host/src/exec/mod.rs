@@ -1,0 +1,164 @@
+//! Executors: run checked, rendered plans as local processes ([`local`]) or Docker containers
+//! ([`docker`]). They decide *how* to run a plan, never *what* to run.
+//!
+//! The orchestrator ([`crate::run`]) drives one test through these steps, for each service in
+//! the deployment's start order:
+//!
+//! 1. [`AnyExecutor::prepare`] — pre-compile, compile, post-compile phases (cached by content
+//!    hash), or the image build; nothing is started yet.
+//! 2. [`AnyExecutor::start`] — pre-run commands, then the run phase in the background.
+//! 3. [`AnyExecutor::wait_ready`] — polls the plan's readiness condition.
+//! 4. [`AnyExecutor::wait`] / [`AnyExecutor::stop`] — clients are waited for; servers are
+//!    stopped once every client is done (SIGTERM to the group, grace, SIGKILL).
+//! 5. [`AnyExecutor::post_run`] — post-run commands, artifact collection.
+//! 6. [`AnyExecutor::teardown`] — always, also after errors and Ctrl-C; idempotent.
+
+pub mod docker;
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::plan::CheckedPlan;
+use crate::plugin::types::Role;
+
+/// The directories the host makes for one service, all under the run directory.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServiceDirs {
+    /// `<run>/<test>/<service>/`: everything of this service.
+    pub root: PathBuf,
+    /// Per-phase stdout/stderr files and anything the plan writes as logs.
+    pub logs: PathBuf,
+    /// The working directory of its commands.
+    pub work: PathBuf,
+    /// Files it serves (servers) — shared by the test: `<run>/<test>/www`.
+    pub www: PathBuf,
+    /// Where a client saves what it fetched.
+    pub downloads: PathBuf,
+    /// The run's CA and leaf certificate (read-only to the service).
+    pub certs: PathBuf,
+    /// qlog output directory.
+    pub qlog: PathBuf,
+    /// Persistent cache shared by runs, outside the repository, per plugin
+    /// (`~/.cache/panther-host/<plugin>/`).
+    pub cache: PathBuf,
+    /// Build outputs of the compile phase, cached by content hash
+    /// (`~/.cache/panther-host/tools/<hash>/`).
+    pub tools: PathBuf,
+}
+
+impl ServiceDirs {
+    /// The TLS key log file the service is asked to write (SSLKEYLOGFILE).
+    pub fn keylog(&self) -> PathBuf {
+        self.logs.join("keys.log")
+    }
+}
+
+/// One service of a test, ready to be run: its checked plan plus where it runs.
+#[derive(Debug, Clone)]
+pub struct ServiceInstance {
+    pub test: String,
+    pub name: String,
+    pub role: Role,
+    pub implementation: String,
+    pub tester: bool,
+    pub plan: CheckedPlan,
+    pub dirs: ServiceDirs,
+    /// Host name or address peers use to reach it.
+    pub host: String,
+    /// Port name → number, after the host allocated the `0` ones.
+    pub ports: BTreeMap<String, u16>,
+    /// Services that must be ready before this one starts.
+    pub after: Vec<String>,
+    /// Environment the environment plugin added (already rendered).
+    pub extra_env: Vec<(String, String)>,
+    /// Docker only: networks, aliases and mounts from the deployment plan.
+    pub placement: Option<crate::plugin::wit::latest::env::Placement>,
+    /// Upper bound for the whole run phase.
+    pub timeout: Duration,
+}
+
+/// How a service's run phase ended.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ServiceExit {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    /// The host stopped it on purpose (a server at the end of a test).
+    pub stopped_by_host: bool,
+    /// It never started (an earlier phase failed).
+    pub not_started: bool,
+    pub duration: Duration,
+}
+
+/// Result of one phase's commands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PhaseReport {
+    pub phase: String,
+    pub commands: Vec<CommandReport>,
+    /// The phase was skipped because its content-hash cache entry was present.
+    pub cached: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommandReport {
+    pub argv: Vec<String>,
+    pub exit: ServiceExit,
+    pub critical: bool,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+/// What teardown did, step by step; it goes into the experiment summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TeardownReport {
+    pub steps: Vec<TeardownStep>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TeardownStep {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Errors of executors. Each names the service and what failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ExecError {
+    #[error("service `{service}`: critical command failed in phase {phase}: `{argv}` ({reason}); see {log}")]
+    #[diagnostic(code(panther::exec::command_failed))]
+    CommandFailed { service: String, phase: String, argv: String, reason: String, log: String },
+    #[error("service `{service}` did not become ready within {timeout:?}: {condition}")]
+    #[diagnostic(code(panther::exec::not_ready), help("look at its logs in {logs}; raise readiness timeout in the plugin parameters if it is just slow"))]
+    NotReady { service: String, timeout: Duration, condition: String, logs: String },
+    #[error("service `{service}` exited before it became ready ({exit})")]
+    #[diagnostic(code(panther::exec::exited_early))]
+    ExitedEarly { service: String, exit: String },
+    #[error("service `{service}`: cannot start `{program}`: {source}")]
+    #[diagnostic(code(panther::exec::spawn), help("is the program installed? `make setup` installs the IUT toolchains"))]
+    Spawn { service: String, program: String, #[source] source: std::io::Error },
+    #[error("docker: {0}")]
+    #[diagnostic(code(panther::exec::docker))]
+    Docker(String),
+    #[error("interrupted")]
+    #[diagnostic(code(panther::exec::interrupted))]
+    Interrupted,
+    #[error("{0}")]
+    #[diagnostic(code(panther::exec::io))]
+    Io(String),
+}
+
+/// A started service. Executors keep what they need to wait for or stop it.
+#[derive(Debug)]
+pub enum Running {
+    Local(local::RunningLocal),
+    Docker(docker::RunningContainer),
+}
+
+/// The executor of a test, chosen by the deployment plan's environment kind. An enum rather
+/// than a trait object because async methods are not dyn-safe.
+pub enum AnyExecutor {
+    Local(local::LocalExecutor),
+    Docker(docker::DockerExecutor),
+}

@@ -1,0 +1,29 @@
+//! panther-host: runs protocol experiments whose plans come from sandboxed WebAssembly plugins.
+//!
+//! # Layout
+//!
+//! The modules follow the flow of one experiment:
+//!
+//! | module       | owns                                                                        |
+//! |--------------|-----------------------------------------------------------------------------|
+//! | [`config`]   | the experiment file: typed model, validation, file:line:col diagnostics     |
+//! | [`plugin`]   | discovery, verification, the wasmtime sandbox, calls into plugins           |
+//! | [`plan`]     | late binding of runtime values into plans, and the policy that judges them  |
+//! | [`exec`]     | executors that run checked plans: local processes and Docker                |
+//! | [`run`]      | the orchestrator: experiment → tests → services, timeouts, teardown         |
+//! | [`events`]   | typed events, state machines, the JSONL event log                           |
+//! | [`evidence`] | captures, digests and log excerpts turned into the record plugins judge     |
+//! | [`report`]   | summary JSON, Markdown report, JUnit XML, result matrix                     |
+//! | [`certs`]    | the run's CA and leaf certificate                                           |
+//! | [`cli`]      | clap commands; parsing and printing only                                    |
+
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod evidence;
+pub mod exec;
+pub mod plan;
+pub mod plugin;
+pub mod report;
+pub mod run;

@@ -1,0 +1,59 @@
+//! Plans: late binding of runtime values ([`render`]) and the policy that judges them
+//! ([`policy`]). Does not call plugins or run anything.
+//!
+//! A plugin's [`ServicePlan`] becomes a [`CheckedPlan`] only through [`check`], so nothing
+//! unrendered or unjudged can reach an executor.
+
+pub mod policy;
+pub mod render;
+
+use crate::plugin::types::ServicePlan;
+
+pub use policy::{Policy, PolicyViolation, Violations};
+pub use render::{RenderContext, RenderError};
+
+/// A plan whose templates are all rendered and which the policy accepted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckedPlan {
+    plan: ServicePlan,
+}
+
+impl CheckedPlan {
+    /// The rendered plan. Every string in it is final: no placeholders remain.
+    pub fn plan(&self) -> &ServicePlan {
+        &self.plan
+    }
+
+    /// Only for tests of executors, which need plans without a plugin.
+    #[doc(hidden)]
+    pub fn assume_checked_for_tests(plan: ServicePlan) -> Self {
+        CheckedPlan { plan }
+    }
+}
+
+/// Why a plan could not be checked.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Policy(#[from] Violations),
+}
+
+/// Renders a plugin's plan with the runtime values in `ctx` and judges the result with `policy`.
+///
+/// # Errors
+/// A [`RenderError`] names the plugin, the field and the unknown placeholder; [`Violations`]
+/// lists every policy rule the rendered plan breaks, each with plugin, field and rule.
+pub fn check(
+    plugin: &str,
+    plan: &ServicePlan,
+    ctx: &RenderContext,
+    policy: &Policy,
+) -> Result<CheckedPlan, CheckError> {
+    let rendered = render::render_plan(plugin, plan, ctx)?;
+    policy.check(plugin, &rendered, ctx)?;
+    Ok(CheckedPlan { plan: rendered })
+}
