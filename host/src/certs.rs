@@ -1,1 +1,173 @@
-//! The run's certificates.
+//! The run's certificates: one CA and one leaf certificate per run, made with rcgen.
+//!
+//! Owns [`Certs`] and [`generate`]. The files it writes back the `{{certs.*}}` placeholders
+//! (`ca_pem ca_der cert_pem cert_der key_pem key_der`). Does not decide which services get
+//! them or where they are mounted; the orchestrator and the executors do.
+//!
+//! The key pairs are ECDSA P-256 (rcgen's default): every QUIC implementation we run accepts
+//! it, and it is generated in microseconds, unlike RSA, which rcgen cannot generate anyway.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+
+/// The files of a run's CA and leaf certificate.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Certs {
+    /// The directory holding every file.
+    pub dir: PathBuf,
+    /// Placeholder name (`ca_pem`, `cert_der`, …, plus `chain_pem`) → file.
+    pub paths: BTreeMap<&'static str, PathBuf>,
+}
+
+impl Certs {
+    /// The values for `{{certs.*}}` in a render context.
+    pub fn placeholders(&self) -> BTreeMap<String, String> {
+        self.paths.iter().map(|(k, v)| (k.to_string(), v.display().to_string())).collect()
+    }
+}
+
+/// Why the certificates could not be made.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CertError {
+    #[error("cannot make the run's certificates: {0}")]
+    #[diagnostic(code(panther::certs::generate))]
+    Generate(#[from] rcgen::Error),
+    #[error("cannot write the run's certificates to {path}: {source}")]
+    #[diagnostic(code(panther::certs::write), help("check that the run directory is writable"))]
+    Write { path: PathBuf, #[source] source: std::io::Error },
+    #[error("`{name}` is not a valid host name for the certificate")]
+    #[diagnostic(code(panther::certs::name), help("service host names must be DNS names (letters, digits, `-`, `_`, `.`) or IP addresses"))]
+    Name { name: String },
+}
+
+/// Validity: a run is short, but clocks in containers may lag; one day back, thirty ahead.
+fn validity() -> (time::OffsetDateTime, time::OffsetDateTime) {
+    let now = time::OffsetDateTime::now_utc();
+    (now - time::Duration::days(1), now + time::Duration::days(30))
+}
+
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// Makes a CA (CA:TRUE) and a leaf (CA:FALSE) for `localhost`, `127.0.0.1`, `::1` and every
+/// name in `extra_names` (host names or IP addresses, such as Docker service names), and
+/// writes `ca.pem ca.der cert.pem cert.der key.pem key.der cert-chain.pem` into `dir`.
+///
+/// # Errors
+/// An extra name that is neither a DNS name nor an IP address; a file that cannot be written.
+pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> {
+    let (not_before, not_after) = validity();
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "panther-host run CA");
+    ca_params.distinguished_name.push(DnType::OrganizationName, "panther-host");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.not_before = not_before;
+    ca_params.not_after = not_after;
+    let ca_key = KeyPair::generate()?;
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()])?;
+    leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from([127, 0, 0, 1])));
+    leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)));
+    for name in extra_names {
+        let san = match name.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) if is_dns_name(name) => {
+                SanType::DnsName(name.clone().try_into().map_err(|_| CertError::Name { name: name.clone() })?)
+            }
+            Err(_) => return Err(CertError::Name { name: name.clone() }),
+        };
+        if !leaf.subject_alt_names.contains(&san) {
+            leaf.subject_alt_names.push(san);
+        }
+    }
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    leaf.not_before = not_before;
+    leaf.not_after = not_after;
+    let leaf_key = KeyPair::generate()?;
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
+
+    std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.to_path_buf(), source })?;
+    let files: [(&'static str, &str, Vec<u8>); 7] = [
+        ("ca_pem", "ca.pem", ca_cert.pem().into_bytes()),
+        ("ca_der", "ca.der", ca_cert.der().to_vec()),
+        ("cert_pem", "cert.pem", leaf_cert.pem().into_bytes()),
+        ("cert_der", "cert.der", leaf_cert.der().to_vec()),
+        ("key_pem", "key.pem", leaf_key.serialize_pem().into_bytes()),
+        ("key_der", "key.der", leaf_key.serialize_der()),
+        ("chain_pem", "cert-chain.pem", format!("{}{}", leaf_cert.pem(), ca_cert.pem()).into_bytes()),
+    ];
+    let mut paths = BTreeMap::new();
+    for (key, file, bytes) in files {
+        let path = dir.join(file);
+        std::fs::write(&path, bytes).map_err(|source| CertError::Write { path: path.clone(), source })?;
+        paths.insert(key, path);
+    }
+    Ok(Certs { dir: dir.to_path_buf(), paths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn openssl(args: &[&str]) -> Option<String> {
+        let out = std::process::Command::new("openssl").args(args).output().ok()?;
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    // The leaf names localhost, the loopback addresses and the extra names, is not a CA, and
+    // verifies against the CA; the CA says CA:TRUE. Checked with openssl, an independent parser.
+    #[test]
+    fn leaf_has_sans_and_is_not_a_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = generate(dir.path(), &["server".into(), "10.1.2.3".into()]).unwrap();
+        for f in ["ca.pem", "ca.der", "cert.pem", "cert.der", "key.pem", "key.der", "cert-chain.pem"] {
+            assert!(dir.path().join(f).metadata().unwrap().len() > 0, "{f}");
+        }
+        assert_eq!(certs.paths.len(), 7);
+        assert_eq!(certs.placeholders()["cert_pem"], dir.path().join("cert.pem").display().to_string());
+
+        let cert = certs.paths["cert_pem"].to_str().unwrap();
+        let Some(text) = openssl(&["x509", "-in", cert, "-noout", "-text"]) else {
+            eprintln!("openssl is not installed; skipping the independent parse");
+            return;
+        };
+        assert!(text.contains("CA:FALSE"), "{text}");
+        for san in ["DNS:localhost", "IP Address:127.0.0.1", "DNS:server", "IP Address:10.1.2.3", "TLS Web Server Authentication"] {
+            assert!(text.contains(san), "missing {san} in\n{text}");
+        }
+        let ca_text = openssl(&["x509", "-in", certs.paths["ca_pem"].to_str().unwrap(), "-noout", "-text"]).unwrap();
+        assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
+        let der = openssl(&["x509", "-inform", "DER", "-in", certs.paths["cert_der"].to_str().unwrap(), "-noout", "-subject"]).unwrap();
+        assert!(der.contains("localhost"), "{der}");
+        let verify = openssl(&["verify", "-CAfile", certs.paths["ca_pem"].to_str().unwrap(), cert]).unwrap();
+        assert!(verify.contains("OK"), "{verify}");
+        // The key matches the leaf's public key.
+        let pk_cert = openssl(&["x509", "-in", cert, "-noout", "-pubkey"]).unwrap();
+        let pk_key = openssl(&["pkey", "-in", certs.paths["key_pem"].to_str().unwrap(), "-pubout"]).unwrap();
+        assert_eq!(pk_cert, pk_key);
+    }
+
+    // A name that cannot be a DNS name is refused with the name in the message.
+    #[test]
+    fn bad_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = generate(dir.path(), &["bad name\u{0}".into()]).unwrap_err();
+        assert!(e.to_string().contains("bad name"), "{e}");
+    }
+}

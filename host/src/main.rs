@@ -1,3 +1,4 @@
+//! The `panther-host` binary: everything happens in [`panther_host::cli`].
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    panther_host::cli::main()
 }

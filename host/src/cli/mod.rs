@@ -1,1 +1,190 @@
-//! Command-line interface: parsing and printing only.
+//! Command-line interface: clap definitions, parsing and printing. Logic lives in the library
+//! modules; each subcommand here resolves its arguments, calls them and renders the result.
+//!
+//! Exit codes (part of the interface, also in `--help` and the README):
+//! 0 every test passed / the command succeeded; 1 a test failed; 2 the run or command could not
+//! be carried out (config, plugin, policy or executor error); 130 interrupted (Ctrl-C).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod plan;
+pub mod run;
+
+/// Exit code: every test passed, or the command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: at least one test failed.
+pub const EXIT_TEST_FAILED: u8 = 1;
+/// Exit code: the run or command could not be carried out.
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted by Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "panther-host",
+    version,
+    about = "Run protocol experiments whose plans come from sandboxed WebAssembly plugins",
+    after_help = "Exit codes: 0 all tests passed, 1 a test failed, 2 the run could not be carried out, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Another directory of plugin components (repeatable); plugins-dist/ is always searched.
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Refuse any component that plugins.lock does not pin with the same sha256.
+    #[arg(long, global = true)]
+    pub locked: bool,
+    /// Where compiled components and IUT builds are cached [default: ~/.cache/panther-host].
+    #[arg(long, global = true, value_name = "DIR", env = "PANTHER_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment and write its results under its output directory.
+    Run(run::RunCmd),
+    /// Ask the plugins for plans, check and render them, and print them; run nothing.
+    Plan(plan::PlanCmd),
+}
+
+impl GlobalArgs {
+    /// The cache root: `--cache-dir`, `$PANTHER_CACHE`, or `~/.cache/panther-host`.
+    pub fn cache_root(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(crate::run::default_cache_root)
+    }
+
+    /// Plugin directories in search order: plugins-dist/ (found next to the binary's workspace,
+    /// or in the current directory), `$PANTHER_PLUGIN_PATH`, then `--plugin-dir`s.
+    pub fn plugin_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![];
+        if let Some(d) = crate::run::bundled_plugin_dir() {
+            dirs.push(d);
+        }
+        if let Some(p) = std::env::var_os("PANTHER_PLUGIN_PATH") {
+            dirs.extend(std::env::split_paths(&p));
+        }
+        dirs.extend(self.plugin_dirs.iter().cloned());
+        dirs
+    }
+}
+
+/// Opens the plugin host with the global options (plugin dirs, cache, --locked).
+pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::PluginHost>, Box<dyn miette::Diagnostic + Send + Sync>> {
+    let opts = crate::plugin::HostOptions {
+        plugin_dirs: g.plugin_dirs(),
+        cache_dir: g.cache_root().join("components"),
+        limits: crate::plugin::Limits::default(),
+        locked: g.locked.then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock")),
+    };
+    let host = crate::plugin::PluginHost::open(opts).map_err(|e| Box::new(e) as Box<dyn miette::Diagnostic + Send + Sync>)?;
+    for r in host.refused() {
+        tracing::warn!("{r}");
+    }
+    Ok(std::sync::Arc::new(host))
+}
+
+/// Loads an experiment, opens the plugins and checks the one against the other; prints every
+/// problem and returns the exit code on failure.
+pub fn open_session(file: &std::path::Path, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
+    let experiment = crate::config::load(file).map_err(|e| {
+        print_error(&e);
+        EXIT_ERROR
+    })?;
+    let host = open_plugins(g).map_err(|e| {
+        print_error(e.as_ref());
+        EXIT_ERROR
+    })?;
+    let params = crate::config::check_plugins(&experiment, &|name| host.find(name).ok().map(|p| p.info.clone())).map_err(|e| {
+        print_error(&e);
+        EXIT_ERROR
+    })?;
+    let policy = crate::plan::Policy::from_choice(&experiment.settings.policy).map_err(|e| {
+        print_error(&e);
+        EXIT_ERROR
+    })?;
+    Ok(crate::run::Session { experiment, host, params, policy, cache_root: g.cache_root() })
+}
+
+/// Sets up tracing from `-v`/`-q` and `RUST_LOG`. Logs go to stderr.
+pub fn init_tracing(g: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,panther_host=info",
+        (false, 1) => "info,panther_host=debug",
+        _ => "debug,panther_host=trace,wasmtime=info,cranelift=info",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .try_init();
+}
+
+/// Prints a diagnostic the way every subcommand does: miette's graphical report on stderr
+/// (plain text when stderr is not a terminal or NO_COLOR is set).
+pub fn print_error(e: &dyn miette::Diagnostic) {
+    let handler = if std::env::var_os("NO_COLOR").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+    } else {
+        miette::GraphicalReportHandler::new()
+    };
+    let mut out = String::new();
+    if handler.render_report(&mut out, e).is_err() {
+        out = format!("error: {e}\n");
+    }
+    eprint!("{out}");
+}
+
+/// Parses the command line and runs the command; `main` only calls this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    let code = match cli.command {
+        Command::Run(c) => run::run(&c, &cli.global),
+        Command::Plan(c) => plan::run(&c, &cli.global),
+    };
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_plan_with_params() {
+        let c = Cli::try_parse_from(["panther-host", "plan", "--plugin", "quic-go", "--role", "server", "--param", "source=debian"]).unwrap();
+        match c.command {
+            Command::Plan(p) => {
+                assert_eq!(p.plugin.as_deref(), Some("quic-go"));
+                assert_eq!(p.params, vec!["source=debian".to_string()]);
+            }
+            _ => panic!("expected plan"),
+        }
+    }
+}

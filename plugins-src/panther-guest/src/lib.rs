@@ -1,8 +1,18 @@
 //! Shared plumbing for panther plugins written in Rust.
 //!
-//! A plugin crate depends on this one, implements [`ServicePlugin`]'s `Guest` trait and calls
-//! [`export_service!`]. The bindings for both worlds are generated here once, so plugin crates
-//! hold only their plan logic and their table of versions.
+//! A plugin crate depends on this one, implements [`ServicePlugin`] (the generated `Guest`
+//! trait of the `service` interface) and calls [`export_service!`]. The bindings for both worlds
+//! are generated here once, so plugin crates hold only their plan logic and their table of
+//! versions.
+//!
+//! # Layout
+//! * [`plan`]: builders for [`Command`], [`ServicePlan`] and [`ImageSpec`].
+//! * [`params`]: [`ParamSpec`] constructors and typed access to [`PlanRequest::params`].
+//! * [`versions`]: the [`VersionRow`] table every IUT plugin keeps.
+//! * [`error`]: short constructors for [`PluginError`].
+//! * [`log`]: the one host import, as `log::info(..)` and friends.
+//!
+//! This crate never decides what a plan contains; it only makes plans shorter to write.
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -28,8 +38,32 @@ pub mod env_bindings {
     });
 }
 
+pub mod error;
+pub mod log;
+pub mod params;
+pub mod plan;
+pub mod versions;
+
 pub use bindings::exports::panther::plugin::service::Guest as ServicePlugin;
-pub use bindings::panther::plugin::types::*;
-pub use env_bindings::exports::panther::plugin::environment as environment;
 pub use bindings::export_service;
+pub use bindings::panther::plugin::types::*;
 pub use env_bindings::export_environment;
+pub use env_bindings::exports::panther::plugin::environment;
+
+pub use error::{internal, invalid_param, unsupported};
+pub use params::Params;
+pub use plan::cmd;
+pub use versions::{require_environment, require_role, source_infos, source_param, Pin, SourceRow, VersionRow, VersionTable};
+
+/// The base image every upstream build starts from; the host builds it with debootstrap.
+pub const BASE_IMAGE: &str = "panther-base:bookworm";
+
+/// The name a role has in experiments and messages (`server`, `client`, ...).
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Server => "server",
+        Role::Client => "client",
+        Role::Peer => "peer",
+        Role::Mitm => "mitm",
+    }
+}

@@ -1,0 +1,59 @@
+//! `panther-host run`: run an experiment and write its results.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{GlobalArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TEST_FAILED};
+
+/// Run an experiment and write its results under its output directory.
+#[derive(Debug, Args)]
+pub struct RunCmd {
+    /// The experiment file (TOML); `experiments/demo.toml` is the embedded default.
+    #[arg(default_value = "experiments/demo.toml")]
+    pub experiment: PathBuf,
+    /// Write results here instead of the experiment's `output_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Only run tests whose name contains this text (repeatable).
+    #[arg(long = "test", value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+/// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
+pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    let session = match super::open_session(&cmd.experiment, g) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let opts = crate::run::RunOptions { output_dir: cmd.output_dir.clone(), only: cmd.only.clone() };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let outcome = match rt.block_on(crate::run::run_experiment(&session, &opts, shutdown)) {
+        Ok(o) => o,
+        Err(e) => {
+            super::print_error(&e);
+            return EXIT_ERROR;
+        }
+    };
+    print!("{}", crate::report::console_summary(&outcome.summary));
+    println!("results: {}", outcome.run_dir.display());
+    for f in &outcome.files {
+        println!("  {}", f.display());
+    }
+    if outcome.interrupted {
+        EXIT_INTERRUPTED
+    } else if outcome.all_passed() {
+        EXIT_OK
+    } else {
+        EXIT_TEST_FAILED
+    }
+}

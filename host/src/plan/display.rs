@@ -1,0 +1,155 @@
+//! The readable form of plans, as `panther-host plan` and `audit` print them.
+//!
+//! Argv is shown shell-quoted so it can be read (and pasted to reproduce a step by hand);
+//! the host itself never runs it through a shell.
+
+use std::fmt::Write;
+
+use crate::plugin::types::{Command, ReadinessCondition, ServicePlan};
+use crate::plugin::wit::latest::env::DeploymentPlan;
+
+/// Quotes one argument the way a POSIX shell would need it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=,+@%{}".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// An argv as one readable line.
+pub fn argv_line(argv: &[String]) -> String {
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+fn command(out: &mut String, c: &Command) {
+    let _ = writeln!(out, "    $ {}", argv_line(&c.argv));
+    for (k, v) in &c.env {
+        let _ = writeln!(out, "      env {k}={}", shell_quote(v));
+    }
+    if let Some(d) = &c.cwd {
+        let _ = writeln!(out, "      cwd {d}");
+    }
+    let mut notes = vec![];
+    if let Some(t) = c.timeout_ms {
+        notes.push(format!("timeout {}", humanize_ms(t)));
+    }
+    if !c.critical {
+        notes.push("not critical".to_string());
+    }
+    if !c.description.is_empty() {
+        notes.push(c.description.clone());
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(out, "      ({})", notes.join(", "));
+    }
+}
+
+/// `1500` → `1.5s`, `120000` → `2m`.
+pub fn humanize_ms(ms: u64) -> String {
+    match ms {
+        m if m % 60_000 == 0 && m >= 60_000 => format!("{}m", m / 60_000),
+        m if m % 1000 == 0 => format!("{}s", m / 1000),
+        m if m >= 1000 => format!("{:.1}s", m as f64 / 1000.0),
+        m => format!("{m}ms"),
+    }
+}
+
+/// Writes the readable form of a service plan, indented under a heading the caller prints.
+pub fn write_plan(out: &mut String, plan: &ServicePlan) {
+    let p = &plan.phases;
+    for (name, cs) in [
+        ("pre-compile", &p.pre_compile),
+        ("compile", &p.compile),
+        ("post-compile", &p.post_compile),
+        ("pre-run", &p.pre_run),
+        ("run", &p.run),
+        ("post-run", &p.post_run),
+    ] {
+        if cs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {name}:");
+        for c in cs {
+            command(out, c);
+        }
+    }
+    if !plan.ports.is_empty() {
+        let ports: Vec<String> = plan
+            .ports
+            .iter()
+            .map(|p| format!("{} {}/{}", p.name, if p.number == 0 { "auto".to_string() } else { p.number.to_string() }, format!("{:?}", p.transport).to_lowercase()))
+            .collect();
+        let _ = writeln!(out, "  ports: {}", ports.join(", "));
+    }
+    let cond = match &plan.readiness.condition {
+        ReadinessCondition::Started => "when started".to_string(),
+        ReadinessCondition::PortBound(p) => format!("when port `{p}` is bound"),
+        ReadinessCondition::LogLine(l) => format!("when its output contains {l:?}"),
+        ReadinessCondition::FileExists(f) => format!("when {f} exists"),
+        ReadinessCondition::Exited => "when its run phase has exited with 0".to_string(),
+    };
+    let _ = writeln!(out, "  ready: {cond} (within {})", humanize_ms(plan.readiness.timeout_ms));
+    for a in &plan.artifacts {
+        let _ = writeln!(out, "  artifact: {} {}{}", format!("{:?}", a.kind).to_lowercase(), a.path, if a.required { " (required)" } else { "" });
+    }
+    if !plan.capabilities.is_empty() {
+        let _ = writeln!(out, "  capabilities: {}", plan.capabilities.join(", "));
+    }
+    for (path, content) in &plan.files {
+        let _ = writeln!(out, "  file: {path} ({} bytes)", content.len());
+    }
+    if let Some(img) = &plan.image {
+        let _ = writeln!(out, "  image: {} from {}", img.name, img.base);
+        if !img.packages.is_empty() {
+            let _ = writeln!(out, "    packages: {}", img.packages.join(" "));
+        }
+        for s in &img.sources {
+            let _ = writeln!(out, "    source: {} {} @ {} -> {}", s.name, s.url, s.rev, s.dest);
+        }
+        for (k, v) in &img.build_args {
+            let _ = writeln!(out, "    build-arg {k}={v}");
+        }
+        for s in &img.steps {
+            let _ = writeln!(out, "    RUN {}{}", argv_line(&s.argv), s.workdir.as_ref().map(|w| format!("  (in {w})")).unwrap_or_default());
+        }
+    }
+}
+
+/// Writes the readable form of a deployment plan.
+pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
+    let _ = writeln!(out, "  environment: {}", format!("{:?}", d.kind).to_lowercase());
+    for n in &d.networks {
+        let _ = writeln!(out, "  network: {}{}", n.name, if n.internal { " (internal)" } else { "" });
+    }
+    for (i, p) in d.placements.iter().enumerate() {
+        let after = if p.after.is_empty() { String::new() } else { format!(", after {}", p.after.join(", ")) };
+        let _ = writeln!(out, "  {}. {} on {}{after}", i + 1, p.service, p.host);
+        for m in &p.mounts {
+            let _ = writeln!(out, "       mount {} -> {}{}", m.dir, m.target.as_deref().unwrap_or("(same path)"), if m.read_only { " (read-only)" } else { "" });
+        }
+    }
+    if let Some(c) = &d.capture {
+        let _ = writeln!(out, "  capture: on {}{}", c.interface, if c.ports_only { ", the services' ports only" } else { "" });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(argv_line(&["go".into(), "build".into(), "-o".into(), "/a b".into(), "it's".into()]), r"go build -o '/a b' 'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("{{ports.quic}}"), "{{ports.quic}}");
+    }
+
+    #[test]
+    fn humanizes() {
+        assert_eq!(humanize_ms(120_000), "2m");
+        assert_eq!(humanize_ms(1500), "1.5s");
+        assert_eq!(humanize_ms(30_000), "30s");
+        assert_eq!(humanize_ms(20), "20ms");
+    }
+}

@@ -1,0 +1,237 @@
+//! Drives one planned test through an executor: prepare, start in order with readiness,
+//! wait for the services that finish on their own, stop the rest, post-run, teardown.
+//!
+//! Owns the lifecycle order and the service state machine transitions; never decides what a
+//! command is (plans) or how it runs (executors). Teardown runs on every path out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{EventSink, ServiceState};
+use crate::exec::{AnyExecutor, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport};
+use crate::plugin::types::{ArtifactKind, Role};
+
+/// How long a server gets between SIGTERM and SIGKILL at the end of a test.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// What happened to one service.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ServiceRun {
+    pub name: String,
+    pub implementation: String,
+    pub role: String,
+    pub tester: bool,
+    pub phases: Vec<PhaseReport>,
+    pub exit: ServiceExit,
+    /// The first thing that went wrong with it, if anything did.
+    pub error: Option<String>,
+    pub artifacts: Vec<(ArtifactKind, PathBuf)>,
+    pub became_ready: bool,
+    /// Whether the test waited for it to finish on its own (clients, testers).
+    pub finite: bool,
+}
+
+/// The raw result of driving a test, before evidence and verdicts.
+#[derive(Debug, Default)]
+pub struct DriveResult {
+    pub services: Vec<ServiceRun>,
+    pub teardown: TeardownReport,
+    /// An error that stopped the lifecycle (not ready, critical command failed, …).
+    pub error: Option<String>,
+    pub interrupted: bool,
+    pub timed_out: bool,
+    pub duration: Duration,
+    /// Time spent inside the IUTs' own run phases (for the orchestration-overhead benchmark).
+    pub run_phase_time: Duration,
+}
+
+/// Which services the test waits for: testers that run something, else every service that
+/// no other service targets (clients). The rest (servers) are stopped when those are done.
+pub fn finite_services(instances: &[ServiceInstance]) -> BTreeSet<String> {
+    let testers: BTreeSet<String> = instances
+        .iter()
+        .filter(|s| s.tester && !s.plan.plan().phases.run.is_empty())
+        .map(|s| s.name.clone())
+        .collect();
+    if !testers.is_empty() {
+        return testers;
+    }
+    let targeted: BTreeSet<&str> = instances.iter().flat_map(|s| s.after.iter().map(String::as_str)).collect();
+    instances
+        .iter()
+        .filter(|s| !targeted.contains(s.name.as_str()) && s.role != Role::Server && !s.plan.plan().phases.run.is_empty())
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// Runs the lifecycle of one test. `deadline` bounds everything after preparation.
+pub async fn drive_test(
+    exec: &AnyExecutor,
+    instances: &[ServiceInstance],
+    settle: Option<Duration>,
+    deadline: Duration,
+    events: &EventSink,
+    cancel: &CancellationToken,
+) -> DriveResult {
+    let started = Instant::now();
+    let finite = finite_services(instances);
+    let mut out = DriveResult::default();
+    let mut runs: Vec<ServiceRun> = instances
+        .iter()
+        .map(|s| ServiceRun {
+            name: s.name.clone(),
+            implementation: s.implementation.clone(),
+            role: format!("{:?}", s.role).to_lowercase(),
+            tester: s.tester,
+            finite: finite.contains(&s.name),
+            exit: ServiceExit { not_started: true, ..Default::default() },
+            ..Default::default()
+        })
+        .collect();
+    let mut running: Vec<Option<Running>> = instances.iter().map(|_| None).collect();
+
+    // Prepare everything first: builds are slow, and nothing should be half-started when one fails.
+    for (i, svc) in instances.iter().enumerate() {
+        events.service_state(&svc.test, &svc.name, ServiceState::Preparing);
+        match exec.prepare(svc).await {
+            Ok(reports) => {
+                runs[i].phases.extend(reports);
+                events.service_state(&svc.test, &svc.name, ServiceState::Prepared);
+            }
+            Err(e) => {
+                events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                runs[i].error = Some(e.to_string());
+                out.error = Some(format!("service `{}` could not be prepared: {e}", svc.name));
+                break;
+            }
+        }
+        if cancel.is_cancelled() {
+            out.interrupted = true;
+            break;
+        }
+    }
+
+    // Start in the deployment's order; each waits for what it comes after to be ready.
+    let mut ready: BTreeSet<String> = BTreeSet::new();
+    if out.error.is_none() && !out.interrupted {
+        for (i, svc) in instances.iter().enumerate() {
+            if let Some(missing) = svc.after.iter().find(|a| !ready.contains(*a)) {
+                out.error = Some(format!("service `{}` must start after `{missing}`, which is not ready", svc.name));
+                break;
+            }
+            events.service_state(&svc.test, &svc.name, ServiceState::Starting);
+            let mut r = match exec.start(svc).await {
+                Ok(r) => r,
+                Err(e) => {
+                    events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                    runs[i].error = Some(e.to_string());
+                    out.error = Some(e.to_string());
+                    break;
+                }
+            };
+            runs[i].exit.not_started = false;
+            events.service_state(&svc.test, &svc.name, ServiceState::Running);
+            let readiness = exec.wait_ready(svc, &mut r, cancel).await;
+            running[i] = Some(r);
+            match readiness {
+                Ok(()) => {
+                    runs[i].became_ready = true;
+                    ready.insert(svc.name.clone());
+                    events.service_state(&svc.test, &svc.name, ServiceState::Ready);
+                }
+                Err(e) => {
+                    if cancel.is_cancelled() {
+                        out.interrupted = true;
+                    } else {
+                        events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                        runs[i].error = Some(e.to_string());
+                        out.error = Some(e.to_string());
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    // Wait for the finite services, bounded by the test deadline and Ctrl-C.
+    let run_started = Instant::now();
+    if out.error.is_none() && !out.interrupted {
+        if let Some(s) = settle {
+            tokio::select! {
+                _ = tokio::time::sleep(s) => {}
+                _ = cancel.cancelled() => {}
+            }
+        }
+        let waiters = instances.iter().zip(running.iter_mut()).enumerate().filter(|(_, (svc, r))| finite.contains(&svc.name) && r.is_some()).map(|(i, (svc, r))| {
+            let r = r.as_mut().expect("filtered on is_some");
+            async move { (i, exec.wait(svc, r, cancel).await) }
+        });
+        let all = join_all(waiters);
+        let remaining = deadline.saturating_sub(started.elapsed());
+        if finite.is_empty() {
+            // Nothing ends on its own: the test is the settle time (or the deadline).
+            if settle.is_none() {
+                tokio::select! {
+                    _ = tokio::time::sleep(remaining) => { out.timed_out = true; }
+                    _ = cancel.cancelled() => {}
+                }
+            }
+        } else {
+            match tokio::time::timeout(remaining, all).await {
+                Ok(exits) => {
+                    for (i, exit) in exits {
+                        runs[i].exit = exit;
+                        events.service_state(&instances[i].test, &instances[i].name, ServiceState::Stopped);
+                    }
+                }
+                Err(_) => out.timed_out = true,
+            }
+        }
+        if cancel.is_cancelled() {
+            out.interrupted = true;
+        }
+    }
+    out.run_phase_time = run_started.elapsed();
+
+    // Stop what still runs, newest first, so clients go before the servers they talk to.
+    for i in (0..instances.len()).rev() {
+        let svc = &instances[i];
+        if let Some(r) = running[i].as_mut() {
+            if runs[i].finite && !runs[i].exit.not_started && (runs[i].exit.exit_code.is_some() || runs[i].exit.signal.is_some()) {
+                continue;
+            }
+            events.service_state(&svc.test, &svc.name, ServiceState::Stopping);
+            let exit = exec.stop(svc, r, STOP_GRACE).await;
+            if runs[i].finite && out.timed_out {
+                runs[i].exit = ServiceExit { timed_out: true, ..exit };
+            } else {
+                runs[i].exit = exit;
+            }
+            events.service_state(&svc.test, &svc.name, ServiceState::Stopped);
+        }
+    }
+
+    for (i, svc) in instances.iter().enumerate() {
+        if running[i].is_some() {
+            let (reports, artifacts) = exec.post_run(svc).await;
+            runs[i].phases.extend(reports);
+            runs[i].artifacts = artifacts;
+        }
+    }
+    out.teardown = exec.teardown().await;
+    for svc in instances {
+        events.service_state(&svc.test, &svc.name, ServiceState::Destroyed);
+    }
+    out.services = runs;
+    out.duration = started.elapsed();
+    out
+}
+
+/// Services by name, for lookups in verdict code.
+pub fn by_name(runs: &[ServiceRun]) -> BTreeMap<&str, &ServiceRun> {
+    runs.iter().map(|r| (r.name.as_str(), r)).collect()
+}

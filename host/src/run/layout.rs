@@ -1,0 +1,286 @@
+//! Where a run's files go, and the runtime values plans are rendered with.
+//!
+//! Owns the run directory tree (`outputs/<experiment>/<timestamp>/<test>/<service>/…`), the
+//! served files of a test, free-port allocation, the content-hash key of the compile cache and
+//! the [`RenderContext`] of each service. Creates directories; runs nothing.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::exec::ServiceDirs;
+use crate::plan::render::{ip_decimal, Endpoint, NameOnly, RenderContext, RunInfo, TargetEndpoint};
+use crate::plugin::types::{EnvironmentKind, ServicePlan, Transport};
+use crate::plugin::wit::latest::env::Placement;
+
+/// The directory of one run: `<output>/<experiment>/<timestamp>/`.
+#[derive(Debug, Clone)]
+pub struct RunLayout {
+    pub root: PathBuf,
+    pub id: String,
+    pub cache_root: PathBuf,
+}
+
+impl RunLayout {
+    /// A layout under `output/<experiment>/<id>`; nothing is created yet.
+    pub fn new(output: &Path, experiment: &str, id: &str, cache_root: &Path) -> Self {
+        RunLayout { root: output.join(slug(experiment)).join(id), id: id.to_string(), cache_root: cache_root.to_path_buf() }
+    }
+
+    pub fn certs(&self) -> PathBuf {
+        self.root.join("certs")
+    }
+
+    /// `<run>/<test slug>` or `<run>/<test slug>/iter-N` when a test has several iterations.
+    pub fn test_dir(&self, test_slug: &str, iteration: u32, iterations: u32) -> PathBuf {
+        let d = self.root.join(test_slug);
+        if iterations > 1 {
+            d.join(format!("iter-{iteration}"))
+        } else {
+            d
+        }
+    }
+}
+
+/// A run id from the current UTC time: `2026-11-25_14-03-07`, unique within a second.
+pub fn run_id_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let f = time::macros::format_description!("[year]-[month]-[day]_[hour]-[minute]-[second]");
+    now.format(&f).unwrap_or_else(|_| "run".to_string())
+}
+
+/// A file-system and URL safe form of a name: lower-case ASCII letters, digits, `-` and `_`.
+pub fn slug(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => s.push(c),
+            'A'..='Z' => s.push(c.to_ascii_lowercase()),
+            _ if !s.ends_with('-') => s.push('-'),
+            _ => {}
+        }
+    }
+    let t = s.trim_matches('-').to_string();
+    if t.is_empty() {
+        "unnamed".into()
+    } else {
+        t
+    }
+}
+
+/// The key of a plugin's compile cache: the unrendered compile phases of its plan, the plugin
+/// name and the environment. Plugin rebuilds that do not change those commands keep the cache.
+pub fn compile_cache_key(plugin: &str, env: EnvironmentKind, plan: &ServicePlan) -> String {
+    let mut h = Sha256::new();
+    h.update(plugin.as_bytes());
+    h.update([0]);
+    h.update(format!("{env:?}").as_bytes());
+    for phase in [&plan.phases.pre_compile, &plan.phases.compile, &plan.phases.post_compile] {
+        h.update(serde_json::to_vec(phase).expect("commands are plain data"));
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// The directories of one service (host paths), without making them.
+pub fn planned_service_dirs(test_dir: &Path, run: &RunLayout, service: &str, plugin: &str, cache_key: &str) -> ServiceDirs {
+    let root = test_dir.join(slug(service));
+    ServiceDirs {
+        logs: root.join("logs"),
+        work: root.join("work"),
+        downloads: root.join("downloads"),
+        qlog: root.join("qlog"),
+        www: test_dir.join("www"),
+        certs: run.certs(),
+        cache: run.cache_root.join("plugins").join(slug(plugin)),
+        tools: run.cache_root.join("tools").join(format!("{}-{cache_key}", slug(plugin))),
+        root,
+    }
+}
+
+/// Makes the directories of one service and returns them (host paths). The tools directory
+/// is left to the executor, which fills it in the compile phase.
+pub fn service_dirs(test_dir: &Path, run: &RunLayout, service: &str, plugin: &str, cache_key: &str) -> std::io::Result<ServiceDirs> {
+    let dirs = planned_service_dirs(test_dir, run, service, plugin, cache_key);
+    for d in [&dirs.logs, &dirs.work, &dirs.downloads, &dirs.qlog, &dirs.www, &dirs.cache] {
+        std::fs::create_dir_all(d)?;
+    }
+    Ok(dirs)
+}
+
+/// Writes the files a test's servers serve: deterministic pseudo-random content of the asked
+/// sizes (seeded by the path), so a download can be compared byte for byte.
+pub fn write_www(www: &Path, files: &[(String, u64)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(www)?;
+    for (path, size) in files {
+        let rel = path.trim_start_matches('/');
+        let dest = www.join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut seed = u64::from_le_bytes(Sha256::digest(rel.as_bytes())[..8].try_into().unwrap()) | 1;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&dest)?);
+        let mut left = *size;
+        let mut buf = [0u8; 8192];
+        while left > 0 {
+            for chunk in buf.chunks_mut(8) {
+                // xorshift64*: fast, deterministic, and not compressible by accident.
+                seed ^= seed >> 12;
+                seed ^= seed << 25;
+                seed ^= seed >> 27;
+                let v = seed.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+                chunk.copy_from_slice(&v[..chunk.len()]);
+            }
+            let n = left.min(buf.len() as u64) as usize;
+            out.write_all(&buf[..n])?;
+            left -= n as u64;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Asks the kernel for a free port on loopback for the given transport.
+pub fn free_port(transport: Transport) -> std::io::Result<u16> {
+    let any = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0);
+    Ok(match transport {
+        Transport::Udp => UdpSocket::bind(any)?.local_addr()?.port(),
+        Transport::Tcp => TcpListener::bind(any)?.local_addr()?.port(),
+    })
+}
+
+/// Gives every `number = 0` port of a plan a number: a free loopback port for local runs,
+/// the port's conventional number (4443) inside containers, where each service has its own
+/// address. Ports already taken by earlier services of the same test are not handed out again.
+pub fn allocate_ports(plan: &ServicePlan, env: EnvironmentKind, taken: &mut Vec<u16>) -> std::io::Result<BTreeMap<String, u16>> {
+    let mut out = BTreeMap::new();
+    for p in &plan.ports {
+        let n = if p.number != 0 {
+            p.number
+        } else if env == EnvironmentKind::Docker {
+            4443 + out.len() as u16
+        } else {
+            let mut n = free_port(p.transport)?;
+            while taken.contains(&n) {
+                n = free_port(p.transport)?;
+            }
+            n
+        };
+        taken.push(n);
+        out.insert(p.name.clone(), n);
+    }
+    Ok(out)
+}
+
+/// What the render context needs to know about every service of a test.
+#[derive(Debug, Clone)]
+pub struct ServiceAddress {
+    pub name: String,
+    pub host: String,
+    pub ip: String,
+    pub ports: BTreeMap<String, u16>,
+    /// Port names in the order the plan declared them (the first is `target.port`).
+    pub first_port: Option<u16>,
+}
+
+impl ServiceAddress {
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            ip: self.ip.clone(),
+            ip_decimal: ip_decimal(&self.ip),
+            ports: self.ports.clone(),
+        }
+    }
+}
+
+/// The address of a placement: a literal IP is its own address; other hosts are reached
+/// by name (Docker's DNS), and their IP is filled in when the executor knows it.
+pub fn address_of(p: &Placement, ports: BTreeMap<String, u16>, first_port: Option<u16>, ip: Option<String>) -> ServiceAddress {
+    let ip = ip.unwrap_or_else(|| if p.host.parse::<std::net::IpAddr>().is_ok() { p.host.clone() } else { String::new() });
+    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port }
+}
+
+/// Directory names → paths as the service sees them (host paths, or container paths from the
+/// placement's mounts under Docker).
+pub fn visible_dirs(dirs: &ServiceDirs, placement: &Placement, run_root: &Path) -> BTreeMap<String, String> {
+    let host: [(&str, &Path); 10] = [
+        ("run", run_root),
+        ("logs", &dirs.logs),
+        ("work", &dirs.work),
+        ("www", &dirs.www),
+        ("downloads", &dirs.downloads),
+        ("certs", &dirs.certs),
+        ("qlog", &dirs.qlog),
+        ("cache", &dirs.cache),
+        ("tools", &dirs.tools),
+        ("root", &dirs.root),
+    ];
+    let mut out: BTreeMap<String, String> = host.iter().map(|(k, p)| (k.to_string(), p.display().to_string())).collect();
+    for m in &placement.mounts {
+        if let Some(t) = &m.target {
+            out.insert(m.dir.clone(), t.clone());
+        }
+    }
+    out
+}
+
+/// The render context of one service of a test.
+pub fn render_context(
+    me: &ServiceAddress,
+    target: Option<&ServiceAddress>,
+    all: &[ServiceAddress],
+    dirs: BTreeMap<String, String>,
+    certs: BTreeMap<String, String>,
+    test: &str,
+    run_id: &str,
+) -> RenderContext {
+    let keylog = format!("{}/keys.log", dirs.get("logs").map(String::as_str).unwrap_or("."));
+    RenderContext {
+        this: me.endpoint(),
+        ports: me.ports.clone(),
+        target: target.map(|t| TargetEndpoint { endpoint: t.endpoint(), port: t.first_port.unwrap_or(0) }),
+        peers: all.iter().filter(|a| a.name != me.name).map(|a| (a.name.clone(), a.endpoint())).collect(),
+        dirs,
+        files: BTreeMap::from([("keylog".to_string(), keylog)]),
+        certs,
+        test: NameOnly { name: test.to_string() },
+        run: RunInfo { id: run_id.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe_and_stable() {
+        assert_eq!(slug("quic-go server, aioquic client"), "quic-go-server-aioquic-client");
+        assert_eq!(slug("../../etc"), "etc");
+        assert_eq!(slug("???"), "unnamed");
+    }
+
+    #[test]
+    fn www_files_are_deterministic_and_sized() {
+        let d = tempfile::tempdir().unwrap();
+        write_www(d.path(), &[("/a/f.bin".into(), 10_000), ("/g".into(), 3)]).unwrap();
+        let a = std::fs::read(d.path().join("a/f.bin")).unwrap();
+        assert_eq!(a.len(), 10_000);
+        write_www(d.path(), &[("/a/f.bin".into(), 10_000)]).unwrap();
+        assert_eq!(a, std::fs::read(d.path().join("a/f.bin")).unwrap());
+        assert_eq!(std::fs::read(d.path().join("g")).unwrap().len(), 3);
+        assert_ne!(&a[..8], &[0u8; 8]);
+    }
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let mut taken = vec![];
+        let a = free_port(Transport::Udp).unwrap();
+        taken.push(a);
+        assert!(a > 0);
+    }
+}

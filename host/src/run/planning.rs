@@ -1,0 +1,270 @@
+//! Planning a test without running it: ask the service plugins for plans, the environment
+//! plugin for a deployment, give ports and directories, render and check every plan.
+//!
+//! `panther-host plan FILE`, `panther-host audit` and `panther-host run` all go through
+//! [`plan_test`], so what is printed is exactly what would run. Calls plugins; runs nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Experiment, ResolvedParams, ServiceKind, ServiceSpec, TestSpec};
+use crate::exec::ServiceInstance;
+use crate::plan::{self, CheckedPlan, Policy, RenderContext};
+use crate::plugin::types::{EnvironmentKind, Peer, PlanRequest, PluginKind, ServicePlan};
+use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, Placement, ServiceEntry};
+use crate::plugin::PluginHost;
+
+use super::layout::{self, RunLayout, ServiceAddress};
+
+/// Everything a run needs that does not change between tests.
+pub struct Session {
+    pub experiment: Experiment,
+    pub host: Arc<PluginHost>,
+    pub params: ResolvedParams,
+    pub policy: Policy,
+    pub cache_root: PathBuf,
+}
+
+/// Anything that keeps a test from running, with who said it.
+pub type Problem = Box<dyn miette::Diagnostic + Send + Sync + 'static>;
+
+/// A problem found by the orchestrator itself (not a plugin, renderer or policy).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+#[diagnostic(code(panther::run::plan))]
+pub struct PlanProblem(pub String);
+
+/// One service of a planned test.
+pub struct PlannedService {
+    pub spec: ServiceSpec,
+    /// What the plugin returned, before rendering.
+    pub raw: Option<ServicePlan>,
+    /// Rendered and accepted by the policy; `None` when a problem stopped it.
+    pub instance: Option<ServiceInstance>,
+    pub context: Option<RenderContext>,
+}
+
+/// A test with every plan made and checked.
+pub struct PlannedTest {
+    pub spec: TestSpec,
+    pub iteration: u32,
+    pub dir: PathBuf,
+    pub environment: EnvironmentKind,
+    pub deployment: Option<DeploymentPlan>,
+    /// In start order.
+    pub services: Vec<PlannedService>,
+    pub problems: Vec<Problem>,
+}
+
+impl PlannedTest {
+    /// The instances to run, in start order, when nothing stopped the test.
+    pub fn instances(&self) -> Option<Vec<ServiceInstance>> {
+        if !self.problems.is_empty() {
+            return None;
+        }
+        self.services.iter().map(|s| s.instance.clone()).collect()
+    }
+}
+
+/// The environment kind an environment plugin places services in.
+pub fn environment_kind(host: &PluginHost, plugin: &str) -> Result<EnvironmentKind, Problem> {
+    let p = host.find(plugin).map_err(|e| Box::new(e) as Problem)?;
+    if p.info.kind != PluginKind::Environment {
+        return Err(Box::new(PlanProblem(format!(
+            "network type `{plugin}` is a {:?} plugin, not an environment plugin",
+            p.info.kind
+        ))));
+    }
+    p.info.environments.first().copied().ok_or_else(|| {
+        Box::new(PlanProblem(format!("environment plugin `{plugin}` declares no environment kind"))) as Problem
+    })
+}
+
+fn peer_of(s: &ServiceSpec) -> Peer {
+    Peer { name: s.name.clone(), role: s.role, implementation: s.implementation.clone() }
+}
+
+/// Asks each service plugin for its plan.
+fn request_plans(session: &Session, spec: &TestSpec, env: EnvironmentKind, problems: &mut Vec<Problem>) -> Vec<Option<ServicePlan>> {
+    spec.services
+        .iter()
+        .map(|s| {
+            let target = s.target.as_ref().and_then(|t| spec.services.iter().find(|o| &o.name == t)).map(peer_of);
+            let is_client = target.is_some() && s.kind == ServiceKind::Iut;
+            let req = PlanRequest {
+                service: s.name.clone(),
+                role: s.role,
+                protocol: s.protocol.clone(),
+                protocol_version: s.version.clone(),
+                params: session.params.get(&spec.slug, &s.name).to_vec(),
+                target,
+                peers: spec.services.iter().filter(|o| o.name != s.name).map(peer_of).collect(),
+                environment: env,
+                requests: if is_client { spec.files.iter().map(|f| f.path.clone()).collect() } else { vec![] },
+                testcase: spec.testcase.clone(),
+            };
+            match session.host.plan(&s.implementation, &req) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    problems.push(Box::new(e));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Plans one iteration of a test. With `create = false` no directory is made (for `plan`
+/// and `audit`); ports are still allocated so the printed plan is the one that would run.
+pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration: u32, create: bool) -> PlannedTest {
+    let dir = run.test_dir(&spec.slug, iteration, spec.iterations);
+    let mut problems: Vec<Problem> = vec![];
+    let empty = |problems, environment| PlannedTest {
+        spec: spec.clone(),
+        iteration,
+        dir: dir.clone(),
+        environment,
+        deployment: None,
+        services: spec.services.iter().map(|s| PlannedService { spec: s.clone(), raw: None, instance: None, context: None }).collect(),
+        problems,
+    };
+
+    let env = match environment_kind(&session.host, &spec.network.kind) {
+        Ok(k) => k,
+        Err(p) => return empty(vec![p], EnvironmentKind::Localhost),
+    };
+    let raws = request_plans(session, spec, env, &mut problems);
+    if !problems.is_empty() {
+        let mut t = empty(problems, env);
+        for (s, raw) in t.services.iter_mut().zip(raws) {
+            s.raw = raw;
+        }
+        return t;
+    }
+    let raws: Vec<ServicePlan> = raws.into_iter().map(|r| r.expect("no problems means every plan is there")).collect();
+
+    let request = DeployRequest {
+        test: spec.name.clone(),
+        run_id: run.id.clone(),
+        services: spec
+            .services
+            .iter()
+            .zip(&raws)
+            .map(|(s, plan)| ServiceEntry {
+                name: s.name.clone(),
+                role: s.role,
+                implementation: s.implementation.clone(),
+                target: s.target.clone(),
+                plan: plan.clone(),
+                tester: s.kind == ServiceKind::Tester,
+            })
+            .collect(),
+        params: spec.network.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    let deployment = match session.host.deploy(&spec.network.kind, &request) {
+        Ok(d) => d,
+        Err(e) => {
+            let mut t = empty(vec![Box::new(e)], env);
+            for (s, raw) in t.services.iter_mut().zip(raws) {
+                s.raw = Some(raw);
+            }
+            return t;
+        }
+    };
+    if let Err(v) = session.policy.check_deployment(&spec.network.kind, &deployment, &run.root) {
+        problems.push(Box::new(v));
+    }
+
+    // Start order comes from the deployment; every service must be placed exactly once.
+    let mut order: Vec<(usize, &Placement)> = vec![];
+    for p in &deployment.placements {
+        match spec.services.iter().position(|s| s.name == p.service) {
+            Some(i) if !order.iter().any(|(j, _)| *j == i) => order.push((i, p)),
+            Some(_) => problems.push(Box::new(PlanProblem(format!("environment plugin `{}` placed service `{}` twice", spec.network.kind, p.service)))),
+            None => problems.push(Box::new(PlanProblem(format!("environment plugin `{}` placed an unknown service `{}`", spec.network.kind, p.service)))),
+        }
+    }
+    for s in &spec.services {
+        if !deployment.placements.iter().any(|p| p.service == s.name) {
+            problems.push(Box::new(PlanProblem(format!("environment plugin `{}` did not place service `{}`", spec.network.kind, s.name))));
+        }
+    }
+
+    let mut taken = vec![];
+    let mut addresses = vec![];
+    for (i, p) in &order {
+        let ports = match layout::allocate_ports(&raws[*i], env, &mut taken) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(Box::new(PlanProblem(format!("cannot allocate a port for `{}`: {e}", p.service))));
+                BTreeMap::new()
+            }
+        };
+        let first = raws[*i].ports.first().and_then(|fp| ports.get(&fp.name).copied());
+        addresses.push(layout::address_of(p, ports, first, None));
+    }
+
+    let mut services = vec![];
+    for ((i, placement), addr) in order.iter().zip(&addresses) {
+        let s = &spec.services[*i];
+        let raw = &raws[*i];
+        let key = layout::compile_cache_key(&s.implementation, env, raw);
+        let dirs = if create {
+            layout::service_dirs(&dir, run, &s.name, &s.implementation, &key)
+        } else {
+            Ok(layout::planned_service_dirs(&dir, run, &s.name, &s.implementation, &key))
+        };
+        let dirs = match dirs {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(Box::new(PlanProblem(format!("cannot make the directories of `{}`: {e}", s.name))));
+                services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance: None, context: None });
+                continue;
+            }
+        };
+        let visible = layout::visible_dirs(&dirs, placement, &run.root);
+        let certs_dir = visible.get("certs").cloned().unwrap_or_default();
+        let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
+        let target = s.target.as_ref().and_then(|t| addresses.iter().find(|a| &a.name == t));
+        let ctx = layout::render_context(addr, target, &addresses, visible, certs, &spec.name, &run.id);
+        let checked: Option<CheckedPlan> = match plan::check(&s.implementation, raw, &ctx, &session.policy) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                problems.push(Box::new(e));
+                None
+            }
+        };
+        let instance = checked.map(|plan| ServiceInstance {
+            test: spec.name.clone(),
+            name: s.name.clone(),
+            role: s.role,
+            implementation: s.implementation.clone(),
+            tester: s.kind == ServiceKind::Tester,
+            plan,
+            dirs: dirs.clone(),
+            host: addr.host.clone(),
+            ports: addr.ports.clone(),
+            after: placement.after.clone(),
+            extra_env: placement.env.clone(),
+            placement: Some((*placement).clone()),
+            timeout: s.timeout.unwrap_or(spec.timeout).min(spec.timeout),
+        });
+        services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance, context: Some(ctx) });
+    }
+    PlannedTest { spec: spec.clone(), iteration, dir, environment: env, deployment: Some(deployment), services, problems }
+}
+
+/// Upper bound on how long a test may take when nothing else says so.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Plans every test of an experiment (first iteration), for `plan FILE` and `audit`.
+pub fn plan_experiment(session: &Session, run: &RunLayout) -> Vec<PlannedTest> {
+    session.experiment.tests.iter().map(|t| plan_test(session, run, t, 1, false)).collect()
+}
+
+/// Re-export for callers that only need the path of a run.
+pub fn run_root(run: &RunLayout) -> &Path {
+    &run.root
+}

@@ -1,0 +1,304 @@
+// panther-qgo: a thin command-line front end to the quic-go library (Debian's 0.29), so that
+// panther-host can run quic-go on a shared machine. The programs shipped with quic-go cannot do
+// that: example/ uses a built-in test certificate and writes no key log, example/client prints
+// bodies instead of saving them, and interop/{server,client} hard-code :443, /certs, /www,
+// /downloads and /logs. Everything QUIC, TLS, HTTP/3 and HTTP/0.9 here is quic-go's own code.
+//
+// The plugin hands this file to the host, which writes it and builds it offline in GOPATH mode.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lucas-clemente/quic-go"
+	"github.com/lucas-clemente/quic-go/http3"
+	"github.com/lucas-clemente/quic-go/interop/http09"
+	"github.com/lucas-clemente/quic-go/logging"
+	"github.com/lucas-clemente/quic-go/qlog"
+)
+
+// Set at build time (-ldflags -X) to the digest of this file, so a changed source changes the
+// compile command and thus the host's cache key.
+var sourceDigest = "dev"
+
+const usage = `usage:
+  panther-qgo server -listen ADDR:PORT -cert PEM -key PEM -www DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST]
+  panther-qgo client (-ca PEM | -insecure) -out DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST] [-timeout D] URL...
+exit status: 0 success, 1 failure, 2 bad usage`
+
+func main() {
+	log.SetFlags(log.Ltime | log.Lmicroseconds)
+	log.SetPrefix("panther-qgo ")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "server":
+		err = server(os.Args[2:])
+	case "client":
+		err = client(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown mode %q\n%s\n", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Printf("error: %v", err)
+		os.Exit(1)
+	}
+}
+
+type common struct {
+	keylog, qlogDir, alpn, versions string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.keylog, "keylog", "", "write the TLS key log (NSS format) to this file")
+	fs.StringVar(&c.qlogDir, "qlog", "", "write one qlog file per connection into this directory")
+	fs.StringVar(&c.alpn, "alpn", "h3", "application protocol: h3 (HTTP/3) or hq-interop (HTTP/0.9)")
+	fs.StringVar(&c.versions, "quic-version", "1", "comma-separated QUIC versions: 1, draft29 (or hex)")
+}
+
+func (c *common) quicConfig(perspective string) (*quic.Config, error) {
+	conf := &quic.Config{}
+	for _, v := range strings.Split(c.versions, ",") {
+		switch strings.TrimSpace(v) {
+		case "1", "v1", "rfc9000", "00000001":
+			conf.Versions = append(conf.Versions, quic.Version1)
+		case "draft29", "draft-29", "ff00001d":
+			conf.Versions = append(conf.Versions, quic.VersionDraft29)
+		default:
+			return nil, fmt.Errorf("-quic-version: unknown version %q (expected 1 or draft29)", v)
+		}
+	}
+	if c.qlogDir != "" {
+		if err := os.MkdirAll(c.qlogDir, 0o755); err != nil {
+			return nil, err
+		}
+		dir := c.qlogDir
+		conf.Tracer = qlog.NewTracer(func(_ logging.Perspective, connID []byte) io.WriteCloser {
+			p := filepath.Join(dir, fmt.Sprintf("%s_%x.qlog", perspective, connID))
+			f, err := os.Create(p)
+			if err != nil {
+				log.Printf("cannot create qlog %s: %v", p, err)
+				return nil
+			}
+			return &bufferedFile{Writer: bufio.NewWriter(f), f: f}
+		})
+	}
+	return conf, nil
+}
+
+func (c *common) keyLogWriter() (io.WriteCloser, error) {
+	if c.keylog == "" {
+		return nil, nil
+	}
+	return os.OpenFile(c.keylog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+}
+
+func (c *common) checkALPN() error {
+	if c.alpn != "h3" && c.alpn != "hq-interop" {
+		return fmt.Errorf("-alpn: %q is not supported (expected h3 or hq-interop)", c.alpn)
+	}
+	return nil
+}
+
+type bufferedFile struct {
+	*bufio.Writer
+	f *os.File
+}
+
+func (b *bufferedFile) Close() error {
+	if err := b.Writer.Flush(); err != nil {
+		b.f.Close()
+		return err
+	}
+	return b.f.Close()
+}
+
+func server(args []string) error {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "", "UDP address to listen on, such as 127.0.0.1:4433")
+	certFile := fs.String("cert", "", "PEM certificate (chain) file")
+	keyFile := fs.String("key", "", "PEM private key file")
+	www := fs.String("www", "", "directory whose files are served")
+	fs.Parse(args)
+	if *listen == "" || *certFile == "" || *keyFile == "" || *www == "" {
+		return errors.New("server needs -listen, -cert, -key and -www")
+	}
+	if err := c.checkALPN(); err != nil {
+		return err
+	}
+	if st, err := os.Stat(*www); err != nil || !st.IsDir() {
+		return fmt.Errorf("-www %s is not a directory", *www)
+	}
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return fmt.Errorf("cannot load -cert/-key: %w", err)
+	}
+	kl, err := c.keyLogWriter()
+	if err != nil {
+		return err
+	}
+	if kl != nil {
+		defer kl.Close()
+	}
+	qconf, err := c.quicConfig("server")
+	if err != nil {
+		return err
+	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, KeyLogWriter: kl}
+	mux := http.NewServeMux()
+	files := http.FileServer(http.Dir(*www))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.Printf("%s %s", r.Method, r.URL.Path)
+		files.ServeHTTP(w, r)
+	}))
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	errc := make(chan error, 1)
+	var closer io.Closer
+	if c.alpn == "h3" {
+		s := &http3.Server{Addr: *listen, TLSConfig: tlsConf, QuicConfig: qconf, Handler: mux}
+		closer = s
+		go func() { errc <- s.ListenAndServe() }()
+	} else {
+		s := &http09.Server{Server: &http.Server{Addr: *listen, TLSConfig: tlsConf, Handler: mux}, QuicConfig: qconf}
+		closer = s
+		go func() { errc <- s.ListenAndServe() }()
+	}
+	log.Printf("quic-go server (%s, %s, versions %s, source %s) listening on udp %s, serving %s", c.alpn, runtimeVersion(), c.versions, sourceDigest, *listen, *www)
+	select {
+	case err := <-errc:
+		return err
+	case sig := <-stop:
+		log.Printf("stopping on %v", sig)
+		// Closing flushes the qlog tracers of open connections.
+		closer.Close()
+		return nil
+	}
+}
+
+func client(args []string) error {
+	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	ca := fs.String("ca", "", "PEM file of the CA that signed the server's certificate")
+	insecure := fs.Bool("insecure", false, "do not verify the server's certificate")
+	out := fs.String("out", "", "directory the downloaded files are saved in, under their URL path")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	fs.Parse(args)
+	urls := fs.Args()
+	if len(urls) == 0 || *out == "" || (*ca == "" && !*insecure) {
+		return errors.New("client needs -out, one of -ca or -insecure, and at least one URL")
+	}
+	if err := c.checkALPN(); err != nil {
+		return err
+	}
+	tlsConf := &tls.Config{InsecureSkipVerify: *insecure}
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			return fmt.Errorf("cannot read -ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("-ca %s holds no PEM certificate", *ca)
+		}
+		tlsConf.RootCAs = pool
+	}
+	kl, err := c.keyLogWriter()
+	if err != nil {
+		return err
+	}
+	if kl != nil {
+		defer kl.Close()
+		tlsConf.KeyLogWriter = kl
+	}
+	qconf, err := c.quicConfig("client")
+	if err != nil {
+		return err
+	}
+	var rt http.RoundTripper
+	if c.alpn == "h3" {
+		r := &http3.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
+		defer r.Close()
+		rt = r
+	} else {
+		r := &http09.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
+		defer r.Close()
+		rt = r
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	log.Printf("quic-go client (%s, %s, versions %s, source %s): %d URL(s)", c.alpn, runtimeVersion(), c.versions, sourceDigest, len(urls))
+	for _, u := range urls {
+		if err := download(ctx, rt, u, *out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func download(ctx context.Context, rt http.RoundTripper, url, out string) error {
+	start := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("bad URL %q: %w", url, err)
+	}
+	clean := path.Clean("/" + req.URL.Path)
+	if clean == "/" {
+		clean = "/index.html"
+	}
+	dest := filepath.Join(out, filepath.FromSlash(clean))
+	rsp, err := rt.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer rsp.Body.Close()
+	// HTTP/0.9 has no status line; quic-go's http09 client reports 200 for any answer.
+	if rsp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %s", url, rsp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(dest)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(f, rsp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("GET %s: saving to %s: %w", url, dest, err)
+	}
+	log.Printf("GET %s: %s, %d bytes in %v, saved to %s", url, rsp.Proto, n, time.Since(start).Round(time.Millisecond), dest)
+	return nil
+}
+
+func runtimeVersion() string { return "quic-go 0.29" }
