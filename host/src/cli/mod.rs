@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+#[cfg(feature = "orchestrator")]
 pub mod plan;
+#[cfg(feature = "orchestrator")]
 pub mod run;
 
 /// Exit code: every test passed, or the command succeeded.
@@ -58,8 +60,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[cfg(feature = "orchestrator")]
     /// Run an experiment and write its results under its output directory.
     Run(run::RunCmd),
+    #[cfg(feature = "orchestrator")]
     /// Ask the plugins for plans, check and render them, and print them; run nothing.
     Plan(plan::PlanCmd),
 }
@@ -85,6 +89,7 @@ impl GlobalArgs {
     }
 }
 
+#[cfg(feature = "orchestrator")]
 /// Opens the plugin host with the global options (plugin dirs, cache, --locked).
 pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::PluginHost>, Box<dyn miette::Diagnostic + Send + Sync>> {
     let opts = crate::plugin::HostOptions {
@@ -100,6 +105,7 @@ pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::Plug
     Ok(std::sync::Arc::new(host))
 }
 
+#[cfg(feature = "orchestrator")]
 /// Loads an experiment, opens the plugins and checks the one against the other; prints every
 /// problem and returns the exit code on failure.
 pub fn open_session(file: &std::path::Path, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
@@ -159,9 +165,13 @@ pub fn print_error(e: &dyn miette::Diagnostic) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global);
-    let code = match cli.command {
+    #[allow(unreachable_patterns)]
+    let code: u8 = match cli.command {
+        #[cfg(feature = "orchestrator")]
         Command::Run(c) => run::run(&c, &cli.global),
+        #[cfg(feature = "orchestrator")]
         Command::Plan(c) => plan::run(&c, &cli.global),
+        _ => EXIT_ERROR,
     };
     ExitCode::from(code)
 }
@@ -176,6 +186,7 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    #[cfg(feature = "orchestrator")]
     #[test]
     fn parses_plan_with_params() {
         let c = Cli::try_parse_from(["panther-host", "plan", "--plugin", "quic-go", "--role", "server", "--param", "source=debian"]).unwrap();

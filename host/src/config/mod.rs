@@ -29,6 +29,7 @@
 
 mod error;
 mod parse;
+pub mod params;
 mod plugins;
 pub mod schema;
 pub mod units;

@@ -1,4 +1,961 @@
-//! Docker executor (bollard).
+//! Docker executor: runs checked plans as containers through the Docker Engine API (bollard).
+//!
+//! Owns the whole container lifecycle — image build ([`image`]), network per test, create,
+//! start, readiness, wait, stop, logs, inspect, remove — plus the test's packet capture on
+//! its bridge ([`capture`]) and the hand-reproduction compose file ([`compose`]). It never
+//! shells out to the `docker` CLI, never pulls an image, and never decides what to run: the
+//! plan says that; the deployment plan's [`Placement`] says where.
+//!
+//! How a service's phases map onto containers (see docs/DOCKER.md):
+//! * image: built from the plan's `image-spec` (cached by content hash); no spec means the
+//!   plain base image `panther-base:bookworm`;
+//! * pre-compile, compile, post-compile, pre-run, the run phase's leading commands and
+//!   post-run: one short-lived container each, in order, from the service's image with the
+//!   same mounts and no network (they prepare files, they do not talk to peers);
+//! * the run phase's last command: the service container itself — its `Cmd` is that argv,
+//!   on the test's internal network, with the placement's aliases, mounts and environment.
+//!
+//! Everything made carries the labels `panther.run`, `panther.experiment`, `panther.test`,
+//! `panther.service`, so [`DockerExecutor::teardown`] and `panther-host clean` find it.
+
+pub mod capture;
+pub mod compose;
+pub mod image;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Entity, EventKind, EventSink};
+use crate::exec::{CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport, TeardownStep};
+use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
+use crate::plugin::wit::latest::env;
+
+/// Label naming the run; `panther-host clean` removes anything that has it.
+pub const LABEL_RUN: &str = "panther.run";
+pub const LABEL_EXPERIMENT: &str = "panther.experiment";
+pub const LABEL_TEST: &str = "panther.test";
+pub const LABEL_SERVICE: &str = "panther.service";
+/// The PATH of every container; the plan's env is added to it, nothing else from the host.
+const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// How often readiness is polled.
+const POLL: Duration = Duration::from_millis(50);
+/// Upper bound of one one-shot phase command without its own timeout.
+const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A started service container.
 #[derive(Debug)]
-pub struct RunningContainer;
-pub struct DockerExecutor;
+pub struct RunningContainer {
+    pub id: String,
+    pub name: String,
+    started: Instant,
+    /// Copies the container's stdout/stderr into `<logs>/stdout.log` and `stderr.log`.
+    log_task: Option<tokio::task::JoinHandle<()>>,
+    /// Set once the container's end was observed, so `wait` then `stop` agree.
+    exit: Option<ServiceExit>,
+}
+
+#[derive(Debug, Clone)]
+struct NetInfo {
+    id: String,
+    name: String,
+}
+
+/// What the executor remembers about a prepared service, for the compose file and for stop.
+#[derive(Debug, Clone)]
+struct Prepared {
+    image: String,
+    container_id: String,
+}
+
+#[derive(Default)]
+struct State {
+    /// (test, network name in the plan) → the Docker network.
+    networks: BTreeMap<(String, String), NetInfo>,
+    /// (test, service) → image and container.
+    prepared: BTreeMap<(String, String), Prepared>,
+    /// Services of each test in prepare order, for the compose file.
+    compose: BTreeMap<String, Vec<compose::ComposeService>>,
+    captures: BTreeMap<String, capture::Capture>,
+}
+
+/// Runs a test's services as containers. One per run; see the module docs.
+pub struct DockerExecutor {
+    docker: Docker,
+    run_dir: PathBuf,
+    run_id: String,
+    experiment: String,
+    events: EventSink,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for DockerExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerExecutor").field("run_id", &self.run_id).field("run_dir", &self.run_dir).finish_non_exhaustive()
+    }
+}
+
+fn docker_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecError {
+    ExecError::Docker(format!("{what}: {e}"))
+}
+
+/// Docker object names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]`; anything else becomes `-`.
+fn sanitize(s: &str) -> String {
+    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        out.insert(0, 'x');
+    }
+    out
+}
+
+/// Connects to the daemon named by `DOCKER_HOST` (or the local socket) and agrees on an API
+/// version (the engine here speaks 1.41, older than bollard's default).
+///
+/// # Errors
+/// No daemon answers; the message says where it looked and how to fix it.
+pub async fn connect_daemon() -> Result<Docker, ExecError> {
+    let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let hint = "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
+                use `[tests.network] type = \"localhost\"` to run without Docker";
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?
+        .with_timeout(Duration::from_secs(600));
+    let docker = match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return Err(ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}"))),
+        Err(_) => return Err(ExecError::Docker(format!("the Docker daemon at {where_} did not answer within 5 s; {hint}"))),
+    };
+    docker
+        .ping()
+        .await
+        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?;
+    Ok(docker)
+}
+
+fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
+}
+
+impl DockerExecutor {
+    /// Connects to the daemon for one run. Nothing is created yet.
+    ///
+    /// # Errors
+    /// [`ExecError::Docker`] when no daemon is reachable, saying how to start one.
+    pub async fn connect(run_dir: PathBuf, run_id: &str, events: EventSink) -> Result<Self, ExecError> {
+        let docker = connect_daemon().await?;
+        let experiment = run_dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(DockerExecutor { docker, run_dir, run_id: run_id.to_string(), experiment, events, state: Mutex::new(State::default()) })
+    }
+
+    /// The bollard client, for tests and `clean`.
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn labels(&self, test: &str, service: Option<&str>) -> HashMap<String, String> {
+        let mut l = HashMap::from([
+            (LABEL_RUN.to_string(), self.run_id.clone()),
+            (LABEL_EXPERIMENT.to_string(), self.experiment.clone()),
+            (LABEL_TEST.to_string(), test.to_string()),
+        ]);
+        if let Some(s) = service {
+            l.insert(LABEL_SERVICE.to_string(), s.to_string());
+        }
+        l
+    }
+
+    /// Creates the test's network. Always internal (no NAT, no route out) whatever the plan
+    /// says, with a run-scoped name and a subnet Docker picks, so tests run side by side.
+    ///
+    /// # Errors
+    /// The daemon refuses (for instance, it ran out of address pools).
+    pub async fn create_network(&self, test: &str, net: &env::Network) -> Result<String, ExecError> {
+        if let Some(n) = self.state().networks.get(&(test.to_string(), net.name.clone())) {
+            return Ok(n.name.clone());
+        }
+        if !net.internal {
+            tracing::warn!(test, network = %net.name, "the plan asked for a non-internal network; the Docker executor only makes internal ones");
+        }
+        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, test, net.name));
+        let req = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".into()),
+            internal: Some(true),
+            attachable: Some(false),
+            enable_ipv6: Some(false),
+            labels: Some(self.labels(test, None)),
+            ..Default::default()
+        };
+        let resp = self
+            .docker
+            .create_network(req)
+            .await
+            .map_err(|e| docker_err(format!("test `{test}`: cannot create network `{name}`"), e))?;
+        let info = NetInfo { id: resp.id, name: name.clone() };
+        self.events.note(Entity::test(test), format!("docker network {} ({}) created, internal", info.name, &info.id[..12.min(info.id.len())]));
+        self.state().networks.insert((test.to_string(), net.name.clone()), info);
+        Ok(name)
+    }
+
+    /// The Linux bridge of a test's network (`br-<id[:12]>`), where captures listen.
+    pub fn bridge_of(&self, test: &str, network: &str) -> Option<String> {
+        self.state().networks.get(&(test.to_string(), network.to_string())).map(|n| format!("br-{}", &n.id[..12]))
+    }
+
+    fn placement<'a>(&self, svc: &'a ServiceInstance) -> Result<&'a env::Placement, ExecError> {
+        svc.placement.as_ref().ok_or_else(|| {
+            ExecError::Docker(format!(
+                "service `{}` of test `{}` has no placement; the Docker executor needs the deployment plan of an environment plugin (docker-compose)",
+                svc.name, svc.test
+            ))
+        })
+    }
+
+    /// The host directory behind one of the placement's `dir` names. Only directories under
+    /// the run directory may be bind-mounted.
+    fn host_dir(&self, svc: &ServiceInstance, dir: &str) -> Result<PathBuf, ExecError> {
+        let d = &svc.dirs;
+        let p = match dir {
+            "logs" => &d.logs,
+            "www" => &d.www,
+            "downloads" => &d.downloads,
+            "certs" => &d.certs,
+            "qlog" => &d.qlog,
+            "work" => &d.work,
+            "cache" => &d.cache,
+            "tools" => &d.tools,
+            other => {
+                return Err(ExecError::Docker(format!(
+                    "service `{}`: mount of unknown directory `{other}`; known: logs, www, downloads, certs, qlog, work, cache, tools",
+                    svc.name
+                )))
+            }
+        };
+        if !p.starts_with(&self.run_dir) {
+            return Err(ExecError::Docker(format!(
+                "service `{}`: mount `{dir}` is {} which is outside the run directory {}; the Docker executor bind-mounts only run directories \
+                 (put build caches into the image spec instead)",
+                svc.name,
+                p.display(),
+                self.run_dir.display()
+            )));
+        }
+        Ok(p.clone())
+    }
+
+    /// `host:target[:ro]` binds of the placement, host directories created first.
+    fn binds(&self, svc: &ServiceInstance) -> Result<Vec<(PathBuf, String, bool)>, ExecError> {
+        let mut out = Vec::new();
+        for m in &self.placement(svc)?.mounts {
+            let host = self.host_dir(svc, &m.dir)?;
+            std::fs::create_dir_all(&host).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", host.display())))?;
+            let target = m.target.clone().unwrap_or_else(|| host.to_string_lossy().into_owned());
+            if !target.starts_with('/') {
+                return Err(ExecError::Docker(format!("service `{}`: mount target `{target}` of `{}` is not absolute", svc.name, m.dir)));
+            }
+            out.push((host, target, m.read_only));
+        }
+        Ok(out)
+    }
+
+    /// A container path → the host path behind it, through the longest matching mount.
+    fn to_host_path(&self, svc: &ServiceInstance, container_path: &str) -> Option<PathBuf> {
+        let binds = self.binds(svc).ok()?;
+        binds
+            .iter()
+            .filter_map(|(host, target, _)| {
+                let rest = Path::new(container_path).strip_prefix(target).ok()?;
+                Some((target.len(), host.join(rest)))
+            })
+            .max_by_key(|(l, _)| *l)
+            .map(|(_, p)| p)
+    }
+
+    fn env_of(&self, svc: &ServiceInstance, cmd: &Command) -> Vec<String> {
+        let mut env: BTreeMap<String, String> = BTreeMap::from([("PATH".to_string(), CONTAINER_PATH.to_string())]);
+        for (k, v) in svc.extra_env.iter().chain(svc.placement.iter().flat_map(|p| p.env.iter())).chain(cmd.env.iter()) {
+            env.insert(k.clone(), v.clone());
+        }
+        env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    fn image_of(&self, svc: &ServiceInstance) -> Result<String, ExecError> {
+        self.state()
+            .prepared
+            .get(&(svc.test.clone(), svc.name.clone()))
+            .map(|p| p.image.clone())
+            .ok_or_else(|| ExecError::Docker(format!("service `{}` was not prepared; call prepare first", svc.name)))
+    }
+
+    /// The last command of the run phase: the service itself.
+    fn run_command(svc: &ServiceInstance) -> Result<&Command, ExecError> {
+        svc.plan.plan().phases.run.last().ok_or_else(|| {
+            ExecError::Docker(format!("service `{}`: the plan's run phase is empty; it needs the command that is the service", svc.name))
+        })
+    }
+
+    /// Writes the plan's `files` through the mounts.
+    fn write_files(&self, svc: &ServiceInstance) -> Result<(), ExecError> {
+        for (path, content) in &svc.plan.plan().files {
+            let host = if Path::new(path).starts_with(&self.run_dir) {
+                PathBuf::from(path)
+            } else {
+                self.to_host_path(svc, path).ok_or_else(|| {
+                    ExecError::Docker(format!(
+                        "service `{}`: plan file `{path}` is not under any mount of its placement; the host can only write files into mounted directories",
+                        svc.name
+                    ))
+                })?
+            };
+            if let Some(parent) = host.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            std::fs::write(&host, content).map_err(|e| ExecError::Io(format!("cannot write {}: {e}", host.display())))?;
+        }
+        Ok(())
+    }
+
+    /// Builds the image (cached by spec hash), runs the compile phases as one-shot containers
+    /// and creates the service container (not started).
+    ///
+    /// # Errors
+    /// Image build failure (with the build log's tail), a failing critical compile command,
+    /// a mount outside the run directory, or a daemon error.
+    pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
+        let placement = self.placement(svc)?.clone();
+        for d in [&svc.dirs.root, &svc.dirs.logs] {
+            std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
+        }
+        let plan = svc.plan.plan();
+        let mut reports = Vec::new();
+        let t0 = Instant::now();
+        let entity = Entity::service(&svc.test, &svc.name);
+        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
+        let (tag, cached) = match &plan.image {
+            Some(spec) => {
+                let built = image::build(&self.docker, &svc.name, spec, &[]).await;
+                let built = match built {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: "image".into(), ok: false, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
+                        return Err(e);
+                    }
+                };
+                let _ = std::fs::write(svc.dirs.logs.join("Dockerfile"), &built.dockerfile);
+                if !built.log.is_empty() {
+                    let _ = std::fs::write(svc.dirs.logs.join("image-build.log"), &built.log);
+                }
+                (built.tag, built.cached)
+            }
+            None => {
+                let made = image::ensure_base(&self.docker).await?;
+                (image::BASE_IMAGE.to_string(), !made)
+            }
+        };
+        self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: "image".into(), ok: true, cached, duration_ms: t0.elapsed().as_millis() as u64 });
+        reports.push(PhaseReport {
+            phase: "image".into(),
+            commands: vec![CommandReport {
+                argv: vec!["docker-build".into(), tag.clone()],
+                exit: ServiceExit { exit_code: Some(0), duration: t0.elapsed(), ..Default::default() },
+                critical: true,
+                stdout: svc.dirs.logs.join("image-build.log"),
+                stderr: svc.dirs.logs.join("image-build.log"),
+            }],
+            cached,
+        });
+        // The image is needed by the one-shot containers below.
+        self.state().prepared.insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
+        self.write_files(svc)?;
+        for (phase, cmds) in [
+            ("pre-compile", &plan.phases.pre_compile),
+            ("compile", &plan.phases.compile),
+            ("post-compile", &plan.phases.post_compile),
+        ] {
+            reports.push(self.run_phase(svc, phase, cmds).await?);
+        }
+
+        let run = Self::run_command(svc)?;
+        let binds = self.binds(svc)?;
+        let mut endpoints = HashMap::new();
+        let mut first_net = None;
+        for n in &placement.networks {
+            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
+                ExecError::Docker(format!("service `{}`: network `{n}` of its placement was not created; call create_network for test `{}` first", svc.name, svc.test))
+            })?;
+            first_net.get_or_insert(info.name.clone());
+            let mut aliases = vec![svc.name.clone()];
+            aliases.extend(placement.aliases.iter().cloned());
+            if placement.host != svc.name {
+                aliases.push(placement.host.clone());
+            }
+            aliases.dedup();
+            endpoints.insert(info.name.clone(), EndpointSettings { aliases: Some(aliases), ..Default::default() });
+        }
+        let host_config = HostConfig {
+            binds: Some(binds.iter().map(|(h, t, ro)| format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })).collect()),
+            cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
+            network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
+            // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
+            init: Some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(tag.clone()),
+            cmd: Some(run.argv.clone()),
+            // An empty entrypoint so the argv is the whole command, whatever the image says.
+            entrypoint: Some(vec![]),
+            env: Some(self.env_of(svc, run)),
+            working_dir: run.cwd.clone(),
+            hostname: Some(sanitize(&placement.host)),
+            labels: Some(self.labels(&svc.test, Some(&svc.name))),
+            host_config: Some(host_config),
+            networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
+            ..Default::default()
+        };
+        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name));
+        let created = self
+            .docker
+            .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+            .await
+            .map_err(|e| docker_err(format!("service `{}`: cannot create container `{name}`", svc.name), e))?;
+        self.state().prepared.insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: created.id.clone() });
+        self.update_compose(svc, &tag, &binds, run)?;
+        Ok(reports)
+    }
+
+    fn update_compose(&self, svc: &ServiceInstance, tag: &str, binds: &[(PathBuf, String, bool)], run: &Command) -> Result<(), ExecError> {
+        let placement = self.placement(svc)?;
+        let entry = compose::ComposeService {
+            name: svc.name.clone(),
+            image: tag.to_string(),
+            hostname: sanitize(&placement.host),
+            command: run.argv.clone(),
+            working_dir: run.cwd.clone(),
+            environment: self.env_of(svc, run).into_iter().filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect(),
+            volumes: binds.to_vec(),
+            cap_add: svc.plan.plan().capabilities.clone(),
+            networks: placement.networks.clone(),
+            aliases: placement.aliases.clone(),
+            depends_on: svc.after.clone(),
+            labels: self.labels(&svc.test, Some(&svc.name)).into_iter().collect(),
+        };
+        let file = {
+            let mut st = self.state();
+            let list = st.compose.entry(svc.test.clone()).or_default();
+            list.retain(|s| s.name != svc.name);
+            list.push(entry);
+            let nets: Vec<String> = st.networks.keys().filter(|(t, _)| t == &svc.test).map(|(_, n)| n.clone()).collect();
+            compose::render(&svc.test, &self.run_id, &nets, &self.labels(&svc.test, None).into_iter().collect(), st.compose.get(&svc.test).map(Vec::as_slice).unwrap_or(&[]))
+        };
+        let test_dir = svc.dirs.root.parent().unwrap_or(&svc.dirs.root);
+        let path = test_dir.join("docker-compose.yml");
+        std::fs::write(&path, file).map_err(|e| ExecError::Io(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Runs each command of a phase as its own short-lived container (same image and mounts,
+    /// no network), in order. A failing critical command fails the phase.
+    async fn run_phase(&self, svc: &ServiceInstance, phase: &str, cmds: &[Command]) -> Result<PhaseReport, ExecError> {
+        let mut report = PhaseReport { phase: phase.into(), commands: vec![], cached: false };
+        if cmds.is_empty() {
+            return Ok(report);
+        }
+        let entity = Entity::service(&svc.test, &svc.name);
+        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: phase.into(), commands: cmds.len() });
+        let t0 = Instant::now();
+        let mut ok = true;
+        for (i, cmd) in cmds.iter().enumerate() {
+            let r = self.one_shot(svc, phase, i, cmd).await?;
+            let failed = r.exit.exit_code != Some(0);
+            let critical = cmd.critical;
+            let log = r.stderr.display().to_string();
+            let reason = if r.exit.timed_out { "timed out".to_string() } else { format!("exit code {:?}", r.exit.exit_code) };
+            report.commands.push(r);
+            if failed && critical {
+                ok = false;
+                self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: phase.into(), ok, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
+                return Err(ExecError::CommandFailed { service: svc.name.clone(), phase: phase.into(), argv: cmd.argv.join(" "), reason, log });
+            }
+        }
+        self.events.emit(entity, EventKind::PhaseFinished { phase: phase.into(), ok, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
+        Ok(report)
+    }
+
+    async fn one_shot(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<CommandReport, ExecError> {
+        if cmd.argv.is_empty() {
+            return Err(ExecError::Docker(format!("service `{}`: command {index} of phase {phase} has an empty argv", svc.name)));
+        }
+        let image = self.image_of(svc)?;
+        let binds = self.binds(svc)?;
+        let stdout = svc.dirs.logs.join(format!("{phase}-{index}.stdout.log"));
+        let stderr = svc.dirs.logs.join(format!("{phase}-{index}.stderr.log"));
+        let body = ContainerCreateBody {
+            image: Some(image),
+            cmd: Some(cmd.argv.clone()),
+            entrypoint: Some(vec![]),
+            env: Some(self.env_of(svc, cmd)),
+            working_dir: cmd.cwd.clone(),
+            labels: Some(self.labels(&svc.test, Some(&svc.name))),
+            host_config: Some(HostConfig {
+                binds: Some(binds.iter().map(|(h, t, ro)| format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })).collect()),
+                network_mode: Some("none".into()),
+                init: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_id, svc.test, svc.name));
+        let id = self
+            .docker
+            .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+            .await
+            .map_err(|e| docker_err(format!("service `{}`: cannot create {phase} container", svc.name), e))?
+            .id;
+        let entity = Entity::service(&svc.test, &svc.name);
+        self.events.emit(entity.clone(), EventKind::CommandStarted { phase: phase.into(), index, argv: cmd.argv.clone(), pid: None });
+        let t0 = Instant::now();
+        self.docker
+            .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| docker_err(format!("service `{}`: cannot start {phase} container", svc.name), e))?;
+        let logs = tokio::spawn(copy_logs(self.docker.clone(), id.clone(), stdout.clone(), stderr.clone(), None));
+        let limit = cmd.timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_COMMAND_TIMEOUT);
+        let mut exit = match tokio::time::timeout(limit, wait_exit(&self.docker, &id)).await {
+            Ok(code) => ServiceExit { exit_code: code, ..Default::default() },
+            Err(_) => {
+                let _ = self.docker.kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>).await;
+                ServiceExit { timed_out: true, signal: Some(9), ..Default::default() }
+            }
+        };
+        exit.duration = t0.elapsed();
+        let _ = tokio::time::timeout(Duration::from_secs(5), logs).await;
+        let _ = self.docker.remove_container(&id, Some(RemoveContainerOptions { force: true, v: true, ..Default::default() })).await;
+        self.events.emit(
+            entity,
+            EventKind::CommandFinished { phase: phase.into(), index, exit_code: exit.exit_code, signal: exit.signal, timed_out: exit.timed_out, duration_ms: exit.duration.as_millis() as u64 },
+        );
+        Ok(CommandReport { argv: cmd.argv.clone(), exit, critical: cmd.critical, stdout, stderr })
+    }
+
+    /// Runs pre-run and the run phase's leading commands, then starts the service container
+    /// and follows its output into `<logs>/stdout.log` and `stderr.log`.
+    ///
+    /// # Errors
+    /// A failing critical pre-run command, or the daemon cannot start the container.
+    pub async fn start(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
+        let plan = svc.plan.plan();
+        self.run_phase(svc, "pre-run", &plan.phases.pre_run).await?;
+        let run = &plan.phases.run;
+        if run.len() > 1 {
+            self.run_phase(svc, "run", &run[..run.len() - 1]).await?;
+        }
+        let id = self
+            .state()
+            .prepared
+            .get(&(svc.test.clone(), svc.name.clone()))
+            .map(|p| p.container_id.clone())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ExecError::Docker(format!("service `{}` has no container; call prepare first", svc.name)))?;
+        let started = Instant::now();
+        self.docker
+            .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| docker_err(format!("service `{}`: cannot start its container", svc.name), e))?;
+        let pid = self.docker.inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok().and_then(|i| i.state?.pid).map(|p| p as u32);
+        self.events.emit(
+            Entity::service(&svc.test, &svc.name),
+            EventKind::CommandStarted { phase: "run".into(), index: run.len().saturating_sub(1), argv: Self::run_command(svc)?.argv.clone(), pid },
+        );
+        let log_task = tokio::spawn(copy_logs(self.docker.clone(), id.clone(), svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log"), None));
+        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name));
+        Ok(Running::Docker(RunningContainer { id, name, started, log_task: Some(log_task), exit: None }))
+    }
+
+    /// Polls the plan's readiness condition until it holds, the container ends, the timeout
+    /// passes or `cancel` fires.
+    ///
+    /// # Errors
+    /// [`ExecError::NotReady`], [`ExecError::ExitedEarly`] or [`ExecError::Interrupted`].
+    pub async fn wait_ready(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> Result<(), ExecError> {
+        let Running::Docker(rc) = running else {
+            return Err(ExecError::Docker(format!("service `{}` was not started by the Docker executor", svc.name)));
+        };
+        let readiness = &svc.plan.plan().readiness;
+        let timeout = Duration::from_millis(readiness.timeout_ms.max(1));
+        let t0 = Instant::now();
+        let condition = format!("{:?}", readiness.condition);
+        loop {
+            if cancel.is_cancelled() {
+                return Err(ExecError::Interrupted);
+            }
+            let info = self
+                .docker
+                .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
+                .await
+                .map_err(|e| docker_err(format!("service `{}`: cannot inspect its container", svc.name), e))?;
+            let st = info.state.unwrap_or_default();
+            let running_now = st.running.unwrap_or(false);
+            let ready = match &readiness.condition {
+                ReadinessCondition::Started => true,
+                ReadinessCondition::Exited => !running_now && st.exit_code == Some(0),
+                ReadinessCondition::PortBound(port) => {
+                    let number = svc.ports.get(port).copied().or_else(|| port.parse().ok()).ok_or_else(|| {
+                        ExecError::Docker(format!("service `{}`: readiness waits for port `{port}`, which the plan does not declare", svc.name))
+                    })?;
+                    running_now && st.pid.is_some_and(|pid| port_bound(pid as u32, number))
+                }
+                ReadinessCondition::LogLine(text) => {
+                    [svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")]
+                        .iter()
+                        .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str())))
+                }
+                ReadinessCondition::FileExists(path) => match self.to_host_path(svc, path) {
+                    Some(p) => p.exists(),
+                    None => running_now && st.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists()),
+                },
+            };
+            if ready {
+                self.events.emit(Entity::service(&svc.test, &svc.name), EventKind::Readiness { condition, ready: true, waited_ms: t0.elapsed().as_millis() as u64 });
+                return Ok(());
+            }
+            if !running_now && !matches!(readiness.condition, ReadinessCondition::Exited) {
+                let code = st.exit_code.map(|c| c as i32);
+                rc.exit = Some(ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() });
+                return Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: format!("exit code {code:?}; see {}", svc.dirs.logs.join("stderr.log").display()) });
+            }
+            if !running_now && matches!(readiness.condition, ReadinessCondition::Exited) {
+                return Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: format!("exit code {:?}", st.exit_code) });
+            }
+            if t0.elapsed() >= timeout {
+                self.events.emit(Entity::service(&svc.test, &svc.name), EventKind::Readiness { condition: condition.clone(), ready: false, waited_ms: t0.elapsed().as_millis() as u64 });
+                return Err(ExecError::NotReady { service: svc.name.clone(), timeout, condition, logs: svc.dirs.logs.display().to_string() });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for the container to end by itself, within the run command's timeout (or the
+    /// service's), or until `cancel` fires — then it is stopped.
+    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
+        let Running::Docker(rc) = running else { return ServiceExit { not_started: true, ..Default::default() } };
+        if let Some(e) = &rc.exit {
+            return e.clone();
+        }
+        let limit = Self::run_command(svc).ok().and_then(|c| c.timeout_ms).map(Duration::from_millis).unwrap_or(svc.timeout);
+        let left = limit.saturating_sub(rc.started.elapsed());
+        let exit = tokio::select! {
+            code = wait_exit(&self.docker, &rc.id) => ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() },
+            _ = tokio::time::sleep(left) => {
+                let mut e = self.stop_container(svc, rc, Duration::from_secs(2)).await;
+                e.timed_out = true;
+                e.stopped_by_host = false;
+                e
+            }
+            _ = cancel.cancelled() => self.stop_container(svc, rc, Duration::from_secs(2)).await,
+        };
+        self.finish(svc, rc, exit).await
+    }
+
+    /// Stops the container: SIGTERM, `grace`, SIGKILL (what `docker stop -t` does). A container
+    /// that already ended keeps its own exit status.
+    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
+        let Running::Docker(rc) = running else { return ServiceExit { not_started: true, ..Default::default() } };
+        if let Some(e) = &rc.exit {
+            return e.clone();
+        }
+        let exit = self.stop_container(svc, rc, grace).await;
+        self.finish(svc, rc, exit).await
+    }
+
+    async fn stop_container(&self, svc: &ServiceInstance, rc: &RunningContainer, grace: Duration) -> ServiceExit {
+        let info = self.docker.inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok();
+        let st = info.and_then(|i| i.state).unwrap_or_default();
+        if !st.running.unwrap_or(false) {
+            return ServiceExit { exit_code: st.exit_code.map(|c| c as i32), duration: rc.started.elapsed(), ..Default::default() };
+        }
+        let t = grace.as_secs_f64().ceil() as i32;
+        if let Err(e) = self.docker.stop_container(&rc.id, Some(StopContainerOptions { t: Some(t), signal: None })).await {
+            tracing::warn!(service = %svc.name, "docker stop failed: {e}");
+        }
+        let code = wait_exit(&self.docker, &rc.id).await;
+        let mut exit = ServiceExit { exit_code: code, stopped_by_host: true, duration: rc.started.elapsed(), ..Default::default() };
+        // docker-init reports a signal death as 128+N.
+        if let Some(c) = code.filter(|c| (129..=159).contains(c)) {
+            exit.exit_code = None;
+            exit.signal = Some(c - 128);
+        }
+        exit
+    }
+
+    async fn finish(&self, svc: &ServiceInstance, rc: &mut RunningContainer, exit: ServiceExit) -> ServiceExit {
+        if let Some(t) = rc.log_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.events.emit(
+            Entity::service(&svc.test, &svc.name),
+            EventKind::CommandFinished {
+                phase: "run".into(),
+                index: svc.plan.plan().phases.run.len().saturating_sub(1),
+                exit_code: exit.exit_code,
+                signal: exit.signal,
+                timed_out: exit.timed_out,
+                duration_ms: exit.duration.as_millis() as u64,
+            },
+        );
+        rc.exit = Some(exit.clone());
+        exit
+    }
+
+    /// Post-run commands (one-shot containers), then artifact collection: plan artifacts are
+    /// container paths, found on the host through the mounts or copied out of the container;
+    /// plus the container's stdout/stderr, `docker inspect` JSON and the key log.
+    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+        let mut reports = Vec::new();
+        match self.run_phase(svc, "post-run", &svc.plan.plan().phases.post_run).await {
+            Ok(r) => reports.push(r),
+            Err(e) => tracing::warn!(service = %svc.name, "post-run failed: {e}"),
+        }
+        let mut arts = Vec::new();
+        for f in ["stdout.log", "stderr.log"] {
+            let p = svc.dirs.logs.join(f);
+            if p.exists() {
+                arts.push((ArtifactKind::Log, p));
+            }
+        }
+        let id = self.state().prepared.get(&(svc.test.clone(), svc.name.clone())).map(|p| p.container_id.clone());
+        if let Some(id) = id.filter(|i| !i.is_empty()) {
+            if let Ok(info) = self.docker.inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+                let p = svc.dirs.logs.join("container-inspect.json");
+                if std::fs::write(&p, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok() {
+                    arts.push((ArtifactKind::Report, p));
+                }
+            }
+            for a in &svc.plan.plan().artifacts {
+                let found = match self.to_host_path(svc, &a.path) {
+                    Some(p) if p.exists() => Some(p),
+                    Some(_) => None,
+                    None => self.copy_out(&id, svc, &a.path).await,
+                };
+                match found {
+                    Some(p) => {
+                        if !arts.iter().any(|(_, q)| q == &p) {
+                            arts.push((a.kind, p));
+                        }
+                    }
+                    None if a.required => tracing::warn!(service = %svc.name, path = %a.path, "required artifact missing"),
+                    None => {}
+                }
+            }
+        }
+        let keylog = svc.dirs.keylog();
+        if keylog.exists() && !arts.iter().any(|(_, p)| p == &keylog) {
+            arts.push((ArtifactKind::Keylog, keylog));
+        }
+        if std::fs::read_dir(&svc.dirs.qlog).is_ok_and(|mut d| d.next().is_some()) && !arts.iter().any(|(_, p)| p == &svc.dirs.qlog) {
+            arts.push((ArtifactKind::Qlog, svc.dirs.qlog.clone()));
+        }
+        (reports, arts)
+    }
+
+    /// Copies a path out of a (stopped) container into `<logs>/artifacts/`.
+    async fn copy_out(&self, id: &str, svc: &ServiceInstance, path: &str) -> Option<PathBuf> {
+        let mut stream = self.docker.download_from_container(id, Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() }));
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk.ok()?);
+        }
+        let dest = svc.dirs.logs.join("artifacts");
+        std::fs::create_dir_all(&dest).ok()?;
+        tar::Archive::new(buf.as_slice()).unpack(&dest).ok()?;
+        let name = Path::new(path).file_name()?;
+        Some(dest.join(name))
+    }
+
+    /// Starts tshark on the test network's bridge, writing `out`. With `ports`, only UDP/TCP
+    /// to or from those ports is kept.
+    ///
+    /// # Errors
+    /// The network is unknown, or tshark is missing or fails to start.
+    pub async fn start_capture(&self, test: &str, network: &str, ports: &[u16], out: &Path) -> Result<(), ExecError> {
+        let iface = self.bridge_of(test, network).ok_or_else(|| ExecError::Docker(format!("test `{test}`: no network `{network}` to capture on")))?;
+        let cap = capture::Capture::start(&iface, ports, out).await?;
+        self.events.emit(Entity::test(test), EventKind::CaptureStarted { interface: iface, filter: cap.filter.clone(), path: out.display().to_string() });
+        self.state().captures.insert(test.to_string(), cap);
+        Ok(())
+    }
+
+    /// Stops the test's capture and returns the pcap path (none if no capture was running).
+    pub async fn stop_capture(&self, test: &str) -> Option<PathBuf> {
+        let cap = self.state().captures.remove(test)?;
+        let path = cap.stop().await;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.events.emit(Entity::test(test), EventKind::CaptureStopped { path: path.display().to_string(), bytes });
+        Some(path)
+    }
+
+    /// Removes everything labelled with this run: captures stopped, containers (forced),
+    /// networks. Safe to call many times; each step is reported.
+    pub async fn teardown(&self) -> TeardownReport {
+        let mut report = TeardownReport::default();
+        let tests: Vec<String> = self.state().captures.keys().cloned().collect();
+        for t in tests {
+            if let Some(p) = self.stop_capture(&t).await {
+                report.steps.push(TeardownStep { what: format!("capture of test `{t}`"), ok: true, detail: p.display().to_string() });
+            }
+        }
+        let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
+        report.steps.append(&mut steps);
+        for s in &report.steps {
+            self.events.emit(Entity::experiment(&self.experiment), EventKind::TeardownStep { what: s.what.clone(), ok: s.ok, detail: s.detail.clone() });
+        }
+        let mut st = self.state();
+        st.networks.clear();
+        st.prepared.clear();
+        report
+    }
+}
+
+/// Removes containers and networks (and with `images`, images panther built) carrying the
+/// label `key=value` (or just `key` when `value` is empty). Used by teardown and `clean`.
+pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bool) -> Vec<TeardownStep> {
+    let filter = if value.is_empty() { HashMap::from([("label".to_string(), vec![key.to_string()])]) } else { label_filter(key, value) };
+    let mut steps = Vec::new();
+    match docker.list_containers(Some(ListContainersOptions { all: true, filters: Some(filter.clone()), ..Default::default() })).await {
+        Ok(list) => {
+            let removals = list.into_iter().filter_map(|c| c.id).map(|id| async move {
+                let r = docker.remove_container(&id, Some(RemoveContainerOptions { force: true, v: true, ..Default::default() })).await;
+                (id, r)
+            });
+            for (id, r) in futures_util::future::join_all(removals).await {
+                let gone = matches!(&r, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }));
+                steps.push(TeardownStep {
+                    what: format!("remove container {}", &id[..12.min(id.len())]),
+                    ok: r.is_ok() || gone,
+                    detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
+                });
+            }
+        }
+        Err(e) => steps.push(TeardownStep { what: "list containers".into(), ok: false, detail: e.to_string() }),
+    }
+    match docker.list_networks(Some(ListNetworksOptions { filters: Some(filter.clone()) })).await {
+        Ok(list) => {
+            for n in list {
+                let (Some(id), name) = (n.id, n.name.unwrap_or_default()) else { continue };
+                let r = docker.remove_network(&id).await;
+                let gone = matches!(&r, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }));
+                steps.push(TeardownStep { what: format!("remove network {name}"), ok: r.is_ok() || gone, detail: r.err().map(|e| e.to_string()).unwrap_or_default() });
+            }
+        }
+        Err(e) => steps.push(TeardownStep { what: "list networks".into(), ok: false, detail: e.to_string() }),
+    }
+    if images {
+        let f = HashMap::from([("label".to_string(), vec![image::IMAGE_LABEL.to_string()])]);
+        match docker.list_images(Some(bollard::query_parameters::ListImagesOptions { filters: Some(f), ..Default::default() })).await {
+            Ok(list) => {
+                for img in list {
+                    let what = img.repo_tags.first().cloned().unwrap_or_else(|| img.id.clone());
+                    let r = docker.remove_image(&img.id, Some(bollard::query_parameters::RemoveImageOptions { force: true, noprune: false }), None).await;
+                    steps.push(TeardownStep { what: format!("remove image {what}"), ok: r.is_ok(), detail: r.err().map(|e| e.to_string()).unwrap_or_default() });
+                }
+            }
+            Err(e) => steps.push(TeardownStep { what: "list images".into(), ok: false, detail: e.to_string() }),
+        }
+    }
+    steps
+}
+
+/// Waits until the container is not running and returns its exit code. bollard reports a
+/// non-zero exit as an error, so the code is read back with inspect.
+async fn wait_exit(docker: &Docker, id: &str) -> Option<i32> {
+    let mut s = docker.wait_container(id, Some(WaitContainerOptions { condition: "not-running".into() }));
+    while let Some(item) = s.next().await {
+        match item {
+            Ok(r) => return Some(r.status_code as i32),
+            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => return Some(code as i32),
+            Err(_) => break,
+        }
+    }
+    let info = docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
+    info.state?.exit_code.map(|c| c as i32)
+}
+
+/// Follows a container's output into two files until it ends.
+async fn copy_logs(docker: Docker, id: String, stdout: PathBuf, stderr: PathBuf, _tail: Option<usize>) {
+    use tokio::io::AsyncWriteExt;
+    let (Ok(mut out), Ok(mut err)) = (tokio::fs::File::create(&stdout).await, tokio::fs::File::create(&stderr).await) else {
+        tracing::warn!("cannot create {} / {}", stdout.display(), stderr.display());
+        return;
+    };
+    let mut s = docker.logs(&id, Some(LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() }));
+    while let Some(item) = s.next().await {
+        match item {
+            Ok(bollard::container::LogOutput::StdErr { message }) => {
+                let _ = err.write_all(&message).await;
+                let _ = err.flush().await;
+            }
+            Ok(other) => {
+                let _ = out.write_all(&other.into_bytes()).await;
+                let _ = out.flush().await;
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// Whether a socket is bound to `port` in the network namespace of process `pid`, read from
+/// `/proc/<pid>/net/{udp,udp6,tcp,tcp6}` on the host (no exec into the container needed).
+fn port_bound(pid: u32, port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    for (file, listen_state) in [("udp", None), ("udp6", None), ("tcp", Some("0A")), ("tcp6", Some("0A"))] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else { continue };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() > 3 && cols[1].ends_with(&want) && listen_state.is_none_or(|s| cols[3] == s) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_made_docker_safe() {
+        assert_eq!(sanitize("panther-run 1-t/x"), "panther-run-1-t-x");
+        assert_eq!(sanitize("_a"), "x_a");
+    }
+
+    #[test]
+    fn port_bound_reads_this_process_sockets() {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sock.local_addr().unwrap().port();
+        assert!(port_bound(std::process::id(), port));
+        drop(sock);
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        assert!(port_bound(std::process::id(), port));
+        drop(tcp);
+        assert!(!port_bound(std::process::id(), port));
+    }
+}

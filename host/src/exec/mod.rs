@@ -13,12 +13,17 @@
 //! 5. [`AnyExecutor::post_run`] — post-run commands, artifact collection.
 //! 6. [`AnyExecutor::teardown`] — always, also after errors and Ctrl-C; idempotent.
 
+pub mod capture;
 pub mod docker;
 pub mod local;
+
+pub use local::tail;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::plan::CheckedPlan;
 use crate::plugin::types::Role;
@@ -92,6 +97,44 @@ pub struct ServiceExit {
     pub duration: Duration,
 }
 
+impl ServiceExit {
+    /// One phrase for reports and errors: `exit code 0`, `killed by signal 9 (SIGKILL)`,
+    /// `timed out`, `exit code 127 (unsupported by the implementation, or program not found)`.
+    pub fn describe(&self) -> String {
+        let mut s = if self.not_started {
+            match self.exit_code {
+                Some(127) => "could not start (program not found)".to_string(),
+                _ => "not started".to_string(),
+            }
+        } else if let Some(sig) = self.signal {
+            let name = nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("unknown");
+            format!("killed by signal {sig} ({name})")
+        } else {
+            match self.exit_code {
+                Some(127) => "exit code 127 (unsupported by the implementation, or program not found)".to_string(),
+                Some(126) => "exit code 126 (program not executable)".to_string(),
+                Some(c) if c > 128 && c < 160 => {
+                    let name = nix::sys::signal::Signal::try_from(c - 128).map(|s| s.as_str()).unwrap_or("unknown");
+                    format!("exit code {c} (a shell's way of saying signal {} / {name})", c - 128)
+                }
+                Some(c) => format!("exit code {c}"),
+                None => "unknown exit".to_string(),
+            }
+        };
+        if self.timed_out {
+            s = format!("timed out, {s}");
+        } else if self.stopped_by_host {
+            s = format!("stopped by the host, {s}");
+        }
+        s
+    }
+
+    /// The exit says the implementation does not support the test (interop convention).
+    pub fn is_unsupported(&self) -> bool {
+        self.exit_code == Some(127) && !self.not_started
+    }
+}
+
 /// Result of one phase's commands.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PhaseReport {
@@ -111,12 +154,12 @@ pub struct CommandReport {
 }
 
 /// What teardown did, step by step; it goes into the experiment summary.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct TeardownReport {
     pub steps: Vec<TeardownStep>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct TeardownStep {
     pub what: String,
     pub ok: bool,
@@ -161,4 +204,59 @@ pub enum Running {
 pub enum AnyExecutor {
     Local(local::LocalExecutor),
     Docker(docker::DockerExecutor),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $e:ident => $call:expr) => {
+        match $self {
+            AnyExecutor::Local($e) => $call,
+            AnyExecutor::Docker($e) => $call,
+        }
+    };
+}
+
+impl AnyExecutor {
+    /// See [`local::LocalExecutor::prepare`].
+    ///
+    /// # Errors
+    /// A critical command or the image build failed.
+    pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
+        dispatch!(self, e => e.prepare(svc).await)
+    }
+
+    /// See [`local::LocalExecutor::start`].
+    ///
+    /// # Errors
+    /// Writing files, a pre-run command or starting the service failed.
+    pub async fn start(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
+        dispatch!(self, e => e.start(svc).await)
+    }
+
+    /// See [`local::LocalExecutor::wait_ready`].
+    ///
+    /// # Errors
+    /// Not ready in time, exited first, or interrupted.
+    pub async fn wait_ready(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> Result<(), ExecError> {
+        dispatch!(self, e => e.wait_ready(svc, running, cancel).await)
+    }
+
+    /// See [`local::LocalExecutor::wait`].
+    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
+        dispatch!(self, e => e.wait(svc, running, cancel).await)
+    }
+
+    /// See [`local::LocalExecutor::stop`].
+    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
+        dispatch!(self, e => e.stop(svc, running, grace).await)
+    }
+
+    /// See [`local::LocalExecutor::post_run`].
+    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(crate::plugin::types::ArtifactKind, PathBuf)>) {
+        dispatch!(self, e => e.post_run(svc).await)
+    }
+
+    /// See [`local::LocalExecutor::teardown`].
+    pub async fn teardown(&self) -> TeardownReport {
+        dispatch!(self, e => e.teardown().await)
+    }
 }

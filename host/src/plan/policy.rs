@@ -1513,7 +1513,7 @@ mod tests {
         let e = Policy::from_toml(Path::new("p.toml"), "extends = \"paranoid\"\n").unwrap_err().to_string();
         assert!(e.contains("p.toml:1:1") && e.contains("paranoid"), "{e}");
         let e = Policy::from_toml(Path::new("p.toml"), "executors = [\"docker\", \"vm\"]\n").unwrap_err().to_string();
-        assert!(e.contains("p.toml:1:25") && e.contains("unknown executor `vm`"), "{e}");
+        assert!(e.contains("p.toml:1:24") && e.contains("unknown executor `vm`"), "{e}");
         assert!(matches!(Policy::from_name_or_path("paranoid"), Err(PolicyError::UnknownPreset { .. })));
     }
 

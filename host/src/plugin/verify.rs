@@ -47,9 +47,10 @@ pub fn sniff(bytes: &[u8]) -> Result<(), RefusalReason> {
     if bytes.len() < 8 {
         return Err(RefusalReason::Malformed { message: format!("only {} bytes, shorter than a WebAssembly header", bytes.len()) });
     }
-    match bytes[4..8] {
-        v if v == CORE_VERSION => Err(RefusalReason::CoreModule),
-        v if v == COMPONENT_VERSION => Ok(()),
+    let v: [u8; 4] = bytes[4..8].try_into().expect("length checked above");
+    match v {
+        CORE_VERSION => Err(RefusalReason::CoreModule),
+        COMPONENT_VERSION => Ok(()),
         v => Err(RefusalReason::Malformed { message: format!("unknown WebAssembly version/layer {v:02x?}") }),
     }
 }

@@ -67,3 +67,32 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Mitm => "mitm",
     }
 }
+
+/// The paths a client fetches: the test's requests, or `/index.html` (what the original
+/// clients fetched) when the test names none.
+pub fn requests_or_index(req: &PlanRequest) -> Vec<String> {
+    if req.requests.is_empty() {
+        vec!["/index.html".to_string()]
+    } else {
+        req.requests.clone()
+    }
+}
+
+/// The port number a server declares: the implementation's usual one (`4443` for the QUIC
+/// IUTs) inside containers, where every service has its own address, and `0` (the host picks
+/// a free one) on localhost, where services share one.
+pub fn listen_port(req: &PlanRequest, usual: u16) -> u16 {
+    match req.environment {
+        EnvironmentKind::Localhost => 0,
+        EnvironmentKind::Docker | EnvironmentKind::Shadow => usual,
+    }
+}
+
+/// The address a server binds: its own loopback address on localhost (test traffic stays on
+/// loopback), every address of its container otherwise.
+pub fn listen_host(req: &PlanRequest) -> &'static str {
+    match req.environment {
+        EnvironmentKind::Localhost => "{{self.ip}}",
+        EnvironmentKind::Docker | EnvironmentKind::Shadow => "0.0.0.0",
+    }
+}

@@ -1,0 +1,1 @@
+//! JSON Schema of experiment files, for editors.

@@ -1,0 +1,292 @@
+//! The experiment loop: every test and iteration of a session, with results written after each.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServiceKind;
+use crate::events::EventSink;
+use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
+use crate::exec::{AnyExecutor, ServiceInstance};
+use crate::plugin::types::{ArtifactKind, EnvironmentKind, Outcome, Role, ServiceOutcome};
+use crate::report::model::{RunSummary, TestResult};
+
+use super::judge::{self, TestStatus};
+use super::planning::{plan_test, PlannedTest, Session};
+use super::drive::{self, DriveResult};
+use super::layout::{self, RunLayout};
+
+
+/// How a run ended, for the CLI's exit code and final message.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub run_dir: PathBuf,
+    pub summary: RunSummary,
+    pub files: Vec<PathBuf>,
+    pub interrupted: bool,
+}
+
+impl RunOutcome {
+    /// Whether every test passed (skipped tests do not count against it).
+    pub fn all_passed(&self) -> bool {
+        self.summary.tests.iter().all(|t| matches!(t.status, TestStatus::Passed | TestStatus::Skipped))
+    }
+}
+
+/// Options of one run beyond the experiment file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides `[experiment] output_dir`.
+    pub output_dir: Option<PathBuf>,
+    /// Only tests whose name or slug contains one of these.
+    pub only: Vec<String>,
+}
+
+/// Why a run could not start at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RunError {
+    #[error("cannot create the run directory {path}: {source}")]
+    #[diagnostic(code(panther::run::output), help("check that the output directory is writable, or pass --output-dir"))]
+    Output { path: PathBuf, #[source] source: std::io::Error },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Certs(#[from] crate::certs::CertError),
+    #[error("no test matches {0:?}")]
+    #[diagnostic(code(panther::run::no_tests), help("`panther-host validate FILE` lists the tests of an experiment"))]
+    NoTests(Vec<String>),
+}
+
+/// Runs every test of the session's experiment. `shutdown` resolving (Ctrl-C in `main`, a
+/// oneshot in tests) stops the current test, tears it down and marks the run interrupted.
+pub async fn run_experiment(session: &Session, opts: &RunOptions, shutdown: impl Future<Output = ()>) -> Result<RunOutcome, RunError> {
+    let exp = &session.experiment;
+    let output = opts.output_dir.clone().unwrap_or_else(|| exp.settings.output_dir.clone());
+    let layout = RunLayout::new(&output, &exp.name, &layout::run_id_now(), &session.cache_root);
+    std::fs::create_dir_all(&layout.root).map_err(|source| RunError::Output { path: layout.root.clone(), source })?;
+    let _ = std::fs::write(layout.root.join("experiment.toml"), exp.source.as_bytes());
+
+    let tests: Vec<_> = exp
+        .tests
+        .iter()
+        .filter(|t| opts.only.is_empty() || opts.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str())))
+        .collect();
+    if tests.is_empty() {
+        return Err(RunError::NoTests(opts.only.clone()));
+    }
+
+    let events = EventSink::create(&layout.root.join("events.jsonl")).map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
+    let names: Vec<String> = tests.iter().flat_map(|t| t.services.iter().map(|s| s.name.clone())).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let certs = crate::certs::generate(&layout.certs(), &names)?;
+    tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
+
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let watcher = async move {
+        shutdown.await;
+        tracing::warn!("interrupted: stopping the current test and tearing it down");
+        stop.cancel();
+    };
+    let work = run_tests(session, &layout, &tests, &events, &cancel);
+    let (summary, files) = tokio::select! {
+        r = work => r,
+        _ = async { watcher.await; std::future::pending::<()>().await } => unreachable!("the watcher never finishes"),
+    };
+    let interrupted = cancel.is_cancelled();
+    Ok(RunOutcome { run_dir: layout.root.clone(), summary, files, interrupted })
+}
+
+async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::config::TestSpec], events: &EventSink, cancel: &CancellationToken) -> (RunSummary, Vec<PathBuf>) {
+    let exp = &session.experiment;
+    let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
+    events.experiment_started(&exp.name, &layout.id);
+
+    // Plan everything first: a plan the policy refuses is reported before anything runs,
+    // and the other tests still run.
+    let checked: Vec<PlannedTest> = tests.iter().map(|t| plan_test(session, layout, t, 1, false)).collect();
+    for t in &checked {
+        for p in &t.problems {
+            tracing::error!(test = %t.spec.name, "{p}");
+        }
+    }
+
+    let progress = events.progress(tests.iter().map(|t| t.iterations as u64).sum(), "tests");
+    let mut files = vec![];
+    let mut stop_reason: Option<String> = None;
+    for (spec, pre) in tests.iter().zip(&checked) {
+        for iteration in 1..=spec.iterations {
+            let name = if spec.iterations > 1 { format!("{} #{iteration}", spec.name) } else { spec.name.clone() };
+            if let Some(reason) = &stop_reason {
+                summary.push(TestResult::skipped(&name, reason));
+                progress.inc(1);
+                continue;
+            }
+            if !pre.problems.is_empty() {
+                let msg = pre.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+                summary.push(TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations)));
+                progress.inc(1);
+                continue;
+            }
+            progress.set_message(&name);
+            let result = run_one(session, layout, spec, iteration, &name, events, cancel).await;
+            let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
+            summary.push(result);
+            progress.inc(1);
+            files = crate::report::write_all(&layout.root, &summary).unwrap_or_else(|e| {
+                tracing::error!("cannot write the reports: {e}");
+                vec![]
+            });
+            if cancel.is_cancelled() {
+                stop_reason = Some("the run was interrupted".into());
+            } else if failed && exp.settings.fast_fail {
+                stop_reason = Some(format!("fast-fail: `{name}` failed"));
+                summary.fast_fail_triggered(&name);
+            }
+        }
+    }
+    progress.finish();
+    summary.finish(cancel.is_cancelled());
+    events.experiment_finished(&exp.name, summary.status_word());
+    match crate::report::write_all(&layout.root, &summary) {
+        Ok(f) => files = f,
+        Err(e) => tracing::error!("cannot write the reports: {e}"),
+    }
+    (summary, files)
+}
+
+/// Runs one iteration of one test and judges it.
+async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::TestSpec, iteration: u32, name: &str, events: &EventSink, cancel: &CancellationToken) -> TestResult {
+    let started = Instant::now();
+    let planned = plan_test(session, layout, spec, iteration, true);
+    let dir = planned.dir.clone();
+    let instances = match planned.instances() {
+        Some(i) => i,
+        None => {
+            let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+            return TestResult::refused(name, &msg, &dir);
+        }
+    };
+    events.test_started(name);
+    let files: Vec<(String, u64)> = spec.files.iter().map(|f| (f.path.clone(), f.size)).collect();
+    if let Err(e) = layout::write_www(&dir.join("www"), &files) {
+        return TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed());
+    }
+
+    let exec = match executor(planned.environment, layout, events).await {
+        Ok(e) => e,
+        Err(e) => return TestResult::error(name, &e.to_string(), &dir, started.elapsed()),
+    };
+
+    let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
+    let capture = match planned.deployment.as_ref().and_then(|d| d.capture.as_ref()) {
+        Some(c) => crate::exec::capture::Capture::start(&exec.capture_interface(&c.interface), &ports, &dir.join("capture.pcap")).await,
+        None => Err(crate::exec::capture::CaptureError::NotRequested),
+    };
+    let deadline = spec.timeout;
+    let drive = drive::drive_test(&exec, &instances, spec.wait, deadline, events, cancel).await;
+    let capture_note = match capture {
+        Ok(c) => c.stop().await.err().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+
+    let outcome = gather(&planned, &instances, &drive, spec, &dir, capture_note);
+    let (tester, iut_verdicts) = assess(session, &planned, &outcome);
+    let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
+    events.test_finished(name, &format!("{:?}", judgement.status).to_lowercase());
+    TestResult::from_run(name, &dir, &drive, judgement, started.elapsed())
+}
+
+/// The executor for an environment kind.
+async fn executor(kind: EnvironmentKind, layout: &RunLayout, events: &EventSink) -> Result<AnyExecutor, crate::exec::ExecError> {
+    match kind {
+        EnvironmentKind::Localhost => Ok(AnyExecutor::Local(crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone()))),
+        EnvironmentKind::Docker => Ok(AnyExecutor::Docker(crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await?)),
+        EnvironmentKind::Shadow => Err(crate::exec::ExecError::Io("the shadow environment is not supported by this host yet; use localhost or docker-compose".into())),
+    }
+}
+
+fn service_outcome(svc: &ServiceInstance, r: &drive::ServiceRun, run_root: &Path) -> ServiceOutcome {
+    let logs = &svc.dirs.logs;
+    let rel = |p: &Path| p.strip_prefix(run_root).unwrap_or(p).display().to_string();
+    ServiceOutcome {
+        service: svc.name.clone(),
+        role: svc.role,
+        implementation: svc.implementation.clone(),
+        exit_code: r.exit.exit_code,
+        signal: r.exit.signal,
+        timed_out: r.exit.timed_out,
+        stopped_by_host: r.exit.stopped_by_host,
+        stdout_tail: crate::exec::local::tail(&logs.join("run").join("stdout.log"), evidence::MAX_LOG_TAIL_BYTES),
+        stderr_tail: crate::exec::local::tail(&logs.join("run").join("stderr.log"), evidence::MAX_LOG_TAIL_BYTES),
+        artifacts: r.artifacts.iter().map(|(k, p)| (*k, rel(p))).collect(),
+    }
+}
+
+fn gather(planned: &PlannedTest, instances: &[ServiceInstance], drive: &DriveResult, spec: &crate::config::TestSpec, dir: &Path, capture_note: Option<String>) -> Outcome {
+    let services = instances
+        .iter()
+        .zip(&drive.services)
+        .map(|(svc, r)| ServiceOutcomeInput { outcome: service_outcome(svc, r, dir) })
+        .collect();
+    let pcap = dir.join("capture.pcap");
+    let mut out = evidence::gather(&GatherInput {
+        test: spec.name.clone(),
+        testcase: spec.testcase.clone(),
+        environment: planned.environment,
+        services,
+        pcap: pcap.exists().then_some(pcap),
+        keylogs: instances.iter().map(|s| s.dirs.keylog()).filter(|p| p.exists()).collect(),
+        ports: instances.iter().flat_map(|s| s.ports.values().copied()).collect(),
+        www: dir.join("www"),
+        downloads: instances.iter().filter(|s| s.role == Role::Client && !s.tester).map(|s| s.dirs.downloads.clone()).collect(),
+        requests: spec.files.iter().map(|f| f.path.clone()).collect(),
+        max_packets: evidence::DEFAULT_MAX_PACKETS,
+    });
+    if out.capture_note.is_none() {
+        out.capture_note = capture_note;
+    }
+    out
+}
+
+/// Asks the tester (if any) and every IUT plugin to judge the outcome.
+fn assess(session: &Session, planned: &PlannedTest, outcome: &Outcome) -> (Option<(String, crate::plugin::types::Verdict)>, Vec<(String, crate::plugin::types::Verdict)>) {
+    let mut tester = None;
+    let mut iuts = vec![];
+    let mut asked = std::collections::BTreeSet::new();
+    for s in &planned.services {
+        let plugin = &s.spec.implementation;
+        if !asked.insert(plugin.clone()) {
+            continue;
+        }
+        match session.host.assess(plugin, outcome) {
+            Ok(Some(v)) if s.spec.kind == ServiceKind::Tester => tester = Some((plugin.clone(), v)),
+            Ok(Some(v)) => iuts.push((plugin.clone(), v)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!("{e}");
+                let v = crate::plugin::types::Verdict {
+                    status: crate::plugin::types::VerdictStatus::InfraError,
+                    reasons: vec![format!("assess() failed: {e}")],
+                    evidence: vec![],
+                };
+                if s.spec.kind == ServiceKind::Tester {
+                    tester = Some((plugin.clone(), v));
+                } else {
+                    iuts.push((plugin.clone(), v));
+                }
+            }
+        }
+    }
+    (tester, iuts)
+}
+
+/// The log kinds a summary links to first.
+pub const PRIMARY_ARTIFACTS: &[ArtifactKind] = &[ArtifactKind::Log, ArtifactKind::Pcap, ArtifactKind::Keylog, ArtifactKind::Qlog];
+
+/// Re-export so callers can build sessions without naming the module.
+pub type SharedHost = Arc<crate::plugin::PluginHost>;
+
+/// A short pause used between retries of readiness polls.
+pub const POLL: Duration = Duration::from_millis(25);

@@ -1,0 +1,129 @@
+//! FRRouting's bgpd (with zebra) as a BGP implementation under test.
+//!
+//! As in the original: zebra is started in the background, then, after a second, bgpd with
+//! `-n` (no kernel routes) and the configuration rendered from the AS/neighbour parameters.
+//! The original wrote router and neighbour addresses as decimal integers (Ivy's form), which
+//! bgpd rejects; here they are dotted quads (`{{self.ip}}`, `{{target.ip}}`) and the
+//! configuration is a plan file the host writes. Daemon sockets and pid files live in the
+//! service's work directory. Docker only: bgpd needs its own address per router.
+
+use panther_guest::*;
+
+const NAME: &str = "frr-bgp";
+const FRR: Pin = Pin { name: "frr", url: "https://github.com/FRRouting/frr.git", rev: "frr-10.2.1" };
+
+const VERSIONS: VersionTable = VersionTable {
+    plugin: NAME,
+    rows: &[VersionRow { name: "rfc4271", wire: None, alpn: &[], upstream: &[FRR], extra: () }],
+};
+
+const SOURCES: &[SourceRow] = &[
+    SourceRow { name: "debian", doc: "Debian bookworm's frr package, installed with apt in a Docker image", offline: true },
+    SourceRow { name: "upstream", doc: "FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image", offline: false },
+];
+
+const ROLES: &[Role] = &[Role::Server, Role::Client, Role::Peer];
+const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
+const DAEMON_ARGS: [&str; 4] = ["-u", "root", "-g", "root"];
+
+struct FrrBgp;
+
+impl ServicePlugin for FrrBgp {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: NAME.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: PluginKind::Iut,
+            description: "FRRouting bgpd + zebra, one BGP speaker peering with its target".into(),
+            protocols: vec!["bgp".into()],
+            roles: ROLES.to_vec(),
+            versions: VERSIONS.protocol_versions(),
+            sources: source_infos(SOURCES),
+            parameters: vec![
+                source_param(SOURCES),
+                ParamSpec::integer("as_number", 2, "this router's AS number"),
+                ParamSpec::integer("neighbor_as", 1, "the neighbour's AS number"),
+                ParamSpec::integer("hold_time", 180, "BGP hold time, seconds"),
+                ParamSpec::integer("keepalive_time", 60, "BGP keepalive interval, seconds"),
+                ParamSpec::integer("listen_port", 179, "TCP port bgpd listens on"),
+            ],
+            environments: ENVS.to_vec(),
+        }
+    }
+
+    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+        require_role(NAME, &req, ROLES)?;
+        require_environment(NAME, &req, ENVS)?;
+        VERSIONS.get(&req.protocol_version)?;
+        let neighbor = match (&req.target, req.peers.first()) {
+            (Some(_), _) => "{{target.ip}}".to_string(),
+            (None, Some(p)) => format!("{{{{peers.{}.ip}}}}", p.name),
+            (None, None) => return Err(unsupported("a BGP speaker without a neighbour: give the service a `protocol.target` or a peer")),
+        };
+        let asn = positive(&req, "as_number", 4_294_967_295)?;
+        let neighbor_as = positive(&req, "neighbor_as", 4_294_967_295)?;
+        let hold = req.param_int("hold_time")?;
+        let keepalive = req.param_int("keepalive_time")?;
+        if hold != 0 && (hold < 3 || keepalive > hold) {
+            return Err(invalid_param("hold_time", format!("{hold} s with a keepalive of {keepalive} s: the hold time must be 0 or at least 3 s and not below the keepalive")));
+        }
+        let port = req.param_u16("listen_port")?;
+        let conf = format!(
+            "frr version 10.2.1\nfrr defaults traditional\n!\nrouter bgp {asn}\n bgp router-id {{{{self.ip}}}}\n neighbor {neighbor} remote-as {neighbor_as}\n neighbor {neighbor} timers {keepalive} {hold}\n !\n address-family ipv4 unicast\n  neighbor {neighbor} activate\n exit-address-family\n!\n"
+        );
+        let image = match req.param_str("source")? {
+            "debian" => ImageSpec::new("frr-debian").packages(&["frr"]),
+            _ => upstream_image(),
+        };
+        let work = "{{dirs.work}}";
+        Ok(ServicePlan::new()
+            .image(image)
+            .port("bgp", port, Transport::Tcp)
+            .ready_when_bound("bgp")
+            .file("{{dirs.work}}/bgpd.conf", &conf)
+            .file("{{dirs.work}}/zebra.conf", "hostname zebra\n!\n")
+            .artifact(ArtifactKind::Other, "{{dirs.work}}/bgpd.conf", true)
+            .run(
+                cmd(&["/usr/lib/frr/zebra", "-d", "-f", &format!("{work}/zebra.conf"), "-i", &format!("{work}/zebra.pid")])
+                    .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+                    .args(DAEMON_ARGS)
+                    .describe("zebra, daemonised as in the original"),
+            )
+            .run(cmd(&["sleep", "1"]).describe("the original waits a second for zebra"))
+            .run(
+                cmd(&["/usr/lib/frr/bgpd", "-n", "-f", &format!("{work}/bgpd.conf"), "-p", "{{ports.bgp}}", "-i", &format!("{work}/bgpd.pid")])
+                    .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+                    .args(DAEMON_ARGS)
+                    .describe("bgpd in the foreground"),
+            ))
+    }
+
+    fn assess(_outcome: Outcome) -> Option<Verdict> {
+        None
+    }
+}
+
+fn positive(req: &PlanRequest, name: &str, max: i64) -> Result<i64, PluginError> {
+    let v = req.param_int(name)?;
+    if v < 1 || v > max {
+        return Err(invalid_param(name, format!("{v} is not an AS number (1 to {max})")));
+    }
+    Ok(v)
+}
+
+fn upstream_image() -> ImageSpec {
+    ImageSpec::new("frr-upstream")
+        .packages(&[
+            "git", "ca-certificates", "build-essential", "autoconf", "automake", "libtool", "make", "pkg-config", "bison", "flex",
+            "texinfo", "install-info", "libreadline-dev", "libjson-c-dev", "libc-ares-dev", "libpam0g-dev", "libcap-dev",
+            "libelf-dev", "libunwind-dev", "libprotobuf-c-dev", "protobuf-c-compiler", "libyang2-dev", "python3-dev", "perl",
+        ])
+        .source(FRR.name, FRR.url, FRR.rev, "/opt/frr")
+        .step_in("/opt/frr", &["./bootstrap.sh"])
+        .step_in("/opt/frr", &["./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var", "--sbindir=/usr/lib/frr", "--enable-user=root", "--enable-group=root", "--disable-doc"])
+        .step_in("/opt/frr", &["make", "-j2"])
+        .step_in("/opt/frr", &["make", "install"])
+        .workdir("/etc/frr")
+}
+
+export_service!(FrrBgp);

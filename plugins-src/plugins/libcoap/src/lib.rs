@@ -1,0 +1,125 @@
+//! libcoap (obgm/libcoap) as a CoAP implementation under test: its example `coap-server` and
+//! `coap-client`.
+//!
+//! The original ran libcoap-minimal's `server`/`client` with `-p PORT -i ADDRESS`, flags those
+//! programs do not have (they are hard-wired to port 5683 and coap.me), so the service never
+//! listened where the harness expected. Here the full example programs take the address and
+//! port (`coap-server -A ADDRESS -p PORT`) and the client fetches each request into
+//! `{{dirs.downloads}}` (`coap-client -m get -o FILE URI`); without requests it fetches
+//! `/.well-known/core`.
+//!
+//! Sources: `debian` unpacks bookworm's libcoap 4.3.1 packages (fetched with `apt-get
+//! download`, no installation) into `{{dirs.tools}}` on localhost, or installs them with apt in
+//! a Docker image; `upstream` builds the original's pinned commit in a Docker image.
+
+use panther_guest::*;
+
+const NAME: &str = "libcoap";
+const LIBCOAP: Pin = Pin { name: "libcoap", url: "https://github.com/obgm/libcoap.git", rev: "d4f78cd5600a15a0599db21d3d2eb34a36c8c209" };
+const DEB_VERSION: &str = "4.3.1-1";
+
+const VERSIONS: VersionTable = VersionTable {
+    plugin: NAME,
+    rows: &[VersionRow { name: "rfc7252", wire: None, alpn: &[], upstream: &[LIBCOAP], extra: () }],
+};
+
+const SOURCES: &[SourceRow] = &[
+    SourceRow { name: "debian", doc: "Debian bookworm's libcoap 4.3.1 example programs (libcoap3-bin), unpacked into the tools cache on localhost or installed in a Docker image", offline: true },
+    SourceRow { name: "upstream", doc: "libcoap commit d4f78cd5 from GitHub, built with autotools in a Docker image", offline: false },
+];
+
+const ROLES: &[Role] = &[Role::Server, Role::Client];
+
+struct Libcoap;
+
+impl ServicePlugin for Libcoap {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: NAME.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: PluginKind::Iut,
+            description: "libcoap example CoAP server and client (UDP, no DTLS)".into(),
+            protocols: vec!["coap".into()],
+            roles: ROLES.to_vec(),
+            versions: VERSIONS.protocol_versions(),
+            sources: source_infos(SOURCES),
+            parameters: vec![source_param(SOURCES)],
+            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
+        }
+    }
+
+    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+        require_role(NAME, &req, ROLES)?;
+        VERSIONS.get(&req.protocol_version)?;
+        let role = match req.role {
+            Role::Server => "server",
+            _ => "client",
+        };
+        let (plan, exe, libs) = match (req.param_str("source")?, req.environment) {
+            ("debian", EnvironmentKind::Localhost) => {
+                let debs = "{{dirs.tools}}/debs";
+                let mut plan = ServicePlan::new()
+                    .compile(cmd(&["mkdir", "-p", debs]))
+                    .compile(
+                        cmd(&["apt-get", "download", &format!("libcoap3-bin={DEB_VERSION}"), &format!("libcoap3={DEB_VERSION}")])
+                            .cwd(debs)
+                            .timeout(10 * 60 * 1000)
+                            .describe("fetch (not install) the Debian packages"),
+                    );
+                for pkg in ["libcoap3-bin", "libcoap3"] {
+                    plan = plan.compile(cmd(&["dpkg", "-x", &format!("{debs}/{pkg}_{DEB_VERSION}_amd64.deb"), "{{dirs.tools}}/root"]));
+                }
+                (plan, format!("{{{{dirs.tools}}}}/root/usr/bin/coap-{role}-notls"), Some("{{dirs.tools}}/root/usr/lib/x86_64-linux-gnu"))
+            }
+            ("debian", EnvironmentKind::Docker) => {
+                (ServicePlan::new().image(ImageSpec::new("libcoap-debian").packages(&["libcoap3-bin"])), format!("/usr/bin/coap-{role}-notls"), None)
+            }
+            (_, EnvironmentKind::Docker) => (ServicePlan::new().image(upstream_image()), format!("/usr/local/bin/coap-{role}"), None),
+            (source, _) => {
+                return Err(unsupported(format!(
+                    "environment `{}` with source `{source}` (libcoap plans localhost with `debian`, docker with `debian` or `upstream`)",
+                    versions::env_name(req.environment)
+                )))
+            }
+        };
+        let with_libs = |c: Command| match libs {
+            Some(dir) => c.env("LD_LIBRARY_PATH", dir),
+            None => c,
+        };
+        Ok(match req.role {
+            Role::Server => plan
+                .port("coap", listen_port(&req, 4443), Transport::Udp)
+                .ready_when_bound("coap")
+                .run(with_libs(cmd(&[&exe, "-A", listen_host(&req), "-p", "{{ports.coap}}", "-v", "6"]).describe("libcoap example server"))),
+            _ => {
+                let paths = if req.requests.is_empty() { vec!["/.well-known/core".to_string()] } else { req.requests.clone() };
+                paths.into_iter().fold(plan, |plan, path| {
+                    let file = path.trim_start_matches('/').replace('/', "_");
+                    plan.run(with_libs(
+                        cmd(&[&exe, "-m", "get", "-v", "6", "-o", &format!("{{{{dirs.downloads}}}}/{file}")])
+                            .args([format!("coap://{{{{target.ip}}}}:{{{{target.port}}}}{path}")])
+                            .describe("libcoap example client fetching one request"),
+                    ))
+                })
+            }
+        })
+    }
+
+    fn assess(_outcome: Outcome) -> Option<Verdict> {
+        None
+    }
+}
+
+fn upstream_image() -> ImageSpec {
+    ImageSpec::new("libcoap-upstream")
+        .packages(&["git", "ca-certificates", "build-essential", "autoconf", "automake", "libtool", "pkg-config"])
+        .source(LIBCOAP.name, LIBCOAP.url, LIBCOAP.rev, "/opt/libcoap")
+        .step_in("/opt/libcoap", &["./autogen.sh"])
+        .step_in("/opt/libcoap", &["./configure", "--disable-doxygen", "--disable-manpages", "--disable-dtls", "--enable-examples"])
+        .step_in("/opt/libcoap", &["make", "-j2"])
+        .step_in("/opt/libcoap", &["make", "install"])
+        .step(&["ldconfig"])
+        .workdir("/opt/libcoap")
+}
+
+export_service!(Libcoap);

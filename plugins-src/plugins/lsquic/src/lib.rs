@@ -1,0 +1,104 @@
+//! lsquic (litespeedtech/lsquic) as an implementation under test: its `http_server` and
+//! `http_client` sample programs (HTTP/3).
+//!
+//! The original configuration gave the server no certificate and an empty `-s` target, so it
+//! could not start; here the server always gets `-c localhost,CERT,KEY` and listens on
+//! `-s 0.0.0.0:PORT`, and both sides log TLS secrets with `-G` into a directory the host
+//! collects. Builds from the pinned upstream sources (lsquic v4.0.9 on BoringSSL 9fc1c33e), so
+//! it plans for Docker only. The client prints response bodies to stdout.
+
+use panther_guest::*;
+
+const NAME: &str = "lsquic";
+
+const VERSIONS: VersionTable = VersionTable {
+    plugin: NAME,
+    rows: &[VersionRow {
+        name: "rfc9000",
+        wire: Some("00000001"),
+        alpn: &["h3"],
+        upstream: &[
+            Pin { name: "lsquic", url: "https://github.com/litespeedtech/lsquic.git", rev: "v4.0.9" },
+            Pin { name: "boringssl", url: "https://boringssl.googlesource.com/boringssl", rev: "9fc1c33e9c21439ce5f87855a6591a9324e569fd" },
+        ],
+        extra: (),
+    }],
+};
+
+const SOURCES: &[SourceRow] = &[SourceRow {
+    name: "upstream",
+    doc: "lsquic v4.0.9 and BoringSSL 9fc1c33e from git, built with cmake in a Docker image",
+    offline: false,
+}];
+
+const ROLES: &[Role] = &[Role::Server, Role::Client];
+const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
+const BIN: &str = "/opt/lsquic/bin";
+
+struct Lsquic;
+
+impl ServicePlugin for Lsquic {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: NAME.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: PluginKind::Iut,
+            description: "LiteSpeed lsquic http_server / http_client (HTTP/3)".into(),
+            protocols: vec!["quic".into()],
+            roles: ROLES.to_vec(),
+            versions: VERSIONS.protocol_versions(),
+            sources: source_infos(SOURCES),
+            parameters: vec![source_param(SOURCES)],
+            environments: ENVS.to_vec(),
+        }
+    }
+
+    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+        require_role(NAME, &req, ROLES)?;
+        require_environment(NAME, &req, ENVS)?;
+        let v = VERSIONS.get(&req.protocol_version)?;
+        let _source = req.param_str("source")?;
+        let plan = ServicePlan::new()
+            .image(image(v))
+            .pre_run(cmd(&["mkdir", "-p", "{{dirs.logs}}/tls-secrets"]).describe("lsquic -G writes one key file per connection here"))
+            .artifact(ArtifactKind::Keylog, "{{dirs.logs}}/tls-secrets", false);
+        Ok(match req.role {
+            Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
+                cmd(&[&format!("{BIN}/http_server"), "-c", "localhost,{{certs.cert_pem}},{{certs.key_pem}}"])
+                    .args(["-L", "debug", "-r", "{{dirs.www}}", "-G", "{{dirs.logs}}/tls-secrets", "-s", "0.0.0.0:{{ports.quic}}"])
+                    .describe("lsquic http_server serving the www directory"),
+            ),
+            _ => {
+                let mut c = cmd(&[&format!("{BIN}/http_client"), "-L", "debug"]);
+                for path in requests_or_index(&req) {
+                    c = c.args(["-p", path.as_str()]);
+                }
+                plan.run(
+                    c.args(["-4", "-H", "{{target.host}}", "-G", "{{dirs.logs}}/tls-secrets", "-s", "{{target.host}}:{{target.port}}"])
+                        .describe("lsquic http_client fetching the test's requests"),
+                )
+            }
+        })
+    }
+
+    fn assess(_outcome: Outcome) -> Option<Verdict> {
+        None
+    }
+}
+
+/// The original Dockerfile as steps: BoringSSL with cmake + make, then lsquic pointed at it.
+fn image(v: &VersionRow) -> ImageSpec {
+    let (lq, bs) = (&v.upstream[0], &v.upstream[1]);
+    ImageSpec::new(&format!("lsquic-{}", v.name))
+        .packages(&["build-essential", "cmake", "git", "ca-certificates", "golang-go", "perl", "zlib1g-dev", "libevent-dev"])
+        .source(bs.name, bs.url, bs.rev, "/opt/boringssl")
+        .source(lq.name, lq.url, lq.rev, "/opt/lsquic")
+        .step_in("/opt/boringssl", &["cmake", "."])
+        .step_in("/opt/boringssl", &["make", "-j2"])
+        .step_in("/opt/lsquic", &["git", "submodule", "update", "--init"])
+        .step_in("/opt/lsquic", &["cmake", "-DBORINGSSL_DIR=/opt/boringssl/", "."])
+        .step_in("/opt/lsquic", &["make", "-j2"])
+        .workdir("/opt/lsquic")
+}
+
+export_service!(Lsquic);
