@@ -962,7 +962,9 @@ impl Policy {
         if plan.placements.len() > self.max_services {
             c.violate("placements", &BOUNDED_SIZES, format!("{} services, more than {}", plan.placements.len(), self.max_services));
         }
-        let run_root = resolve(run_dir);
+        // The directories a mount names are made later, per test; `run_dir` only anchors the
+        // message. Their host paths are judged by [`Policy::check_mount_sources`].
+        let _ = run_dir;
         let mut services = BTreeSet::new();
         for (i, p) in plan.placements.iter().enumerate().take(self.max_services.saturating_add(1)) {
             let at = format!("placements[{i}]");
@@ -991,12 +993,6 @@ impl Policy {
                 c.text(&format!("{f}.dir"), &m.dir, MAX_PATH_BYTES);
                 if !MOUNT_DIRS.contains(&m.dir.as_str()) {
                     c.violate(format!("{f}.dir"), &CONFINED_MOUNTS, format!("`{}` is not one of the host's directories ({})", shorten(&m.dir), MOUNT_DIRS.join(", ")));
-                } else {
-                    let host = run_dir.join(&p.service).join(&m.dir);
-                    let resolved = resolve(&host);
-                    if !resolved.starts_with(&run_root) {
-                        c.violate(format!("{f}.dir"), &CONFINED_MOUNTS, format!("`{}` resolves to {}, outside the run directory {}", m.dir, resolved.display(), run_root.display()));
-                    }
                 }
                 if let Some(t) = &m.target {
                     c.text(&format!("{f}.target"), t, MAX_PATH_BYTES);
@@ -1015,6 +1011,40 @@ impl Policy {
             let i = cap.interface.as_str();
             if !(i == "lo" || i == "test-network" || declared.contains(i)) {
                 c.violate("capture.interface", &NO_HOST_NAMESPACES, format!("`{}` is not `lo`, `test-network` or a network of the test", shorten(i)));
+            }
+        }
+        c.finish(self)
+    }
+}
+
+impl Policy {
+    /// The policy an experiment asks for (`[experiment] policy`).
+    ///
+    /// # Errors
+    /// As [`Policy::load`] for a policy file.
+    pub fn from_choice(choice: &crate::config::PolicyChoice) -> Result<Policy, PolicyError> {
+        use crate::config::PolicyChoice;
+        match choice {
+            PolicyChoice::Default => Ok(Policy::default()),
+            PolicyChoice::Strict => Ok(Policy::strict()),
+            PolicyChoice::File(p) => Policy::load(p),
+        }
+    }
+
+    /// Judges the host paths of a service's bind mounts just before they are made: each must
+    /// resolve, symlinks followed, inside one of `roots` (the run directory, and the cache
+    /// for `cache` and `tools`). `mounts` gives each mount's field name and host path.
+    ///
+    /// # Errors
+    /// Every mount that resolves outside.
+    pub fn check_mount_sources<'a>(&self, plugin: &str, mounts: impl IntoIterator<Item = (String, &'a Path)>, roots: &[&Path]) -> Result<(), Violations> {
+        let mut c = Checker { policy: self, plugin, roots: vec![], work: None, out: vec![] };
+        let roots: Vec<PathBuf> = roots.iter().map(|r| resolve(r)).collect();
+        for (field, path) in mounts {
+            let resolved = resolve(path);
+            if !roots.iter().any(|r| resolved.starts_with(r)) {
+                let list = roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
+                c.violate(field, &CONFINED_MOUNTS, format!("{} resolves to {}, outside {list}", path.display(), resolved.display()));
             }
         }
         c.finish(self)
@@ -1439,16 +1469,35 @@ mod tests {
         assert_eq!(deploy_rules(&Policy::default(), &d, dir.path()), ["confined-mounts"; 6]);
     }
 
-    // It rejects a mount whose directory is a symlink that points outside the run directory.
+    // It rejects a mount whose host directory is a symlink that points outside the run
+    // directory, and one that climbs out with `..`; it accepts the real directory.
     #[test]
     fn mount_through_symlink() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("server")).unwrap();
-        std::os::unix::fs::symlink("/", dir.path().join("server/logs")).unwrap();
-        let v = Policy::strict().check_deployment("env", &deployment(), dir.path()).unwrap_err();
-        assert_eq!(v.violations.len(), 1);
-        assert_eq!(v.violations[0].field, "placements[0].mounts[0].dir");
-        assert!(v.violations[0].message.contains("outside the run directory"), "{}", v.violations[0].message);
+        std::fs::create_dir_all(dir.path().join("t/server/work")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("t/server/logs")).unwrap();
+        let logs = dir.path().join("t/server/logs");
+        let work = dir.path().join("t/server/work");
+        let up = dir.path().join("t/../../etc");
+        let mounts = [("m[0]".to_string(), logs.as_path()), ("m[1]".to_string(), work.as_path()), ("m[2]".to_string(), up.as_path())];
+        let v = Policy::strict().check_mount_sources("env", mounts, &[dir.path()]).unwrap_err();
+        let fields: Vec<_> = v.violations.iter().map(|v| (v.field.as_str(), v.rule)).collect();
+        assert_eq!(fields, [("m[0]", "confined-mounts"), ("m[2]", "confined-mounts")]);
+        assert!(v.violations[0].message.contains("resolves to /,"), "{}", v.violations[0].message);
+    }
+
+    // It turns the experiment's choice into a policy, reading files with their errors.
+    #[test]
+    fn from_choice() {
+        use crate::config::PolicyChoice;
+        assert_eq!(Policy::from_choice(&PolicyChoice::Strict).unwrap(), Policy::strict());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ci.toml");
+        std::fs::write(&f, "extends = \"strict\"\nmax_services = 4\n").unwrap();
+        let p = Policy::from_choice(&PolicyChoice::File(f.clone())).unwrap();
+        assert_eq!((p.name.as_str(), p.max_services), ("ci", 4));
+        std::fs::write(&f, "max_servics = 4\n").unwrap();
+        assert!(Policy::from_choice(&PolicyChoice::File(f)).unwrap_err().to_string().contains("ci.toml:1:1"));
     }
 
     // ---- allowed-executors

@@ -279,8 +279,8 @@ func download(ctx context.Context, rt http.RoundTripper, url, out string) error 
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer rsp.Body.Close()
-	// HTTP/0.9 has no status line; quic-go's http09 client reports 200 for any answer.
-	if rsp.StatusCode != http.StatusOK {
+	// HTTP/0.9 has no status line: quic-go's http09 client leaves StatusCode at 0.
+	if rsp.StatusCode != http.StatusOK && !(rsp.ProtoMajor == 0 && rsp.StatusCode == 0) {
 		return fmt.Errorf("GET %s: status %s", url, rsp.Status)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
