@@ -18,30 +18,50 @@ all: build
 setup: setup-rust setup-apt setup-python
 
 setup-rust:
-	@if ! rustup target list --installed | grep -qx wasm32-wasip2; then \
+	@if ! command -v rustup >/dev/null; then \
+	  echo "error: rustup not found; install Rust 1.95 with rustup (https://rustup.rs), then run make setup again" >&2; exit 2; \
+	fi
+	@if rustup target list --installed | grep -qx wasm32-wasip2; then \
+	  echo "==> Rust target wasm32-wasip2: already installed"; \
+	else \
 	  echo "==> installing the Rust target wasm32-wasip2 (plugins are built for it)"; \
 	  rustup target add wasm32-wasip2; \
 	fi
 
-# Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), cmake/clang for
-# quiche's BoringSSL, debootstrap for the Docker base image.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev cmake clang libclang-dev debootstrap iproute2 procps
+# Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), python3-venv
+# (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image.
+# tshark gets the non-setuid debconf answer first, so the install never stops to ask.
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps
+APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "==> installing Debian packages:" $$missing; \
-	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	if [ -z "$$missing" ]; then \
+	  echo "==> Debian packages: all $(words $(APT_PACKAGES)) installed ($(APT_PACKAGES))"; \
+	else \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then \
+	    if command -v sudo >/dev/null; then sudo=sudo; else echo "error: installing" $$missing "needs root (or sudo)" >&2; exit 2; fi; \
+	  fi; \
+	  echo "==> installing Debian packages:" $$missing "(log: $(APT_LOG))"; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $$sudo debconf-set-selections; \
+	  { $$sudo apt-get update -qq || echo "warning: apt-get update failed; trying the cached package lists" >&2; } >>"$(APT_LOG)" 2>&1; \
+	  if ! $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >>"$(APT_LOG)" 2>&1; then \
+	    echo "error: apt-get install failed; the last lines of $(APT_LOG):" >&2; tail -n 20 "$(APT_LOG)" >&2; exit 1; \
+	  fi; \
+	  echo "    done"; \
 	fi
 
-# One venv for componentize-py (the Python plugin) and aioquic (a real IUT).
-PY_PACKAGES := componentize-py==0.25.1 aioquic==1.2.0 dnslib httpx jinja2 starlette wsproto
+# One venv for componentize-py (builds the Python plugin) and aioquic (a real IUT, also run by
+# hand). Pinned, so that the plugin's own venv (made by its compile phase) matches it.
+PY_PACKAGES := componentize-py==0.25.1 aioquic==1.2.0 starlette==1.10.0 jinja2==3.1.6 wsproto==1.3.2 dnslib==0.9.26 httpx==0.28.1
 setup-python:
 	@mkdir -p $(STAMPS)
-	@want="$(PY_PACKAGES)"; if [ "$$(cat $(STAMPS)/venv 2>/dev/null)" != "$$want" ]; then \
+	@want="$(PY_PACKAGES)"; \
+	if [ "$$(cat $(STAMPS)/venv 2>/dev/null)" = "$$want" ] && $(VENV)/bin/python -c 'import aioquic' 2>/dev/null && [ -x $(VENV)/bin/componentize-py ]; then \
+	  echo "==> Python venv $(VENV): up to date ($(PY_PACKAGES))"; \
+	else \
 	  echo "==> making the Python venv $(VENV) ($(PY_PACKAGES))"; \
-	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) && echo "$$want" > $(STAMPS)/venv; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) && echo "$$want" > $(STAMPS)/venv && echo "    done"; \
 	fi
 
 ## ---------------------------------------------------------------- plugins

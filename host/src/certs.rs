@@ -16,6 +16,17 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 
+/// Placeholder name → file name, for every file [`generate`] writes.
+pub const FILE_NAMES: [(&str, &str); 7] = [
+    ("ca_pem", "ca.pem"),
+    ("ca_der", "ca.der"),
+    ("cert_pem", "cert.pem"),
+    ("cert_der", "cert.der"),
+    ("key_pem", "key.pem"),
+    ("key_der", "key.der"),
+    ("chain_pem", "cert-chain.pem"),
+];
+
 /// The files of a run's CA and leaf certificate.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Certs {
@@ -102,17 +113,17 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
 
     std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.to_path_buf(), source })?;
-    let files: [(&'static str, &str, Vec<u8>); 7] = [
-        ("ca_pem", "ca.pem", ca_cert.pem().into_bytes()),
-        ("ca_der", "ca.der", ca_cert.der().to_vec()),
-        ("cert_pem", "cert.pem", leaf_cert.pem().into_bytes()),
-        ("cert_der", "cert.der", leaf_cert.der().to_vec()),
-        ("key_pem", "key.pem", leaf_key.serialize_pem().into_bytes()),
-        ("key_der", "key.der", leaf_key.serialize_der()),
-        ("chain_pem", "cert-chain.pem", format!("{}{}", leaf_cert.pem(), ca_cert.pem()).into_bytes()),
+    let contents: [Vec<u8>; 7] = [
+        ca_cert.pem().into_bytes(),
+        ca_cert.der().to_vec(),
+        leaf_cert.pem().into_bytes(),
+        leaf_cert.der().to_vec(),
+        leaf_key.serialize_pem().into_bytes(),
+        leaf_key.serialize_der(),
+        format!("{}{}", leaf_cert.pem(), ca_cert.pem()).into_bytes(),
     ];
     let mut paths = BTreeMap::new();
-    for (key, file, bytes) in files {
+    for ((key, file), bytes) in FILE_NAMES.into_iter().zip(contents) {
         let path = dir.join(file);
         std::fs::write(&path, bytes).map_err(|source| CertError::Write { path: path.clone(), source })?;
         paths.insert(key, path);

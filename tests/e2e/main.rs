@@ -1,3 +1,15 @@
 // The Rust IUT plugins' plans equal the tables of docs/PLUGINS.md.
 mod golden;
+// The plugin host against real hostile components built from tests/hostile/.
+mod plugins;
+// The Docker executor against the real daemon: images, networks, real QUIC pairs, teardown.
+mod docker;
+// Experiment files: malformed fixtures and their exact diagnostics; `validate`.
+mod config;
+// Hardened CI mode: hostile plans (tests/hostile-plans/) against the policies, audit, plan.
+mod hardened;
+// The local executor with the fake IUT: crashes, hangs, readiness, caching, env, logs, teardown.
+mod exec_local;
+// Evidence: real captures decoded by the host, judged by interop.wasm and ivy.wasm.
+mod evidence;
 fn main(){}

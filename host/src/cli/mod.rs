@@ -10,9 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-#[cfg(feature = "orchestrator")]
+pub mod audit;
+pub mod clean;
 pub mod plan;
-#[cfg(feature = "orchestrator")]
+pub mod plugins;
+pub mod schema;
+pub mod validate;
 pub mod run;
 
 /// Exit code: every test passed, or the command succeeded.
@@ -60,12 +63,20 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    #[cfg(feature = "orchestrator")]
-    /// Run an experiment and write its results under its output directory.
+        /// Run an experiment and write its results under its output directory.
     Run(run::RunCmd),
-    #[cfg(feature = "orchestrator")]
-    /// Ask the plugins for plans, check and render them, and print them; run nothing.
+        /// Ask the plugins for plans, check and render them, and print them; run nothing.
     Plan(plan::PlanCmd),
+        /// Print everything an experiment's plugins would ask for, and the policy's verdict; run nothing.
+    Audit(audit::AuditCmd),
+    /// List, inspect or verify installed plugins; pin and sign them.
+    Plugins(plugins::PluginsCmd),
+    /// Check an experiment file and the plugins it names; run nothing.
+    Validate(validate::ValidateCmd),
+    /// Print the JSON Schema of experiment files, for editors.
+    Schema(schema::SchemaCmd),
+    /// Remove Docker containers and networks (and with --images, images) left by runs.
+    Clean(clean::CleanCmd),
 }
 
 impl GlobalArgs {
@@ -89,7 +100,6 @@ impl GlobalArgs {
     }
 }
 
-#[cfg(feature = "orchestrator")]
 /// Opens the plugin host with the global options (plugin dirs, cache, --locked).
 pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::PluginHost>, Box<dyn miette::Diagnostic + Send + Sync>> {
     let opts = crate::plugin::HostOptions {
@@ -105,7 +115,6 @@ pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::Plug
     Ok(std::sync::Arc::new(host))
 }
 
-#[cfg(feature = "orchestrator")]
 /// Loads an experiment, opens the plugins and checks the one against the other; prints every
 /// problem and returns the exit code on failure.
 pub fn open_session(file: &std::path::Path, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
@@ -165,13 +174,14 @@ pub fn print_error(e: &dyn miette::Diagnostic) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global);
-    #[allow(unreachable_patterns)]
     let code: u8 = match cli.command {
-        #[cfg(feature = "orchestrator")]
-        Command::Run(c) => run::run(&c, &cli.global),
-        #[cfg(feature = "orchestrator")]
-        Command::Plan(c) => plan::run(&c, &cli.global),
-        _ => EXIT_ERROR,
+                Command::Run(c) => run::run(&c, &cli.global),
+                Command::Plan(c) => plan::run(&c, &cli.global),
+                Command::Audit(c) => audit::run(&c, &cli.global),
+        Command::Plugins(c) => plugins::run(&c, &cli.global),
+        Command::Validate(c) => validate::run(&c, &cli.global),
+        Command::Schema(c) => schema::run(&c),
+        Command::Clean(c) => clean::run(&c),
     };
     ExitCode::from(code)
 }
@@ -186,8 +196,7 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[cfg(feature = "orchestrator")]
-    #[test]
+        #[test]
     fn parses_plan_with_params() {
         let c = Cli::try_parse_from(["panther-host", "plan", "--plugin", "quic-go", "--role", "server", "--param", "source=debian"]).unwrap();
         match c.command {

@@ -287,3 +287,6 @@ impl TestSpec {
         self.services.iter().find(|s| s.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests;

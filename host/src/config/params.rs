@@ -190,12 +190,19 @@ pub fn resolve_cli(info: &PluginInfo, given: &BTreeMap<String, String>) -> Resul
     }
 }
 
-/// "plugin `x` has no parameter `y`; did you mean `z`? It takes ...".
+/// "plugin `x` has no parameter `y`; did you mean `z`? (it takes ...)".
 pub(crate) fn unknown_message(info: &PluginInfo, name: &str) -> String {
+    let (message, help) = unknown_parts(info, name);
+    format!("{message}; {help}")
+}
+
+/// The message and the help line for an unknown parameter name.
+pub(crate) fn unknown_parts(info: &PluginInfo, name: &str) -> (String, String) {
     let names: Vec<&str> = info.parameters.iter().map(|p| p.name.as_str()).collect();
     let takes = if names.is_empty() { "it takes no parameters".to_string() } else { format!("it takes {}", ticked(&names)) };
-    match similar(name, names.iter().copied()).first() {
-        Some(s) => format!("plugin `{}` has no parameter `{name}`; did you mean `{s}`? ({takes})", info.name),
-        None => format!("plugin `{}` has no parameter `{name}` ({takes})", info.name),
-    }
+    let help = match similar(name, names.iter().copied()).first() {
+        Some(s) => format!("did you mean `{s}`? ({takes})"),
+        None => format!("remove it ({takes})"),
+    };
+    (format!("plugin `{}` has no parameter `{name}`", info.name), help)
 }

@@ -33,6 +33,19 @@ pub(crate) const MATRIX_KEYS: &[&str] = &[
     "name", "description", "network", "servers", "clients", "testcases", "tester", "params", "protocol", "version", "files",
     "timeout", "iterations", "wait", "execution",
 ];
+/// Keys of the original's YAML format and where their meaning lives here, for the help line of
+/// an unknown key.
+const MOVED: &[(&str, &str)] = &[
+    ("logging", "the log level is `log_level` in [experiment]"),
+    ("paths", "the output directory is `output_dir` in [experiment]"),
+    ("docker", "images are built from the plugins' image specs; no Docker settings are needed"),
+    ("fast_fail", "fast-fail is `fast_fail = true` in [experiment]"),
+    ("network_environment", "the network environment is `network = { type = \"...\" }`"),
+    ("execution_environment", "execution wrappers are `execution = [{ type = \"strace\" }]`"),
+    ("steps", "the settle time is `wait = \"30s\"`"),
+    ("ports", "plugins declare their ports; the host assigns them"),
+    ("generate_new_certificates", "the host makes one CA and leaf certificate per run for every service"),
+];
 const ROLES: &[&str] = &["server", "client", "peer", "mitm"];
 const KINDS: &[&str] = &["iut", "tester"];
 /// Most iterations a test may ask for; more is a typo that would keep a machine busy for days.
@@ -50,7 +63,7 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
     let mut cx = Cx { src: &source, problems: vec![] };
     let root_span = Span::new(0, 0);
     let root_val = Spanned::new(0..text.len(), DeValue::Table(root.into_inner()));
-    let root = cx.obj(&root_val, root_span, "the file", ROOT_KEYS).expect("the root is a table");
+    let root = cx.obj(&root_val, root_span, "the top level", ROOT_KEYS).expect("the root is a table");
 
     let mut exp_name = stem.to_string();
     let mut description = String::new();
@@ -132,6 +145,14 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
         return Err(ConfigError::new(cx.problems));
     }
     Ok(Experiment { path: name.into(), source: text, name: exp_name, description, settings, tests })
+}
+
+/// The `name` of a table when it is a non-empty string, to name the table in messages.
+fn peek_name(v: &Val) -> Option<String> {
+    match v.get_ref().as_table()?.get("name")?.get_ref() {
+        DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+        _ => None,
+    }
 }
 
 fn syntax_problem(source: &Source, e: &toml::de::Error) -> Problem {
@@ -269,9 +290,10 @@ impl<'s> Cx<'s> {
         unknown.sort_by_key(|k| k.span().start);
         for k in unknown {
             let name = k.get_ref().as_ref();
-            let help = match similar(name, allowed.iter().copied()).first() {
-                Some(s) => format!("did you mean `{s}`? {what} takes {}", ticked(allowed)),
-                None => format!("remove it; {what} takes {}", ticked(allowed)),
+            let help = match (similar(name, allowed.iter().copied()).first(), MOVED.iter().find(|(k, _)| *k == name)) {
+                (Some(s), _) => format!("did you mean `{s}`? {what} takes {}", ticked(allowed)),
+                (None, Some((_, moved))) => format!("{moved}; {what} takes {}", ticked(allowed)),
+                (None, None) => format!("remove it; {what} takes {}", ticked(allowed)),
             };
             let p = self.at("unknown_key", k.span().into(), "unknown key", format!("unknown key `{name}` in {what}")).help(help);
             self.push(p);
@@ -555,7 +577,7 @@ impl<'s> Cx<'s> {
             if bad {
                 let p = self
                     .at("invalid_value", span, "not a clean absolute path", format!("invalid value for `path`: `{path}` must start with `/` and name a file without empty, `.` or `..` parts"))
-                    .help("write it as the URL path clients request, for example `path = \"/f1.bin\"` or `\"/dir/f2.bin\"`");
+                    .help("write the path clients request, such as `/f1.bin`");
                 self.push(p);
                 continue;
             }
@@ -617,11 +639,12 @@ impl<'s> Cx<'s> {
     }
 
     fn test(&mut self, v: &Val, index: usize, settings: &Settings) -> Option<TestSpec> {
-        let entry = format!("[[tests]] entry #{}", index + 1);
-        let o = self.obj(v, v.span().into(), &entry, TEST_KEYS)?;
+        let label = match peek_name(v) {
+            Some(n) => format!("test `{n}`"),
+            None => format!("[[tests]] entry #{}", index + 1),
+        };
+        let o = self.obj(v, v.span().into(), &label, TEST_KEYS)?;
         let name = self.required_string(&o, "name", "\"quic-go server, aioquic client\"");
-        let label = name.as_ref().map(|(n, _)| format!("test `{n}`")).unwrap_or(entry);
-        let o = Obj { what: label.clone(), ..o };
         let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);
@@ -895,10 +918,12 @@ impl<'s> Cx<'s> {
     }
 
     fn matrix(&mut self, v: &Val, settings: &Settings) -> Vec<TestSpec> {
-        let Some(o) = self.obj(v, v.span().into(), "a [[matrix]] entry", MATRIX_KEYS) else { return vec![] };
+        let label = match peek_name(v) {
+            Some(n) => format!("matrix `{n}`"),
+            None => "a [[matrix]] entry".to_string(),
+        };
+        let Some(o) = self.obj(v, v.span().into(), &label, MATRIX_KEYS) else { return vec![] };
         let name = self.required_string(&o, "name", "\"interop\"");
-        let label = name.as_ref().map(|(n, _)| format!("matrix `{n}`")).unwrap_or_else(|| "a [[matrix]] entry".into());
-        let o = Obj { what: label.clone(), ..o };
         let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);

@@ -32,6 +32,15 @@ impl ResolvedParams {
     }
 }
 
+/// "an iut", "a tester", "an environment".
+fn a_kind(k: PluginKind) -> &'static str {
+    match k {
+        PluginKind::Iut => "an iut",
+        PluginKind::Tester => "a tester",
+        PluginKind::Environment => "an environment",
+    }
+}
+
 fn kind_name(k: PluginKind) -> &'static str {
     match k {
         PluginKind::Iut => "iut",
@@ -132,15 +141,16 @@ impl<'a> Checker<'a> {
         };
         if info.kind != PluginKind::Environment {
             let p = self
-                .at("plugin_kind", net.span, format!("a {} plugin", kind_name(info.kind)), format!("`{}` is a {} plugin, not a network environment", info.name, kind_name(info.kind)))
-                .help("`network.type` names an environment plugin, such as `localhost` or `docker`");
+                .at("plugin_kind", net.span, format!("{} plugin", a_kind(info.kind)), format!("`{}` is {} plugin, not a network environment", info.name, a_kind(info.kind)))
+                .help("`network.type` names an environment plugin, such as `localhost` or `docker-compose`");
             self.problems.push(p);
             return None;
         }
         let mut ok = true;
         for (name, (kspan, _)) in &net.param_spans {
             if !info.parameters.iter().any(|p| &p.name == name) {
-                let p = self.at("unknown_param", *kspan, "unknown parameter", params::unknown_message(&info, name)).help("remove it, or fix its name");
+                let (message, help) = params::unknown_parts(&info, name);
+                let p = self.at("unknown_param", *kspan, "unknown parameter", message).help(help);
                 self.problems.push(p);
                 ok = false;
             }
@@ -174,7 +184,7 @@ impl<'a> Checker<'a> {
 
     fn mismatch(&mut self, info: &PluginInfo, m: &Mismatch, span: Span, spec: &crate::plugin::types::ParamSpec) {
         let (label, help) = match m {
-            Mismatch::Type { expected, .. } => (format!("expected {expected}"), format!("write, for example, `{} = {}`: {}", spec.name, params::example(spec), spec.doc)),
+            Mismatch::Type { expected, .. } => (format!("expected {expected}"), format!("write, for example, `{} = {}` ({})", spec.name, params::example(spec), spec.doc)),
             Mismatch::Choice { choices, .. } => ("not a declared choice".to_string(), format!("{}use one of {}", m.hint().map(|h| format!("{h} ")).unwrap_or_default(), ticked(choices))),
         };
         let p = self.at("param_value", span, label, format!("plugin `{}`: {m}", info.name)).help(help);
@@ -201,8 +211,8 @@ impl<'a> Checker<'a> {
                 PluginKind::Environment => "environment plugins go in `network`, not in a service".to_string(),
             };
             let p = self
-                .at("plugin_kind", s.spans.implementation, format!("a {} plugin", kind_name(info.kind)), format!("`{}` is a {} plugin, but service `{}` is of type `{}`", info.name, kind_name(info.kind), s.name, s.kind.as_str()))
-                .also(s.spans.kind, "type given here")
+                .at("plugin_kind", s.spans.implementation, format!("{} plugin", a_kind(info.kind)), format!("`{}` is {} plugin, but service `{}` is of type `{}`", info.name, a_kind(info.kind), s.name, s.kind.as_str()))
+                .also(s.spans.kind, if s.spans.kind == s.span { "of type `iut` by default".to_string() } else { "type given here".to_string() })
                 .help(fix);
             self.problems.push(p);
             return None;
@@ -238,7 +248,8 @@ impl<'a> Checker<'a> {
         for name in names {
             if !info.parameters.iter().any(|p| &p.name == name) {
                 let span = s.spans.params.get(name).map(|sp| sp.0).unwrap_or(s.spans.implementation);
-                let p = self.at("unknown_param", span, "unknown parameter", params::unknown_message(&info, name)).help("remove it, or fix its name; `panther-host plugins inspect NAME` lists a plugin's parameters");
+                let (message, help) = params::unknown_parts(&info, name);
+                let p = self.at("unknown_param", span, "unknown parameter", message).help(help);
                 self.problems.push(p);
                 ok = false;
             }

@@ -7,9 +7,9 @@
 //! and logged as a bug. Does not decide anything: executors and the orchestrator report what
 //! they did.
 //!
-//! Who drives which machine: the local and Docker executors move *services* through
-//! PREPARING … DESTROYED (they know when a process starts, becomes ready or dies); the
-//! orchestrator moves *tests* and the *experiment*.
+//! Who drives which machine: the orchestrator (`run`) moves services, tests and the
+//! experiment, because it knows the whole test; executors only report commands, phases,
+//! readiness and teardown steps.
 
 pub mod state;
 
@@ -77,6 +77,8 @@ pub enum EventKind {
     CaptureStarted { interface: String, filter: String, path: String },
     CaptureStopped { path: String, bytes: u64 },
     TeardownStep { what: String, ok: bool, detail: String },
+    /// A run or a test ended with this status (`completed`, `passed`, `timeout`, …).
+    Finished { status: String },
     /// Free text worth keeping in the record (a missing tool, a skipped step).
     Note { message: String },
 }
@@ -150,7 +152,7 @@ impl EventSink {
     ///
     /// # Errors
     /// The file cannot be opened for appending.
-    pub fn to_file(path: &Path) -> std::io::Result<Self> {
+    pub fn create(path: &Path) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -262,6 +264,67 @@ impl EventSink {
     }
 }
 
+impl EventSink {
+    /// The experiment starts running its tests: plugins are loaded and tests planned by now,
+    /// so its machine walks INITIALIZING … RUNNING.
+    pub fn experiment_started(&self, name: &str, run_id: &str) {
+        use ExperimentState::*;
+        for s in [Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running] {
+            let _ = self.experiment_state(name, s);
+        }
+        self.note(Entity::experiment(name), format!("run {run_id}"));
+    }
+
+    /// The experiment is over with `status` (`completed`, `failed`, `interrupted`, …).
+    pub fn experiment_finished(&self, name: &str, status: &str) {
+        if status == "interrupted" {
+            let _ = self.experiment_state(name, ExperimentState::FinishedEarly);
+        } else {
+            let _ = self.experiment_state(name, ExperimentState::CollectingResults);
+            let _ = self.experiment_state(name, ExperimentState::Completed);
+        }
+        self.emit(Entity::experiment(name), EventKind::Finished { status: status.into() });
+    }
+
+    /// A test starts (PREPARING, then RUNNING once its services are being started).
+    pub fn test_started(&self, test: &str) {
+        let _ = self.test_state(test, TestState::Preparing);
+        let _ = self.test_state(test, TestState::Running);
+    }
+
+    /// A test is over with `status` (`passed`, `failed`, `skipped`, `timeout`, `interrupted`).
+    pub fn test_finished(&self, test: &str, status: &str) {
+        let current = {
+            let ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
+            ms.tests.get(test).map(|m| m.state()).unwrap_or(TestState::Created)
+        };
+        match (status, current) {
+            ("interrupted", _) => {
+                let _ = self.test_state(test, TestState::Interrupted);
+            }
+            ("skipped", TestState::Created) => {
+                let _ = self.test_state(test, TestState::Skipped);
+            }
+            (_, TestState::Running) => {
+                let _ = self.test_state(test, TestState::Assessing);
+                let _ = self.test_state(test, TestState::Finished);
+            }
+            (_, TestState::Assessing) => {
+                let _ = self.test_state(test, TestState::Finished);
+            }
+            _ => {
+                let _ = self.test_state(test, TestState::Failed);
+            }
+        }
+        self.emit(Entity::test(test), EventKind::Finished { status: status.into() });
+    }
+
+    /// A progress bar of `len` steps, hidden without a terminal.
+    pub fn progress(&self, len: u64, message: impl Into<String>) -> Progress {
+        Progress::bar(len, message)
+    }
+}
+
 /// A progress display for long work (builds, tests). Hidden when stderr is not a terminal, so
 /// CI logs and tests see nothing of it.
 #[derive(Debug, Clone)]
@@ -313,7 +376,11 @@ impl Progress {
         self.bar.suspend(f)
     }
 
-    pub fn finish(&self, message: impl Into<String>) {
+    pub fn finish(&self) {
+        self.bar.finish();
+    }
+
+    pub fn finish_with(&self, message: impl Into<String>) {
         self.bar.finish_with_message(message.into());
     }
 }
@@ -327,7 +394,7 @@ mod tests {
     fn jsonl_roundtrip_and_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        let sink = EventSink::to_file(&path).unwrap();
+        let sink = EventSink::create(&path).unwrap();
         let clone = sink.clone();
         sink.service_state("t", "srv", ServiceState::Preparing).unwrap();
         clone.emit(Entity::service("t", "srv"), EventKind::CommandStarted { phase: "compile".into(), index: 0, argv: vec!["make".into()], pid: Some(7) });
@@ -360,6 +427,31 @@ mod tests {
         sink.service_state("t", "other", ServiceState::Preparing).unwrap();
     }
 
+    // The orchestrator's helpers walk the machines along valid paths only.
+    #[test]
+    fn lifecycle_helpers() {
+        let sink = EventSink::memory();
+        sink.experiment_started("e", "r1");
+        sink.test_started("a");
+        sink.test_finished("a", "passed");
+        sink.test_finished("b", "skipped");
+        sink.test_started("c");
+        sink.test_finished("c", "interrupted");
+        sink.experiment_finished("e", "interrupted");
+        let states: Vec<String> = sink
+            .recorded()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::State { to, .. } => Some(format!("{}:{to}", e.entity)),
+                _ => None,
+            })
+            .collect();
+        assert!(states.contains(&"test a:finished".to_string()), "{states:?}");
+        assert!(states.contains(&"test b:skipped".to_string()), "{states:?}");
+        assert!(states.contains(&"test c:interrupted".to_string()), "{states:?}");
+        assert_eq!(states.last().unwrap(), "experiment e:finished_early");
+    }
+
     // Progress never draws when stderr is not a terminal (as under `cargo test`).
     #[test]
     fn progress_is_hidden_without_a_terminal() {
@@ -369,6 +461,6 @@ mod tests {
         let p = Progress::bar(3, "tests");
         p.inc(1);
         assert!(p.is_hidden());
-        p.finish("done");
+        p.finish_with("done");
     }
 }

@@ -11,6 +11,10 @@ use std::fmt;
 /// STOPPING → STOPPED → (STARTING | DESTROYING) → DESTROYED. ERROR is reachable from every
 /// live state and leads to STOPPING, DESTROYING or DESTROYED. DESTROYED is reachable from every
 /// state but itself (teardown may come at any time) and is terminal.
+///
+/// Two shortcuts the seed's machine lacks, for the local environment and for services that end
+/// on their own: PREPARED → STARTING (nothing to deploy) and RUNNING | READY → STOPPED (a
+/// client that exits was never asked to stop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceState {
@@ -96,12 +100,12 @@ impl State for ServiceState {
             | (Preparing, Prepared)
             | (Prepared, Deploying)
             | (Deploying, Deployed)
-            | (Deployed, Starting)
+            | (Deployed | Prepared, Starting)
             | (Starting, Running)
             | (Running, Ready)
             | (Ready, Running)
             | (Running | Ready | Starting, Stopping)
-            | (Stopping, Stopped)
+            | (Stopping | Running | Ready, Stopped)
             | (Stopped, Starting | Destroying)
             | (Error, Stopping | Destroying) => true,
             _ => false,
@@ -273,6 +277,8 @@ mod tests {
         // Teardown may destroy a service in any state.
         walk(&[Preparing, Destroyed]).unwrap();
         walk(&[Destroyed]).unwrap();
+        // Localhost: no deployment step; a client that exits on its own.
+        walk(&[Preparing, Prepared, Starting, Running, Ready, Stopped, Destroyed]).unwrap();
     }
 
     // Skipping a step, leaving DESTROYED and erroring from a dead state are bugs.
@@ -281,7 +287,8 @@ mod tests {
         use ServiceState::*;
         let e = walk(&[Running]).unwrap_err();
         assert_eq!((e.from, e.to), ("created", "running"));
-        assert!(walk(&[Preparing, Prepared, Starting]).is_err());
+        assert!(walk(&[Preparing, Starting]).is_err());
+        assert!(walk(&[Preparing, Prepared, Deploying, Starting]).is_err());
         assert!(walk(&[Destroyed, Created]).is_err());
         assert!(walk(&[Destroyed, Destroyed]).is_err());
         assert!(walk(&[Error]).is_err(), "CREATED is not live");

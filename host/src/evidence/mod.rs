@@ -140,3 +140,6 @@ mod tests {
         assert!(o.transfers[0].served.is_none() && o.transfers[0].downloaded.is_none());
     }
 }
+
+#[cfg(test)]
+mod fixtures;

@@ -20,12 +20,18 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why no capture runs.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CaptureError {
+    #[error("the environment asked for no packet capture")]
+    #[diagnostic(code(panther::capture::not_requested))]
+    NotRequested,
     #[error("tshark is not installed, so no packets were captured")]
     #[diagnostic(code(panther::capture::missing), help("install it with `apt-get install tshark` (or `make setup`)"))]
     Missing,
     #[error("tshark did not start capturing on `{interface}`: {detail}")]
     #[diagnostic(code(panther::capture::start), help("capturing needs root or CAP_NET_RAW; check that the interface exists (`ip link`)"))]
     Start { interface: String, detail: String },
+    #[error("the capture file {path} is empty or missing after tshark stopped")]
+    #[diagnostic(code(panther::capture::empty), help("see {}.tshark.log next to it", path.with_extension("").display()))]
+    Empty { path: PathBuf },
     #[error("cannot prepare the capture file {path}: {source}")]
     #[diagnostic(code(panther::capture::io))]
     Io { path: PathBuf, #[source] source: std::io::Error },
@@ -73,7 +79,7 @@ fn stderr_log(out: &Path) -> PathBuf {
 
 impl Capture {
     /// Starts tshark on `interface` (`lo` for localhost) keeping UDP traffic of `ports`, and
-    /// returns once tshark says it is capturing, so the first packets are not lost. tshark's
+    /// returns once tshark reports `Capture started.`, so the first packets are not lost. tshark's
     /// stderr goes to `<out without extension>.tshark.log`.
     ///
     /// # Errors
@@ -109,7 +115,9 @@ impl Capture {
             while let Ok(Some(line)) = lines.next_line().await {
                 log.push_str(&line);
                 log.push('\n');
-                if line.contains("Capturing on") {
+                // "Capturing on 'x'" comes before the interface is even opened (and also for
+                // interfaces that do not exist); "Capture started." comes once dumpcap captures.
+                if line.contains("Capture started") {
                     return true;
                 }
             }
@@ -143,7 +151,10 @@ impl Capture {
 
     /// Stops tshark with SIGINT and waits until it has flushed the file (SIGKILL after
     /// [`STOP_TIMEOUT`]).
-    pub async fn stop(mut self) -> CaptureReport {
+    ///
+    /// # Errors
+    /// [`CaptureError::Empty`] when no file (or only an empty one) was left.
+    pub async fn stop(mut self) -> Result<CaptureReport, CaptureError> {
         if let Some(pid) = self.child.id() {
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGINT);
         }
@@ -162,12 +173,11 @@ impl Capture {
             .unwrap_or_default()
             .trim()
             .to_string();
-        CaptureReport {
-            bytes: std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0),
-            path: self.out.clone(),
-            duration: self.started.elapsed(),
-            summary,
+        let bytes = std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0);
+        if bytes == 0 {
+            return Err(CaptureError::Empty { path: self.out.clone() });
         }
+        Ok(CaptureReport { bytes, path: self.out.clone(), duration: self.started.elapsed(), summary })
     }
 }
 
@@ -204,7 +214,7 @@ mod tests {
             tx.send_to(&[i; 32], other.local_addr().unwrap()).unwrap();
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let report = cap.stop().await;
+        let report = cap.stop().await.unwrap();
         assert!(report.bytes > 0);
         let listing = std::process::Command::new("tshark").args(["-r"]).arg(&report.path).args(["-T", "fields", "-e", "udp.dstport"]).output().unwrap();
         let ports: Vec<String> = String::from_utf8_lossy(&listing.stdout).lines().map(String::from).collect();

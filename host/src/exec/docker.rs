@@ -22,6 +22,9 @@ pub mod capture;
 pub mod compose;
 pub mod image;
 
+/// The Docker client crate, for callers that inspect what the executor made (tests, `clean`).
+pub use bollard;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -341,6 +344,8 @@ impl DockerExecutor {
     /// a mount outside the run directory, or a daemon error.
     pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
         let placement = self.placement(svc)?.clone();
+        // Refuse bad mounts before spending minutes on an image build.
+        self.binds(svc)?;
         for d in [&svc.dirs.root, &svc.dirs.logs] {
             std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
         }

@@ -24,6 +24,8 @@
 //! * **Logs.** `<logs>/<phase>/cmd-<n>.stdout|.stderr` per command, and
 //!   `<logs>/<phase>/commands.json` (argv, exit, duration) rewritten after every command so
 //!   an interrupted run keeps what happened.
+//! * **States.** The executor records commands, phases and readiness as events but leaves the
+//!   service state machine to the orchestrator, which knows the whole test.
 //! * **Compile cache.** The compile phases are skipped when `<tools>/.panther-complete` exists.
 //!   A build holds an exclusive lock on `<tools>.lock`, marks the directory with
 //!   `.panther-building` first and writes `.panther-complete` last; a directory still marked
@@ -42,7 +44,7 @@ use nix::unistd::Pid;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Entity, EventKind, EventSink, ServiceState};
+use crate::events::{Entity, EventKind, EventSink};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
 use super::{CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport, TeardownStep};
@@ -121,6 +123,11 @@ impl RunningLocal {
         lock(&self.shared).pgid
     }
 
+    /// The test and service names.
+    pub fn names(&self) -> (&str, &str) {
+        (&self.test, &self.service)
+    }
+
     /// stdout and stderr files of the service process (the last run command), once started.
     pub fn service_logs(&self) -> Option<(PathBuf, PathBuf)> {
         lock(&self.shared).service_logs.clone()
@@ -137,7 +144,8 @@ fn io_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecError 
 
 /// The last `bytes` bytes of a file as text (invalid UTF-8 replaced), prefixed with `…` when
 /// cut. A missing file gives an empty string: tails are for reports, not for deciding.
-pub fn tail(path: &Path, bytes: u64) -> String {
+pub fn tail(path: &Path, bytes: usize) -> String {
+    let bytes = bytes as u64;
     let Ok(mut f) = std::fs::File::open(path) else { return String::new() };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let start = len.saturating_sub(bytes);
@@ -153,6 +161,13 @@ pub fn tail(path: &Path, bytes: u64) -> String {
         text = format!("…{trimmed}");
     }
     text
+}
+
+/// stdout and stderr files of a service's own process: the last command of its run phase.
+pub fn service_logs(svc: &ServiceInstance) -> (PathBuf, PathBuf) {
+    let n = svc.plan.plan().phases.run.len().saturating_sub(1);
+    let dir = svc.dirs.logs.join("run");
+    (dir.join(format!("cmd-{n}.stdout")), dir.join(format!("cmd-{n}.stderr")))
 }
 
 /// Maps an OS exit status. 127 stays 127: the interop convention for "unsupported", and also
@@ -305,13 +320,8 @@ impl Inner {
         Entity::service(&svc.test, &svc.name)
     }
 
-    fn state(&self, svc: &ServiceInstance, to: ServiceState) {
-        let _ = self.events.service_state(&svc.test, &svc.name, to);
-    }
-
     fn fail(&self, svc: &ServiceInstance, e: &ExecError) {
         self.events.emit(Self::entity(svc), EventKind::Failed { error: e.to_string() });
-        self.state(svc, ServiceState::Error);
     }
 
     fn register(&self, label: String, pgid: i32) {
@@ -603,11 +613,9 @@ impl LocalExecutor {
     /// A critical command failed or could not start, or the tools directory cannot be used.
     pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
         let inner = &self.inner;
-        inner.state(svc, ServiceState::Preparing);
         let r = self.prepare_inner(svc).await;
-        match &r {
-            Ok(_) => inner.state(svc, ServiceState::Prepared),
-            Err(e) => inner.fail(svc, e),
+        if let Err(e) = &r {
+            inner.fail(svc, e);
         }
         r
     }
@@ -684,7 +692,6 @@ impl LocalExecutor {
     async fn start_inner(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
         let inner = self.inner.clone();
         let plan = svc.plan.plan();
-        inner.state(svc, ServiceState::Deploying);
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
             std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
@@ -700,7 +707,6 @@ impl LocalExecutor {
             Ok(r) => inner.stash(svc, r),
             Err(e) => return Err(e),
         }
-        inner.state(svc, ServiceState::Deployed);
 
         let path_var = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
         for cmd in &plan.phases.run {
@@ -719,7 +725,6 @@ impl LocalExecutor {
             }
         }
 
-        inner.state(svc, ServiceState::Starting);
         let shared = Arc::new(Mutex::new(RunShared::default()));
         let (tx, rx) = watch::channel(None);
         let started = Instant::now();
@@ -816,7 +821,7 @@ impl LocalExecutor {
             EventKind::Readiness { condition, ready: outcome.is_ok(), waited_ms: t0.elapsed().as_millis() as u64 },
         );
         match &outcome {
-            Ok(()) => inner.state(svc, ServiceState::Ready),
+            Ok(()) => {}
             Err(e) => {
                 inner.fail(svc, e);
                 if r.done.borrow().is_none() {
@@ -849,11 +854,9 @@ impl LocalExecutor {
         }
     }
 
-    fn finished(&self, svc: &ServiceInstance, r: &mut RunningLocal, exit: ServiceExit) -> ServiceExit {
+    fn finished(&self, _svc: &ServiceInstance, r: &mut RunningLocal, exit: ServiceExit) -> ServiceExit {
         if r.exit.is_none() {
-            self.inner.state(svc, ServiceState::Stopping);
-            self.inner.state(svc, ServiceState::Stopped);
-            r.exit = Some(exit);
+                    r.exit = Some(exit);
         }
         r.exit.clone().unwrap_or_default()
     }
@@ -900,11 +903,9 @@ impl LocalExecutor {
         if let Some(e) = r.exit.clone().or_else(|| r.done.borrow().clone()) {
             return self.finished(svc, r, e);
         }
-        self.inner.state(svc, ServiceState::Stopping);
         let mut e = self.kill_running(r, grace).await;
         e.stopped_by_host = true;
         r.exit = Some(e.clone());
-        self.inner.state(svc, ServiceState::Stopped);
         e
     }
 
@@ -960,21 +961,6 @@ impl LocalExecutor {
         }
         if groups.is_empty() {
             report.steps.push(TeardownStep { what: "local process groups".into(), ok: true, detail: "none left alive".into() });
-        }
-        let services: Vec<(String, String)> = {
-            let g = lock(&inner.groups);
-            let mut v: Vec<(String, String)> = g
-                .iter()
-                .filter_map(|g| g.label.split_once(' ').and_then(|(ts, _)| ts.split_once('/')).map(|(t, s)| (t.to_string(), s.to_string())))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        for (t, s) in services {
-            if inner.events.service_state_of(&t, &s) != Some(ServiceState::Destroyed) {
-                let _ = inner.events.service_state(&t, &s, ServiceState::Destroyed);
-            }
         }
         report
     }
@@ -1049,9 +1035,6 @@ async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<Run
                 }
             }
         };
-        if last {
-            inner.state(svc, ServiceState::Running);
-        }
         let (stdout, stderr, cwd) = (spawned.stdout.clone(), spawned.stderr.clone(), spawned.cwd.clone());
         // The last command's limit is the service timeout, enforced by `wait`.
         let limit = cmd.timeout_ms.map(Duration::from_millis);

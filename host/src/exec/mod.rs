@@ -255,6 +255,43 @@ impl AnyExecutor {
         dispatch!(self, e => e.post_run(svc).await)
     }
 
+    /// Where this executor puts the stdout and stderr of a service's own process (the last run
+    /// command): `<logs>/run/cmd-<n>.stdout|.stderr` locally, `<logs>/stdout.log|stderr.log`
+    /// for containers. Use these for the outcome's log tails.
+    pub fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf) {
+        match self {
+            AnyExecutor::Local(_) => local::service_logs(svc),
+            AnyExecutor::Docker(_) => (svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")),
+        }
+    }
+
+    /// Makes what a deployment needs before any service is prepared: the test's networks
+    /// under Docker; nothing locally.
+    ///
+    /// # Errors
+    /// The daemon refused a network.
+    pub async fn setup_networks(&self, test: &str, d: &crate::plugin::wit::latest::env::DeploymentPlan) -> Result<(), ExecError> {
+        match self {
+            AnyExecutor::Local(_) => Ok(()),
+            AnyExecutor::Docker(e) => {
+                for n in &d.networks {
+                    e.create_network(test, n).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The interface to capture a test's traffic on: what the deployment asked for locally
+    /// (`lo`), the Linux bridge of the test's first network under Docker.
+    pub fn capture_interface(&self, test: &str, d: &crate::plugin::wit::latest::env::DeploymentPlan) -> Option<String> {
+        let requested = d.capture.as_ref()?.interface.clone();
+        match self {
+            AnyExecutor::Local(_) => Some(requested),
+            AnyExecutor::Docker(e) => d.networks.first().and_then(|n| e.bridge_of(test, &n.name)),
+        }
+    }
+
     /// See [`local::LocalExecutor::teardown`].
     pub async fn teardown(&self) -> TeardownReport {
         dispatch!(self, e => e.teardown().await)

@@ -757,7 +757,7 @@ impl Policy {
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
         let mut p = Policy::from_toml(path, &text)?;
-        if p.name == Policy::default().name && !text.lines().any(|l| l.trim_start().starts_with("name")) {
+        if !text.lines().any(|l| l.trim_start().starts_with("name")) {
             p.name = path.file_stem().map_or_else(|| "custom".into(), |s| s.to_string_lossy().into_owned());
         }
         Ok(p)

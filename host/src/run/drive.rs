@@ -68,6 +68,13 @@ pub fn finite_services(instances: &[ServiceInstance]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Moves a service's state machine. An invalid transition is a bug in this module: the sink
+/// logs it, and debug builds stop here.
+fn state(events: &EventSink, svc: &ServiceInstance, to: ServiceState) {
+    let r = events.service_state(&svc.test, &svc.name, to);
+    debug_assert!(r.is_ok(), "{r:?}");
+}
+
 /// Runs the lifecycle of one test. `deadline` bounds everything after preparation.
 pub async fn drive_test(
     exec: &AnyExecutor,
@@ -96,14 +103,14 @@ pub async fn drive_test(
 
     // Prepare everything first: builds are slow, and nothing should be half-started when one fails.
     for (i, svc) in instances.iter().enumerate() {
-        events.service_state(&svc.test, &svc.name, ServiceState::Preparing);
+        state(events, svc, ServiceState::Preparing);
         match exec.prepare(svc).await {
             Ok(reports) => {
                 runs[i].phases.extend(reports);
-                events.service_state(&svc.test, &svc.name, ServiceState::Prepared);
+                state(events, svc, ServiceState::Prepared);
             }
             Err(e) => {
-                events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                state(events, svc, ServiceState::Error);
                 runs[i].error = Some(e.to_string());
                 out.error = Some(format!("service `{}` could not be prepared: {e}", svc.name));
                 break;
@@ -123,31 +130,31 @@ pub async fn drive_test(
                 out.error = Some(format!("service `{}` must start after `{missing}`, which is not ready", svc.name));
                 break;
             }
-            events.service_state(&svc.test, &svc.name, ServiceState::Starting);
+            state(events, svc, ServiceState::Starting);
             let mut r = match exec.start(svc).await {
                 Ok(r) => r,
                 Err(e) => {
-                    events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                    state(events, svc, ServiceState::Error);
                     runs[i].error = Some(e.to_string());
                     out.error = Some(e.to_string());
                     break;
                 }
             };
             runs[i].exit.not_started = false;
-            events.service_state(&svc.test, &svc.name, ServiceState::Running);
+            state(events, svc, ServiceState::Running);
             let readiness = exec.wait_ready(svc, &mut r, cancel).await;
             running[i] = Some(r);
             match readiness {
                 Ok(()) => {
                     runs[i].became_ready = true;
                     ready.insert(svc.name.clone());
-                    events.service_state(&svc.test, &svc.name, ServiceState::Ready);
+                    state(events, svc, ServiceState::Ready);
                 }
                 Err(e) => {
                     if cancel.is_cancelled() {
                         out.interrupted = true;
                     } else {
-                        events.service_state(&svc.test, &svc.name, ServiceState::Error);
+                        state(events, svc, ServiceState::Error);
                         runs[i].error = Some(e.to_string());
                         out.error = Some(e.to_string());
                     }
@@ -185,7 +192,7 @@ pub async fn drive_test(
                 Ok(exits) => {
                     for (i, exit) in exits {
                         runs[i].exit = exit;
-                        events.service_state(&instances[i].test, &instances[i].name, ServiceState::Stopped);
+                        state(events, &instances[i], ServiceState::Stopped);
                     }
                 }
                 Err(_) => out.timed_out = true,
@@ -204,14 +211,14 @@ pub async fn drive_test(
             if runs[i].finite && !runs[i].exit.not_started && (runs[i].exit.exit_code.is_some() || runs[i].exit.signal.is_some()) {
                 continue;
             }
-            events.service_state(&svc.test, &svc.name, ServiceState::Stopping);
+            state(events, svc, ServiceState::Stopping);
             let exit = exec.stop(svc, r, STOP_GRACE).await;
             if runs[i].finite && out.timed_out {
                 runs[i].exit = ServiceExit { timed_out: true, ..exit };
             } else {
                 runs[i].exit = exit;
             }
-            events.service_state(&svc.test, &svc.name, ServiceState::Stopped);
+            state(events, svc, ServiceState::Stopped);
         }
     }
 
@@ -224,7 +231,7 @@ pub async fn drive_test(
     }
     out.teardown = exec.teardown().await;
     for svc in instances {
-        events.service_state(&svc.test, &svc.name, ServiceState::Destroyed);
+        state(events, svc, ServiceState::Destroyed);
     }
     out.services = runs;
     out.duration = started.elapsed();

@@ -2,8 +2,8 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
@@ -11,7 +11,7 @@ use crate::config::ServiceKind;
 use crate::events::EventSink;
 use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
 use crate::exec::{AnyExecutor, ServiceInstance};
-use crate::plugin::types::{ArtifactKind, EnvironmentKind, Outcome, Role, ServiceOutcome};
+use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
 use crate::report::model::{RunSummary, TestResult};
 
 use super::judge::{self, TestStatus};
@@ -180,15 +180,21 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
     };
 
     let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
-    let capture = match planned.deployment.as_ref().and_then(|d| d.capture.as_ref()) {
-        Some(c) => crate::exec::capture::Capture::start(&exec.capture_interface(&c.interface), &ports, &dir.join("capture.pcap")).await,
-        None => Err(crate::exec::capture::CaptureError::NotRequested),
+    let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
+    if let Err(e) = exec.setup_networks(&spec.name, deployment).await {
+        let teardown = exec.teardown().await;
+        tracing::debug!(?teardown, "torn down after a network error");
+        return TestResult::error(name, &e.to_string(), &dir, started.elapsed());
+    }
+    let capture = match exec.capture_interface(&spec.name, deployment) {
+        Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap")).await.map_err(|e| e.note()),
+        None => Err("the environment asked for no packet capture".to_string()),
     };
     let deadline = spec.timeout;
     let drive = drive::drive_test(&exec, &instances, spec.wait, deadline, events, cancel).await;
     let capture_note = match capture {
-        Ok(c) => c.stop().await.err().map(|e| e.to_string()),
-        Err(e) => Some(e.to_string()),
+        Ok(c) => c.stop().await.err().map(|e| e.note()),
+        Err(note) => Some(note),
     };
 
     let outcome = gather(&planned, &instances, &drive, spec, &dir, capture_note);
@@ -281,12 +287,3 @@ fn assess(session: &Session, planned: &PlannedTest, outcome: &Outcome) -> (Optio
     }
     (tester, iuts)
 }
-
-/// The log kinds a summary links to first.
-pub const PRIMARY_ARTIFACTS: &[ArtifactKind] = &[ArtifactKind::Log, ArtifactKind::Pcap, ArtifactKind::Keylog, ArtifactKind::Qlog];
-
-/// Re-export so callers can build sessions without naming the module.
-pub type SharedHost = Arc<crate::plugin::PluginHost>;
-
-/// A short pause used between retries of readiness polls.
-pub const POLL: Duration = Duration::from_millis(25);

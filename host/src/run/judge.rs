@@ -8,17 +8,7 @@ use crate::plugin::types::{Outcome, Verdict, VerdictStatus};
 
 use super::drive::DriveResult;
 
-/// The status of a test, as the reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestStatus {
-    Passed,
-    Failed,
-    Skipped,
-    Timeout,
-    Interrupted,
-    Unknown,
-}
+pub use crate::report::model::TestStatus;
 
 /// The judgement of one test.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -8,21 +8,14 @@
 //! partial summary. Does not format reports ([`crate::report`]) or run commands
 //! ([`crate::exec`]).
 
-#[cfg(feature = "orchestrator")]
 pub mod drive;
-#[cfg(feature = "orchestrator")]
 mod experiment;
-#[cfg(feature = "orchestrator")]
 pub mod judge;
 pub mod layout;
-#[cfg(feature = "orchestrator")]
 pub mod planning;
 
-#[cfg(feature = "orchestrator")]
 pub use experiment::{run_experiment, RunError, RunOptions, RunOutcome};
-#[cfg(feature = "orchestrator")]
 pub use judge::TestStatus;
-#[cfg(feature = "orchestrator")]
 pub use planning::{plan_experiment, plan_test, PlannedTest, Session};
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use crate::plugin::types::{EnvironmentKind, Peer, PlanRequest, PluginKind, Servi
 use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, Placement, ServiceEntry};
 use crate::plugin::PluginHost;
 
-use super::layout::{self, RunLayout, ServiceAddress};
+use super::layout::{self, RunLayout};
 
 /// Everything a run needs that does not change between tests.
 pub struct Session {

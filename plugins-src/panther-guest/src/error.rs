@@ -11,7 +11,10 @@ pub fn unsupported(what: impl Into<String>) -> PluginError {
 
 /// A parameter the host validated by type but the plugin cannot use.
 pub fn invalid_param(name: &str, message: impl Into<String>) -> PluginError {
-    PluginError::InvalidParam(ParamProblem { name: name.to_string(), message: message.into() })
+    PluginError::InvalidParam(ParamProblem {
+        name: name.to_string(),
+        message: message.into(),
+    })
 }
 
 /// A bug in the plugin (a missing default, a table that does not match its declarations).

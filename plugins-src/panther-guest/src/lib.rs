@@ -44,8 +44,8 @@ pub mod params;
 pub mod plan;
 pub mod versions;
 
-pub use bindings::exports::panther::plugin::service::Guest as ServicePlugin;
 pub use bindings::export_service;
+pub use bindings::exports::panther::plugin::service::Guest as ServicePlugin;
 pub use bindings::panther::plugin::types::*;
 pub use env_bindings::export_environment;
 pub use env_bindings::exports::panther::plugin::environment;

@@ -29,7 +29,12 @@ impl ParamSpec {
     }
 
     pub fn list(name: &str, default: &[&str], doc: &str) -> ParamSpec {
-        spec(name, ParamType::List, Some(ParamValue::List(default.iter().map(|s| s.to_string()).collect())), doc)
+        spec(
+            name,
+            ParamType::List,
+            Some(ParamValue::List(default.iter().map(|s| s.to_string()).collect())),
+            doc,
+        )
     }
 
     /// A parameter the experiment must give (no default).
@@ -41,7 +46,14 @@ impl ParamSpec {
 }
 
 fn spec(name: &str, ty: ParamType, default: Option<ParamValue>, doc: &str) -> ParamSpec {
-    ParamSpec { name: name.into(), ty, default, doc: doc.into(), required: false, choices: Vec::new() }
+    ParamSpec {
+        name: name.into(),
+        ty,
+        default,
+        doc: doc.into(),
+        required: false,
+        choices: Vec::new(),
+    }
 }
 
 /// Typed access to a plan request's parameters.
@@ -92,7 +104,9 @@ impl Params for PlanRequest {
 
 fn wrong(name: &str, want: &str, got: Option<&ParamValue>) -> PluginError {
     match got {
-        None => error::internal(format!("parameter `{name}` is missing: the host fills in declared defaults, so it is not declared with one")),
+        None => error::internal(format!(
+            "parameter `{name}` is missing: the host fills in declared defaults, so it is not declared with one"
+        )),
         Some(v) => error::internal(format!("parameter `{name}` is a {}, the plugin expects a {want}", kind(v))),
     }
 }

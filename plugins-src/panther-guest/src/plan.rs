@@ -13,8 +13,7 @@
 //! checks anything.
 
 use crate::{
-    Artifact, ArtifactKind, BuildStep, Command, ImageSpec, Phases, Port, Readiness,
-    ReadinessCondition, ServicePlan, SourceRef, Transport, BASE_IMAGE,
+    Artifact, ArtifactKind, BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, ServicePlan, SourceRef, Transport, BASE_IMAGE,
 };
 
 /// How long a server may take to become ready when the plugin does not say.
@@ -92,7 +91,10 @@ impl ServicePlan {
             },
             image: None,
             ports: Vec::new(),
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: DEFAULT_READY_MS },
+            readiness: Readiness {
+                condition: ReadinessCondition::Started,
+                timeout_ms: DEFAULT_READY_MS,
+            },
             artifacts: Vec::new(),
             capabilities: Vec::new(),
             files: Vec::new(),
@@ -134,7 +136,11 @@ impl ServicePlan {
 
     /// A port the service listens on; `number = 0` lets the host pick one.
     pub fn port(mut self, name: &str, number: u16, transport: Transport) -> ServicePlan {
-        self.ports.push(Port { name: name.to_string(), number, transport });
+        self.ports.push(Port {
+            name: name.to_string(),
+            number,
+            transport,
+        });
         self
     }
 
@@ -149,7 +155,11 @@ impl ServicePlan {
     }
 
     pub fn artifact(mut self, kind: ArtifactKind, path: &str, required: bool) -> ServicePlan {
-        self.artifacts.push(Artifact { kind, path: path.to_string(), required });
+        self.artifacts.push(Artifact {
+            kind,
+            path: path.to_string(),
+            required,
+        });
         self
     }
 
@@ -197,13 +207,22 @@ impl ImageSpec {
 
     /// A source tree fetched at a pinned revision (a commit or tag, never a branch).
     pub fn source(mut self, name: &str, url: &str, rev: &str, dest: &str) -> ImageSpec {
-        self.sources.push(SourceRef { name: name.into(), url: url.into(), rev: rev.into(), dest: dest.into() });
+        self.sources.push(SourceRef {
+            name: name.into(),
+            url: url.into(),
+            rev: rev.into(),
+            dest: dest.into(),
+        });
         self
     }
 
     /// A build step run in exec form in the image's current working directory.
     pub fn step(mut self, argv: &[&str]) -> ImageSpec {
-        self.steps.push(BuildStep { argv: argv.iter().map(|s| s.to_string()).collect(), workdir: None, env: Vec::new() });
+        self.steps.push(BuildStep {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            workdir: None,
+            env: Vec::new(),
+        });
         self
     }
 

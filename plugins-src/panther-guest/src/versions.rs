@@ -65,7 +65,13 @@ pub struct SourceRow {
 
 /// The `sources` of `describe`.
 pub fn source_infos(rows: &[SourceRow]) -> Vec<SourceInfo> {
-    rows.iter().map(|s| SourceInfo { name: s.name.into(), doc: s.doc.into(), offline: s.offline }).collect()
+    rows.iter()
+        .map(|s| SourceInfo {
+            name: s.name.into(),
+            doc: s.doc.into(),
+            offline: s.offline,
+        })
+        .collect()
 }
 
 /// The `source` parameter: one of the sources, the first by default.
@@ -89,7 +95,11 @@ pub fn require_environment(plugin: &str, req: &PlanRequest, envs: &[EnvironmentK
         return Ok(());
     }
     let have: Vec<&str> = envs.iter().map(|e| env_name(*e)).collect();
-    Err(error::unsupported(format!("environment `{}` ({plugin} plans for {})", env_name(req.environment), have.join(", "))))
+    Err(error::unsupported(format!(
+        "environment `{}` ({plugin} plans for {})",
+        env_name(req.environment),
+        have.join(", ")
+    )))
 }
 
 pub fn env_name(e: EnvironmentKind) -> &'static str {

@@ -21,6 +21,10 @@ pub const BASE_IMAGE: &str = "panther-base:bookworm";
 const BASE_SUITE: &str = "bookworm";
 /// Label on every image panther-host makes, so `panther-host clean --images` finds them.
 pub const IMAGE_LABEL: &str = "panther.image";
+/// The host's CA bundle, copied into the base image.
+const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Where it is inside images; pip, Python and Go are pointed at it.
+const CONTAINER_CA: &str = "/usr/local/share/panther/host-ca.crt";
 /// Bumped whenever the Dockerfile generator changes, so old cached images are not reused.
 const GENERATOR_VERSION: &str = "dockerfile-gen-1";
 
@@ -134,6 +138,13 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
         }
         std::fs::write(&done, b"").map_err(|e| ExecError::Io(e.to_string()))?;
     }
+    // Package registries are reached through this host's trust store (which may hold a
+    // proxy's CA), so image builds see the registries the way the host does.
+    let ca_dir = rootfs.join("usr/local/share/panther");
+    std::fs::create_dir_all(&ca_dir).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", ca_dir.display())))?;
+    if let Err(e) = std::fs::copy(HOST_CA_BUNDLE, ca_dir.join("host-ca.crt")) {
+        tracing::warn!("cannot copy {HOST_CA_BUNDLE} into the base image ({e}); TLS to package registries from builds may fail");
+    }
     import_rootfs(docker, &rootfs).await?;
     // The image holds the tree now; 200 MB less in the cache.
     let _ = std::fs::remove_dir_all(&rootfs);
@@ -173,6 +184,7 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
             format!("LABEL {IMAGE_LABEL}=panther-base"),
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
             "CMD [\"bash\"]".into(),
+            format!("ENV PIP_CERT={CONTAINER_CA} SSL_CERT_FILE={CONTAINER_CA} REQUESTS_CA_BUNDLE={CONTAINER_CA}"),
         ],
         ..Default::default()
     };
@@ -337,6 +349,14 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
     let hash = spec_hash(spec, &base_id);
     let tag = format!("{}:{}", spec.name, &hash[..16]);
     let dockerfile = dockerfile(spec, &base_ref);
+    // One build per tag at a time in this process; the second caller then finds it cached.
+    let tag_lock = {
+        static LOCKS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>> =
+            std::sync::OnceLock::new();
+        let mut m = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(tag.clone()).or_default().clone()
+    };
+    let _guard = tag_lock.lock().await;
     if exists(docker, &tag).await {
         return Ok(Built { tag, cached: true, dockerfile, log: String::new() });
     }

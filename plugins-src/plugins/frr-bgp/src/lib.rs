@@ -10,16 +10,34 @@
 use panther_guest::*;
 
 const NAME: &str = "frr-bgp";
-const FRR: Pin = Pin { name: "frr", url: "https://github.com/FRRouting/frr.git", rev: "frr-10.2.1" };
+const FRR: Pin = Pin {
+    name: "frr",
+    url: "https://github.com/FRRouting/frr.git",
+    rev: "frr-10.2.1",
+};
 
 const VERSIONS: VersionTable = VersionTable {
     plugin: NAME,
-    rows: &[VersionRow { name: "rfc4271", wire: None, alpn: &[], upstream: &[FRR], extra: () }],
+    rows: &[VersionRow {
+        name: "rfc4271",
+        wire: None,
+        alpn: &[],
+        upstream: &[FRR],
+        extra: (),
+    }],
 };
 
 const SOURCES: &[SourceRow] = &[
-    SourceRow { name: "debian", doc: "Debian bookworm's frr package, installed with apt in a Docker image", offline: true },
-    SourceRow { name: "upstream", doc: "FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image", offline: false },
+    SourceRow {
+        name: "debian",
+        doc: "Debian bookworm's frr package, installed with apt in a Docker image",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image",
+        offline: false,
+    },
 ];
 
 const ROLES: &[Role] = &[Role::Server, Role::Client, Role::Peer];
@@ -65,7 +83,10 @@ impl ServicePlugin for FrrBgp {
         let hold = req.param_int("hold_time")?;
         let keepalive = req.param_int("keepalive_time")?;
         if hold != 0 && (hold < 3 || keepalive > hold) {
-            return Err(invalid_param("hold_time", format!("{hold} s with a keepalive of {keepalive} s: the hold time must be 0 or at least 3 s and not below the keepalive")));
+            return Err(invalid_param(
+                "hold_time",
+                format!("{hold} s with a keepalive of {keepalive} s: the hold time must be 0 or at least 3 s and not below the keepalive"),
+            ));
         }
         let port = req.param_u16("listen_port")?;
         let conf = format!(
@@ -84,17 +105,33 @@ impl ServicePlugin for FrrBgp {
             .file("{{dirs.work}}/zebra.conf", "hostname zebra\n!\n")
             .artifact(ArtifactKind::Other, "{{dirs.work}}/bgpd.conf", true)
             .run(
-                cmd(&["/usr/lib/frr/zebra", "-d", "-f", &format!("{work}/zebra.conf"), "-i", &format!("{work}/zebra.pid")])
-                    .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
-                    .args(DAEMON_ARGS)
-                    .describe("zebra, daemonised as in the original"),
+                cmd(&[
+                    "/usr/lib/frr/zebra",
+                    "-d",
+                    "-f",
+                    &format!("{work}/zebra.conf"),
+                    "-i",
+                    &format!("{work}/zebra.pid"),
+                ])
+                .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+                .args(DAEMON_ARGS)
+                .describe("zebra, daemonised as in the original"),
             )
             .run(cmd(&["sleep", "1"]).describe("the original waits a second for zebra"))
             .run(
-                cmd(&["/usr/lib/frr/bgpd", "-n", "-f", &format!("{work}/bgpd.conf"), "-p", "{{ports.bgp}}", "-i", &format!("{work}/bgpd.pid")])
-                    .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
-                    .args(DAEMON_ARGS)
-                    .describe("bgpd in the foreground"),
+                cmd(&[
+                    "/usr/lib/frr/bgpd",
+                    "-n",
+                    "-f",
+                    &format!("{work}/bgpd.conf"),
+                    "-p",
+                    "{{ports.bgp}}",
+                    "-i",
+                    &format!("{work}/bgpd.pid"),
+                ])
+                .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+                .args(DAEMON_ARGS)
+                .describe("bgpd in the foreground"),
             ))
     }
 
@@ -114,13 +151,46 @@ fn positive(req: &PlanRequest, name: &str, max: i64) -> Result<i64, PluginError>
 fn upstream_image() -> ImageSpec {
     ImageSpec::new("frr-upstream")
         .packages(&[
-            "git", "ca-certificates", "build-essential", "autoconf", "automake", "libtool", "make", "pkg-config", "bison", "flex",
-            "texinfo", "install-info", "libreadline-dev", "libjson-c-dev", "libc-ares-dev", "libpam0g-dev", "libcap-dev",
-            "libelf-dev", "libunwind-dev", "libprotobuf-c-dev", "protobuf-c-compiler", "libyang2-dev", "python3-dev", "perl",
+            "git",
+            "ca-certificates",
+            "build-essential",
+            "autoconf",
+            "automake",
+            "libtool",
+            "make",
+            "pkg-config",
+            "bison",
+            "flex",
+            "texinfo",
+            "install-info",
+            "libreadline-dev",
+            "libjson-c-dev",
+            "libc-ares-dev",
+            "libpam0g-dev",
+            "libcap-dev",
+            "libelf-dev",
+            "libunwind-dev",
+            "libprotobuf-c-dev",
+            "protobuf-c-compiler",
+            "libyang2-dev",
+            "python3-dev",
+            "perl",
         ])
         .source(FRR.name, FRR.url, FRR.rev, "/opt/frr")
         .step_in("/opt/frr", &["./bootstrap.sh"])
-        .step_in("/opt/frr", &["./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var", "--sbindir=/usr/lib/frr", "--enable-user=root", "--enable-group=root", "--disable-doc"])
+        .step_in(
+            "/opt/frr",
+            &[
+                "./configure",
+                "--prefix=/usr",
+                "--sysconfdir=/etc",
+                "--localstatedir=/var",
+                "--sbindir=/usr/lib/frr",
+                "--enable-user=root",
+                "--enable-group=root",
+                "--disable-doc",
+            ],
+        )
         .step_in("/opt/frr", &["make", "-j2"])
         .step_in("/opt/frr", &["make", "install"])
         .workdir("/etc/frr")

@@ -15,17 +15,35 @@
 use panther_guest::*;
 
 const NAME: &str = "libcoap";
-const LIBCOAP: Pin = Pin { name: "libcoap", url: "https://github.com/obgm/libcoap.git", rev: "d4f78cd5600a15a0599db21d3d2eb34a36c8c209" };
+const LIBCOAP: Pin = Pin {
+    name: "libcoap",
+    url: "https://github.com/obgm/libcoap.git",
+    rev: "d4f78cd5600a15a0599db21d3d2eb34a36c8c209",
+};
 const DEB_VERSION: &str = "4.3.1-1";
 
 const VERSIONS: VersionTable = VersionTable {
     plugin: NAME,
-    rows: &[VersionRow { name: "rfc7252", wire: None, alpn: &[], upstream: &[LIBCOAP], extra: () }],
+    rows: &[VersionRow {
+        name: "rfc7252",
+        wire: None,
+        alpn: &[],
+        upstream: &[LIBCOAP],
+        extra: (),
+    }],
 };
 
 const SOURCES: &[SourceRow] = &[
-    SourceRow { name: "debian", doc: "Debian bookworm's libcoap 4.3.1 example programs (libcoap3-bin), unpacked into the tools cache on localhost or installed in a Docker image", offline: true },
-    SourceRow { name: "upstream", doc: "libcoap commit d4f78cd5 from GitHub, built with autotools in a Docker image", offline: false },
+    SourceRow {
+        name: "debian",
+        doc: "Debian bookworm's libcoap 4.3.1 example programs (libcoap3-bin), unpacked into the tools cache on localhost or installed in a Docker image",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "libcoap commit d4f78cd5 from GitHub, built with autotools in a Docker image",
+        offline: false,
+    },
 ];
 
 const ROLES: &[Role] = &[Role::Server, Role::Client];
@@ -58,22 +76,31 @@ impl ServicePlugin for Libcoap {
         let (plan, exe, libs) = match (req.param_str("source")?, req.environment) {
             ("debian", EnvironmentKind::Localhost) => {
                 let debs = "{{dirs.tools}}/debs";
-                let mut plan = ServicePlan::new()
-                    .compile(cmd(&["mkdir", "-p", debs]))
-                    .compile(
-                        cmd(&["apt-get", "download", &format!("libcoap3-bin={DEB_VERSION}"), &format!("libcoap3={DEB_VERSION}")])
-                            .cwd(debs)
-                            .timeout(10 * 60 * 1000)
-                            .describe("fetch (not install) the Debian packages"),
-                    );
+                let mut plan = ServicePlan::new().compile(cmd(&["mkdir", "-p", debs])).compile(
+                    cmd(&[
+                        "apt-get",
+                        "download",
+                        &format!("libcoap3-bin={DEB_VERSION}"),
+                        &format!("libcoap3={DEB_VERSION}"),
+                    ])
+                    .cwd(debs)
+                    .timeout(10 * 60 * 1000)
+                    .describe("fetch (not install) the Debian packages"),
+                );
                 for pkg in ["libcoap3-bin", "libcoap3"] {
                     plan = plan.compile(cmd(&["dpkg", "-x", &format!("{debs}/{pkg}_{DEB_VERSION}_amd64.deb"), "{{dirs.tools}}/root"]));
                 }
-                (plan, format!("{{{{dirs.tools}}}}/root/usr/bin/coap-{role}-notls"), Some("{{dirs.tools}}/root/usr/lib/x86_64-linux-gnu"))
+                (
+                    plan,
+                    format!("{{{{dirs.tools}}}}/root/usr/bin/coap-{role}-notls"),
+                    Some("{{dirs.tools}}/root/usr/lib/x86_64-linux-gnu"),
+                )
             }
-            ("debian", EnvironmentKind::Docker) => {
-                (ServicePlan::new().image(ImageSpec::new("libcoap-debian").packages(&["libcoap3-bin"])), format!("/usr/bin/coap-{role}-notls"), None)
-            }
+            ("debian", EnvironmentKind::Docker) => (
+                ServicePlan::new().image(ImageSpec::new("libcoap-debian").packages(&["libcoap3-bin"])),
+                format!("/usr/bin/coap-{role}-notls"),
+                None,
+            ),
             (_, EnvironmentKind::Docker) => (ServicePlan::new().image(upstream_image()), format!("/usr/local/bin/coap-{role}"), None),
             (source, _) => {
                 return Err(unsupported(format!(
@@ -90,9 +117,15 @@ impl ServicePlugin for Libcoap {
             Role::Server => plan
                 .port("coap", listen_port(&req, 4443), Transport::Udp)
                 .ready_when_bound("coap")
-                .run(with_libs(cmd(&[&exe, "-A", listen_host(&req), "-p", "{{ports.coap}}", "-v", "6"]).describe("libcoap example server"))),
+                .run(with_libs(
+                    cmd(&[&exe, "-A", listen_host(&req), "-p", "{{ports.coap}}", "-v", "6"]).describe("libcoap example server"),
+                )),
             _ => {
-                let paths = if req.requests.is_empty() { vec!["/.well-known/core".to_string()] } else { req.requests.clone() };
+                let paths = if req.requests.is_empty() {
+                    vec!["/.well-known/core".to_string()]
+                } else {
+                    req.requests.clone()
+                };
                 paths.into_iter().fold(plan, |plan, path| {
                     let file = path.trim_start_matches('/').replace('/', "_");
                     plan.run(with_libs(
@@ -115,7 +148,10 @@ fn upstream_image() -> ImageSpec {
         .packages(&["git", "ca-certificates", "build-essential", "autoconf", "automake", "libtool", "pkg-config"])
         .source(LIBCOAP.name, LIBCOAP.url, LIBCOAP.rev, "/opt/libcoap")
         .step_in("/opt/libcoap", &["./autogen.sh"])
-        .step_in("/opt/libcoap", &["./configure", "--disable-doxygen", "--disable-manpages", "--disable-dtls", "--enable-examples"])
+        .step_in(
+            "/opt/libcoap",
+            &["./configure", "--disable-doxygen", "--disable-manpages", "--disable-dtls", "--enable-examples"],
+        )
         .step_in("/opt/libcoap", &["make", "-j2"])
         .step_in("/opt/libcoap", &["make", "install"])
         .step(&["ldconfig"])

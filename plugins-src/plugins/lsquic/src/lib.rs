@@ -18,8 +18,16 @@ const VERSIONS: VersionTable = VersionTable {
         wire: Some("00000001"),
         alpn: &["h3"],
         upstream: &[
-            Pin { name: "lsquic", url: "https://github.com/litespeedtech/lsquic.git", rev: "v4.0.9" },
-            Pin { name: "boringssl", url: "https://boringssl.googlesource.com/boringssl", rev: "9fc1c33e9c21439ce5f87855a6591a9324e569fd" },
+            Pin {
+                name: "lsquic",
+                url: "https://github.com/litespeedtech/lsquic.git",
+                rev: "v4.0.9",
+            },
+            Pin {
+                name: "boringssl",
+                url: "https://boringssl.googlesource.com/boringssl",
+                rev: "9fc1c33e9c21439ce5f87855a6591a9324e569fd",
+            },
         ],
         extra: (),
     }],
@@ -65,7 +73,16 @@ impl ServicePlugin for Lsquic {
         Ok(match req.role {
             Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
                 cmd(&[&format!("{BIN}/http_server"), "-c", "localhost,{{certs.cert_pem}},{{certs.key_pem}}"])
-                    .args(["-L", "debug", "-r", "{{dirs.www}}", "-G", "{{dirs.logs}}/tls-secrets", "-s", "0.0.0.0:{{ports.quic}}"])
+                    .args([
+                        "-L",
+                        "debug",
+                        "-r",
+                        "{{dirs.www}}",
+                        "-G",
+                        "{{dirs.logs}}/tls-secrets",
+                        "-s",
+                        "0.0.0.0:{{ports.quic}}",
+                    ])
                     .describe("lsquic http_server serving the www directory"),
             ),
             _ => {
@@ -74,8 +91,16 @@ impl ServicePlugin for Lsquic {
                     c = c.args(["-p", path.as_str()]);
                 }
                 plan.run(
-                    c.args(["-4", "-H", "{{target.host}}", "-G", "{{dirs.logs}}/tls-secrets", "-s", "{{target.host}}:{{target.port}}"])
-                        .describe("lsquic http_client fetching the test's requests"),
+                    c.args([
+                        "-4",
+                        "-H",
+                        "{{target.host}}",
+                        "-G",
+                        "{{dirs.logs}}/tls-secrets",
+                        "-s",
+                        "{{target.host}}:{{target.port}}",
+                    ])
+                    .describe("lsquic http_client fetching the test's requests"),
                 )
             }
         })
@@ -90,7 +115,16 @@ impl ServicePlugin for Lsquic {
 fn image(v: &VersionRow) -> ImageSpec {
     let (lq, bs) = (&v.upstream[0], &v.upstream[1]);
     ImageSpec::new(&format!("lsquic-{}", v.name))
-        .packages(&["build-essential", "cmake", "git", "ca-certificates", "golang-go", "perl", "zlib1g-dev", "libevent-dev"])
+        .packages(&[
+            "build-essential",
+            "cmake",
+            "git",
+            "ca-certificates",
+            "golang-go",
+            "perl",
+            "zlib1g-dev",
+            "libevent-dev",
+        ])
         .source(bs.name, bs.url, bs.rev, "/opt/boringssl")
         .source(lq.name, lq.url, lq.rev, "/opt/lsquic")
         .step_in("/opt/boringssl", &["cmake", "."])

@@ -13,12 +13,22 @@ use panther_guest::*;
 
 const NAME: &str = "minip";
 const VARIANTS: &[&str] = &["functional", "fail", "flaky", "random", "vulnerable"];
-const PANTHER: Pin = Pin { name: "panther", url: "https://github.com/ElNiak/PANTHER.git", rev: "5b6750f4aff6dbfd8349f1a98660e39a99a66e1c" };
+const PANTHER: Pin = Pin {
+    name: "panther",
+    url: "https://github.com/ElNiak/PANTHER.git",
+    rev: "5b6750f4aff6dbfd8349f1a98660e39a99a66e1c",
+};
 const WHEEL: &str = "panther_net-1.2.0-py3-none-any.whl";
 const SRC: &str = "panther/plugins/services/iut/minip/ping_pong/src";
 
 const fn row(name: &'static str) -> VersionRow {
-    VersionRow { name, wire: None, alpn: &[], upstream: &[PANTHER], extra: () }
+    VersionRow {
+        name,
+        wire: None,
+        alpn: &[],
+        upstream: &[PANTHER],
+        extra: (),
+    }
 }
 
 const VERSIONS: VersionTable = VersionTable {
@@ -27,8 +37,16 @@ const VERSIONS: VersionTable = VersionTable {
 };
 
 const SOURCES: &[SourceRow] = &[
-    SourceRow { name: "pypi", doc: "the C sources inside panther_net 1.2.0 (the original's wheel on PyPI), compiled with gcc into the tools cache; localhost", offline: true },
-    SourceRow { name: "upstream", doc: "the C sources from the PANTHER repository at commit 5b6750f4, compiled with gcc in a Docker image", offline: false },
+    SourceRow {
+        name: "pypi",
+        doc: "the C sources inside panther_net 1.2.0 (the original's wheel on PyPI), compiled with gcc into the tools cache; localhost",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "the C sources from the PANTHER repository at commit 5b6750f4, compiled with gcc in a Docker image",
+        offline: false,
+    },
 ];
 
 const ROLES: &[Role] = &[Role::Server, Role::Client];
@@ -61,7 +79,11 @@ impl ServicePlugin for Minip {
         let v = VERSIONS.get(&req.protocol_version)?;
         let variant = match req.param_str("variant")? {
             "version" => v.name,
-            other => VARIANTS.iter().copied().find(|x| *x == other).ok_or_else(|| invalid_param("variant", format!("`{other}` is not one of {}", VARIANTS.join(", "))))?,
+            other => VARIANTS
+                .iter()
+                .copied()
+                .find(|x| *x == other)
+                .ok_or_else(|| invalid_param("variant", format!("`{other}` is not one of {}", VARIANTS.join(", "))))?,
         };
         let program = match req.role {
             Role::Server => "miniP_server",
@@ -73,8 +95,29 @@ impl ServicePlugin for Minip {
                 let src = format!("{{{{dirs.tools}}}}/wheel/{SRC}/{variant}");
                 let out = format!("{{{{dirs.tools}}}}/bin/{variant}");
                 let plan = ServicePlan::new()
-                    .compile(cmd(&["python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "panther_net==1.2.0", "-d", "{{dirs.tools}}/dl"]).timeout(10 * 60 * 1000).describe("fetch the original's wheel, which carries the MiniP C sources"))
-                    .compile(cmd(&["python3", "-m", "zipfile", "-e", &format!("{{{{dirs.tools}}}}/dl/{WHEEL}"), "{{dirs.tools}}/wheel"]))
+                    .compile(
+                        cmd(&[
+                            "python3",
+                            "-m",
+                            "pip",
+                            "download",
+                            "--no-deps",
+                            "--disable-pip-version-check",
+                            "panther_net==1.2.0",
+                            "-d",
+                            "{{dirs.tools}}/dl",
+                        ])
+                        .timeout(10 * 60 * 1000)
+                        .describe("fetch the original's wheel, which carries the MiniP C sources"),
+                    )
+                    .compile(cmd(&[
+                        "python3",
+                        "-m",
+                        "zipfile",
+                        "-e",
+                        &format!("{{{{dirs.tools}}}}/dl/{WHEEL}"),
+                        "{{dirs.tools}}/wheel",
+                    ]))
                     .compile(cmd(&["mkdir", "-p", &out]))
                     .compile(cmd(&["gcc", &format!("{src}/miniP_server.c"), "-o", &format!("{out}/miniP_server")]))
                     .compile(cmd(&["gcc", &format!("{src}/miniP_client.c"), "-o", &format!("{out}/miniP_client")]));

@@ -18,7 +18,11 @@ const VERSIONS: VersionTable = VersionTable {
         name: "rfc9000",
         wire: Some("00000001"),
         alpn: &["echo"],
-        upstream: &[Pin { name: "mvfst", url: "https://github.com/facebook/mvfst.git", rev: "v2024.08.26.00" }],
+        upstream: &[Pin {
+            name: "mvfst",
+            url: "https://github.com/facebook/mvfst.git",
+            rev: "v2024.08.26.00",
+        }],
         extra: (),
     }],
 };
@@ -57,10 +61,10 @@ impl ServicePlugin for Mvfst {
         let _source = req.param_str("source")?;
         let plan = ServicePlan::new().image(image(v));
         Ok(match req.role {
-            Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
-                cmd(&[BIN, "-mode=server", "-host=0.0.0.0", "-port={{ports.quic}}", "-pr=false", "-v=10"])
-                    .describe("mvfst echo server"),
-            ),
+            Role::Server => plan
+                .port("quic", 4443, Transport::Udp)
+                .ready_when_bound("quic")
+                .run(cmd(&[BIN, "-mode=server", "-host=0.0.0.0", "-port={{ports.quic}}", "-pr=false", "-v=10"]).describe("mvfst echo server")),
             _ => plan.run(
                 cmd(&[BIN, "-mode=client", "-host={{target.ip}}", "-port={{target.port}}", "-pr=false", "-v=10"])
                     .args(["-stop_logging_if_full_disk"])

@@ -23,8 +23,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("00000001"),
             alpn: &["hq-interop"],
             upstream: &[
-                Pin { name: "picoquic", url: FORK, rev: FORK_REV },
-                Pin { name: "picotls", url: PICOTLS, rev: "047c5fe20bb9ea91c1caded8977134f19681ec76" },
+                Pin {
+                    name: "picoquic",
+                    url: FORK,
+                    rev: FORK_REV,
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "047c5fe20bb9ea91c1caded8977134f19681ec76",
+                },
             ],
             extra: (),
         },
@@ -33,8 +41,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("ff00001d"),
             alpn: &["hq-29"],
             upstream: &[
-                Pin { name: "picoquic", url: FORK, rev: FORK_REV },
-                Pin { name: "picotls", url: PICOTLS, rev: "2464adadf28c1b924416831d24ca62380936a209" },
+                Pin {
+                    name: "picoquic",
+                    url: FORK,
+                    rev: FORK_REV,
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "2464adadf28c1b924416831d24ca62380936a209",
+                },
             ],
             extra: (),
         },
@@ -43,8 +59,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("ff00001b"),
             alpn: &["hq-27"],
             upstream: &[
-                Pin { name: "picoquic", url: FORK, rev: FORK_REV },
-                Pin { name: "picotls", url: PICOTLS, rev: "5e0f82e184f1ae79de58837819b13ea7ef89b6f1" },
+                Pin {
+                    name: "picoquic",
+                    url: FORK,
+                    rev: FORK_REV,
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "5e0f82e184f1ae79de58837819b13ea7ef89b6f1",
+                },
             ],
             extra: (),
         },

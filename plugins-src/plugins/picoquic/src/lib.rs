@@ -24,8 +24,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("00000001"),
             alpn: &["hq-interop"],
             upstream: &[
-                Pin { name: "picoquic", url: PICOQUIC, rev: "bb67995f2d7c0e577c2c8788313c3b580d3df9a7" },
-                Pin { name: "picotls", url: PICOTLS, rev: "047c5fe20bb9ea91c1caded8977134f19681ec76" },
+                Pin {
+                    name: "picoquic",
+                    url: PICOQUIC,
+                    rev: "bb67995f2d7c0e577c2c8788313c3b580d3df9a7",
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "047c5fe20bb9ea91c1caded8977134f19681ec76",
+                },
             ],
             extra: (),
         },
@@ -34,8 +42,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("ff00001d"),
             alpn: &["hq-29"],
             upstream: &[
-                Pin { name: "picoquic", url: PICOQUIC, rev: "ad23e6c3593bd987dcd8d74fc9f528f2676fedf4" },
-                Pin { name: "picotls", url: PICOTLS, rev: "2464adadf28c1b924416831d24ca62380936a209" },
+                Pin {
+                    name: "picoquic",
+                    url: PICOQUIC,
+                    rev: "ad23e6c3593bd987dcd8d74fc9f528f2676fedf4",
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "2464adadf28c1b924416831d24ca62380936a209",
+                },
             ],
             extra: (),
         },
@@ -44,8 +60,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("ff00001b"),
             alpn: &["hq-27"],
             upstream: &[
-                Pin { name: "picoquic", url: PICOQUIC, rev: "97687415c78f5cae4ea3ac6a7373e369415480ce" },
-                Pin { name: "picotls", url: PICOTLS, rev: "5e0f82e184f1ae79de58837819b13ea7ef89b6f1" },
+                Pin {
+                    name: "picoquic",
+                    url: PICOQUIC,
+                    rev: "97687415c78f5cae4ea3ac6a7373e369415480ce",
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "5e0f82e184f1ae79de58837819b13ea7ef89b6f1",
+                },
             ],
             extra: (),
         },
@@ -54,8 +78,16 @@ const VERSIONS: VersionTable = VersionTable {
             wire: Some("ff00001b"),
             alpn: &["hq-27"],
             upstream: &[
-                Pin { name: "picoquic", url: PICOQUIC, rev: "42c6200fb20217e31c07b2c3ac73dadbd0c337b8" },
-                Pin { name: "picotls", url: PICOTLS, rev: "a1769991c69e4f9b8e3d19db5cce745aaa86b271" },
+                Pin {
+                    name: "picoquic",
+                    url: PICOQUIC,
+                    rev: "42c6200fb20217e31c07b2c3ac73dadbd0c337b8",
+                },
+                Pin {
+                    name: "picotls",
+                    url: PICOTLS,
+                    rev: "a1769991c69e4f9b8e3d19db5cce745aaa86b271",
+                },
             ],
             extra: (),
         },
@@ -96,16 +128,13 @@ impl ServicePlugin for Picoquic {
         let _source = req.param_str("source")?;
         let plan = ServicePlan::new().image(image(v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
         Ok(match req.role {
-            Role::Server => plan
-                .port("quic", 4443, Transport::Udp)
-                .ready_when_bound("quic")
-                .run(
-                    cmd(&[BIN, "-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}", "-a", v.alpn[0]])
-                        .args(["-n", "servername", "-l", "-", "-D", "-L"])
-                        .args(["-q", "{{dirs.qlog}}", "-w", "{{dirs.www}}", "-p", "{{ports.quic}}"])
-                        .env("SSLKEYLOGFILE", "{{files.keylog}}")
-                        .describe("picoquicdemo server"),
-                ),
+            Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
+                cmd(&[BIN, "-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}", "-a", v.alpn[0]])
+                    .args(["-n", "servername", "-l", "-", "-D", "-L"])
+                    .args(["-q", "{{dirs.qlog}}", "-w", "{{dirs.www}}", "-p", "{{ports.quic}}"])
+                    .env("SSLKEYLOGFILE", "{{files.keylog}}")
+                    .describe("picoquicdemo server"),
+            ),
             _ => plan.run(
                 cmd(&[BIN, "-T", "{{dirs.work}}/ticket.bin", "-a", v.alpn[0], "-l", "-", "-D", "-L"])
                     .args(["-q", "{{dirs.qlog}}", "-o", "{{dirs.downloads}}"])

@@ -17,7 +17,11 @@ const VERSIONS: VersionTable = VersionTable {
         name: "rfc9000",
         wire: Some("00000001"),
         alpn: &["hq-interop"],
-        upstream: &[Pin { name: "quant", url: "https://github.com/NTAP/quant.git", rev: "d82bc507f8e4f1790447231d22eb1c5ad026d671" }],
+        upstream: &[Pin {
+            name: "quant",
+            url: "https://github.com/NTAP/quant.git",
+            rev: "d82bc507f8e4f1790447231d22eb1c5ad026d671",
+        }],
         extra: (),
     }],
 };
@@ -65,7 +69,11 @@ impl ServicePlugin for Quant {
             _ => plan.run(
                 cmd(&[&format!("{BIN}/client"), "-r", "10", "-t", "3600", "-i", "eth0"])
                     .args(["-q", "{{dirs.qlog}}", "-l", "{{files.keylog}}", "-s", "{{dirs.work}}/ticket.bin"])
-                    .args(requests_or_index(&req).iter().map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")))
+                    .args(
+                        requests_or_index(&req)
+                            .iter()
+                            .map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")),
+                    )
                     .describe("quant client fetching the test's requests"),
             ),
         })
@@ -79,7 +87,17 @@ impl ServicePlugin for Quant {
 fn image(v: &VersionRow) -> ImageSpec {
     let q = &v.upstream[0];
     ImageSpec::new(&format!("quant-{}", v.name))
-        .packages(&["build-essential", "cmake", "git", "ca-certificates", "pkgconf", "libssl-dev", "libhttp-parser-dev", "libbsd-dev", "libev-dev"])
+        .packages(&[
+            "build-essential",
+            "cmake",
+            "git",
+            "ca-certificates",
+            "pkgconf",
+            "libssl-dev",
+            "libhttp-parser-dev",
+            "libbsd-dev",
+            "libev-dev",
+        ])
         .source(q.name, q.url, q.rev, "/opt/quant")
         .step_in("/opt/quant", &["git", "submodule", "update", "--init", "--recursive"])
         .step_in("/opt/quant", &["cmake", "-S", ".", "-B", "Debug"])

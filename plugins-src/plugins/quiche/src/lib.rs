@@ -25,14 +25,26 @@ const VERSIONS: VersionTable = VersionTable {
         name: "rfc9000",
         wire: Some("00000001"),
         alpn: &["h3"],
-        upstream: &[Pin { name: "quiche", url: "https://github.com/cloudflare/quiche.git", rev: "4bda0917dd5aa535f39214063ee85c2cad00ceb2" }],
+        upstream: &[Pin {
+            name: "quiche",
+            url: "https://github.com/cloudflare/quiche.git",
+            rev: "4bda0917dd5aa535f39214063ee85c2cad00ceb2",
+        }],
         extra: (),
     }],
 };
 
 const SOURCES: &[SourceRow] = &[
-    SourceRow { name: "crates-io", doc: "quiche 0.30.0 http3 examples from crates.io built into the tools cache (needs cmake, clang, libclang-dev); localhost", offline: true },
-    SourceRow { name: "upstream", doc: "quiche commit 4bda0917 from GitHub with its quiche-server/quiche-client apps, built in a Docker image", offline: false },
+    SourceRow {
+        name: "crates-io",
+        doc: "quiche 0.30.0 http3 examples from crates.io built into the tools cache (needs cmake, clang, libclang-dev); localhost",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "quiche commit 4bda0917 from GitHub with its quiche-server/quiche-client apps, built in a Docker image",
+        offline: false,
+    },
 ];
 
 const ROLES: &[Role] = &[Role::Server, Role::Client];
@@ -98,8 +110,11 @@ fn crates_io(req: &PlanRequest) -> ServicePlan {
             ),
         _ => requests_or_index(req).into_iter().fold(plan, |plan, path| {
             plan.run(
-                cmd(&["{{dirs.tools}}/bin/http3-client", &format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}")])
-                    .describe("quiche http3-client fetching one request"),
+                cmd(&[
+                    "{{dirs.tools}}/bin/http3-client",
+                    &format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}"),
+                ])
+                .describe("quiche http3-client fetching one request"),
             )
         }),
     }
@@ -120,7 +135,11 @@ fn upstream(req: &PlanRequest, v: &VersionRow) -> ServicePlan {
             cmd(&[&format!("{bin}/quiche-client"), "--dump-json", "--no-verify", "-n", "5"])
                 .args(["--session-file", "{{dirs.work}}/session.bin", "--wire-version", v.wire.unwrap_or("00000001")])
                 .args(["--dump-responses", "{{dirs.downloads}}"])
-                .args(requests_or_index(req).iter().map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")))
+                .args(
+                    requests_or_index(req)
+                        .iter()
+                        .map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")),
+                )
                 .env("SSLKEYLOGFILE", "{{files.keylog}}")
                 .env("QLOGDIR", "{{dirs.qlog}}")
                 .describe("quiche-client fetching the test's requests into downloads"),
@@ -134,7 +153,17 @@ fn upstream(req: &PlanRequest, v: &VersionRow) -> ServicePlan {
 fn image(v: &VersionRow) -> ImageSpec {
     let q = &v.upstream[0];
     ImageSpec::new(&format!("quiche-{}", v.name))
-        .packages(&["build-essential", "cmake", "git", "ca-certificates", "cargo", "rustc", "golang-go", "clang", "libclang-dev"])
+        .packages(&[
+            "build-essential",
+            "cmake",
+            "git",
+            "ca-certificates",
+            "cargo",
+            "rustc",
+            "golang-go",
+            "clang",
+            "libclang-dev",
+        ])
         .source(q.name, q.url, q.rev, "/opt/quiche")
         .step_in("/opt/quiche", &["git", "submodule", "update", "--init", "--recursive"])
         .step_in("/opt/quiche", &["cargo", "install", "--path", "tools/apps", "--root", "/opt/quiche-apps"])

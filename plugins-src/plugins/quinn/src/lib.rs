@@ -22,14 +22,26 @@ const VERSIONS: VersionTable = VersionTable {
         wire: Some("00000001"),
         // The examples announce the draft-29 HTTP/0.9 token whatever the QUIC version.
         alpn: &["hq-29"],
-        upstream: &[Pin { name: "quinn", url: "https://github.com/quinn-rs/quinn.git", rev: "bb02a12a8435a7732a1d762783eeacbb7e50418e" }],
+        upstream: &[Pin {
+            name: "quinn",
+            url: "https://github.com/quinn-rs/quinn.git",
+            rev: "bb02a12a8435a7732a1d762783eeacbb7e50418e",
+        }],
         extra: (),
     }],
 };
 
 const SOURCES: &[SourceRow] = &[
-    SourceRow { name: "crates-io", doc: "quinn 0.11.12 examples installed with `cargo install` from crates.io into the tools cache; localhost", offline: true },
-    SourceRow { name: "upstream", doc: "quinn 0.7.0 (commit bb02a12a) from GitHub, `cargo build --examples` in a Docker image", offline: false },
+    SourceRow {
+        name: "crates-io",
+        doc: "quinn 0.11.12 examples installed with `cargo install` from crates.io into the tools cache; localhost",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "quinn 0.7.0 (commit bb02a12a) from GitHub, `cargo build --examples` in a Docker image",
+        offline: false,
+    },
 ];
 
 const ROLES: &[Role] = &[Role::Server, Role::Client];
@@ -71,15 +83,12 @@ impl ServicePlugin for Quinn {
             }
         };
         Ok(match req.role {
-            Role::Server => plan
-                .port("quic", listen_port(&req, 4443), Transport::Udp)
-                .ready_when_bound("quic")
-                .run(
-                    cmd(&[&format!("{bin}/server"), "--listen", &format!("{}:{{{{ports.quic}}}}", listen_host(&req))])
-                        .args(["--cert", "{{certs.cert_pem}}", "--key", "{{certs.key_pem}}", "--keylog", "{{dirs.www}}"])
-                        .env("SSLKEYLOGFILE", "{{files.keylog}}")
-                        .describe("quinn example server serving the www directory"),
-                ),
+            Role::Server => plan.port("quic", listen_port(&req, 4443), Transport::Udp).ready_when_bound("quic").run(
+                cmd(&[&format!("{bin}/server"), "--listen", &format!("{}:{{{{ports.quic}}}}", listen_host(&req))])
+                    .args(["--cert", "{{certs.cert_pem}}", "--key", "{{certs.key_pem}}", "--keylog", "{{dirs.www}}"])
+                    .env("SSLKEYLOGFILE", "{{files.keylog}}")
+                    .describe("quinn example server serving the www directory"),
+            ),
             _ => {
                 let bind = match req.environment {
                     EnvironmentKind::Localhost => "{{self.ip}}:0",

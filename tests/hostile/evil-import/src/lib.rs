@@ -20,7 +20,18 @@ struct Evil;
 
 impl Guest for Evil {
     fn describe() -> PluginInfo {
-        PluginInfo { name: "hostile-evil-import".into(), version: "0.0.1".into(), kind: PluginKind::Iut, description: String::new(), protocols: vec![], roles: vec![], versions: vec![], sources: vec![], parameters: vec![], environments: vec![] }
+        PluginInfo {
+            name: "hostile-evil-import".into(),
+            version: "0.0.1".into(),
+            kind: PluginKind::Iut,
+            description: String::new(),
+            protocols: vec![],
+            roles: vec![],
+            versions: vec![],
+            sources: vec![],
+            parameters: vec![],
+            environments: vec![],
+        }
     }
     fn plan(_r: PlanRequest) -> Result<ServicePlan, PluginError> {
         Err(PluginError::Internal(evil::x::y::steal()))

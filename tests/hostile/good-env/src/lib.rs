@@ -34,7 +34,12 @@ impl Guest for Env {
                 env: vec![],
             })
             .collect();
-        Ok(DeploymentPlan { kind: EnvironmentKind::Localhost, networks: vec![], placements, capture: None })
+        Ok(DeploymentPlan {
+            kind: EnvironmentKind::Localhost,
+            networks: vec![],
+            placements,
+            capture: None,
+        })
     }
 }
 

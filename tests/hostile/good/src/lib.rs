@@ -13,8 +13,16 @@ impl ServicePlugin for Good {
             description: "a plugin that behaves".into(),
             protocols: vec!["quic".into()],
             roles: vec![Role::Server, Role::Client],
-            versions: vec![ProtocolVersion { name: "rfc9000".into(), wire: Some("00000001".into()), alpn: vec!["hq-interop".into()] }],
-            sources: vec![SourceInfo { name: "debian".into(), doc: "apt".into(), offline: true }],
+            versions: vec![ProtocolVersion {
+                name: "rfc9000".into(),
+                wire: Some("00000001".into()),
+                alpn: vec!["hq-interop".into()],
+            }],
+            sources: vec![SourceInfo {
+                name: "debian".into(),
+                doc: "apt".into(),
+                offline: true,
+            }],
             parameters: vec![ParamSpec {
                 name: "port".into(),
                 ty: ParamType::Integer,
@@ -30,7 +38,10 @@ impl ServicePlugin for Good {
     fn plan(r: PlanRequest) -> Result<ServicePlan, PluginError> {
         log(Level::Info, &format!("planning {}", r.service));
         if r.protocol != "quic" {
-            return Err(PluginError::Unsupported(format!("protocol `{}`", r.protocol)));
+            return Err(PluginError::Unsupported(format!(
+                "protocol `{}`",
+                r.protocol
+            )));
         }
         let run = Command {
             argv: vec!["echo".into(), "{{self.name}}".into(), r.service.clone()],
@@ -41,10 +52,24 @@ impl ServicePlugin for Good {
             description: "say hello".into(),
         };
         Ok(ServicePlan {
-            phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![run], post_run: vec![] },
+            phases: Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run: vec![run],
+                post_run: vec![],
+            },
             image: None,
-            ports: vec![Port { name: "quic".into(), number: 0, transport: Transport::Udp }],
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
+            ports: vec![Port {
+                name: "quic".into(),
+                number: 0,
+                transport: Transport::Udp,
+            }],
+            readiness: Readiness {
+                condition: ReadinessCondition::Started,
+                timeout_ms: 1000,
+            },
             artifacts: vec![],
             capabilities: vec![],
             files: vec![],
@@ -52,7 +77,11 @@ impl ServicePlugin for Good {
     }
 
     fn assess(o: Outcome) -> Option<Verdict> {
-        Some(Verdict { status: VerdictStatus::Pass, reasons: vec![format!("{} services", o.services.len())], evidence: vec![] })
+        Some(Verdict {
+            status: VerdictStatus::Pass,
+            reasons: vec![format!("{} services", o.services.len())],
+            evidence: vec![],
+        })
     }
 }
 

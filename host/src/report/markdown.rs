@@ -1,0 +1,200 @@
+//! `EXPERIMENT_REPORT.md`: overview, tests table with links to logs, per-test service
+//! tables, failures with reasons and log excerpts, teardown. Links are relative to the
+//! directory the report is written into, so the run directory can be moved or archived.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::model::{test_status_word, RunSummary, ServiceHealth, TestStatus};
+
+fn status_icon(s: TestStatus) -> &'static str {
+    match s {
+        TestStatus::Passed => "✅",
+        TestStatus::Failed => "❌",
+        TestStatus::Skipped => "⏭️",
+        TestStatus::Timeout => "⏱️",
+        TestStatus::Interrupted => "⛔",
+        TestStatus::Unknown => "❔",
+    }
+}
+
+fn rel(root: &Path, p: &str) -> String {
+    if p.is_empty() {
+        return String::new();
+    }
+    Path::new(p).strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_else(|_| p.to_string())
+}
+
+/// Escapes text for a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn link(root: &Path, p: &str, text: &str) -> String {
+    let r = rel(root, p);
+    if r.is_empty() {
+        "—".into()
+    } else {
+        format!("[{text}]({})", r.replace(' ', "%20"))
+    }
+}
+
+fn fence(text: &str) -> String {
+    // A fence longer than any backtick run inside keeps log text from closing it.
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let f = "`".repeat(longest.max(2) + 1);
+    format!("{f}text\n{}\n{f}\n", text.trim_end())
+}
+
+/// Renders the report; `root` is where it is written. Pure: same model, same text.
+pub fn markdown(s: &RunSummary, root: &Path) -> String {
+    let mut o = String::new();
+    let overall = match s.status.word() {
+        "completed" => "✅ completed",
+        "failed" => "❌ failed",
+        "interrupted" => "⛔ interrupted",
+        "timeout" => "⏱️ timeout",
+        _ => "❔ unknown",
+    };
+    let _ = writeln!(o, "# Experiment report: {}\n", s.experiment);
+    if s.in_progress {
+        let _ = writeln!(o, "> **Partial report**: the run is still going on (or was killed before it could finish).\n");
+    }
+    let _ = writeln!(o, "## Overview\n");
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| Run | `{}` |", s.run_id);
+    let _ = writeln!(o, "| Status | {overall} |");
+    let _ = writeln!(o, "| Started | {} |", s.start_time);
+    let _ = writeln!(o, "| Ended | {} |", s.end_time.as_deref().unwrap_or("—"));
+    let _ = writeln!(o, "| Duration | {:.1} s |", s.duration_seconds);
+    let _ = writeln!(o, "| Configuration | `{}` |", s.configuration_file);
+    let _ = writeln!(o, "| panther-host | {} |\n", s.panther_version);
+
+    let _ = writeln!(o, "## Tests\n");
+    let _ = writeln!(
+        o,
+        "{} tests: {} passed, {} failed, {} skipped, {} timeout, {} interrupted, {} unknown — success rate {:.1} %\n",
+        s.tests.len(),
+        s.count(TestStatus::Passed),
+        s.count(TestStatus::Failed),
+        s.count(TestStatus::Skipped),
+        s.count(TestStatus::Timeout),
+        s.count(TestStatus::Interrupted),
+        s.count(TestStatus::Unknown),
+        s.success_rate()
+    );
+    if !s.tests.is_empty() {
+        let _ = writeln!(o, "| Test | Status | Duration | Verdicts | Reason | Logs |\n|---|---|---|---|---|---|");
+        for t in &s.tests {
+            let verdicts = t.verdicts.iter().map(|v| format!("{}: {}", v.plugin, v.status)).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(
+                o,
+                "| {} | {} {}{} | {:.1} s | {} | {} | {} |",
+                cell(&t.name),
+                status_icon(t.status),
+                test_status_word(t.status),
+                if t.fast_fail_triggered { " (fast-fail)" } else { "" },
+                t.duration_seconds,
+                cell(if verdicts.is_empty() { "—" } else { &verdicts }),
+                cell(t.error_message.as_deref().unwrap_or("")),
+                link(root, &t.logs_path, "logs"),
+            );
+        }
+        let _ = writeln!(o);
+    }
+
+    for t in s.tests.iter().filter(|t| !t.services.is_empty()) {
+        let _ = writeln!(o, "### {} — services\n", t.name);
+        let _ = writeln!(o, "| Service | Implementation | Role | Health | Outcome | Ready | Phases | Artifacts |\n|---|---|---|---|---|---|---|---|");
+        for v in &t.services {
+            let phases = v
+                .phases
+                .iter()
+                .map(|p| format!("{}{}", p.phase, if p.cached { " (cached)" } else if p.failed > 0 { " ✗" } else { " ✓" }))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let arts = v.artifacts.iter().map(|a| link(root, &a.path, &a.kind)).collect::<Vec<_>>().join(" ");
+            let health = match v.health {
+                ServiceHealth::Healthy => "healthy",
+                ServiceHealth::Degraded => "degraded",
+                ServiceHealth::Failed => "failed",
+                ServiceHealth::Unknown => "unknown",
+            };
+            let _ = writeln!(
+                o,
+                "| {}{} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&v.name),
+                if v.tester { " (tester)" } else { "" },
+                cell(&v.implementation),
+                v.role,
+                health,
+                cell(&v.outcome),
+                if v.became_ready { "yes" } else { "no" },
+                cell(if phases.is_empty() { "—" } else { &phases }),
+                if arts.is_empty() { "—".to_string() } else { arts },
+            );
+        }
+        let _ = writeln!(o);
+    }
+
+    let failures: Vec<_> = s.tests.iter().filter(|t| !matches!(t.status, TestStatus::Passed | TestStatus::Skipped)).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(o, "## Failures\n");
+        for t in failures {
+            let _ = writeln!(o, "### {} {} ({})\n", status_icon(t.status), t.name, test_status_word(t.status));
+            for r in &t.reasons {
+                let _ = writeln!(o, "- {r}");
+            }
+            for v in &t.verdicts {
+                for r in &v.reasons {
+                    let _ = writeln!(o, "- {} ({}): {r}", v.plugin, v.status);
+                }
+            }
+            if !t.evidence.is_empty() {
+                let _ = writeln!(o, "\nEvidence: {}", t.evidence.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "));
+            }
+            let _ = writeln!(o);
+            for v in &t.services {
+                if v.stderr_tail.trim().is_empty() && v.stdout_tail.trim().is_empty() {
+                    continue;
+                }
+                let _ = writeln!(o, "**{}** — {}", v.name, v.outcome);
+                if let Some(e) = &v.error {
+                    let _ = writeln!(o, "({e})");
+                }
+                let _ = writeln!(o);
+                for (what, text, path) in [("stderr", &v.stderr_tail, &v.stderr), ("stdout", &v.stdout_tail, &v.stdout)] {
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    let _ = writeln!(o, "{what} (last lines, {}):\n", link(root, path.as_deref().unwrap_or(""), "full log"));
+                    let _ = writeln!(o, "{}", fence(text));
+                }
+            }
+        }
+    }
+
+    if s.fast_fail.enabled {
+        let _ = writeln!(o, "## Fast-fail\n");
+        match &s.fast_fail.reason {
+            Some(r) if s.fast_fail.triggered => {
+                let _ = writeln!(o, "Triggered: {r}; the tests after it were skipped.\n");
+            }
+            _ => {
+                let _ = writeln!(o, "Enabled, not triggered.\n");
+            }
+        }
+    }
+
+    let steps: Vec<_> = s.tests.iter().flat_map(|t| t.teardown.steps.iter().map(move |st| (t, st))).collect();
+    if !steps.is_empty() {
+        let _ = writeln!(o, "## Teardown\n");
+        let _ = writeln!(o, "| Test | Step | OK | Detail |\n|---|---|---|---|");
+        for (t, st) in steps {
+            let _ = writeln!(o, "| {} | {} | {} | {} |", cell(&t.name), cell(&st.what), if st.ok { "✓" } else { "✗" }, cell(&st.detail));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "---\nGenerated by panther-host {} at {}.", s.panther_version, s.generated_at);
+    o
+}

@@ -1,0 +1,519 @@
+//! The result model every report is rendered from: [`RunSummary`] → [`TestResult`] →
+//! [`ServiceResult`]. Built by the orchestrator as tests finish; saved whole as
+//! `run-summary.json` so `panther-host report` can re-render a finished run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::exec::{PhaseReport, ServiceExit, TeardownReport};
+use crate::plugin::types::{ArtifactKind, Verdict, VerdictStatus};
+use crate::run::drive::{DriveResult, ServiceRun};
+use crate::run::judge::Judgement;
+
+/// The status of a test, as the reports name it (the seed's words). The orchestrator's
+/// judge produces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    Passed,
+    Failed,
+    Skipped,
+    Timeout,
+    Interrupted,
+    Unknown,
+}
+
+/// Version of the `experiment_summary.json` layout (the seed's is "1.0").
+pub const REPORT_FORMAT_VERSION: &str = "1.0";
+/// Longest `error_message`, as in the seed.
+pub const MAX_ERROR_CHARS: usize = 200;
+/// Bytes of stdout/stderr kept per service for reports.
+pub const TAIL_BYTES: usize = 2048;
+
+/// The status of a whole run (the seed's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExperimentStatus {
+    Completed,
+    Failed,
+    Interrupted,
+    Timeout,
+    /// Still running (a partial summary) or nothing ran.
+    Unknown,
+}
+
+impl ExperimentStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            ExperimentStatus::Completed => "completed",
+            ExperimentStatus::Failed => "failed",
+            ExperimentStatus::Interrupted => "interrupted",
+            ExperimentStatus::Timeout => "timeout",
+            ExperimentStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The seed's precedence: fast-fail → failed; any interrupted → interrupted; any timeout
+    /// → timeout; any failed or unknown → failed; otherwise (passed or skipped) completed.
+    pub fn derive(tests: &[TestResult], fast_fail: bool, interrupted: bool) -> Self {
+        let any = |s: TestStatus| tests.iter().any(|t| t.status == s);
+        if fast_fail {
+            ExperimentStatus::Failed
+        } else if interrupted || any(TestStatus::Interrupted) {
+            ExperimentStatus::Interrupted
+        } else if any(TestStatus::Timeout) {
+            ExperimentStatus::Timeout
+        } else if any(TestStatus::Failed) || any(TestStatus::Unknown) {
+            ExperimentStatus::Failed
+        } else if tests.is_empty() {
+            ExperimentStatus::Unknown
+        } else {
+            ExperimentStatus::Completed
+        }
+    }
+}
+
+/// The word of a test status.
+pub fn test_status_word(s: TestStatus) -> &'static str {
+    match s {
+        TestStatus::Passed => "passed",
+        TestStatus::Failed => "failed",
+        TestStatus::Skipped => "skipped",
+        TestStatus::Timeout => "timeout",
+        TestStatus::Interrupted => "interrupted",
+        TestStatus::Unknown => "unknown",
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FastFail {
+    pub enabled: bool,
+    /// Always at test level here: a failing test stops the tests after it.
+    pub test_level: bool,
+    pub triggered: bool,
+    pub reason: Option<String>,
+    pub error_category: Option<String>,
+    pub termination_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Resources {
+    pub peak_memory_mb: Option<f64>,
+    pub disk_usage_mb: Option<f64>,
+    pub docker_images_created: Option<u64>,
+    pub total_log_size_mb: Option<f64>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    pub experiment: String,
+    /// The run directory's name.
+    pub run_id: String,
+    pub status: ExperimentStatus,
+    /// True while tests are still running: this is a partial summary.
+    pub in_progress: bool,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub duration_seconds: f64,
+    pub configuration_file: String,
+    pub tests: Vec<TestResult>,
+    pub fast_fail: FastFail,
+    pub resources: Resources,
+    pub panther_version: String,
+    /// Set by [`super::write_all`] when the files are written.
+    pub generated_at: String,
+    #[serde(skip)]
+    clock: Option<Instant>,
+}
+
+impl PartialEq for RunSummary {
+    fn eq(&self, o: &Self) -> bool {
+        serde_json::to_value(self).ok() == serde_json::to_value(o).ok()
+    }
+}
+
+/// Cuts to at most `n` characters, marking the cut with `…`.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+impl RunSummary {
+    /// A run that starts now.
+    pub fn start(experiment: &str, run_id: &str, configuration_file: impl AsRef<Path>, fast_fail: bool) -> Self {
+        RunSummary {
+            experiment: experiment.into(),
+            run_id: run_id.into(),
+            status: ExperimentStatus::Unknown,
+            in_progress: true,
+            start_time: crate::events::now_rfc3339(),
+            end_time: None,
+            duration_seconds: 0.0,
+            configuration_file: configuration_file.as_ref().display().to_string(),
+            tests: vec![],
+            fast_fail: FastFail { enabled: fast_fail, test_level: true, ..FastFail::default() },
+            resources: Resources::default(),
+            panther_version: env!("CARGO_PKG_VERSION").into(),
+            generated_at: String::new(),
+            clock: Some(Instant::now()),
+        }
+    }
+
+    fn tick(&mut self) {
+        if let Some(c) = self.clock {
+            self.duration_seconds = c.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Adds a finished test (or replaces the one of the same name).
+    pub fn push(&mut self, t: TestResult) {
+        match self.tests.iter_mut().find(|x| x.name == t.name) {
+            Some(x) => *x = t,
+            None => self.tests.push(t),
+        }
+        self.tick();
+    }
+
+    /// Records that `test` failing stopped the run.
+    pub fn fast_fail_triggered(&mut self, test: &str) {
+        self.fast_fail.triggered = true;
+        self.fast_fail.reason = Some(format!("test `{test}` failed"));
+        self.fast_fail.error_category = Some("test_execution".into());
+        self.fast_fail.termination_time = Some(crate::events::now_rfc3339());
+        if let Some(t) = self.tests.iter_mut().find(|t| t.name == test) {
+            t.fast_fail_triggered = true;
+        }
+    }
+
+    /// The run is over.
+    pub fn finish(&mut self, interrupted: bool) {
+        self.tick();
+        self.in_progress = false;
+        self.end_time = Some(crate::events::now_rfc3339());
+        self.status = ExperimentStatus::derive(&self.tests, self.fast_fail.triggered, interrupted);
+    }
+
+    pub fn status_word(&self) -> &'static str {
+        self.status.word()
+    }
+
+    /// Number of tests with status `s`.
+    pub fn count(&self, s: TestStatus) -> usize {
+        self.tests.iter().filter(|t| t.status == s).count()
+    }
+
+    /// Passed tests over tests that ran (skipped ones excluded), in percent; 0 when none ran.
+    pub fn success_rate(&self) -> f64 {
+        let ran = self.tests.len() - self.count(TestStatus::Skipped);
+        if ran == 0 {
+            0.0
+        } else {
+            (self.count(TestStatus::Passed) as f64 * 1000.0 / ran as f64).round() / 10.0
+        }
+    }
+}
+
+/// One test (one iteration of one test).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TestResult {
+    pub name: String,
+    pub status: TestStatus,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub duration_seconds: f64,
+    /// The first reason it did not pass, at most [`MAX_ERROR_CHARS`] characters.
+    pub error_message: Option<String>,
+    /// Every reason, most important first.
+    pub reasons: Vec<String>,
+    pub evidence: Vec<String>,
+    /// The test's directory.
+    pub logs_path: String,
+    pub fast_fail_triggered: bool,
+    pub services: Vec<ServiceResult>,
+    pub verdicts: Vec<VerdictResult>,
+    pub teardown: TeardownReport,
+}
+
+impl TestResult {
+    fn base(name: &str, status: TestStatus, dir: &Path, duration: Duration, reason: Option<&str>) -> Self {
+        let now = crate::events::now_rfc3339();
+        TestResult {
+            name: name.into(),
+            status,
+            start_time: Some(now.clone()),
+            end_time: Some(now),
+            duration_seconds: duration.as_secs_f64(),
+            error_message: reason.map(|r| truncate_chars(r, MAX_ERROR_CHARS)),
+            reasons: reason.map(|r| vec![r.to_string()]).unwrap_or_default(),
+            evidence: vec![],
+            logs_path: dir.display().to_string(),
+            fast_fail_triggered: false,
+            services: vec![],
+            verdicts: vec![],
+            teardown: TeardownReport::default(),
+        }
+    }
+
+    /// Not run: `reason` says why (fast-fail, interruption).
+    pub fn skipped(name: &str, reason: &str) -> Self {
+        Self::base(name, TestStatus::Skipped, Path::new(""), Duration::ZERO, Some(reason))
+    }
+
+    /// Not run because a plan could not be made or the policy refused it.
+    pub fn refused(name: &str, message: &str, dir: &Path) -> Self {
+        Self::base(name, TestStatus::Failed, dir, Duration::ZERO, Some(message))
+    }
+
+    /// The host could not carry the test out.
+    pub fn error(name: &str, message: &str, dir: &Path, duration: Duration) -> Self {
+        Self::base(name, TestStatus::Failed, dir, duration, Some(message))
+    }
+
+    /// A test that ran, with its judgement.
+        pub fn from_run(name: &str, dir: &Path, drive: &DriveResult, judgement: Judgement, duration: Duration) -> Self {
+        let end = crate::events::now_rfc3339();
+        let passed = judgement.status == TestStatus::Passed;
+        let error = if passed { None } else { judgement.reasons.first().map(|r| truncate_chars(r, MAX_ERROR_CHARS)) };
+        TestResult {
+            name: name.into(),
+            status: judgement.status,
+            start_time: None,
+            end_time: Some(end),
+            duration_seconds: duration.as_secs_f64(),
+            error_message: error,
+            reasons: judgement.reasons,
+            evidence: judgement.evidence,
+            logs_path: dir.display().to_string(),
+            fast_fail_triggered: false,
+            services: drive.services.iter().map(ServiceResult::from_run).collect(),
+            verdicts: judgement.verdicts.iter().map(|(p, v)| VerdictResult::new(p, v)).collect(),
+            teardown: drive.teardown.clone(),
+        }
+    }
+}
+
+/// How a service fared, in the seed's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceHealth {
+    Healthy,
+    Degraded,
+    Failed,
+    Unknown,
+}
+
+/// One phase of a service, summarised.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PhaseResult {
+    pub phase: String,
+    pub cached: bool,
+    pub commands: usize,
+    pub failed: usize,
+    pub duration_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ArtifactRef {
+    pub kind: String,
+    pub path: String,
+}
+
+/// One service of a test.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceResult {
+    pub name: String,
+    pub implementation: String,
+    pub role: String,
+    pub tester: bool,
+    pub health: ServiceHealth,
+    pub exit: ServiceExit,
+    /// [`ServiceExit::describe`] of `exit`.
+    pub outcome: String,
+    pub error: Option<String>,
+    pub became_ready: bool,
+    pub compilation_succeeded: Option<bool>,
+    pub phases: Vec<PhaseResult>,
+    pub artifacts: Vec<ArtifactRef>,
+    /// The service process's stdout and stderr files and their last [`TAIL_BYTES`] bytes.
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+}
+
+fn failed_cmd(e: &ServiceExit) -> bool {
+    e.timed_out || e.signal.is_some() || e.exit_code != Some(0)
+}
+
+/// Artifact kind as a word (`pcap`, `keylog`).
+pub fn artifact_word(k: ArtifactKind) -> &'static str {
+    match k {
+        ArtifactKind::Log => "log",
+        ArtifactKind::Pcap => "pcap",
+        ArtifactKind::Keylog => "keylog",
+        ArtifactKind::Qlog => "qlog",
+        ArtifactKind::Binary => "binary",
+        ArtifactKind::Report => "report",
+        ArtifactKind::Other => "other",
+    }
+}
+
+impl ServiceResult {
+    /// A service as the orchestrator's driver recorded it.
+        pub fn from_run(r: &ServiceRun) -> Self {
+        Self::new(&r.name, &r.implementation, &r.role, r.tester, &r.phases, &r.exit, r.error.clone(), r.became_ready, &r.artifacts)
+    }
+
+    /// Summarises a service from its phase reports and exit; reads the tails of the service
+    /// process's logs (the last run command's files).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: &str,
+        implementation: &str,
+        role: &str,
+        tester: bool,
+        phases_in: &[PhaseReport],
+        exit: &ServiceExit,
+        error: Option<String>,
+        became_ready: bool,
+        artifacts: &[(ArtifactKind, PathBuf)],
+    ) -> Self {
+        struct R<'a> {
+            phases: &'a [PhaseReport],
+            exit: &'a ServiceExit,
+            error: Option<String>,
+        }
+        let r = R { phases: phases_in, exit, error };
+        let phases: Vec<PhaseResult> = r.phases.iter().map(phase_result).collect();
+        let compile: Vec<&PhaseReport> = r.phases.iter().filter(|p| p.phase.contains("compile") || p.phase == "image").collect();
+        let compilation_succeeded =
+            (!compile.is_empty()).then(|| compile.iter().all(|p| p.cached || p.commands.iter().all(|c| !c.critical || !failed_cmd(&c.exit))));
+        let service_cmd = r.phases.iter().find(|p| p.phase == "run").and_then(|p| p.commands.last());
+        let (stdout, stderr) = match service_cmd {
+            Some(c) => (Some(c.stdout.clone()), Some(c.stderr.clone())),
+            None => (None, None),
+        };
+        let tail = |p: &Option<PathBuf>| p.as_deref().map(|p| crate::exec::tail(p, TAIL_BYTES)).unwrap_or_default();
+        let e = &r.exit;
+        let noncritical_failures = r.phases.iter().flat_map(|p| &p.commands).any(|c| !c.critical && failed_cmd(&c.exit));
+        let health = if r.error.is_some() || e.timed_out || (!e.stopped_by_host && (e.signal.is_some() || e.exit_code.is_some_and(|c| c != 0))) {
+            ServiceHealth::Failed
+        } else if e.not_started && r.error.is_none() {
+            ServiceHealth::Unknown
+        } else if noncritical_failures {
+            ServiceHealth::Degraded
+        } else {
+            ServiceHealth::Healthy
+        };
+        ServiceResult {
+            name: name.into(),
+            implementation: implementation.into(),
+            role: role.into(),
+            tester,
+            health,
+            exit: (*e).clone(),
+            outcome: e.describe(),
+            error: r.error.clone(),
+            became_ready,
+            compilation_succeeded,
+            phases,
+            artifacts: artifacts.iter().map(|(k, p)| ArtifactRef { kind: artifact_word(*k).into(), path: p.display().to_string() }).collect(),
+            stdout_tail: tail(&stdout),
+            stderr_tail: tail(&stderr),
+            stdout: stdout.map(|p| p.display().to_string()),
+            stderr: stderr.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+fn phase_result(p: &PhaseReport) -> PhaseResult {
+    PhaseResult {
+        phase: p.phase.clone(),
+        cached: p.cached,
+        commands: p.commands.len(),
+        failed: p.commands.iter().filter(|c| failed_cmd(&c.exit)).count(),
+        duration_seconds: p.commands.iter().map(|c| c.exit.duration.as_secs_f64()).sum(),
+    }
+}
+
+/// A plugin's verdict.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VerdictResult {
+    pub plugin: String,
+    /// `pass`, `fail`, `unsupported-by-iut`, `unsupported-by-environment`, `infra-error`.
+    pub status: String,
+    pub reasons: Vec<String>,
+    pub evidence: Vec<String>,
+}
+
+impl VerdictResult {
+    pub fn new(plugin: &str, v: &Verdict) -> Self {
+        let status = match v.status {
+            VerdictStatus::Pass => "pass",
+            VerdictStatus::Fail => "fail",
+            VerdictStatus::UnsupportedByIut => "unsupported-by-iut",
+            VerdictStatus::UnsupportedByEnvironment => "unsupported-by-environment",
+            VerdictStatus::InfraError => "infra-error",
+        };
+        VerdictResult { plugin: plugin.into(), status: status.into(), reasons: v.reasons.clone(), evidence: v.evidence.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, s: TestStatus) -> TestResult {
+        let mut r = TestResult::skipped(name, "x");
+        r.status = s;
+        r
+    }
+
+    // The seed's precedence decides the experiment status.
+    #[test]
+    fn experiment_status_precedence() {
+        use TestStatus::*;
+        let d = |ts: &[TestStatus], ff, int| ExperimentStatus::derive(&ts.iter().map(|s| t("a", *s)).collect::<Vec<_>>(), ff, int);
+        assert_eq!(d(&[Passed, Skipped], false, false), ExperimentStatus::Completed);
+        assert_eq!(d(&[Passed, Failed], false, false), ExperimentStatus::Failed);
+        assert_eq!(d(&[Failed, Timeout], false, false), ExperimentStatus::Timeout);
+        assert_eq!(d(&[Timeout, Interrupted], false, false), ExperimentStatus::Interrupted);
+        assert_eq!(d(&[Passed], false, true), ExperimentStatus::Interrupted);
+        assert_eq!(d(&[Interrupted], true, false), ExperimentStatus::Failed);
+        assert_eq!(d(&[], false, false), ExperimentStatus::Unknown);
+    }
+
+    #[test]
+    fn error_messages_are_bounded() {
+        let long = "é".repeat(500);
+        let r = TestResult::error("a", &long, Path::new("/r/a"), Duration::from_secs(1));
+        let m = r.error_message.unwrap();
+        assert_eq!(m.chars().count(), MAX_ERROR_CHARS);
+        assert!(m.ends_with('…'));
+        assert_eq!(r.reasons[0], long, "the full reason is kept elsewhere");
+    }
+
+    #[test]
+    fn summary_lifecycle() {
+        let mut s = RunSummary::start("e", "r", "/x/e.toml", true);
+        assert!(s.in_progress);
+        s.push(t("a", TestStatus::Passed));
+        s.push(t("b", TestStatus::Failed));
+        s.push(t("b", TestStatus::Failed));
+        assert_eq!(s.tests.len(), 2, "same name replaces");
+        s.fast_fail_triggered("b");
+        s.push(TestResult::skipped("c", "fast-fail"));
+        s.finish(false);
+        assert_eq!(s.status_word(), "failed");
+        assert!(s.tests[1].fast_fail_triggered);
+        assert_eq!(s.success_rate(), 50.0);
+        let back: RunSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -1,0 +1,267 @@
+"""aioquic (aiortc/aioquic) as an implementation under test: a panther plugin written in Python.
+
+Built with componentize-py into a WebAssembly component (world `service-plugin`, contract
+`panther:plugin@0.1.0`) by `plugins-src/build-python.sh`; it imports nothing but the host's
+`log` (built with `--stub-wasi`, so no WASI either). It shows that the plugin contract does not
+care which language a plugin is written in: the host loads, sandboxes and calls it exactly like
+the Rust plugins.
+
+Roles server and client over HTTP/3 (`h3`) or HTTP/0.9 (`hq-interop`), using aioquic's example
+programs `http3_server.py` (serves the `www` directory through its demo app's static files) and
+`http3_client.py` (saves each response under its base name in the `downloads` directory).
+
+Sources:
+* `pypi` (localhost, offline): the compile phase makes a venv in the tools cache, installs the
+  aioquic wheel and the example apps' dependencies from PyPI, then downloads aioquic's sdist
+  (the wheel has no examples) and unpacks it there. All argv, no shell.
+* `upstream` (Docker): aioquic's git tag 1.2.0, installed with pip in an image.
+
+The plugin never judges: `assess` returns none and the host compares the transfers.
+"""
+
+from typing import List, Optional
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import host, types
+
+NAME = "aioquic"
+PLUGIN_VERSION = "0.1.0"
+AIOQUIC = "1.2.0"
+# The example apps' dependencies, pinned to what `make setup-python` measured working together.
+PY_DEPS = ["starlette==1.10.0", "jinja2==3.1.6", "wsproto==1.3.2"]
+UPSTREAM_URL = "https://github.com/aiortc/aioquic.git"
+
+TOOLS = "{{dirs.tools}}"
+PYTHON = TOOLS + "/venv/bin/python"
+EXAMPLES = TOOLS + "/src/aioquic-" + AIOQUIC + "/examples"
+IMAGE_EXAMPLES = "/opt/aioquic/examples"
+
+ROLES = [types.Role.SERVER, types.Role.CLIENT]
+SOURCES = [
+    types.SourceInfo(
+        name="pypi",
+        doc="aioquic " + AIOQUIC + " wheel from PyPI in a venv in the tools cache, plus its sdist's example programs; localhost",
+        offline=True,
+    ),
+    types.SourceInfo(
+        name="upstream",
+        doc="aioquic git tag " + AIOQUIC + " from GitHub, pip-installed in a Docker image",
+        offline=False,
+    ),
+]
+VERSIONS = [
+    # aioquic speaks QUIC v1 and v2 (RFC 9369) but no drafts since 1.0.
+    types.ProtocolVersion(name="rfc9000", wire="00000001", alpn=["h3", "hq-interop"]),
+]
+
+
+def _string(name: str, default: str, doc: str, choices: Optional[List[str]] = None) -> types.ParamSpec:
+    return types.ParamSpec(
+        name=name,
+        ty=types.ParamType.STRING,
+        default=types.ParamValue_String(default),
+        doc=doc,
+        required=False,
+        choices=choices or [],
+    )
+
+
+PARAMETERS = [
+    _string("source", "pypi", "where aioquic comes from (see `sources`)", [s.name for s in SOURCES]),
+    _string("alpn", "h3", "client: HTTP/3 (h3) or HTTP/0.9 (hq-interop); the server speaks both", ["h3", "hq-interop"]),
+    types.ParamSpec(
+        name="insecure",
+        ty=types.ParamType.BOOLEAN,
+        default=types.ParamValue_Boolean(False),
+        doc="client: skip certificate verification instead of checking the server against the run's CA",
+        required=False,
+        choices=[],
+    ),
+    types.ParamSpec(
+        name="timeout-s",
+        ty=types.ParamType.INTEGER,
+        default=types.ParamValue_Integer(30),
+        doc="client: the host stops the download after this many seconds",
+        required=False,
+        choices=[],
+    ),
+]
+
+
+def _fail(error) -> Err:
+    return Err(error)
+
+
+def _unsupported(what: str) -> Err:
+    return Err(types.PluginError_Unsupported(what))
+
+
+def _invalid(name: str, message: str) -> Err:
+    return Err(types.PluginError_InvalidParam(types.ParamProblem(name=name, message=message)))
+
+
+def _param(req: types.PlanRequest, name: str):
+    for key, value in req.params:
+        if key == name:
+            return value.value
+    # The host fills in every declared default, so a missing one is a bug on one side.
+    raise Err(types.PluginError_Internal("parameter `" + name + "` is missing although it has a default"))
+
+
+def _cmd(argv: List[str], description: str, env=None, timeout_ms: Optional[int] = None) -> types.Command:
+    return types.Command(
+        argv=argv, env=env or [], cwd=None, timeout_ms=timeout_ms, critical=True, description=description
+    )
+
+
+def _role_name(role: types.Role) -> str:
+    return role.name.lower()
+
+
+def _env_name(env: types.EnvironmentKind) -> str:
+    return env.name.lower()
+
+
+def _requests(req: types.PlanRequest) -> List[str]:
+    paths = list(req.requests) or ["/index.html"]
+    for p in paths:
+        # http3_client.py saves a response under the base name of its path, so only
+        # single-segment paths land where the host looks for them.
+        if not p.startswith("/") or p.count("/") != 1 or p in ("/", "/..", "/.") or any(c.isspace() for c in p):
+            raise _invalid(
+                "requests",
+                "`" + p + "` cannot be fetched by aioquic's client: it saves files by base name, so requests must look like /f1.bin",
+            )
+    return paths
+
+
+def _compile_pypi() -> List[types.Command]:
+    pip_env = [
+        # The host's environment has PATH only: give pip a cache and no prompts.
+        ("PIP_CACHE_DIR", "{{dirs.cache}}/pip"),
+        ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+        ("PIP_NO_INPUT", "1"),
+    ]
+    sdist = TOOLS + "/sdist"
+    return [
+        _cmd(["python3", "-m", "venv", TOOLS + "/venv"], "make a venv for aioquic in the tools cache"),
+        _cmd(
+            [PYTHON, "-m", "pip", "install", "--quiet", "aioquic==" + AIOQUIC] + PY_DEPS,
+            "install the aioquic wheel and its example apps' dependencies from PyPI",
+            env=pip_env,
+            timeout_ms=10 * 60 * 1000,
+        ),
+        _cmd(
+            [PYTHON, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps", "aioquic==" + AIOQUIC, "-d", sdist],
+            "download aioquic's sdist, the only PyPI file with the example programs",
+            env=pip_env,
+            timeout_ms=10 * 60 * 1000,
+        ),
+        _cmd(
+            [PYTHON, "-m", "tarfile", "-e", sdist + "/aioquic-" + AIOQUIC + ".tar.gz", TOOLS + "/src"],
+            "unpack the sdist (examples/http3_server.py, http3_client.py, demo.py)",
+        ),
+    ]
+
+
+def _image() -> types.ImageSpec:
+    return types.ImageSpec(
+        name="aioquic-" + AIOQUIC,
+        base="panther-base:bookworm",
+        packages=["python3", "python3-venv", "python3-pip", "git", "ca-certificates", "build-essential", "libssl-dev", "python3-dev"],
+        sources=[types.SourceRef(name="aioquic", url=UPSTREAM_URL, rev=AIOQUIC, dest="/opt/aioquic")],
+        steps=[
+            types.BuildStep(argv=["python3", "-m", "venv", "/opt/venv"], workdir=None, env=[]),
+            types.BuildStep(argv=["/opt/venv/bin/pip", "install", "/opt/aioquic"] + PY_DEPS, workdir=None, env=[]),
+        ],
+        build_args=[],
+        workdir="/opt/aioquic",
+    )
+
+
+class Service(exports.Service):
+    def describe(self) -> types.PluginInfo:
+        return types.PluginInfo(
+            name=NAME,
+            version=PLUGIN_VERSION,
+            kind=types.PluginKind.IUT,
+            description="aioquic's HTTP/3 example server and client (plugin written in Python)",
+            protocols=["quic"],
+            roles=ROLES,
+            versions=VERSIONS,
+            sources=SOURCES,
+            parameters=PARAMETERS,
+            environments=[types.EnvironmentKind.LOCALHOST, types.EnvironmentKind.DOCKER],
+        )
+
+    def plan(self, request: types.PlanRequest) -> types.ServicePlan:
+        req = request
+        if req.role not in ROLES:
+            raise _unsupported("role `" + _role_name(req.role) + "` (aioquic has server, client)")
+        if req.protocol_version not in [v.name for v in VERSIONS]:
+            raise _unsupported(
+                "protocol version `" + req.protocol_version + "` (aioquic has " + ", ".join(v.name for v in VERSIONS) + ")"
+            )
+        source = _param(req, "source")
+        if source == "pypi":
+            if req.environment != types.EnvironmentKind.LOCALHOST:
+                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `pypi` (use source `upstream` on docker)")
+            python, examples, compile_phase, image = PYTHON, EXAMPLES, _compile_pypi(), None
+        elif source == "upstream":
+            if req.environment != types.EnvironmentKind.DOCKER:
+                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `upstream` (use source `pypi` on localhost)")
+            python, examples, compile_phase, image = "/opt/venv/bin/python", IMAGE_EXAMPLES, [], _image()
+        else:
+            raise _invalid("source", "`" + str(source) + "` is not a source of aioquic (pypi, upstream)")
+
+        listen = "{{self.ip}}" if req.environment == types.EnvironmentKind.LOCALHOST else "0.0.0.0"
+        env = [("PYTHONUNBUFFERED", "1")]
+        artifacts = [
+            types.Artifact(kind=types.ArtifactKind.KEYLOG, path="{{files.keylog}}", required=req.role == types.Role.CLIENT),
+            types.Artifact(kind=types.ArtifactKind.QLOG, path="{{dirs.qlog}}", required=False),
+        ]
+        if req.role == types.Role.SERVER:
+            port = 0 if req.environment == types.EnvironmentKind.LOCALHOST else 4443
+            run = _cmd(
+                [python, examples + "/http3_server.py", "--host", listen, "--port", "{{ports.quic}}",
+                 "--certificate", "{{certs.cert_pem}}", "--private-key", "{{certs.key_pem}}",
+                 "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"],
+                "aioquic example server; its demo app serves the www directory (STATIC_ROOT)",
+                # demo.py serves STATIC_ROOT; integer paths (/1000) are generated, not read from it.
+                env=env + [("STATIC_ROOT", "{{dirs.www}}")],
+            )
+            ports = [types.Port(name="quic", number=port, transport=types.Transport.UDP)]
+            readiness = types.Readiness(condition=types.ReadinessCondition_PortBound("quic"), timeout_ms=30000)
+        else:
+            if req.target is None:
+                raise _unsupported("a client without a target: set `protocol.target` to the server's service name")
+            timeout = _param(req, "timeout-s")
+            if not 1 <= timeout <= 3600:
+                raise _invalid("timeout-s", str(timeout) + " is not between 1 and 3600")
+            verify = ["--insecure"] if _param(req, "insecure") else ["--ca-certs", "{{certs.ca_pem}}"]
+            legacy = ["--legacy-http"] if _param(req, "alpn") == "hq-interop" else []
+            urls = ["https://{{target.host}}:{{target.port}}" + p for p in _requests(req)]
+            run = _cmd(
+                [python, examples + "/http3_client.py"] + verify + legacy
+                + ["--output-dir", "{{dirs.downloads}}", "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"]
+                + urls,
+                "aioquic example client saving each response into the downloads directory",
+                env=env,
+                timeout_ms=timeout * 1000,
+            )
+            ports = []
+            readiness = types.Readiness(condition=types.ReadinessCondition_Started(), timeout_ms=30000)
+        host.log(host.Level.DEBUG, "aioquic plan for " + req.service + " (" + _role_name(req.role) + ", " + source + ")")
+        return types.ServicePlan(
+            phases=types.Phases(pre_compile=[], compile=compile_phase, post_compile=[], pre_run=[], run=[run], post_run=[]),
+            image=image,
+            ports=ports,
+            readiness=readiness,
+            artifacts=artifacts,
+            capabilities=[],
+            files=[],
+        )
+
+    def assess(self, outcome: types.Outcome) -> Optional[types.Verdict]:
+        return None

@@ -1,0 +1,56 @@
+"""Builds one Ivy tester, as PANTHER's compile phase does, into the service's work dir.
+
+argv: ivy_build.py TOOLS_DIR BUILD_DIR PROTOCOL TEST TEST_ITERS
+Idempotent: the venv (panther-ms-ivy[z3]) and the spec wheel (panther-net) are kept in
+TOOLS_DIR. Writes BUILD_DIR/compilation_status.txt ("Compilation succeeded" or why not).
+"""
+import glob, os, shutil, subprocess, sys, venv, zipfile
+
+IVY = "panther-ms-ivy[z3]==1.10.1"
+SPECS = "panther-net==1.2.0"
+tools, build, proto, test, iters = sys.argv[1:6]
+status = os.path.join(build, "compilation_status.txt")
+os.makedirs(build, exist_ok=True)
+
+def fail(msg):
+    open(status, "w").write("Compilation failed: " + msg + "\n")
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+env_dir = os.path.join(tools, "ivy-venv")
+py = os.path.join(env_dir, "bin", "python")
+if not os.path.exists(os.path.join(env_dir, "bin", "ivyc")):
+    venv.create(env_dir, with_pip=True)
+    subprocess.run([py, "-m", "pip", "install", "-q", IVY], check=True)
+dl = os.path.join(tools, "specs-wheel")
+wheels = glob.glob(os.path.join(dl, "panther_net-*.whl"))
+if not wheels:
+    subprocess.run([py, "-m", "pip", "download", "-q", "--no-deps", SPECS, "-d", dl], check=True)
+    wheels = glob.glob(os.path.join(dl, "panther_net-*.whl"))
+prefix = "panther/plugins/services/testers/panther_ivy/protocol-testing/%s/" % proto
+n = 0
+with zipfile.ZipFile(wheels[0]) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and name.endswith((".ivy", ".h")):
+            # PANTHER copies every spec flat next to the test; ivyc finds includes there.
+            with z.open(name) as src, open(os.path.join(build, os.path.basename(name)), "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            n += 1
+if not os.path.exists(os.path.join(build, test + ".ivy")):
+    fail("%s.ivy is not among the %d %s specs of %s" % (test, n, proto, SPECS))
+z3 = subprocess.run([py, "-c", "import z3,os;print(os.path.dirname(z3.__file__))"], capture_output=True, text=True).stdout.strip()
+env = dict(os.environ, PATH=os.path.join(env_dir, "bin") + ":" + os.environ.get("PATH", ""),
+           CPATH=os.path.join(z3, "include"), LIBRARY_PATH=os.path.join(z3, "lib"),
+           LDFLAGS="-Wl,-rpath," + os.path.join(z3, "lib"))
+if proto == "quic" and not glob.glob("/usr/include/picotls*") and not os.path.isdir(os.path.join(tools, "picotls")):
+    fail("the QUIC testers link picotls (h2o/picotls), which no package registry carries; "
+         "build it into %s/picotls first" % tools)
+r = subprocess.run(["ivyc", "show_compiled=false", "trace=false", "target=test", "test_iters=" + iters, test + ".ivy"],
+                   cwd=build, env=env)
+if r.returncode != 0:
+    fail("ivyc exited with %d" % r.returncode)
+cpp = open(os.path.join(build, test + ".cpp")).read()
+if "ivy_assert" not in cpp and "ivy_assume" not in cpp:
+    # Without an isolate Ivy may drop every monitor and the tester would pass anything.
+    fail("the generated tester checks nothing (no ivy_assert/ivy_assume in %s.cpp)" % test)
+open(status, "w").write("Compilation succeeded\n")

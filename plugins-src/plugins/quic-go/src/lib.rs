@@ -1,0 +1,383 @@
+//! quic-go (github.com/lucas-clemente/quic-go, later quic-go/quic-go) as an implementation
+//! under test, with roles server and client over HTTP/3 or HTTP/0.9 (`hq-interop`).
+//!
+//! Two sources:
+//! * `debian` (localhost and Docker, offline): Debian's quic-go 0.29 library
+//!   (`golang-github-lucas-clemente-quic-go-dev`) built with Debian's Go 1.19 in GOPATH mode. The
+//!   programs quic-go ships cannot run on a shared machine (`example/` serves a built-in test
+//!   certificate and logs no keys, `example/client` prints bodies instead of saving them,
+//!   `interop/{server,client}` hard-code `:443`, `/certs`, `/www`, `/downloads` and `/logs`), so
+//!   the plan carries `src/go/main.go`, a front end of about 300 lines that only parses flags and
+//!   calls quic-go's own `http3` and `interop/http09` packages. The host writes it into the
+//!   tools cache and the compile phase builds it there.
+//! * `upstream` (Docker): the original's pin, tag v0.45.2, whose `interop/{server,client}`
+//!   follow the interop-runner conventions (`/certs`, `/www`, `/downloads`, `/logs`, port 443).
+//!
+//! Nothing is judged here: `assess` returns `none` and the host compares the transfers.
+
+use panther_guest::*;
+
+const NAME: &str = "quic-go";
+
+/// The front end's source. Its digest goes into the compile command, so a changed source
+/// changes the compile phase's content hash and the host rebuilds.
+const FRONT_END: &str = include_str!("go/main.go");
+const FRONT_END_PATH: &str = "{{dirs.tools}}/src/panther-qgo/main.go";
+const FRONT_END_BIN: &str = "{{dirs.tools}}/bin/panther-qgo";
+
+/// What the front end's `-quic-version` takes for each protocol version.
+struct Extra {
+    flag: &'static str,
+}
+
+const UPSTREAM: Pin = Pin {
+    name: "quic-go",
+    url: "https://github.com/quic-go/quic-go.git",
+    rev: "v0.45.2",
+};
+
+const VERSIONS: VersionTable<Extra> = VersionTable {
+    plugin: NAME,
+    rows: &[
+        VersionRow {
+            name: "rfc9000",
+            wire: Some("00000001"),
+            alpn: &["h3", "hq-interop"],
+            upstream: &[UPSTREAM],
+            extra: Extra { flag: "1" },
+        },
+        // quic-go dropped draft-29 in v0.37, so only the Debian build speaks it.
+        VersionRow {
+            name: "draft29",
+            wire: Some("ff00001d"),
+            alpn: &["h3-29", "hq-interop"],
+            upstream: &[],
+            extra: Extra { flag: "draft29" },
+        },
+    ],
+};
+
+const SOURCES: &[SourceRow] = &[
+    SourceRow {
+        name: "debian",
+        doc: "Debian's quic-go 0.29 library (golang-github-lucas-clemente-quic-go-dev) and Go 1.19, built offline in GOPATH mode into the tools cache (`make setup` installs both)",
+        offline: true,
+    },
+    SourceRow {
+        name: "upstream",
+        doc: "quic-go v0.45.2 from GitHub (the original's pin), its interop server and client built with Go 1.21.10 in a Docker image",
+        offline: false,
+    },
+];
+
+const ROLES: &[Role] = &[Role::Server, Role::Client];
+
+/// Debian's GOPATH: the -dev package installs quic-go and its dependencies under it.
+const GOPATH: &str = "/usr/share/gocode";
+
+struct QuicGo;
+
+impl ServicePlugin for QuicGo {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: NAME.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: PluginKind::Iut,
+            description: "quic-go HTTP/3 and HTTP/0.9 file server and downloader".into(),
+            protocols: vec!["quic".into()],
+            roles: ROLES.to_vec(),
+            versions: VERSIONS.protocol_versions(),
+            sources: source_infos(SOURCES),
+            parameters: vec![
+                source_param(SOURCES),
+                ParamSpec::choice(
+                    "alpn",
+                    &["h3", "hq-interop"],
+                    "application protocol: HTTP/3 (h3) or HTTP/0.9 (hq-interop); the server speaks only the one chosen",
+                ),
+                ParamSpec::boolean(
+                    "insecure",
+                    false,
+                    "client: skip certificate verification instead of checking the server against the run's CA",
+                ),
+                ParamSpec::integer("timeout-s", 30, "client: give up downloading after this many seconds"),
+            ],
+            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
+        }
+    }
+
+    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+        require_role(NAME, &req, ROLES)?;
+        let v = VERSIONS.get(&req.protocol_version)?;
+        match req.param_str("source")? {
+            "debian" => debian(&req, v),
+            "upstream" => upstream(&req, v),
+            other => Err(invalid_param(
+                "source",
+                format!("`{other}` is not a source of quic-go (debian, upstream)"),
+            )),
+        }
+    }
+
+    fn assess(_outcome: Outcome) -> Option<Verdict> {
+        None
+    }
+}
+
+fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, PluginError> {
+    let alpn = req.param_str("alpn")?;
+    let digest = format!("{:016x}", fnv1a(FRONT_END.as_bytes()));
+    let build = cmd(&["go", "build", "-trimpath", "-ldflags", &format!("-X main.sourceDigest={digest}")])
+        .args(["-o", FRONT_END_BIN, FRONT_END_PATH])
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .env("GOCACHE", "{{dirs.cache}}/go-build")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0")
+        .timeout(10 * 60 * 1000)
+        .describe("build the quic-go 0.29 front end against Debian's library (offline, GOPATH mode)");
+    let mut plan = ServicePlan::new().file(FRONT_END_PATH, FRONT_END).compile(build);
+    if req.environment == EnvironmentKind::Docker {
+        plan = plan.image(ImageSpec::new("quic-go-debian").packages(&[
+            "golang-go",
+            "golang-github-lucas-clemente-quic-go-dev",
+            "ca-certificates",
+        ]));
+    }
+    let common = |c: Command| {
+        c.args([
+            "-keylog",
+            "{{files.keylog}}",
+            "-qlog",
+            "{{dirs.qlog}}",
+            "-alpn",
+            alpn,
+            "-quic-version",
+            v.extra.flag,
+        ])
+    };
+    Ok(match req.role {
+        Role::Server => plan
+            .port("quic", listen_port(req, 4443), Transport::Udp)
+            .ready_when_bound("quic")
+            .run(
+                common(cmd(&[
+                    FRONT_END_BIN,
+                    "server",
+                    "-listen",
+                    &format!("{}:{{{{ports.quic}}}}", listen_host(req)),
+                ]))
+                .args(["-cert", "{{certs.cert_pem}}", "-key", "{{certs.key_pem}}", "-www", "{{dirs.www}}"])
+                .describe("quic-go server serving the www directory"),
+            )
+            .artifact(ArtifactKind::Keylog, "{{files.keylog}}", false)
+            .artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false),
+        _ => {
+            let verify: &[&str] = if req.param_bool("insecure")? {
+                &["-insecure"]
+            } else {
+                &["-ca", "{{certs.ca_pem}}"]
+            };
+            let timeout = req.param_int("timeout-s")?;
+            if !(1..=3600).contains(&timeout) {
+                return Err(invalid_param("timeout-s", format!("{timeout} is not between 1 and 3600")));
+            }
+            let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
+            plan.run(
+                common(cmd(&[FRONT_END_BIN, "client"]))
+                    .args(verify.iter())
+                    .args(["-out", "{{dirs.downloads}}", "-timeout", &format!("{timeout}s")])
+                    .args(urls)
+                    .timeout((timeout as u64 + 10) * 1000)
+                    .describe("quic-go client saving each request into the downloads directory"),
+            )
+            .artifact(ArtifactKind::Keylog, "{{files.keylog}}", true)
+            .artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false)
+        }
+    })
+}
+
+/// The original's pin in Docker. Its interop programs read `/certs/cert.pem`,
+/// `/certs/priv.key` and `/www`, write `/downloads` and `/logs`, and listen on port 443; the
+/// Docker environment mounts the service's directories there.
+fn upstream(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, PluginError> {
+    require_environment("quic-go from upstream", req, &[EnvironmentKind::Docker])?;
+    let Some(pin) = v.upstream.first() else {
+        return Err(unsupported(format!(
+            "protocol version `{}` with source `upstream` (quic-go v0.45.2 has rfc9000 only; use source `debian`)",
+            v.name
+        )));
+    };
+    // The interop programs pick HTTP/3 only for the `http3` test case.
+    let testcase = match (req.param_str("alpn")?, req.testcase.as_deref()) {
+        ("h3", _) => "http3".to_string(),
+        (_, Some(t)) => t.to_string(),
+        (_, None) => "transfer".to_string(),
+    };
+    let image = ImageSpec::new(&format!("quic-go-{}", pin.rev))
+        .packages(&["ca-certificates", "curl", "git"])
+        .source(pin.name, pin.url, pin.rev, "/opt/quic-go")
+        .step(&["curl", "-fsSLo", "/tmp/go.tgz", "https://go.dev/dl/go1.21.10.linux-amd64.tar.gz"])
+        .step(&["tar", "-C", "/usr/local", "-xzf", "/tmp/go.tgz"])
+        .step_in(
+            "/opt/quic-go",
+            &[
+                "/usr/local/go/bin/go",
+                "build",
+                "-o",
+                "/usr/local/bin/qgo-interop-server",
+                "./interop/server",
+            ],
+        )
+        .step_in(
+            "/opt/quic-go",
+            &[
+                "/usr/local/go/bin/go",
+                "build",
+                "-o",
+                "/usr/local/bin/qgo-interop-client",
+                "./interop/client",
+            ],
+        )
+        .workdir("/opt/quic-go");
+    let env = |c: Command| {
+        c.env("TESTCASE", &testcase)
+            .env("SSLKEYLOGFILE", "{{files.keylog}}")
+            .env("QLOGDIR", "{{dirs.qlog}}")
+    };
+    let plan = ServicePlan::new()
+        .image(image)
+        .artifact(ArtifactKind::Keylog, "{{files.keylog}}", false)
+        .artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
+    Ok(match req.role {
+        Role::Server => plan
+            .port("quic", 443, Transport::Udp)
+            .ready_when_bound("quic")
+            // The interop server reads the key as /certs/priv.key.
+            .pre_run(
+                cmd(&["cp", "{{certs.key_pem}}", "/certs/priv.key"])
+                    .critical(false)
+                    .describe("the interop server's key file name"),
+            )
+            .run(env(cmd(&["qgo-interop-server"])).describe("quic-go v0.45.2 interop server on port 443")),
+        _ => {
+            let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
+            plan.run(
+                env(cmd(&["qgo-interop-client"]))
+                    .args(urls)
+                    .timeout(60_000)
+                    .describe("quic-go v0.45.2 interop client saving into /downloads"),
+            )
+        }
+    })
+}
+
+/// The URL of one request against the target. Requests are absolute paths without `..`, so a
+/// client cannot be made to write outside its downloads directory.
+fn url(path: &str) -> Result<String, PluginError> {
+    if !path.starts_with('/') || path.split('/').any(|s| s == "..") || path.contains(char::is_whitespace) {
+        return Err(invalid_param(
+            "requests",
+            format!("`{path}` is not an absolute URL path like /f1.bin"),
+        ));
+    }
+    Ok(format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}"))
+}
+
+/// 64-bit FNV-1a: a stable digest without a dependency.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+export_service!(QuicGo);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(role: Role, env: EnvironmentKind, version: &str, source: &str) -> PlanRequest {
+        let s = |v: &str| ParamValue::String(v.into());
+        PlanRequest {
+            service: "svc".into(),
+            role,
+            protocol: "quic".into(),
+            protocol_version: version.into(),
+            params: vec![
+                ("source".into(), s(source)),
+                ("alpn".into(), s("h3")),
+                ("insecure".into(), ParamValue::Boolean(false)),
+                ("timeout-s".into(), ParamValue::Integer(30)),
+            ],
+            target: None,
+            peers: vec![],
+            environment: env,
+            requests: vec!["/f1.bin".into(), "/dir/f2.bin".into()],
+            testcase: None,
+        }
+    }
+
+    #[test]
+    fn the_debian_server_ships_the_front_end_and_builds_it_in_the_tools_cache() {
+        let p = QuicGo::plan(req(Role::Server, EnvironmentKind::Localhost, "rfc9000", "debian")).unwrap();
+        assert_eq!(p.files, vec![(FRONT_END_PATH.to_string(), FRONT_END.to_string())]);
+        let build = &p.phases.compile[0];
+        assert!(build
+            .argv
+            .iter()
+            .any(|a| a == &format!("-X main.sourceDigest={:016x}", fnv1a(FRONT_END.as_bytes()))));
+        let run = &p.phases.run[0].argv;
+        assert_eq!(run[..4], [FRONT_END_BIN, "server", "-listen", "{{self.ip}}:{{ports.quic}}"]);
+        assert!(run.windows(2).any(|w| w == ["-www", "{{dirs.www}}"]));
+        assert_eq!(p.ports[0].number, 0);
+        assert!(matches!(&p.readiness.condition, ReadinessCondition::PortBound(n) if n == "quic"));
+        // The front end must survive the host's handlebars rendering unchanged.
+        assert!(!FRONT_END.contains("{{"));
+    }
+
+    #[test]
+    fn the_client_fetches_every_request_into_downloads_and_checks_the_ca() {
+        let p = QuicGo::plan(req(Role::Client, EnvironmentKind::Localhost, "draft29", "debian")).unwrap();
+        let argv = &p.phases.run[0].argv;
+        assert!(argv.windows(2).any(|w| w == ["-ca", "{{certs.ca_pem}}"]));
+        assert!(argv.windows(2).any(|w| w == ["-quic-version", "draft29"]));
+        assert!(argv.windows(2).any(|w| w == ["-out", "{{dirs.downloads}}"]));
+        assert_eq!(
+            argv[argv.len() - 2..],
+            [
+                "https://{{target.host}}:{{target.port}}/f1.bin",
+                "https://{{target.host}}:{{target.port}}/dir/f2.bin"
+            ]
+        );
+    }
+
+    #[test]
+    fn upstream_is_docker_only_and_has_no_draft29() {
+        assert!(matches!(
+            QuicGo::plan(req(Role::Server, EnvironmentKind::Localhost, "rfc9000", "upstream")),
+            Err(PluginError::Unsupported(_))
+        ));
+        assert!(
+            matches!(QuicGo::plan(req(Role::Server, EnvironmentKind::Docker, "draft29", "upstream")), Err(PluginError::Unsupported(m)) if m.contains("rfc9000 only"))
+        );
+        let p = QuicGo::plan(req(Role::Server, EnvironmentKind::Docker, "rfc9000", "upstream")).unwrap();
+        assert_eq!(p.image.unwrap().sources[0].rev, "v0.45.2");
+    }
+
+    #[test]
+    fn requests_that_could_escape_downloads_are_refused() {
+        for bad in ["f1.bin", "/../etc/passwd", "/a b"] {
+            assert!(
+                matches!(url(bad), Err(PluginError::InvalidParam(p)) if p.name == "requests"),
+                "{bad}"
+            );
+        }
+    }
+}

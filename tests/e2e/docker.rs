@@ -1,0 +1,390 @@
+//! The Docker executor against the real daemon, driven directly with hand-made
+//! `ServiceInstance`s (the placements are what the `docker-compose` plugin returns): images
+//! built from structured specs with no registry, one internal network per test, real QUIC
+//! pairs in containers, pcaps decrypted with the services' key logs, the compose file, and
+//! teardown that leaves nothing labelled behind.
+//!
+//! Where no daemon answers, every test here prints that it is skipped and returns.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as Proc;
+use std::time::Duration;
+
+use panther_host::events::EventSink;
+use panther_host::exec::docker::{self, image::BASE_IMAGE, DockerExecutor};
+use panther_host::exec::{ServiceDirs, ServiceInstance};
+use panther_host::plan::CheckedPlan;
+use panther_host::plugin::types::{
+    BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport,
+};
+use panther_host::plugin::wit::latest::env::{Mount, Network, Placement};
+use tokio_util::sync::CancellationToken;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+/// `true` when a daemon answers; otherwise says plainly that the test is skipped.
+fn daemon(test: &str) -> bool {
+    match rt().block_on(docker::connect_daemon()) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED docker::{test}: {e}");
+            false
+        }
+    }
+}
+
+fn cmd(argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>) -> Command {
+    Command {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        cwd: cwd.map(String::from),
+        timeout_ms: Some(60_000),
+        critical: true,
+        description: String::new(),
+    }
+}
+
+fn env(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// quic-go 0.29 from Debian, built in GOPATH mode inside the image (apt only).
+fn quic_go_image() -> ImageSpec {
+    let go_env = env(&[("GO111MODULE", "off"), ("GOPATH", "/usr/share/gocode"), ("GOCACHE", "/tmp/gocache"), ("GOFLAGS", "-buildvcs=false")]);
+    let build = |out: &str, pkg: &str| BuildStep {
+        argv: ["go", "build", "-o", out, pkg].map(String::from).to_vec(),
+        workdir: None,
+        env: go_env.clone(),
+    };
+    ImageSpec {
+        name: "panther/quic-go-debian".into(),
+        base: BASE_IMAGE.into(),
+        packages: vec!["golang-go".into(), "golang-github-lucas-clemente-quic-go-dev".into()],
+        sources: vec![],
+        steps: vec![
+            build("/usr/local/bin/qgo-interop-server", "github.com/lucas-clemente/quic-go/interop/server"),
+            build("/usr/local/bin/qgo-interop-client", "github.com/lucas-clemente/quic-go/interop/client"),
+            BuildStep { argv: ["rm", "-rf", "/tmp/gocache"].map(String::from).to_vec(), workdir: None, env: vec![] },
+        ],
+        build_args: vec![],
+        workdir: Some("/app".into()),
+    }
+}
+
+/// aioquic 1.2.0 from PyPI plus its sdist's examples (the wheel has none), fetched through
+/// PyPI's simple index because `pip download --no-binary` would build the C extension.
+fn aioquic_image() -> ImageSpec {
+    let fetch = r#"import re,urllib.request,tarfile,io
+base="https://pypi.org/simple/aioquic/"
+idx=urllib.request.urlopen(base).read().decode()
+url=[h for h in re.findall(r'href="([^"]+)"',idx) if "aioquic-1.2.0.tar.gz" in h][0]
+tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(urllib.request.urljoin(base,url)).read())).extractall("/opt")"#;
+    ImageSpec {
+        name: "panther/aioquic-pypi".into(),
+        base: BASE_IMAGE.into(),
+        packages: vec!["python3".into(), "python3-pip".into()],
+        sources: vec![],
+        steps: vec![
+            BuildStep {
+                argv: ["pip", "install", "--quiet", "--no-cache-dir", "--break-system-packages", "aioquic==1.2.0", "starlette", "jinja2", "wsproto", "dnslib", "httpx"]
+                    .map(String::from)
+                    .to_vec(),
+                workdir: None,
+                env: vec![],
+            },
+            BuildStep { argv: vec!["python3".into(), "-c".into(), fetch.into()], workdir: None, env: vec![] },
+        ],
+        build_args: vec![],
+        workdir: Some("/opt/aioquic-1.2.0/examples".into()),
+    }
+}
+
+fn plan(image: ImageSpec, run: Command, readiness: ReadinessCondition, ports: Vec<Port>) -> CheckedPlan {
+    CheckedPlan::assume_checked_for_tests(ServicePlan {
+        phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![run], post_run: vec![] },
+        image: Some(image),
+        ports,
+        readiness: Readiness { condition: readiness, timeout_ms: 30_000 },
+        artifacts: vec![],
+        capabilities: vec![],
+        files: vec![],
+    })
+}
+
+/// The placement the docker-compose plugin gives a service (same mounts, env and order).
+fn placement(name: &str, role: Role, after: &[&str], testcase: &str) -> Placement {
+    let mounts = [("logs", "/app/logs", false), ("logs", "/logs", false), ("qlog", "/app/logs/qlog", false), ("certs", "/certs", true), ("www", "/www", true), ("downloads", "/downloads", false), ("work", "/app/work", false)];
+    Placement {
+        service: name.into(),
+        host: name.into(),
+        aliases: vec![format!("{name}.test")],
+        networks: vec!["test".into()],
+        after: after.iter().map(|s| s.to_string()).collect(),
+        mounts: mounts.iter().map(|(d, t, ro)| Mount { dir: d.to_string(), target: Some(t.to_string()), read_only: *ro }).collect(),
+        env: env(&[
+            ("ROLE", if role == Role::Server { "server" } else { "client" }),
+            ("SSLKEYLOGFILE", "/app/logs/keys.log"),
+            ("QLOGDIR", "/app/logs/qlog"),
+            ("TESTCASE", testcase),
+        ]),
+    }
+}
+
+fn instance(run: &Path, test: &str, name: &str, role: Role, plan: CheckedPlan, after: &[&str], testcase: &str) -> ServiceInstance {
+    let root = run.join(test).join(name);
+    let dirs = ServiceDirs {
+        logs: root.join("logs"),
+        work: root.join("work"),
+        www: run.join(test).join("www"),
+        downloads: root.join("downloads"),
+        certs: run.join("certs"),
+        qlog: root.join("logs/qlog"),
+        cache: run.join("cache"),
+        tools: run.join("tools"),
+        root,
+    };
+    ServiceInstance {
+        test: test.into(),
+        name: name.into(),
+        role,
+        implementation: name.into(),
+        tester: false,
+        plan,
+        dirs,
+        host: name.into(),
+        ports: BTreeMap::from([("quic".to_string(), 443u16)]),
+        after: after.iter().map(|s| s.to_string()).collect(),
+        extra_env: vec![],
+        placement: Some(placement(name, role, after, testcase)),
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// A CA and a CA:FALSE leaf for `server` (what rustls-style clients accept), with openssl.
+fn make_certs(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let sh = |args: &[&str]| {
+        let out = Proc::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    sh(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=panther test CA"]);
+    sh(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "priv.key", "-out", "leaf.csr", "-subj", "/CN=server"]);
+    std::fs::write(dir.join("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:server,DNS:server.test,DNS:localhost,IP:127.0.0.1\n").unwrap();
+    sh(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf"]);
+}
+
+fn run_id(tag: &str) -> String {
+    format!("e2e-{tag}-{}", std::process::id())
+}
+
+/// Decrypted HTTP/3 frames in a pcap, read with a key log (tshark -o tls.keylog_file).
+fn http3_frames(pcap: &Path, keylog: Option<&Path>) -> usize {
+    let mut c = Proc::new("tshark");
+    c.arg("-r").arg(pcap).args(["-d", "udp.port==443,quic"]);
+    if let Some(k) = keylog {
+        c.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
+    }
+    let out = c.args(["-Y", "http3", "-T", "fields", "-e", "frame.number"]).output().expect("tshark is installed");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+struct Pair<'a> {
+    test: &'a str,
+    server_plan: CheckedPlan,
+    client_plan: CheckedPlan,
+}
+
+/// Runs one server ← client test the way the orchestrator does, returns the client's exit.
+async fn run_pair(ex: &DockerExecutor, run: &Path, pair: Pair<'_>) -> (panther_host::exec::ServiceExit, ServiceInstance, ServiceInstance) {
+    let test = pair.test;
+    let server = instance(run, test, "server", Role::Server, pair.server_plan, &[], "http3");
+    let client = instance(run, test, "client", Role::Client, pair.client_plan, &["server"], "http3");
+    ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+    ex.prepare(&server).await.unwrap();
+    ex.prepare(&client).await.unwrap();
+    let pcap = run.join(test).join("capture.pcap");
+    ex.start_capture(test, "test", &[443], &pcap).await.unwrap();
+    let cancel = CancellationToken::new();
+    let mut s = ex.start(&server).await.unwrap();
+    ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
+    let mut c = ex.start(&client).await.unwrap();
+    ex.wait_ready(&client, &mut c, &cancel).await.unwrap();
+    let cexit = ex.wait(&client, &mut c, &cancel).await;
+    let sexit = ex.stop(&server, &mut s, Duration::from_secs(2)).await;
+    assert!(sexit.stopped_by_host, "server should have been running until stopped: {sexit:?}");
+    let (_, sarts) = ex.post_run(&server).await;
+    let (_, carts) = ex.post_run(&client).await;
+    let logs = |s: &ServiceInstance| {
+        ["stdout.log", "stderr.log"].map(|f| std::fs::read_to_string(s.dirs.logs.join(f)).unwrap_or_default()).join("\n--- stderr ---\n")
+    };
+    assert_eq!(cexit.exit_code, Some(0), "client failed: {cexit:?}\n{}\n--- server ---\n{}", logs(&client), logs(&server));
+    assert!(sarts.iter().any(|(_, p)| p.ends_with("stdout.log")), "{sarts:?}");
+    assert!(carts.iter().any(|(_, p)| p.ends_with("keys.log")), "client key log collected: {carts:?}");
+    assert_eq!(ex.stop_capture(test).await.as_deref(), Some(pcap.as_path()));
+    (cexit, server, client)
+}
+
+fn assert_transfer(run: &Path, test: &str, client: &ServiceInstance) {
+    let served = std::fs::read(run.join(test).join("www/f1.bin")).unwrap();
+    let got = std::fs::read(client.dirs.downloads.join("f1.bin"))
+        .unwrap_or_else(|e| panic!("client saved no f1.bin ({e}); logs: {}", std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default()));
+    assert_eq!(got.len(), served.len());
+    assert!(got == served, "downloaded bytes differ from served ones");
+}
+
+fn prepare_run(tag: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = run_id(tag);
+    let run = tmp.path().join("exp").join(&id);
+    make_certs(&run.join("certs"));
+    (tmp, run, id)
+}
+
+fn write_www(run: &Path, test: &str) {
+    let www = run.join(test).join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(www.join("f1.bin"), data).unwrap();
+}
+
+fn quic_go_server() -> CheckedPlan {
+    plan(quic_go_image(), cmd(&["qgo-interop-server"], &[], Some("/app")), ReadinessCondition::PortBound("quic".into()), vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }])
+}
+
+fn aioquic_server() -> CheckedPlan {
+    plan(
+        aioquic_image(),
+        cmd(
+            &["python3", "http3_server.py", "--host", "0.0.0.0", "--port", "443", "--certificate", "/certs/cert.pem", "--private-key", "/certs/priv.key", "--secrets-log", "/app/logs/keys.log"],
+            &[("STATIC_ROOT", "/www")],
+            Some("/opt/aioquic-1.2.0/examples"),
+        ),
+        ReadinessCondition::PortBound("quic".into()),
+        vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }],
+    )
+}
+
+#[test]
+fn quic_go_server_and_aioquic_client_in_containers() {
+    if !daemon("quic_go_server_and_aioquic_client_in_containers") {
+        return;
+    }
+    let (_tmp, run, id) = prepare_run("qgo-aioquic");
+    let test = "qgo_srv_aioquic_cli";
+    write_www(&run, test);
+    let client_plan = plan(
+        aioquic_image(),
+        cmd(
+            &["python3", "http3_client.py", "--ca-certs", "/certs/ca.pem", "--output-dir", "/downloads", "--secrets-log", "/app/logs/keys.log", "https://server:443/f1.bin"],
+            &[],
+            Some("/opt/aioquic-1.2.0/examples"),
+        ),
+        ReadinessCondition::Started,
+        vec![],
+    );
+    let rt = rt();
+    rt.block_on(async {
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let (cexit, _server, client) = run_pair(&ex, &run, Pair { test, server_plan: quic_go_server(), client_plan }).await;
+        let td = ex.teardown().await;
+        assert!(td.steps.iter().all(|s| s.ok), "teardown: {td:?}");
+        assert_eq!(cexit.exit_code, Some(0), "aioquic client failed: {}", std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default());
+        assert_transfer(&run, test, &client);
+        let pcap = run.join(test).join("capture.pcap");
+        let with_keys = http3_frames(&pcap, Some(&client.dirs.keylog()));
+        assert!(with_keys > 0, "no HTTP/3 frame decrypted from {}", pcap.display());
+        assert_eq!(http3_frames(&pcap, None), 0, "HTTP/3 frames visible without keys: the capture is not encrypted?");
+        assert_nothing_left(&ex, &id).await;
+    });
+    check_compose_file(&run.join(test).join("docker-compose.yml"));
+}
+
+#[test]
+fn aioquic_server_and_quic_go_client_in_containers() {
+    if !daemon("aioquic_server_and_quic_go_client_in_containers") {
+        return;
+    }
+    let (_tmp, run, id) = prepare_run("aioquic-qgo");
+    let test = "aioquic_srv_qgo_cli";
+    write_www(&run, test);
+    let client_plan = plan(quic_go_image(), cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")), ReadinessCondition::Started, vec![]);
+    let rt = rt();
+    rt.block_on(async {
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let (cexit, server, client) = run_pair(&ex, &run, Pair { test, server_plan: aioquic_server(), client_plan }).await;
+        ex.teardown().await;
+        assert_eq!(cexit.exit_code, Some(0), "quic-go client failed: {}", std::fs::read_to_string(client.dirs.logs.join("stdout.log")).unwrap_or_default());
+        assert_transfer(&run, test, &client);
+        let pcap = run.join(test).join("capture.pcap");
+        assert!(http3_frames(&pcap, Some(&server.dirs.keylog())) > 0, "no HTTP/3 frame decrypted with the server's key log");
+        assert!(std::fs::read_dir(&client.dirs.qlog).unwrap().count() > 0, "quic-go wrote no qlog");
+        assert_nothing_left(&ex, &id).await;
+    });
+}
+
+async fn assert_nothing_left(ex: &DockerExecutor, id: &str) {
+    // A second teardown is a no-op, and nothing labelled with the run remains.
+    assert!(ex.teardown().await.steps.is_empty());
+    let steps = docker::remove_labelled(ex.client(), docker::LABEL_RUN, id, false).await;
+    assert!(steps.is_empty(), "left behind: {steps:?}");
+}
+
+/// Debian's docker-compose 1.29 must accept the file (what a person runs to reproduce).
+fn check_compose_file(path: &Path) {
+    let y = std::fs::read_to_string(path).unwrap();
+    assert!(y.contains("internal: true") && y.contains("\"server\":") && y.contains("\"client\":"), "{y}");
+    match Proc::new("docker-compose").arg("-f").arg(path).args(["config", "-q"]).output() {
+        Ok(out) => assert!(out.status.success(), "docker-compose rejects {}: {}", path.display(), String::from_utf8_lossy(&out.stderr)),
+        Err(_) => eprintln!("docker-compose not installed; compose file not checked"),
+    }
+}
+
+#[test]
+fn network_is_internal_labelled_and_removed_by_teardown() {
+    if !daemon("network_is_internal_labelled_and_removed_by_teardown") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let id = run_id("net");
+    rt().block_on(async {
+        let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
+        // Two tests side by side: distinct networks, no fixed subnet to collide on.
+        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }).await.unwrap();
+        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }).await.unwrap();
+        assert_ne!(a, b);
+        for n in [&a, &b] {
+            let info = ex.client().inspect_network(n, None::<docker::bollard::query_parameters::InspectNetworkOptions>).await.unwrap();
+            assert_eq!(info.internal, Some(true), "{n} must be internal");
+            let labels = info.labels.unwrap_or_default();
+            assert_eq!(labels.get("panther.run").map(String::as_str), Some(id.as_str()));
+            assert!(labels.contains_key("panther.test") && labels.contains_key("panther.experiment"));
+        }
+        let td = ex.teardown().await;
+        assert_eq!(td.steps.iter().filter(|s| s.what.starts_with("remove network") && s.ok).count(), 2, "{td:?}");
+        assert!(ex.client().inspect_network(&a, None::<docker::bollard::query_parameters::InspectNetworkOptions>).await.is_err());
+    });
+}
+
+#[test]
+fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
+    if !daemon("a_plan_without_placement_or_with_a_foreign_mount_is_refused") {
+        return;
+    }
+    let (_tmp, run, id) = prepare_run("refuse");
+    rt().block_on(async {
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
+        svc.placement = None;
+        let e = ex.prepare(&svc).await.unwrap_err().to_string();
+        assert!(e.contains("no placement") && e.contains("server"), "{e}");
+        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
+        svc.dirs.certs = PathBuf::from("/etc");
+        ex.create_network("t", &Network { name: "test".into(), internal: true }).await.unwrap();
+        let e = ex.prepare(&svc).await.unwrap_err().to_string();
+        assert!(e.contains("outside the run directory") && e.contains("certs"), "{e}");
+        ex.teardown().await;
+    });
+}

@@ -1,0 +1,291 @@
+//! Hardened CI mode: real plugins whose plans are hostile (built by this test suite from
+//! `tests/hostile-plans/` for wasm32-wasip2), judged by the `default` and `strict` policies.
+//! Every hostile plan is refused with its precise field and rule, before anything runs, and a
+//! good plugin keeps planning in the same host afterwards. The CLI tests drive `audit`, `plan`
+//! and `run` over the experiments in `tests/fixtures/hostile/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use panther_host::plan::{self, policy, CheckError, Policy, RenderContext};
+use panther_host::plugin::types::{self, EnvironmentKind, Role};
+use panther_host::plugin::wit::latest::env::{DeployRequest, ServiceEntry};
+use panther_host::plugin::{HostOptions, Limits, PluginHost};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds `tests/hostile-plans` once per test process; returns the directory of the `.wasm`s.
+fn corpus_build() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let ws = workspace();
+        let target = ws.join("target").join("hostile-plans-wasm");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&target)
+            .current_dir(ws.join("tests").join("hostile-plans"))
+            // The host build's flags are not the guests' flags.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "building tests/hostile-plans failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        target.join("wasm32-wasip2").join("release")
+    })
+}
+
+/// Every plugin of the corpus: the workspace members named `hp-*`.
+fn corpus_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace().join("tests/hostile-plans"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("hp-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A plugin directory holding the whole corpus, as `<plugin name>.wasm`.
+pub fn corpus_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let built = corpus_build();
+        let dir = tempfile::tempdir().unwrap();
+        for n in corpus_names() {
+            std::fs::copy(built.join(format!("{}.wasm", n.replace('-', "_"))), dir.path().join(format!("{n}.wasm"))).unwrap();
+        }
+        dir
+    })
+    .path()
+}
+
+fn open_host() -> (PluginHost, tempfile::TempDir) {
+    let cache = tempfile::tempdir().unwrap();
+    let host = PluginHost::open(HostOptions { plugin_dirs: vec![corpus_dir().to_path_buf()], cache_dir: cache.path().to_path_buf(), limits: Limits::default(), locked: None })
+        .expect("the host opens");
+    assert!(host.refused().is_empty(), "{:#?}", host.refused());
+    (host, cache)
+}
+
+fn request(service: &str, env: EnvironmentKind) -> types::PlanRequest {
+    types::PlanRequest {
+        service: service.into(),
+        role: Role::Server,
+        protocol: "quic".into(),
+        protocol_version: "rfc9000".into(),
+        params: vec![],
+        target: None,
+        peers: vec![],
+        environment: env,
+        requests: vec![],
+        testcase: None,
+    }
+}
+
+/// Directories as the orchestrator gives them: real, under a run directory.
+fn context(run: &Path) -> RenderContext {
+    let mut c = RenderContext::default();
+    c.this.name = "server".into();
+    c.this.host = "127.0.0.1".into();
+    c.test.name = "hardened".into();
+    c.run.id = "r1".into();
+    c.dirs.insert("run".into(), run.display().to_string());
+    for d in ["logs", "work", "www", "downloads", "qlog", "certs"] {
+        let p = run.join("server").join(d);
+        std::fs::create_dir_all(&p).unwrap();
+        c.dirs.insert(d.into(), p.display().to_string());
+    }
+    c.files.insert("keylog".into(), run.join("server/logs/keys.log").display().to_string());
+    c
+}
+
+type Expected = &'static [(&'static str, &'static str)];
+
+/// Asks `plugin` for a plan and judges it; returns the (field, rule) of every violation.
+fn judged(host: &PluginHost, plugin: &str, policy: &Policy, ctx: &RenderContext) -> Vec<(String, String)> {
+    let raw = host.plan(plugin, &request("server", EnvironmentKind::Docker)).unwrap_or_else(|e| panic!("{plugin}: {e}"));
+    match plan::check(plugin, &raw, ctx, policy) {
+        Ok(_) => vec![],
+        Err(CheckError::Policy(v)) => {
+            assert_eq!(v.plugin, plugin);
+            assert_eq!(v.policy, policy.name);
+            for x in &v.violations {
+                assert_eq!(x.plugin, plugin);
+                assert!(policy::rule(x.rule).is_some(), "{x}: the rule is documented");
+                let text = x.to_string();
+                assert!(text.starts_with(&format!("plugin `{plugin}`: {}: ", x.field)) && text.ends_with(&format!("(rule `{}`)", x.rule)), "{text}");
+            }
+            v.violations.iter().map(|x| (x.field.clone(), x.rule.to_string())).collect()
+        }
+        Err(CheckError::Render(e)) => panic!("{plugin}: render error instead of a policy verdict: {e}"),
+    }
+}
+
+/// Hostile service plans: (plugin, violations under strict, violations under default when
+/// they differ).
+const SERVICE_CASES: &[(&str, Expected, Option<Expected>)] = &[
+    ("hp-good", &[], None),
+    ("hp-cwd-traversal", &[("phases.run[0].cwd", "confined-paths")], None),
+    ("hp-file-outside", &[("files[0].path", "confined-paths")], None),
+    ("hp-artifact-escape", &[("artifacts[0].path", "confined-paths")], None),
+    ("hp-sh-c", &[("phases.run[0].argv[0]", "no-shell")], None),
+    ("hp-bash-lc", &[("phases.run[0].argv[2]", "no-shell")], None),
+    ("hp-python-c", &[("phases.compile[0].argv[0]", "no-shell")], None),
+    ("hp-find-exec", &[("phases.post_run[0].argv[3]", "no-shell")], None),
+    ("hp-nul-argv", &[("phases.run[0].argv[1]", "no-nul-bytes")], None),
+    ("hp-nul-env", &[("phases.run[0].env.SAFE␀LD_PRELOAD", "no-nul-bytes"), ("phases.run[0].env.MODE", "no-nul-bytes")], None),
+    ("hp-privileged", &[("capabilities[0]", "allowed-capabilities"), ("capabilities[1]", "allowed-capabilities")], None),
+    ("hp-ld-preload", &[("phases.run[0].env.LD_PRELOAD", "no-loader-env")], None),
+    (
+        "hp-loader-env",
+        &[("phases.run[0].env.GLIBC_TUNABLES", "no-loader-env"), ("phases.run[0].env.BASH_ENV", "no-loader-env"), ("phases.run[0].env.NODE_OPTIONS", "no-loader-env")],
+        None,
+    ),
+    ("hp-absurd-timeout", &[("phases.run[0].timeout-ms", "bounded-timeouts"), ("readiness.timeout-ms", "bounded-timeouts")], None),
+    ("hp-thousands-commands", &[("phases", "bounded-sizes")], None),
+    ("hp-huge-argv", &[("phases.run[0].argv", "bounded-sizes")], None),
+    ("hp-huge-file", &[("plan", "bounded-sizes"), ("files[0].content", "bounded-sizes")], Some(&[("files[0].content", "bounded-sizes")])),
+    ("hp-many-ports", &[("ports", "bounded-sizes")], None),
+    ("hp-registry-image", &[("image.base", "local-images")], None),
+    ("hp-apt-option", &[("image.packages[0]", "local-images"), ("image.packages[1]", "local-images")], None),
+    ("hp-sudo", &[("phases.pre_run[0].argv", "no-escalation")], None),
+    ("hp-docker-escape", &[("phases.run[0].argv", "no-escalation")], None),
+    ("hp-empty-argv", &[("phases.run[0].argv", "argv-not-empty")], None),
+    ("hp-bad-names", &[("phases.run[0].env.X=1 Y", "valid-names"), ("ports[0].name", "valid-names")], None),
+];
+
+fn pairs(e: Expected) -> Vec<(String, String)> {
+    e.iter().map(|(f, r)| (f.to_string(), r.to_string())).collect()
+}
+
+// Every hostile service plan is refused by both presets with exactly the expected field and
+// rule, and the good plugin still plans after each of them, in the same host.
+#[test]
+fn hostile_service_plans_are_refused_with_their_reasons() {
+    let (host, _cache) = open_host();
+    let run = tempfile::tempdir().unwrap();
+    let ctx = context(run.path());
+    for (plugin, strict, default) in SERVICE_CASES {
+        assert_eq!(judged(&host, plugin, &Policy::strict(), &ctx), pairs(strict), "{plugin} under strict");
+        assert_eq!(judged(&host, plugin, &Policy::default(), &ctx), pairs(default.unwrap_or(strict)), "{plugin} under default");
+        assert_eq!(judged(&host, "hp-good", &Policy::strict(), &ctx), vec![], "the good plugin after {plugin}");
+    }
+}
+
+fn deploy_request(services: &[&str]) -> DeployRequest {
+    let base = |name: &str| {
+        let mut plan = types::ServicePlan {
+            phases: types::Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![], post_run: vec![] },
+            image: None,
+            ports: vec![],
+            readiness: types::Readiness { condition: types::ReadinessCondition::Started, timeout_ms: 1000 },
+            artifacts: vec![],
+            capabilities: vec![],
+            files: vec![],
+        };
+        plan.phases.run.push(types::Command { argv: vec!["true".into()], env: vec![], cwd: None, timeout_ms: None, critical: true, description: name.into() });
+        plan
+    };
+    DeployRequest {
+        test: "hardened".into(),
+        run_id: "r1".into(),
+        services: services
+            .iter()
+            .map(|s| ServiceEntry { name: s.to_string(), role: Role::Server, implementation: "hp-good".into(), target: None, plan: base(s), tester: false })
+            .collect(),
+        params: vec![],
+    }
+}
+
+/// Hostile deployments for services `a` and `b`: (plugin, strict, default).
+const DEPLOY_CASES: &[(&str, Expected, Expected)] = &[
+    ("hp-env-docker", &[], &[]),
+    ("hp-env-local", &[("kind", "allowed-executors")], &[]),
+    (
+        "hp-env-host-network",
+        &[
+            ("networks[0].name", "no-host-namespaces"),
+            ("networks[0].internal", "no-host-namespaces"),
+            ("placements[0].networks[0]", "no-host-namespaces"),
+            ("placements[0].networks[1]", "no-host-namespaces"),
+            ("placements[1].networks[0]", "no-host-namespaces"),
+            ("placements[1].networks[1]", "no-host-namespaces"),
+        ],
+        &[
+            ("networks[0].name", "no-host-namespaces"),
+            ("placements[0].networks[0]", "no-host-namespaces"),
+            ("placements[0].networks[1]", "no-host-namespaces"),
+            ("placements[1].networks[0]", "no-host-namespaces"),
+            ("placements[1].networks[1]", "no-host-namespaces"),
+        ],
+    ),
+    (
+        "hp-env-mount-root",
+        &[
+            ("placements[0].mounts[0].dir", "confined-mounts"),
+            ("placements[0].mounts[1].dir", "confined-mounts"),
+            ("placements[0].mounts[2].target", "confined-mounts"),
+            ("placements[0].mounts[3].target", "confined-mounts"),
+            ("placements[1].mounts[0].dir", "confined-mounts"),
+            ("placements[1].mounts[1].dir", "confined-mounts"),
+            ("placements[1].mounts[2].target", "confined-mounts"),
+            ("placements[1].mounts[3].target", "confined-mounts"),
+        ],
+        &[
+            ("placements[0].mounts[0].dir", "confined-mounts"),
+            ("placements[0].mounts[1].dir", "confined-mounts"),
+            ("placements[0].mounts[2].target", "confined-mounts"),
+            ("placements[0].mounts[3].target", "confined-mounts"),
+            ("placements[1].mounts[0].dir", "confined-mounts"),
+            ("placements[1].mounts[1].dir", "confined-mounts"),
+            ("placements[1].mounts[2].target", "confined-mounts"),
+            ("placements[1].mounts[3].target", "confined-mounts"),
+        ],
+    ),
+    (
+        "hp-env-open-network",
+        &[("networks[0].internal", "no-host-namespaces"), ("capture.interface", "no-host-namespaces")],
+        &[("capture.interface", "no-host-namespaces")],
+    ),
+    ("hp-env-crowd", &[("kind", "allowed-executors"), ("placements", "bounded-sizes")], &[("placements", "bounded-sizes")]),
+    (
+        "hp-env-loader",
+        &[("kind", "allowed-executors"), ("placements[0].env.LD_PRELOAD", "no-loader-env"), ("placements[1].env.LD_PRELOAD", "no-loader-env")],
+        &[("placements[0].env.LD_PRELOAD", "no-loader-env"), ("placements[1].env.LD_PRELOAD", "no-loader-env")],
+    ),
+];
+
+// Every hostile deployment is refused by `check_deployment` with the expected fields and rules.
+#[test]
+fn hostile_deployments_are_refused_with_their_reasons() {
+    let (host, _cache) = open_host();
+    let run = tempfile::tempdir().unwrap();
+    let req = deploy_request(&["a", "b"]);
+    for (plugin, strict, default) in DEPLOY_CASES {
+        let d = host.deploy(plugin, &req).unwrap_or_else(|e| panic!("{plugin}: {e}"));
+        for (policy, expected) in [(Policy::strict(), strict), (Policy::default(), default)] {
+            let got: Vec<(String, String)> = match policy.check_deployment(plugin, &d, run.path()) {
+                Ok(()) => vec![],
+                Err(v) => v.violations.iter().map(|x| (x.field.clone(), x.rule.to_string())).collect(),
+            };
+            assert_eq!(got, pairs(expected), "{plugin} under {}", policy.name);
+        }
+    }
+}
+
+// The corpus is as large as SECURITY.md says, and every plugin in it is covered by a case.
+#[test]
+fn the_corpus_is_complete() {
+    let names = corpus_names();
+    assert!(names.len() >= 30, "{names:?}");
+    for n in &names {
+        let covered = SERVICE_CASES.iter().any(|c| c.0 == n) || DEPLOY_CASES.iter().any(|c| c.0 == n);
+        assert!(covered, "`{n}` has no expected verdict");
+    }
+}
