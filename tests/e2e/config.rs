@@ -15,22 +15,56 @@ use panther_host::config;
 use panther_host::plugin::types::*;
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
-fn spec(name: &str, ty: ParamType, default: Option<ParamValue>, required: bool, choices: &[&str], doc: &str) -> ParamSpec {
-    ParamSpec { name: name.into(), ty, default, doc: doc.into(), required, choices: choices.iter().map(|s| s.to_string()).collect() }
+fn spec(
+    name: &str,
+    ty: ParamType,
+    default: Option<ParamValue>,
+    required: bool,
+    choices: &[&str],
+    doc: &str,
+) -> ParamSpec {
+    ParamSpec {
+        name: name.into(),
+        ty,
+        default,
+        doc: doc.into(),
+        required,
+        choices: choices.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
-fn plugin(name: &str, kind: PluginKind, roles: &[Role], versions: &[&str], parameters: Vec<ParamSpec>) -> PluginInfo {
+fn plugin(
+    name: &str,
+    kind: PluginKind,
+    roles: &[Role],
+    versions: &[&str],
+    parameters: Vec<ParamSpec>,
+) -> PluginInfo {
     PluginInfo {
         name: name.into(),
         version: "0.1.0".into(),
         kind,
         description: String::new(),
-        protocols: if kind == PluginKind::Environment { vec![] } else { vec!["quic".into()] },
+        protocols: if kind == PluginKind::Environment {
+            vec![]
+        } else {
+            vec!["quic".into()]
+        },
         roles: roles.to_vec(),
-        versions: versions.iter().map(|v| ProtocolVersion { name: v.to_string(), wire: None, alpn: vec![] }).collect(),
+        versions: versions
+            .iter()
+            .map(|v| ProtocolVersion {
+                name: v.to_string(),
+                wire: None,
+                alpn: vec![],
+            })
+            .collect(),
         sources: vec![],
         parameters,
         environments: vec![],
@@ -48,21 +82,65 @@ fn installed() -> Vec<PluginInfo> {
             &[Role::Server, Role::Client],
             &["rfc9000", "draft29"],
             vec![
-                spec("source", ParamType::String, s("debian"), false, &["debian", "upstream"], "where the programs come from"),
-                spec("alpn", ParamType::String, s("h3"), false, &["h3", "hq-interop"], "application protocol"),
-                spec("timeout-s", ParamType::Integer, Some(ParamValue::Integer(30)), false, &[], "client: give up after this many seconds"),
+                spec(
+                    "source",
+                    ParamType::String,
+                    s("debian"),
+                    false,
+                    &["debian", "upstream"],
+                    "where the programs come from",
+                ),
+                spec(
+                    "alpn",
+                    ParamType::String,
+                    s("h3"),
+                    false,
+                    &["h3", "hq-interop"],
+                    "application protocol",
+                ),
+                spec(
+                    "timeout-s",
+                    ParamType::Integer,
+                    Some(ParamValue::Integer(30)),
+                    false,
+                    &[],
+                    "client: give up after this many seconds",
+                ),
             ],
         ),
-        plugin("aioquic", PluginKind::Iut, &[Role::Server, Role::Client], &["rfc9000"], vec![]),
+        plugin(
+            "aioquic",
+            PluginKind::Iut,
+            &[Role::Server, Role::Client],
+            &["rfc9000"],
+            vec![],
+        ),
         plugin("interop", PluginKind::Tester, &[], &[], vec![]),
         plugin("localhost", PluginKind::Environment, &[], &[], vec![]),
-        plugin("docker-compose", PluginKind::Environment, &[], &[], vec![spec("capture", ParamType::String, s("true"), false, &[], "capture traffic")]),
+        plugin(
+            "docker-compose",
+            PluginKind::Environment,
+            &[],
+            &[],
+            vec![spec(
+                "capture",
+                ParamType::String,
+                s("true"),
+                false,
+                &[],
+                "capture traffic",
+            )],
+        ),
     ]
 }
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     v.sort();
     v
 }
@@ -76,7 +154,10 @@ fn render(fixture: &Path) -> String {
         Err(e) => e,
         Ok(exp) => match config::check_plugins_among(&exp, &installed()) {
             Err(e) => e,
-            Ok(_) => panic!("{} is a fixture of a malformed experiment, but it is valid", rel.display()),
+            Ok(_) => panic!(
+                "{} is a fixture of a malformed experiment, but it is valid",
+                rel.display()
+            ),
         },
     };
     let rendered = config::render_plain(&err);
@@ -90,7 +171,11 @@ fn render(fixture: &Path) -> String {
 #[test]
 fn fixtures_match_snapshots() {
     let all = fixtures();
-    assert!(all.len() >= 12, "at least 12 malformed fixtures, found {}", all.len());
+    assert!(
+        all.len() >= 12,
+        "at least 12 malformed fixtures, found {}",
+        all.len()
+    );
     let bless = std::env::var_os("PANTHER_BLESS").is_some();
     let mut failures = vec![];
     for f in &all {
@@ -100,12 +185,25 @@ fn fixtures_match_snapshots() {
             std::fs::write(&snap, &got).unwrap();
             continue;
         }
-        let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| panic!("{} has no snapshot; write it with PANTHER_BLESS=1", f.display()));
+        let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| {
+            panic!(
+                "{} has no snapshot; write it with PANTHER_BLESS=1",
+                f.display()
+            )
+        });
         if got != want {
-            failures.push(format!("{}\n~~~ expected\n{want}~~~ got\n{got}~~~", f.display()));
+            failures.push(format!(
+                "{}\n~~~ expected\n{want}~~~ got\n{got}~~~",
+                f.display()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} fixture(s) differ from their snapshots:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) differ from their snapshots:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // Every snapshot belongs to a fixture, so a renamed fixture does not leave a stale one.
@@ -115,7 +213,11 @@ fn no_orphan_snapshots() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "stderr") {
-            assert!(p.with_extension("toml").exists(), "{} has no fixture", p.display());
+            assert!(
+                p.with_extension("toml").exists(),
+                "{} has no fixture",
+                p.display()
+            );
         }
     }
 }
@@ -129,7 +231,8 @@ fn shipped_experiments_load() {
         if p.extension().is_some_and(|x| x == "toml") {
             let exp = config::load(&p).unwrap_or_else(|e| panic!("{}", config::render_plain(&e)));
             assert!(!exp.tests.is_empty());
-            config::check_plugins_among(&exp, &installed()).unwrap_or_else(|e| panic!("{}", config::render_plain(&e)));
+            config::check_plugins_among(&exp, &installed())
+                .unwrap_or_else(|e| panic!("{}", config::render_plain(&e)));
         }
     }
 }
@@ -141,7 +244,11 @@ fn bin() -> PathBuf {
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo).args(["build", "-p", "panther-host", "--bin", "panther-host"]).current_dir(workspace()).status().unwrap();
+        let st = Command::new(cargo)
+            .args(["build", "-p", "panther-host", "--bin", "panther-host"])
+            .current_dir(workspace())
+            .status()
+            .unwrap();
         assert!(st.success());
         profile_dir.join("panther-host")
     })
@@ -157,7 +264,11 @@ fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
         .env_remove("PANTHER_PLUGIN_PATH")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 // `validate` refuses a malformed file with exit code 2, every problem on stderr with its
@@ -165,7 +276,10 @@ fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
 #[test]
 fn validate_refuses_malformed_file() {
     let cache = tempfile::tempdir().unwrap();
-    let (code, out, err) = cli(&["validate", "tests/fixtures/config/many_problems.toml"], cache.path());
+    let (code, out, err) = cli(
+        &["validate", "tests/fixtures/config/many_problems.toml"],
+        cache.path(),
+    );
     assert_eq!(code, 2, "{err}");
     assert_eq!(out, "");
     for needle in [
@@ -192,7 +306,13 @@ fn validate_accepts_valid_file() {
     .unwrap();
     let (code, out, err) = cli(&["validate", file.to_str().unwrap()], cache.path());
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("{}: valid (1 test, 2 services; plugins localhost, picoquic, quiche)\n", file.display()));
+    assert_eq!(
+        out,
+        format!(
+            "{}: valid (1 test, 2 services; plugins localhost, picoquic, quiche)\n",
+            file.display()
+        )
+    );
 
     let (code, out, _) = cli(&["validate", "--explain", "no-shell"], cache.path());
     assert_eq!(code, 0);

@@ -388,3 +388,74 @@ fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
         ex.teardown().await;
     });
 }
+
+/// Benchmark, not a test (`--ignored`): the lifecycle of a two-service test through the
+/// executor (network, containers created, server ready, client done, server stopped, logs
+/// collected, teardown) against `docker-compose up` + `down` of the compose file the executor
+/// wrote for the same test, images cached in both. Prints the ratio for docs/BENCHMARKS.md.
+///
+/// `cargo test -p panther-tests --test e2e docker::bench_lifecycle_vs_docker_compose -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark; run by hand, see docs/BENCHMARKS.md"]
+fn bench_lifecycle_vs_docker_compose() {
+    if !daemon("bench_lifecycle_vs_docker_compose") {
+        return;
+    }
+    const ROUNDS: usize = 5;
+    let (_tmp, run, id) = prepare_run("bench");
+    let test = "bench";
+    write_www(&run, test);
+    let client_plan = || plan(quic_go_image(), cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")), ReadinessCondition::Started, vec![]);
+    let rt = rt();
+    let mut ours = Vec::new();
+    for i in 0..=ROUNDS {
+        let rid = format!("{id}-{i}");
+        let t0 = std::time::Instant::now();
+        rt.block_on(async {
+            let ex = DockerExecutor::connect(run.clone(), &rid, EventSink::null()).await.unwrap();
+            let server = instance(&run, test, "server", Role::Server, quic_go_server(), &[], "http3");
+            let client = instance(&run, test, "client", Role::Client, client_plan(), &["server"], "http3");
+            let cancel = CancellationToken::new();
+            ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+            ex.prepare(&server).await.unwrap();
+            ex.prepare(&client).await.unwrap();
+            let mut s = ex.start(&server).await.unwrap();
+            ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
+            let mut c = ex.start(&client).await.unwrap();
+            let e = ex.wait(&client, &mut c, &cancel).await;
+            assert_eq!(e.exit_code, Some(0));
+            ex.stop(&server, &mut s, Duration::from_secs(2)).await;
+            ex.post_run(&server).await;
+            ex.post_run(&client).await;
+            ex.teardown().await;
+        });
+        // Round 0 warms the image cache and the daemon; it is not counted.
+        if i > 0 {
+            ours.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let file = run.join(test).join("docker-compose.yml");
+    let mut compose = Vec::new();
+    for i in 0..=ROUNDS {
+        let project = format!("pantherbench{}{i}", std::process::id());
+        let t0 = std::time::Instant::now();
+        let up = Proc::new("docker-compose")
+            .arg("-f")
+            .arg(&file)
+            .args(["-p", &project, "up", "--abort-on-container-exit", "--exit-code-from", "client", "--no-color", "--quiet-pull"])
+            .output()
+            .expect("docker-compose is installed");
+        let down = Proc::new("docker-compose").arg("-f").arg(&file).args(["-p", &project, "down", "-t", "2"]).output().unwrap();
+        assert!(up.status.success(), "docker-compose up: {}", String::from_utf8_lossy(&up.stderr));
+        assert!(down.status.success(), "docker-compose down: {}", String::from_utf8_lossy(&down.stderr));
+        if i > 0 {
+            compose.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (a, b) = (mean(&ours), mean(&compose));
+    println!("docker-bench: {ROUNDS} rounds after one warm-up, images cached");
+    println!("docker-bench: panther-host executor lifecycle  mean {a:.3} s  {ours:.3?}");
+    println!("docker-bench: docker-compose up + down         mean {b:.3} s  {compose:.3?}");
+    println!("docker-bench: ratio {:.2} (target <= 0.5)", a / b);
+}

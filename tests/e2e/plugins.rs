@@ -394,6 +394,28 @@ fn outcome() -> types::Outcome {
 }
 
 #[test]
+fn calls_from_async_code_survive_a_guest_that_writes_stderr() {
+    // wasmtime-wasi's sync stdio blocks on a Tokio handle; inside a runtime that would panic
+    // the host. Both runtime flavours are tried, with a guest that panics (prints to stderr).
+    let dir = plugin_dir(&["good", "misbehave"]);
+    let cache = tempfile::tempdir().unwrap();
+    let host = std::sync::Arc::new(PluginHost::open(options(dir.path(), cache.path())).unwrap());
+    for rt in [
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap(),
+    ] {
+        let h = host.clone();
+        rt.block_on(async move {
+            let (limit, _, stderr, _) = trap(&h, "panic");
+            assert!(matches!(limit, Some(LimitHit::Panic { .. })), "{limit:?}");
+            assert!(stderr.contains("panicked at"));
+            h.plan("hostile-misbehave", &request("stderr-flood")).unwrap();
+            good_plan_works(&h);
+        });
+    }
+}
+
+#[test]
 fn the_deadline_stops_a_loop_when_fuel_is_unlimited() {
     let dir = plugin_dir(&["good", "misbehave"]);
     let cache = tempfile::tempdir().unwrap();

@@ -140,7 +140,7 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
     }
     match &plan.image {
         None => {
-            let _ = writeln!(out, "    image: none (runs on the host's programs)");
+            let _ = writeln!(out, "    image: none");
         }
         Some(i) => {
             let _ = writeln!(out, "    image: {} from {}", clean(&i.name), clean(&i.base));
@@ -183,7 +183,7 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
     }
     if none_or(out, "artifacts collected", plan.artifacts.is_empty()) {
         for a in plan.artifacts.iter().take(MAX_SHOWN_ITEMS) {
-            let _ = writeln!(out, "      {} ({:?}{})", clean(&a.path), a.kind, if a.required { ", required" } else { "" });
+            let _ = writeln!(out, "      {} ({}{})", clean(&a.path), crate::plugin::wit::wit_name(&a.kind), if a.required { ", required" } else { "" });
         }
         more(out, "      ", plan.artifacts.len());
     }
@@ -199,7 +199,7 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
 
 /// Writes what one deployment asks for.
 pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
-    let _ = writeln!(out, "    executor: {}", format!("{:?}", d.kind).to_lowercase());
+    let _ = writeln!(out, "    executor: {}", crate::plugin::wit::wit_name(&d.kind));
     if none_or(out, "networks", d.networks.is_empty()) {
         for n in d.networks.iter().take(MAX_SHOWN_ITEMS) {
             let _ = writeln!(out, "      {} ({})", clean(&n.name), if n.internal { "internal" } else { "WITH a route out" });
@@ -386,7 +386,7 @@ mod cmd {
                 a.services.push(ServiceAudit {
                     test: t.spec.name.clone(),
                     service: s.spec.name.clone(),
-                    role: format!("{:?}", s.spec.role).to_lowercase(),
+                    role: crate::plugin::wit::wit_name(&s.spec.role),
                     plugin,
                     plan: shown,
                     rendered,

@@ -138,7 +138,7 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
     let protocol = plugin.info.protocols.first().cloned().unwrap_or_default();
     let target = (role == Role::Client || role == Role::Mitm).then(|| Peer { name: "server".into(), role: Role::Server, implementation: name.to_string() });
     let req = PlanRequest {
-        service: format!("{name}-{}", format!("{role:?}").to_lowercase()),
+        service: format!("{name}-{}", crate::plugin::wit::wit_name(&role)),
         role,
         protocol,
         protocol_version: version,
@@ -160,10 +160,10 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
                         "{} {} · {} · {} {} · {}",
                         plugin.info.name,
                         plugin.info.version,
-                        format!("{role:?}").to_lowercase(),
+                        crate::plugin::wit::wit_name(&role),
                         req.protocol,
                         req.protocol_version,
-                        format!("{:?}", req.environment).to_lowercase()
+                        crate::plugin::wit::wit_name(&req.environment)
                     );
                     display::write_plan(&mut out, &plan);
                     print!("{out}");
@@ -217,7 +217,7 @@ pub fn tests_text(tests: &[PlannedTest]) -> String {
                 "service `{}` ({} {}, {} {})",
                 s.spec.name,
                 s.spec.implementation,
-                format!("{:?}", s.spec.role).to_lowercase(),
+                crate::plugin::wit::wit_name(&s.spec.role),
                 s.spec.protocol,
                 s.spec.version
             );
@@ -245,12 +245,12 @@ pub fn tests_json(tests: &[PlannedTest]) -> serde_json::Value {
             .map(|t| {
                 serde_json::json!({
                     "test": t.spec.name,
-                    "environment": format!("{:?}", t.environment).to_lowercase(),
+                    "environment": crate::plugin::wit::wit_name(&t.environment),
                     "deployment": t.deployment,
                     "services": t.services.iter().map(|s| serde_json::json!({
                         "name": s.spec.name,
                         "implementation": s.spec.implementation,
-                        "role": format!("{:?}", s.spec.role).to_lowercase(),
+                        "role": crate::plugin::wit::wit_name(&s.spec.role),
                         "plan": s.instance.as_ref().map(|i| serde_json::to_value(i.plan.plan()).expect("plain data")),
                         "raw_plan": s.raw,
                         "ports": s.instance.as_ref().map(|i| i.ports.clone()),

@@ -13,7 +13,9 @@ use crate::plan::policy::RULES;
 
 /// Check an experiment file and the plugins it names; run nothing.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Exit codes: 0 the file is valid, 2 it is not (every problem is printed on stderr).")]
+#[command(
+    after_help = "Exit codes: 0 the file is valid, 2 it is not (every problem is printed on stderr)."
+)]
 pub struct ValidateCmd {
     /// The experiment file (TOML; see docs/EXPERIMENTS.md).
     #[arg(value_name = "FILE", required_unless_present = "explain")]
@@ -31,7 +33,10 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     if let Some(rule) = &cmd.explain {
         return explain(rule);
     }
-    let file = cmd.file.as_deref().expect("clap requires FILE without --explain");
+    let file = cmd
+        .file
+        .as_deref()
+        .expect("clap requires FILE without --explain");
     let exp = match config::load(file) {
         Ok(e) => e,
         Err(e) => {
@@ -42,11 +47,19 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     let services: usize = exp.tests.iter().map(|t| t.services.len()).sum();
     let tests = plural(exp.tests.len(), "test");
     if cmd.no_plugins {
-        println!("{}: valid ({tests}, {}); plugins not checked", file.display(), plural(services, "service"));
+        println!(
+            "{}: valid ({tests}, {}); plugins not checked",
+            file.display(),
+            plural(services, "service")
+        );
         return EXIT_OK;
     }
     let mut opts = crate::plugin::HostOptions::new(g.plugin_dirs(), &g.cache_root());
-    opts.locked = g.locked.then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
+    opts.locked = g.locked.then(|| {
+        crate::run::bundled_plugin_dir()
+            .unwrap_or_else(|| "plugins-dist".into())
+            .join("plugins.lock")
+    });
     let host = match crate::plugin::PluginHost::open(opts) {
         Ok(h) => h,
         Err(e) => {
@@ -60,10 +73,24 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     let installed: Vec<_> = host.plugins().iter().map(|p| p.info.clone()).collect();
     match config::check_plugins_among(&exp, &installed) {
         Ok(_) => {
-            let mut names: Vec<&str> = exp.tests.iter().flat_map(|t| t.services.iter().map(|s| s.implementation.as_str()).chain([t.network.kind.as_str()])).collect();
+            let mut names: Vec<&str> = exp
+                .tests
+                .iter()
+                .flat_map(|t| {
+                    t.services
+                        .iter()
+                        .map(|s| s.implementation.as_str())
+                        .chain([t.network.kind.as_str()])
+                })
+                .collect();
             names.sort();
             names.dedup();
-            println!("{}: valid ({tests}, {}; plugins {})", file.display(), plural(services, "service"), names.join(", "));
+            println!(
+                "{}: valid ({tests}, {}; plugins {})",
+                file.display(),
+                plural(services, "service"),
+                names.join(", ")
+            );
             EXIT_OK
         }
         Err(e) => {
@@ -99,7 +126,10 @@ fn explain(rule: &str) -> u8 {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
-            eprintln!("error: there is no policy rule `{rule}`; {hint}the rules are: {}", names.join(", "));
+            eprintln!(
+                "error: there is no policy rule `{rule}`; {hint}the rules are: {}",
+                names.join(", ")
+            );
             EXIT_ERROR
         }
     }

@@ -23,28 +23,81 @@ type Val<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 pub(crate) const ROOT_KEYS: &[&str] = &["experiment", "tests", "matrix"];
-pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "description", "output_dir", "log_level", "fast_fail", "timeout", "policy"];
-pub(crate) const TEST_KEYS: &[&str] =
-    &["name", "description", "network", "execution", "services", "iterations", "timeout", "wait", "testcase", "files"];
-pub(crate) const SERVICE_KEYS: &[&str] = &["implementation", "type", "protocol", "params", "timeout"];
+pub(crate) const EXPERIMENT_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "output_dir",
+    "log_level",
+    "fast_fail",
+    "timeout",
+    "policy",
+];
+pub(crate) const TEST_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "network",
+    "execution",
+    "services",
+    "iterations",
+    "timeout",
+    "wait",
+    "testcase",
+    "files",
+];
+pub(crate) const SERVICE_KEYS: &[&str] =
+    &["implementation", "type", "protocol", "params", "timeout"];
 pub(crate) const PROTOCOL_KEYS: &[&str] = &["name", "version", "role", "target"];
 pub(crate) const FILE_KEYS: &[&str] = &["path", "size"];
 pub(crate) const MATRIX_KEYS: &[&str] = &[
-    "name", "description", "network", "servers", "clients", "testcases", "tester", "params", "protocol", "version", "files",
-    "timeout", "iterations", "wait", "execution",
+    "name",
+    "description",
+    "network",
+    "servers",
+    "clients",
+    "testcases",
+    "tester",
+    "params",
+    "protocol",
+    "version",
+    "files",
+    "timeout",
+    "iterations",
+    "wait",
+    "execution",
 ];
 /// Keys of the original's YAML format and where their meaning lives here, for the help line of
 /// an unknown key.
 const MOVED: &[(&str, &str)] = &[
     ("logging", "the log level is `log_level` in [experiment]"),
-    ("paths", "the output directory is `output_dir` in [experiment]"),
-    ("docker", "images are built from the plugins' image specs; no Docker settings are needed"),
-    ("fast_fail", "fast-fail is `fast_fail = true` in [experiment]"),
-    ("network_environment", "the network environment is `network = { type = \"...\" }`"),
-    ("execution_environment", "execution wrappers are `execution = [{ type = \"strace\" }]`"),
+    (
+        "paths",
+        "the output directory is `output_dir` in [experiment]",
+    ),
+    (
+        "docker",
+        "images are built from the plugins' image specs; no Docker settings are needed",
+    ),
+    (
+        "fast_fail",
+        "fast-fail is `fast_fail = true` in [experiment]",
+    ),
+    (
+        "network_environment",
+        "the network environment is `network = { type = \"...\" }`",
+    ),
+    (
+        "execution_environment",
+        "execution wrappers are `execution = [{ type = \"strace\" }]`",
+    ),
     ("steps", "the settle time is `wait = \"30s\"`"),
-    ("ports", "plugins declare their ports; the host assigns them"),
-    ("generate_new_certificates", "the host makes one CA and leaf certificate per run for every service"),
+    (
+        "ports",
+        "plugins declare their ports; the host assigns them",
+    ),
+    (
+        "generate_new_certificates",
+        "the host makes one CA and leaf certificate per run for every service",
+    ),
 ];
 const ROLES: &[&str] = &["server", "client", "peer", "mitm"];
 const KINDS: &[&str] = &["iut", "tester"];
@@ -53,31 +106,60 @@ const MAX_ITERATIONS: i64 = 10_000;
 /// Longest service name: it becomes a host name, whose labels DNS limits to 63 bytes.
 const MAX_SERVICE_NAME: usize = 63;
 
-pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Result<Experiment, ConfigError> {
-    let source = Source { name: name.into(), text: text.clone() };
+pub(super) fn parse(
+    name: &str,
+    text: Arc<str>,
+    base: &Path,
+    stem: &str,
+) -> Result<Experiment, ConfigError> {
+    let source = Source {
+        name: name.into(),
+        text: text.clone(),
+    };
     let (root, errors) = DeTable::parse_recoverable(&text);
     if !errors.is_empty() {
         let problems = errors.iter().map(|e| syntax_problem(&source, e)).collect();
         return Err(ConfigError::new(problems));
     }
-    let mut cx = Cx { src: &source, problems: vec![] };
+    let mut cx = Cx {
+        src: &source,
+        problems: vec![],
+    };
     let root_span = Span::new(0, 0);
     let root_val = Spanned::new(0..text.len(), DeValue::Table(root.into_inner()));
-    let root = cx.obj(&root_val, root_span, "the top level", ROOT_KEYS).expect("the root is a table");
+    let root = cx
+        .obj(&root_val, root_span, "the top level", ROOT_KEYS)
+        .expect("the root is a table");
 
     let mut exp_name = stem.to_string();
     let mut description = String::new();
     let mut settings = Settings::default();
     if let Some(v) = root.get("experiment") {
-        if let Some(o) = cx.obj(v, root.key_span("experiment"), "[experiment]", EXPERIMENT_KEYS) {
+        if let Some(o) = cx.obj(
+            v,
+            root.key_span("experiment"),
+            "[experiment]",
+            EXPERIMENT_KEYS,
+        ) {
             if let Some((n, span)) = cx.string(&o, "name") {
                 if n.trim().is_empty() {
-                    cx.push(cx.at("empty_name", span, "empty name", "the experiment's `name` is empty").help("give it a name, or remove `name` to use the file's stem"));
+                    cx.push(
+                        cx.at(
+                            "empty_name",
+                            span,
+                            "empty name",
+                            "the experiment's `name` is empty",
+                        )
+                        .help("give it a name, or remove `name` to use the file's stem"),
+                    );
                 } else {
                     exp_name = n;
                 }
             }
-            description = cx.string(&o, "description").map(|s| s.0).unwrap_or_default();
+            description = cx
+                .string(&o, "description")
+                .map(|s| s.0)
+                .unwrap_or_default();
             if let Some((d, _)) = cx.string(&o, "output_dir") {
                 settings.output_dir = d.into();
             }
@@ -104,7 +186,11 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
     let mut any = false;
     if let Some(v) = root.get("tests") {
         any = true;
-        for (i, item) in cx.tables(v, root.key_span("tests"), "tests").into_iter().enumerate() {
+        for (i, item) in cx
+            .tables(v, root.key_span("tests"), "tests")
+            .into_iter()
+            .enumerate()
+        {
             if let Some(t) = cx.test(item, i, &settings) {
                 tests.push(t);
             }
@@ -118,9 +204,18 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
     }
     if !any {
         let p = if text.trim().is_empty() {
-            Problem::file(name, "no_tests", format!("experiment file `{name}` is empty"))
+            Problem::file(
+                name,
+                "no_tests",
+                format!("experiment file `{name}` is empty"),
+            )
         } else {
-            cx.at("no_tests", Span::new(0, 0), "no [[tests]] or [[matrix]] in this file", "the experiment has no tests")
+            cx.at(
+                "no_tests",
+                Span::new(0, 0),
+                "no [[tests]] or [[matrix]] in this file",
+                "the experiment has no tests",
+            )
         };
         cx.push(p.help("add a `[[tests]]` entry with a network and services, or a `[[matrix]]`; docs/EXPERIMENTS.md has examples"));
     }
@@ -144,7 +239,14 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
     if !cx.problems.is_empty() {
         return Err(ConfigError::new(cx.problems));
     }
-    Ok(Experiment { path: name.into(), source: text, name: exp_name, description, settings, tests })
+    Ok(Experiment {
+        path: name.into(),
+        source: text,
+        name: exp_name,
+        description,
+        settings,
+        tests,
+    })
 }
 
 /// The `name` of a table when it is a non-empty string, to name the table in messages.
@@ -158,6 +260,17 @@ fn peek_name(v: &Val) -> Option<String> {
 fn syntax_problem(source: &Source, e: &toml::de::Error) -> Problem {
     let span = e.span().map(Span::from).unwrap_or_default();
     let message = e.message().trim().replace('\n', "; ");
+    if message == "duplicate key" {
+        let key = source.text.get(span.start..span.end).unwrap_or("").trim();
+        return Problem::at(
+            source,
+            "syntax",
+            span,
+            "written again here",
+            format!("invalid TOML: duplicate key `{key}`"),
+        )
+        .help("a key may appear once in a table; remove one of them");
+    }
     Problem::at(source, "syntax", span, "here", format!("invalid TOML: {message}"))
         .help("fix the TOML syntax here (strings need quotes, tables [brackets]); docs/EXPERIMENTS.md has a complete example")
 }
@@ -209,7 +322,10 @@ impl<'a, 'i> Obj<'a, 'i> {
     }
 
     fn key_span(&self, key: &str) -> Span {
-        self.t.get_key_value(key).map(|(k, _)| Span::from(k.span())).unwrap_or(self.at)
+        self.t
+            .get_key_value(key)
+            .map(|(k, _)| Span::from(k.span()))
+            .unwrap_or(self.at)
     }
 
     /// Entries in file order (the map itself is sorted by key).
@@ -226,7 +342,13 @@ struct Cx<'s> {
 }
 
 impl<'s> Cx<'s> {
-    fn at(&self, code: &'static str, span: Span, label: impl Into<String>, message: impl Into<String>) -> Problem {
+    fn at(
+        &self,
+        code: &'static str,
+        span: Span,
+        label: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem::at(self.src, code, span, label, message)
     }
 
@@ -256,14 +378,27 @@ impl<'s> Cx<'s> {
 
     fn type_error(&mut self, v: &Val, key: &str, expected: &str, example: &str) {
         let p = self
-            .at("type", v.span().into(), format!("expected {expected}"), format!("invalid value for `{key}`: expected {expected}, found {}", self.found(v)))
+            .at(
+                "type",
+                v.span().into(),
+                format!("expected {expected}"),
+                format!(
+                    "invalid value for `{key}`: expected {expected}, found {}",
+                    self.found(v)
+                ),
+            )
             .help(format!("write it as, for example, `{key} = {example}`"));
         self.push(p);
     }
 
     fn missing(&mut self, o: &Obj, key: &str, example: &str) {
         let p = self
-            .at("missing_key", o.at, format!("`{key}` is missing"), format!("{} has no `{key}`", o.what))
+            .at(
+                "missing_key",
+                o.at,
+                format!("`{key}` is missing"),
+                format!("{} has no `{key}`", o.what),
+            )
             .help(format!("add `{key} = {example}`"));
         self.push(p);
     }
@@ -273,32 +408,71 @@ impl<'s> Cx<'s> {
             Some(s) => format!("did you mean `{s}`? "),
             None => String::new(),
         };
-        self.at("invalid_value", span, format!("not one of {}", allowed.join(", ")), format!("invalid value for `{key}`: `{value}` is not one of {}", ticked(allowed)))
-            .help(format!("{hint}use one of {}", ticked(allowed)))
+        self.at(
+            "invalid_value",
+            span,
+            format!("not one of {}", allowed.join(", ")),
+            format!(
+                "invalid value for `{key}`: `{value}` is not one of {}",
+                ticked(allowed)
+            ),
+        )
+        .help(format!("{hint}use one of {}", ticked(allowed)))
     }
 
     /// Opens a table and reports every key that `allowed` does not list.
-    fn obj<'a, 'i>(&mut self, v: &'a Val<'i>, at: Span, what: &str, allowed: &[&str]) -> Option<Obj<'a, 'i>> {
+    fn obj<'a, 'i>(
+        &mut self,
+        v: &'a Val<'i>,
+        at: Span,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Obj<'a, 'i>> {
         let DeValue::Table(t) = v.get_ref() else {
             let p = self
-                .at("type", v.span().into(), "expected a table", format!("invalid value for {what}: expected a table, found {}", self.found(v)))
+                .at(
+                    "type",
+                    v.span().into(),
+                    "expected a table",
+                    format!(
+                        "invalid value for {what}: expected a table, found {}",
+                        self.found(v)
+                    ),
+                )
                 .help("write a table: `{ key = value, ... }` or a `[section]`");
             self.push(p);
             return None;
         };
-        let mut unknown: Vec<&Key> = t.keys().filter(|k| !allowed.contains(&k.get_ref().as_ref())).collect();
+        let mut unknown: Vec<&Key> = t
+            .keys()
+            .filter(|k| !allowed.contains(&k.get_ref().as_ref()))
+            .collect();
         unknown.sort_by_key(|k| k.span().start);
         for k in unknown {
             let name = k.get_ref().as_ref();
-            let help = match (similar(name, allowed.iter().copied()).first(), MOVED.iter().find(|(k, _)| *k == name)) {
+            let help = match (
+                similar(name, allowed.iter().copied()).first(),
+                MOVED.iter().find(|(k, _)| *k == name),
+            ) {
                 (Some(s), _) => format!("did you mean `{s}`? {what} takes {}", ticked(allowed)),
                 (None, Some((_, moved))) => format!("{moved}; {what} takes {}", ticked(allowed)),
                 (None, None) => format!("remove it; {what} takes {}", ticked(allowed)),
             };
-            let p = self.at("unknown_key", k.span().into(), "unknown key", format!("unknown key `{name}` in {what}")).help(help);
+            let p = self
+                .at(
+                    "unknown_key",
+                    k.span().into(),
+                    "unknown key",
+                    format!("unknown key `{name}` in {what}"),
+                )
+                .help(help);
             self.push(p);
         }
-        Some(Obj { t, at, what: what.to_string() })
+        Some(Obj {
+            t,
+            at,
+            what: what.to_string(),
+        })
     }
 
     /// The items of an array of tables (`[[tests]]`).
@@ -316,8 +490,18 @@ impl<'s> Cx<'s> {
                 .collect(),
             _ => {
                 let p = self
-                    .at("type", at, format!("`{key}` must be an array of tables"), format!("invalid value for `{key}`: expected an array of tables, found {}", self.found(v)))
-                    .help(format!("write `[[{key}]]` (two brackets) before each entry"));
+                    .at(
+                        "type",
+                        at,
+                        format!("`{key}` must be an array of tables"),
+                        format!(
+                            "invalid value for `{key}`: expected an array of tables, found {}",
+                            self.found(v)
+                        ),
+                    )
+                    .help(format!(
+                        "write `[[{key}]]` (two brackets) before each entry"
+                    ));
                 self.push(p);
                 vec![]
             }
@@ -342,7 +526,14 @@ impl<'s> Cx<'s> {
         }
         let (s, span) = self.string(o, key)?;
         if s.trim().is_empty() {
-            let p = self.at("empty_value", span, "empty", format!("`{key}` of {} is empty", o.what)).help(format!("write, for example, `{key} = {example}`"));
+            let p = self
+                .at(
+                    "empty_value",
+                    span,
+                    "empty",
+                    format!("`{key}` of {} is empty", o.what),
+                )
+                .help(format!("write, for example, `{key} = {example}`"));
             self.push(p);
             return None;
         }
@@ -371,7 +562,14 @@ impl<'s> Cx<'s> {
         };
         match parse_duration(s) {
             Ok(d) if d.is_zero() && !zero_ok => {
-                let p = self.at("invalid_value", v.span().into(), "zero", format!("invalid value for `{key}`: the duration must be more than zero")).help(format!("write, for example, `{key} = \"30s\"`"));
+                let p = self
+                    .at(
+                        "invalid_value",
+                        v.span().into(),
+                        "zero",
+                        format!("invalid value for `{key}`: the duration must be more than zero"),
+                    )
+                    .help(format!("write, for example, `{key} = \"30s\"`"));
                 self.push(p);
                 None
             }
@@ -393,8 +591,17 @@ impl<'s> Cx<'s> {
         let n = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).unwrap_or(i64::MAX);
         if !(1..=MAX_ITERATIONS).contains(&n) {
             let p = self
-                .at("invalid_value", v.span().into(), format!("must be 1 to {MAX_ITERATIONS}"), format!("invalid value for `iterations`: {n} is not between 1 and {MAX_ITERATIONS}"))
-                .help("`iterations` counts runs of the test; use 1 to run it once, or remove the key");
+                .at(
+                    "invalid_value",
+                    v.span().into(),
+                    format!("must be 1 to {MAX_ITERATIONS}"),
+                    format!(
+                        "invalid value for `iterations`: {n} is not between 1 and {MAX_ITERATIONS}"
+                    ),
+                )
+                .help(
+                    "`iterations` counts runs of the test; use 1 to run it once, or remove the key",
+                );
             self.push(p);
             return None;
         }
@@ -429,8 +636,15 @@ impl<'s> Cx<'s> {
                 None => String::new(),
             };
             let problem = self
-                .at("invalid_value", span, "not a policy", format!("unknown policy `{p}`"))
-                .help(format!("{hint}use `default`, `strict`, or the path of a policy file ending in .toml"));
+                .at(
+                    "invalid_value",
+                    span,
+                    "not a policy",
+                    format!("unknown policy `{p}`"),
+                )
+                .help(format!(
+                    "{hint}use `default`, `strict`, or the path of a policy file ending in .toml"
+                ));
             self.push(problem);
             return PolicyChoice::Default;
         }
@@ -444,12 +658,22 @@ impl<'s> Cx<'s> {
             }
             Ok(text) => {
                 if let Err(e) = toml::from_str::<crate::plan::Policy>(&text) {
-                    let src = Source { name: path.display().to_string().into(), text: text.into() };
+                    let src = Source {
+                        name: path.display().to_string().into(),
+                        text: text.into(),
+                    };
                     let at = e.span().map(Span::from).unwrap_or_default();
                     let problem = Problem::at(&src, "policy_file", at, "here", format!("invalid policy file: {}", e.message().trim().replace('\n', "; ")))
                         .help("a policy file sets fields of the policy (allow_shell, max_timeout_ms, allowed_capabilities, ...); see docs/EXPERIMENTS.md");
                     self.push(problem);
-                    let p2 = self.at("policy_file", span, "named here", format!("the policy file `{}` is invalid", path.display())).help("fix the policy file; the problem is shown separately");
+                    let p2 = self
+                        .at(
+                            "policy_file",
+                            span,
+                            "named here",
+                            format!("the policy file `{}` is invalid", path.display()),
+                        )
+                        .help("fix the policy file; the problem is shown separately");
                     self.push(p2);
                 }
             }
@@ -463,7 +687,12 @@ impl<'s> Cx<'s> {
             return None;
         };
         if let DeValue::String(kind) = v.get_ref() {
-            return Some(NetworkSpec { kind: kind.to_string(), params: BTreeMap::new(), span: v.span().into(), param_spans: BTreeMap::new() });
+            return Some(NetworkSpec {
+                kind: kind.to_string(),
+                params: BTreeMap::new(),
+                span: v.span().into(),
+                param_spans: BTreeMap::new(),
+            });
         }
         let DeValue::Table(t) = v.get_ref() else {
             self.type_error(v, "network", "a table", "{ type = \"localhost\" }");
@@ -481,7 +710,9 @@ impl<'s> Cx<'s> {
             }
             let text = match pv.get_ref() {
                 DeValue::String(s) => s.to_string(),
-                DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => self.src.text[pv.span()].trim().to_string(),
+                DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
+                    self.src.text[pv.span()].trim().to_string()
+                }
                 _ => {
                     self.type_error(pv, &name, "a string, number or boolean", "\"value\"");
                     continue;
@@ -490,15 +721,31 @@ impl<'s> Cx<'s> {
             param_spans.insert(name.clone(), (Span::from(k.span()), Span::from(pv.span())));
             params.insert(name, text);
         }
-        let net = Obj { t, at, what: "`network`".into() };
+        let net = Obj {
+            t,
+            at,
+            what: "`network`".into(),
+        };
         let (kind, span) = self.required_string(&net, "type", "\"localhost\"")?;
-        Some(NetworkSpec { kind, params, span, param_spans })
+        Some(NetworkSpec {
+            kind,
+            params,
+            span,
+            param_spans,
+        })
     }
 
     fn execution(&mut self, o: &Obj) -> Vec<WrapperSpec> {
-        let Some(v) = o.get("execution") else { return vec![] };
+        let Some(v) = o.get("execution") else {
+            return vec![];
+        };
         let DeValue::Array(items) = v.get_ref() else {
-            self.type_error(v, "execution", "an array of tables", "[{ type = \"strace\" }]");
+            self.type_error(
+                v,
+                "execution",
+                "an array of tables",
+                "[{ type = \"strace\" }]",
+            );
             return vec![];
         };
         let mut out = vec![];
@@ -507,8 +754,14 @@ impl<'s> Cx<'s> {
                 self.type_error(item, "execution", "a table", "{ type = \"strace\" }");
                 continue;
             };
-            let w = Obj { t, at: item.span().into(), what: "an `execution` entry".into() };
-            let Some((kind, span)) = self.required_string(&w, "type", "\"strace\"") else { continue };
+            let w = Obj {
+                t,
+                at: item.span().into(),
+                what: "an `execution` entry".into(),
+            };
+            let Some((kind, span)) = self.required_string(&w, "type", "\"strace\"") else {
+                continue;
+            };
             if !WRAPPERS.contains(&kind.as_str()) {
                 let p = self.one_of(span, "type", &kind, WRAPPERS);
                 self.push(p.with_code("unknown_wrapper"));
@@ -528,51 +781,71 @@ impl<'s> Cx<'s> {
     }
 
     fn files(&mut self, o: &Obj) -> Vec<WwwFile> {
-        let Some(v) = o.get("files") else { return vec![] };
+        let Some(v) = o.get("files") else {
+            return vec![];
+        };
         let DeValue::Array(items) = v.get_ref() else {
-            self.type_error(v, "files", "an array of tables", "[{ path = \"/f1.bin\", size = \"256KiB\" }]");
+            self.type_error(
+                v,
+                "files",
+                "an array of tables",
+                "[{ path = \"/f1.bin\", size = \"256KiB\" }]",
+            );
             return vec![];
         };
         let mut out: Vec<WwwFile> = vec![];
         let mut seen: HashMap<String, Span> = HashMap::new();
         for item in items.iter() {
-            let Some(f) = self.obj(item, item.span().into(), "a `files` entry", FILE_KEYS) else { continue };
+            let Some(f) = self.obj(item, item.span().into(), "a `files` entry", FILE_KEYS) else {
+                continue;
+            };
             let path = self.required_string(&f, "path", "\"/f1.bin\"");
             let size = match f.get("size") {
                 None => {
                     self.missing(&f, "size", "\"256KiB\"");
                     None
                 }
-                Some(sv) => match sv.get_ref() {
-                    DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<u64>() {
-                        Ok(n) if n <= units::MAX_FILE_SIZE => Some(n),
+                Some(sv) => {
+                    match sv.get_ref() {
+                        DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<u64>() {
+                            Ok(n) if n <= units::MAX_FILE_SIZE => Some(n),
+                            _ => {
+                                let p = self
+                                    .at(
+                                        "invalid_value",
+                                        sv.span().into(),
+                                        "out of range",
+                                        "invalid value for `size`: must be between 0 and 4GiB",
+                                    )
+                                    .help("write, for example, `size = \"256KiB\"`");
+                                self.push(p);
+                                None
+                            }
+                        },
+                        DeValue::String(s) => match parse_size(s) {
+                            Ok(n) => Some(n),
+                            Err(e) => {
+                                let p = self.at("invalid_value", sv.span().into(), "not a size", format!("invalid size for `size`: {e}")).help("write, for example, `size = \"256KiB\"` or `size = \"10MB\"`");
+                                self.push(p);
+                                None
+                            }
+                        },
                         _ => {
-                            let p = self.at("invalid_value", sv.span().into(), "out of range", "invalid value for `size`: must be between 0 and 4GiB").help("write, for example, `size = \"256KiB\"`");
-                            self.push(p);
-                            None
-                        }
-                    },
-                    DeValue::String(s) => match parse_size(s) {
-                        Ok(n) => Some(n),
-                        Err(e) => {
-                            let p = self.at("invalid_value", sv.span().into(), "not a size", format!("invalid size for `size`: {e}")).help("write, for example, `size = \"256KiB\"` or `size = \"10MB\"`");
-                            self.push(p);
-                            None
-                        }
-                    },
-                    _ => {
-                        let p = self
+                            let p = self
                             .at("type", sv.span().into(), "expected a size", format!("invalid value for `size`: expected a size like \"256KiB\" or a number of bytes, found {}", self.found(sv)))
                             .help("write, for example, `size = \"256KiB\"`");
-                        self.push(p);
-                        None
+                            self.push(p);
+                            None
+                        }
                     }
-                },
+                }
             };
             let Some((path, span)) = path else { continue };
             let bad = !path.starts_with('/')
                 || path.len() == 1
-                || path[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..")
+                || path[1..]
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == "..")
                 || path.contains(['\\', '\0']);
             if bad {
                 let p = self
@@ -582,7 +855,15 @@ impl<'s> Cx<'s> {
                 continue;
             }
             if let Some(first) = seen.get(&path) {
-                let p = self.at("duplicate_file", span, "second entry", format!("the file `{path}` is listed twice")).also(*first, "first listed here").help("remove one of the entries");
+                let p = self
+                    .at(
+                        "duplicate_file",
+                        span,
+                        "second entry",
+                        format!("the file `{path}` is listed twice"),
+                    )
+                    .also(*first, "first listed here")
+                    .help("remove one of the entries");
                 self.push(p);
                 continue;
             }
@@ -598,18 +879,31 @@ impl<'s> Cx<'s> {
     fn value(&mut self, v: &Val) -> Option<toml::Value> {
         Some(match v.get_ref() {
             DeValue::String(s) => toml::Value::String(s.to_string()),
-            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                Ok(n) => toml::Value::Integer(n),
-                Err(_) => {
-                    let p = self.at("invalid_value", v.span().into(), "out of range", "integer does not fit in 64 bits").help("use a smaller number, or a string");
-                    self.push(p);
-                    return None;
+            DeValue::Integer(i) => {
+                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => {
+                        let p = self
+                            .at(
+                                "invalid_value",
+                                v.span().into(),
+                                "out of range",
+                                "integer does not fit in 64 bits",
+                            )
+                            .help("use a smaller number, or a string");
+                        self.push(p);
+                        return None;
+                    }
                 }
-            },
-            DeValue::Float(f) => toml::Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
+            }
+            DeValue::Float(f) => {
+                toml::Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
+            }
             DeValue::Boolean(b) => toml::Value::Boolean(*b),
             DeValue::Datetime(d) => toml::Value::Datetime(*d),
-            DeValue::Array(items) => toml::Value::Array(items.iter().filter_map(|i| self.value(i)).collect()),
+            DeValue::Array(items) => {
+                toml::Value::Array(items.iter().filter_map(|i| self.value(i)).collect())
+            }
             DeValue::Table(t) => {
                 let mut out = toml::Table::new();
                 for (k, item) in t.iter() {
@@ -622,7 +916,14 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn params(&mut self, v: &Val, what: &str) -> Option<(BTreeMap<String, toml::Value>, BTreeMap<String, (Span, Span)>)> {
+    fn params(
+        &mut self,
+        v: &Val,
+        what: &str,
+    ) -> Option<(
+        BTreeMap<String, toml::Value>,
+        BTreeMap<String, (Span, Span)>,
+    )> {
         let DeValue::Table(t) = v.get_ref() else {
             self.type_error(v, what, "a table", "{ source = \"debian\" }");
             return None;
@@ -632,7 +933,10 @@ impl<'s> Cx<'s> {
         for (k, pv) in t.iter() {
             if let Some(val) = self.value(pv) {
                 params.insert(k.get_ref().to_string(), val);
-                spans.insert(k.get_ref().to_string(), (Span::from(k.span()), Span::from(pv.span())));
+                spans.insert(
+                    k.get_ref().to_string(),
+                    (Span::from(k.span()), Span::from(pv.span())),
+                );
             }
         }
         Some((params, spans))
@@ -645,11 +949,16 @@ impl<'s> Cx<'s> {
         };
         let o = self.obj(v, v.span().into(), &label, TEST_KEYS)?;
         let name = self.required_string(&o, "name", "\"quic-go server, aioquic client\"");
-        let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
+        let description = self
+            .string(&o, "description")
+            .map(|s| s.0)
+            .unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);
         let iterations = self.iterations(&o).unwrap_or(1);
-        let timeout = self.duration(&o, "timeout", false).unwrap_or(settings.default_timeout);
+        let timeout = self
+            .duration(&o, "timeout", false)
+            .unwrap_or(settings.default_timeout);
         let wait = self.duration(&o, "wait", true);
         let testcase = self.string(&o, "testcase").map(|s| s.0);
         let files = self.files(&o);
@@ -676,7 +985,11 @@ impl<'s> Cx<'s> {
                     self.push(p);
                     services_ok = false;
                 }
-                let table = Obj { t, at: o.key_span("services"), what: "services".into() };
+                let table = Obj {
+                    t,
+                    at: o.key_span("services"),
+                    what: "services".into(),
+                };
                 for (k, sv) in table.entries() {
                     match self.service(k, sv, &label) {
                         Some(s) => services.push(s),
@@ -711,10 +1024,21 @@ impl<'s> Cx<'s> {
     }
 
     fn tester(&mut self, services: &[ServiceSpec], label: &str) -> Option<Option<String>> {
-        let testers: Vec<&ServiceSpec> = services.iter().filter(|s| s.kind == ServiceKind::Tester).collect();
+        let testers: Vec<&ServiceSpec> = services
+            .iter()
+            .filter(|s| s.kind == ServiceKind::Tester)
+            .collect();
         if testers.len() > 1 {
             let p = self
-                .at("two_testers", testers[1].spans.kind, "second tester", format!("{label} has more than one tester: {}", ticked(testers.iter().map(|s| &s.name))))
+                .at(
+                    "two_testers",
+                    testers[1].spans.kind,
+                    "second tester",
+                    format!(
+                        "{label} has more than one tester: {}",
+                        ticked(testers.iter().map(|s| &s.name))
+                    ),
+                )
                 .also(testers[0].spans.kind, "first tester")
                 .help("a test has at most one tester, which judges it; split the test in two");
             self.push(p);
@@ -728,8 +1052,13 @@ impl<'s> Cx<'s> {
         let key_span = Span::from(key.span());
         let valid_name = !name.is_empty()
             && name.len() <= MAX_SERVICE_NAME
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name {
             let p = self
                 .at("service_name", key_span, "not a valid host name", format!("invalid service name `{name}` in {label}"))
@@ -738,7 +1067,10 @@ impl<'s> Cx<'s> {
         }
         let o = self.obj(v, key_span, &format!("service `{name}`"), SERVICE_KEYS)?;
         let implementation = self.required_string(&o, "implementation", "\"quic-go\"");
-        let mut spans = ServiceSpans { kind: key_span, ..Default::default() };
+        let mut spans = ServiceSpans {
+            kind: key_span,
+            ..Default::default()
+        };
         let kind = match self.string(&o, "type") {
             None => Some(ServiceKind::Iut),
             Some((k, span)) => {
@@ -765,7 +1097,12 @@ impl<'s> Cx<'s> {
                 spans.protocol = at;
                 spans.version = at;
                 spans.role = at;
-                if let Some(p) = self.obj(pv, at, &format!("`protocol` of service `{name}`"), PROTOCOL_KEYS) {
+                if let Some(p) = self.obj(
+                    pv,
+                    at,
+                    &format!("`protocol` of service `{name}`"),
+                    PROTOCOL_KEYS,
+                ) {
                     if p.get("name").is_some() {
                         if let Some((n, span)) = self.required_string(&p, "name", "\"quic\"") {
                             protocol = n;
@@ -773,7 +1110,8 @@ impl<'s> Cx<'s> {
                         }
                     }
                     if p.get("version").is_some() {
-                        if let Some((v, span)) = self.required_string(&p, "version", "\"rfc9000\"") {
+                        if let Some((v, span)) = self.required_string(&p, "version", "\"rfc9000\"")
+                        {
                             version = v;
                             spans.version = span;
                         }
@@ -829,28 +1167,51 @@ impl<'s> Cx<'s> {
 
     /// Checks targets (they exist, clients have one, no cycles) and orders the services so
     /// that each comes after its target, keeping file order otherwise.
-    fn order_services(&mut self, services: Vec<ServiceSpec>, label: &str) -> Option<Vec<ServiceSpec>> {
+    fn order_services(
+        &mut self,
+        services: Vec<ServiceSpec>,
+        label: &str,
+    ) -> Option<Vec<ServiceSpec>> {
         let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let mut ok = true;
         for s in &services {
             match &s.target {
                 Some(t) if !index.contains_key(t.as_str()) => {
-                    let others: Vec<&str> = names.iter().copied().filter(|n| *n != s.name).collect();
+                    let others: Vec<&str> =
+                        names.iter().copied().filter(|n| *n != s.name).collect();
                     let hint = match similar(t, others.iter().copied()).first() {
                         Some(m) => format!("did you mean `{m}`? "),
                         None => String::new(),
                     };
-                    let list = if others.is_empty() { "it has no other service".to_string() } else { format!("its services are {}", ticked(&others)) };
+                    let list = if others.is_empty() {
+                        "it has no other service".to_string()
+                    } else {
+                        format!("its services are {}", ticked(&others))
+                    };
                     let p = self
-                        .at("unknown_target", s.spans.target, "no such service in this test", format!("service `{}` targets `{t}`, which is not a service of {label}", s.name))
-                        .help(format!("{hint}`target` names another service of the same test; {list}"));
+                        .at(
+                            "unknown_target",
+                            s.spans.target,
+                            "no such service in this test",
+                            format!(
+                                "service `{}` targets `{t}`, which is not a service of {label}",
+                                s.name
+                            ),
+                        )
+                        .help(format!(
+                            "{hint}`target` names another service of the same test; {list}"
+                        ));
                     self.push(p);
                     ok = false;
                 }
                 None if matches!(s.role, Role::Client | Role::Mitm) => {
                     let role = role_name(s.role);
-                    let candidates: Vec<&str> = services.iter().filter(|o| o.name != s.name && o.role == Role::Server).map(|o| o.name.as_str()).collect();
+                    let candidates: Vec<&str> = services
+                        .iter()
+                        .filter(|o| o.name != s.name && o.role == Role::Server)
+                        .map(|o| o.name.as_str())
+                        .collect();
                     let example = candidates.first().copied().unwrap_or("SERVER");
                     let p = self
                         .at("missing_target", s.spans.role, format!("a {role} needs a target"), format!("{role} service `{}` has no target", s.name))
@@ -876,8 +1237,12 @@ impl<'s> Cx<'s> {
                     let cycle = &path[pos..];
                     if !cycle.iter().any(|&i| reported[i]) {
                         let first = *cycle.iter().min().expect("a cycle has members");
-                        let rot = cycle.iter().position(|&i| i == first).expect("first is in the cycle");
-                        let order: Vec<usize> = cycle[rot..].iter().chain(&cycle[..rot]).copied().collect();
+                        let rot = cycle
+                            .iter()
+                            .position(|&i| i == first)
+                            .expect("first is in the cycle");
+                        let order: Vec<usize> =
+                            cycle[rot..].iter().chain(&cycle[..rot]).copied().collect();
                         let mut shown: Vec<&str> = order.iter().map(|&i| names[i]).collect();
                         shown.push(names[first]);
                         let s = &services[first];
@@ -886,7 +1251,12 @@ impl<'s> Cx<'s> {
                         } else {
                             format!("the targets of {label} form a cycle: {}", shown.join(" → "))
                         };
-                        let mut p = self.at("target_cycle", s.spans.target, "this target starts a cycle", message);
+                        let mut p = self.at(
+                            "target_cycle",
+                            s.spans.target,
+                            "this target starts a cycle",
+                            message,
+                        );
                         for &i in &order[1..] {
                             p = p.also(services[i].spans.target, "part of the cycle");
                         }
@@ -908,13 +1278,24 @@ impl<'s> Cx<'s> {
         let mut order = Vec::with_capacity(services.len());
         while order.len() < services.len() {
             let next = (0..services.len())
-                .find(|&i| !placed[i] && services[i].target.as_deref().is_none_or(|t| placed[index[t]]))
+                .find(|&i| {
+                    !placed[i]
+                        && services[i]
+                            .target
+                            .as_deref()
+                            .is_none_or(|t| placed[index[t]])
+                })
                 .expect("targets are acyclic, so some service is ready");
             placed[next] = true;
             order.push(next);
         }
         let mut slots: Vec<Option<ServiceSpec>> = services.into_iter().map(Some).collect();
-        Some(order.into_iter().map(|i| slots[i].take().expect("each service is placed once")).collect())
+        Some(
+            order
+                .into_iter()
+                .map(|i| slots[i].take().expect("each service is placed once"))
+                .collect(),
+        )
     }
 
     fn matrix(&mut self, v: &Val, settings: &Settings) -> Vec<TestSpec> {
@@ -922,17 +1303,28 @@ impl<'s> Cx<'s> {
             Some(n) => format!("matrix `{n}`"),
             None => "a [[matrix]] entry".to_string(),
         };
-        let Some(o) = self.obj(v, v.span().into(), &label, MATRIX_KEYS) else { return vec![] };
+        let Some(o) = self.obj(v, v.span().into(), &label, MATRIX_KEYS) else {
+            return vec![];
+        };
         let name = self.required_string(&o, "name", "\"interop\"");
-        let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
+        let description = self
+            .string(&o, "description")
+            .map(|s| s.0)
+            .unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);
         let iterations = self.iterations(&o).unwrap_or(1);
-        let timeout = self.duration(&o, "timeout", false).unwrap_or(settings.default_timeout);
+        let timeout = self
+            .duration(&o, "timeout", false)
+            .unwrap_or(settings.default_timeout);
         let wait = self.duration(&o, "wait", true);
         let files = self.files(&o);
-        let protocol = self.string(&o, "protocol").unwrap_or((DEFAULT_PROTOCOL.into(), o.at));
-        let version = self.string(&o, "version").unwrap_or((DEFAULT_VERSION.into(), o.at));
+        let protocol = self
+            .string(&o, "protocol")
+            .unwrap_or((DEFAULT_PROTOCOL.into(), o.at));
+        let version = self
+            .string(&o, "version")
+            .unwrap_or((DEFAULT_VERSION.into(), o.at));
         let tester = self.string(&o, "tester");
         let mut lists = vec![];
         for key in ["servers", "clients"] {
@@ -942,7 +1334,16 @@ impl<'s> Cx<'s> {
                     None
                 }
                 Some(l) if l.is_empty() => {
-                    let p = self.at("empty_value", o.key_span(key), "empty", format!("`{key}` of {label} is empty")).help(format!("list at least one implementation, for example `{key} = [\"quic-go\"]`"));
+                    let p = self
+                        .at(
+                            "empty_value",
+                            o.key_span(key),
+                            "empty",
+                            format!("`{key}` of {label} is empty"),
+                        )
+                        .help(format!(
+                            "list at least one implementation, for example `{key} = [\"quic-go\"]`"
+                        ));
                     self.push(p);
                     None
                 }
@@ -952,7 +1353,15 @@ impl<'s> Cx<'s> {
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 for (n, span) in l {
                     if let Some(first) = seen.get(n.as_str()) {
-                        let p = self.at("duplicate_value", *span, "listed again", format!("`{n}` is listed twice in `{key}`")).also(*first, "first listed here").help("remove one of them");
+                        let p = self
+                            .at(
+                                "duplicate_value",
+                                *span,
+                                "listed again",
+                                format!("`{n}` is listed twice in `{key}`"),
+                            )
+                            .also(*first, "first listed here")
+                            .help("remove one of them");
                         self.push(p);
                     }
                     seen.insert(n, *span);
@@ -961,12 +1370,29 @@ impl<'s> Cx<'s> {
             lists.push(list);
         }
         let testcases = self.string_list(&o, "testcases", "[\"handshake\", \"transfer\"]");
-        let mut per_impl: BTreeMap<String, (BTreeMap<String, toml::Value>, BTreeMap<String, (Span, Span)>)> = BTreeMap::new();
+        let mut per_impl: BTreeMap<
+            String,
+            (
+                BTreeMap<String, toml::Value>,
+                BTreeMap<String, (Span, Span)>,
+            ),
+        > = BTreeMap::new();
         if let Some(pv) = o.get("params") {
-            if let Some(p) = self.obj(pv, o.key_span("params"), "`params`", &[]).map(|p| p.entries()) {
+            if let Some(p) = self
+                .obj(pv, o.key_span("params"), "`params`", &[])
+                .map(|p| p.entries())
+            {
                 // `obj` with no allowed keys reported every key; take those back and judge them here.
-                self.problems.retain(|pr| !(pr.code == "unknown_key" && pr.message.ends_with("in `params`")));
-                let known: Vec<&str> = lists.iter().flatten().flatten().map(|(n, _)| n.as_str()).chain(tester.iter().map(|t| t.0.as_str())).collect();
+                self.problems.retain(|pr| {
+                    !(pr.code == "unknown_key" && pr.message.ends_with("in `params`"))
+                });
+                let known: Vec<&str> = lists
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(|(n, _)| n.as_str())
+                    .chain(tester.iter().map(|t| t.0.as_str()))
+                    .collect();
                 for (k, iv) in p {
                     let imp = k.get_ref().to_string();
                     if !known.contains(&imp.as_str()) {
@@ -986,12 +1412,20 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        let (Some((mname, mspan)), Some(network), [Some(servers), Some(clients)]) = (name, network, &lists[..]) else { return vec![] };
+        let (Some((mname, mspan)), Some(network), [Some(servers), Some(clients)]) =
+            (name, network, &lists[..])
+        else {
+            return vec![];
+        };
         let cases: Vec<Option<String>> = match testcases {
             Some(t) if !t.is_empty() => t.into_iter().map(|(c, _)| Some(c)).collect(),
             _ => vec![None],
         };
-        let service = |name: &str, (imp, span): &(String, Span), kind: ServiceKind, role: Role, target: Option<&str>| {
+        let service = |name: &str,
+                       (imp, span): &(String, Span),
+                       kind: ServiceKind,
+                       role: Role,
+                       target: Option<&str>| {
             let (params, param_spans) = per_impl.get(imp).cloned().unwrap_or_default();
             ServiceSpec {
                 name: name.into(),
@@ -1021,13 +1455,21 @@ impl<'s> Cx<'s> {
                 for case in &cases {
                     let mut services = vec![
                         service("server", server, ServiceKind::Iut, Role::Server, None),
-                        service("client", client, ServiceKind::Iut, Role::Client, Some("server")),
+                        service(
+                            "client",
+                            client,
+                            ServiceKind::Iut,
+                            Role::Client,
+                            Some("server"),
+                        ),
                     ];
                     if let Some(t) = &tester {
                         services.push(service("tester", t, ServiceKind::Tester, Role::Peer, None));
                     }
                     let test_name = match case {
-                        Some(c) => format!("{mname}: {c}, server {}, client {}", server.0, client.0),
+                        Some(c) => {
+                            format!("{mname}: {c}, server {}, client {}", server.0, client.0)
+                        }
                         None => format!("{mname}: server {}, client {}", server.0, client.0),
                     };
                     out.push(TestSpec {
@@ -1044,7 +1486,12 @@ impl<'s> Cx<'s> {
                         files: files.clone(),
                         tester: tester.as_ref().map(|_| "tester".to_string()),
                         span: mspan,
-                        cell: Some(MatrixCell { matrix: mname.clone(), server: server.0.clone(), client: client.0.clone(), testcase: case.clone() }),
+                        cell: Some(MatrixCell {
+                            matrix: mname.clone(),
+                            server: server.0.clone(),
+                            client: client.0.clone(),
+                            testcase: case.clone(),
+                        }),
                     });
                 }
             }

@@ -241,6 +241,23 @@ async fn wait_gone(pgid: i32, within: Duration) -> bool {
     }
 }
 
+/// Waits until `killpg(pgid, 0)` answers ESRCH: the members are dead *and* reaped (the leader
+/// is reaped by the task waiting for it, which needs a moment to run).
+async fn wait_reaped(pgid: i32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        // Reaps re-parented zombies on the way.
+        let _ = group_members(pgid);
+        if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// How a group was ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Killed {
@@ -292,6 +309,18 @@ fn canonical_prefix(p: &Path) -> PathBuf {
 }
 
 impl Inner {
+    /// Writes the plan's files (paths confined to the service's directories).
+    fn write_files(&self, svc: &ServiceInstance) -> Result<(), ExecError> {
+        for (path, content) in &svc.plan.plan().files {
+            let p = self.confine(svc, "file", Path::new(path))?;
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
+            }
+            std::fs::write(&p, content).map_err(|e| io_err(format!("service `{}`: cannot write {}", svc.name, p.display()), e))?;
+        }
+        Ok(())
+    }
+
     /// Resolves `p` (relative to the work dir) and checks it stays in the run, tools or cache dir.
     fn confine(&self, svc: &ServiceInstance, what: &str, p: &Path) -> Result<PathBuf, ExecError> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { svc.dirs.work.join(p) };
@@ -657,6 +686,9 @@ impl LocalExecutor {
         }
         std::fs::create_dir_all(&tools).map_err(|e| io_err(format!("cannot create {}", tools.display()), e))?;
         std::fs::write(tools.join(BUILDING_MARKER), b"").map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
+        // Compile phases build the plan's files (sources shipped in the plan), so they must
+        // exist before the first compile command; `start` writes them again for the run.
+        inner.write_files(svc)?;
         let mut reports = Vec::new();
         for (name, cmds) in phases {
             reports.push(inner.run_phase(svc, name, cmds).await?);
@@ -695,13 +727,7 @@ impl LocalExecutor {
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
             std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
-        for (path, content) in &plan.files {
-            let p = inner.confine(svc, "file", Path::new(path))?;
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
-            }
-            std::fs::write(&p, content).map_err(|e| io_err(format!("service `{}`: cannot write {}", svc.name, p.display()), e))?;
-        }
+        inner.write_files(svc)?;
         let pre = inner.run_phase(svc, "pre-run", &plan.phases.pre_run).await;
         match pre {
             Ok(r) => inner.stash(svc, r),
@@ -945,12 +971,16 @@ impl LocalExecutor {
         let groups: Vec<Group> = lock(&inner.groups).iter().filter(|g| !g.gone).cloned().collect();
         let mut report = TeardownReport::default();
         for g in &groups {
-            let how = kill_group(g.pgid, KILL_GRACE).await;
+            let mut how = kill_group(g.pgid, KILL_GRACE).await;
+            if how != Killed::Stuck && !wait_reaped(g.pgid, KILL_WAIT).await {
+                // Dead but unreaped members: not running, but not gone either; say so.
+                how = Killed::Stuck;
+            }
             let (ok, detail) = match how {
                 Killed::AlreadyGone => (true, "already gone".to_string()),
                 Killed::Terminated => (true, "terminated by SIGTERM".to_string()),
                 Killed::Killed => (true, "killed by SIGKILL after the grace period".to_string()),
-                Killed::Stuck => (false, format!("members still alive after SIGKILL: {:?}", group_members(g.pgid))),
+                Killed::Stuck => (false, format!("members still alive or unreaped after SIGKILL: {:?}", group_members(g.pgid))),
             };
             if ok {
                 inner.mark_gone(g.pgid);

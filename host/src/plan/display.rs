@@ -78,7 +78,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
         let ports: Vec<String> = plan
             .ports
             .iter()
-            .map(|p| format!("{} {}/{}", p.name, if p.number == 0 { "auto".to_string() } else { p.number.to_string() }, format!("{:?}", p.transport).to_lowercase()))
+            .map(|p| format!("{} {}/{}", p.name, if p.number == 0 { "auto".to_string() } else { p.number.to_string() }, crate::plugin::wit::wit_name(&p.transport)))
             .collect();
         let _ = writeln!(out, "  ports: {}", ports.join(", "));
     }
@@ -91,7 +91,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
     };
     let _ = writeln!(out, "  ready: {cond} (within {})", humanize_ms(plan.readiness.timeout_ms));
     for a in &plan.artifacts {
-        let _ = writeln!(out, "  artifact: {} {}{}", format!("{:?}", a.kind).to_lowercase(), a.path, if a.required { " (required)" } else { "" });
+        let _ = writeln!(out, "  artifact: {} {}{}", crate::plugin::wit::wit_name(&a.kind), a.path, if a.required { " (required)" } else { "" });
     }
     if !plan.capabilities.is_empty() {
         let _ = writeln!(out, "  capabilities: {}", plan.capabilities.join(", "));
@@ -118,7 +118,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
 
 /// Writes the readable form of a deployment plan.
 pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
-    let _ = writeln!(out, "  environment: {}", format!("{:?}", d.kind).to_lowercase());
+    let _ = writeln!(out, "  environment: {}", crate::plugin::wit::wit_name(&d.kind));
     for n in &d.networks {
         let _ = writeln!(out, "  network: {}{}", n.name, if n.internal { " (internal)" } else { "" });
     }

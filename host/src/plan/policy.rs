@@ -906,7 +906,8 @@ impl Policy {
         for (plugin, plan) in plans {
             let Some(img) = &plan.image else { continue };
             let own = img.base == img.name;
-            if img.base.starts_with("panther-base:") || (!own && built.contains(img.base.as_str())) {
+            // A registry reference is already refused by `check`, with its own reason.
+            if registry_ref(&img.base).is_some() || img.base.starts_with("panther-base:") || (!own && built.contains(img.base.as_str())) {
                 continue;
             }
             out.push(Violations {

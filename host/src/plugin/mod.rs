@@ -555,11 +555,11 @@ impl PluginHost {
         })
     }
 
-    fn call<R: serde::Serialize>(
+    fn call<R: serde::Serialize + Send>(
         &self,
         p: &LoadedPlugin,
         call: &'static str,
-        f: impl FnOnce(&mut wasmtime::Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut wasmtime::Store<HostState>) -> wasmtime::Result<R> + Send,
     ) -> Result<R, CallError> {
         let r = self.call_raw(&p.label, call, f)?;
         let size = json_size(&r);
@@ -579,7 +579,26 @@ impl PluginHost {
     }
 
     /// One call in a fresh store; every trap becomes a [`CallError::Trap`] naming the limit.
-    fn call_raw<R>(
+    fn call_raw<R: Send>(
+        &self,
+        label: &Arc<str>,
+        call: &'static str,
+        f: impl FnOnce(&mut wasmtime::Store<HostState>) -> wasmtime::Result<R> + Send,
+    ) -> Result<R, CallError> {
+        // wasmtime-wasi's synchronous WASI (a guest writing to stderr, e.g. when it panics)
+        // calls `Handle::block_on`, which panics inside a Tokio runtime. Calls made from async
+        // code therefore run on a plain scoped thread (~20 µs), outside any runtime context.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return std::thread::scope(|s| {
+                s.spawn(|| self.call_in_this_thread(label, call, f))
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            });
+        }
+        self.call_in_this_thread(label, call, f)
+    }
+
+    fn call_in_this_thread<R>(
         &self,
         label: &Arc<str>,
         call: &'static str,

@@ -92,7 +92,7 @@ pub async fn drive_test(
         .map(|s| ServiceRun {
             name: s.name.clone(),
             implementation: s.implementation.clone(),
-            role: format!("{:?}", s.role).to_lowercase(),
+            role: crate::plugin::wit::wit_name(&s.role),
             tester: s.tester,
             finite: finite.contains(&s.name),
             exit: ServiceExit { not_started: true, ..Default::default() },

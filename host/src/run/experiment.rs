@@ -200,7 +200,7 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
     let outcome = gather(&planned, &instances, &drive, spec, &dir, capture_note);
     let (tester, iut_verdicts) = assess(session, &planned, &outcome);
     let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
-    events.test_finished(name, &format!("{:?}", judgement.status).to_lowercase());
+    events.test_finished(name, crate::report::model::test_status_word(judgement.status));
     TestResult::from_run(name, &dir, &drive, judgement, started.elapsed())
 }
 

@@ -25,8 +25,10 @@ pub struct RunLayout {
 }
 
 impl RunLayout {
-    /// A layout under `output/<experiment>/<id>`; nothing is created yet.
+    /// A layout under `output/<experiment>/<id>`; nothing is created yet. A relative `output`
+    /// is taken from the current directory now, because commands run in other directories.
     pub fn new(output: &Path, experiment: &str, id: &str, cache_root: &Path) -> Self {
+        let output = if output.is_relative() { std::env::current_dir().map(|d| d.join(output)).unwrap_or_else(|_| output.to_path_buf()) } else { output.to_path_buf() };
         RunLayout { root: output.join(slug(experiment)).join(id), id: id.to_string(), cache_root: cache_root.to_path_buf() }
     }
 

@@ -144,6 +144,11 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         return t;
     }
     let raws: Vec<ServicePlan> = raws.into_iter().map(|r| r.expect("no problems means every plan is there")).collect();
+    // Image bases are judged across the test's plans: "another plan's image" needs them all.
+    let named: Vec<(&str, &ServicePlan)> = spec.services.iter().map(|s| s.implementation.as_str()).zip(&raws).collect();
+    if let Err(vs) = session.policy.check_image_bases(&named) {
+        problems.extend(vs.into_iter().map(|v| Box::new(v) as Problem));
+    }
 
     let request = DeployRequest {
         test: spec.name.clone(),

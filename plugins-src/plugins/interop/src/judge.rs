@@ -305,8 +305,10 @@ impl<'a> Evidence<'a> {
         self.o.packets.iter().filter(move |p| p.packet_type == ty && p.src != self.server)
     }
 
+    /// Whether the key log worked: Initial packets decrypt without it (their keys come from
+    /// the connection ID), so only Handshake, 0-RTT and 1-RTT packets count.
     pub fn any_decrypted(&self) -> bool {
-        self.o.packets.iter().any(|p| p.decrypted && !matches!(p.packet_type.as_str(), "retry" | "vn"))
+        self.o.packets.iter().any(|p| p.decrypted && matches!(p.packet_type.as_str(), "handshake" | "0rtt" | "1rtt"))
     }
 
     pub fn at(&self, p: &QuicPacket) -> String {

@@ -136,7 +136,8 @@ fn no_capture_is_an_infra_error() {
 #[test]
 fn a_check_that_needs_keys_without_keys_is_an_infra_error() {
     let mut o = fixture("keyupdate");
-    for p in &mut o.packets {
+    // Edited as the decoder leaves a capture without keys: Initials still decrypt.
+    for p in o.packets.iter_mut().filter(|p| p.packet_type != "initial") {
         p.decrypted = false;
         p.frames.clear();
         p.key_phase = None;
