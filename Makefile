@@ -85,6 +85,8 @@ build:
 	@$(CARGO) build -p panther-host
 
 test: setup plugins check-plugins
+	@echo "==> running the plugins' own unit tests (native target)"
+	@cd plugins-src && $(CARGO) test -q --target $$(rustc -vV | sed -n 's/^host: //p') -p interop -p ivy -p localhost -p quic-go
 	@echo "==> running the test suite"
 	@$(CARGO) test --workspace --no-fail-fast
 

@@ -10,8 +10,9 @@
 # * plugins.lock has the format `host/src/plugin/lock.rs` reads for `--locked`:
 #     version = 1
 #     [[component]]  file = "x.wasm"  sha256 = "<hex>"  name = "x"
-#   one entry per plugins-dist/*.wasm (the Python plugins built by make included), sorted by
-#   file, the same text `panther-host plugins lock` writes.
+#   one entry per Rust component, sorted by file. Python components are not pinned here:
+#   componentize-py output differs on every build, so a committed pin could never hold; a
+#   hardened CI running with --locked therefore refuses them (see SECURITY.md).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,13 +25,14 @@ package_name() {
   awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && $1=="name" {gsub(/"/,"",$3); print $3; exit}' "$1/Cargo.toml"
 }
 
-# plugins.lock for every component in $1, sorted by file name (LC_ALL=C: byte order).
+# plugins.lock for the components named by $2.. in $1, sorted by file name (byte order).
 write_lock() {
   local dir="$1" f
+  shift
   {
     echo "# plugins.lock — written by \`panther-host plugins lock\`; review changes like code."
     echo "version = 1"
-    for f in $(cd "$dir" && LC_ALL=C ls -1 -- *.wasm 2>/dev/null); do
+    for f in $(printf '%s.wasm\n' "$@" | LC_ALL=C sort); do
       echo
       echo "[[component]]"
       echo "file = \"$f\""
@@ -51,13 +53,15 @@ done
 (cd "$here" && cargo build --quiet --release --target wasm32-wasip2 --workspace)
 
 mkdir -p "$dist"
+names=()
 for dir in "${members[@]}"; do
   name="$(package_name "$dir")"
+  names+=("$name")
   [ -n "$name" ] || { echo "build-rust: no package name in $dir/Cargo.toml" >&2; exit 1; }
   built="$target/${name//-/_}.wasm"
   [ -f "$built" ] || { echo "build-rust: $name built no component at $built (is it a cdylib?)" >&2; exit 1; }
   cp "$built" "$dist/$name.wasm"
 done
 
-write_lock "$dist"
+write_lock "$dist" "${names[@]}"
 echo "build-rust: ${#members[@]} Rust plugins in plugins-dist/, plugins.lock updated"

@@ -16,13 +16,17 @@ use panther_host::exec::docker::{self, image::BASE_IMAGE, DockerExecutor};
 use panther_host::exec::{ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
 use panther_host::plugin::types::{
-    BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport,
+    BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan,
+    Transport,
 };
 use panther_host::plugin::wit::latest::env::{Mount, Network, Placement};
 use tokio_util::sync::CancellationToken;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// `true` when a daemon answers; otherwise says plainly that the test is skipped.
@@ -36,10 +40,31 @@ fn daemon(test: &str) -> bool {
     }
 }
 
+/// Removes whatever a failing test left labelled with its run (teardown is in the test's
+/// happy path; a panic skips it).
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let id = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            rt().block_on(async {
+                if let Ok(d) = docker::connect_daemon().await {
+                    docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
 fn cmd(argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>) -> Command {
     Command {
         argv: argv.iter().map(|s| s.to_string()).collect(),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         cwd: cwd.map(String::from),
         timeout_ms: Some(60_000),
         critical: true,
@@ -48,12 +73,19 @@ fn cmd(argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>) -> Command {
 }
 
 fn env(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    kv.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// quic-go 0.29 from Debian, built in GOPATH mode inside the image (apt only).
 fn quic_go_image() -> ImageSpec {
-    let go_env = env(&[("GO111MODULE", "off"), ("GOPATH", "/usr/share/gocode"), ("GOCACHE", "/tmp/gocache"), ("GOFLAGS", "-buildvcs=false")]);
+    let go_env = env(&[
+        ("GO111MODULE", "off"),
+        ("GOPATH", "/usr/share/gocode"),
+        ("GOCACHE", "/tmp/gocache"),
+        ("GOFLAGS", "-buildvcs=false"),
+    ]);
     let build = |out: &str, pkg: &str| BuildStep {
         argv: ["go", "build", "-o", out, pkg].map(String::from).to_vec(),
         workdir: None,
@@ -62,12 +94,25 @@ fn quic_go_image() -> ImageSpec {
     ImageSpec {
         name: "panther/quic-go-debian".into(),
         base: BASE_IMAGE.into(),
-        packages: vec!["golang-go".into(), "golang-github-lucas-clemente-quic-go-dev".into()],
+        packages: vec![
+            "golang-go".into(),
+            "golang-github-lucas-clemente-quic-go-dev".into(),
+        ],
         sources: vec![],
         steps: vec![
-            build("/usr/local/bin/qgo-interop-server", "github.com/lucas-clemente/quic-go/interop/server"),
-            build("/usr/local/bin/qgo-interop-client", "github.com/lucas-clemente/quic-go/interop/client"),
-            BuildStep { argv: ["rm", "-rf", "/tmp/gocache"].map(String::from).to_vec(), workdir: None, env: vec![] },
+            build(
+                "/usr/local/bin/qgo-interop-server",
+                "github.com/lucas-clemente/quic-go/interop/server",
+            ),
+            build(
+                "/usr/local/bin/qgo-interop-client",
+                "github.com/lucas-clemente/quic-go/interop/client",
+            ),
+            BuildStep {
+                argv: ["rm", "-rf", "/tmp/gocache"].map(String::from).to_vec(),
+                workdir: None,
+                env: vec![],
+            },
         ],
         build_args: vec![],
         workdir: Some("/app".into()),
@@ -89,25 +134,56 @@ tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(urllib.request.urljoin(ba
         sources: vec![],
         steps: vec![
             BuildStep {
-                argv: ["pip", "install", "--quiet", "--no-cache-dir", "--break-system-packages", "aioquic==1.2.0", "starlette", "jinja2", "wsproto", "dnslib", "httpx"]
-                    .map(String::from)
-                    .to_vec(),
+                argv: [
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-cache-dir",
+                    "--break-system-packages",
+                    "aioquic==1.2.0",
+                    "starlette",
+                    "jinja2",
+                    "wsproto",
+                    "dnslib",
+                    "httpx",
+                ]
+                .map(String::from)
+                .to_vec(),
                 workdir: None,
                 env: vec![],
             },
-            BuildStep { argv: vec!["python3".into(), "-c".into(), fetch.into()], workdir: None, env: vec![] },
+            BuildStep {
+                argv: vec!["python3".into(), "-c".into(), fetch.into()],
+                workdir: None,
+                env: vec![],
+            },
         ],
         build_args: vec![],
         workdir: Some("/opt/aioquic-1.2.0/examples".into()),
     }
 }
 
-fn plan(image: ImageSpec, run: Command, readiness: ReadinessCondition, ports: Vec<Port>) -> CheckedPlan {
+fn plan(
+    image: ImageSpec,
+    run: Command,
+    readiness: ReadinessCondition,
+    ports: Vec<Port>,
+) -> CheckedPlan {
     CheckedPlan::assume_checked_for_tests(ServicePlan {
-        phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![run], post_run: vec![] },
+        phases: Phases {
+            pre_compile: vec![],
+            compile: vec![],
+            post_compile: vec![],
+            pre_run: vec![],
+            run: vec![run],
+            post_run: vec![],
+        },
         image: Some(image),
         ports,
-        readiness: Readiness { condition: readiness, timeout_ms: 30_000 },
+        readiness: Readiness {
+            condition: readiness,
+            timeout_ms: 30_000,
+        },
         artifacts: vec![],
         capabilities: vec![],
         files: vec![],
@@ -116,16 +192,38 @@ fn plan(image: ImageSpec, run: Command, readiness: ReadinessCondition, ports: Ve
 
 /// The placement the docker-compose plugin gives a service (same mounts, env and order).
 fn placement(name: &str, role: Role, after: &[&str], testcase: &str) -> Placement {
-    let mounts = [("logs", "/app/logs", false), ("logs", "/logs", false), ("qlog", "/app/logs/qlog", false), ("certs", "/certs", true), ("www", "/www", true), ("downloads", "/downloads", false), ("work", "/app/work", false)];
+    let mounts = [
+        ("logs", "/app/logs", false),
+        ("logs", "/logs", false),
+        ("qlog", "/app/logs/qlog", false),
+        ("certs", "/certs", true),
+        ("www", "/www", true),
+        ("downloads", "/downloads", false),
+        ("work", "/app/work", false),
+    ];
     Placement {
         service: name.into(),
         host: name.into(),
         aliases: vec![format!("{name}.test")],
         networks: vec!["test".into()],
         after: after.iter().map(|s| s.to_string()).collect(),
-        mounts: mounts.iter().map(|(d, t, ro)| Mount { dir: d.to_string(), target: Some(t.to_string()), read_only: *ro }).collect(),
+        mounts: mounts
+            .iter()
+            .map(|(d, t, ro)| Mount {
+                dir: d.to_string(),
+                target: Some(t.to_string()),
+                read_only: *ro,
+            })
+            .collect(),
         env: env(&[
-            ("ROLE", if role == Role::Server { "server" } else { "client" }),
+            (
+                "ROLE",
+                if role == Role::Server {
+                    "server"
+                } else {
+                    "client"
+                },
+            ),
             ("SSLKEYLOGFILE", "/app/logs/keys.log"),
             ("QLOGDIR", "/app/logs/qlog"),
             ("TESTCASE", testcase),
@@ -133,7 +231,15 @@ fn placement(name: &str, role: Role, after: &[&str], testcase: &str) -> Placemen
     }
 }
 
-fn instance(run: &Path, test: &str, name: &str, role: Role, plan: CheckedPlan, after: &[&str], testcase: &str) -> ServiceInstance {
+fn instance(
+    run: &Path,
+    test: &str,
+    name: &str,
+    role: Role,
+    plan: CheckedPlan,
+    after: &[&str],
+    testcase: &str,
+) -> ServiceInstance {
     let root = run.join(test).join(name);
     let dirs = ServiceDirs {
         logs: root.join("logs"),
@@ -167,13 +273,70 @@ fn instance(run: &Path, test: &str, name: &str, role: Role, plan: CheckedPlan, a
 fn make_certs(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let sh = |args: &[&str]| {
-        let out = Proc::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Proc::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    sh(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=panther test CA"]);
-    sh(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "priv.key", "-out", "leaf.csr", "-subj", "/CN=server"]);
-    std::fs::write(dir.join("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:server,DNS:server.test,DNS:localhost,IP:127.0.0.1\n").unwrap();
-    sh(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    sh(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=panther test CA",
+    ]);
+    sh(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "priv.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=server",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=DNS:server,DNS:server.test,DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 fn run_id(tag: &str) -> String {
@@ -187,8 +350,14 @@ fn http3_frames(pcap: &Path, keylog: Option<&Path>) -> usize {
     if let Some(k) = keylog {
         c.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
     }
-    let out = c.args(["-Y", "http3", "-T", "fields", "-e", "frame.number"]).output().expect("tshark is installed");
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    let out = c
+        .args(["-Y", "http3", "-T", "fields", "-e", "frame.number"])
+        .output()
+        .expect("tshark is installed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
 }
 
 struct Pair<'a> {
@@ -198,11 +367,43 @@ struct Pair<'a> {
 }
 
 /// Runs one server ← client test the way the orchestrator does, returns the client's exit.
-async fn run_pair(ex: &DockerExecutor, run: &Path, pair: Pair<'_>) -> (panther_host::exec::ServiceExit, ServiceInstance, ServiceInstance) {
+async fn run_pair(
+    ex: &DockerExecutor,
+    run: &Path,
+    pair: Pair<'_>,
+) -> (
+    panther_host::exec::ServiceExit,
+    ServiceInstance,
+    ServiceInstance,
+) {
     let test = pair.test;
-    let server = instance(run, test, "server", Role::Server, pair.server_plan, &[], "http3");
-    let client = instance(run, test, "client", Role::Client, pair.client_plan, &["server"], "http3");
-    ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+    let server = instance(
+        run,
+        test,
+        "server",
+        Role::Server,
+        pair.server_plan,
+        &[],
+        "http3",
+    );
+    let client = instance(
+        run,
+        test,
+        "client",
+        Role::Client,
+        pair.client_plan,
+        &["server"],
+        "http3",
+    );
+    ex.create_network(
+        test,
+        &Network {
+            name: "test".into(),
+            internal: true,
+        },
+    )
+    .await
+    .unwrap();
     ex.prepare(&server).await.unwrap();
     ex.prepare(&client).await.unwrap();
     let pcap = run.join(test).join("capture.pcap");
@@ -214,23 +415,44 @@ async fn run_pair(ex: &DockerExecutor, run: &Path, pair: Pair<'_>) -> (panther_h
     ex.wait_ready(&client, &mut c, &cancel).await.unwrap();
     let cexit = ex.wait(&client, &mut c, &cancel).await;
     let sexit = ex.stop(&server, &mut s, Duration::from_secs(2)).await;
-    assert!(sexit.stopped_by_host, "server should have been running until stopped: {sexit:?}");
+    assert!(
+        sexit.stopped_by_host,
+        "server should have been running until stopped: {sexit:?}"
+    );
     let (_, sarts) = ex.post_run(&server).await;
     let (_, carts) = ex.post_run(&client).await;
     let logs = |s: &ServiceInstance| {
-        ["stdout.log", "stderr.log"].map(|f| std::fs::read_to_string(s.dirs.logs.join(f)).unwrap_or_default()).join("\n--- stderr ---\n")
+        ["stdout.log", "stderr.log"]
+            .map(|f| std::fs::read_to_string(s.dirs.logs.join(f)).unwrap_or_default())
+            .join("\n--- stderr ---\n")
     };
-    assert_eq!(cexit.exit_code, Some(0), "client failed: {cexit:?}\n{}\n--- server ---\n{}", logs(&client), logs(&server));
-    assert!(sarts.iter().any(|(_, p)| p.ends_with("stdout.log")), "{sarts:?}");
-    assert!(carts.iter().any(|(_, p)| p.ends_with("keys.log")), "client key log collected: {carts:?}");
+    assert_eq!(
+        cexit.exit_code,
+        Some(0),
+        "client failed: {cexit:?}\n{}\n--- server ---\n{}",
+        logs(&client),
+        logs(&server)
+    );
+    assert!(
+        sarts.iter().any(|(_, p)| p.ends_with("stdout.log")),
+        "{sarts:?}"
+    );
+    assert!(
+        carts.iter().any(|(_, p)| p.ends_with("keys.log")),
+        "client key log collected: {carts:?}"
+    );
     assert_eq!(ex.stop_capture(test).await.as_deref(), Some(pcap.as_path()));
     (cexit, server, client)
 }
 
 fn assert_transfer(run: &Path, test: &str, client: &ServiceInstance) {
     let served = std::fs::read(run.join(test).join("www/f1.bin")).unwrap();
-    let got = std::fs::read(client.dirs.downloads.join("f1.bin"))
-        .unwrap_or_else(|e| panic!("client saved no f1.bin ({e}); logs: {}", std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default()));
+    let got = std::fs::read(client.dirs.downloads.join("f1.bin")).unwrap_or_else(|e| {
+        panic!(
+            "client saved no f1.bin ({e}); logs: {}",
+            std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default()
+        )
+    });
     assert_eq!(got.len(), served.len());
     assert!(got == served, "downloaded bytes differ from served ones");
 }
@@ -246,24 +468,52 @@ fn prepare_run(tag: &str) -> (tempfile::TempDir, PathBuf, String) {
 fn write_www(run: &Path, test: &str) {
     let www = run.join(test).join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let data: Vec<u8> = (0..150_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..150_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     std::fs::write(www.join("f1.bin"), data).unwrap();
 }
 
 fn quic_go_server() -> CheckedPlan {
-    plan(quic_go_image(), cmd(&["qgo-interop-server"], &[], Some("/app")), ReadinessCondition::PortBound("quic".into()), vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }])
+    plan(
+        quic_go_image(),
+        cmd(&["qgo-interop-server"], &[], Some("/app")),
+        ReadinessCondition::PortBound("quic".into()),
+        vec![Port {
+            name: "quic".into(),
+            number: 443,
+            transport: Transport::Udp,
+        }],
+    )
 }
 
 fn aioquic_server() -> CheckedPlan {
     plan(
         aioquic_image(),
         cmd(
-            &["python3", "http3_server.py", "--host", "0.0.0.0", "--port", "443", "--certificate", "/certs/cert.pem", "--private-key", "/certs/priv.key", "--secrets-log", "/app/logs/keys.log"],
+            &[
+                "python3",
+                "http3_server.py",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "443",
+                "--certificate",
+                "/certs/cert.pem",
+                "--private-key",
+                "/certs/priv.key",
+                "--secrets-log",
+                "/app/logs/keys.log",
+            ],
             &[("STATIC_ROOT", "/www")],
             Some("/opt/aioquic-1.2.0/examples"),
         ),
         ReadinessCondition::PortBound("quic".into()),
-        vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }],
+        vec![Port {
+            name: "quic".into(),
+            number: 443,
+            transport: Transport::Udp,
+        }],
     )
 }
 
@@ -273,12 +523,23 @@ fn quic_go_server_and_aioquic_client_in_containers() {
         return;
     }
     let (_tmp, run, id) = prepare_run("qgo-aioquic");
+    let _cleanup = Cleanup(id.clone());
     let test = "qgo_srv_aioquic_cli";
     write_www(&run, test);
     let client_plan = plan(
         aioquic_image(),
         cmd(
-            &["python3", "http3_client.py", "--ca-certs", "/certs/ca.pem", "--output-dir", "/downloads", "--secrets-log", "/app/logs/keys.log", "https://server:443/f1.bin"],
+            &[
+                "python3",
+                "http3_client.py",
+                "--ca-certs",
+                "/certs/ca.pem",
+                "--output-dir",
+                "/downloads",
+                "--secrets-log",
+                "/app/logs/keys.log",
+                "https://server:443/f1.bin",
+            ],
             &[],
             Some("/opt/aioquic-1.2.0/examples"),
         ),
@@ -287,16 +548,40 @@ fn quic_go_server_and_aioquic_client_in_containers() {
     );
     let rt = rt();
     rt.block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
-        let (cexit, _server, client) = run_pair(&ex, &run, Pair { test, server_plan: quic_go_server(), client_plan }).await;
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
+            .await
+            .unwrap();
+        let (cexit, _server, client) = run_pair(
+            &ex,
+            &run,
+            Pair {
+                test,
+                server_plan: quic_go_server(),
+                client_plan,
+            },
+        )
+        .await;
         let td = ex.teardown().await;
         assert!(td.steps.iter().all(|s| s.ok), "teardown: {td:?}");
-        assert_eq!(cexit.exit_code, Some(0), "aioquic client failed: {}", std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default());
+        assert_eq!(
+            cexit.exit_code,
+            Some(0),
+            "aioquic client failed: {}",
+            std::fs::read_to_string(client.dirs.logs.join("stderr.log")).unwrap_or_default()
+        );
         assert_transfer(&run, test, &client);
         let pcap = run.join(test).join("capture.pcap");
         let with_keys = http3_frames(&pcap, Some(&client.dirs.keylog()));
-        assert!(with_keys > 0, "no HTTP/3 frame decrypted from {}", pcap.display());
-        assert_eq!(http3_frames(&pcap, None), 0, "HTTP/3 frames visible without keys: the capture is not encrypted?");
+        assert!(
+            with_keys > 0,
+            "no HTTP/3 frame decrypted from {}",
+            pcap.display()
+        );
+        assert_eq!(
+            http3_frames(&pcap, None),
+            0,
+            "HTTP/3 frames visible without keys: the capture is not encrypted?"
+        );
         assert_nothing_left(&ex, &id).await;
     });
     check_compose_file(&run.join(test).join("docker-compose.yml"));
@@ -308,19 +593,51 @@ fn aioquic_server_and_quic_go_client_in_containers() {
         return;
     }
     let (_tmp, run, id) = prepare_run("aioquic-qgo");
+    let _cleanup = Cleanup(id.clone());
     let test = "aioquic_srv_qgo_cli";
     write_www(&run, test);
-    let client_plan = plan(quic_go_image(), cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")), ReadinessCondition::Started, vec![]);
+    let client_plan = plan(
+        quic_go_image(),
+        cmd(
+            &["qgo-interop-client", "https://server:443/f1.bin"],
+            &[],
+            Some("/app"),
+        ),
+        ReadinessCondition::Started,
+        vec![],
+    );
     let rt = rt();
     rt.block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
-        let (cexit, server, client) = run_pair(&ex, &run, Pair { test, server_plan: aioquic_server(), client_plan }).await;
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
+            .await
+            .unwrap();
+        let (cexit, server, client) = run_pair(
+            &ex,
+            &run,
+            Pair {
+                test,
+                server_plan: aioquic_server(),
+                client_plan,
+            },
+        )
+        .await;
         ex.teardown().await;
-        assert_eq!(cexit.exit_code, Some(0), "quic-go client failed: {}", std::fs::read_to_string(client.dirs.logs.join("stdout.log")).unwrap_or_default());
+        assert_eq!(
+            cexit.exit_code,
+            Some(0),
+            "quic-go client failed: {}",
+            std::fs::read_to_string(client.dirs.logs.join("stdout.log")).unwrap_or_default()
+        );
         assert_transfer(&run, test, &client);
         let pcap = run.join(test).join("capture.pcap");
-        assert!(http3_frames(&pcap, Some(&server.dirs.keylog())) > 0, "no HTTP/3 frame decrypted with the server's key log");
-        assert!(std::fs::read_dir(&client.dirs.qlog).unwrap().count() > 0, "quic-go wrote no qlog");
+        assert!(
+            http3_frames(&pcap, Some(&server.dirs.keylog())) > 0,
+            "no HTTP/3 frame decrypted with the server's key log"
+        );
+        assert!(
+            std::fs::read_dir(&client.dirs.qlog).unwrap().count() > 0,
+            "quic-go wrote no qlog"
+        );
         assert_nothing_left(&ex, &id).await;
     });
 }
@@ -335,9 +652,22 @@ async fn assert_nothing_left(ex: &DockerExecutor, id: &str) {
 /// Debian's docker-compose 1.29 must accept the file (what a person runs to reproduce).
 fn check_compose_file(path: &Path) {
     let y = std::fs::read_to_string(path).unwrap();
-    assert!(y.contains("internal: true") && y.contains("\"server\":") && y.contains("\"client\":"), "{y}");
-    match Proc::new("docker-compose").arg("-f").arg(path).args(["config", "-q"]).output() {
-        Ok(out) => assert!(out.status.success(), "docker-compose rejects {}: {}", path.display(), String::from_utf8_lossy(&out.stderr)),
+    assert!(
+        y.contains("internal: true") && y.contains("\"server\":") && y.contains("\"client\":"),
+        "{y}"
+    );
+    match Proc::new("docker-compose")
+        .arg("-f")
+        .arg(path)
+        .args(["config", "-q"])
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "docker-compose rejects {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
         Err(_) => eprintln!("docker-compose not installed; compose file not checked"),
     }
 }
@@ -349,22 +679,69 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let id = run_id("net");
+    let _cleanup = Cleanup(id.clone());
     rt().block_on(async {
-        let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
+        let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null())
+            .await
+            .unwrap();
         // Two tests side by side: distinct networks, no fixed subnet to collide on.
-        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }).await.unwrap();
-        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }).await.unwrap();
+        let a = ex
+            .create_network(
+                "a",
+                &Network {
+                    name: "test".into(),
+                    internal: true,
+                },
+            )
+            .await
+            .unwrap();
+        let b = ex
+            .create_network(
+                "b",
+                &Network {
+                    name: "test".into(),
+                    internal: false,
+                },
+            )
+            .await
+            .unwrap();
         assert_ne!(a, b);
         for n in [&a, &b] {
-            let info = ex.client().inspect_network(n, None::<docker::bollard::query_parameters::InspectNetworkOptions>).await.unwrap();
+            let info = ex
+                .client()
+                .inspect_network(
+                    n,
+                    None::<docker::bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+                .unwrap();
             assert_eq!(info.internal, Some(true), "{n} must be internal");
             let labels = info.labels.unwrap_or_default();
-            assert_eq!(labels.get("panther.run").map(String::as_str), Some(id.as_str()));
-            assert!(labels.contains_key("panther.test") && labels.contains_key("panther.experiment"));
+            assert_eq!(
+                labels.get("panther.run").map(String::as_str),
+                Some(id.as_str())
+            );
+            assert!(
+                labels.contains_key("panther.test") && labels.contains_key("panther.experiment")
+            );
         }
         let td = ex.teardown().await;
-        assert_eq!(td.steps.iter().filter(|s| s.what.starts_with("remove network") && s.ok).count(), 2, "{td:?}");
-        assert!(ex.client().inspect_network(&a, None::<docker::bollard::query_parameters::InspectNetworkOptions>).await.is_err());
+        assert_eq!(
+            td.steps
+                .iter()
+                .filter(|s| s.what.starts_with("remove network") && s.ok)
+                .count(),
+            2,
+            "{td:?}"
+        );
+        assert!(ex
+            .client()
+            .inspect_network(
+                &a,
+                None::<docker::bollard::query_parameters::InspectNetworkOptions>
+            )
+            .await
+            .is_err());
     });
 }
 
@@ -374,17 +751,47 @@ fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
         return;
     }
     let (_tmp, run, id) = prepare_run("refuse");
+    let _cleanup = Cleanup(id.clone());
     rt().block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
-        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
+            .await
+            .unwrap();
+        let mut svc = instance(
+            &run,
+            "t",
+            "server",
+            Role::Server,
+            quic_go_server(),
+            &[],
+            "http3",
+        );
         svc.placement = None;
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
         assert!(e.contains("no placement") && e.contains("server"), "{e}");
-        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
+        let mut svc = instance(
+            &run,
+            "t",
+            "server",
+            Role::Server,
+            quic_go_server(),
+            &[],
+            "http3",
+        );
         svc.dirs.certs = PathBuf::from("/etc");
-        ex.create_network("t", &Network { name: "test".into(), internal: true }).await.unwrap();
+        ex.create_network(
+            "t",
+            &Network {
+                name: "test".into(),
+                internal: true,
+            },
+        )
+        .await
+        .unwrap();
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
-        assert!(e.contains("outside the run directory") && e.contains("certs"), "{e}");
+        assert!(
+            e.contains("outside the run directory") && e.contains("certs"),
+            "{e}"
+        );
         ex.teardown().await;
     });
 }
@@ -405,18 +812,55 @@ fn bench_lifecycle_vs_docker_compose() {
     let (_tmp, run, id) = prepare_run("bench");
     let test = "bench";
     write_www(&run, test);
-    let client_plan = || plan(quic_go_image(), cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")), ReadinessCondition::Started, vec![]);
+    let client_plan = || {
+        plan(
+            quic_go_image(),
+            cmd(
+                &["qgo-interop-client", "https://server:443/f1.bin"],
+                &[],
+                Some("/app"),
+            ),
+            ReadinessCondition::Started,
+            vec![],
+        )
+    };
     let rt = rt();
     let mut ours = Vec::new();
     for i in 0..=ROUNDS {
         let rid = format!("{id}-{i}");
         let t0 = std::time::Instant::now();
         rt.block_on(async {
-            let ex = DockerExecutor::connect(run.clone(), &rid, EventSink::null()).await.unwrap();
-            let server = instance(&run, test, "server", Role::Server, quic_go_server(), &[], "http3");
-            let client = instance(&run, test, "client", Role::Client, client_plan(), &["server"], "http3");
+            let ex = DockerExecutor::connect(run.clone(), &rid, EventSink::null())
+                .await
+                .unwrap();
+            let server = instance(
+                &run,
+                test,
+                "server",
+                Role::Server,
+                quic_go_server(),
+                &[],
+                "http3",
+            );
+            let client = instance(
+                &run,
+                test,
+                "client",
+                Role::Client,
+                client_plan(),
+                &["server"],
+                "http3",
+            );
             let cancel = CancellationToken::new();
-            ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+            ex.create_network(
+                test,
+                &Network {
+                    name: "test".into(),
+                    internal: true,
+                },
+            )
+            .await
+            .unwrap();
             ex.prepare(&server).await.unwrap();
             ex.prepare(&client).await.unwrap();
             let mut s = ex.start(&server).await.unwrap();
@@ -442,12 +886,34 @@ fn bench_lifecycle_vs_docker_compose() {
         let up = Proc::new("docker-compose")
             .arg("-f")
             .arg(&file)
-            .args(["-p", &project, "up", "--abort-on-container-exit", "--exit-code-from", "client", "--no-color", "--quiet-pull"])
+            .args([
+                "-p",
+                &project,
+                "up",
+                "--abort-on-container-exit",
+                "--exit-code-from",
+                "client",
+                "--no-color",
+                "--quiet-pull",
+            ])
             .output()
             .expect("docker-compose is installed");
-        let down = Proc::new("docker-compose").arg("-f").arg(&file).args(["-p", &project, "down", "-t", "2"]).output().unwrap();
-        assert!(up.status.success(), "docker-compose up: {}", String::from_utf8_lossy(&up.stderr));
-        assert!(down.status.success(), "docker-compose down: {}", String::from_utf8_lossy(&down.stderr));
+        let down = Proc::new("docker-compose")
+            .arg("-f")
+            .arg(&file)
+            .args(["-p", &project, "down", "-t", "2"])
+            .output()
+            .unwrap();
+        assert!(
+            up.status.success(),
+            "docker-compose up: {}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        assert!(
+            down.status.success(),
+            "docker-compose down: {}",
+            String::from_utf8_lossy(&down.stderr)
+        );
         if i > 0 {
             compose.push(t0.elapsed().as_secs_f64());
         }

@@ -12,4 +12,5 @@ mod hardened;
 mod exec_local;
 // Evidence: real captures decoded by the host, judged by interop.wasm and ivy.wasm.
 mod evidence;
-fn main(){}
+// `panther-host run` on localhost: the real demo, faults, Ctrl-C.
+mod run_local;

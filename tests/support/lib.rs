@@ -1,1 +1,49 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: where the workspace is, the real `panther-host`
+//! binary, and process checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// The `panther-host` binary of this workspace (same profile as the tests), built if needed:
+/// cargo builds only the library for a dependent test crate.
+pub fn panther_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary has a path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-q", "-p", "panther-host", "--bin", "panther-host"])
+            .current_dir(workspace())
+            .status()
+            .expect("cargo runs");
+        assert!(st.success(), "building panther-host failed");
+        profile_dir.join("panther-host")
+    })
+    .clone()
+}
+
+/// Processes whose command line contains `marker` (a unique string the test put in argv).
+pub fn processes_with(marker: &str) -> Vec<i32> {
+    let mut out = vec![];
+    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if pid == std::process::id() as i32 {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmd).contains(marker) {
+                // A zombie has an empty cmdline, so what we see here is alive.
+                out.push(pid);
+            }
+        }
+    }
+    out
+}

@@ -21,6 +21,11 @@ use super::*;
 
 type Val<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
+/// Parameters as written, and the key and value span of each.
+type Params = (
+    BTreeMap<String, toml::Value>,
+    BTreeMap<String, (Span, Span)>,
+);
 
 pub(crate) const ROOT_KEYS: &[&str] = &["experiment", "tests", "matrix"];
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &[
@@ -916,14 +921,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn params(
-        &mut self,
-        v: &Val,
-        what: &str,
-    ) -> Option<(
-        BTreeMap<String, toml::Value>,
-        BTreeMap<String, (Span, Span)>,
-    )> {
+    fn params(&mut self, v: &Val, what: &str) -> Option<Params> {
         let DeValue::Table(t) = v.get_ref() else {
             self.type_error(v, what, "a table", "{ source = \"debian\" }");
             return None;
@@ -1370,13 +1368,7 @@ impl<'s> Cx<'s> {
             lists.push(list);
         }
         let testcases = self.string_list(&o, "testcases", "[\"handshake\", \"transfer\"]");
-        let mut per_impl: BTreeMap<
-            String,
-            (
-                BTreeMap<String, toml::Value>,
-                BTreeMap<String, (Span, Span)>,
-            ),
-        > = BTreeMap::new();
+        let mut per_impl: BTreeMap<String, Params> = BTreeMap::new();
         if let Some(pv) = o.get("params") {
             if let Some(p) = self
                 .obj(pv, o.key_span("params"), "`params`", &[])

@@ -27,24 +27,38 @@ pub use state::{ExperimentState, InvalidTransition, Machine, ServiceState, State
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Entity {
-    Experiment { name: String },
-    Test { name: String },
-    Service { test: String, name: String },
+    Experiment {
+        name: String,
+    },
+    Test {
+        name: String,
+    },
+    Service {
+        test: String,
+        name: String,
+    },
     /// The host itself (captures, plugin loading, teardown of leftovers).
     Host,
 }
 
 impl Entity {
     pub fn service(test: &str, name: &str) -> Self {
-        Entity::Service { test: test.to_string(), name: name.to_string() }
+        Entity::Service {
+            test: test.to_string(),
+            name: name.to_string(),
+        }
     }
 
     pub fn test(name: &str) -> Self {
-        Entity::Test { name: name.to_string() }
+        Entity::Test {
+            name: name.to_string(),
+        }
     }
 
     pub fn experiment(name: &str) -> Self {
-        Entity::Experiment { name: name.to_string() }
+        Entity::Experiment {
+            name: name.to_string(),
+        }
     }
 }
 
@@ -64,30 +78,85 @@ impl std::fmt::Display for Entity {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// A lifecycle state change (`created`, `preparing`, …, `ready`, `stopped`, `destroyed`).
-    State { from: String, to: String },
+    State {
+        from: String,
+        to: String,
+    },
     /// Something failed; the entity usually moves to its error state next.
-    Failed { error: String },
-    PhaseStarted { phase: String, commands: usize },
-    PhaseFinished { phase: String, ok: bool, cached: bool, duration_ms: u64 },
-    CommandStarted { phase: String, index: usize, argv: Vec<String>, pid: Option<u32> },
-    CommandFinished { phase: String, index: usize, exit_code: Option<i32>, signal: Option<i32>, timed_out: bool, duration_ms: u64 },
-    Readiness { condition: String, ready: bool, waited_ms: u64 },
-    PluginCall { plugin: String, function: String, ok: bool, duration_ms: u64, error: Option<String> },
-    PolicyRefusal { plugin: String, violations: Vec<String> },
-    CaptureStarted { interface: String, filter: String, path: String },
-    CaptureStopped { path: String, bytes: u64 },
-    TeardownStep { what: String, ok: bool, detail: String },
+    Failed {
+        error: String,
+    },
+    PhaseStarted {
+        phase: String,
+        commands: usize,
+    },
+    PhaseFinished {
+        phase: String,
+        ok: bool,
+        cached: bool,
+        duration_ms: u64,
+    },
+    CommandStarted {
+        phase: String,
+        index: usize,
+        argv: Vec<String>,
+        pid: Option<u32>,
+    },
+    CommandFinished {
+        phase: String,
+        index: usize,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        timed_out: bool,
+        duration_ms: u64,
+    },
+    Readiness {
+        condition: String,
+        ready: bool,
+        waited_ms: u64,
+    },
+    PluginCall {
+        plugin: String,
+        function: String,
+        ok: bool,
+        duration_ms: u64,
+        error: Option<String>,
+    },
+    PolicyRefusal {
+        plugin: String,
+        violations: Vec<String>,
+    },
+    CaptureStarted {
+        interface: String,
+        filter: String,
+        path: String,
+    },
+    CaptureStopped {
+        path: String,
+        bytes: u64,
+    },
+    TeardownStep {
+        what: String,
+        ok: bool,
+        detail: String,
+    },
     /// A run or a test ended with this status (`completed`, `passed`, `timeout`, …).
-    Finished { status: String },
+    Finished {
+        status: String,
+    },
     /// Free text worth keeping in the record (a missing tool, a skipped step).
-    Note { message: String },
+    Note {
+        message: String,
+    },
 }
 
 impl EventKind {
     fn is_problem(&self) -> bool {
         match self {
             EventKind::Failed { .. } | EventKind::PolicyRefusal { .. } => true,
-            EventKind::TeardownStep { ok, .. } | EventKind::PhaseFinished { ok, .. } | EventKind::PluginCall { ok, .. } => !ok,
+            EventKind::TeardownStep { ok, .. }
+            | EventKind::PhaseFinished { ok, .. }
+            | EventKind::PluginCall { ok, .. } => !ok,
             _ => false,
         }
     }
@@ -107,7 +176,9 @@ pub struct Event {
 
 /// Current time as RFC 3339 UTC, the format of every timestamp the host writes.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -132,7 +203,9 @@ pub struct EventSink {
 
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventSink").field("seq", &self.inner.seq.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("EventSink")
+            .field("seq", &self.inner.seq.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,7 +229,10 @@ impl EventSink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         Ok(Self::with(Some(f), false))
     }
 
@@ -172,19 +248,34 @@ impl EventSink {
 
     /// Every event so far, when made with [`EventSink::memory`]; empty otherwise.
     pub fn recorded(&self) -> Vec<Event> {
-        self.inner.memory.as_ref().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()
+        self.inner
+            .memory
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// Records one event.
     pub fn emit(&self, entity: Entity, kind: EventKind) {
-        let ev = Event { seq: self.inner.seq.fetch_add(1, Ordering::SeqCst), time: now_rfc3339(), entity, kind };
+        let ev = Event {
+            seq: self.inner.seq.fetch_add(1, Ordering::SeqCst),
+            time: now_rfc3339(),
+            entity,
+            kind,
+        };
         let line = serde_json::to_string(&ev).expect("events are plain data");
         if ev.kind.is_problem() {
             tracing::warn!(target: "panther::events", entity = %ev.entity, "{line}");
         } else {
             tracing::debug!(target: "panther::events", entity = %ev.entity, "{line}");
         }
-        if let Some(f) = self.inner.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(f) = self
+            .inner
+            .file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             // One write per line keeps lines whole even if several sinks append to one file.
             if let Err(e) = f.write_all(format!("{line}\n").as_bytes()) {
                 tracing::error!("cannot append to events.jsonl: {e}");
@@ -197,13 +288,30 @@ impl EventSink {
 
     /// Free text about an entity.
     pub fn note(&self, entity: Entity, message: impl Into<String>) {
-        self.emit(entity, EventKind::Note { message: message.into() });
+        self.emit(
+            entity,
+            EventKind::Note {
+                message: message.into(),
+            },
+        );
     }
 
-    fn transition<S: State>(&self, machine: &'static str, m: &mut Machine<S>, entity: Entity, to: S) -> Result<(), InvalidTransition> {
+    fn transition<S: State>(
+        &self,
+        machine: &'static str,
+        m: &mut Machine<S>,
+        entity: Entity,
+        to: S,
+    ) -> Result<(), InvalidTransition> {
         match m.go(machine, &entity.to_string(), to) {
             Ok(from) => {
-                self.emit(entity, EventKind::State { from: from.name().into(), to: to.name().into() });
+                self.emit(
+                    entity,
+                    EventKind::State {
+                        from: from.name().into(),
+                        to: to.name().into(),
+                    },
+                );
                 Ok(())
             }
             Err(e) => {
@@ -218,12 +326,27 @@ impl EventSink {
     ///
     /// # Errors
     /// The machine forbids the transition; nothing is recorded but an error log.
-    pub fn service_state(&self, test: &str, service: &str, to: ServiceState) -> Result<(), InvalidTransition> {
-        let mut ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn service_state(
+        &self,
+        test: &str,
+        service: &str,
+        to: ServiceState,
+    ) -> Result<(), InvalidTransition> {
+        let mut ms = self
+            .inner
+            .machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let key = (test.to_string(), service.to_string());
         if !ms.services.contains_key(&key) {
             ms.services.insert(key.clone(), Machine::default());
-            self.emit(Entity::service(test, service), EventKind::State { from: String::new(), to: "created".into() });
+            self.emit(
+                Entity::service(test, service),
+                EventKind::State {
+                    from: String::new(),
+                    to: "created".into(),
+                },
+            );
         }
         let m = ms.services.get_mut(&key).expect("inserted above");
         self.transition("service", m, Entity::service(test, service), to)
@@ -231,8 +354,14 @@ impl EventSink {
 
     /// The current state of a service, if the sink has seen it.
     pub fn service_state_of(&self, test: &str, service: &str) -> Option<ServiceState> {
-        let ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
-        ms.services.get(&(test.to_string(), service.to_string())).map(|m| m.state())
+        let ms = self
+            .inner
+            .machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        ms.services
+            .get(&(test.to_string(), service.to_string()))
+            .map(|m| m.state())
     }
 
     /// Moves a test's machine to `to`; see [`EventSink::service_state`].
@@ -240,10 +369,20 @@ impl EventSink {
     /// # Errors
     /// The machine forbids the transition.
     pub fn test_state(&self, test: &str, to: TestState) -> Result<(), InvalidTransition> {
-        let mut ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ms = self
+            .inner
+            .machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if !ms.tests.contains_key(test) {
             ms.tests.insert(test.to_string(), Machine::default());
-            self.emit(Entity::test(test), EventKind::State { from: String::new(), to: "created".into() });
+            self.emit(
+                Entity::test(test),
+                EventKind::State {
+                    from: String::new(),
+                    to: "created".into(),
+                },
+            );
         }
         let m = ms.tests.get_mut(test).expect("inserted above");
         self.transition("test", m, Entity::test(test), to)
@@ -253,11 +392,25 @@ impl EventSink {
     ///
     /// # Errors
     /// The machine forbids the transition.
-    pub fn experiment_state(&self, name: &str, to: ExperimentState) -> Result<(), InvalidTransition> {
-        let mut ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn experiment_state(
+        &self,
+        name: &str,
+        to: ExperimentState,
+    ) -> Result<(), InvalidTransition> {
+        let mut ms = self
+            .inner
+            .machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if !ms.experiments.contains_key(name) {
             ms.experiments.insert(name.to_string(), Machine::default());
-            self.emit(Entity::experiment(name), EventKind::State { from: String::new(), to: "created".into() });
+            self.emit(
+                Entity::experiment(name),
+                EventKind::State {
+                    from: String::new(),
+                    to: "created".into(),
+                },
+            );
         }
         let m = ms.experiments.get_mut(name).expect("inserted above");
         self.transition("experiment", m, Entity::experiment(name), to)
@@ -269,7 +422,14 @@ impl EventSink {
     /// so its machine walks INITIALIZING … RUNNING.
     pub fn experiment_started(&self, name: &str, run_id: &str) {
         use ExperimentState::*;
-        for s in [Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running] {
+        for s in [
+            Initializing,
+            LoadingPlugins,
+            PluginsLoaded,
+            InitializingTests,
+            TestsInitialized,
+            Running,
+        ] {
             let _ = self.experiment_state(name, s);
         }
         self.note(Entity::experiment(name), format!("run {run_id}"));
@@ -283,7 +443,12 @@ impl EventSink {
             let _ = self.experiment_state(name, ExperimentState::CollectingResults);
             let _ = self.experiment_state(name, ExperimentState::Completed);
         }
-        self.emit(Entity::experiment(name), EventKind::Finished { status: status.into() });
+        self.emit(
+            Entity::experiment(name),
+            EventKind::Finished {
+                status: status.into(),
+            },
+        );
     }
 
     /// A test starts (PREPARING, then RUNNING once its services are being started).
@@ -295,8 +460,15 @@ impl EventSink {
     /// A test is over with `status` (`passed`, `failed`, `skipped`, `timeout`, `interrupted`).
     pub fn test_finished(&self, test: &str, status: &str) {
         let current = {
-            let ms = self.inner.machines.lock().unwrap_or_else(|e| e.into_inner());
-            ms.tests.get(test).map(|m| m.state()).unwrap_or(TestState::Created)
+            let ms = self
+                .inner
+                .machines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            ms.tests
+                .get(test)
+                .map(|m| m.state())
+                .unwrap_or(TestState::Created)
         };
         match (status, current) {
             ("interrupted", _) => {
@@ -316,7 +488,12 @@ impl EventSink {
                 let _ = self.test_state(test, TestState::Failed);
             }
         }
-        self.emit(Entity::test(test), EventKind::Finished { status: status.into() });
+        self.emit(
+            Entity::test(test),
+            EventKind::Finished {
+                status: status.into(),
+            },
+        );
     }
 
     /// A progress bar of `len` steps, hidden without a terminal.
@@ -347,14 +524,20 @@ impl Progress {
 
     /// A bar of `len` steps (tests of an experiment).
     pub fn bar(len: u64, message: impl Into<String>) -> Self {
-        let p = Self::styled(indicatif::ProgressBar::new(len), "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}");
+        let p = Self::styled(
+            indicatif::ProgressBar::new(len),
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        );
         p.bar.set_message(message.into());
         p
     }
 
     /// A spinner for work of unknown length (a compile phase, an image build).
     pub fn spinner(message: impl Into<String>) -> Self {
-        let p = Self::styled(indicatif::ProgressBar::new_spinner(), "{spinner} [{elapsed_precise}] {msg}");
+        let p = Self::styled(
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} [{elapsed_precise}] {msg}",
+        );
         p.bar.set_message(message.into());
         p
     }
@@ -396,35 +579,86 @@ mod tests {
         let path = dir.path().join("events.jsonl");
         let sink = EventSink::create(&path).unwrap();
         let clone = sink.clone();
-        sink.service_state("t", "srv", ServiceState::Preparing).unwrap();
-        clone.emit(Entity::service("t", "srv"), EventKind::CommandStarted { phase: "compile".into(), index: 0, argv: vec!["make".into()], pid: Some(7) });
+        sink.service_state("t", "srv", ServiceState::Preparing)
+            .unwrap();
+        clone.emit(
+            Entity::service("t", "srv"),
+            EventKind::CommandStarted {
+                phase: "compile".into(),
+                index: 0,
+                argv: vec!["make".into()],
+                pid: Some(7),
+            },
+        );
         sink.note(Entity::Host, "tshark is not installed");
-        let lines: Vec<Event> = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Event> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 4);
-        assert_eq!(lines.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
-        assert_eq!(lines[0].kind, EventKind::State { from: String::new(), to: "created".into() });
-        assert_eq!(lines[1].kind, EventKind::State { from: "created".into(), to: "preparing".into() });
-        assert!(matches!(&lines[2].kind, EventKind::CommandStarted { pid: Some(7), .. }));
-        let raw: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&path).unwrap().lines().nth(2).unwrap()).unwrap();
+        assert_eq!(
+            lines.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        assert_eq!(
+            lines[0].kind,
+            EventKind::State {
+                from: String::new(),
+                to: "created".into()
+            }
+        );
+        assert_eq!(
+            lines[1].kind,
+            EventKind::State {
+                from: "created".into(),
+                to: "preparing".into()
+            }
+        );
+        assert!(matches!(
+            &lines[2].kind,
+            EventKind::CommandStarted { pid: Some(7), .. }
+        ));
+        let raw: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .nth(2)
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(raw["event"], "command_started");
-        assert_eq!(raw["entity"], serde_json::json!({"type": "service", "test": "t", "name": "srv"}));
+        assert_eq!(
+            raw["entity"],
+            serde_json::json!({"type": "service", "test": "t", "name": "srv"})
+        );
     }
 
     // The sink refuses a transition its machine forbids and records nothing for it.
     #[test]
     fn sink_refuses_invalid_transitions() {
         let sink = EventSink::memory();
-        sink.service_state("t", "s", ServiceState::Preparing).unwrap();
-        let e = sink.service_state("t", "s", ServiceState::Ready).unwrap_err();
+        sink.service_state("t", "s", ServiceState::Preparing)
+            .unwrap();
+        let e = sink
+            .service_state("t", "s", ServiceState::Ready)
+            .unwrap_err();
         assert_eq!(e.from, "preparing");
-        assert_eq!(sink.service_state_of("t", "s"), Some(ServiceState::Preparing));
+        assert_eq!(
+            sink.service_state_of("t", "s"),
+            Some(ServiceState::Preparing)
+        );
         assert_eq!(sink.recorded().len(), 2);
         sink.test_state("t", TestState::Preparing).unwrap();
         assert!(sink.test_state("t", TestState::Finished).is_err());
-        sink.experiment_state("e", ExperimentState::Initializing).unwrap();
-        assert!(sink.experiment_state("e", ExperimentState::Completed).is_err());
+        sink.experiment_state("e", ExperimentState::Initializing)
+            .unwrap();
+        assert!(sink
+            .experiment_state("e", ExperimentState::Completed)
+            .is_err());
         // Machines are per entity.
-        sink.service_state("t", "other", ServiceState::Preparing).unwrap();
+        sink.service_state("t", "other", ServiceState::Preparing)
+            .unwrap();
     }
 
     // The orchestrator's helpers walk the machines along valid paths only.
@@ -446,9 +680,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!(states.contains(&"test a:finished".to_string()), "{states:?}");
+        assert!(
+            states.contains(&"test a:finished".to_string()),
+            "{states:?}"
+        );
         assert!(states.contains(&"test b:skipped".to_string()), "{states:?}");
-        assert!(states.contains(&"test c:interrupted".to_string()), "{states:?}");
+        assert!(
+            states.contains(&"test c:interrupted".to_string()),
+            "{states:?}"
+        );
         assert_eq!(states.last().unwrap(), "experiment e:finished_early");
     }
 

@@ -146,7 +146,11 @@ impl State for TestState {
         }
         matches!(
             (self, to),
-            (Created, Preparing | Skipped) | (Preparing, Running) | (Running, Assessing) | (Assessing, Finished) | (_, Failed | Interrupted)
+            (Created, Preparing | Skipped)
+                | (Preparing, Running)
+                | (Running, Assessing)
+                | (Assessing, Finished)
+                | (_, Failed | Interrupted)
         )
     }
 
@@ -180,7 +184,11 @@ impl State for ExperimentState {
         }
         match (self, to) {
             (_, Failed) => true,
-            (Initializing | LoadingPlugins | PluginsLoaded | InitializingTests | TestsInitialized | Running, FinishedEarly) => true,
+            (
+                Initializing | LoadingPlugins | PluginsLoaded | InitializingTests
+                | TestsInitialized | Running,
+                FinishedEarly,
+            ) => true,
             (Created, Initializing)
             | (Initializing, LoadingPlugins)
             | (LoadingPlugins, PluginsLoaded)
@@ -194,7 +202,10 @@ impl State for ExperimentState {
     }
 
     fn is_terminal(self) -> bool {
-        matches!(self, ExperimentState::Completed | ExperimentState::Failed | ExperimentState::FinishedEarly)
+        matches!(
+            self,
+            ExperimentState::Completed | ExperimentState::Failed | ExperimentState::FinishedEarly
+        )
     }
 
     fn name(self) -> &'static str {
@@ -218,7 +229,10 @@ impl State for ExperimentState {
 /// A transition the machine does not allow: a bug in whoever asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 #[error("invalid {machine} transition for `{entity}`: {from} → {to}")]
-#[diagnostic(code(panther::events::invalid_transition), help("this is a bug in panther-host; please report it with events.jsonl"))]
+#[diagnostic(
+    code(panther::events::invalid_transition),
+    help("this is a bug in panther-host; please report it with events.jsonl")
+)]
 pub struct InvalidTransition {
     pub machine: &'static str,
     pub entity: String,
@@ -247,9 +261,19 @@ impl<S: State> Machine<S> {
     ///
     /// # Errors
     /// [`InvalidTransition`] when the table does not allow it; the state is left unchanged.
-    pub fn go(&mut self, machine: &'static str, entity: &str, to: S) -> Result<S, InvalidTransition> {
+    pub fn go(
+        &mut self,
+        machine: &'static str,
+        entity: &str,
+        to: S,
+    ) -> Result<S, InvalidTransition> {
         if !self.state.can_go_to(to) {
-            return Err(InvalidTransition { machine, entity: entity.to_string(), from: self.state.name(), to: to.name() });
+            return Err(InvalidTransition {
+                machine,
+                entity: entity.to_string(),
+                from: self.state.name(),
+                to: to.name(),
+            });
         }
         Ok(std::mem::replace(&mut self.state, to))
     }
@@ -271,14 +295,24 @@ mod tests {
     #[test]
     fn service_valid_paths() {
         use ServiceState::*;
-        walk(&[Preparing, Prepared, Deploying, Deployed, Starting, Running, Ready, Running, Ready, Stopping, Stopped, Starting, Running, Stopping, Stopped, Destroying, Destroyed]).unwrap();
+        walk(&[
+            Preparing, Prepared, Deploying, Deployed, Starting, Running, Ready, Running, Ready,
+            Stopping, Stopped, Starting, Running, Stopping, Stopped, Destroying, Destroyed,
+        ])
+        .unwrap();
         walk(&[Preparing, Error, Stopping, Stopped, Destroyed]).unwrap();
-        walk(&[Preparing, Prepared, Deploying, Deployed, Starting, Error, Destroying, Destroyed]).unwrap();
+        walk(&[
+            Preparing, Prepared, Deploying, Deployed, Starting, Error, Destroying, Destroyed,
+        ])
+        .unwrap();
         // Teardown may destroy a service in any state.
         walk(&[Preparing, Destroyed]).unwrap();
         walk(&[Destroyed]).unwrap();
         // Localhost: no deployment step; a client that exits on its own.
-        walk(&[Preparing, Prepared, Starting, Running, Ready, Stopped, Destroyed]).unwrap();
+        walk(&[
+            Preparing, Prepared, Starting, Running, Ready, Stopped, Destroyed,
+        ])
+        .unwrap();
     }
 
     // Skipping a step, leaving DESTROYED and erroring from a dead state are bugs.
@@ -293,11 +327,17 @@ mod tests {
         assert!(walk(&[Destroyed, Destroyed]).is_err());
         assert!(walk(&[Error]).is_err(), "CREATED is not live");
         assert!(walk(&[Preparing, Error, Error]).is_err());
-        assert!(walk(&[Preparing, Prepared, Deploying, Deployed, Starting, Running, Stopping, Stopped, Ready]).is_err());
+        assert!(walk(&[
+            Preparing, Prepared, Deploying, Deployed, Starting, Running, Stopping, Stopped, Ready
+        ])
+        .is_err());
         let mut m = Machine::<ServiceState>::default();
         m.go("service", "s", Preparing).unwrap();
         let e = m.go("service", "t/s", Stopped).unwrap_err();
-        assert_eq!(e.to_string(), "invalid service transition for `t/s`: preparing → stopped");
+        assert_eq!(
+            e.to_string(),
+            "invalid service transition for `t/s`: preparing → stopped"
+        );
         assert_eq!(m.state(), Preparing, "a refused transition changes nothing");
     }
 
@@ -317,13 +357,43 @@ mod tests {
     #[test]
     fn experiment_machine() {
         use ExperimentState::*;
-        walk(&[Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running, CollectingResults, Completed]).unwrap();
+        walk(&[
+            Initializing,
+            LoadingPlugins,
+            PluginsLoaded,
+            InitializingTests,
+            TestsInitialized,
+            Running,
+            CollectingResults,
+            Completed,
+        ])
+        .unwrap();
         walk(&[Initializing, LoadingPlugins, FinishedEarly]).unwrap();
         walk(&[Failed]).unwrap();
-        walk(&[Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running, CollectingResults, Failed]).unwrap();
+        walk(&[
+            Initializing,
+            LoadingPlugins,
+            PluginsLoaded,
+            InitializingTests,
+            TestsInitialized,
+            Running,
+            CollectingResults,
+            Failed,
+        ])
+        .unwrap();
         assert!(walk(&[Running]).is_err());
         assert!(walk(&[FinishedEarly]).is_err(), "not from CREATED");
-        assert!(walk(&[Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running, CollectingResults, FinishedEarly]).is_err());
+        assert!(walk(&[
+            Initializing,
+            LoadingPlugins,
+            PluginsLoaded,
+            InitializingTests,
+            TestsInitialized,
+            Running,
+            CollectingResults,
+            FinishedEarly
+        ])
+        .is_err());
         assert!(walk(&[Failed, Completed]).is_err());
     }
 }

@@ -8,8 +8,8 @@
 //! (`capture-note`, `transfer.downloaded = none`) for the tester plugin to weigh. Does not run
 //! services or decide what is captured.
 
-pub mod tshark;
 pub mod transfers;
+pub mod tshark;
 
 use std::path::PathBuf;
 
@@ -68,7 +68,11 @@ pub fn gather(input: &GatherInput) -> types::Outcome {
         .collect();
     let transfers = transfers::compare(&input.www, &input.downloads, &input.requests);
     let (packets, packets_truncated, capture_note) = match &input.pcap {
-        None => (Vec::new(), false, Some("no capture was made for this test".to_string())),
+        None => (
+            Vec::new(),
+            false,
+            Some("no capture was made for this test".to_string()),
+        ),
         Some(pcap) => {
             let req = tshark::DecodeRequest {
                 pcap: pcap.clone(),
@@ -135,7 +139,10 @@ mod tests {
             max_packets: 10,
         });
         assert!(o.packets.is_empty());
-        assert_eq!(o.capture_note.as_deref(), Some("no capture was made for this test"));
+        assert_eq!(
+            o.capture_note.as_deref(),
+            Some("no capture was made for this test")
+        );
         assert_eq!(o.transfers.len(), 1);
         assert!(o.transfers[0].served.is_none() && o.transfers[0].downloaded.is_none());
     }

@@ -24,7 +24,11 @@ pub fn compare(www: &Path, downloads: &[PathBuf], requests: &[String]) -> Vec<ty
             } else {
                 None
             };
-            types::Transfer { path: path.clone(), served, downloaded }
+            types::Transfer {
+                path: path.clone(),
+                served,
+                downloaded,
+            }
         })
         .collect()
 }
@@ -47,7 +51,10 @@ pub fn digest(path: &Path) -> Option<types::FileDigest> {
         size += n as u64;
         h.update(&buf[..n]);
     }
-    Some(types::FileDigest { size, sha256: hex::encode(h.finalize()) })
+    Some(types::FileDigest {
+        size,
+        sha256: hex::encode(h.finalize()),
+    })
 }
 
 #[cfg(test)]
@@ -66,7 +73,12 @@ mod tests {
         let t = compare(
             www.path(),
             &[d1.path().into(), d2.path().into()],
-            &["/a".into(), "/b".into(), "/c".into(), "/../etc/passwd".into()],
+            &[
+                "/a".into(),
+                "/b".into(),
+                "/c".into(),
+                "/../etc/passwd".into(),
+            ],
         );
         assert_eq!(t[0].served, t[0].downloaded);
         assert_eq!(

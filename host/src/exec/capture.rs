@@ -24,17 +24,27 @@ pub enum CaptureError {
     #[diagnostic(code(panther::capture::not_requested))]
     NotRequested,
     #[error("tshark is not installed, so no packets were captured")]
-    #[diagnostic(code(panther::capture::missing), help("install it with `apt-get install tshark` (or `make setup`)"))]
+    #[diagnostic(
+        code(panther::capture::missing),
+        help("install it with `apt-get install tshark` (or `make setup`)")
+    )]
     Missing,
     #[error("tshark did not start capturing on `{interface}`: {detail}")]
-    #[diagnostic(code(panther::capture::start), help("capturing needs root or CAP_NET_RAW; check that the interface exists (`ip link`)"))]
+    #[diagnostic(
+        code(panther::capture::start),
+        help("capturing needs root or CAP_NET_RAW; check that the interface exists (`ip link`)")
+    )]
     Start { interface: String, detail: String },
     #[error("the capture file {path} is empty or missing after tshark stopped")]
     #[diagnostic(code(panther::capture::empty), help("see {}.tshark.log next to it", path.with_extension("").display()))]
     Empty { path: PathBuf },
     #[error("cannot prepare the capture file {path}: {source}")]
     #[diagnostic(code(panther::capture::io))]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl CaptureError {
@@ -70,7 +80,11 @@ pub fn filter(ports: &[u16]) -> String {
     let mut ports = ports.to_vec();
     ports.sort_unstable();
     ports.dedup();
-    ports.iter().map(|p| format!("udp port {p}")).collect::<Vec<_>>().join(" or ")
+    ports
+        .iter()
+        .map(|p| format!("udp port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn stderr_log(out: &Path) -> PathBuf {
@@ -85,9 +99,16 @@ impl Capture {
     /// # Errors
     /// [`CaptureError::Missing`] when tshark is not installed; [`CaptureError::Start`] when it
     /// exits or stays silent instead of capturing.
-    pub async fn start(interface: &str, ports: &[u16], out: &Path) -> Result<Capture, CaptureError> {
+    pub async fn start(
+        interface: &str,
+        ports: &[u16],
+        out: &Path,
+    ) -> Result<Capture, CaptureError> {
         if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| CaptureError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| CaptureError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let filter = filter(ports);
         let mut cmd = tokio::process::Command::new("tshark");
@@ -104,8 +125,15 @@ impl Capture {
             .kill_on_drop(true);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CaptureError::Missing),
-            Err(e) => return Err(CaptureError::Start { interface: interface.into(), detail: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CaptureError::Missing)
+            }
+            Err(e) => {
+                return Err(CaptureError::Start {
+                    interface: interface.into(),
+                    detail: e.to_string(),
+                })
+            }
         };
         let stderr = child.stderr.take().expect("piped above");
         let mut lines = tokio::io::BufReader::new(stderr).lines();
@@ -128,12 +156,22 @@ impl Capture {
         if ready != Ok(true) {
             let _ = child.start_kill();
             let _ = child.wait().await;
-            let detail = if log.trim().is_empty() { "no output within the start timeout".to_string() } else { log.trim().to_string() };
-            return Err(CaptureError::Start { interface: interface.into(), detail });
+            let detail = if log.trim().is_empty() {
+                "no output within the start timeout".to_string()
+            } else {
+                log.trim().to_string()
+            };
+            return Err(CaptureError::Start {
+                interface: interface.into(),
+                detail,
+            });
         }
         // Keep draining stderr into the log so tshark never blocks on a full pipe.
         tokio::spawn(async move {
-            let mut f = std::fs::OpenOptions::new().append(true).open(&log_path).ok();
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .ok();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(f) = f.as_mut() {
                     use std::io::Write;
@@ -141,7 +179,13 @@ impl Capture {
                 }
             }
         });
-        Ok(Capture { child, out: out.to_path_buf(), filter, interface: interface.into(), started: Instant::now() })
+        Ok(Capture {
+            child,
+            out: out.to_path_buf(),
+            filter,
+            interface: interface.into(),
+            started: Instant::now(),
+        })
     }
 
     /// The pcap file being written.
@@ -158,7 +202,10 @@ impl Capture {
         if let Some(pid) = self.child.id() {
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGINT);
         }
-        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("tshark did not stop within {STOP_TIMEOUT:?} of SIGINT; killing it");
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
@@ -175,9 +222,16 @@ impl Capture {
             .to_string();
         let bytes = std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0);
         if bytes == 0 {
-            return Err(CaptureError::Empty { path: self.out.clone() });
+            return Err(CaptureError::Empty {
+                path: self.out.clone(),
+            });
         }
-        Ok(CaptureReport { bytes, path: self.out.clone(), duration: self.started.elapsed(), summary })
+        Ok(CaptureReport {
+            bytes,
+            path: self.out.clone(),
+            duration: self.started.elapsed(),
+            summary,
+        })
     }
 }
 
@@ -216,8 +270,16 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let report = cap.stop().await.unwrap();
         assert!(report.bytes > 0);
-        let listing = std::process::Command::new("tshark").args(["-r"]).arg(&report.path).args(["-T", "fields", "-e", "udp.dstport"]).output().unwrap();
-        let ports: Vec<String> = String::from_utf8_lossy(&listing.stdout).lines().map(String::from).collect();
+        let listing = std::process::Command::new("tshark")
+            .args(["-r"])
+            .arg(&report.path)
+            .args(["-T", "fields", "-e", "udp.dstport"])
+            .output()
+            .unwrap();
+        let ports: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
         assert_eq!(ports, vec![port.to_string(); 5], "{report:?}");
     }
 

@@ -30,17 +30,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+};
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
-    StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
+    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
-use crate::exec::{CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport, TeardownStep};
+use crate::exec::{
+    CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport,
+    TeardownStep,
+};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
 use crate::plugin::wit::latest::env;
 
@@ -104,7 +109,10 @@ pub struct DockerExecutor {
 
 impl std::fmt::Debug for DockerExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DockerExecutor").field("run_id", &self.run_id).field("run_dir", &self.run_dir).finish_non_exhaustive()
+        f.debug_struct("DockerExecutor")
+            .field("run_id", &self.run_id)
+            .field("run_dir", &self.run_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,7 +122,16 @@ fn docker_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecEr
 
 /// Docker object names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]`; anything else becomes `-`.
 fn sanitize(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     if !out.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         out.insert(0, 'x');
     }
@@ -127,21 +144,37 @@ fn sanitize(s: &str) -> String {
 /// # Errors
 /// No daemon answers; the message says where it looked and how to fix it.
 pub async fn connect_daemon() -> Result<Docker, ExecError> {
-    let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let hint = "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
+    let where_ =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let hint =
+        "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
                 use `[tests.network] type = \"localhost\"` to run without Docker";
     let docker = Docker::connect_with_defaults()
-        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?
+        .map_err(|e| {
+            ExecError::Docker(format!(
+                "no Docker daemon reachable at {where_}: {e}; {hint}"
+            ))
+        })?
         .with_timeout(Duration::from_secs(600));
-    let docker = match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return Err(ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}"))),
-        Err(_) => return Err(ExecError::Docker(format!("the Docker daemon at {where_} did not answer within 5 s; {hint}"))),
-    };
-    docker
-        .ping()
-        .await
-        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?;
+    let docker =
+        match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                return Err(ExecError::Docker(format!(
+                    "no Docker daemon reachable at {where_}: {e}; {hint}"
+                )))
+            }
+            Err(_) => {
+                return Err(ExecError::Docker(format!(
+                    "the Docker daemon at {where_} did not answer within 5 s; {hint}"
+                )))
+            }
+        };
+    docker.ping().await.map_err(|e| {
+        ExecError::Docker(format!(
+            "no Docker daemon reachable at {where_}: {e}; {hint}"
+        ))
+    })?;
     Ok(docker)
 }
 
@@ -154,14 +187,25 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// [`ExecError::Docker`] when no daemon is reachable, saying how to start one.
-    pub async fn connect(run_dir: PathBuf, run_id: &str, events: EventSink) -> Result<Self, ExecError> {
+    pub async fn connect(
+        run_dir: PathBuf,
+        run_id: &str,
+        events: EventSink,
+    ) -> Result<Self, ExecError> {
         let docker = connect_daemon().await?;
         let experiment = run_dir
             .parent()
             .and_then(|p| p.file_name())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(DockerExecutor { docker, run_dir, run_id: run_id.to_string(), experiment, events, state: Mutex::new(State::default()) })
+        Ok(DockerExecutor {
+            docker,
+            run_dir,
+            run_id: run_id.to_string(),
+            experiment,
+            events,
+            state: Mutex::new(State::default()),
+        })
     }
 
     /// The bollard client, for tests and `clean`.
@@ -190,8 +234,16 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// The daemon refuses (for instance, it ran out of address pools).
-    pub async fn create_network(&self, test: &str, net: &env::Network) -> Result<String, ExecError> {
-        if let Some(n) = self.state().networks.get(&(test.to_string(), net.name.clone())) {
+    pub async fn create_network(
+        &self,
+        test: &str,
+        net: &env::Network,
+    ) -> Result<String, ExecError> {
+        if let Some(n) = self
+            .state()
+            .networks
+            .get(&(test.to_string(), net.name.clone()))
+        {
             return Ok(n.name.clone());
         }
         if !net.internal {
@@ -207,20 +259,34 @@ impl DockerExecutor {
             labels: Some(self.labels(test, None)),
             ..Default::default()
         };
-        let resp = self
-            .docker
-            .create_network(req)
-            .await
-            .map_err(|e| docker_err(format!("test `{test}`: cannot create network `{name}`"), e))?;
-        let info = NetInfo { id: resp.id, name: name.clone() };
-        self.events.note(Entity::test(test), format!("docker network {} ({}) created, internal", info.name, &info.id[..12.min(info.id.len())]));
-        self.state().networks.insert((test.to_string(), net.name.clone()), info);
+        let resp =
+            self.docker.create_network(req).await.map_err(|e| {
+                docker_err(format!("test `{test}`: cannot create network `{name}`"), e)
+            })?;
+        let info = NetInfo {
+            id: resp.id,
+            name: name.clone(),
+        };
+        self.events.note(
+            Entity::test(test),
+            format!(
+                "docker network {} ({}) created, internal",
+                info.name,
+                &info.id[..12.min(info.id.len())]
+            ),
+        );
+        self.state()
+            .networks
+            .insert((test.to_string(), net.name.clone()), info);
         Ok(name)
     }
 
     /// The Linux bridge of a test's network (`br-<id[:12]>`), where captures listen.
     pub fn bridge_of(&self, test: &str, network: &str) -> Option<String> {
-        self.state().networks.get(&(test.to_string(), network.to_string())).map(|n| format!("br-{}", &n.id[..12]))
+        self.state()
+            .networks
+            .get(&(test.to_string(), network.to_string()))
+            .map(|n| format!("br-{}", &n.id[..12]))
     }
 
     fn placement<'a>(&self, svc: &'a ServiceInstance) -> Result<&'a env::Placement, ExecError> {
@@ -269,10 +335,17 @@ impl DockerExecutor {
         let mut out = Vec::new();
         for m in &self.placement(svc)?.mounts {
             let host = self.host_dir(svc, &m.dir)?;
-            std::fs::create_dir_all(&host).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", host.display())))?;
-            let target = m.target.clone().unwrap_or_else(|| host.to_string_lossy().into_owned());
+            std::fs::create_dir_all(&host)
+                .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", host.display())))?;
+            let target = m
+                .target
+                .clone()
+                .unwrap_or_else(|| host.to_string_lossy().into_owned());
             if !target.starts_with('/') {
-                return Err(ExecError::Docker(format!("service `{}`: mount target `{target}` of `{}` is not absolute", svc.name, m.dir)));
+                return Err(ExecError::Docker(format!(
+                    "service `{}`: mount target `{target}` of `{}` is not absolute",
+                    svc.name, m.dir
+                )));
             }
             out.push((host, target, m.read_only));
         }
@@ -293,8 +366,14 @@ impl DockerExecutor {
     }
 
     fn env_of(&self, svc: &ServiceInstance, cmd: &Command) -> Vec<String> {
-        let mut env: BTreeMap<String, String> = BTreeMap::from([("PATH".to_string(), CONTAINER_PATH.to_string())]);
-        for (k, v) in svc.extra_env.iter().chain(svc.placement.iter().flat_map(|p| p.env.iter())).chain(cmd.env.iter()) {
+        let mut env: BTreeMap<String, String> =
+            BTreeMap::from([("PATH".to_string(), CONTAINER_PATH.to_string())]);
+        for (k, v) in svc
+            .extra_env
+            .iter()
+            .chain(svc.placement.iter().flat_map(|p| p.env.iter()))
+            .chain(cmd.env.iter())
+        {
             env.insert(k.clone(), v.clone());
         }
         env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
@@ -305,13 +384,21 @@ impl DockerExecutor {
             .prepared
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.image.clone())
-            .ok_or_else(|| ExecError::Docker(format!("service `{}` was not prepared; call prepare first", svc.name)))
+            .ok_or_else(|| {
+                ExecError::Docker(format!(
+                    "service `{}` was not prepared; call prepare first",
+                    svc.name
+                ))
+            })
     }
 
     /// The last command of the run phase: the service itself.
     fn run_command(svc: &ServiceInstance) -> Result<&Command, ExecError> {
         svc.plan.plan().phases.run.last().ok_or_else(|| {
-            ExecError::Docker(format!("service `{}`: the plan's run phase is empty; it needs the command that is the service", svc.name))
+            ExecError::Docker(format!(
+                "service `{}`: the plan's run phase is empty; it needs the command that is the service",
+                svc.name
+            ))
         })
     }
 
@@ -329,9 +416,12 @@ impl DockerExecutor {
                 })?
             };
             if let Some(parent) = host.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    ExecError::Io(format!("cannot create {}: {e}", parent.display()))
+                })?;
             }
-            std::fs::write(&host, content).map_err(|e| ExecError::Io(format!("cannot write {}: {e}", host.display())))?;
+            std::fs::write(&host, content)
+                .map_err(|e| ExecError::Io(format!("cannot write {}: {e}", host.display())))?;
         }
         Ok(())
     }
@@ -347,20 +437,35 @@ impl DockerExecutor {
         // Refuse bad mounts before spending minutes on an image build.
         self.binds(svc)?;
         for d in [&svc.dirs.root, &svc.dirs.logs] {
-            std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
         }
         let plan = svc.plan.plan();
         let mut reports = Vec::new();
         let t0 = Instant::now();
         let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
+        self.events.emit(
+            entity.clone(),
+            EventKind::PhaseStarted {
+                phase: "image".into(),
+                commands: 1,
+            },
+        );
         let (tag, cached) = match &plan.image {
             Some(spec) => {
                 let built = image::build(&self.docker, &svc.name, spec, &[]).await;
                 let built = match built {
                     Ok(b) => b,
                     Err(e) => {
-                        self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: "image".into(), ok: false, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
+                        self.events.emit(
+                            entity.clone(),
+                            EventKind::PhaseFinished {
+                                phase: "image".into(),
+                                ok: false,
+                                cached: false,
+                                duration_ms: t0.elapsed().as_millis() as u64,
+                            },
+                        );
                         return Err(e);
                     }
                 };
@@ -375,12 +480,24 @@ impl DockerExecutor {
                 (image::BASE_IMAGE.to_string(), !made)
             }
         };
-        self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: "image".into(), ok: true, cached, duration_ms: t0.elapsed().as_millis() as u64 });
+        self.events.emit(
+            entity.clone(),
+            EventKind::PhaseFinished {
+                phase: "image".into(),
+                ok: true,
+                cached,
+                duration_ms: t0.elapsed().as_millis() as u64,
+            },
+        );
         reports.push(PhaseReport {
             phase: "image".into(),
             commands: vec![CommandReport {
                 argv: vec!["docker-build".into(), tag.clone()],
-                exit: ServiceExit { exit_code: Some(0), duration: t0.elapsed(), ..Default::default() },
+                exit: ServiceExit {
+                    exit_code: Some(0),
+                    duration: t0.elapsed(),
+                    ..Default::default()
+                },
                 critical: true,
                 stdout: svc.dirs.logs.join("image-build.log"),
                 stderr: svc.dirs.logs.join("image-build.log"),
@@ -388,7 +505,13 @@ impl DockerExecutor {
             cached,
         });
         // The image is needed by the one-shot containers below.
-        self.state().prepared.insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
+        self.state().prepared.insert(
+            (svc.test.clone(), svc.name.clone()),
+            Prepared {
+                image: tag.clone(),
+                container_id: String::new(),
+            },
+        );
         self.write_files(svc)?;
         for (phase, cmds) in [
             ("pre-compile", &plan.phases.pre_compile),
@@ -404,7 +527,10 @@ impl DockerExecutor {
         let mut first_net = None;
         for n in &placement.networks {
             let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
-                ExecError::Docker(format!("service `{}`: network `{n}` of its placement was not created; call create_network for test `{}` first", svc.name, svc.test))
+                ExecError::Docker(format!(
+                    "service `{}`: network `{n}` of its placement was not created; call create_network for test `{}` first",
+                    svc.name, svc.test
+                ))
             })?;
             first_net.get_or_insert(info.name.clone());
             let mut aliases = vec![svc.name.clone()];
@@ -413,10 +539,23 @@ impl DockerExecutor {
                 aliases.push(placement.host.clone());
             }
             aliases.dedup();
-            endpoints.insert(info.name.clone(), EndpointSettings { aliases: Some(aliases), ..Default::default() });
+            endpoints.insert(
+                info.name.clone(),
+                EndpointSettings {
+                    aliases: Some(aliases),
+                    ..Default::default()
+                },
+            );
         }
         let host_config = HostConfig {
-            binds: Some(binds.iter().map(|(h, t, ro)| format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })).collect()),
+            binds: Some(
+                binds
+                    .iter()
+                    .map(|(h, t, ro)| {
+                        format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })
+                    })
+                    .collect(),
+            ),
             cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
             network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
             // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
@@ -433,21 +572,49 @@ impl DockerExecutor {
             hostname: Some(sanitize(&placement.host)),
             labels: Some(self.labels(&svc.test, Some(&svc.name))),
             host_config: Some(host_config),
-            networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            }),
             ..Default::default()
         };
-        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name));
+        let name = sanitize(&format!(
+            "panther-{}-{}-{}",
+            self.run_id, svc.test, svc.name
+        ));
         let created = self
             .docker
-            .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                }),
+                body,
+            )
             .await
-            .map_err(|e| docker_err(format!("service `{}`: cannot create container `{name}`", svc.name), e))?;
-        self.state().prepared.insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: created.id.clone() });
+            .map_err(|e| {
+                docker_err(
+                    format!("service `{}`: cannot create container `{name}`", svc.name),
+                    e,
+                )
+            })?;
+        self.state().prepared.insert(
+            (svc.test.clone(), svc.name.clone()),
+            Prepared {
+                image: tag.clone(),
+                container_id: created.id.clone(),
+            },
+        );
         self.update_compose(svc, &tag, &binds, run)?;
         Ok(reports)
     }
 
-    fn update_compose(&self, svc: &ServiceInstance, tag: &str, binds: &[(PathBuf, String, bool)], run: &Command) -> Result<(), ExecError> {
+    fn update_compose(
+        &self,
+        svc: &ServiceInstance,
+        tag: &str,
+        binds: &[(PathBuf, String, bool)],
+        run: &Command,
+    ) -> Result<(), ExecError> {
         let placement = self.placement(svc)?;
         let entry = compose::ComposeService {
             name: svc.name.clone(),
@@ -455,36 +622,73 @@ impl DockerExecutor {
             hostname: sanitize(&placement.host),
             command: run.argv.clone(),
             working_dir: run.cwd.clone(),
-            environment: self.env_of(svc, run).into_iter().filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect(),
+            environment: self
+                .env_of(svc, run)
+                .into_iter()
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect(),
             volumes: binds.to_vec(),
             cap_add: svc.plan.plan().capabilities.clone(),
             networks: placement.networks.clone(),
             aliases: placement.aliases.clone(),
             depends_on: svc.after.clone(),
-            labels: self.labels(&svc.test, Some(&svc.name)).into_iter().collect(),
+            labels: self
+                .labels(&svc.test, Some(&svc.name))
+                .into_iter()
+                .collect(),
         };
         let file = {
             let mut st = self.state();
             let list = st.compose.entry(svc.test.clone()).or_default();
             list.retain(|s| s.name != svc.name);
             list.push(entry);
-            let nets: Vec<String> = st.networks.keys().filter(|(t, _)| t == &svc.test).map(|(_, n)| n.clone()).collect();
-            compose::render(&svc.test, &self.run_id, &nets, &self.labels(&svc.test, None).into_iter().collect(), st.compose.get(&svc.test).map(Vec::as_slice).unwrap_or(&[]))
+            let nets: Vec<String> = st
+                .networks
+                .keys()
+                .filter(|(t, _)| t == &svc.test)
+                .map(|(_, n)| n.clone())
+                .collect();
+            compose::render(
+                &svc.test,
+                &self.run_id,
+                &nets,
+                &self.labels(&svc.test, None).into_iter().collect(),
+                st.compose.get(&svc.test).map(Vec::as_slice).unwrap_or(&[]),
+            )
         };
         let test_dir = svc.dirs.root.parent().unwrap_or(&svc.dirs.root);
         let path = test_dir.join("docker-compose.yml");
-        std::fs::write(&path, file).map_err(|e| ExecError::Io(format!("cannot write {}: {e}", path.display())))
+        std::fs::write(&path, file)
+            .map_err(|e| ExecError::Io(format!("cannot write {}: {e}", path.display())))
     }
 
     /// Runs each command of a phase as its own short-lived container (same image and mounts,
     /// no network), in order. A failing critical command fails the phase.
-    async fn run_phase(&self, svc: &ServiceInstance, phase: &str, cmds: &[Command]) -> Result<PhaseReport, ExecError> {
-        let mut report = PhaseReport { phase: phase.into(), commands: vec![], cached: false };
+    async fn run_phase(
+        &self,
+        svc: &ServiceInstance,
+        phase: &str,
+        cmds: &[Command],
+    ) -> Result<PhaseReport, ExecError> {
+        let mut report = PhaseReport {
+            phase: phase.into(),
+            commands: vec![],
+            cached: false,
+        };
         if cmds.is_empty() {
             return Ok(report);
         }
         let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: phase.into(), commands: cmds.len() });
+        self.events.emit(
+            entity.clone(),
+            EventKind::PhaseStarted {
+                phase: phase.into(),
+                commands: cmds.len(),
+            },
+        );
         let t0 = Instant::now();
         let mut ok = true;
         for (i, cmd) in cmds.iter().enumerate() {
@@ -492,21 +696,56 @@ impl DockerExecutor {
             let failed = r.exit.exit_code != Some(0);
             let critical = cmd.critical;
             let log = r.stderr.display().to_string();
-            let reason = if r.exit.timed_out { "timed out".to_string() } else { format!("exit code {:?}", r.exit.exit_code) };
+            let reason = if r.exit.timed_out {
+                "timed out".to_string()
+            } else {
+                format!("exit code {:?}", r.exit.exit_code)
+            };
             report.commands.push(r);
             if failed && critical {
                 ok = false;
-                self.events.emit(entity.clone(), EventKind::PhaseFinished { phase: phase.into(), ok, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
-                return Err(ExecError::CommandFailed { service: svc.name.clone(), phase: phase.into(), argv: cmd.argv.join(" "), reason, log });
+                self.events.emit(
+                    entity.clone(),
+                    EventKind::PhaseFinished {
+                        phase: phase.into(),
+                        ok,
+                        cached: false,
+                        duration_ms: t0.elapsed().as_millis() as u64,
+                    },
+                );
+                return Err(ExecError::CommandFailed {
+                    service: svc.name.clone(),
+                    phase: phase.into(),
+                    argv: cmd.argv.join(" "),
+                    reason,
+                    log,
+                });
             }
         }
-        self.events.emit(entity, EventKind::PhaseFinished { phase: phase.into(), ok, cached: false, duration_ms: t0.elapsed().as_millis() as u64 });
+        self.events.emit(
+            entity,
+            EventKind::PhaseFinished {
+                phase: phase.into(),
+                ok,
+                cached: false,
+                duration_ms: t0.elapsed().as_millis() as u64,
+            },
+        );
         Ok(report)
     }
 
-    async fn one_shot(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<CommandReport, ExecError> {
+    async fn one_shot(
+        &self,
+        svc: &ServiceInstance,
+        phase: &str,
+        index: usize,
+        cmd: &Command,
+    ) -> Result<CommandReport, ExecError> {
         if cmd.argv.is_empty() {
-            return Err(ExecError::Docker(format!("service `{}`: command {index} of phase {phase} has an empty argv", svc.name)));
+            return Err(ExecError::Docker(format!(
+                "service `{}`: command {index} of phase {phase} has an empty argv",
+                svc.name
+            )));
         }
         let image = self.image_of(svc)?;
         let binds = self.binds(svc)?;
@@ -520,44 +759,123 @@ impl DockerExecutor {
             working_dir: cmd.cwd.clone(),
             labels: Some(self.labels(&svc.test, Some(&svc.name))),
             host_config: Some(HostConfig {
-                binds: Some(binds.iter().map(|(h, t, ro)| format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })).collect()),
+                binds: Some(
+                    binds
+                        .iter()
+                        .map(|(h, t, ro)| {
+                            format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })
+                        })
+                        .collect(),
+                ),
                 network_mode: Some("none".into()),
                 init: Some(true),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_id, svc.test, svc.name));
+        let name = sanitize(&format!(
+            "panther-{}-{}-{}-{phase}-{index}",
+            self.run_id, svc.test, svc.name
+        ));
         let id = self
             .docker
-            .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                }),
+                body,
+            )
             .await
-            .map_err(|e| docker_err(format!("service `{}`: cannot create {phase} container", svc.name), e))?
+            .map_err(|e| {
+                docker_err(
+                    format!("service `{}`: cannot create {phase} container", svc.name),
+                    e,
+                )
+            })?
             .id;
         let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(entity.clone(), EventKind::CommandStarted { phase: phase.into(), index, argv: cmd.argv.clone(), pid: None });
+        self.events.emit(
+            entity.clone(),
+            EventKind::CommandStarted {
+                phase: phase.into(),
+                index,
+                argv: cmd.argv.clone(),
+                pid: None,
+            },
+        );
         let t0 = Instant::now();
         self.docker
-            .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+            .start_container(
+                &id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
             .await
-            .map_err(|e| docker_err(format!("service `{}`: cannot start {phase} container", svc.name), e))?;
-        let logs = tokio::spawn(copy_logs(self.docker.clone(), id.clone(), stdout.clone(), stderr.clone(), None));
-        let limit = cmd.timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_COMMAND_TIMEOUT);
+            .map_err(|e| {
+                docker_err(
+                    format!("service `{}`: cannot start {phase} container", svc.name),
+                    e,
+                )
+            })?;
+        let logs = tokio::spawn(copy_logs(
+            self.docker.clone(),
+            id.clone(),
+            stdout.clone(),
+            stderr.clone(),
+            None,
+        ));
+        let limit = cmd
+            .timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
         let mut exit = match tokio::time::timeout(limit, wait_exit(&self.docker, &id)).await {
-            Ok(code) => ServiceExit { exit_code: code, ..Default::default() },
+            Ok(code) => ServiceExit {
+                exit_code: code,
+                ..Default::default()
+            },
             Err(_) => {
-                let _ = self.docker.kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>).await;
-                ServiceExit { timed_out: true, signal: Some(9), ..Default::default() }
+                let _ = self
+                    .docker
+                    .kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>)
+                    .await;
+                ServiceExit {
+                    timed_out: true,
+                    signal: Some(9),
+                    ..Default::default()
+                }
             }
         };
         exit.duration = t0.elapsed();
         let _ = tokio::time::timeout(Duration::from_secs(5), logs).await;
-        let _ = self.docker.remove_container(&id, Some(RemoveContainerOptions { force: true, v: true, ..Default::default() })).await;
+        let _ = self
+            .docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
         self.events.emit(
             entity,
-            EventKind::CommandFinished { phase: phase.into(), index, exit_code: exit.exit_code, signal: exit.signal, timed_out: exit.timed_out, duration_ms: exit.duration.as_millis() as u64 },
+            EventKind::CommandFinished {
+                phase: phase.into(),
+                index,
+                exit_code: exit.exit_code,
+                signal: exit.signal,
+                timed_out: exit.timed_out,
+                duration_ms: exit.duration.as_millis() as u64,
+            },
         );
-        Ok(CommandReport { argv: cmd.argv.clone(), exit, critical: cmd.critical, stdout, stderr })
+        Ok(CommandReport {
+            argv: cmd.argv.clone(),
+            exit,
+            critical: cmd.critical,
+            stdout,
+            stderr,
+        })
     }
 
     /// Runs pre-run and the run phase's leading commands, then starts the service container
@@ -578,20 +896,62 @@ impl DockerExecutor {
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.container_id.clone())
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| ExecError::Docker(format!("service `{}` has no container; call prepare first", svc.name)))?;
+            .ok_or_else(|| {
+                ExecError::Docker(format!(
+                    "service `{}` has no container; call prepare first",
+                    svc.name
+                ))
+            })?;
         let started = Instant::now();
         self.docker
-            .start_container(&id, None::<bollard::query_parameters::StartContainerOptions>)
+            .start_container(
+                &id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
             .await
-            .map_err(|e| docker_err(format!("service `{}`: cannot start its container", svc.name), e))?;
-        let pid = self.docker.inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok().and_then(|i| i.state?.pid).map(|p| p as u32);
+            .map_err(|e| {
+                docker_err(
+                    format!("service `{}`: cannot start its container", svc.name),
+                    e,
+                )
+            })?;
+        let pid = self
+            .docker
+            .inspect_container(
+                &id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()
+            .and_then(|i| i.state?.pid)
+            .map(|p| p as u32);
         self.events.emit(
             Entity::service(&svc.test, &svc.name),
-            EventKind::CommandStarted { phase: "run".into(), index: run.len().saturating_sub(1), argv: Self::run_command(svc)?.argv.clone(), pid },
+            EventKind::CommandStarted {
+                phase: "run".into(),
+                index: run.len().saturating_sub(1),
+                argv: Self::run_command(svc)?.argv.clone(),
+                pid,
+            },
         );
-        let log_task = tokio::spawn(copy_logs(self.docker.clone(), id.clone(), svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log"), None));
-        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name));
-        Ok(Running::Docker(RunningContainer { id, name, started, log_task: Some(log_task), exit: None }))
+        let log_task = tokio::spawn(copy_logs(
+            self.docker.clone(),
+            id.clone(),
+            svc.dirs.logs.join("stdout.log"),
+            svc.dirs.logs.join("stderr.log"),
+            None,
+        ));
+        let name = sanitize(&format!(
+            "panther-{}-{}-{}",
+            self.run_id, svc.test, svc.name
+        ));
+        Ok(Running::Docker(RunningContainer {
+            id,
+            name,
+            started,
+            log_task: Some(log_task),
+            exit: None,
+        }))
     }
 
     /// Polls the plan's readiness condition until it holds, the container ends, the timeout
@@ -599,9 +959,17 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// [`ExecError::NotReady`], [`ExecError::ExitedEarly`] or [`ExecError::Interrupted`].
-    pub async fn wait_ready(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> Result<(), ExecError> {
+    pub async fn wait_ready(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        cancel: &CancellationToken,
+    ) -> Result<(), ExecError> {
         let Running::Docker(rc) = running else {
-            return Err(ExecError::Docker(format!("service `{}` was not started by the Docker executor", svc.name)));
+            return Err(ExecError::Docker(format!(
+                "service `{}` was not started by the Docker executor",
+                svc.name
+            )));
         };
         let readiness = &svc.plan.plan().readiness;
         let timeout = Duration::from_millis(readiness.timeout_ms.max(1));
@@ -613,9 +981,17 @@ impl DockerExecutor {
             }
             let info = self
                 .docker
-                .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
+                .inspect_container(
+                    &rc.id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
                 .await
-                .map_err(|e| docker_err(format!("service `{}`: cannot inspect its container", svc.name), e))?;
+                .map_err(|e| {
+                    docker_err(
+                        format!("service `{}`: cannot inspect its container", svc.name),
+                        e,
+                    )
+                })?;
             let st = info.state.unwrap_or_default();
             let running_now = st.running.unwrap_or(false);
             let ready = match &readiness.condition {
@@ -623,35 +999,76 @@ impl DockerExecutor {
                 ReadinessCondition::Exited => !running_now && st.exit_code == Some(0),
                 ReadinessCondition::PortBound(port) => {
                     let number = svc.ports.get(port).copied().or_else(|| port.parse().ok()).ok_or_else(|| {
-                        ExecError::Docker(format!("service `{}`: readiness waits for port `{port}`, which the plan does not declare", svc.name))
+                        ExecError::Docker(format!(
+                            "service `{}`: readiness waits for port `{port}`, which the plan does not declare",
+                            svc.name
+                        ))
                     })?;
                     running_now && st.pid.is_some_and(|pid| port_bound(pid as u32, number))
                 }
-                ReadinessCondition::LogLine(text) => {
-                    [svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")]
-                        .iter()
-                        .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str())))
-                }
+                ReadinessCondition::LogLine(text) => [
+                    svc.dirs.logs.join("stdout.log"),
+                    svc.dirs.logs.join("stderr.log"),
+                ]
+                .iter()
+                .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str()))),
                 ReadinessCondition::FileExists(path) => match self.to_host_path(svc, path) {
                     Some(p) => p.exists(),
-                    None => running_now && st.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists()),
+                    None => {
+                        running_now
+                            && st.pid.is_some_and(|pid| {
+                                Path::new(&format!("/proc/{pid}/root{path}")).exists()
+                            })
+                    }
                 },
             };
             if ready {
-                self.events.emit(Entity::service(&svc.test, &svc.name), EventKind::Readiness { condition, ready: true, waited_ms: t0.elapsed().as_millis() as u64 });
+                self.events.emit(
+                    Entity::service(&svc.test, &svc.name),
+                    EventKind::Readiness {
+                        condition,
+                        ready: true,
+                        waited_ms: t0.elapsed().as_millis() as u64,
+                    },
+                );
                 return Ok(());
             }
             if !running_now && !matches!(readiness.condition, ReadinessCondition::Exited) {
                 let code = st.exit_code.map(|c| c as i32);
-                rc.exit = Some(ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() });
-                return Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: format!("exit code {code:?}; see {}", svc.dirs.logs.join("stderr.log").display()) });
+                rc.exit = Some(ServiceExit {
+                    exit_code: code,
+                    duration: rc.started.elapsed(),
+                    ..Default::default()
+                });
+                return Err(ExecError::ExitedEarly {
+                    service: svc.name.clone(),
+                    exit: format!(
+                        "exit code {code:?}; see {}",
+                        svc.dirs.logs.join("stderr.log").display()
+                    ),
+                });
             }
             if !running_now && matches!(readiness.condition, ReadinessCondition::Exited) {
-                return Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: format!("exit code {:?}", st.exit_code) });
+                return Err(ExecError::ExitedEarly {
+                    service: svc.name.clone(),
+                    exit: format!("exit code {:?}", st.exit_code),
+                });
             }
             if t0.elapsed() >= timeout {
-                self.events.emit(Entity::service(&svc.test, &svc.name), EventKind::Readiness { condition: condition.clone(), ready: false, waited_ms: t0.elapsed().as_millis() as u64 });
-                return Err(ExecError::NotReady { service: svc.name.clone(), timeout, condition, logs: svc.dirs.logs.display().to_string() });
+                self.events.emit(
+                    Entity::service(&svc.test, &svc.name),
+                    EventKind::Readiness {
+                        condition: condition.clone(),
+                        ready: false,
+                        waited_ms: t0.elapsed().as_millis() as u64,
+                    },
+                );
+                return Err(ExecError::NotReady {
+                    service: svc.name.clone(),
+                    timeout,
+                    condition,
+                    logs: svc.dirs.logs.display().to_string(),
+                });
             }
             tokio::time::sleep(POLL).await;
         }
@@ -659,12 +1076,26 @@ impl DockerExecutor {
 
     /// Waits for the container to end by itself, within the run command's timeout (or the
     /// service's), or until `cancel` fires — then it is stopped.
-    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
-        let Running::Docker(rc) = running else { return ServiceExit { not_started: true, ..Default::default() } };
+    pub async fn wait(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        cancel: &CancellationToken,
+    ) -> ServiceExit {
+        let Running::Docker(rc) = running else {
+            return ServiceExit {
+                not_started: true,
+                ..Default::default()
+            };
+        };
         if let Some(e) = &rc.exit {
             return e.clone();
         }
-        let limit = Self::run_command(svc).ok().and_then(|c| c.timeout_ms).map(Duration::from_millis).unwrap_or(svc.timeout);
+        let limit = Self::run_command(svc)
+            .ok()
+            .and_then(|c| c.timeout_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(svc.timeout);
         let left = limit.saturating_sub(rc.started.elapsed());
         let exit = tokio::select! {
             code = wait_exit(&self.docker, &rc.id) => ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() },
@@ -681,8 +1112,18 @@ impl DockerExecutor {
 
     /// Stops the container: SIGTERM, `grace`, SIGKILL (what `docker stop -t` does). A container
     /// that already ended keeps its own exit status.
-    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
-        let Running::Docker(rc) = running else { return ServiceExit { not_started: true, ..Default::default() } };
+    pub async fn stop(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        grace: Duration,
+    ) -> ServiceExit {
+        let Running::Docker(rc) = running else {
+            return ServiceExit {
+                not_started: true,
+                ..Default::default()
+            };
+        };
         if let Some(e) = &rc.exit {
             return e.clone();
         }
@@ -690,18 +1131,49 @@ impl DockerExecutor {
         self.finish(svc, rc, exit).await
     }
 
-    async fn stop_container(&self, svc: &ServiceInstance, rc: &RunningContainer, grace: Duration) -> ServiceExit {
-        let info = self.docker.inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok();
+    async fn stop_container(
+        &self,
+        svc: &ServiceInstance,
+        rc: &RunningContainer,
+        grace: Duration,
+    ) -> ServiceExit {
+        let info = self
+            .docker
+            .inspect_container(
+                &rc.id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok();
         let st = info.and_then(|i| i.state).unwrap_or_default();
         if !st.running.unwrap_or(false) {
-            return ServiceExit { exit_code: st.exit_code.map(|c| c as i32), duration: rc.started.elapsed(), ..Default::default() };
+            return ServiceExit {
+                exit_code: st.exit_code.map(|c| c as i32),
+                duration: rc.started.elapsed(),
+                ..Default::default()
+            };
         }
         let t = grace.as_secs_f64().ceil() as i32;
-        if let Err(e) = self.docker.stop_container(&rc.id, Some(StopContainerOptions { t: Some(t), signal: None })).await {
+        if let Err(e) = self
+            .docker
+            .stop_container(
+                &rc.id,
+                Some(StopContainerOptions {
+                    t: Some(t),
+                    signal: None,
+                }),
+            )
+            .await
+        {
             tracing::warn!(service = %svc.name, "docker stop failed: {e}");
         }
         let code = wait_exit(&self.docker, &rc.id).await;
-        let mut exit = ServiceExit { exit_code: code, stopped_by_host: true, duration: rc.started.elapsed(), ..Default::default() };
+        let mut exit = ServiceExit {
+            exit_code: code,
+            stopped_by_host: true,
+            duration: rc.started.elapsed(),
+            ..Default::default()
+        };
         // docker-init reports a signal death as 128+N.
         if let Some(c) = code.filter(|c| (129..=159).contains(c)) {
             exit.exit_code = None;
@@ -710,7 +1182,12 @@ impl DockerExecutor {
         exit
     }
 
-    async fn finish(&self, svc: &ServiceInstance, rc: &mut RunningContainer, exit: ServiceExit) -> ServiceExit {
+    async fn finish(
+        &self,
+        svc: &ServiceInstance,
+        rc: &mut RunningContainer,
+        exit: ServiceExit,
+    ) -> ServiceExit {
         if let Some(t) = rc.log_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
@@ -732,9 +1209,15 @@ impl DockerExecutor {
     /// Post-run commands (one-shot containers), then artifact collection: plan artifacts are
     /// container paths, found on the host through the mounts or copied out of the container;
     /// plus the container's stdout/stderr, `docker inspect` JSON and the key log.
-    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    pub async fn post_run(
+        &self,
+        svc: &ServiceInstance,
+    ) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let mut reports = Vec::new();
-        match self.run_phase(svc, "post-run", &svc.plan.plan().phases.post_run).await {
+        match self
+            .run_phase(svc, "post-run", &svc.plan.plan().phases.post_run)
+            .await
+        {
             Ok(r) => reports.push(r),
             Err(e) => tracing::warn!(service = %svc.name, "post-run failed: {e}"),
         }
@@ -745,11 +1228,23 @@ impl DockerExecutor {
                 arts.push((ArtifactKind::Log, p));
             }
         }
-        let id = self.state().prepared.get(&(svc.test.clone(), svc.name.clone())).map(|p| p.container_id.clone());
+        let id = self
+            .state()
+            .prepared
+            .get(&(svc.test.clone(), svc.name.clone()))
+            .map(|p| p.container_id.clone());
         if let Some(id) = id.filter(|i| !i.is_empty()) {
-            if let Ok(info) = self.docker.inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+            if let Ok(info) = self
+                .docker
+                .inspect_container(
+                    &id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+            {
                 let p = svc.dirs.logs.join("container-inspect.json");
-                if std::fs::write(&p, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok() {
+                if std::fs::write(&p, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok()
+                {
                     arts.push((ArtifactKind::Report, p));
                 }
             }
@@ -765,7 +1260,9 @@ impl DockerExecutor {
                             arts.push((a.kind, p));
                         }
                     }
-                    None if a.required => tracing::warn!(service = %svc.name, path = %a.path, "required artifact missing"),
+                    None if a.required => {
+                        tracing::warn!(service = %svc.name, path = %a.path, "required artifact missing")
+                    }
                     None => {}
                 }
             }
@@ -774,7 +1271,9 @@ impl DockerExecutor {
         if keylog.exists() && !arts.iter().any(|(_, p)| p == &keylog) {
             arts.push((ArtifactKind::Keylog, keylog));
         }
-        if std::fs::read_dir(&svc.dirs.qlog).is_ok_and(|mut d| d.next().is_some()) && !arts.iter().any(|(_, p)| p == &svc.dirs.qlog) {
+        if std::fs::read_dir(&svc.dirs.qlog).is_ok_and(|mut d| d.next().is_some())
+            && !arts.iter().any(|(_, p)| p == &svc.dirs.qlog)
+        {
             arts.push((ArtifactKind::Qlog, svc.dirs.qlog.clone()));
         }
         (reports, arts)
@@ -782,7 +1281,12 @@ impl DockerExecutor {
 
     /// Copies a path out of a (stopped) container into `<logs>/artifacts/`.
     async fn copy_out(&self, id: &str, svc: &ServiceInstance, path: &str) -> Option<PathBuf> {
-        let mut stream = self.docker.download_from_container(id, Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() }));
+        let mut stream = self.docker.download_from_container(
+            id,
+            Some(bollard::query_parameters::DownloadFromContainerOptions {
+                path: path.to_string(),
+            }),
+        );
         let mut buf = Vec::new();
         while let Some(chunk) = stream.next().await {
             buf.extend_from_slice(&chunk.ok()?);
@@ -799,10 +1303,27 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// The network is unknown, or tshark is missing or fails to start.
-    pub async fn start_capture(&self, test: &str, network: &str, ports: &[u16], out: &Path) -> Result<(), ExecError> {
-        let iface = self.bridge_of(test, network).ok_or_else(|| ExecError::Docker(format!("test `{test}`: no network `{network}` to capture on")))?;
+    pub async fn start_capture(
+        &self,
+        test: &str,
+        network: &str,
+        ports: &[u16],
+        out: &Path,
+    ) -> Result<(), ExecError> {
+        let iface = self.bridge_of(test, network).ok_or_else(|| {
+            ExecError::Docker(format!(
+                "test `{test}`: no network `{network}` to capture on"
+            ))
+        })?;
         let cap = capture::Capture::start(&iface, ports, out).await?;
-        self.events.emit(Entity::test(test), EventKind::CaptureStarted { interface: iface, filter: cap.filter.clone(), path: out.display().to_string() });
+        self.events.emit(
+            Entity::test(test),
+            EventKind::CaptureStarted {
+                interface: iface,
+                filter: cap.filter.clone(),
+                path: out.display().to_string(),
+            },
+        );
         self.state().captures.insert(test.to_string(), cap);
         Ok(())
     }
@@ -812,7 +1333,13 @@ impl DockerExecutor {
         let cap = self.state().captures.remove(test)?;
         let path = cap.stop().await;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        self.events.emit(Entity::test(test), EventKind::CaptureStopped { path: path.display().to_string(), bytes });
+        self.events.emit(
+            Entity::test(test),
+            EventKind::CaptureStopped {
+                path: path.display().to_string(),
+                bytes,
+            },
+        );
         Some(path)
     }
 
@@ -823,13 +1350,24 @@ impl DockerExecutor {
         let tests: Vec<String> = self.state().captures.keys().cloned().collect();
         for t in tests {
             if let Some(p) = self.stop_capture(&t).await {
-                report.steps.push(TeardownStep { what: format!("capture of test `{t}`"), ok: true, detail: p.display().to_string() });
+                report.steps.push(TeardownStep {
+                    what: format!("capture of test `{t}`"),
+                    ok: true,
+                    detail: p.display().to_string(),
+                });
             }
         }
         let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
         report.steps.append(&mut steps);
         for s in &report.steps {
-            self.events.emit(Entity::experiment(&self.experiment), EventKind::TeardownStep { what: s.what.clone(), ok: s.ok, detail: s.detail.clone() });
+            self.events.emit(
+                Entity::experiment(&self.experiment),
+                EventKind::TeardownStep {
+                    what: s.what.clone(),
+                    ok: s.ok,
+                    detail: s.detail.clone(),
+                },
+            );
         }
         let mut st = self.state();
         st.networks.clear();
@@ -840,17 +1378,48 @@ impl DockerExecutor {
 
 /// Removes containers and networks (and with `images`, images panther built) carrying the
 /// label `key=value` (or just `key` when `value` is empty). Used by teardown and `clean`.
-pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bool) -> Vec<TeardownStep> {
-    let filter = if value.is_empty() { HashMap::from([("label".to_string(), vec![key.to_string()])]) } else { label_filter(key, value) };
+pub async fn remove_labelled(
+    docker: &Docker,
+    key: &str,
+    value: &str,
+    images: bool,
+) -> Vec<TeardownStep> {
+    let filter = if value.is_empty() {
+        HashMap::from([("label".to_string(), vec![key.to_string()])])
+    } else {
+        label_filter(key, value)
+    };
     let mut steps = Vec::new();
-    match docker.list_containers(Some(ListContainersOptions { all: true, filters: Some(filter.clone()), ..Default::default() })).await {
+    match docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filter.clone()),
+            ..Default::default()
+        }))
+        .await
+    {
         Ok(list) => {
             let removals = list.into_iter().filter_map(|c| c.id).map(|id| async move {
-                let r = docker.remove_container(&id, Some(RemoveContainerOptions { force: true, v: true, ..Default::default() })).await;
+                let r = docker
+                    .remove_container(
+                        &id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            v: true,
+                            ..Default::default()
+                        }),
+                    )
+                    .await;
                 (id, r)
             });
             for (id, r) in futures_util::future::join_all(removals).await {
-                let gone = matches!(&r, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }));
+                let gone = matches!(
+                    &r,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    })
+                );
                 steps.push(TeardownStep {
                     what: format!("remove container {}", &id[..12.min(id.len())]),
                     ok: r.is_ok() || gone,
@@ -858,30 +1427,82 @@ pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bo
                 });
             }
         }
-        Err(e) => steps.push(TeardownStep { what: "list containers".into(), ok: false, detail: e.to_string() }),
+        Err(e) => steps.push(TeardownStep {
+            what: "list containers".into(),
+            ok: false,
+            detail: e.to_string(),
+        }),
     }
-    match docker.list_networks(Some(ListNetworksOptions { filters: Some(filter.clone()) })).await {
+    match docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(filter.clone()),
+        }))
+        .await
+    {
         Ok(list) => {
             for n in list {
-                let (Some(id), name) = (n.id, n.name.unwrap_or_default()) else { continue };
+                let (Some(id), name) = (n.id, n.name.unwrap_or_default()) else {
+                    continue;
+                };
                 let r = docker.remove_network(&id).await;
-                let gone = matches!(&r, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }));
-                steps.push(TeardownStep { what: format!("remove network {name}"), ok: r.is_ok() || gone, detail: r.err().map(|e| e.to_string()).unwrap_or_default() });
+                let gone = matches!(
+                    &r,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    })
+                );
+                steps.push(TeardownStep {
+                    what: format!("remove network {name}"),
+                    ok: r.is_ok() || gone,
+                    detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
+                });
             }
         }
-        Err(e) => steps.push(TeardownStep { what: "list networks".into(), ok: false, detail: e.to_string() }),
+        Err(e) => steps.push(TeardownStep {
+            what: "list networks".into(),
+            ok: false,
+            detail: e.to_string(),
+        }),
     }
     if images {
         let f = HashMap::from([("label".to_string(), vec![image::IMAGE_LABEL.to_string()])]);
-        match docker.list_images(Some(bollard::query_parameters::ListImagesOptions { filters: Some(f), ..Default::default() })).await {
+        match docker
+            .list_images(Some(bollard::query_parameters::ListImagesOptions {
+                filters: Some(f),
+                ..Default::default()
+            }))
+            .await
+        {
             Ok(list) => {
                 for img in list {
-                    let what = img.repo_tags.first().cloned().unwrap_or_else(|| img.id.clone());
-                    let r = docker.remove_image(&img.id, Some(bollard::query_parameters::RemoveImageOptions { force: true, noprune: false }), None).await;
-                    steps.push(TeardownStep { what: format!("remove image {what}"), ok: r.is_ok(), detail: r.err().map(|e| e.to_string()).unwrap_or_default() });
+                    let what = img
+                        .repo_tags
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| img.id.clone());
+                    let r = docker
+                        .remove_image(
+                            &img.id,
+                            Some(bollard::query_parameters::RemoveImageOptions {
+                                force: true,
+                                noprune: false,
+                            }),
+                            None,
+                        )
+                        .await;
+                    steps.push(TeardownStep {
+                        what: format!("remove image {what}"),
+                        ok: r.is_ok(),
+                        detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
+                    });
                 }
             }
-            Err(e) => steps.push(TeardownStep { what: "list images".into(), ok: false, detail: e.to_string() }),
+            Err(e) => steps.push(TeardownStep {
+                what: "list images".into(),
+                ok: false,
+                detail: e.to_string(),
+            }),
         }
     }
     steps
@@ -890,26 +1511,56 @@ pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bo
 /// Waits until the container is not running and returns its exit code. bollard reports a
 /// non-zero exit as an error, so the code is read back with inspect.
 async fn wait_exit(docker: &Docker, id: &str) -> Option<i32> {
-    let mut s = docker.wait_container(id, Some(WaitContainerOptions { condition: "not-running".into() }));
+    let mut s = docker.wait_container(
+        id,
+        Some(WaitContainerOptions {
+            condition: "not-running".into(),
+        }),
+    );
     while let Some(item) = s.next().await {
         match item {
             Ok(r) => return Some(r.status_code as i32),
-            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => return Some(code as i32),
+            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
+                return Some(code as i32)
+            }
             Err(_) => break,
         }
     }
-    let info = docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
+    let info = docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?;
     info.state?.exit_code.map(|c| c as i32)
 }
 
 /// Follows a container's output into two files until it ends.
-async fn copy_logs(docker: Docker, id: String, stdout: PathBuf, stderr: PathBuf, _tail: Option<usize>) {
+async fn copy_logs(
+    docker: Docker,
+    id: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    _tail: Option<usize>,
+) {
     use tokio::io::AsyncWriteExt;
-    let (Ok(mut out), Ok(mut err)) = (tokio::fs::File::create(&stdout).await, tokio::fs::File::create(&stderr).await) else {
+    let (Ok(mut out), Ok(mut err)) = (
+        tokio::fs::File::create(&stdout).await,
+        tokio::fs::File::create(&stderr).await,
+    ) else {
         tracing::warn!("cannot create {} / {}", stdout.display(), stderr.display());
         return;
     };
-    let mut s = docker.logs(&id, Some(LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() }));
+    let mut s = docker.logs(
+        &id,
+        Some(LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        }),
+    );
     while let Some(item) = s.next().await {
         match item {
             Ok(bollard::container::LogOutput::StdErr { message }) => {
@@ -929,11 +1580,21 @@ async fn copy_logs(docker: Docker, id: String, stdout: PathBuf, stderr: PathBuf,
 /// `/proc/<pid>/net/{udp,udp6,tcp,tcp6}` on the host (no exec into the container needed).
 fn port_bound(pid: u32, port: u16) -> bool {
     let want = format!(":{port:04X}");
-    for (file, listen_state) in [("udp", None), ("udp6", None), ("tcp", Some("0A")), ("tcp6", Some("0A"))] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else { continue };
+    for (file, listen_state) in [
+        ("udp", None),
+        ("udp6", None),
+        ("tcp", Some("0A")),
+        ("tcp6", Some("0A")),
+    ] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() > 3 && cols[1].ends_with(&want) && listen_state.is_none_or(|s| cols[3] == s) {
+            if cols.len() > 3
+                && cols[1].ends_with(&want)
+                && listen_state.is_none_or(|s| cols[3] == s)
+            {
                 return true;
             }
         }

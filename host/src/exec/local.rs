@@ -47,7 +47,10 @@ use tokio_util::sync::CancellationToken;
 use crate::events::{Entity, EventKind, EventSink};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
-use super::{CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport, TeardownStep};
+use super::{
+    CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport,
+    TeardownStep,
+};
 
 /// Marker written into a tools directory once its compile phases all succeeded.
 pub const COMPLETE_MARKER: &str = ".panther-complete";
@@ -87,7 +90,9 @@ pub struct LocalExecutor {
 
 impl std::fmt::Debug for LocalExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalExecutor").field("run_dir", &self.inner.run_dir).finish_non_exhaustive()
+        f.debug_struct("LocalExecutor")
+            .field("run_dir", &self.inner.run_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,7 +151,9 @@ fn io_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecError 
 /// cut. A missing file gives an empty string: tails are for reports, not for deciding.
 pub fn tail(path: &Path, bytes: usize) -> String {
     let bytes = bytes as u64;
-    let Ok(mut f) = std::fs::File::open(path) else { return String::new() };
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let start = len.saturating_sub(bytes);
     if f.seek(SeekFrom::Start(start)).is_err() {
@@ -167,13 +174,21 @@ pub fn tail(path: &Path, bytes: usize) -> String {
 pub fn service_logs(svc: &ServiceInstance) -> (PathBuf, PathBuf) {
     let n = svc.plan.plan().phases.run.len().saturating_sub(1);
     let dir = svc.dirs.logs.join("run");
-    (dir.join(format!("cmd-{n}.stdout")), dir.join(format!("cmd-{n}.stderr")))
+    (
+        dir.join(format!("cmd-{n}.stdout")),
+        dir.join(format!("cmd-{n}.stderr")),
+    )
 }
 
 /// Maps an OS exit status. 127 stays 127: the interop convention for "unsupported", and also
 /// what "program not found" becomes; [`ServiceExit::describe`] names both.
 fn exit_of(status: std::process::ExitStatus, duration: Duration) -> ServiceExit {
-    ServiceExit { exit_code: status.code(), signal: status.signal(), duration, ..ServiceExit::default() }
+    ServiceExit {
+        exit_code: status.code(),
+        signal: status.signal(),
+        duration,
+        ..ServiceExit::default()
+    }
 }
 
 fn failed(exit: &ServiceExit) -> bool {
@@ -196,7 +211,10 @@ fn proc_stat(pid: i32) -> Option<(char, i32, i32)> {
 
 fn all_pids() -> Vec<i32> {
     std::fs::read_dir("/proc")
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -206,13 +224,18 @@ fn group_members(pgid: i32) -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut live = Vec::new();
     for pid in all_pids() {
-        let Some((state, ppid, pgrp)) = proc_stat(pid) else { continue };
+        let Some((state, ppid, pgrp)) = proc_stat(pid) else {
+            continue;
+        };
         if pgrp != pgid {
             continue;
         }
         if state == 'Z' || state == 'X' {
             if ppid == me && pid != pgid {
-                let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+                let _ = nix::sys::wait::waitpid(
+                    Pid::from_raw(pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
             }
             continue;
         }
@@ -314,17 +337,30 @@ impl Inner {
         for (path, content) in &svc.plan.plan().files {
             let p = self.confine(svc, "file", Path::new(path))?;
             if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
+                std::fs::create_dir_all(d)
+                    .map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
             }
-            std::fs::write(&p, content).map_err(|e| io_err(format!("service `{}`: cannot write {}", svc.name, p.display()), e))?;
+            std::fs::write(&p, content).map_err(|e| {
+                io_err(
+                    format!("service `{}`: cannot write {}", svc.name, p.display()),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
 
     /// Resolves `p` (relative to the work dir) and checks it stays in the run, tools or cache dir.
     fn confine(&self, svc: &ServiceInstance, what: &str, p: &Path) -> Result<PathBuf, ExecError> {
-        let abs = if p.is_absolute() { p.to_path_buf() } else { svc.dirs.work.join(p) };
-        if abs.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            svc.dirs.work.join(p)
+        };
+        if abs
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             return Err(ExecError::Io(format!(
                 "service `{}`: {what} `{}` contains `..`; paths must stay inside the run directory",
                 svc.name,
@@ -350,11 +386,20 @@ impl Inner {
     }
 
     fn fail(&self, svc: &ServiceInstance, e: &ExecError) {
-        self.events.emit(Self::entity(svc), EventKind::Failed { error: e.to_string() });
+        self.events.emit(
+            Self::entity(svc),
+            EventKind::Failed {
+                error: e.to_string(),
+            },
+        );
     }
 
     fn register(&self, label: String, pgid: i32) {
-        lock(&self.groups).push(Group { label, pgid, gone: false });
+        lock(&self.groups).push(Group {
+            label,
+            pgid,
+            gone: false,
+        });
     }
 
     fn mark_gone(&self, pgid: i32) {
@@ -364,26 +409,46 @@ impl Inner {
     }
 
     /// Spawns one command as the leader of a new process group, its output into files.
-    fn spawn(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<Spawned, ExecError> {
+    fn spawn(
+        &self,
+        svc: &ServiceInstance,
+        phase: &str,
+        index: usize,
+        cmd: &Command,
+    ) -> Result<Spawned, ExecError> {
         let program = cmd.argv.first().filter(|p| !p.is_empty()).ok_or_else(|| {
-            ExecError::Io(format!("service `{}`: phase {phase} command {index} has an empty argv", svc.name))
+            ExecError::Io(format!(
+                "service `{}`: phase {phase} command {index} has an empty argv",
+                svc.name
+            ))
         })?;
         let cwd = match &cmd.cwd {
             Some(d) => self.confine(svc, "working directory", Path::new(d))?,
             None => svc.dirs.work.clone(),
         };
-        std::fs::create_dir_all(&cwd).map_err(|e| io_err(format!("service `{}`: cannot create {}", svc.name, cwd.display()), e))?;
+        std::fs::create_dir_all(&cwd).map_err(|e| {
+            io_err(
+                format!("service `{}`: cannot create {}", svc.name, cwd.display()),
+                e,
+            )
+        })?;
         let dir = svc.dirs.logs.join(phase);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let stdout = dir.join(format!("cmd-{index}.stdout"));
         let stderr = dir.join(format!("cmd-{index}.stderr"));
-        let out = std::fs::File::create(&stdout).map_err(|e| io_err(format!("cannot create {}", stdout.display()), e))?;
-        let err = std::fs::File::create(&stderr).map_err(|e| io_err(format!("cannot create {}", stderr.display()), e))?;
+        let out = std::fs::File::create(&stdout)
+            .map_err(|e| io_err(format!("cannot create {}", stdout.display()), e))?;
+        let err = std::fs::File::create(&stderr)
+            .map_err(|e| io_err(format!("cannot create {}", stderr.display()), e))?;
 
         let mut c = tokio::process::Command::new(program);
         c.args(&cmd.argv[1..])
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()))
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
+            )
             .env("HOME", &svc.dirs.work)
             .envs(svc.extra_env.iter().map(|(k, v)| (k, v)))
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
@@ -393,16 +458,38 @@ impl Inner {
             .stderr(err)
             .process_group(0);
         let child = c.spawn().map_err(|source| {
-            let _ = std::fs::write(&stderr, format!("panther-host: cannot start `{program}`: {source}\n"));
-            ExecError::Spawn { service: svc.name.clone(), program: program.clone(), source }
+            let _ = std::fs::write(
+                &stderr,
+                format!("panther-host: cannot start `{program}`: {source}\n"),
+            );
+            ExecError::Spawn {
+                service: svc.name.clone(),
+                program: program.clone(),
+                source,
+            }
         })?;
         let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-        self.register(format!("{}/{} {phase} cmd-{index} `{program}`", svc.test, svc.name), pgid);
+        self.register(
+            format!("{}/{} {phase} cmd-{index} `{program}`", svc.test, svc.name),
+            pgid,
+        );
         self.events.emit(
             Self::entity(svc),
-            EventKind::CommandStarted { phase: phase.into(), index, argv: cmd.argv.clone(), pid: child.id() },
+            EventKind::CommandStarted {
+                phase: phase.into(),
+                index,
+                argv: cmd.argv.clone(),
+                pid: child.id(),
+            },
         );
-        Ok(Spawned { child, pgid, stdout, stderr, cwd, started: Instant::now() })
+        Ok(Spawned {
+            child,
+            pgid,
+            stdout,
+            stderr,
+            cwd,
+            started: Instant::now(),
+        })
     }
 
     /// Waits for a spawned command, killing its group when `timeout` passes; then kills what
@@ -424,7 +511,10 @@ impl Inner {
             Ok(st) => exit_of(st, s.started.elapsed()),
             Err(e) => {
                 tracing::error!("cannot wait for process group {}: {e}", s.pgid);
-                ServiceExit { duration: s.started.elapsed(), ..ServiceExit::default() }
+                ServiceExit {
+                    duration: s.started.elapsed(),
+                    ..ServiceExit::default()
+                }
             }
         };
         exit.timed_out = timed_out;
@@ -436,7 +526,16 @@ impl Inner {
         exit
     }
 
-    fn record(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command, exit: &ServiceExit, log: &mut Vec<serde_json::Value>, cwd: &Path) {
+    fn record(
+        &self,
+        svc: &ServiceInstance,
+        phase: &str,
+        index: usize,
+        cmd: &Command,
+        exit: &ServiceExit,
+        log: &mut Vec<serde_json::Value>,
+        cwd: &Path,
+    ) {
         self.events.emit(
             Self::entity(svc),
             EventKind::CommandFinished {
@@ -470,20 +569,39 @@ impl Inner {
     }
 
     /// Runs a phase's commands one after the other.
-    async fn run_phase(&self, svc: &ServiceInstance, phase: &str, cmds: &[Command]) -> Result<PhaseReport, ExecError> {
-        let mut report = PhaseReport { phase: phase.into(), commands: vec![], cached: false };
+    async fn run_phase(
+        &self,
+        svc: &ServiceInstance,
+        phase: &str,
+        cmds: &[Command],
+    ) -> Result<PhaseReport, ExecError> {
+        let mut report = PhaseReport {
+            phase: phase.into(),
+            commands: vec![],
+            cached: false,
+        };
         if cmds.is_empty() {
             return Ok(report);
         }
         let t0 = Instant::now();
-        self.events.emit(Self::entity(svc), EventKind::PhaseStarted { phase: phase.into(), commands: cmds.len() });
+        self.events.emit(
+            Self::entity(svc),
+            EventKind::PhaseStarted {
+                phase: phase.into(),
+                commands: cmds.len(),
+            },
+        );
         let mut log = Vec::new();
         let mut outcome = Ok(());
         for (i, cmd) in cmds.iter().enumerate() {
             let spawned = match self.spawn(svc, phase, i, cmd) {
                 Ok(s) => s,
                 Err(e) => {
-                    let exit = ServiceExit { exit_code: Some(127), not_started: true, ..ServiceExit::default() };
+                    let exit = ServiceExit {
+                        exit_code: Some(127),
+                        not_started: true,
+                        ..ServiceExit::default()
+                    };
                     self.record(svc, phase, i, cmd, &exit, &mut log, &svc.dirs.work);
                     let dir = svc.dirs.logs.join(phase);
                     report.commands.push(CommandReport {
@@ -501,11 +619,23 @@ impl Inner {
                     continue;
                 }
             };
-            let (stdout, stderr, cwd) = (spawned.stdout.clone(), spawned.stderr.clone(), spawned.cwd.clone());
-            let exit = self.finish(spawned, cmd.timeout_ms.map(Duration::from_millis)).await;
+            let (stdout, stderr, cwd) = (
+                spawned.stdout.clone(),
+                spawned.stderr.clone(),
+                spawned.cwd.clone(),
+            );
+            let exit = self
+                .finish(spawned, cmd.timeout_ms.map(Duration::from_millis))
+                .await;
             self.record(svc, phase, i, cmd, &exit, &mut log, &cwd);
             let bad = failed(&exit);
-            report.commands.push(CommandReport { argv: cmd.argv.clone(), exit: exit.clone(), critical: cmd.critical, stdout, stderr: stderr.clone() });
+            report.commands.push(CommandReport {
+                argv: cmd.argv.clone(),
+                exit: exit.clone(),
+                critical: cmd.critical,
+                stdout,
+                stderr: stderr.clone(),
+            });
             if bad && cmd.critical {
                 outcome = Err(ExecError::CommandFailed {
                     service: svc.name.clone(),
@@ -519,7 +649,12 @@ impl Inner {
         }
         self.events.emit(
             Self::entity(svc),
-            EventKind::PhaseFinished { phase: phase.into(), ok: outcome.is_ok(), cached: false, duration_ms: t0.elapsed().as_millis() as u64 },
+            EventKind::PhaseFinished {
+                phase: phase.into(),
+                ok: outcome.is_ok(),
+                cached: false,
+                duration_ms: t0.elapsed().as_millis() as u64,
+            },
         );
         outcome.map(|()| report)
     }
@@ -552,7 +687,11 @@ struct Spawned {
 fn resolvable(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> bool {
     if program.contains('/') {
         let p = Path::new(program);
-        return if p.is_absolute() { p.is_file() } else { cwd.join(p).is_file() };
+        return if p.is_absolute() {
+            p.is_file()
+        } else {
+            cwd.join(p).is_file()
+        };
     }
     std::env::split_paths(path_var).any(|d| d.join(program).is_file())
 }
@@ -560,7 +699,9 @@ fn resolvable(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> bool {
 /// Searches `needle` in the new part of `file` since `offset`, remembering enough of the end to
 /// find a needle split across two reads.
 fn scan_for(file: &Path, offset: &mut u64, carry: &mut Vec<u8>, needle: &[u8]) -> bool {
-    let Ok(mut f) = std::fs::File::open(file) else { return false };
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return false;
+    };
     if f.seek(SeekFrom::Start(*offset)).is_err() {
         return false;
     }
@@ -588,13 +729,21 @@ fn sockets_on(port: u16, transport: Transport) -> Vec<u64> {
     };
     let mut out = Vec::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.len() < 10 {
                 continue;
             }
-            let Some(p) = cols[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok()) else { continue };
+            let Some(p) = cols[1]
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+            else {
+                continue;
+            };
             if p != port || (want_listen && cols[3] != "0A") {
                 continue;
             }
@@ -609,11 +758,19 @@ fn sockets_on(port: u16, transport: Transport) -> Vec<u64> {
 /// Whether a process of group `pgid` holds one of `inodes`.
 fn group_owns(pgid: i32, inodes: &[u64]) -> bool {
     for pid in group_members(pgid) {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
             let t = target.to_string_lossy();
-            if let Some(n) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse::<u64>().ok()) {
+            if let Some(n) = t
+                .strip_prefix("socket:[")
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 if inodes.contains(&n) {
                     return true;
                 }
@@ -631,7 +788,12 @@ impl LocalExecutor {
             tracing::warn!("cannot become a child subreaper ({e}); daemonised service processes may escape teardown");
         }
         LocalExecutor {
-            inner: Arc::new(Inner { run_dir, events, groups: Mutex::new(Vec::new()), phases: Mutex::new(HashMap::new()) }),
+            inner: Arc::new(Inner {
+                run_dir,
+                events,
+                groups: Mutex::new(Vec::new()),
+                phases: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
@@ -652,18 +814,36 @@ impl LocalExecutor {
     async fn prepare_inner(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
         let inner = &self.inner;
         let p = &svc.plan.plan().phases;
-        let phases = [("pre-compile", &p.pre_compile), ("compile", &p.compile), ("post-compile", &p.post_compile)];
+        let phases = [
+            ("pre-compile", &p.pre_compile),
+            ("compile", &p.compile),
+            ("post-compile", &p.post_compile),
+        ];
         if phases.iter().all(|(_, c)| c.is_empty()) {
             return Ok(vec![]);
         }
         let tools = svc.dirs.tools.clone();
-        let cached = || phases.iter().map(|(n, _)| PhaseReport { phase: n.to_string(), commands: vec![], cached: true }).collect::<Vec<_>>();
+        let cached = || {
+            phases
+                .iter()
+                .map(|(n, _)| PhaseReport {
+                    phase: n.to_string(),
+                    commands: vec![],
+                    cached: true,
+                })
+                .collect::<Vec<_>>()
+        };
         if tools.join(COMPLETE_MARKER).exists() {
             self.note_cached(svc, &tools);
             return Ok(cached());
         }
         let parent = tools.parent().unwrap_or(Path::new("/")).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|e| io_err(format!("cannot create the tools cache {}", parent.display()), e))?;
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            io_err(
+                format!("cannot create the tools cache {}", parent.display()),
+                e,
+            )
+        })?;
         let lock_path = PathBuf::from(format!("{}.lock", tools.display()));
         let lock_file = std::fs::OpenOptions::new()
             .create(true)
@@ -681,11 +861,21 @@ impl LocalExecutor {
             return Ok(cached());
         }
         if tools.join(BUILDING_MARKER).exists() {
-            inner.events.note(Inner::entity(svc), format!("removing the unfinished build in {}", tools.display()));
-            std::fs::remove_dir_all(&tools).map_err(|e| io_err(format!("cannot remove the unfinished build {}", tools.display()), e))?;
+            inner.events.note(
+                Inner::entity(svc),
+                format!("removing the unfinished build in {}", tools.display()),
+            );
+            std::fs::remove_dir_all(&tools).map_err(|e| {
+                io_err(
+                    format!("cannot remove the unfinished build {}", tools.display()),
+                    e,
+                )
+            })?;
         }
-        std::fs::create_dir_all(&tools).map_err(|e| io_err(format!("cannot create {}", tools.display()), e))?;
-        std::fs::write(tools.join(BUILDING_MARKER), b"").map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
+        std::fs::create_dir_all(&tools)
+            .map_err(|e| io_err(format!("cannot create {}", tools.display()), e))?;
+        std::fs::write(tools.join(BUILDING_MARKER), b"")
+            .map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
         // Compile phases build the plan's files (sources shipped in the plan), so they must
         // exist before the first compile command; `start` writes them again for the run.
         inner.write_files(svc)?;
@@ -694,7 +884,8 @@ impl LocalExecutor {
             reports.push(inner.run_phase(svc, name, cmds).await?);
         }
         let marker = serde_json::json!({ "implementation": svc.implementation, "service": svc.name, "test": svc.test, "completed": crate::events::now_rfc3339() });
-        std::fs::write(tools.join(COMPLETE_MARKER), marker.to_string()).map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
+        std::fs::write(tools.join(COMPLETE_MARKER), marker.to_string())
+            .map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
         let _ = std::fs::remove_file(tools.join(BUILDING_MARKER));
         drop(lock_file);
         Ok(reports)
@@ -702,9 +893,21 @@ impl LocalExecutor {
 
     fn note_cached(&self, svc: &ServiceInstance, tools: &Path) {
         for phase in ["pre-compile", "compile", "post-compile"] {
-            self.inner.events.emit(Inner::entity(svc), EventKind::PhaseFinished { phase: phase.into(), ok: true, cached: true, duration_ms: 0 });
+            self.inner.events.emit(
+                Inner::entity(svc),
+                EventKind::PhaseFinished {
+                    phase: phase.into(),
+                    ok: true,
+                    cached: true,
+                    duration_ms: 0,
+                },
+            );
         }
-        tracing::info!("service `{}`: compile phases cached in {}", svc.name, tools.display());
+        tracing::info!(
+            "service `{}`: compile phases cached in {}",
+            svc.name,
+            tools.display()
+        );
     }
 
     /// Writes the plan's files, runs the pre-run commands, then starts the run phase in the
@@ -725,7 +928,8 @@ impl LocalExecutor {
         let inner = self.inner.clone();
         let plan = svc.plan.plan();
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
-            std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
         inner.write_files(svc)?;
         let pre = inner.run_phase(svc, "pre-run", &plan.phases.pre_run).await;
@@ -736,17 +940,28 @@ impl LocalExecutor {
 
         let path_var = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
         for cmd in &plan.phases.run {
-            let Some(program) = cmd.argv.first() else { continue };
+            let Some(program) = cmd.argv.first() else {
+                continue;
+            };
             let cwd = match &cmd.cwd {
                 Some(d) => inner.confine(svc, "working directory", Path::new(d))?,
                 None => svc.dirs.work.clone(),
             };
-            let path = cmd.env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| std::ffi::OsString::from(v)).unwrap_or_else(|| path_var.clone());
+            let path = cmd
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| std::ffi::OsString::from(v))
+                .unwrap_or_else(|| path_var.clone());
             if !resolvable(program, &cwd, &path) {
                 return Err(ExecError::Spawn {
                     service: svc.name.clone(),
                     program: program.clone(),
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found in PATH or not a file"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not found in PATH or not a file",
+                    ),
                 });
             }
         }
@@ -777,8 +992,17 @@ impl LocalExecutor {
     /// # Errors
     /// [`ExecError::NotReady`] at the timeout, [`ExecError::ExitedEarly`] when the run phase
     /// ended first, [`ExecError::Interrupted`] when `cancel` fires.
-    pub async fn wait_ready(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> Result<(), ExecError> {
-        let Running::Local(r) = running else { return Err(ExecError::Io("a Docker service was given to the local executor".into())) };
+    pub async fn wait_ready(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        cancel: &CancellationToken,
+    ) -> Result<(), ExecError> {
+        let Running::Local(r) = running else {
+            return Err(ExecError::Io(
+                "a Docker service was given to the local executor".into(),
+            ));
+        };
         let readiness = &svc.plan.plan().readiness;
         let condition = describe_condition(&readiness.condition);
         let timeout = Duration::from_millis(readiness.timeout_ms);
@@ -801,8 +1025,19 @@ impl LocalExecutor {
                             svc.ports.keys().cloned().collect::<Vec<_>>().join(", ")
                         )));
                     };
-                    let transport = svc.plan.plan().ports.iter().find(|p| &p.name == name).map(|p| p.transport).unwrap_or(Transport::Udp);
-                    let inodes = if last_started { sockets_on(port, transport) } else { vec![] };
+                    let transport = svc
+                        .plan
+                        .plan()
+                        .ports
+                        .iter()
+                        .find(|p| &p.name == name)
+                        .map(|p| p.transport)
+                        .unwrap_or(Transport::Udp);
+                    let inodes = if last_started {
+                        sockets_on(port, transport)
+                    } else {
+                        vec![]
+                    };
                     !inodes.is_empty() && pgid.is_some_and(|g| group_owns(g, &inodes))
                 }
                 ReadinessCondition::LogLine(text) => {
@@ -818,14 +1053,23 @@ impl LocalExecutor {
                     hit
                 }
                 ReadinessCondition::FileExists(f) => {
-                    last_started && (if Path::new(f).is_absolute() { PathBuf::from(f) } else { svc.dirs.work.join(f) }).exists()
+                    last_started
+                        && (if Path::new(f).is_absolute() {
+                            PathBuf::from(f)
+                        } else {
+                            svc.dirs.work.join(f)
+                        })
+                        .exists()
                 }
             };
             if met {
                 break Ok(());
             }
             if let Some(e) = exited {
-                break Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: e.describe() });
+                break Err(ExecError::ExitedEarly {
+                    service: svc.name.clone(),
+                    exit: e.describe(),
+                });
             }
             if tokio::time::Instant::now() >= deadline {
                 break Err(ExecError::NotReady {
@@ -844,7 +1088,11 @@ impl LocalExecutor {
         let inner = &self.inner;
         inner.events.emit(
             Inner::entity(svc),
-            EventKind::Readiness { condition, ready: outcome.is_ok(), waited_ms: t0.elapsed().as_millis() as u64 },
+            EventKind::Readiness {
+                condition,
+                ready: outcome.is_ok(),
+                waited_ms: t0.elapsed().as_millis() as u64,
+            },
         );
         match &outcome {
             Ok(()) => {}
@@ -880,17 +1128,32 @@ impl LocalExecutor {
         }
     }
 
-    fn finished(&self, _svc: &ServiceInstance, r: &mut RunningLocal, exit: ServiceExit) -> ServiceExit {
+    fn finished(
+        &self,
+        _svc: &ServiceInstance,
+        r: &mut RunningLocal,
+        exit: ServiceExit,
+    ) -> ServiceExit {
         if r.exit.is_none() {
-                    r.exit = Some(exit);
+            r.exit = Some(exit);
         }
         r.exit.clone().unwrap_or_default()
     }
 
     /// Waits for the run phase to end, at most `svc.timeout` from its start; then kills the
     /// whole group and reports `timed_out`. `cancel` stops it like [`LocalExecutor::stop`].
-    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
-        let Running::Local(r) = running else { return ServiceExit { not_started: true, ..ServiceExit::default() } };
+    pub async fn wait(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        cancel: &CancellationToken,
+    ) -> ServiceExit {
+        let Running::Local(r) = running else {
+            return ServiceExit {
+                not_started: true,
+                ..ServiceExit::default()
+            };
+        };
         if let Some(e) = &r.exit {
             let e = e.clone();
             return self.finished(svc, r, e);
@@ -913,7 +1176,13 @@ impl LocalExecutor {
         let exit = match outcome {
             Some(e) => e,
             None => {
-                self.inner.events.note(Inner::entity(svc), format!("run phase timed out after {:?}; killing its process group", svc.timeout));
+                self.inner.events.note(
+                    Inner::entity(svc),
+                    format!(
+                        "run phase timed out after {:?}; killing its process group",
+                        svc.timeout
+                    ),
+                );
                 let mut e = self.kill_running(r, KILL_GRACE).await;
                 e.timed_out = true;
                 e
@@ -924,8 +1193,18 @@ impl LocalExecutor {
 
     /// SIGTERM to the service's process group, `grace`, then SIGKILL. A service that had
     /// already ended keeps its own exit; otherwise `stopped_by_host` is set.
-    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
-        let Running::Local(r) = running else { return ServiceExit { not_started: true, ..ServiceExit::default() } };
+    pub async fn stop(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        grace: Duration,
+    ) -> ServiceExit {
+        let Running::Local(r) = running else {
+            return ServiceExit {
+                not_started: true,
+                ..ServiceExit::default()
+            };
+        };
         if let Some(e) = r.exit.clone().or_else(|| r.done.borrow().clone()) {
             return self.finished(svc, r, e);
         }
@@ -937,17 +1216,34 @@ impl LocalExecutor {
 
     /// Runs the post-run commands and collects the plan's artifacts that exist. Returns the
     /// pre-run, run and post-run phase reports (the first two were recorded by `start`).
-    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    pub async fn post_run(
+        &self,
+        svc: &ServiceInstance,
+    ) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let inner = &self.inner;
         let plan = svc.plan.plan();
-        let mut reports = lock(&inner.phases).remove(&(svc.test.clone(), svc.name.clone())).unwrap_or_default();
-        match inner.run_phase(svc, "post-run", &plan.phases.post_run).await {
+        let mut reports = lock(&inner.phases)
+            .remove(&(svc.test.clone(), svc.name.clone()))
+            .unwrap_or_default();
+        match inner
+            .run_phase(svc, "post-run", &plan.phases.post_run)
+            .await
+        {
             Ok(r) => reports.push(r),
             Err(e) => {
                 // The run is over; a failed post-run command is reported, not fatal.
-                inner.events.emit(Inner::entity(svc), EventKind::Failed { error: e.to_string() });
+                inner.events.emit(
+                    Inner::entity(svc),
+                    EventKind::Failed {
+                        error: e.to_string(),
+                    },
+                );
                 let commands = read_phase_reports(&svc.dirs.logs.join("post-run"));
-                reports.push(PhaseReport { phase: "post-run".into(), commands, cached: false });
+                reports.push(PhaseReport {
+                    phase: "post-run".into(),
+                    commands,
+                    cached: false,
+                });
             }
         }
         let mut artifacts = Vec::new();
@@ -955,8 +1251,15 @@ impl LocalExecutor {
             match inner.confine(svc, "artifact", Path::new(&a.path)) {
                 Ok(p) if p.exists() => artifacts.push((a.kind, p)),
                 Ok(p) => {
-                    let what = if a.required { "required artifact" } else { "artifact" };
-                    inner.events.note(Inner::entity(svc), format!("{what} {} was not produced", p.display()));
+                    let what = if a.required {
+                        "required artifact"
+                    } else {
+                        "artifact"
+                    };
+                    inner.events.note(
+                        Inner::entity(svc),
+                        format!("{what} {} was not produced", p.display()),
+                    );
                 }
                 Err(e) => inner.events.note(Inner::entity(svc), e.to_string()),
             }
@@ -968,7 +1271,11 @@ impl LocalExecutor {
     /// grace, SIGKILL, and a check that no member is left. Idempotent; every group is a step.
     pub async fn teardown(&self) -> TeardownReport {
         let inner = &self.inner;
-        let groups: Vec<Group> = lock(&inner.groups).iter().filter(|g| !g.gone).cloned().collect();
+        let groups: Vec<Group> = lock(&inner.groups)
+            .iter()
+            .filter(|g| !g.gone)
+            .cloned()
+            .collect();
         let mut report = TeardownReport::default();
         for g in &groups {
             let mut how = kill_group(g.pgid, KILL_GRACE).await;
@@ -980,17 +1287,38 @@ impl LocalExecutor {
                 Killed::AlreadyGone => (true, "already gone".to_string()),
                 Killed::Terminated => (true, "terminated by SIGTERM".to_string()),
                 Killed::Killed => (true, "killed by SIGKILL after the grace period".to_string()),
-                Killed::Stuck => (false, format!("members still alive or unreaped after SIGKILL: {:?}", group_members(g.pgid))),
+                Killed::Stuck => (
+                    false,
+                    format!(
+                        "members still alive or unreaped after SIGKILL: {:?}",
+                        group_members(g.pgid)
+                    ),
+                ),
             };
             if ok {
                 inner.mark_gone(g.pgid);
             }
-            let step = TeardownStep { what: format!("process group {} ({})", g.pgid, g.label), ok, detail };
-            inner.events.emit(Entity::Host, EventKind::TeardownStep { what: step.what.clone(), ok: step.ok, detail: step.detail.clone() });
+            let step = TeardownStep {
+                what: format!("process group {} ({})", g.pgid, g.label),
+                ok,
+                detail,
+            };
+            inner.events.emit(
+                Entity::Host,
+                EventKind::TeardownStep {
+                    what: step.what.clone(),
+                    ok: step.ok,
+                    detail: step.detail.clone(),
+                },
+            );
             report.steps.push(step);
         }
         if groups.is_empty() {
-            report.steps.push(TeardownStep { what: "local process groups".into(), ok: true, detail: "none left alive".into() });
+            report.steps.push(TeardownStep {
+                what: "local process groups".into(),
+                ok: true,
+                detail: "none left alive".into(),
+            });
         }
         report
     }
@@ -998,12 +1326,23 @@ impl LocalExecutor {
 
 /// Reads back a phase's `commands.json` as command reports (for a phase that failed).
 fn read_phase_reports(dir: &Path) -> Vec<CommandReport> {
-    let Ok(text) = std::fs::read_to_string(dir.join("commands.json")) else { return vec![] };
-    let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&text) else { return vec![] };
+    let Ok(text) = std::fs::read_to_string(dir.join("commands.json")) else {
+        return vec![];
+    };
+    let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&text) else {
+        return vec![];
+    };
     entries
         .iter()
         .map(|e| CommandReport {
-            argv: e["argv"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default(),
+            argv: e["argv"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
             exit: ServiceExit {
                 exit_code: e["exit_code"].as_i64().map(|c| c as i32),
                 signal: e["signal"].as_i64().map(|c| c as i32),
@@ -1029,12 +1368,27 @@ fn describe_condition(c: &ReadinessCondition) -> String {
 }
 
 /// The run phase: each command after the previous one exits; the last one is the service.
-async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<RunShared>, started: Instant) -> ServiceExit {
+async fn run_background(
+    inner: &Inner,
+    svc: &ServiceInstance,
+    shared: &Mutex<RunShared>,
+    started: Instant,
+) -> ServiceExit {
     let cmds = &svc.plan.plan().phases.run;
-    let mut report = PhaseReport { phase: "run".into(), commands: vec![], cached: false };
+    let mut report = PhaseReport {
+        phase: "run".into(),
+        commands: vec![],
+        cached: false,
+    };
     let mut log = Vec::new();
     let mut exit = ServiceExit::default();
-    inner.events.emit(Inner::entity(svc), EventKind::PhaseStarted { phase: "run".into(), commands: cmds.len() });
+    inner.events.emit(
+        Inner::entity(svc),
+        EventKind::PhaseStarted {
+            phase: "run".into(),
+            commands: cmds.len(),
+        },
+    );
     for (i, cmd) in cmds.iter().enumerate() {
         let last = i + 1 == cmds.len();
         let spawned = {
@@ -1042,7 +1396,11 @@ async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<Run
             // group or prevents it from starting.
             let mut s = lock(shared);
             if s.stopping {
-                exit = ServiceExit { not_started: true, stopped_by_host: true, ..ServiceExit::default() };
+                exit = ServiceExit {
+                    not_started: true,
+                    stopped_by_host: true,
+                    ..ServiceExit::default()
+                };
                 break;
             }
             match inner.spawn(svc, "run", i, cmd) {
@@ -1056,7 +1414,11 @@ async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<Run
                 }
                 Err(e) => {
                     tracing::warn!("{e}");
-                    exit = ServiceExit { exit_code: Some(127), not_started: true, ..ServiceExit::default() };
+                    exit = ServiceExit {
+                        exit_code: Some(127),
+                        not_started: true,
+                        ..ServiceExit::default()
+                    };
                     inner.record(svc, "run", i, cmd, &exit, &mut log, &svc.dirs.work);
                     if cmd.critical || last {
                         break;
@@ -1065,13 +1427,23 @@ async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<Run
                 }
             }
         };
-        let (stdout, stderr, cwd) = (spawned.stdout.clone(), spawned.stderr.clone(), spawned.cwd.clone());
+        let (stdout, stderr, cwd) = (
+            spawned.stdout.clone(),
+            spawned.stderr.clone(),
+            spawned.cwd.clone(),
+        );
         // The last command's limit is the service timeout, enforced by `wait`.
         let limit = cmd.timeout_ms.map(Duration::from_millis);
         let e = inner.finish(spawned, limit).await;
         lock(shared).pgid = None;
         inner.record(svc, "run", i, cmd, &e, &mut log, &cwd);
-        report.commands.push(CommandReport { argv: cmd.argv.clone(), exit: e.clone(), critical: cmd.critical, stdout, stderr });
+        report.commands.push(CommandReport {
+            argv: cmd.argv.clone(),
+            exit: e.clone(),
+            critical: cmd.critical,
+            stdout,
+            stderr,
+        });
         let bad = failed(&e);
         exit = e;
         if bad && cmd.critical && !last {
@@ -1081,7 +1453,12 @@ async fn run_background(inner: &Inner, svc: &ServiceInstance, shared: &Mutex<Run
     exit.duration = started.elapsed();
     inner.events.emit(
         Inner::entity(svc),
-        EventKind::PhaseFinished { phase: "run".into(), ok: !failed(&exit), cached: false, duration_ms: exit.duration.as_millis() as u64 },
+        EventKind::PhaseFinished {
+            phase: "run".into(),
+            ok: !failed(&exit),
+            cached: false,
+            duration_ms: exit.duration.as_millis() as u64,
+        },
     );
     inner.stash(svc, report);
     exit

@@ -184,13 +184,24 @@ pub struct PolicyViolation {
 
 /// All violations of one plan.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("the {policy} policy refuses the plan of plugin `{plugin}` ({} violation{})", .violations.len(), if .violations.len() == 1 { "" } else { "s" })]
+#[error("the {policy} policy refuses the plan of plugin `{plugin}`: {}", summary(.violations))]
 #[diagnostic(code(panther::policy::refused), help("`panther-host validate --explain RULE` explains a rule"))]
 pub struct Violations {
     pub plugin: String,
     pub policy: String,
     #[related]
     pub violations: Vec<PolicyViolation>,
+}
+
+/// `field (rule `r`)` for each violation: enough to act on in one line (a summary table, a
+/// JUnit message); the full messages are the `#[related]` diagnostics.
+fn summary(vs: &[PolicyViolation]) -> String {
+    const SHOWN: usize = 8;
+    let mut parts: Vec<String> = vs.iter().take(SHOWN).map(|v| format!("{} (rule `{}`)", v.field, v.rule)).collect();
+    if vs.len() > SHOWN {
+        parts.push(format!("and {} more", vs.len() - SHOWN));
+    }
+    parts.join("; ")
 }
 
 impl Violations {
@@ -1159,7 +1170,10 @@ mod tests {
         assert_eq!(v.violations[0].field, "phases.run[0].argv[0]");
         assert_eq!(v.violations[1].field, "phases.run[1].argv");
         assert_eq!(v.violations[2].field, "capabilities[0]");
-        assert!(v.to_string().contains("3 violations"), "{v}");
+        assert_eq!(
+            v.to_string(),
+            "the strict policy refuses the plan of plugin `evil`: phases.run[0].argv[0] (rule `no-shell`); phases.run[1].argv (rule `argv-not-empty`); capabilities[0] (rule `allowed-capabilities`)"
+        );
     }
 
     // ---- argv-not-empty

@@ -133,17 +133,31 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn cell(&self, client: &str, server: &str, test: &str) -> Option<&Cell> {
-        self.cells.iter().find(|c| c.client == client && c.server == server && c.test == test)
+        self.cells
+            .iter()
+            .find(|c| c.client == client && c.server == server && c.test == test)
     }
 
     fn status(&self, client: &str, server: &str, test: &str) -> Status {
-        self.cell(client, server, test).map(|c| c.status).unwrap_or(Status::NotRun)
+        self.cell(client, server, test)
+            .map(|c| c.status)
+            .unwrap_or(Status::NotRun)
     }
 
     fn counts(&self) -> Vec<(Status, usize)> {
         Status::ALL
             .iter()
-            .map(|s| (*s, self.clients.iter().flat_map(|c| self.servers.iter().map(move |v| (c, v))).flat_map(|(c, v)| self.tests.iter().map(move |t| (c, v, t))).filter(|(c, v, t)| self.status(c, v, &t.name) == *s).count()))
+            .map(|s| {
+                (
+                    *s,
+                    self.clients
+                        .iter()
+                        .flat_map(|c| self.servers.iter().map(move |v| (c, v)))
+                        .flat_map(|(c, v)| self.tests.iter().map(move |t| (c, v, t)))
+                        .filter(|(c, v, t)| self.status(c, v, &t.name) == *s)
+                        .count(),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect()
     }
@@ -154,8 +168,11 @@ impl Matrix {
 /// `reasons`, `evidence`, `links` and `duration_ms` are ours.
 pub fn to_json(m: &Matrix) -> serde_json::Value {
     use serde_json::json;
-    let tests: serde_json::Map<String, serde_json::Value> =
-        m.tests.iter().map(|t| (t.abbr.clone(), json!({"name": t.name, "desc": t.desc}))).collect();
+    let tests: serde_json::Map<String, serde_json::Value> = m
+        .tests
+        .iter()
+        .map(|t| (t.abbr.clone(), json!({"name": t.name, "desc": t.desc})))
+        .collect();
     let mut results = Vec::new();
     for c in &m.clients {
         for s in &m.servers {
@@ -217,7 +234,11 @@ fn href(path: &str) -> String {
     if p.contains(':') && !p.contains('#') || p.starts_with('/') || p.starts_with("//") {
         return "#".into();
     }
-    esc(&p.split('/').map(|seg| seg.replace(' ', "%20")).collect::<Vec<_>>().join("/"))
+    esc(&p
+        .split('/')
+        .map(|seg| seg.replace(' ', "%20"))
+        .collect::<Vec<_>>()
+        .join("/"))
 }
 
 fn tooltip(c: Option<&Cell>, test: &str) -> String {
@@ -235,7 +256,15 @@ fn tooltip(c: Option<&Cell>, test: &str) -> String {
 }
 
 fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 const CSS: &str = r#"
@@ -291,8 +320,19 @@ pub fn to_html(m: &Matrix) -> String {
     h.push_str("<section><h2>Summary</h2><div class=\"counts\">");
     let counts = m.counts();
     for s in Status::ALL {
-        let n = counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
-        let _ = write!(h, "<span{z}><span class=\"b {w}\">{sym}</span> {n} {l}</span>", z = if n == 0 { " class=\"zero\"" } else { "" }, w = s.word(), sym = s.symbol(), l = s.label());
+        let n = counts
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
+        let _ = write!(
+            h,
+            "<span{z}><span class=\"b {w}\">{sym}</span> {n} {l}</span>",
+            z = if n == 0 { " class=\"zero\"" } else { "" },
+            w = s.word(),
+            sym = s.symbol(),
+            l = s.label()
+        );
     }
     h.push_str("</div><nav>Tests: ");
     for t in &m.tests {
@@ -313,8 +353,16 @@ pub fn to_html(m: &Matrix) -> String {
             for t in &m.tests {
                 let cell = m.cell(c, s, &t.name);
                 let st = cell.map(|x| x.status).unwrap_or(Status::NotRun);
-                let target = cell.and_then(|x| x.links.logs.first().map(|l| href(&l.1))).unwrap_or_else(|| format!("#t-{}", slug(&t.name)));
-                let _ = write!(h, "<a class=\"b {w}\" href=\"{target}\" title=\"{tip}\">{a}</a>", w = st.word(), tip = esc(&tooltip(cell, &t.name)), a = esc(&t.abbr));
+                let target = cell
+                    .and_then(|x| x.links.logs.first().map(|l| href(&l.1)))
+                    .unwrap_or_else(|| format!("#t-{}", slug(&t.name)));
+                let _ = write!(
+                    h,
+                    "<a class=\"b {w}\" href=\"{target}\" title=\"{tip}\">{a}</a>",
+                    w = st.word(),
+                    tip = esc(&tooltip(cell, &t.name)),
+                    a = esc(&t.abbr)
+                );
             }
             h.push_str("</td>");
         }
@@ -334,7 +382,14 @@ pub fn to_html(m: &Matrix) -> String {
             for s in &m.servers {
                 let cell = m.cell(c, s, &t.name);
                 let st = cell.map(|x| x.status).unwrap_or(Status::NotRun);
-                let _ = write!(h, "<td class=\"v {w}\" title=\"{tip}\"><div class=\"word\">{sym} {l}</div>", w = st.word(), tip = esc(&tooltip(cell, &t.name)), sym = st.symbol(), l = st.label());
+                let _ = write!(
+                    h,
+                    "<td class=\"v {w}\" title=\"{tip}\"><div class=\"word\">{sym} {l}</div>",
+                    w = st.word(),
+                    tip = esc(&tooltip(cell, &t.name)),
+                    sym = st.symbol(),
+                    l = st.label()
+                );
                 if let Some(cell) = cell {
                     if let Some(r) = cell.reasons.first() {
                         let _ = write!(h, "<div class=\"reason\">{}</div>", esc(r));
@@ -347,13 +402,32 @@ pub fn to_html(m: &Matrix) -> String {
                         let _ = write!(h, "<a href=\"{}\">pcap</a>", href(p));
                     }
                     for (i, q) in cell.links.qlog.iter().enumerate() {
-                        let _ = write!(h, "<a href=\"{}\">qlog{}</a>", href(q), if cell.links.qlog.len() > 1 { format!(" {}", i + 1) } else { String::new() });
+                        let _ = write!(
+                            h,
+                            "<a href=\"{}\">qlog{}</a>",
+                            href(q),
+                            if cell.links.qlog.len() > 1 {
+                                format!(" {}", i + 1)
+                            } else {
+                                String::new()
+                            }
+                        );
                     }
                     for e in cell.evidence.iter().filter(|e| e.contains('#')) {
-                        let _ = write!(h, "<a href=\"{}\" title=\"{}\">{}</a>", href(e.split('#').next().unwrap_or("")), esc(e), esc(e.rsplit('#').next().unwrap_or("")));
+                        let _ = write!(
+                            h,
+                            "<a href=\"{}\" title=\"{}\">{}</a>",
+                            href(e.split('#').next().unwrap_or("")),
+                            esc(e),
+                            esc(e.rsplit('#').next().unwrap_or(""))
+                        );
                     }
                     if let Some(ms) = cell.duration_ms {
-                        let _ = write!(h, "<span class=\"reason\">{:.1} s</span>", ms as f64 / 1000.0);
+                        let _ = write!(
+                            h,
+                            "<span class=\"reason\">{:.1} s</span>",
+                            ms as f64 / 1000.0
+                        );
                     }
                     h.push_str("</div>");
                 }
@@ -379,7 +453,9 @@ pub fn to_junit(m: &Matrix) -> String {
                 let st = cell.map(|x| x.status).unwrap_or(Status::NotRun);
                 let mut status = match st {
                     Status::Pass => TestCaseStatus::success(),
-                    Status::UnsupportedByIut | Status::UnsupportedByEnvironment | Status::NotRun => TestCaseStatus::skipped(),
+                    Status::UnsupportedByIut
+                    | Status::UnsupportedByEnvironment
+                    | Status::NotRun => TestCaseStatus::skipped(),
                     Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
                     Status::InfraError => TestCaseStatus::non_success(NonSuccessKind::Error),
                 };
@@ -407,7 +483,9 @@ pub fn to_junit(m: &Matrix) -> String {
         }
         report.add_test_suite(suite);
     }
-    report.to_string().unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
 }
 
 /// Writes the three files into `dir`.
@@ -415,15 +493,27 @@ pub fn to_junit(m: &Matrix) -> String {
 /// # Errors
 /// The first file that could not be written.
 pub fn write_all(m: &Matrix, dir: &Path) -> std::io::Result<()> {
-    std::fs::write(dir.join(MATRIX_JSON), serde_json::to_string_pretty(&to_json(m)).unwrap_or_default() + "\n")?;
+    std::fs::write(
+        dir.join(MATRIX_JSON),
+        serde_json::to_string_pretty(&to_json(m)).unwrap_or_default() + "\n",
+    )?;
     std::fs::write(dir.join(MATRIX_HTML), to_html(m))?;
     std::fs::write(dir.join(MATRIX_JUNIT), to_junit(m))
 }
 
 #[cfg(test)]
 pub(crate) fn sample() -> Matrix {
-    let t = |name: &str, abbr: &str, desc: &str| TestInfo { name: name.into(), abbr: abbr.into(), desc: desc.into() };
-    let cell = |client: &str, server: &str, test: &str, status: Status, reasons: &[&str], evidence: &[&str]| {
+    let t = |name: &str, abbr: &str, desc: &str| TestInfo {
+        name: name.into(),
+        abbr: abbr.into(),
+        desc: desc.into(),
+    };
+    let cell = |client: &str,
+                server: &str,
+                test: &str,
+                status: Status,
+                reasons: &[&str],
+                evidence: &[&str]| {
         let dir = format!("{client}_{server}/{test}");
         Cell {
             client: client.into(),
@@ -433,7 +523,10 @@ pub(crate) fn sample() -> Matrix {
             reasons: reasons.iter().map(|s| s.to_string()).collect(),
             evidence: evidence.iter().map(|s| s.to_string()).collect(),
             links: Links {
-                logs: vec![("client log".into(), format!("{dir}/client/stdout.log")), ("server log".into(), format!("{dir}/server/stdout.log"))],
+                logs: vec![
+                    ("client log".into(), format!("{dir}/client/stdout.log")),
+                    ("server log".into(), format!("{dir}/server/stdout.log")),
+                ],
                 pcap: Some(format!("{dir}/capture.pcap")),
                 qlog: vec![format!("{dir}/client/qlog/a.qlog")],
             },

@@ -12,6 +12,7 @@ use crate::events::EventSink;
 use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
 use crate::exec::{AnyExecutor, ServiceInstance};
 use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
+use crate::report::matrix;
 use crate::report::model::{RunSummary, TestResult};
 
 use super::judge::{self, TestStatus};
@@ -114,6 +115,7 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
 
     let progress = events.progress(tests.iter().map(|t| t.iterations as u64).sum(), "tests");
     let mut files = vec![];
+    let mut cells: Vec<(crate::config::MatrixCell, usize)> = vec![];
     let mut stop_reason: Option<String> = None;
     for (spec, pre) in tests.iter().zip(&checked) {
         for iteration in 1..=spec.iterations {
@@ -132,7 +134,11 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
             progress.set_message(&name);
             let result = run_one(session, layout, spec, iteration, &name, events, cancel).await;
             let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
+            if let Some(c) = &spec.cell {
+                cells.push((c.clone(), summary.tests.len()));
+            }
             summary.push(result);
+            write_matrices(&layout.root, &exp.name, &cells, &summary);
             progress.inc(1);
             files = crate::report::write_all(&layout.root, &summary).unwrap_or_else(|e| {
                 tracing::error!("cannot write the reports: {e}");
@@ -286,4 +292,87 @@ fn assess(session: &Session, planned: &PlannedTest, outcome: &Outcome) -> (Optio
         }
     }
     (tester, iuts)
+}
+
+/// The matrix status of a test: its tester's verdict when there is one, else its status.
+fn cell_status(t: &TestResult) -> matrix::Status {
+    use matrix::Status as S;
+    if let Some(v) = t.verdicts.last() {
+        return match v.status.as_str() {
+            "pass" => S::Pass,
+            "fail" => S::Fail,
+            "unsupported-by-iut" => S::UnsupportedByIut,
+            "unsupported-by-environment" => S::UnsupportedByEnvironment,
+            _ => S::InfraError,
+        };
+    }
+    match t.status {
+        TestStatus::Passed => S::Pass,
+        TestStatus::Failed | TestStatus::Timeout => S::Fail,
+        TestStatus::Skipped => S::UnsupportedByIut,
+        TestStatus::Interrupted | TestStatus::Unknown => S::NotRun,
+    }
+}
+
+/// Run-directory relative links to a test's logs, capture and qlogs.
+fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    let dir = Path::new(&t.logs_path);
+    let pcap = dir.join("capture.pcap");
+    matrix::Links {
+        logs: t.services.iter().map(|s| (format!("{} logs", s.role), rel(&dir.join(layout::slug(&s.name)).join("logs")))).collect(),
+        pcap: pcap.exists().then(|| rel(&pcap)),
+        qlog: t.services.iter().map(|s| dir.join(layout::slug(&s.name)).join("qlog")).filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|q| rel(&q)).collect(),
+    }
+}
+
+/// Writes one result matrix per `[[matrix]]` of the experiment (in the run directory, or in
+/// `matrix-<name>/` when there are several), from the tests run so far.
+fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::MatrixCell, usize)], summary: &RunSummary) {
+    let names: std::collections::BTreeSet<&str> = cells.iter().map(|(c, _)| c.matrix.as_str()).collect();
+    for name in &names {
+        let mine: Vec<_> = cells.iter().filter(|(c, _)| c.matrix == *name).collect();
+        let mut clients: Vec<String> = vec![];
+        let mut servers: Vec<String> = vec![];
+        let mut tests: Vec<matrix::TestInfo> = vec![];
+        let mut out = vec![];
+        for (c, i) in &mine {
+            let t = &summary.tests[*i];
+            let test = c.testcase.clone().unwrap_or_else(|| "transfer".into());
+            if !clients.contains(&c.client) {
+                clients.push(c.client.clone());
+            }
+            if !servers.contains(&c.server) {
+                servers.push(c.server.clone());
+            }
+            if !tests.iter().any(|x| x.name == test) {
+                tests.push(matrix::TestInfo { abbr: test.chars().take(2).collect::<String>().to_uppercase(), desc: test.clone(), name: test.clone() });
+            }
+            out.push(matrix::Cell {
+                client: c.client.clone(),
+                server: c.server.clone(),
+                test,
+                status: cell_status(t),
+                reasons: t.reasons.clone(),
+                evidence: t.evidence.clone(),
+                links: cell_links(root, t),
+                duration_ms: Some((t.duration_seconds * 1000.0) as u64),
+            });
+        }
+        let m = matrix::Matrix {
+            title: format!("{experiment}: {name}"),
+            start_time: summary.start_time.clone(),
+            end_time: crate::events::now_rfc3339(),
+            log_dir: root.display().to_string(),
+            quic_version: "1".into(),
+            clients,
+            servers,
+            tests,
+            cells: out,
+        };
+        let dir = if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(name))) };
+        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| matrix::write_all(&m, &dir)) {
+            tracing::error!("cannot write the result matrix to {}: {e}", dir.display());
+        }
+    }
 }

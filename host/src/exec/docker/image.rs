@@ -51,7 +51,9 @@ pub fn apt_mirror() -> String {
         if !(name.ends_with(".list") || name.ends_with(".sources")) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
         if let Some(url) = mirror_from_sources(&text) {
             return url;
         }
@@ -98,16 +100,26 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
         return Ok(false);
     }
     let dir = cache_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let lock_path = dir.join("base.lock");
     let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
         f.lock()?;
         Ok(f)
     })
     .await
     .map_err(|e| ExecError::Io(e.to_string()))?
-    .map_err(|e| ExecError::Io(format!("cannot lock {}: {e}", dir.join("base.lock").display())))?;
+    .map_err(|e| {
+        ExecError::Io(format!(
+            "cannot lock {}: {e}",
+            dir.join("base.lock").display()
+        ))
+    })?;
     if exists(docker, BASE_IMAGE).await {
         drop(lock);
         return Ok(false);
@@ -124,9 +136,11 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
             .arg(&mirror)
             .output()
             .await
-            .map_err(|e| ExecError::Docker(format!(
-                "cannot run debootstrap to make {BASE_IMAGE}: {e}; install it with `apt-get install debootstrap` (or `make setup`)"
-            )))?;
+            .map_err(|e| {
+                ExecError::Docker(format!(
+                    "cannot run debootstrap to make {BASE_IMAGE}: {e}; install it with `apt-get install debootstrap` (or `make setup`)"
+                ))
+            })?;
         if !out.status.success() {
             let log = dir.join("debootstrap.log");
             let _ = std::fs::write(&log, [out.stdout, out.stderr].concat());
@@ -141,7 +155,8 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
     // Package registries are reached through this host's trust store (which may hold a
     // proxy's CA), so image builds see the registries the way the host does.
     let ca_dir = rootfs.join("usr/local/share/panther");
-    std::fs::create_dir_all(&ca_dir).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", ca_dir.display())))?;
+    std::fs::create_dir_all(&ca_dir)
+        .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", ca_dir.display())))?;
     if let Err(e) = std::fs::copy(HOST_CA_BUNDLE, ca_dir.join("host-ca.crt")) {
         tracing::warn!("cannot copy {HOST_CA_BUNDLE} into the base image ({e}); TLS to package registries from builds may fail");
     }
@@ -192,12 +207,20 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
     while let Some(item) = stream.next().await {
         item.map_err(|e| docker_err(&format!("importing {BASE_IMAGE}"), e))?;
     }
-    let status = child.wait().await.map_err(|e| ExecError::Io(e.to_string()))?;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| ExecError::Io(e.to_string()))?;
     if !status.success() {
-        return Err(ExecError::Docker(format!("tar of {} failed ({status})", rootfs.display())));
+        return Err(ExecError::Docker(format!(
+            "tar of {} failed ({status})",
+            rootfs.display()
+        )));
     }
     if !exists(docker, BASE_IMAGE).await {
-        return Err(ExecError::Docker(format!("the daemon accepted the import but has no {BASE_IMAGE} afterwards")));
+        return Err(ExecError::Docker(format!(
+            "the daemon accepted the import but has no {BASE_IMAGE} afterwards"
+        )));
     }
     Ok(())
 }
@@ -212,19 +235,28 @@ pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     let name_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 128
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
     };
     if !name_ok(&spec.name) {
-        return bad("name", &spec.name, "is not a Docker repository name (lower-case letters, digits, `._-/`)");
+        return bad(
+            "name",
+            &spec.name,
+            "is not a Docker repository name (lower-case letters, digits, `._-/`)",
+        );
     }
-    let base_repo = spec.base.split_once(':').map_or(spec.base.as_str(), |(r, _)| r);
+    let base_repo = spec
+        .base
+        .split_once(':')
+        .map_or(spec.base.as_str(), |(r, _)| r);
     if !name_ok(base_repo) {
         return bad("base", &spec.base, "is not a Docker image name");
     }
     for (i, p) in spec.packages.iter().enumerate() {
         let ok = !p.is_empty()
-            && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.:=~".contains(c))
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.:=~".contains(c))
             && p.starts_with(|c: char| c.is_ascii_alphanumeric());
         if !ok {
             return bad(&format!("packages[{i}]"), p, "is not a Debian package name");
@@ -232,17 +264,29 @@ pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     }
     for (i, step) in spec.steps.iter().enumerate() {
         if step.argv.is_empty() {
-            return bad(&format!("steps[{i}].argv"), "", "is empty; a build step needs a program");
+            return bad(
+                &format!("steps[{i}].argv"),
+                "",
+                "is empty; a build step needs a program",
+            );
         }
     }
     for (i, (k, _)) in spec.build_args.iter().enumerate() {
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return bad(&format!("build-args[{i}]"), k, "is not a build argument name (letters, digits, `_`)");
+            return bad(
+                &format!("build-args[{i}]"),
+                k,
+                "is not a build argument name (letters, digits, `_`)",
+            );
         }
     }
     for (i, s) in spec.sources.iter().enumerate() {
         if s.rev.is_empty() || s.dest.is_empty() || !s.dest.starts_with('/') {
-            return bad(&format!("sources[{i}]"), &s.name, "needs a pinned `rev` and an absolute `dest`");
+            return bad(
+                &format!("sources[{i}]"),
+                &s.name,
+                "needs a pinned `rev` and an absolute `dest`",
+            );
         }
     }
     Ok(())
@@ -260,7 +304,10 @@ fn exec_form(argv: &[String]) -> String {
 /// JSON-quoted inside those arrays or as WORKDIR/ARG values, never as Dockerfile syntax.
 pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
     let mut d = String::new();
-    d.push_str(&format!("# generated by panther-host from the image spec `{}`; do not edit\n", spec.name));
+    d.push_str(&format!(
+        "# generated by panther-host from the image spec `{}`; do not edit\n",
+        spec.name
+    ));
     d.push_str(&format!("FROM {base_ref}\n"));
     for (k, v) in &spec.build_args {
         d.push_str(&format!("ARG {k}={}\n", json(v)));
@@ -273,15 +320,42 @@ pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
         packages.sort();
         packages.dedup();
         d.push_str("RUN [\"apt-get\", \"update\", \"-qq\"]\n");
-        let mut argv: Vec<String> = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "--no-install-recommends"]
-            .map(String::from)
-            .to_vec();
+        let mut argv: Vec<String> = [
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+        ]
+        .map(String::from)
+        .to_vec();
         argv.extend(packages);
         d.push_str(&format!("RUN {}\n", exec_form(&argv)));
     }
     for s in &spec.sources {
-        d.push_str(&format!("RUN {}\n", exec_form(&["git".into(), "clone".into(), "--quiet".into(), s.url.clone(), s.dest.clone()])));
-        d.push_str(&format!("RUN {}\n", exec_form(&["git".into(), "-C".into(), s.dest.clone(), "checkout".into(), "--quiet".into(), s.rev.clone()])));
+        d.push_str(&format!(
+            "RUN {}\n",
+            exec_form(&[
+                "git".into(),
+                "clone".into(),
+                "--quiet".into(),
+                s.url.clone(),
+                s.dest.clone()
+            ])
+        ));
+        d.push_str(&format!(
+            "RUN {}\n",
+            exec_form(&[
+                "git".into(),
+                "-C".into(),
+                s.dest.clone(),
+                "checkout".into(),
+                "--quiet".into(),
+                s.rev.clone()
+            ])
+        ));
     }
     for step in &spec.steps {
         if let Some(w) = &step.workdir {
@@ -324,12 +398,20 @@ pub struct Built {
 
 /// Builds the spec's image unless an image with the same content hash exists. `others` lets a
 /// spec name another spec of the same test as its base.
-pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[ImageSpec]) -> Result<Built, ExecError> {
+pub async fn build(
+    docker: &Docker,
+    service: &str,
+    spec: &ImageSpec,
+    others: &[ImageSpec],
+) -> Result<Built, ExecError> {
     validate(service, spec)?;
     let base_ref = if spec.base == BASE_IMAGE || spec.base == "panther-base" {
         ensure_base(docker).await?;
         BASE_IMAGE.to_string()
-    } else if let Some(parent) = others.iter().find(|o| o.name == spec.base && o.name != spec.name) {
+    } else if let Some(parent) = others
+        .iter()
+        .find(|o| o.name == spec.base && o.name != spec.name)
+    {
         Box::pin(build(docker, service, parent, others)).await?.tag
     } else if spec.base.contains(':') && exists(docker, &spec.base).await {
         spec.base.clone()
@@ -351,14 +433,25 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
     let dockerfile = dockerfile(spec, &base_ref);
     // One build per tag at a time in this process; the second caller then finds it cached.
     let tag_lock = {
-        static LOCKS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>> =
-            std::sync::OnceLock::new();
-        let mut m = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        static LOCKS: std::sync::OnceLock<
+            std::sync::Mutex<
+                std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>,
+            >,
+        > = std::sync::OnceLock::new();
+        let mut m = LOCKS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         m.entry(tag.clone()).or_default().clone()
     };
     let _guard = tag_lock.lock().await;
     if exists(docker, &tag).await {
-        return Ok(Built { tag, cached: true, dockerfile, log: String::new() });
+        return Ok(Built {
+            tag,
+            cached: true,
+            dockerfile,
+            log: String::new(),
+        });
     }
     let mut context = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
@@ -368,7 +461,9 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
     context
         .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
         .map_err(|e| ExecError::Io(e.to_string()))?;
-    let context = context.into_inner().map_err(|e| ExecError::Io(e.to_string()))?;
+    let context = context
+        .into_inner()
+        .map_err(|e| ExecError::Io(e.to_string()))?;
     let labels = [
         (IMAGE_LABEL.to_string(), spec.name.clone()),
         ("panther.spec-hash".to_string(), hash.clone()),
@@ -404,9 +499,19 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
         }
     }
     if !exists(docker, &tag).await {
-        return Err(build_failed(service, &tag, "the daemon reported no error but the image is missing", &log));
+        return Err(build_failed(
+            service,
+            &tag,
+            "the daemon reported no error but the image is missing",
+            &log,
+        ));
     }
-    Ok(Built { tag, cached: false, dockerfile, log })
+    Ok(Built {
+        tag,
+        cached: false,
+        dockerfile,
+        log,
+    })
 }
 
 fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {
@@ -414,7 +519,9 @@ fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     };
-    ExecError::Docker(format!("service `{service}`: building image {tag} failed: {err}\n{tail}"))
+    ExecError::Docker(format!(
+        "service `{service}`: building image {tag} failed: {err}\n{tail}"
+    ))
 }
 
 #[cfg(test)]
@@ -426,10 +533,19 @@ mod tests {
         ImageSpec {
             name: "panther/quic-go".into(),
             base: BASE_IMAGE.into(),
-            packages: vec!["golang-go".into(), "golang-github-lucas-clemente-quic-go-dev".into()],
+            packages: vec![
+                "golang-go".into(),
+                "golang-github-lucas-clemente-quic-go-dev".into(),
+            ],
             sources: vec![],
             steps: vec![BuildStep {
-                argv: vec!["go".into(), "build".into(), "-o".into(), "/usr/local/bin/x".into(), "a b\"c".into()],
+                argv: vec![
+                    "go".into(),
+                    "build".into(),
+                    "-o".into(),
+                    "/usr/local/bin/x".into(),
+                    "a b\"c".into(),
+                ],
                 workdir: Some("/src".into()),
                 env: vec![("GO111MODULE".into(), "off".into())],
             }],
@@ -455,10 +571,18 @@ mod tests {
     #[test]
     fn sources_add_git_and_pin_the_revision() {
         let mut s = spec();
-        s.sources.push(SourceRef { name: "x".into(), url: "https://example.invalid/x.git".into(), rev: "v1".into(), dest: "/src/x".into() });
+        s.sources.push(SourceRef {
+            name: "x".into(),
+            url: "https://example.invalid/x.git".into(),
+            rev: "v1".into(),
+            dest: "/src/x".into(),
+        });
         let d = dockerfile(&s, BASE_IMAGE);
         assert!(d.contains("\"ca-certificates\",\"git\""), "{d}");
-        assert!(d.contains(r#"RUN ["git","-C","/src/x","checkout","--quiet","v1"]"#), "{d}");
+        assert!(
+            d.contains(r#"RUN ["git","-C","/src/x","checkout","--quiet","v1"]"#),
+            "{d}"
+        );
     }
 
     #[test]
@@ -479,14 +603,23 @@ mod tests {
         assert!(e.contains("packages[2]") && e.contains("srv"), "{e}");
         let mut s = spec();
         s.name = "Upper Case".into();
-        assert!(validate("srv", &s).unwrap_err().to_string().contains("`name`"));
+        assert!(validate("srv", &s)
+            .unwrap_err()
+            .to_string()
+            .contains("`name`"));
     }
 
     #[test]
     fn mirror_is_read_from_deb822_and_one_line_sources() {
         let deb822 = "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\n";
-        assert_eq!(mirror_from_sources(deb822).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(deb822).as_deref(),
+            Some("http://mirror.example/debian")
+        );
         let one = "deb http://security.debian.org/ bookworm-security main\ndeb [arch=amd64] http://m.example/debian bookworm main\n";
-        assert_eq!(mirror_from_sources(one).as_deref(), Some("http://m.example/debian"));
+        assert_eq!(
+            mirror_from_sources(one).as_deref(),
+            Some("http://m.example/debian")
+        );
     }
 }

@@ -13,7 +13,9 @@
 //! 3. men in the middle — after the servers;
 //! 4. clients — after their `protocol.target` (or every server/peer/mitm when they have none).
 
-use panther_guest::environment::{Capture, DeployRequest, DeploymentPlan, Guest, Mount, Network, Placement, ServiceEntry};
+use panther_guest::environment::{
+    Capture, DeployRequest, DeploymentPlan, Guest, Mount, Network, Placement, ServiceEntry,
+};
 use panther_guest::*;
 
 /// Container paths of the host directories, the quic-interop-runner layout the IUTs expect.
@@ -45,10 +47,26 @@ fn describe_info() -> PluginInfo {
         versions: vec![],
         sources: vec![],
         parameters: vec![
-            ParamSpec::string("network", DEFAULT_NETWORK, "Name of the test's network inside the deployment (the host makes it unique per run)"),
-            ParamSpec::string("capture", "true", "Capture the test network's traffic with tshark on its bridge (`true` or `false`)"),
-            ParamSpec::string("capture-ports-only", "true", "Keep only traffic to or from the services' declared ports"),
-            ParamSpec::string("testcase", "", "Interop test case exported as TESTCASE to every container (empty: none)"),
+            ParamSpec::string(
+                "network",
+                DEFAULT_NETWORK,
+                "Name of the test's network inside the deployment (the host makes it unique per run)",
+            ),
+            ParamSpec::string(
+                "capture",
+                "true",
+                "Capture the test network's traffic with tshark on its bridge (`true` or `false`)",
+            ),
+            ParamSpec::string(
+                "capture-ports-only",
+                "true",
+                "Keep only traffic to or from the services' declared ports",
+            ),
+            ParamSpec::string(
+                "testcase",
+                "",
+                "Interop test case exported as TESTCASE to every container (empty: none)",
+            ),
         ],
         environments: vec![EnvironmentKind::Docker],
     }
@@ -66,42 +84,74 @@ fn role_rank(s: &ServiceEntry) -> u8 {
 }
 
 fn param<'a>(req: &'a DeployRequest, name: &str) -> Option<&'a str> {
-    req.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    req.params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn flag(req: &DeployRequest, name: &str) -> Result<bool, PluginError> {
     match param(req, name).unwrap_or("true") {
         "true" | "yes" | "1" => Ok(true),
         "false" | "no" | "0" => Ok(false),
-        other => Err(invalid_param(name, format!("`{other}` is not a boolean; use true or false"))),
+        other => Err(invalid_param(
+            name,
+            format!("`{other}` is not a boolean; use true or false"),
+        )),
     }
 }
 
 /// Docker host names and compose keys: letters, digits, `-`, `_`, `.`.
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// The deployment of one test; pure, so it is tested natively.
 pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
     let known = ["network", "capture", "capture-ports-only", "testcase"];
-    if let Some((k, _)) = req.params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        return Err(invalid_param(k, format!("unknown parameter of docker-compose; known: {}", known.join(", "))));
+    if let Some((k, _)) = req
+        .params
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()))
+    {
+        return Err(invalid_param(
+            k,
+            format!(
+                "unknown parameter of docker-compose; known: {}",
+                known.join(", ")
+            ),
+        ));
     }
     if req.services.is_empty() {
-        return Err(unsupported(format!("test `{}` has no services to place", req.test)));
+        return Err(unsupported(format!(
+            "test `{}` has no services to place",
+            req.test
+        )));
     }
     let network = param(req, "network").unwrap_or(DEFAULT_NETWORK).to_string();
     if !valid_name(&network) {
-        return Err(invalid_param("network", format!("`{network}` is not a network name (letters, digits, `-_.`)")));
+        return Err(invalid_param(
+            "network",
+            format!("`{network}` is not a network name (letters, digits, `-_.`)"),
+        ));
     }
     for s in &req.services {
         if !valid_name(&s.name) {
-            return Err(unsupported(format!("service name `{}` cannot be a container host name (letters, digits, `-_.`, at most 63)", s.name)));
+            return Err(unsupported(format!(
+                "service name `{}` cannot be a container host name (letters, digits, `-_.`, at most 63)",
+                s.name
+            )));
         }
         if let Some(t) = &s.target {
             if !req.services.iter().any(|o| &o.name == t) {
-                return Err(unsupported(format!("service `{}` targets `{t}`, which is not a service of test `{}`", s.name, req.test)));
+                return Err(unsupported(format!(
+                    "service `{}` targets `{t}`, which is not a service of test `{}`",
+                    s.name, req.test
+                )));
             }
         }
     }
@@ -115,19 +165,32 @@ pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
     for s in &order {
         let rank = role_rank(s);
         let mut after: Vec<String> = Vec::new();
-        let testers = order.iter().filter(|o| o.tester && o.name != s.name).map(|o| o.name.clone());
+        let testers = order
+            .iter()
+            .filter(|o| o.tester && o.name != s.name)
+            .map(|o| o.name.clone());
         match rank {
             0 => {}
             1 => after.extend(testers),
             2 => {
                 after.extend(testers);
-                after.extend(order.iter().filter(|o| role_rank(o) == 1).map(|o| o.name.clone()));
+                after.extend(
+                    order
+                        .iter()
+                        .filter(|o| role_rank(o) == 1)
+                        .map(|o| o.name.clone()),
+                );
             }
             _ => {
                 after.extend(testers);
                 match s.target.as_ref().filter(|t| *t != &s.name) {
                     Some(t) => after.push(t.clone()),
-                    None => after.extend(order.iter().filter(|o| matches!(role_rank(o), 1 | 2)).map(|o| o.name.clone())),
+                    None => after.extend(
+                        order
+                            .iter()
+                            .filter(|o| matches!(role_rank(o), 1 | 2))
+                            .map(|o| o.name.clone()),
+                    ),
                 }
             }
         }
@@ -148,17 +211,27 @@ pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
             after,
             mounts: MOUNTS
                 .iter()
-                .map(|(dir, target, ro)| Mount { dir: dir.to_string(), target: Some(target.to_string()), read_only: *ro })
+                .map(|(dir, target, ro)| Mount {
+                    dir: dir.to_string(),
+                    target: Some(target.to_string()),
+                    read_only: *ro,
+                })
                 .collect(),
             env,
         });
     }
     let capture = flag(req, "capture")?.then(|| -> Result<Capture, PluginError> {
-        Ok(Capture { interface: "test-network".into(), ports_only: flag(req, "capture-ports-only")? })
+        Ok(Capture {
+            interface: "test-network".into(),
+            ports_only: flag(req, "capture-ports-only")?,
+        })
     });
     Ok(DeploymentPlan {
         kind: EnvironmentKind::Docker,
-        networks: vec![Network { name: network, internal: true }],
+        networks: vec![Network {
+            name: network,
+            internal: true,
+        }],
         placements,
         capture: capture.transpose()?,
     })
@@ -182,10 +255,20 @@ mod tests {
 
     fn plan() -> ServicePlan {
         ServicePlan {
-            phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![], post_run: vec![] },
+            phases: Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run: vec![],
+                post_run: vec![],
+            },
             image: None,
             ports: vec![],
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
+            readiness: Readiness {
+                condition: ReadinessCondition::Started,
+                timeout_ms: 1000,
+            },
             artifacts: vec![],
             capabilities: vec![],
             files: vec![],
@@ -193,7 +276,14 @@ mod tests {
     }
 
     fn svc(name: &str, role: Role, target: Option<&str>, tester: bool) -> ServiceEntry {
-        ServiceEntry { name: name.into(), role, implementation: "x".into(), target: target.map(Into::into), plan: plan(), tester }
+        ServiceEntry {
+            name: name.into(),
+            role,
+            implementation: "x".into(),
+            target: target.map(Into::into),
+            plan: plan(),
+            tester,
+        }
     }
 
     fn req(services: Vec<ServiceEntry>, params: &[(&str, &str)]) -> DeployRequest {
@@ -201,14 +291,21 @@ mod tests {
             test: "t1".into(),
             run_id: "r".into(),
             services,
-            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
     #[test]
     fn testers_then_servers_then_clients_with_after_edges() {
         let r = req(
-            vec![svc("client", Role::Client, Some("server"), false), svc("server", Role::Server, None, false), svc("ivy", Role::Client, Some("server"), true)],
+            vec![
+                svc("client", Role::Client, Some("server"), false),
+                svc("server", Role::Server, None, false),
+                svc("ivy", Role::Client, Some("server"), true),
+            ],
             &[("testcase", "transfer")],
         );
         let p = deploy_plan(&r).unwrap();
@@ -217,17 +314,34 @@ mod tests {
         assert_eq!(p.placements[0].after, Vec::<String>::new());
         assert_eq!(p.placements[1].after, ["ivy"]);
         assert_eq!(p.placements[2].after, ["ivy", "server"]);
-        assert!(p.placements[2].env.contains(&("TESTCASE".into(), "transfer".into())));
-        assert!(p.placements[2].env.contains(&("SSLKEYLOGFILE".into(), KEYLOG.into())));
+        assert!(p.placements[2]
+            .env
+            .contains(&("TESTCASE".into(), "transfer".into())));
+        assert!(p.placements[2]
+            .env
+            .contains(&("SSLKEYLOGFILE".into(), KEYLOG.into())));
         assert!(p.networks.iter().all(|n| n.internal));
         assert_eq!(p.placements[1].host, "server");
-        assert!(p.placements[1].mounts.iter().any(|m| m.dir == "certs" && m.read_only && m.target.as_deref() == Some("/certs")));
-        assert_eq!(p.capture.as_ref().map(|c| c.interface.as_str()), Some("test-network"));
+        assert!(p.placements[1]
+            .mounts
+            .iter()
+            .any(|m| m.dir == "certs" && m.read_only && m.target.as_deref() == Some("/certs")));
+        assert_eq!(
+            p.capture.as_ref().map(|c| c.interface.as_str()),
+            Some("test-network")
+        );
     }
 
     #[test]
     fn client_without_target_waits_for_every_server_and_mitm() {
-        let r = req(vec![svc("c", Role::Client, None, false), svc("m", Role::Mitm, None, false), svc("s", Role::Server, None, false)], &[]);
+        let r = req(
+            vec![
+                svc("c", Role::Client, None, false),
+                svc("m", Role::Mitm, None, false),
+                svc("s", Role::Server, None, false),
+            ],
+            &[],
+        );
         let p = deploy_plan(&r).unwrap();
         let c = p.placements.iter().find(|p| p.service == "c").unwrap();
         assert_eq!(c.after, ["s", "m"]);
@@ -237,19 +351,33 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_with_its_name() {
-        let e = deploy_plan(&req(vec![svc("c", Role::Client, Some("nope"), false)], &[])).unwrap_err();
+        let e =
+            deploy_plan(&req(vec![svc("c", Role::Client, Some("nope"), false)], &[])).unwrap_err();
         assert!(matches!(e, PluginError::Unsupported(m) if m.contains("nope")));
-        let e = deploy_plan(&req(vec![svc("c", Role::Client, None, false)], &[("capture", "maybe")])).unwrap_err();
+        let e = deploy_plan(&req(
+            vec![svc("c", Role::Client, None, false)],
+            &[("capture", "maybe")],
+        ))
+        .unwrap_err();
         assert!(matches!(e, PluginError::InvalidParam(p) if p.name == "capture"));
-        let e = deploy_plan(&req(vec![svc("c", Role::Client, None, false)], &[("subnet", "10.0.0.0/24")])).unwrap_err();
+        let e = deploy_plan(&req(
+            vec![svc("c", Role::Client, None, false)],
+            &[("subnet", "10.0.0.0/24")],
+        ))
+        .unwrap_err();
         assert!(matches!(e, PluginError::InvalidParam(p) if p.name == "subnet"));
-        let e = deploy_plan(&req(vec![svc("bad name", Role::Client, None, false)], &[])).unwrap_err();
+        let e =
+            deploy_plan(&req(vec![svc("bad name", Role::Client, None, false)], &[])).unwrap_err();
         assert!(matches!(e, PluginError::Unsupported(m) if m.contains("bad name")));
     }
 
     #[test]
     fn capture_can_be_turned_off() {
-        let p = deploy_plan(&req(vec![svc("s", Role::Server, None, false)], &[("capture", "false")])).unwrap();
+        let p = deploy_plan(&req(
+            vec![svc("s", Role::Server, None, false)],
+            &[("capture", "false")],
+        ))
+        .unwrap();
         assert!(p.capture.is_none());
     }
 }

@@ -38,7 +38,10 @@ impl ServicePlugin for Interop {
     fn plan(request: PlanRequest) -> Result<ServicePlan, PluginError> {
         if let Some(tc) = &request.testcase {
             if judge::testcase(tc).is_none() {
-                return Err(invalid_param("testcase", format!("`{tc}` is not an interop test case")));
+                return Err(invalid_param(
+                    "testcase",
+                    format!("`{tc}` is not an interop test case"),
+                ));
             }
         }
         // Nothing to run: the endpoints are the IUTs; this tester only judges.
@@ -106,8 +109,14 @@ fn to_model(o: Outcome) -> model::Outcome {
             .into_iter()
             .map(|t| model::Transfer {
                 path: t.path,
-                served: t.served.map(|d| model::FileDigest { size: d.size, sha256: d.sha256 }),
-                downloaded: t.downloaded.map(|d| model::FileDigest { size: d.size, sha256: d.sha256 }),
+                served: t.served.map(|d| model::FileDigest {
+                    size: d.size,
+                    sha256: d.sha256,
+                }),
+                downloaded: t.downloaded.map(|d| model::FileDigest {
+                    size: d.size,
+                    sha256: d.sha256,
+                }),
             })
             .collect(),
         packets: o

@@ -34,12 +34,41 @@ pub struct TestCase {
     pub needs: Option<&'static str>,
 }
 
-const fn tc(name: &'static str, abbr: &'static str, s: &'static str, c: &'static str, needs_keys: bool, doc: &'static str) -> TestCase {
-    TestCase { name, abbr, server_testcase: s, client_testcase: c, needs_keys, doc, needs: None }
+const fn tc(
+    name: &'static str,
+    abbr: &'static str,
+    s: &'static str,
+    c: &'static str,
+    needs_keys: bool,
+    doc: &'static str,
+) -> TestCase {
+    TestCase {
+        name,
+        abbr,
+        server_testcase: s,
+        client_testcase: c,
+        needs_keys,
+        doc,
+        needs: None,
+    }
 }
 
-const fn later(name: &'static str, abbr: &'static str, s: &'static str, c: &'static str, needs: &'static str) -> TestCase {
-    TestCase { name, abbr, server_testcase: s, client_testcase: c, needs_keys: false, doc: "not judged yet", needs: Some(needs) }
+const fn later(
+    name: &'static str,
+    abbr: &'static str,
+    s: &'static str,
+    c: &'static str,
+    needs: &'static str,
+) -> TestCase {
+    TestCase {
+        name,
+        abbr,
+        server_testcase: s,
+        client_testcase: c,
+        needs_keys: false,
+        doc: "not judged yet",
+        needs: Some(needs),
+    }
 }
 
 /// Every test case the tester knows, in the runner's order.
@@ -78,11 +107,21 @@ pub fn testcase(name: &str) -> Option<&'static TestCase> {
 /// The TESTCASE value an endpoint playing `role` gets for test case `name` (the runner's
 /// contract; IUT plugins that follow it read `PlanRequest.testcase` through this table).
 pub fn endpoint_testcase(name: &str, role: Role) -> Option<&'static str> {
-    testcase(name).map(|t| if role == Role::Server { t.server_testcase } else { t.client_testcase })
+    testcase(name).map(|t| {
+        if role == Role::Server {
+            t.server_testcase
+        } else {
+            t.client_testcase
+        }
+    })
 }
 
 fn verdict(status: Status, reasons: Vec<String>, evidence: Vec<String>) -> Verdict {
-    Verdict { status, reasons, evidence }
+    Verdict {
+        status,
+        reasons,
+        evidence,
+    }
 }
 
 /// Judges one finished test. The test case comes from `outcome.testcase`, or else the test's
@@ -93,7 +132,10 @@ pub fn judge(o: &Outcome) -> Verdict {
         let known: Vec<&str> = TESTCASES.iter().map(|t| t.name).collect();
         return verdict(
             Status::InfraError,
-            vec![format!("unknown interop test case `{name}`; known ones: {}", known.join(", "))],
+            vec![format!(
+                "unknown interop test case `{name}`; known ones: {}",
+                known.join(", ")
+            )],
             vec![],
         );
     };
@@ -103,14 +145,24 @@ pub fn judge(o: &Outcome) -> Verdict {
     if let Some(needs) = tc.needs {
         return verdict(
             Status::UnsupportedByEnvironment,
-            vec![format!("`{}` needs {needs}, which this run's environment does not emulate", tc.name)],
+            vec![format!(
+                "`{}` needs {needs}, which this run's environment does not emulate",
+                tc.name
+            )],
             vec![],
         );
     }
     let ev = Evidence::new(o);
     if o.packets.is_empty() {
-        let why = o.capture_note.clone().unwrap_or_else(|| "the capture holds no QUIC packets".into());
-        return verdict(Status::InfraError, vec![format!("no packets to judge: {why}")], vec![ev.pcap.clone()]);
+        let why = o
+            .capture_note
+            .clone()
+            .unwrap_or_else(|| "the capture holds no QUIC packets".into());
+        return verdict(
+            Status::InfraError,
+            vec![format!("no packets to judge: {why}")],
+            vec![ev.pcap.clone()],
+        );
     }
     if tc.needs_keys && !ev.any_decrypted() {
         return verdict(
@@ -206,7 +258,11 @@ fn judge_exits(o: &Outcome, tc: &TestCase) -> Option<Verdict> {
                     role(s.role),
                     s.service,
                     s.implementation,
-                    if s.role == Role::Server { tc.server_testcase } else { tc.client_testcase }
+                    if s.role == Role::Server {
+                        tc.server_testcase
+                    } else {
+                        tc.client_testcase
+                    }
                 )],
                 vec![log(s)],
             ));
@@ -253,18 +309,22 @@ fn role(r: Role) -> &'static str {
 }
 
 fn last_line(s: &str) -> Option<String> {
-    s.lines().rev().map(str::trim).find(|l| !l.is_empty()).map(|l| {
-        let mut l = l.to_string();
-        if l.len() > 200 {
-            let mut cut = 200;
-            while !l.is_char_boundary(cut) {
-                cut -= 1;
+    s.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(|l| {
+            let mut l = l.to_string();
+            if l.len() > 200 {
+                let mut cut = 200;
+                while !l.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                l.truncate(cut);
+                l.push('…');
             }
-            l.truncate(cut);
-            l.push('…');
-        }
-        l
-    })
+            l
+        })
 }
 
 /// The capture seen from the server's side: who is the server, and pointers into the pcap.
@@ -298,17 +358,26 @@ impl<'a> Evidence<'a> {
     }
 
     pub fn server_packets<'s>(&'s self, ty: &'s str) -> impl Iterator<Item = &'a QuicPacket> + 's {
-        self.o.packets.iter().filter(move |p| p.packet_type == ty && p.src == self.server)
+        self.o
+            .packets
+            .iter()
+            .filter(move |p| p.packet_type == ty && p.src == self.server)
     }
 
     pub fn client_packets<'s>(&'s self, ty: &'s str) -> impl Iterator<Item = &'a QuicPacket> + 's {
-        self.o.packets.iter().filter(move |p| p.packet_type == ty && p.src != self.server)
+        self.o
+            .packets
+            .iter()
+            .filter(move |p| p.packet_type == ty && p.src != self.server)
     }
 
     /// Whether the key log worked: Initial packets decrypt without it (their keys come from
     /// the connection ID), so only Handshake, 0-RTT and 1-RTT packets count.
     pub fn any_decrypted(&self) -> bool {
-        self.o.packets.iter().any(|p| p.decrypted && matches!(p.packet_type.as_str(), "handshake" | "0rtt" | "1rtt"))
+        self.o
+            .packets
+            .iter()
+            .any(|p| p.decrypted && matches!(p.packet_type.as_str(), "handshake" | "0rtt" | "1rtt"))
     }
 
     pub fn at(&self, p: &QuicPacket) -> String {
@@ -339,7 +408,11 @@ struct Checks<'e, 'a> {
 
 impl<'e, 'a> Checks<'e, 'a> {
     fn new(ev: &'e Evidence<'a>) -> Self {
-        Checks { ev, reasons: Vec::new(), evidence: Vec::new() }
+        Checks {
+            ev,
+            reasons: Vec::new(),
+            evidence: Vec::new(),
+        }
     }
 
     fn fail(&mut self, reason: String, at: Option<&QuicPacket>) {
@@ -356,12 +429,18 @@ impl<'e, 'a> Checks<'e, 'a> {
         if self.reasons.is_empty() {
             let mut reasons = vec![format!("{}: {}", tc.name, tc.doc)];
             if o.packets_truncated {
-                reasons.push(format!("judged on the first {} packets of a longer capture", o.packets.len()));
+                reasons.push(format!(
+                    "judged on the first {} packets of a longer capture",
+                    o.packets.len()
+                ));
             }
             return verdict(Status::Pass, reasons, vec![self.ev.pcap.clone()]);
         }
         if o.packets_truncated {
-            self.reasons.push(format!("note: only the first {} packets of the capture were judged", o.packets.len()));
+            self.reasons.push(format!(
+                "note: only the first {} packets of the capture were judged",
+                o.packets.len()
+            ));
         }
         if self.evidence.is_empty() {
             self.evidence.push(self.ev.pcap.clone());
@@ -384,9 +463,18 @@ impl<'e, 'a> Checks<'e, 'a> {
             [v] if *v == want => {}
             [v] => {
                 let p = self.ev.server_packets("initial").next();
-                self.fail(format!("wrong QUIC version in server Initials: 0x{v}, expected 0x{want}"), p)
+                self.fail(
+                    format!("wrong QUIC version in server Initials: 0x{v}, expected 0x{want}"),
+                    p,
+                )
             }
-            many => self.fail(format!("server Initials in several QUIC versions: {}", many.join(", ")), None),
+            many => self.fail(
+                format!(
+                    "server Initials in several QUIC versions: {}",
+                    many.join(", ")
+                ),
+                None,
+            ),
         }
         self.files();
     }
@@ -394,7 +482,10 @@ impl<'e, 'a> Checks<'e, 'a> {
     /// Every requested file arrived with the bytes the server served.
     fn files(&mut self) {
         if self.ev.o.transfers.is_empty() {
-            self.fail("no files were requested, so nothing shows that data went through".into(), None);
+            self.fail(
+                "no files were requested, so nothing shows that data went through".into(),
+                None,
+            );
         }
         for t in &self.ev.o.transfers {
             match (&t.served, &t.downloaded) {
@@ -420,19 +511,31 @@ impl<'e, 'a> Checks<'e, 'a> {
         let hs = self.ev.handshakes();
         if hs.len() != want {
             let at = hs.get(want).copied().or(hs.first().copied());
-            self.fail(format!("expected {want} handshake(s), saw {} (distinct server Initial SCIDs)", hs.len()), at);
+            self.fail(
+                format!(
+                    "expected {want} handshake(s), saw {} (distinct server Initial SCIDs)",
+                    hs.len()
+                ),
+                at,
+            );
         }
     }
 
     fn no_retry(&mut self) {
         if let Some(p) = self.ev.server_packets("retry").next() {
-            self.fail("the server sent a Retry, which this test case does not expect".into(), Some(p));
+            self.fail(
+                "the server sent a Retry, which this test case does not expect".into(),
+                Some(p),
+            );
         }
     }
 
     fn http3_frames(&mut self) {
         if !self.ev.o.packets.iter().any(|p| !p.http3_frames.is_empty()) {
-            self.fail("no HTTP/3 frame was seen on the wire (is the connection HTTP/0.9?)".into(), None);
+            self.fail(
+                "no HTTP/3 frame was seen on the wire (is the connection HTTP/0.9?)".into(),
+                None,
+            );
         }
     }
 
@@ -445,21 +548,25 @@ impl<'e, 'a> Checks<'e, 'a> {
             hellos += 1;
             let offered = p.cipher.clone().unwrap_or_default();
             if offered != want {
-                self.fail(format!("the ClientHello offers {offered}, expected only {want}"), Some(p));
+                self.fail(
+                    format!("the ClientHello offers {offered}, expected only {want}"),
+                    Some(p),
+                );
             }
         }
         if hellos == 0 {
-            self.fail("no ClientHello was seen in the client's Initials".into(), None);
+            self.fail(
+                "no ClientHello was seen in the client's Initials".into(),
+                None,
+            );
         }
     }
 
     fn server_raised_stream_limit(&mut self) {
-        let raised = self
-            .ev
-            .o
-            .packets
-            .iter()
-            .find(|p| self.ev.from_server(p) && p.frames.iter().any(|f| f == "max_streams_bidi"));
+        let raised =
+            self.ev.o.packets.iter().find(|p| {
+                self.ev.from_server(p) && p.frames.iter().any(|f| f == "max_streams_bidi")
+            });
         if raised.is_none() {
             self.fail(
                 "the server never sent MAX_STREAMS (bidi): it did not raise its stream limit while the client opened streams"
@@ -476,7 +583,13 @@ impl<'e, 'a> Checks<'e, 'a> {
             .map(|p| p.frames.iter().filter(|f| *f == "stream").count())
             .sum::<usize>();
         if streams < self.ev.o.transfers.len() {
-            self.fail(format!("the client sent {streams} STREAM frames for {} files", self.ev.o.transfers.len()), None);
+            self.fail(
+                format!(
+                    "the client sent {streams} STREAM frames for {} files",
+                    self.ev.o.transfers.len()
+                ),
+                None,
+            );
         }
     }
 
@@ -485,11 +598,20 @@ impl<'e, 'a> Checks<'e, 'a> {
             self.fail("the server sent no Retry packet".into(), None);
             return;
         };
-        let before: Vec<&QuicPacket> =
-            self.ev.client_packets("initial").filter(|p| p.frame < retry.frame).collect();
-        let after = self.ev.client_packets("initial").find(|p| p.frame > retry.frame);
+        let before: Vec<&QuicPacket> = self
+            .ev
+            .client_packets("initial")
+            .filter(|p| p.frame < retry.frame)
+            .collect();
+        let after = self
+            .ev
+            .client_packets("initial")
+            .find(|p| p.frame > retry.frame);
         let Some(after) = after else {
-            self.fail("the client sent no Initial after the Retry".into(), Some(retry));
+            self.fail(
+                "the client sent no Initial after the Retry".into(),
+                Some(retry),
+            );
             return;
         };
         let retry_scid = retry.scid.clone().unwrap_or_default();
@@ -502,7 +624,10 @@ impl<'e, 'a> Checks<'e, 'a> {
         let max_before = before.iter().filter_map(|p| p.packet_number).max();
         if let (Some(b), Some(a)) = (max_before, after.packet_number) {
             if a <= b {
-                self.fail(format!("the client reset its packet number after the Retry ({a} after {b})"), Some(after));
+                self.fail(
+                    format!("the client reset its packet number after the Retry ({a} after {b})"),
+                    Some(after),
+                );
             }
         }
         if self.ev.server_packets("handshake").next().is_none() {
@@ -513,8 +638,12 @@ impl<'e, 'a> Checks<'e, 'a> {
     /// Connections in capture order, each as the list of its packets' indices, split at each
     /// new server Initial SCID (the runner's handshake count, applied to server Handshakes).
     fn server_handshake_packets_by_conn(&self) -> Vec<(String, Vec<&'a QuicPacket>)> {
-        let mut conns: Vec<(String, Vec<&'a QuicPacket>)> =
-            self.ev.handshakes().iter().map(|p| (p.scid.clone().unwrap_or_default(), Vec::new())).collect();
+        let mut conns: Vec<(String, Vec<&'a QuicPacket>)> = self
+            .ev
+            .handshakes()
+            .iter()
+            .map(|p| (p.scid.clone().unwrap_or_default(), Vec::new()))
+            .collect();
         for p in self.ev.server_packets("handshake") {
             let scid = p.scid.clone().unwrap_or_default();
             if let Some(c) = conns.iter_mut().find(|(s, _)| *s == scid) {
@@ -530,13 +659,18 @@ impl<'e, 'a> Checks<'e, 'a> {
             return; // handshakes() already said so
         }
         fn has_cert<'p>(c: &[&'p QuicPacket]) -> Option<&'p QuicPacket> {
-            c.iter().find(|p| p.tls_handshake.iter().any(|h| h == "certificate")).copied()
+            c.iter()
+                .find(|p| p.tls_handshake.iter().any(|h| h == "certificate"))
+                .copied()
         }
         if has_cert(&conns[0].1).is_none() {
             self.fail("the first handshake carries no Certificate (were the Handshake packets decrypted?)".into(), conns[0].1.first().copied());
         }
         if let Some(p) = has_cert(&conns[1].1) {
-            self.fail("the second handshake carries a Certificate: the session was not resumed".into(), Some(p));
+            self.fail(
+                "the second handshake carries a Certificate: the session was not resumed".into(),
+                Some(p),
+            );
         }
         let hellos: Vec<&QuicPacket> = self
             .ev
@@ -544,10 +678,14 @@ impl<'e, 'a> Checks<'e, 'a> {
             .filter(|p| p.tls_handshake.iter().any(|h| h == "client_hello"))
             .collect();
         match hellos.get(1) {
-            Some(p) if !p.tls_psk => self.fail("the second ClientHello offers no pre-shared key".into(), Some(p)),
-            Some(p) if zero_rtt && !p.tls_early_data => {
-                self.fail("the second ClientHello does not ask for early data".into(), Some(p))
-            }
+            Some(p) if !p.tls_psk => self.fail(
+                "the second ClientHello offers no pre-shared key".into(),
+                Some(p),
+            ),
+            Some(p) if zero_rtt && !p.tls_early_data => self.fail(
+                "the second ClientHello does not ask for early data".into(),
+                Some(p),
+            ),
             Some(_) => {}
             None => self.fail("fewer than two ClientHellos were seen".into(), None),
         }
@@ -558,50 +696,104 @@ impl<'e, 'a> Checks<'e, 'a> {
         // 1-RTT stream data the client sent on the resumed connection (after its first 0-RTT packet).
         let first0 = self.ev.client_packets("0rtt").map(|p| p.frame).min();
         let one: u64 = match first0 {
-            Some(f) => self.ev.client_packets("1rtt").filter(|p| p.frame >= f).map(|p| p.stream_bytes).sum(),
+            Some(f) => self
+                .ev
+                .client_packets("1rtt")
+                .filter(|p| p.frame >= f)
+                .map(|p| p.stream_bytes)
+                .sum(),
             None => 0,
         };
         if zero == 0 {
-            self.fail("the client sent no stream data in 0-RTT packets".into(), None);
+            self.fail(
+                "the client sent no stream data in 0-RTT packets".into(),
+                None,
+            );
         } else if one * 2 > zero {
             self.fail(format!("the client sent {one} bytes in 1-RTT but only {zero} in 0-RTT: too little went early"), None);
         }
     }
 
     fn key_update(&mut self) {
-        let client = self.ev.client_packets("1rtt").find(|p| p.key_phase == Some(true));
-        let server = self.ev.server_packets("1rtt").find(|p| p.key_phase == Some(true));
+        let client = self
+            .ev
+            .client_packets("1rtt")
+            .find(|p| p.key_phase == Some(true));
+        let server = self
+            .ev
+            .server_packets("1rtt")
+            .find(|p| p.key_phase == Some(true));
         if client.is_none() {
-            self.fail("the client never sent a 1-RTT packet in key phase 1: it did not update its keys".into(), None);
+            self.fail(
+                "the client never sent a 1-RTT packet in key phase 1: it did not update its keys"
+                    .into(),
+                None,
+            );
         }
         if server.is_none() {
-            self.fail("the server never sent a 1-RTT packet in key phase 1: it did not update its keys".into(), None);
+            self.fail(
+                "the server never sent a 1-RTT packet in key phase 1: it did not update its keys"
+                    .into(),
+                None,
+            );
         }
-        let undecrypted = self.ev.o.packets.iter().find(|p| p.packet_type == "1rtt" && !p.decrypted);
+        let undecrypted = self
+            .ev
+            .o
+            .packets
+            .iter()
+            .find(|p| p.packet_type == "1rtt" && !p.decrypted);
         if let Some(p) = undecrypted {
-            self.fail("a 1-RTT packet could not be decrypted: the key update was not followed".into(), Some(p));
+            self.fail(
+                "a 1-RTT packet could not be decrypted: the key update was not followed".into(),
+                Some(p),
+            );
         }
     }
 
     fn v2(&mut self) {
         for p in self.ev.client_packets("initial").take(1) {
             if p.version.as_deref() != Some(V1) {
-                self.fail(format!("the client's first Initial is in 0x{}, expected v1 (0x{V1})", p.version.clone().unwrap_or_default()), Some(p));
+                self.fail(
+                    format!(
+                        "the client's first Initial is in 0x{}, expected v1 (0x{V1})",
+                        p.version.clone().unwrap_or_default()
+                    ),
+                    Some(p),
+                );
             }
         }
         let mut saw = false;
         for p in self.ev.server_packets("initial") {
             saw = true;
             if p.version.as_deref() != Some(V2) {
-                self.fail(format!("a server Initial is in 0x{}, expected v2 (0x{V2})", p.version.clone().unwrap_or_default()), Some(p));
+                self.fail(
+                    format!(
+                        "a server Initial is in 0x{}, expected v2 (0x{V2})",
+                        p.version.clone().unwrap_or_default()
+                    ),
+                    Some(p),
+                );
                 break;
             }
         }
         if !saw {
             self.fail("the server sent no Initial packet".into(), None);
         }
-        if let Some(p) = self.ev.o.packets.iter().find(|p| p.packet_type == "handshake" && p.version.as_deref() != Some(V2)) {
-            self.fail(format!("a Handshake packet is in 0x{}, expected v2", p.version.clone().unwrap_or_default()), Some(p));
+        if let Some(p) = self
+            .ev
+            .o
+            .packets
+            .iter()
+            .find(|p| p.packet_type == "handshake" && p.version.as_deref() != Some(V2))
+        {
+            self.fail(
+                format!(
+                    "a Handshake packet is in 0x{}, expected v2",
+                    p.version.clone().unwrap_or_default()
+                ),
+                Some(p),
+            );
         }
     }
 
@@ -617,29 +809,49 @@ impl<'e, 'a> Checks<'e, 'a> {
             let count = |c: u8| pkts.iter().filter(|p| p.ecn == c).count();
             let (none, ect1, ect0, ce) = (count(0), count(1), count(2), count(3));
             if ect0 + ect1 == 0 {
-                self.fail(format!("the {side} marked none of its {} 1-RTT packets ECT(0) or ECT(1)", pkts.len()), pkts.first().copied());
+                self.fail(
+                    format!(
+                        "the {side} marked none of its {} 1-RTT packets ECT(0) or ECT(1)",
+                        pkts.len()
+                    ),
+                    pkts.first().copied(),
+                );
             } else if none > 0 || ce > 0 || (ect0 > 0 && ect1 > 0) {
                 self.fail(
                     format!("the {side}'s ECN marks are inconsistent: {none} not-ECT, {ect0} ECT(0), {ect1} ECT(1), {ce} CE"),
                     pkts.iter().find(|p| p.ecn == 0 || p.ecn == 3).copied(),
                 );
             }
-            let acks = self.ev.o.packets.iter().any(|p| self.ev.from_server(p) == from_server && p.frames.iter().any(|f| f == "ack_ecn"));
+            let acks = self.ev.o.packets.iter().any(|p| {
+                self.ev.from_server(p) == from_server && p.frames.iter().any(|f| f == "ack_ecn")
+            });
             if !acks {
-                self.fail(format!("the {side} never sent an ACK frame with ECN counts"), None);
+                self.fail(
+                    format!("the {side} never sent an ACK frame with ECN counts"),
+                    None,
+                );
             }
         }
     }
 
     fn amplification(&mut self) {
-        let hs_bytes: u64 = self.ev.server_packets("handshake").map(|p| p.udp_length as u64).sum();
+        let hs_bytes: u64 = self
+            .ev
+            .server_packets("handshake")
+            .map(|p| p.udp_length as u64)
+            .sum();
         if hs_bytes < 7500 {
             self.fail(
                 format!("the server's Handshake packets carry {hs_bytes} bytes; the test needs a certificate chain of at least 7500 bytes to mean anything"),
                 None,
             );
         }
-        let first_client_hs = self.ev.client_packets("handshake").map(|p| p.frame).min().unwrap_or(u32::MAX);
+        let first_client_hs = self
+            .ev
+            .client_packets("handshake")
+            .map(|p| p.frame)
+            .min()
+            .unwrap_or(u32::MAX);
         // Datagrams, not packets: coalesced packets share a frame and one UDP length.
         let mut seen_frames: Vec<(u32, bool)> = Vec::new();
         let (mut recv, mut sent) = (0u64, 0u64);

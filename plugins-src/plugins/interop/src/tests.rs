@@ -7,7 +7,10 @@ use crate::judge::{endpoint_testcase, judge};
 use crate::model::{Outcome, Role, Status};
 
 fn fixture(name: &str) -> Outcome {
-    let path = format!("{}/../../../tests/fixtures/evidence/{name}/outcome.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../../tests/fixtures/evidence/{name}/outcome.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -21,7 +24,10 @@ fn judged_as(name: &str, testcase: &str) -> crate::model::Verdict {
 
 fn assert_status(v: &crate::model::Verdict, want: Status, reason_has: &str) {
     assert_eq!(v.status, want, "{v:#?}");
-    assert!(v.reasons.iter().any(|r| r.contains(reason_has)), "no reason mentions {reason_has:?}: {v:#?}");
+    assert!(
+        v.reasons.iter().any(|r| r.contains(reason_has)),
+        "no reason mentions {reason_has:?}: {v:#?}"
+    );
 }
 
 #[test]
@@ -53,50 +59,88 @@ fn handshake_fails_on_a_retry() {
 
 #[test]
 fn retry_fails_without_a_retry() {
-    assert_status(&judged_as("handshake", "retry"), Status::Fail, "no Retry packet");
+    assert_status(
+        &judged_as("handshake", "retry"),
+        Status::Fail,
+        "no Retry packet",
+    );
 }
 
 #[test]
 fn retry_fails_when_the_client_ignores_the_retry_cid() {
     let mut o = fixture("retry");
-    let retry = o.packets.iter().position(|p| p.packet_type == "retry").unwrap();
-    let after = o.packets.iter().skip(retry).position(|p| p.packet_type == "initial").unwrap() + retry;
+    let retry = o
+        .packets
+        .iter()
+        .position(|p| p.packet_type == "retry")
+        .unwrap();
+    let after = o
+        .packets
+        .iter()
+        .skip(retry)
+        .position(|p| p.packet_type == "initial")
+        .unwrap()
+        + retry;
     o.packets[after].dcid = "00".into(); // edited: as if the client kept its first DCID
     assert_status(&judge(&o), Status::Fail, "not to the Retry's SCID");
 }
 
 #[test]
 fn resumption_needs_two_handshakes_and_no_second_certificate() {
-    assert_status(&judged_as("handshake", "resumption"), Status::Fail, "expected 2 handshake(s), saw 1");
+    assert_status(
+        &judged_as("handshake", "resumption"),
+        Status::Fail,
+        "expected 2 handshake(s), saw 1",
+    );
     // The zerortt recording resumes too: it passes resumption.
     assert_eq!(judged_as("zerortt", "resumption").status, Status::Pass);
 }
 
 #[test]
 fn zerortt_fails_when_nothing_went_in_0rtt() {
-    assert_status(&judged_as("resumption", "zerortt"), Status::Fail, "no stream data in 0-RTT");
+    assert_status(
+        &judged_as("resumption", "zerortt"),
+        Status::Fail,
+        "no stream data in 0-RTT",
+    );
 }
 
 #[test]
 fn http3_fails_on_http09() {
-    assert_status(&judged_as("transfer", "http3"), Status::Fail, "no HTTP/3 frame");
+    assert_status(
+        &judged_as("transfer", "http3"),
+        Status::Fail,
+        "no HTTP/3 frame",
+    );
 }
 
 #[test]
 fn chacha20_fails_when_other_suites_are_offered() {
-    assert_status(&judged_as("transfer", "chacha20"), Status::Fail, "expected only TLS_CHACHA20_POLY1305_SHA256");
+    assert_status(
+        &judged_as("transfer", "chacha20"),
+        Status::Fail,
+        "expected only TLS_CHACHA20_POLY1305_SHA256",
+    );
 }
 
 #[test]
 fn keyupdate_fails_when_nobody_updates_keys() {
     let v = judged_as("transfer", "keyupdate");
-    assert_status(&v, Status::Fail, "the client never sent a 1-RTT packet in key phase 1");
+    assert_status(
+        &v,
+        Status::Fail,
+        "the client never sent a 1-RTT packet in key phase 1",
+    );
     assert_status(&v, Status::Fail, "the server never sent");
 }
 
 #[test]
 fn multiplexing_fails_when_the_server_never_raises_its_stream_limit() {
-    assert_status(&judged_as("transfer", "multiplexing"), Status::Fail, "MAX_STREAMS");
+    assert_status(
+        &judged_as("transfer", "multiplexing"),
+        Status::Fail,
+        "MAX_STREAMS",
+    );
 }
 
 #[test]
@@ -119,10 +163,18 @@ fn exit_127_is_unsupported_by_the_iut() {
 #[test]
 fn a_failing_client_fails_the_test_before_any_packet_is_read() {
     let mut o = fixture("transfer");
-    let c = o.services.iter_mut().find(|s| s.role == Role::Client).unwrap();
+    let c = o
+        .services
+        .iter_mut()
+        .find(|s| s.role == Role::Client)
+        .unwrap();
     c.exit_code = Some(1);
     c.stdout_tail = "Downloading files failed: timeout: no recent network activity\n".into();
-    assert_status(&judge(&o), Status::Fail, "exited with 1: Downloading files failed");
+    assert_status(
+        &judge(&o),
+        Status::Fail,
+        "exited with 1: Downloading files failed",
+    );
 }
 
 #[test]
@@ -163,7 +215,11 @@ fn v2_needs_v2_server_packets() {
 
 #[test]
 fn ecn_needs_consistent_marks_and_ack_ecn_from_both_sides() {
-    assert_status(&judged_as("transfer", "ecn"), Status::Fail, "marked none of its");
+    assert_status(
+        &judged_as("transfer", "ecn"),
+        Status::Fail,
+        "marked none of its",
+    );
     // Edited: every 1-RTT packet ECT(0) and one ACK_ECN per side passes; one CE mark fails.
     let mut o = fixture("transfer");
     o.testcase = Some("ecn".into());
@@ -182,7 +238,12 @@ fn ecn_needs_consistent_marks_and_ack_ecn_from_both_sides() {
         }
     }
     assert_eq!(judge(&o).status, Status::Pass, "{:#?}", judge(&o));
-    let p = o.packets.iter_mut().rev().find(|p| p.packet_type == "1rtt").unwrap();
+    let p = o
+        .packets
+        .iter_mut()
+        .rev()
+        .find(|p| p.packet_type == "1rtt")
+        .unwrap();
     p.ecn = 3;
     assert_status(&judge(&o), Status::Fail, "inconsistent");
 }
@@ -190,12 +251,21 @@ fn ecn_needs_consistent_marks_and_ack_ecn_from_both_sides() {
 #[test]
 fn amplificationlimit_needs_a_big_certificate_and_the_3x_limit() {
     // quic-go's small certificate makes the test meaningless, and the tester says so.
-    assert_status(&judged_as("handshake", "amplificationlimit"), Status::Fail, "at least 7500 bytes");
+    assert_status(
+        &judged_as("handshake", "amplificationlimit"),
+        Status::Fail,
+        "at least 7500 bytes",
+    );
     // Edited: grow the server's Handshake datagrams past 7500 bytes before the client answers.
     let mut o = fixture("handshake");
     o.testcase = Some("amplificationlimit".into());
     let server = o.packets[0].dst.clone();
-    let frames: Vec<u32> = o.packets.iter().filter(|p| p.src == server && p.packet_type == "handshake").map(|p| p.frame).collect();
+    let frames: Vec<u32> = o
+        .packets
+        .iter()
+        .filter(|p| p.src == server && p.packet_type == "handshake")
+        .map(|p| p.frame)
+        .collect();
     for p in &mut o.packets {
         if frames.contains(&p.frame) {
             p.udp_length = 8000; // every packet of a datagram carries the datagram's length
@@ -206,14 +276,31 @@ fn amplificationlimit_needs_a_big_certificate_and_the_3x_limit() {
 
 #[test]
 fn unknown_and_not_yet_judged_test_cases_say_what_they_are() {
-    assert_status(&judged_as("transfer", "nosuchtest"), Status::InfraError, "unknown interop test case `nosuchtest`");
-    assert_status(&judged_as("transfer", "blackhole"), Status::UnsupportedByEnvironment, "link that goes dark");
+    assert_status(
+        &judged_as("transfer", "nosuchtest"),
+        Status::InfraError,
+        "unknown interop test case `nosuchtest`",
+    );
+    assert_status(
+        &judged_as("transfer", "blackhole"),
+        Status::UnsupportedByEnvironment,
+        "link that goes dark",
+    );
 }
 
 #[test]
 fn endpoints_get_the_runners_testcase_names() {
-    assert_eq!(endpoint_testcase("multiplexing", Role::Server), Some("transfer"));
-    assert_eq!(endpoint_testcase("keyupdate", Role::Client), Some("keyupdate"));
-    assert_eq!(endpoint_testcase("keyupdate", Role::Server), Some("transfer"));
+    assert_eq!(
+        endpoint_testcase("multiplexing", Role::Server),
+        Some("transfer")
+    );
+    assert_eq!(
+        endpoint_testcase("keyupdate", Role::Client),
+        Some("keyupdate")
+    );
+    assert_eq!(
+        endpoint_testcase("keyupdate", Role::Server),
+        Some("transfer")
+    );
     assert_eq!(endpoint_testcase("nosuch", Role::Client), None);
 }

@@ -7,47 +7,116 @@
 
 /// Server-IUT tests (Ivy is the client), from `protocol-testing/quic/quic_tests/server_tests/`.
 pub const QUIC_SERVER_TESTS: &[&str] = &[
-    "quic_server_test", "quic_server_test_stream", "quic_server_test_max", "quic_server_test_accept_maxdata",
-    "quic_server_test_reset_stream", "quic_server_test_connection_close", "quic_server_test_stop_sending",
-    "quic_server_test_stop_sending_error", "quic_server_test_handshake_done_error", "quic_server_test_token_error",
-    "quic_server_test_new_token_error", "quic_server_test_tp_error", "quic_server_test_double_tp_error",
-    "quic_server_test_tp_acticoid_error", "quic_server_test_tp_limit_acticoid_error", "quic_server_test_tp_limit_newcoid",
-    "quic_server_test_tp_inv_cid", "quic_server_test_unkown", "quic_server_test_unkown_tp",
-    "quic_server_test_blocked_streams_maxstream_error", "quic_server_test_retirecoid_error",
-    "quic_server_test_newcoid_zero_error", "quic_server_test_newcoid_length_error", "quic_server_test_newcoid_rtp_error",
-    "quic_server_test_newconnectionid_error", "quic_server_test_no_icid", "quic_server_test_ext_min_ack_delay",
-    "quic_server_test_ext_min_ack_delay_example", "quic_server_test_stream_limit_error", "quic_server_test_crypto_limit_error",
-    "quic_server_test_max_error", "quic_server_test_max_limit_error", "quic_server_test_version_negociation",
-    "quic_server_test_version_negociation_ext", "quic_server_test_retry", "quic_server_test_retry_tp_error",
-    "quic_server_test_retry_reuse_key", "quic_server_test_0rtt", "quic_server_test_0rtt_stream",
-    "quic_server_test_0rtt_stream_app_close", "quic_server_test_0rtt_stream_co_close", "quic_server_test_migration",
-    "quic_server_test_stream_migration", "quic_server_test_timeout", "quic_server_test_timeout_no_sleep",
-    "quic_server_test_timeout_no_sleep_migration", "quic_server_test_timeout_no_sleep_validation",
-    "quic_server_test_deadconnection", "quic_server_test_deadconnection_no_sleep",
-    "quic_server_test_deadconnection_no_sleep_migration", "quic_server_test_deadconnection_no_sleep_validation",
-    "quic_server_test_deadconnection_signal", "quic_server_test_loss_recovery", "quic_server_test_congestion_control",
-    "quic_server_test_mim", "quic_server_test_attacker_reflection", "quic_server_test_ncid_quant_vulne",
+    "quic_server_test",
+    "quic_server_test_stream",
+    "quic_server_test_max",
+    "quic_server_test_accept_maxdata",
+    "quic_server_test_reset_stream",
+    "quic_server_test_connection_close",
+    "quic_server_test_stop_sending",
+    "quic_server_test_stop_sending_error",
+    "quic_server_test_handshake_done_error",
+    "quic_server_test_token_error",
+    "quic_server_test_new_token_error",
+    "quic_server_test_tp_error",
+    "quic_server_test_double_tp_error",
+    "quic_server_test_tp_acticoid_error",
+    "quic_server_test_tp_limit_acticoid_error",
+    "quic_server_test_tp_limit_newcoid",
+    "quic_server_test_tp_inv_cid",
+    "quic_server_test_unkown",
+    "quic_server_test_unkown_tp",
+    "quic_server_test_blocked_streams_maxstream_error",
+    "quic_server_test_retirecoid_error",
+    "quic_server_test_newcoid_zero_error",
+    "quic_server_test_newcoid_length_error",
+    "quic_server_test_newcoid_rtp_error",
+    "quic_server_test_newconnectionid_error",
+    "quic_server_test_no_icid",
+    "quic_server_test_ext_min_ack_delay",
+    "quic_server_test_ext_min_ack_delay_example",
+    "quic_server_test_stream_limit_error",
+    "quic_server_test_crypto_limit_error",
+    "quic_server_test_max_error",
+    "quic_server_test_max_limit_error",
+    "quic_server_test_version_negociation",
+    "quic_server_test_version_negociation_ext",
+    "quic_server_test_retry",
+    "quic_server_test_retry_tp_error",
+    "quic_server_test_retry_reuse_key",
+    "quic_server_test_0rtt",
+    "quic_server_test_0rtt_stream",
+    "quic_server_test_0rtt_stream_app_close",
+    "quic_server_test_0rtt_stream_co_close",
+    "quic_server_test_migration",
+    "quic_server_test_stream_migration",
+    "quic_server_test_timeout",
+    "quic_server_test_timeout_no_sleep",
+    "quic_server_test_timeout_no_sleep_migration",
+    "quic_server_test_timeout_no_sleep_validation",
+    "quic_server_test_deadconnection",
+    "quic_server_test_deadconnection_no_sleep",
+    "quic_server_test_deadconnection_no_sleep_migration",
+    "quic_server_test_deadconnection_no_sleep_validation",
+    "quic_server_test_deadconnection_signal",
+    "quic_server_test_loss_recovery",
+    "quic_server_test_congestion_control",
+    "quic_server_test_mim",
+    "quic_server_test_attacker_reflection",
+    "quic_server_test_ncid_quant_vulne",
     "quic_server_test_stream_vuln",
 ];
 
 /// Client-IUT tests (Ivy is the server), from `quic_tests/client_tests/`.
 pub const QUIC_CLIENT_TESTS: &[&str] = &[
-    "quic_client_test", "quic_client_test_stream", "quic_client_test_max", "quic_client_test_accept_maxdata",
-    "quic_client_test_tp_error", "quic_client_test_double_tp_error", "quic_client_test_tp_acticoid_error",
-    "quic_client_test_tp_limit_acticoid_error", "quic_client_test_tp_prefadd_error", "quic_client_test_tp_inv_cid",
-    "quic_client_test_tp_unkown", "quic_client_test_unkown", "quic_client_test_blocked_streams_maxstream_error",
-    "quic_client_test_retirecoid_error", "quic_client_test_newcoid_zero_error", "quic_client_test_no_odci",
-    "quic_client_test_ext_min_ack_delay", "quic_client_test_stateless_reset_token", "quic_client_test_handshake_done_error",
-    "quic_client_test_limit_max_error", "quic_client_test_new_token_error", "quic_client_test_new_token_address_validation",
-    "quic_client_test_version_negociation", "quic_client_test_version_negociation_mim_forge",
-    "quic_client_test_version_negociation_mim_modify", "quic_client_test_retry", "quic_client_test_retry_futur",
-    "quic_client_test_retry_notoken", "quic_client_test_0rtt", "quic_client_test_0rtt_add_val", "quic_client_test_0rtt_invalid",
-    "quic_client_test_0rtt_max", "quic_client_test_0rtt_max_add_val", "quic_client_test_0rtt_max_app_close",
-    "quic_client_test_0rtt_max_co_close", "quic_client_test_0rtt_mim_replay", "quic_client_test_mim",
-    "quic_client_test_mim_modify", "quic_client_test_psk_mim_reflection_selfie_attack", "quic_client_test_timeout",
-    "quic_client_test_timeout_no_sleep", "quic_client_test_timeout_no_sleep_validation", "quic_client_test_deadconnection",
-    "quic_client_test_deadconnection_no_sleep", "quic_client_test_deadconnection_no_sleep_validation",
-    "quic_client_test_deadconnection_signal", "quic_client_test_loss_recovery", "quic_client_test_congestion_control",
+    "quic_client_test",
+    "quic_client_test_stream",
+    "quic_client_test_max",
+    "quic_client_test_accept_maxdata",
+    "quic_client_test_tp_error",
+    "quic_client_test_double_tp_error",
+    "quic_client_test_tp_acticoid_error",
+    "quic_client_test_tp_limit_acticoid_error",
+    "quic_client_test_tp_prefadd_error",
+    "quic_client_test_tp_inv_cid",
+    "quic_client_test_tp_unkown",
+    "quic_client_test_unkown",
+    "quic_client_test_blocked_streams_maxstream_error",
+    "quic_client_test_retirecoid_error",
+    "quic_client_test_newcoid_zero_error",
+    "quic_client_test_no_odci",
+    "quic_client_test_ext_min_ack_delay",
+    "quic_client_test_stateless_reset_token",
+    "quic_client_test_handshake_done_error",
+    "quic_client_test_limit_max_error",
+    "quic_client_test_new_token_error",
+    "quic_client_test_new_token_address_validation",
+    "quic_client_test_version_negociation",
+    "quic_client_test_version_negociation_mim_forge",
+    "quic_client_test_version_negociation_mim_modify",
+    "quic_client_test_retry",
+    "quic_client_test_retry_futur",
+    "quic_client_test_retry_notoken",
+    "quic_client_test_0rtt",
+    "quic_client_test_0rtt_add_val",
+    "quic_client_test_0rtt_invalid",
+    "quic_client_test_0rtt_max",
+    "quic_client_test_0rtt_max_add_val",
+    "quic_client_test_0rtt_max_app_close",
+    "quic_client_test_0rtt_max_co_close",
+    "quic_client_test_0rtt_mim_replay",
+    "quic_client_test_mim",
+    "quic_client_test_mim_modify",
+    "quic_client_test_psk_mim_reflection_selfie_attack",
+    "quic_client_test_timeout",
+    "quic_client_test_timeout_no_sleep",
+    "quic_client_test_timeout_no_sleep_validation",
+    "quic_client_test_deadconnection",
+    "quic_client_test_deadconnection_no_sleep",
+    "quic_client_test_deadconnection_no_sleep_validation",
+    "quic_client_test_deadconnection_signal",
+    "quic_client_test_loss_recovery",
+    "quic_client_test_congestion_control",
 ];
 
 /// MiniP ping tests (the protocol the original's Ivy stack also ships).
@@ -85,7 +154,12 @@ pub fn protocol_of(test: &str) -> Option<&'static str> {
 
 /// Every test, for the parameter's choices.
 pub fn all_tests() -> Vec<&'static str> {
-    QUIC_SERVER_TESTS.iter().chain(QUIC_CLIENT_TESTS).chain(MINIP_TESTS).copied().collect()
+    QUIC_SERVER_TESTS
+        .iter()
+        .chain(QUIC_CLIENT_TESTS)
+        .chain(MINIP_TESTS)
+        .copied()
+        .collect()
 }
 
 /// Numbers from the version file (`version_configs/quic/rfc9000.yaml`), as the experiment
@@ -103,7 +177,15 @@ pub struct RunParams {
 
 impl Default for RunParams {
     fn default() -> Self {
-        RunParams { seed: 0, the_cid: 1, server_cid: 10, iversion: 1, server_port: 4443, client_port: 4997, client_port_alt: 4444 }
+        RunParams {
+            seed: 0,
+            the_cid: 1,
+            server_cid: 10,
+            iversion: 1,
+            server_port: 4443,
+            client_port: 4997,
+            client_port_alt: 4444,
+        }
     }
 }
 
@@ -184,14 +266,22 @@ mod tests {
     #[test]
     fn client_test_arguments_match_panthers_client_command_template() {
         let a = run_args("quic_client_test_max", &RunParams::default()).unwrap();
-        assert_eq!(a.join(" "), "seed=0 the_cid=1 server_port=4443 iversion=1 server_addr={{self.ip_decimal}}");
+        assert_eq!(
+            a.join(" "),
+            "seed=0 the_cid=1 server_port=4443 iversion=1 server_addr={{self.ip_decimal}}"
+        );
     }
 
     #[test]
     fn catalogue_sizes_match_the_original() {
         assert_eq!(QUIC_SERVER_TESTS.len(), 58);
         assert_eq!(QUIC_CLIENT_TESTS.len(), 48);
-        assert!(all_tests().iter().all(|t| ivy_role(t).is_some() && protocol_of(t).is_some()));
-        assert_eq!(ivyc_args("x", 100).join(" "), "show_compiled=false trace=false target=test test_iters=100 x.ivy");
+        assert!(all_tests()
+            .iter()
+            .all(|t| ivy_role(t).is_some() && protocol_of(t).is_some()));
+        assert_eq!(
+            ivyc_args("x", 100).join(" "),
+            "show_compiled=false trace=false target=test test_iters=100 x.ivy"
+        );
     }
 }

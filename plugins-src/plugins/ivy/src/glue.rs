@@ -49,7 +49,10 @@ impl ServicePlugin for Ivy {
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
         let test = req.param_str("test")?.to_string();
         let Some(role) = catalogue::ivy_role(&test) else {
-            return Err(invalid_param("test", format!("`{test}` is neither a server test nor a client test")));
+            return Err(invalid_param(
+                "test",
+                format!("`{test}` is neither a server test nor a client test"),
+            ));
         };
         let proto = catalogue::protocol_of(&test).unwrap_or("quic");
         let want = match role {
@@ -64,7 +67,9 @@ impl ServicePlugin for Ivy {
             )));
         }
         if role == IvyRole::Client && req.target.is_none() {
-            return Err(unsupported(format!("`{test}` tests a server: set `protocol.target` to the IUT server")));
+            return Err(unsupported(format!(
+                "`{test}` tests a server: set `protocol.target` to the IUT server"
+            )));
         }
         let p = RunParams {
             seed: int(&req, "seed")?,
@@ -78,9 +83,18 @@ impl ServicePlugin for Ivy {
         let iters = int(&req, "iterations")?;
         let timeout_ms = int(&req, "timeout_s")?.max(1) as u64 * 1000;
         let build = "{{dirs.work}}/build";
-        let args = catalogue::run_args(&test, &p).ok_or_else(|| internal(format!("no argument form for `{test}`")))?;
-        let iut_role = if role == IvyRole::Client { "server" } else { "client" };
-        let (alpn, iv) = if req.protocol_version == "draft29" { ("hq-29", "29") } else { ("hq-interop", "1") };
+        let args = catalogue::run_args(&test, &p)
+            .ok_or_else(|| internal(format!("no argument form for `{test}`")))?;
+        let iut_role = if role == IvyRole::Client {
+            "server"
+        } else {
+            "client"
+        };
+        let (alpn, iv) = if req.protocol_version == "draft29" {
+            ("hq-29", "29")
+        } else {
+            ("hq-interop", "1")
+        };
         let mut run = cmd(&[&format!("{build}/{test}")])
             .args(args)
             .cwd(build)
@@ -96,18 +110,42 @@ impl ServicePlugin for Ivy {
         if role == IvyRole::Client {
             // Ivy-as-client needs the server up; the host starts the target first and waits for
             // its readiness, as PANTHER's coordination files did.
-            run = run.describe("the compiled Ivy tester (client side), started once the IUT server is ready");
+            run = run.describe(
+                "the compiled Ivy tester (client side), started once the IUT server is ready",
+            );
         }
         let plan = ServicePlan::new()
             .compile(
-                cmd(&["python3", "{{dirs.work}}/ivy_build.py", "{{dirs.tools}}", build, proto, &test, &iters.to_string()])
-                    .timeout(900_000)
-                    .describe("install panther-ms-ivy[z3] and the panther-net specs, then ivyc target=test"),
+                cmd(&[
+                    "python3",
+                    "{{dirs.work}}/ivy_build.py",
+                    "{{dirs.tools}}",
+                    build,
+                    proto,
+                    &test,
+                    &iters.to_string(),
+                ])
+                .timeout(900_000)
+                .describe(
+                    "install panther-ms-ivy[z3] and the panther-net specs, then ivyc target=test",
+                ),
             )
             .run(run)
-            .port("ivy", if role == IvyRole::Server { p.server_port as u16 } else { p.client_port as u16 }, Transport::Udp)
+            .port(
+                "ivy",
+                if role == IvyRole::Server {
+                    p.server_port as u16
+                } else {
+                    p.client_port as u16
+                },
+                Transport::Udp,
+            )
             .ready(ReadinessCondition::Started, 5_000)
-            .artifact(ArtifactKind::Log, &format!("{build}/compilation_status.txt"), false)
+            .artifact(
+                ArtifactKind::Log,
+                &format!("{build}/compilation_status.txt"),
+                false,
+            )
             .file("{{dirs.work}}/ivy_build.py", BUILD_SCRIPT);
         Ok(plan)
     }
@@ -127,7 +165,12 @@ impl ServicePlugin for Ivy {
             signal: s.signal,
             timed_out: s.timed_out,
         });
-        let evidence = s.artifacts.iter().filter(|(k, _)| *k == ArtifactKind::Log).map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let evidence = s
+            .artifacts
+            .iter()
+            .filter(|(k, _)| *k == ArtifactKind::Log)
+            .map(|(_, p)| p.clone())
+            .collect::<Vec<_>>();
         Some(Verdict {
             status: match kind {
                 verdict::Kind::Pass => VerdictStatus::Pass,
@@ -135,7 +178,11 @@ impl ServicePlugin for Ivy {
                 verdict::Kind::InfraError => VerdictStatus::InfraError,
             },
             reasons,
-            evidence: if evidence.is_empty() { vec![format!("{}/stdout.log", s.service)] } else { evidence },
+            evidence: if evidence.is_empty() {
+                vec![format!("{}/stdout.log", s.service)]
+            } else {
+                evidence
+            },
         })
     }
 }

@@ -30,8 +30,15 @@ pub struct Run<'a> {
 /// The verdict and its reasons, most important first.
 pub fn determine(r: &Run) -> (Kind, Vec<String>) {
     // The PANTHER fork prints `DEBUG:` noise on stdout; it is never a verdict.
-    let lines: Vec<&str> = r.stdout.lines().map(str::trim).filter(|l| !l.starts_with("DEBUG")).collect();
-    let violation = lines.iter().find(|l| l.contains("assumption_failed(") || l.contains("assertion_failed("));
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("DEBUG"))
+        .collect();
+    let violation = lines
+        .iter()
+        .find(|l| l.contains("assumption_failed(") || l.contains("assertion_failed("));
     if let Some(v) = violation {
         // A second line names a source file the tester could not open; skip it when possible.
         let at = lines
@@ -39,40 +46,78 @@ pub fn determine(r: &Run) -> (Kind, Vec<String>) {
             .filter(|l| l.contains("_failed("))
             .find(|l| !l.contains("Could not open file"))
             .unwrap_or(v);
-        let events = lines.iter().filter(|l| l.starts_with("< ") || l.starts_with("> ")).count();
-        let last = lines.iter().rev().find(|l| l.starts_with("< ") || l.starts_with("> "));
-        let mut reasons = vec![format!("non-compliant: the IUT violated the specification at {}", location(at))];
+        let events = lines
+            .iter()
+            .filter(|l| l.starts_with("< ") || l.starts_with("> "))
+            .count();
+        let last = lines
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("< ") || l.starts_with("> "));
+        let mut reasons = vec![format!(
+            "non-compliant: the IUT violated the specification at {}",
+            location(at)
+        )];
         if let Some(l) = last {
-            reasons.push(format!("last event before the violation ({events} events): {l}"));
+            reasons.push(format!(
+                "last event before the violation ({events} events): {l}"
+            ));
         }
         return (Kind::Fail, reasons);
     }
     if lines.iter().any(|l| l.contains("test_completed")) {
-        let events = lines.iter().filter(|l| l.starts_with("< ") || l.starts_with("> ")).count();
-        return (Kind::Pass, vec![format!("test_completed: no violation in {events} events")]);
+        let events = lines
+            .iter()
+            .filter(|l| l.starts_with("< ") || l.starts_with("> "))
+            .count();
+        return (
+            Kind::Pass,
+            vec![format!("test_completed: no violation in {events} events")],
+        );
     }
     let all = format!("{}\n{}", r.stdout, r.stderr).to_lowercase();
-    let crash = ["segmentation fault", "sigsegv", "sigabrt", "core dumped", "aborted", "std::bad_alloc"]
+    let crash = [
+        "segmentation fault",
+        "sigsegv",
+        "sigabrt",
+        "core dumped",
+        "aborted",
+        "std::bad_alloc",
+    ]
+    .iter()
+    .find(|p| all.contains(*p))
+    .map(|p| p.to_string())
+    .or_else(|| match r.signal {
+        Some(6) => Some("signal 6 (SIGABRT)".into()),
+        Some(11) => Some("signal 11 (SIGSEGV)".into()),
+        _ => None,
+    })
+    .or_else(|| match r.exit_code {
+        Some(139) => Some("exit 139 (SIGSEGV)".into()),
+        Some(134) => Some("exit 134 (SIGABRT)".into()),
+        _ => None,
+    });
+    if let Some(c) = crash {
+        return (
+            Kind::InfraError,
+            vec![format!(
+                "the Ivy tester crashed ({c}); this says nothing about the IUT"
+            )],
+        );
+    }
+    if let Some(p) = ["connection refused", "connection reset", "broken pipe"]
         .iter()
         .find(|p| all.contains(*p))
-        .map(|p| p.to_string())
-        .or_else(|| match r.signal {
-            Some(6) => Some("signal 6 (SIGABRT)".into()),
-            Some(11) => Some("signal 11 (SIGSEGV)".into()),
-            _ => None,
-        })
-        .or_else(|| match r.exit_code {
-            Some(139) => Some("exit 139 (SIGSEGV)".into()),
-            Some(134) => Some("exit 134 (SIGABRT)".into()),
-            _ => None,
-        });
-    if let Some(c) = crash {
-        return (Kind::InfraError, vec![format!("the Ivy tester crashed ({c}); this says nothing about the IUT")]);
+    {
+        return (
+            Kind::Fail,
+            vec![format!("the IUT went away during the test ({p})")],
+        );
     }
-    if let Some(p) = ["connection refused", "connection reset", "broken pipe"].iter().find(|p| all.contains(*p)) {
-        return (Kind::Fail, vec![format!("the IUT went away during the test ({p})")]);
-    }
-    let activity = lines.iter().filter(|l| l.starts_with("< ") || l.starts_with("> ")).count();
+    let activity = lines
+        .iter()
+        .filter(|l| l.starts_with("< ") || l.starts_with("> "))
+        .count();
     if r.timed_out || r.exit_code == Some(124) {
         return (
             Kind::InfraError,
@@ -80,11 +125,19 @@ pub fn determine(r: &Run) -> (Kind, Vec<String>) {
         );
     }
     if activity > 0 && r.exit_code == Some(0) {
-        return (Kind::Pass, vec![format!("no violation in {activity} events (exit 0 without test_completed)")]);
+        return (
+            Kind::Pass,
+            vec![format!(
+                "no violation in {activity} events (exit 0 without test_completed)"
+            )],
+        );
     }
     if r.stdout.trim().is_empty() && r.stderr.trim().is_empty() {
         let why = match (r.exit_code, r.signal) {
-            (None, None) => "the tester never ran (did its compilation fail? see compile/ivy_compile.log)".to_string(),
+            (None, None) => {
+                "the tester never ran (did its compilation fail? see compile/ivy_compile.log)"
+                    .to_string()
+            }
             (c, s) => format!("the tester printed nothing (exit {c:?}, signal {s:?})"),
         };
         return (Kind::InfraError, vec![why]);
@@ -116,18 +169,30 @@ mod tests {
 
     #[test]
     fn test_completed_passes() {
-        let (k, r) = determine(&Run { stdout: PASS, exit_code: Some(0), ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: PASS,
+            exit_code: Some(0),
+            ..Default::default()
+        });
         assert_eq!(k, Kind::Pass);
         assert_eq!(r[0], "test_completed: no violation in 2 events");
     }
 
     #[test]
     fn a_violation_fails_and_names_the_spec_line() {
-        let (k, r) = determine(&Run { stdout: FAIL, exit_code: Some(1), ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: FAIL,
+            exit_code: Some(1),
+            ..Default::default()
+        });
         assert_eq!(k, Kind::Fail);
         assert!(r[0].ends_with("ping_frame.ivy: line 97"), "{r:?}");
         assert!(r[1].contains("< pong_recv"), "{r:?}");
-        let (k, r) = determine(&Run { stdout: ASSERT, exit_code: Some(1), ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: ASSERT,
+            exit_code: Some(1),
+            ..Default::default()
+        });
         assert_eq!(k, Kind::Fail);
         assert!(r[0].ends_with("rr_udp.ivy: line 48"));
     }
@@ -135,27 +200,55 @@ mod tests {
     #[test]
     fn a_violation_wins_over_test_completed() {
         let out = format!("{FAIL}test_completed\n");
-        assert_eq!(determine(&Run { stdout: &out, ..Default::default() }).0, Kind::Fail);
+        assert_eq!(
+            determine(&Run {
+                stdout: &out,
+                ..Default::default()
+            })
+            .0,
+            Kind::Fail
+        );
     }
 
     #[test]
     fn crashes_of_the_tester_are_infra_errors() {
-        let (k, r) = determine(&Run { stdout: "> a\n", stderr: "Segmentation fault (core dumped)", exit_code: Some(139), ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: "> a\n",
+            stderr: "Segmentation fault (core dumped)",
+            exit_code: Some(139),
+            ..Default::default()
+        });
         assert_eq!(k, Kind::InfraError);
         assert!(r[0].contains("segmentation fault"));
-        assert_eq!(determine(&Run { signal: Some(6), ..Default::default() }).0, Kind::InfraError);
+        assert_eq!(
+            determine(&Run {
+                signal: Some(6),
+                ..Default::default()
+            })
+            .0,
+            Kind::InfraError
+        );
     }
 
     #[test]
     fn a_vanished_iut_fails() {
-        let (k, r) = determine(&Run { stdout: "> a\n", stderr: "recv: Connection refused", exit_code: Some(1), ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: "> a\n",
+            stderr: "recv: Connection refused",
+            exit_code: Some(1),
+            ..Default::default()
+        });
         assert_eq!(k, Kind::Fail);
         assert!(r[0].contains("connection refused"));
     }
 
     #[test]
     fn a_timeout_without_verdict_is_inconclusive_not_a_pass() {
-        let (k, r) = determine(&Run { stdout: "> ping\n> ping\n", timed_out: true, ..Default::default() });
+        let (k, r) = determine(&Run {
+            stdout: "> ping\n> ping\n",
+            timed_out: true,
+            ..Default::default()
+        });
         assert_eq!(k, Kind::InfraError);
         assert!(r[0].contains("after 2 events"));
     }

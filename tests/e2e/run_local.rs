@@ -1,0 +1,165 @@
+//! `panther-host run` end to end on localhost: the embedded demo with real QUIC stacks, IUTs
+//! that crash, hang or never become ready, and Ctrl-C in the middle of a run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use panther_tests::{panther_bin, processes_with, workspace};
+
+const FAKE: &str = env!("CARGO_BIN_EXE_fake-iut");
+
+fn run(args: &[&str], out: &Path) -> (i32, String, String) {
+    let o = Command::new(panther_bin())
+        .args(args)
+        .arg("--output-dir")
+        .arg(out)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("panther-host runs");
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+}
+
+/// The one run directory under `out` (`<out>/<experiment>/<timestamp>`).
+fn run_dir(out: &Path) -> PathBuf {
+    let exp = std::fs::read_dir(out).unwrap().flatten().next().expect("an experiment dir").path();
+    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `name → status` of every test in a summary.
+fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {
+    s["tests"]["results"]
+        .as_array()
+        .expect("tests.results")
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn fake(marker: &str, actions: &[&str]) -> String {
+    let mut argv = vec![format!("{FAKE:?}"), format!("{:?}", "print"), format!("{marker:?}")];
+    argv.extend(actions.iter().map(|a| format!("{a:?}")));
+    format!("[{}]", argv.join(", "))
+}
+
+fn service(name: &str, role: &str, target: Option<&str>, argv: &str, extra: &str) -> String {
+    let target = target.map(|t| format!(", target = {t:?}")).unwrap_or_default();
+    format!("[tests.services.{name}]\nimplementation = \"command\"\nprotocol = {{ name = \"quic\", version = \"any\", role = {role:?}{target} }}\nparams = {{ argv = {argv}{extra} }}\n")
+}
+
+// The embedded default passes for real: quic-go and aioquic, each way, byte-identical downloads.
+#[test]
+fn demo_passes_for_real() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["run", "experiments/demo.toml"], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let dir = run_dir(out.path());
+    let s = summary(&dir);
+    assert_eq!(s["status"], "completed");
+    assert_eq!(statuses(&s), [("quic-go server, aioquic client".into(), "passed".into()), ("aioquic server, quic-go client".into(), "passed".into())]);
+    for test in ["quic-go-server-aioquic-client", "aioquic-server-quic-go-client"] {
+        let www = dir.join(test).join("www");
+        let client = std::fs::read_dir(dir.join(test)).unwrap().flatten().map(|e| e.path()).find(|p| p.join("downloads").join("f2.bin").exists()).expect("a client saved f2.bin");
+        for f in ["f1.bin", "f2.bin"] {
+            assert_eq!(std::fs::read(www.join(f)).unwrap(), std::fs::read(client.join("downloads").join(f)).unwrap(), "{test}: {f} differs");
+        }
+        assert!(dir.join(test).join("capture.pcap").exists() || !tshark_installed(), "{test}: no capture");
+    }
+    for f in ["EXPERIMENT_REPORT.md", "junit.xml", "events.jsonl", "certs/ca.pem"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    assert!(stdout.contains("results: "), "the run ends by saying where the results are:\n{stdout}");
+}
+
+fn tshark_installed() -> bool {
+    Command::new("tshark").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+// A client that crashes, one that hangs and a server that never becomes ready each get the
+// right status, the passing test beside them still passes, and no process is left behind.
+#[test]
+fn crash_hang_and_not_ready_get_their_status() {
+    let mark = format!("panther-e2e-{}", std::process::id());
+    let server = |m: &str| fake(m, &["bind-udp", "{{ports.main}}", "hang"]);
+    let exp = [
+        "[experiment]\nname = \"faults\"\n".to_string(),
+        "[[tests]]\nname = \"crash\"\nnetwork = { type = \"localhost\" }\ntimeout = \"20s\"\n".into(),
+        service("srv", "server", None, &server(&mark), ""),
+        service("cli", "client", Some("srv"), &fake(&mark, &["crash"]), ""),
+        "[[tests]]\nname = \"hang\"\nnetwork = { type = \"localhost\" }\ntimeout = \"3s\"\n".into(),
+        service("srv", "server", None, &server(&mark), ""),
+        service("cli", "client", Some("srv"), &fake(&mark, &["hang"]), ""),
+        "[[tests]]\nname = \"not-ready\"\nnetwork = { type = \"localhost\" }\ntimeout = \"20s\"\n".into(),
+        service("srv", "server", None, &fake(&mark, &["hang"]), ", ready_timeout_ms = 1000"),
+        service("cli", "client", Some("srv"), &fake(&mark, &["exit", "0"]), ""),
+        "[[tests]]\nname = \"ok\"\nnetwork = { type = \"localhost\" }\ntimeout = \"20s\"\n".into(),
+        service("srv", "server", None, &server(&mark), ""),
+        service("cli", "client", Some("srv"), &fake(&mark, &["exit", "0"]), ""),
+    ]
+    .join("\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("faults.toml");
+    std::fs::write(&file, exp).unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run(&["run", file.to_str().unwrap()], &out);
+    assert_eq!(code, 1, "a failed test exits 1\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let s = summary(&run_dir(&out));
+    assert_eq!(
+        statuses(&s),
+        [("crash".into(), "failed".into()), ("hang".into(), "timeout".into()), ("not-ready".into(), "failed".into()), ("ok".into(), "passed".into())],
+        "{s:#}"
+    );
+    let results = s["tests"]["results"].as_array().unwrap();
+    let crash = results[0]["error_message"].as_str().unwrap_or_default();
+    assert!(crash.contains("signal 6"), "the crash names its signal: {crash}");
+    let not_ready = results[2]["error_message"].as_str().unwrap_or_default();
+    assert!(not_ready.contains("ready"), "not-ready says so: {not_ready}");
+    assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
+}
+
+// Ctrl-C in the middle of a test: the test is torn down, a partial summary is on disk, the exit
+// code is 130, and nothing is left running.
+#[test]
+fn sigint_tears_down_and_keeps_a_partial_summary() {
+    let mark = format!("panther-e2e-int-{}", std::process::id());
+    let exp = [
+        "[experiment]\nname = \"interrupt\"\n".to_string(),
+        "[[tests]]\nname = \"first\"\nnetwork = { type = \"localhost\" }\ntimeout = \"20s\"\n".into(),
+        service("srv", "server", None, &fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]), ""),
+        service("cli", "client", Some("srv"), &fake(&mark, &["exit", "0"]), ""),
+        "[[tests]]\nname = \"long\"\nnetwork = { type = \"localhost\" }\ntimeout = \"2m\"\n".into(),
+        service("srv", "server", None, &fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]), ""),
+        service("cli", "client", Some("srv"), &fake(&format!("{mark}-long"), &["hang"]), ""),
+    ]
+    .join("\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("interrupt.toml");
+    std::fs::write(&file, exp).unwrap();
+    let out = tmp.path().join("out");
+    let mut child = Command::new(panther_bin())
+        .args(["run", file.to_str().unwrap(), "--output-dir", out.to_str().unwrap()])
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while processes_with(&format!("{mark}-long")).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the long client never started");
+        assert!(child.try_wait().unwrap().is_none(), "panther-host ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "stderr:\n{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["status"], "interrupted", "{s:#}");
+    assert_eq!(statuses(&s), [("first".into(), "passed".into()), ("long".into(), "interrupted".into())]);
+    assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
+}
