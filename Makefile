@@ -94,9 +94,15 @@ demo: setup plugins build
 	@echo "==> running experiments/demo.toml"
 	@$(HOST_BIN) run experiments/demo.toml
 
+# Numbers go to docs/BENCHMARKS.md by hand, with the command that produced them.
 bench: setup plugins
-	@$(CARGO) build --release -p panther-host
-	@target/release/panther-host bench --out docs/BENCHMARKS.md
+	@echo "==> building panther-host (release)"
+	@$(CARGO) build --release -q -p panther-host
+	@echo "==> plugin host: load, instantiate, plan"
+	@target/release/panther-host plugins bench
+	@echo "==> orchestration overhead per test (experiments/bench-overhead.toml, 30 tests)"
+	@rm -rf target/bench-out && target/release/panther-host -q run experiments/bench-overhead.toml --output-dir target/bench-out >/dev/null
+	@python3 tests/bench/overhead.py target/bench-out
 
 clean-cache:
 	rm -rf $(PANTHER_CACHE)

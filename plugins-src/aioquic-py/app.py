@@ -11,9 +11,11 @@ programs `http3_server.py` (serves the `www` directory through its demo app's st
 `http3_client.py` (saves each response under its base name in the `downloads` directory).
 
 Sources:
-* `pypi` (localhost, offline): the compile phase makes a venv in the tools cache, installs the
-  aioquic wheel and the example apps' dependencies from PyPI, then downloads aioquic's sdist
-  (the wheel has no examples) and unpacks it there. All argv, no shell.
+* `pypi` (offline: PyPI only). On localhost the compile phase makes a venv in the tools cache,
+  installs the aioquic wheel and the example apps' dependencies from PyPI, then downloads
+  aioquic's sdist (the wheel has no examples) and unpacks it there. Under Docker the image's
+  build steps do the same into `/opt/aioquic` (apt for Python, PyPI for the rest). All argv,
+  no shell.
 * `upstream` (Docker): aioquic's git tag 1.2.0, installed with pip in an image.
 
 The plugin never judges: `assess` returns none and the host compares the transfers.
@@ -36,12 +38,16 @@ TOOLS = "{{dirs.tools}}"
 PYTHON = TOOLS + "/venv/bin/python"
 EXAMPLES = TOOLS + "/src/aioquic-" + AIOQUIC + "/examples"
 IMAGE_EXAMPLES = "/opt/aioquic/examples"
+# The `pypi` image: the same venv, wheel and sdist examples as the localhost tools cache.
+PYPI_IMAGE_ROOT = "/opt/aioquic-pypi"
+PYPI_IMAGE_PYTHON = PYPI_IMAGE_ROOT + "/venv/bin/python"
+PYPI_IMAGE_EXAMPLES = PYPI_IMAGE_ROOT + "/src/aioquic-" + AIOQUIC + "/examples"
 
 ROLES = [types.Role.SERVER, types.Role.CLIENT]
 SOURCES = [
     types.SourceInfo(
         name="pypi",
-        doc="aioquic " + AIOQUIC + " wheel from PyPI in a venv in the tools cache, plus its sdist's example programs; localhost",
+        doc="aioquic " + AIOQUIC + " wheel from PyPI in a venv, plus its sdist's example programs: in the tools cache on localhost, in an image under Docker",
         offline=True,
     ),
     types.SourceInfo(
@@ -165,6 +171,33 @@ def _compile_pypi() -> List[types.Command]:
     ]
 
 
+def _pypi_image() -> types.ImageSpec:
+    """What `_compile_pypi` does, as image build steps: PyPI through pip, no git."""
+    pip_env = [("PIP_DISABLE_PIP_VERSION_CHECK", "1"), ("PIP_NO_INPUT", "1"), ("PIP_NO_CACHE_DIR", "1")]
+    sdist = PYPI_IMAGE_ROOT + "/sdist"
+
+    def step(argv: List[str], env=None) -> types.BuildStep:
+        return types.BuildStep(argv=argv, workdir=None, env=env or [])
+
+    return types.ImageSpec(
+        name="aioquic-pypi-" + AIOQUIC,
+        base="panther-base:bookworm",
+        packages=["python3", "python3-venv", "ca-certificates"],
+        sources=[],
+        steps=[
+            step(["python3", "-m", "venv", PYPI_IMAGE_ROOT + "/venv"]),
+            step([PYPI_IMAGE_PYTHON, "-m", "pip", "install", "--quiet", "aioquic==" + AIOQUIC] + PY_DEPS, pip_env),
+            step(
+                [PYPI_IMAGE_PYTHON, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps", "aioquic==" + AIOQUIC, "-d", sdist],
+                pip_env,
+            ),
+            step([PYPI_IMAGE_PYTHON, "-m", "tarfile", "-e", sdist + "/aioquic-" + AIOQUIC + ".tar.gz", PYPI_IMAGE_ROOT + "/src"]),
+        ],
+        build_args=[],
+        workdir=None,
+    )
+
+
 def _image() -> types.ImageSpec:
     return types.ImageSpec(
         name="aioquic-" + AIOQUIC,
@@ -205,9 +238,12 @@ class Service(exports.Service):
             )
         source = _param(req, "source")
         if source == "pypi":
-            if req.environment != types.EnvironmentKind.LOCALHOST:
-                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `pypi` (use source `upstream` on docker)")
-            python, examples, compile_phase, image = PYTHON, EXAMPLES, _compile_pypi(), None
+            if req.environment == types.EnvironmentKind.LOCALHOST:
+                python, examples, compile_phase, image = PYTHON, EXAMPLES, _compile_pypi(), None
+            elif req.environment == types.EnvironmentKind.DOCKER:
+                python, examples, compile_phase, image = PYPI_IMAGE_PYTHON, PYPI_IMAGE_EXAMPLES, [], _pypi_image()
+            else:
+                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `pypi` (aioquic plans for localhost and docker)")
         elif source == "upstream":
             if req.environment != types.EnvironmentKind.DOCKER:
                 raise _unsupported("environment `" + _env_name(req.environment) + "` with source `upstream` (use source `pypi` on localhost)")

@@ -289,3 +289,201 @@ fn the_corpus_is_complete() {
         assert!(covered, "`{n}` has no expected verdict");
     }
 }
+
+// ----- the CLI: run, plan and audit over tests/fixtures/hostile/
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A scratch directory holding the hostile fixtures (outputs land in it), and a shared cache.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = workspace().join("tests/fixtures/hostile");
+    for e in std::fs::read_dir(&fixtures).unwrap() {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    for e in std::fs::read_dir(fixtures.join("policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("policies").join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+fn panther(cwd: &Path, args: &[&str]) -> Out {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| tempfile::tempdir().unwrap());
+    let out = Command::new(panther_tests::panther_bin())
+        .arg("--plugin-dir")
+        .arg(corpus_dir())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("panther-host runs");
+    Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// The one run directory under `outputs/<experiment>/`.
+fn run_dir(root: &Path, experiment: &str) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(root.join("outputs").join(experiment)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+// One experiment mixing a good test with hostile ones: the good test runs for real and
+// passes; every hostile test is refused before anything of it runs, and its result names the
+// plugin, the field and the rule; the host exits 1 (tests failed), not with a crash.
+#[test]
+fn run_keeps_good_tests_running_beside_refused_hostile_ones() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["run", "mixed-local.toml"]);
+    assert_eq!(out.code, 1, "{out}");
+    let run = run_dir(dir.path(), "hostile-mixed");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("experiment_summary.json")).unwrap()).unwrap();
+    let results = summary["tests"]["results"].as_array().unwrap();
+    let by_name = |n: &str| results.iter().find(|r| r["name"] == n).unwrap_or_else(|| panic!("no result for `{n}`: {summary:#}"));
+
+    let good = by_name("good alone");
+    assert_eq!(good["status"], "passed", "{good:#}");
+    let stdout = good["services"][0]["stdout"].as_str().unwrap();
+    assert_eq!(std::fs::read_to_string(stdout).unwrap(), "hello from hello\n", "the good service really ran");
+
+    let refused: &[(&str, &[&str])] = &[
+        ("good beside a shell string", &["plugin `hp-sh-c`", "phases.run[0].argv[0] (rule `no-shell`)"]),
+        ("path traversal", &["plugin `hp-cwd-traversal`", "phases.run[0].cwd (rule `confined-paths`)"]),
+        ("loader injection", &["plugin `hp-ld-preload`", "phases.run[0].env.LD_PRELOAD (rule `no-loader-env`)"]),
+        ("privileged capabilities", &["plugin `hp-privileged`", "capabilities[0] (rule `allowed-capabilities`); capabilities[1] (rule `allowed-capabilities`)"]),
+        ("thousands of commands", &["plugin `hp-thousands-commands`", "phases (rule `bounded-sizes`)"]),
+        ("a huge plan", &["plugin `hp-huge-file`", "files[0].content (rule `bounded-sizes`)"]),
+        ("loader env from the environment plugin", &["plugin `hp-env-loader`", "placements[0].env.LD_PRELOAD (rule `no-loader-env`)"]),
+    ];
+    for (test, needles) in refused {
+        let r = by_name(test);
+        assert_eq!(r["status"], "failed", "{r:#}");
+        let msg = r["error_message"].as_str().unwrap_or_else(|| panic!("`{test}` has no error message: {r:#}"));
+        assert!(msg.starts_with("the default policy refuses the plan of plugin"), "{test}: {msg}");
+        for n in *needles {
+            assert!(msg.contains(n), "`{test}`: `{n}` missing from: {msg}");
+        }
+        // Nothing of a refused test ran: its services have no command output.
+        let ran = walk(&run).into_iter().any(|p| p.to_string_lossy().contains(&format!("/{}/", panther_host::run::layout::slug(test))) && p.ends_with("cmd-0.stdout"));
+        assert!(!ran, "`{test}` ran something");
+    }
+    assert_eq!(results.len(), 1 + refused.len());
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+// `audit` lists, per plugin, every command, image, package, mount and network a strict
+// Docker experiment asks for, refuses the hostile ones with field and rule, exits 2, and
+// makes no directory.
+#[test]
+fn audit_lists_everything_and_refuses_hostile_plans() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["audit", "strict-docker.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    let s = &out.stdout;
+    assert!(s.starts_with("audit of strict-docker.toml under the strict policy — nothing was run\n"), "{out}");
+    for needle in [
+        "plugin hp-apt-option\n  test `images`: service `apt` (client)\n    commands:\n      run[0]: echo 'hello from apt'\n",
+        "    image: hp-apt-option from panther-base:bookworm\n      packages: -oAPT::Get::AllowUnauthenticated=true --allow-downgrades\n",
+        "      - image.packages[0]: `-oAPT::Get::AllowUnauthenticated=true` is not a Debian package name",
+        "plugin hp-env-docker\n  test `images`: environment\n    executor: docker\n    networks:\n      hp-net (internal)\n",
+        "      mount logs → /logs (read-write)\n",
+        "      - networks[0].name: `host` is a Docker built-in network",
+        "      - placements[0].networks[1]: `container:server` is a Docker built-in network or another namespace (rule `no-host-namespaces`)",
+        "      mount / → /host (read-write)\n",
+        "      - placements[0].mounts[0].dir: `/` is not one of the host's directories",
+        "      - placements[0].mounts[3].target: `/var/run/docker.sock` is not allowed as a mount target",
+        "      - image.base: `docker.io/library/alpine:latest` names a registry or repository path",
+        "\n5 service plans, 3 deployments: 4 refused or failed\n",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    assert!(!dir.path().join("outputs").exists(), "audit made directories");
+
+    // JSON carries the same verdicts.
+    let out = panther(dir.path(), &["audit", "--format", "json", "strict-docker.toml"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["policy"], "strict");
+    let refused: Vec<&str> = v["services"].as_array().unwrap().iter().filter(|s| !s["refusals"].as_array().unwrap().is_empty()).map(|s| s["plugin"].as_str().unwrap()).collect();
+    assert_eq!(refused, ["hp-registry-image", "hp-apt-option"]);
+}
+
+// `audit --policy strict` judges a localhost experiment with the strict preset: every test is
+// refused for its executor, and the hostile plans keep their own reasons too.
+#[test]
+fn audit_under_another_policy() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["audit", "--policy", "strict", "mixed-local.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(out.stdout.matches("      - kind: the localhost executor is not allowed (allowed: docker) (rule `allowed-executors`)").count(), 8, "{out}");
+    assert!(out.stdout.contains("      - phases: 5001 commands, more than 128 (rule `bounded-sizes`)"), "{out}");
+    let out = panther(dir.path(), &["audit", "--policy", "policies/ci.toml", "strict-local.toml"]);
+    assert!(out.stdout.starts_with("audit of strict-local.toml under the ci policy"), "{out}");
+}
+
+// The strict policy refuses the localhost executor in `plan`, before anything runs.
+#[test]
+fn strict_refuses_localhost() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["plan", "strict-local.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("the strict policy refuses the plan of plugin `hp-env-local`: kind (rule `allowed-executors`)"), "{out}");
+    assert!(out.stderr.contains("plugin `hp-env-local`: kind: the localhost executor is not allowed (allowed: docker)"), "{out}");
+}
+
+// A policy file with a misspelt key is refused with its file, line and column.
+#[test]
+fn policy_file_typo_has_a_position() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["plan", "typo-policy.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("policies/typo.toml:4:1: invalid policy file: unknown field `allow_shel`"), "{out}");
+}
+
+// A thousand services in one test: the deployment is refused for its size, and the other test
+// of the experiment is still planned.
+#[test]
+fn a_thousand_services_are_refused_and_the_rest_is_planned() {
+    let dir = scratch();
+    let mut s = String::from("[experiment]\nname = \"crowd\"\noutput_dir = \"outputs\"\n\n[[tests]]\nname = \"crowd\"\nnetwork = { type = \"hp-env-local\" }\n\n");
+    for i in 0..1000 {
+        s.push_str(&format!("[tests.services.s{i}]\nimplementation = \"hp-good\"\nprotocol = {{ name = \"quic\", version = \"rfc9000\", role = \"peer\" }}\n"));
+    }
+    s.push_str("\n[[tests]]\nname = \"good alone\"\nnetwork = { type = \"hp-env-local\" }\n\n[tests.services.hello]\nimplementation = \"hp-good\"\nprotocol = { name = \"quic\", version = \"rfc9000\", role = \"peer\" }\n");
+    std::fs::write(dir.path().join("crowd.toml"), s).unwrap();
+    let out = panther(dir.path(), &["plan", "crowd.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("plugin `hp-env-local`: placements: 1000 services, more than 64 (rule `bounded-sizes`)"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
+    assert!(out.stderr.contains("error: 1 of 2 tests cannot run as planned"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
+    assert!(out.stdout.contains("test `good alone`\n"), "{}", &out.stdout[..out.stdout.len().min(4000)]);
+}

@@ -182,23 +182,27 @@ impl State for ExperimentState {
         if self.is_terminal() {
             return false;
         }
-        match (self, to) {
-            (_, Failed) => true,
-            (
-                Initializing | LoadingPlugins | PluginsLoaded | InitializingTests
-                | TestsInitialized | Running,
-                FinishedEarly,
-            ) => true,
-            (Created, Initializing)
-            | (Initializing, LoadingPlugins)
-            | (LoadingPlugins, PluginsLoaded)
-            | (PluginsLoaded, InitializingTests)
-            | (InitializingTests, TestsInitialized)
-            | (TestsInitialized, Running)
-            | (Running, CollectingResults)
-            | (CollectingResults, Completed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (_, Failed)
+                | (
+                    Initializing
+                        | LoadingPlugins
+                        | PluginsLoaded
+                        | InitializingTests
+                        | TestsInitialized
+                        | Running,
+                    FinishedEarly,
+                )
+                | (Created, Initializing)
+                | (Initializing, LoadingPlugins)
+                | (LoadingPlugins, PluginsLoaded)
+                | (PluginsLoaded, InitializingTests)
+                | (InitializingTests, TestsInitialized)
+                | (TestsInitialized, Running)
+                | (Running, CollectingResults)
+                | (CollectingResults, Completed)
+        )
     }
 
     fn is_terminal(self) -> bool {

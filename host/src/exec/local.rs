@@ -283,7 +283,7 @@ async fn wait_reaped(pgid: i32, within: Duration) -> bool {
 
 /// How a group was ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Killed {
+enum Ending {
     AlreadyGone,
     Terminated,
     Killed,
@@ -291,21 +291,21 @@ enum Killed {
 }
 
 /// SIGTERM to the group, `grace`, then SIGKILL; waits until no member is left.
-async fn kill_group(pgid: i32, grace: Duration) -> Killed {
+async fn kill_group(pgid: i32, grace: Duration) -> Ending {
     if !group_alive(pgid) {
-        return Killed::AlreadyGone;
+        return Ending::AlreadyGone;
     }
     let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
     if !grace.is_zero() && wait_gone(pgid, grace).await {
-        return Killed::Terminated;
+        return Ending::Terminated;
     }
     let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
     // A stopped process only dies of SIGKILL once continued.
     let _ = killpg(Pid::from_raw(pgid), Signal::SIGCONT);
     if wait_gone(pgid, KILL_WAIT).await {
-        Killed::Killed
+        Ending::Killed
     } else {
-        Killed::Stuck
+        Ending::Stuck
     }
 }
 
@@ -526,6 +526,7 @@ impl Inner {
         exit
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         svc: &ServiceInstance,
@@ -1279,15 +1280,15 @@ impl LocalExecutor {
         let mut report = TeardownReport::default();
         for g in &groups {
             let mut how = kill_group(g.pgid, KILL_GRACE).await;
-            if how != Killed::Stuck && !wait_reaped(g.pgid, KILL_WAIT).await {
+            if how != Ending::Stuck && !wait_reaped(g.pgid, KILL_WAIT).await {
                 // Dead but unreaped members: not running, but not gone either; say so.
-                how = Killed::Stuck;
+                how = Ending::Stuck;
             }
             let (ok, detail) = match how {
-                Killed::AlreadyGone => (true, "already gone".to_string()),
-                Killed::Terminated => (true, "terminated by SIGTERM".to_string()),
-                Killed::Killed => (true, "killed by SIGKILL after the grace period".to_string()),
-                Killed::Stuck => (
+                Ending::AlreadyGone => (true, "already gone".to_string()),
+                Ending::Terminated => (true, "terminated by SIGTERM".to_string()),
+                Ending::Killed => (true, "killed by SIGKILL after the grace period".to_string()),
+                Ending::Stuck => (
                     false,
                     format!(
                         "members still alive or unreaped after SIGKILL: {:?}",
@@ -1455,7 +1456,8 @@ async fn run_background(
         Inner::entity(svc),
         EventKind::PhaseFinished {
             phase: "run".into(),
-            ok: !failed(&exit),
+            // A service the host stopped ended as asked.
+            ok: !failed(&exit) || lock(shared).stopping,
             cached: false,
             duration_ms: exit.duration.as_millis() as u64,
         },

@@ -442,7 +442,11 @@ impl ServiceResult {
             exit,
             error,
         };
-        let phases: Vec<PhaseResult> = r.phases.iter().map(phase_result).collect();
+        let phases: Vec<PhaseResult> = r
+            .phases
+            .iter()
+            .map(|p| phase_result(p, exit.stopped_by_host))
+            .collect();
         let compile: Vec<&PhaseReport> = r
             .phases
             .iter()
@@ -515,12 +519,23 @@ impl ServiceResult {
     }
 }
 
-fn phase_result(p: &PhaseReport) -> PhaseResult {
+/// `stopped`: the host stopped the service, so its last run command ending by a signal is
+/// what was asked, not a failure.
+fn phase_result(p: &PhaseReport, stopped: bool) -> PhaseResult {
+    let n = p.commands.len();
+    let failed = p
+        .commands
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            failed_cmd(&c.exit) && !(stopped && p.phase == "run" && i + 1 == n && !c.exit.timed_out)
+        })
+        .count();
     PhaseResult {
         phase: p.phase.clone(),
         cached: p.cached,
-        commands: p.commands.len(),
-        failed: p.commands.iter().filter(|c| failed_cmd(&c.exit)).count(),
+        commands: n,
+        failed,
         duration_seconds: p
             .commands
             .iter()

@@ -119,7 +119,7 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
     let mut stop_reason: Option<String> = None;
     for (spec, pre) in tests.iter().zip(&checked) {
         for iteration in 1..=spec.iterations {
-            let name = if spec.iterations > 1 { format!("{} #{iteration}", spec.name) } else { spec.name.clone() };
+            let name = super::planning::iteration_name(spec, iteration);
             if let Some(reason) = &stop_reason {
                 summary.push(TestResult::skipped(&name, reason));
                 progress.inc(1);
@@ -192,8 +192,11 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
         tracing::debug!(?teardown, "torn down after a network error");
         return TestResult::error(name, &e.to_string(), &dir, started.elapsed());
     }
-    let capture = match exec.capture_interface(&spec.name, deployment) {
+    // Without ports there is nothing to filter on, and capturing all of loopback would record
+    // other tests' traffic; tshark also costs ~0.5 s to start, so such tests go without.
+    let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
         Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap")).await.map_err(|e| e.note()),
+        None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
         None => Err("the environment asked for no packet capture".to_string()),
     };
     let deadline = spec.timeout;
@@ -203,7 +206,7 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
         Err(note) => Some(note),
     };
 
-    let outcome = gather(&planned, &instances, &drive, spec, &dir, capture_note);
+    let outcome = gather(&exec, &planned, &instances, &drive, spec, &dir, capture_note);
     let (tester, iut_verdicts) = assess(session, &planned, &outcome);
     let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
     events.test_finished(name, crate::report::model::test_status_word(judgement.status));
@@ -219,9 +222,9 @@ async fn executor(kind: EnvironmentKind, layout: &RunLayout, events: &EventSink)
     }
 }
 
-fn service_outcome(svc: &ServiceInstance, r: &drive::ServiceRun, run_root: &Path) -> ServiceOutcome {
-    let logs = &svc.dirs.logs;
+fn service_outcome(exec: &AnyExecutor, svc: &ServiceInstance, r: &drive::ServiceRun, run_root: &Path) -> ServiceOutcome {
     let rel = |p: &Path| p.strip_prefix(run_root).unwrap_or(p).display().to_string();
+    let (stdout, stderr) = exec.service_logs(svc);
     ServiceOutcome {
         service: svc.name.clone(),
         role: svc.role,
@@ -230,17 +233,19 @@ fn service_outcome(svc: &ServiceInstance, r: &drive::ServiceRun, run_root: &Path
         signal: r.exit.signal,
         timed_out: r.exit.timed_out,
         stopped_by_host: r.exit.stopped_by_host,
-        stdout_tail: crate::exec::local::tail(&logs.join("run").join("stdout.log"), evidence::MAX_LOG_TAIL_BYTES),
-        stderr_tail: crate::exec::local::tail(&logs.join("run").join("stderr.log"), evidence::MAX_LOG_TAIL_BYTES),
+        stdout_tail: crate::exec::local::tail(&stdout, evidence::MAX_LOG_TAIL_BYTES),
+        stderr_tail: crate::exec::local::tail(&stderr, evidence::MAX_LOG_TAIL_BYTES),
         artifacts: r.artifacts.iter().map(|(k, p)| (*k, rel(p))).collect(),
     }
 }
 
-fn gather(planned: &PlannedTest, instances: &[ServiceInstance], drive: &DriveResult, spec: &crate::config::TestSpec, dir: &Path, capture_note: Option<String>) -> Outcome {
+fn gather(exec: &AnyExecutor, planned: &PlannedTest, instances: &[ServiceInstance], drive: &DriveResult, spec: &crate::config::TestSpec, dir: &Path, capture_note: Option<String>) -> Outcome {
     let services = instances
         .iter()
         .zip(&drive.services)
-        .map(|(svc, r)| ServiceOutcomeInput { outcome: service_outcome(svc, r, dir) })
+        // A service with nothing to run (a judging tester) has no exit to report.
+        .filter(|(svc, _)| !svc.plan.plan().phases.run.is_empty())
+        .map(|(svc, r)| ServiceOutcomeInput { outcome: service_outcome(exec, svc, r, dir) })
         .collect();
     let pcap = dir.join("capture.pcap");
     let mut out = evidence::gather(&GatherInput {

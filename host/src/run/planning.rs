@@ -116,6 +116,16 @@ fn request_plans(session: &Session, spec: &TestSpec, env: EnvironmentKind, probl
         .collect()
 }
 
+/// The name of one iteration of a test in events and reports: `name`, or `name #N` when
+/// the test has several iterations.
+pub fn iteration_name(spec: &TestSpec, iteration: u32) -> String {
+    if spec.iterations > 1 {
+        format!("{} #{iteration}", spec.name)
+    } else {
+        spec.name.clone()
+    }
+}
+
 /// Plans one iteration of a test. With `create = false` no directory is made (for `plan`
 /// and `audit`); ports are still allocated so the printed plan is the one that would run.
 pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration: u32, create: bool) -> PlannedTest {
@@ -166,7 +176,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
                 tester: s.kind == ServiceKind::Tester,
             })
             .collect(),
-        params: spec.network.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        params: session.params.network(&spec.slug).iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
     let deployment = match session.host.deploy(&spec.network.kind, &request) {
         Ok(d) => d,
@@ -242,7 +252,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             }
         };
         let instance = checked.map(|plan| ServiceInstance {
-            test: spec.name.clone(),
+            test: iteration_name(spec, iteration),
             name: s.name.clone(),
             role: s.role,
             implementation: s.implementation.clone(),

@@ -8,8 +8,11 @@
 //!   certificate and logs no keys, `example/client` prints bodies instead of saving them,
 //!   `interop/{server,client}` hard-code `:443`, `/certs`, `/www`, `/downloads` and `/logs`), so
 //!   the plan carries `src/go/main.go`, a front end of about 300 lines that only parses flags and
-//!   calls quic-go's own `http3` and `interop/http09` packages. The host writes it into the
-//!   tools cache and the compile phase builds it there.
+//!   calls quic-go's own `http3` and `interop/http09` packages. On localhost the host writes it
+//!   into the tools cache and the compile phase builds it there. Under Docker the image holds
+//!   the same Go and library plus a Go build cache warmed with quic-go's packages (apt only, no
+//!   git); the host writes the source into the service's `work` mount and the compile phase (a
+//!   one-shot container) builds it there in seconds, so the source never has to enter the image.
 //! * `upstream` (Docker): the original's pin, tag v0.45.2, whose `interop/{server,client}`
 //!   follow the interop-runner conventions (`/certs`, `/www`, `/downloads`, `/logs`, port 443).
 //!
@@ -24,6 +27,21 @@ const NAME: &str = "quic-go";
 const FRONT_END: &str = include_str!("go/main.go");
 const FRONT_END_PATH: &str = "{{dirs.tools}}/src/panther-qgo/main.go";
 const FRONT_END_BIN: &str = "{{dirs.tools}}/bin/panther-qgo";
+/// Under Docker: the tools cache is not mounted (caches belong in the image), the service's
+/// `work` directory is.
+const DOCKER_FRONT_END_PATH: &str = "{{dirs.work}}/panther-qgo/main.go";
+const DOCKER_FRONT_END_BIN: &str = "{{dirs.work}}/panther-qgo/panther-qgo";
+/// The Go build cache inside the image, warmed at build time with exactly the flags and
+/// environment of the compile phase, so that phase only compiles and links `main.go`.
+const IMAGE_GOCACHE: &str = "/opt/panther-qgo/gocache";
+/// What the front end imports from quic-go; compiling them warms the image's build cache.
+const QUIC_GO_PACKAGES: &[&str] = &[
+    "github.com/lucas-clemente/quic-go",
+    "github.com/lucas-clemente/quic-go/http3",
+    "github.com/lucas-clemente/quic-go/interop/http09",
+    "github.com/lucas-clemente/quic-go/logging",
+    "github.com/lucas-clemente/quic-go/qlog",
+];
 
 /// What the front end's `-quic-version` takes for each protocol version.
 struct Extra {
@@ -126,24 +144,22 @@ impl ServicePlugin for QuicGo {
 
 fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, PluginError> {
     let alpn = req.param_str("alpn")?;
+    let docker = req.environment == EnvironmentKind::Docker;
+    let (src, bin, gocache) = if docker {
+        (DOCKER_FRONT_END_PATH, DOCKER_FRONT_END_BIN, IMAGE_GOCACHE)
+    } else {
+        (FRONT_END_PATH, FRONT_END_BIN, "{{dirs.cache}}/go-build")
+    };
     let digest = format!("{:016x}", fnv1a(FRONT_END.as_bytes()));
-    let build = cmd(&["go", "build", "-trimpath", "-ldflags", &format!("-X main.sourceDigest={digest}")])
-        .args(["-o", FRONT_END_BIN, FRONT_END_PATH])
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .env("GOCACHE", "{{dirs.cache}}/go-build")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .env("CGO_ENABLED", "0")
-        .timeout(10 * 60 * 1000)
-        .describe("build the quic-go 0.29 front end against Debian's library (offline, GOPATH mode)");
-    let mut plan = ServicePlan::new().file(FRONT_END_PATH, FRONT_END).compile(build);
-    if req.environment == EnvironmentKind::Docker {
-        plan = plan.image(ImageSpec::new("quic-go-debian").packages(&[
-            "golang-go",
-            "golang-github-lucas-clemente-quic-go-dev",
-            "ca-certificates",
-        ]));
+    let build = go_env(
+        cmd(&["go", "build", "-trimpath", "-ldflags", &format!("-X main.sourceDigest={digest}")]).args(["-o", bin, src]),
+        gocache,
+    )
+    .timeout(10 * 60 * 1000)
+    .describe("build the quic-go 0.29 front end against Debian's library (offline, GOPATH mode)");
+    let mut plan = ServicePlan::new().file(src, FRONT_END).compile(build);
+    if docker {
+        plan = plan.image(debian_image());
     }
     let common = |c: Command| {
         c.args([
@@ -163,7 +179,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             .ready_when_bound("quic")
             .run(
                 common(cmd(&[
-                    FRONT_END_BIN,
+                    bin,
                     "server",
                     "-listen",
                     &format!("{}:{{{{ports.quic}}}}", listen_host(req)),
@@ -185,7 +201,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             }
             let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
             plan.run(
-                common(cmd(&[FRONT_END_BIN, "client"]))
+                common(cmd(&[bin, "client"]))
                     .args(verify.iter())
                     .args(["-out", "{{dirs.downloads}}", "-timeout", &format!("{timeout}s")])
                     .args(urls)
@@ -196,6 +212,38 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             .artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false)
         }
     })
+}
+
+/// Go in GOPATH mode against Debian's library, nothing fetched. The image build and the
+/// compile phase must agree on all of it, or the warmed build cache would not be hit.
+fn go_env(c: Command, gocache: &str) -> Command {
+    c.env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .env("GOCACHE", gocache)
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0")
+}
+
+/// Debian's Go and quic-go 0.29 (apt only), with quic-go's packages compiled into
+/// [`IMAGE_GOCACHE`] by the same `go build -trimpath` the compile phase runs.
+fn debian_image() -> ImageSpec {
+    let mut warm = vec!["go", "build", "-trimpath"];
+    warm.extend(QUIC_GO_PACKAGES);
+    let mut image = ImageSpec::new("quic-go-debian")
+        .packages(&["golang-go", "golang-github-lucas-clemente-quic-go-dev", "ca-certificates"])
+        .step(&warm);
+    for (k, v) in [
+        ("GO111MODULE", "off"),
+        ("GOPATH", GOPATH),
+        ("GOCACHE", IMAGE_GOCACHE),
+        ("GOPROXY", "off"),
+        ("GOFLAGS", ""),
+        ("CGO_ENABLED", "0"),
+    ] {
+        image = image.with_env(k, v);
+    }
+    image
 }
 
 /// The original's pin in Docker. Its interop programs read `/certs/cert.pem`,
@@ -369,6 +417,25 @@ mod tests {
         );
         let p = QuicGo::plan(req(Role::Server, EnvironmentKind::Docker, "rfc9000", "upstream")).unwrap();
         assert_eq!(p.image.unwrap().sources[0].rev, "v0.45.2");
+    }
+
+    #[test]
+    fn the_debian_plan_under_docker_builds_offline_into_the_work_mount() {
+        let p = QuicGo::plan(req(Role::Server, EnvironmentKind::Docker, "rfc9000", "debian")).unwrap();
+        let image = p.image.as_ref().expect("docker plans carry an image");
+        assert!(image.sources.is_empty(), "no git: apt only");
+        assert!(image.packages.iter().any(|p| p == "golang-github-lucas-clemente-quic-go-dev"));
+        // The warming step and the compile phase share flags and environment (cache hits).
+        let warm = &image.steps[0];
+        let build = &p.phases.compile[0];
+        assert_eq!(warm.argv[..3], build.argv[..3]);
+        assert_eq!(warm.env, build.env);
+        assert!(build.env.contains(&("GOCACHE".to_string(), IMAGE_GOCACHE.to_string())));
+        assert_eq!(p.files[0].0, DOCKER_FRONT_END_PATH);
+        let run = &p.phases.run[0].argv;
+        assert_eq!(run[..4], [DOCKER_FRONT_END_BIN, "server", "-listen", "0.0.0.0:{{ports.quic}}"]);
+        assert_eq!(p.ports[0].number, 4443);
+        assert!(!p.phases.compile.iter().chain(&p.phases.run).flat_map(|c| &c.argv).any(|a| a.contains("dirs.tools")));
     }
 
     #[test]
