@@ -470,8 +470,8 @@ fn policy_file_typo_has_a_position() {
     assert!(out.stderr.contains("policies/typo.toml:4:1: invalid policy file: unknown field `allow_shel`"), "{out}");
 }
 
-// A thousand services in one test: the deployment is refused for its size, and the other test
-// of the experiment is still planned.
+// A thousand services in one test: the test is refused for its size before any plugin is
+// asked for a plan, and the other test of the experiment is still planned.
 #[test]
 fn a_thousand_services_are_refused_and_the_rest_is_planned() {
     let dir = scratch();
@@ -483,7 +483,7 @@ fn a_thousand_services_are_refused_and_the_rest_is_planned() {
     std::fs::write(dir.path().join("crowd.toml"), s).unwrap();
     let out = panther(dir.path(), &["plan", "crowd.toml"]);
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("plugin `hp-env-local`: placements: 1000 services, more than 64 (rule `bounded-sizes`)"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
+    assert!(out.stderr.contains("test `crowd` has 1000 services, more than the default policy allows (64; rule `bounded-sizes`)"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
     assert!(out.stderr.contains("error: 1 of 2 tests cannot run as planned"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
     assert!(out.stdout.contains("test `good alone`\n"), "{}", &out.stdout[..out.stdout.len().min(4000)]);
 }

@@ -122,6 +122,10 @@ pub async fn drive_test(
         }
     }
 
+    // The deadline starts after preparation: a first image build or compile takes minutes
+    // and says nothing about the services under test.
+    let prepared_at = Instant::now();
+
     // Start in the deployment's order; each waits for what it comes after to be ready.
     let mut ready: BTreeSet<String> = BTreeSet::new();
     if out.error.is_none() && !out.interrupted {
@@ -184,7 +188,7 @@ pub async fn drive_test(
             async move { (i, exec.wait(svc, r, cancel).await) }
         });
         let all = join_all(waiters);
-        let remaining = deadline.saturating_sub(started.elapsed());
+        let remaining = deadline.saturating_sub(prepared_at.elapsed());
         if finite.is_empty() {
             // Nothing ends on its own: the test is the settle time (or the deadline).
             if settle.is_none() {

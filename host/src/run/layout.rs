@@ -223,9 +223,14 @@ pub fn visible_dirs(dirs: &ServiceDirs, placement: &Placement, run_root: &Path) 
         ("root", &dirs.root),
     ];
     let mut out: BTreeMap<String, String> = host.iter().map(|(k, p)| (k.to_string(), p.display().to_string())).collect();
+    // A directory mounted twice (docker-compose shows `logs` at /app/logs and /logs) is named
+    // by its first mount, the one the environment's own env (SSLKEYLOGFILE, ...) points into.
+    let mut seen = std::collections::BTreeSet::new();
     for m in &placement.mounts {
         if let Some(t) = &m.target {
-            out.insert(m.dir.clone(), t.clone());
+            if seen.insert(m.dir.as_str()) {
+                out.insert(m.dir.clone(), t.clone());
+            }
         }
     }
     out

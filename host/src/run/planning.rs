@@ -141,6 +141,17 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         problems,
     };
 
+    // Refuse an oversized test before asking any plugin: each plan call costs fuel and time.
+    if spec.services.len() > session.policy.max_services {
+        let msg = format!(
+            "test `{}` has {} services, more than the {} policy allows ({}; rule `bounded-sizes`)",
+            spec.name,
+            spec.services.len(),
+            session.policy.name,
+            session.policy.max_services
+        );
+        return empty(vec![Box::new(PlanProblem(msg))], EnvironmentKind::Localhost);
+    }
     let env = match environment_kind(&session.host, &spec.network.kind) {
         Ok(k) => k,
         Err(p) => return empty(vec![p], EnvironmentKind::Localhost),
