@@ -9,17 +9,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use panther_host::config;
 use panther_host::plugin::types::*;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+use panther_tests::{panther_bin as bin, workspace};
 
 fn spec(
     name: &str,
@@ -237,23 +231,6 @@ fn shipped_experiments_load() {
     }
 }
 
-/// The `panther-host` binary of this workspace, built if needed.
-fn bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "panther-host", "--bin", "panther-host"])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(st.success());
-        profile_dir.join("panther-host")
-    })
-    .clone()
-}
 
 fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
     let out = Command::new(bin())

@@ -13,9 +13,7 @@ use panther_host::plugin::types::{self, EnvironmentKind, Role};
 use panther_host::plugin::wit::latest::env::{DeployRequest, ServiceEntry};
 use panther_host::plugin::{HostOptions, Limits, PluginHost};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use panther_tests::workspace;
 
 /// Builds `tests/hostile-plans` once per test process; returns the directory of the `.wasm`s.
 fn corpus_build() -> &'static Path {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname, for -key-update-interval
 
 	"github.com/lucas-clemente/quic-go"
 	"github.com/lucas-clemente/quic-go/http3"
@@ -37,10 +39,20 @@ import (
 // compile command and thus the host's cache key.
 var sourceDigest = "dev"
 
+// quic-go 0.29 keeps its key update interval in an internal package, which its own interop
+// client sets for the keyupdate test case (handshake.KeyUpdateInterval = 100). Go's internal
+// rule forbids importing it from here, so the variable is reached by its linker name.
+//
+//go:linkname keyUpdateInterval github.com/lucas-clemente/quic-go/internal/handshake.KeyUpdateInterval
+var keyUpdateInterval uint64
+
 const usage = `usage:
   panther-qgo server -listen ADDR:PORT -cert PEM -key PEM -www DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST]
-  panther-qgo client (-ca PEM | -insecure) -out DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST] [-timeout D] URL...
-exit status: 0 success, 1 failure, 2 bad usage`
+                     [-cipher-suites LIST] [-retry]
+  panther-qgo client (-ca PEM | -insecure) -out DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST] [-timeout D]
+                     [-cipher-suites LIST] [-resume | -0rtt] [-key-update-interval N] URL...
+  panther-qgo unsupported TESTCASE
+exit status: 0 success, 1 failure, 2 bad usage, 127 unsupported test case (the interop runner's convention)`
 
 func main() {
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
@@ -55,6 +67,11 @@ func main() {
 		err = server(os.Args[2:])
 	case "client":
 		err = client(os.Args[2:])
+	case "unsupported":
+		// The plugin plans this for an interop test case quic-go 0.29 cannot do; 127 is how
+		// an interop-runner endpoint says so.
+		fmt.Printf("unsupported test case: %s\n", strings.Join(os.Args[2:], " "))
+		os.Exit(127)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return
@@ -69,7 +86,7 @@ func main() {
 }
 
 type common struct {
-	keylog, qlogDir, alpn, versions string
+	keylog, qlogDir, alpn, versions, ciphers string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -77,6 +94,27 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.qlogDir, "qlog", "", "write one qlog file per connection into this directory")
 	fs.StringVar(&c.alpn, "alpn", "h3", "application protocol: h3 (HTTP/3) or hq-interop (HTTP/0.9)")
 	fs.StringVar(&c.versions, "quic-version", "1", "comma-separated QUIC versions: 1, draft29 (or hex)")
+	fs.StringVar(&c.ciphers, "cipher-suites", "", "comma-separated TLS 1.3 cipher suites to offer or accept, such as TLS_CHACHA20_POLY1305_SHA256 (default: all)")
+}
+
+// cipherSuites restricts tlsConf to -cipher-suites. quic-go's TLS (qtls) honours CipherSuites
+// for TLS 1.3, which crypto/tls does not; quic-go's interop programs rely on it for chacha20.
+func (c *common) cipherSuites(tlsConf *tls.Config) error {
+	if c.ciphers == "" {
+		return nil
+	}
+	known := map[string]uint16{}
+	for _, cs := range tls.CipherSuites() {
+		known[cs.Name] = cs.ID
+	}
+	for _, name := range strings.Split(c.ciphers, ",") {
+		id, ok := known[strings.TrimSpace(name)]
+		if !ok || (id != tls.TLS_AES_128_GCM_SHA256 && id != tls.TLS_AES_256_GCM_SHA384 && id != tls.TLS_CHACHA20_POLY1305_SHA256) {
+			return fmt.Errorf("-cipher-suites: %q is not a TLS 1.3 cipher suite (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256)", name)
+		}
+		tlsConf.CipherSuites = append(tlsConf.CipherSuites, id)
+	}
+	return nil
 }
 
 func (c *common) quicConfig(perspective string) (*quic.Config, error) {
@@ -144,6 +182,7 @@ func server(args []string) error {
 	certFile := fs.String("cert", "", "PEM certificate (chain) file")
 	keyFile := fs.String("key", "", "PEM private key file")
 	www := fs.String("www", "", "directory whose files are served")
+	retry := fs.Bool("retry", false, "validate every client's address with a Retry before the handshake")
 	fs.Parse(args)
 	if *listen == "" || *certFile == "" || *keyFile == "" || *www == "" {
 		return errors.New("server needs -listen, -cert, -key and -www")
@@ -169,7 +208,13 @@ func server(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *retry {
+		qconf.RequireAddressValidation = func(net.Addr) bool { return true }
+	}
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, KeyLogWriter: kl}
+	if err := c.cipherSuites(tlsConf); err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	files := http.FileServer(http.Dir(*www))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +235,7 @@ func server(args []string) error {
 		closer = s
 		go func() { errc <- s.ListenAndServe() }()
 	}
-	log.Printf("quic-go server (%s, %s, versions %s, source %s) listening on udp %s, serving %s", c.alpn, runtimeVersion(), c.versions, sourceDigest, *listen, *www)
+	log.Printf("quic-go server (%s, %s, versions %s, source %s, retry %v) listening on udp %s, serving %s", c.alpn, runtimeVersion(), c.versions, sourceDigest, *retry, *listen, *www)
 	select {
 	case err := <-errc:
 		return err
@@ -210,6 +255,9 @@ func client(args []string) error {
 	insecure := fs.Bool("insecure", false, "do not verify the server's certificate")
 	out := fs.String("out", "", "directory the downloaded files are saved in, under their URL path")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	resume := fs.Bool("resume", false, "fetch the first URL, close the connection, then fetch the others on a new connection resuming the TLS session")
+	zeroRTT := fs.Bool("0rtt", false, "as -resume, sending the second connection's requests in 0-RTT (hq-interop only)")
+	keyUpdate := fs.Uint64("key-update-interval", 0, "initiate a key update every N packets (0: quic-go's default, 100000)")
 	fs.Parse(args)
 	urls := fs.Args()
 	if len(urls) == 0 || *out == "" || (*ca == "" && !*insecure) {
@@ -218,7 +266,26 @@ func client(args []string) error {
 	if err := c.checkALPN(); err != nil {
 		return err
 	}
+	if *zeroRTT {
+		*resume = true
+		if c.alpn != "hq-interop" {
+			return errors.New("-0rtt needs -alpn hq-interop: quic-go 0.29's HTTP/3 client cannot send requests in 0-RTT")
+		}
+	}
+	if *resume && len(urls) < 2 {
+		return errors.New("-resume and -0rtt need at least two URLs: the first for the first connection, the rest for the resumed one")
+	}
+	if *keyUpdate > 0 {
+		keyUpdateInterval = *keyUpdate
+	}
 	tlsConf := &tls.Config{InsecureSkipVerify: *insecure}
+	if err := c.cipherSuites(tlsConf); err != nil {
+		return err
+	}
+	var tickets <-chan struct{}
+	if *resume {
+		tlsConf.ClientSessionCache, tickets = newSessionCache(tls.NewLRUClientSessionCache(1))
+	}
 	if *ca != "" {
 		pem, err := os.ReadFile(*ca)
 		if err != nil {
@@ -242,30 +309,79 @@ func client(args []string) error {
 	if err != nil {
 		return err
 	}
-	var rt http.RoundTripper
-	if c.alpn == "h3" {
-		r := &http3.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
-		defer r.Close()
-		rt = r
-	} else {
-		r := &http09.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
-		defer r.Close()
-		rt = r
+	var rt interface {
+		http.RoundTripper
+		io.Closer
 	}
+	if c.alpn == "h3" {
+		rt = &http3.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
+	} else {
+		rt = &http09.RoundTripper{TLSClientConfig: tlsConf, QuicConfig: qconf}
+	}
+	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	log.Printf("quic-go client (%s, %s, versions %s, source %s): %d URL(s)", c.alpn, runtimeVersion(), c.versions, sourceDigest, len(urls))
-	for _, u := range urls {
-		if err := download(ctx, rt, u, *out); err != nil {
+	log.Printf("quic-go client (%s, %s, versions %s, source %s, resume %v, 0-RTT %v): %d URL(s)", c.alpn, runtimeVersion(), c.versions, sourceDigest, *resume, *zeroRTT, len(urls))
+	first := urls
+	if *resume {
+		first = urls[:1]
+	}
+	for _, u := range first {
+		if err := download(ctx, rt, u, *out, http.MethodGet); err != nil {
+			return err
+		}
+	}
+	if !*resume {
+		return nil
+	}
+	// As quic-go's interop client: wait for the server's session ticket, close the first
+	// connection, and fetch the rest on a new one that resumes the session.
+	select {
+	case <-tickets:
+	case <-time.After(10 * time.Second):
+		return errors.New("no TLS session ticket from the server within 10 s after the first download: cannot resume")
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a session ticket: %w", ctx.Err())
+	}
+	if err := rt.Close(); err != nil {
+		return fmt.Errorf("closing the first connection: %w", err)
+	}
+	method := http.MethodGet
+	if *zeroRTT {
+		method = http09.MethodGet0RTT
+	}
+	log.Printf("resuming the session for %d more URL(s)", len(urls)-1)
+	for _, u := range urls[1:] {
+		if err := download(ctx, rt, u, *out, method); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func download(ctx context.Context, rt http.RoundTripper, url, out string) error {
+// sessionCache signals each session ticket it stores, so that the client knows when it can
+// resume (quic-go's interop client does the same).
+type sessionCache struct {
+	tls.ClientSessionCache
+	put chan<- struct{}
+}
+
+func newSessionCache(c tls.ClientSessionCache) (tls.ClientSessionCache, <-chan struct{}) {
+	put := make(chan struct{}, 100)
+	return &sessionCache{ClientSessionCache: c, put: put}, put
+}
+
+func (c *sessionCache) Put(key string, cs *tls.ClientSessionState) {
+	c.ClientSessionCache.Put(key, cs)
+	select {
+	case c.put <- struct{}{}:
+	default:
+	}
+}
+
+func download(ctx context.Context, rt http.RoundTripper, url, out, method string) error {
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return fmt.Errorf("bad URL %q: %w", url, err)
 	}
