@@ -12,6 +12,7 @@ use std::process::Command as Proc;
 use std::time::Duration;
 
 use panther_host::events::EventSink;
+use panther_host::exec::capture::Capture;
 use panther_host::exec::docker::{self, image::BASE_IMAGE, DockerExecutor};
 use panther_host::exec::{ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
@@ -407,7 +408,9 @@ async fn run_pair(
     ex.prepare(&server).await.unwrap();
     ex.prepare(&client).await.unwrap();
     let pcap = run.join(test).join("capture.pcap");
-    ex.start_capture(test, "test", &[443], &pcap).await.unwrap();
+    // What the orchestrator does: the shared capture on the bridge the executor names.
+    let bridge = ex.bridge_of(test, "test").expect("the test network exists");
+    let capture = Capture::start(&bridge, &[443], &pcap).await.unwrap();
     let cancel = CancellationToken::new();
     let mut s = ex.start(&server).await.unwrap();
     ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
@@ -441,7 +444,8 @@ async fn run_pair(
         carts.iter().any(|(_, p)| p.ends_with("keys.log")),
         "client key log collected: {carts:?}"
     );
-    assert_eq!(ex.stop_capture(test).await.as_deref(), Some(pcap.as_path()));
+    let report = capture.stop().await.unwrap();
+    assert_eq!(report.path, pcap);
     (cexit, server, client)
 }
 

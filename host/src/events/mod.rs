@@ -195,6 +195,25 @@ struct Inner {
     machines: Mutex<Machines>,
 }
 
+/// One event as a short sentence for the log: its name, then its error or its fields.
+fn human(kind: &EventKind) -> String {
+    let v = serde_json::to_value(kind).unwrap_or_default();
+    let Some(obj) = v.as_object() else { return v.to_string() };
+    let name = obj.get("event").and_then(|e| e.as_str()).unwrap_or("event").replace('_', " ");
+    if let Some(err) = obj.get("error").and_then(|e| e.as_str()) {
+        return format!("{name}: {err}");
+    }
+    let fields: Vec<String> = obj
+        .iter()
+        .filter(|(k, _)| k.as_str() != "event")
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    if fields.is_empty() { name } else { format!("{name} ({})", fields.join(", ")) }
+}
+
 /// Where events go. Cheap to clone; all clones share the file, the sequence and the machines.
 #[derive(Clone)]
 pub struct EventSink {
@@ -264,10 +283,11 @@ impl EventSink {
             kind,
         };
         let line = serde_json::to_string(&ev).expect("events are plain data");
+        // The log shows a sentence; the JSON line is for events.jsonl and tools.
         if ev.kind.is_problem() {
-            tracing::warn!(target: "panther::events", entity = %ev.entity, "{line}");
+            tracing::warn!(target: "panther::events", "{}: {}", ev.entity, human(&ev.kind));
         } else {
-            tracing::debug!(target: "panther::events", entity = %ev.entity, "{line}");
+            tracing::debug!(target: "panther::events", "{}: {}", ev.entity, human(&ev.kind));
         }
         if let Some(f) = self
             .inner

@@ -1,8 +1,9 @@
 //! Docker executor: runs checked plans as containers through the Docker Engine API (bollard).
 //!
 //! Owns the whole container lifecycle — image build ([`image`]), network per test, create,
-//! start, readiness, wait, stop, logs, inspect, remove — plus the test's packet capture on
-//! its bridge ([`capture`]) and the hand-reproduction compose file ([`compose`]). It never
+//! start, readiness, wait, stop, logs, inspect, remove — plus the hand-reproduction compose
+//! file ([`compose`]). The test's packet capture is not here: the orchestrator runs
+//! [`crate::exec::capture`] on the bridge [`DockerExecutor::bridge_of`] names. It never
 //! shells out to the `docker` CLI, never pulls an image, and never decides what to run: the
 //! plan says that; the deployment plan's [`Placement`] says where.
 //!
@@ -18,7 +19,6 @@
 //! Everything made carries the labels `panther.run`, `panther.experiment`, `panther.test`,
 //! `panther.service`, so [`DockerExecutor::teardown`] and `panther-host clean` find it.
 
-pub mod capture;
 pub mod compose;
 pub mod image;
 
@@ -94,7 +94,6 @@ struct State {
     prepared: BTreeMap<(String, String), Prepared>,
     /// Services of each test in prepare order, for the compose file.
     compose: BTreeMap<String, Vec<compose::ComposeService>>,
-    captures: BTreeMap<String, capture::Capture>,
 }
 
 /// Runs a test's services as containers. One per run; see the module docs.
@@ -1298,65 +1297,10 @@ impl DockerExecutor {
         Some(dest.join(name))
     }
 
-    /// Starts tshark on the test network's bridge, writing `out`. With `ports`, only UDP/TCP
-    /// to or from those ports is kept.
-    ///
-    /// # Errors
-    /// The network is unknown, or tshark is missing or fails to start.
-    pub async fn start_capture(
-        &self,
-        test: &str,
-        network: &str,
-        ports: &[u16],
-        out: &Path,
-    ) -> Result<(), ExecError> {
-        let iface = self.bridge_of(test, network).ok_or_else(|| {
-            ExecError::Docker(format!(
-                "test `{test}`: no network `{network}` to capture on"
-            ))
-        })?;
-        let cap = capture::Capture::start(&iface, ports, out).await?;
-        self.events.emit(
-            Entity::test(test),
-            EventKind::CaptureStarted {
-                interface: iface,
-                filter: cap.filter.clone(),
-                path: out.display().to_string(),
-            },
-        );
-        self.state().captures.insert(test.to_string(), cap);
-        Ok(())
-    }
-
-    /// Stops the test's capture and returns the pcap path (none if no capture was running).
-    pub async fn stop_capture(&self, test: &str) -> Option<PathBuf> {
-        let cap = self.state().captures.remove(test)?;
-        let path = cap.stop().await;
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        self.events.emit(
-            Entity::test(test),
-            EventKind::CaptureStopped {
-                path: path.display().to_string(),
-                bytes,
-            },
-        );
-        Some(path)
-    }
-
-    /// Removes everything labelled with this run: captures stopped, containers (forced),
-    /// networks. Safe to call many times; each step is reported.
+    /// Removes everything labelled with this run: containers (forced), then networks. Safe to
+    /// call many times; each step is reported.
     pub async fn teardown(&self) -> TeardownReport {
         let mut report = TeardownReport::default();
-        let tests: Vec<String> = self.state().captures.keys().cloned().collect();
-        for t in tests {
-            if let Some(p) = self.stop_capture(&t).await {
-                report.steps.push(TeardownStep {
-                    what: format!("capture of test `{t}`"),
-                    ok: true,
-                    detail: p.display().to_string(),
-                });
-            }
-        }
         let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
         report.steps.append(&mut steps);
         for s in &report.steps {

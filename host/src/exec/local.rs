@@ -16,7 +16,8 @@
 //!   supposed to daemonise.
 //! * **Environment.** Cleared (`env_clear`), then `PATH` (the host's), `HOME` set to the
 //!   service's work directory (so tools that write `~/.something` stay inside the run
-//!   directory and runs do not leak into each other or into the user's home), then the
+//!   directory and runs do not leak into each other or into the user's home), `RUSTUP_HOME`
+//!   and `CARGO_HOME` pointing at the real toolchain (see `toolchain_env`), then the
 //!   environment plugin's variables, then the command's own (which win).
 //! * **Confinement.** Working directories, written files and artifacts must resolve (after
 //!   following symlinks) inside the run directory, the tools directory or the cache directory;
@@ -64,6 +65,24 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 /// failed readiness, teardown).
 const KILL_GRACE: Duration = Duration::from_secs(1);
 /// Used when the host itself has no PATH.
+/// Where rustup and cargo keep toolchains and the registry. HOME is moved into the run
+/// directory, so toolchains on PATH that find their data through HOME (rustup's proxies,
+/// cargo's registry) get their real locations explicitly; nothing else of the host's
+/// environment passes.
+fn toolchain_env() -> Vec<(&'static str, std::ffi::OsString)> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let rustup = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| home.join(".rustup").into_os_string());
+    let cargo = std::env::var_os("CARGO_HOME").unwrap_or_else(|| home.join(".cargo").into_os_string());
+    let mut out = vec![];
+    if Path::new(&rustup).is_dir() {
+        out.push(("RUSTUP_HOME", rustup));
+    }
+    if Path::new(&cargo).is_dir() {
+        out.push(("CARGO_HOME", cargo));
+    }
+    out
+}
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A process group the executor started.
@@ -450,6 +469,7 @@ impl Inner {
                 std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
             )
             .env("HOME", &svc.dirs.work)
+            .envs(toolchain_env())
             .envs(svc.extra_env.iter().map(|(k, v)| (k, v)))
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&cwd)
