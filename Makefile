@@ -87,6 +87,8 @@ build:
 test: setup plugins check-plugins
 	@echo "==> running the plugins' own unit tests (native target)"
 	@cd plugins-src && $(CARGO) test -q --target $$(rustc -vV | sed -n 's/^host: //p') -p interop -p ivy -p localhost -p quic-go
+	@echo "==> building panther-host (the end-to-end tests drive the real binary)"
+	@$(CARGO) build -q -p panther-host
 	@echo "==> running the test suite"
 	@$(CARGO) test --workspace --no-fail-fast
 

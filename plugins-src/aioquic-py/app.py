@@ -18,6 +18,15 @@ Sources:
   no shell.
 * `upstream` (Docker): aioquic's git tag 1.2.0, installed with pip in an image.
 
+Interop test cases (`PlanRequest.testcase`, the quic-interop-runner's `TESTCASE`) use the
+example programs' own flags: HTTP/0.9 (`--legacy-http`) for every case but `http3`, `--retry`
+on the server for `retry`, `--cipher-suites CHACHA20_POLY1305_SHA256` for `chacha20`, two
+client runs sharing `--session-ticket` for `resumption` (plus `--zero-rtt` on the second for
+`zerortt`), `--negotiate-v2` for `v2`. `keyupdate` has no flag: a 20-line wrapper
+(`KEY_UPDATE_WRAPPER`) calls aioquic's own `QuicConnection.request_key_update()` once the
+handshake is confirmed, then runs http3_client.py unchanged. A case it cannot do exits 127, as
+a runner endpoint does.
+
 The plugin never judges: `assess` returns none and the host compares the transfers.
 """
 
@@ -142,6 +151,57 @@ def _requests(req: types.PlanRequest) -> List[str]:
     return paths
 
 
+# The runner sends a few test cases to the endpoints under another name (the `interop`
+# tester's table; quic-interop-runner testcases_quic.py).
+_ENDPOINT_TESTCASE = {"multiplexing": "transfer", "amplificationlimit": "transfer"}
+SERVER_CASES = {"handshake": [], "transfer": [], "retry": ["--retry"], "resumption": [], "zerortt": [],
+                "http3": [], "chacha20": [], "v2": []}
+CLIENT_CASES = {"handshake", "transfer", "retry", "chacha20", "resumption", "zerortt", "http3", "keyupdate", "v2"}
+TICKET = "{{dirs.work}}/session-ticket.pickle"
+WRAPPER = "{{dirs.work}}/panther_keyupdate.py"
+# Written by the host next to the client (plan `files`); no braces, since file contents are
+# not meant to hold placeholders.
+KEY_UPDATE_WRAPPER = '''"""Runs aioquic's examples/http3_client.py and makes the client initiate one key update
+(aioquic's QuicConnection.request_key_update) as soon as the handshake is confirmed: the
+interop runner's keyupdate test case, for which http3_client.py has no flag. Written by the
+panther aioquic plugin."""
+import runpy
+import sys
+
+from aioquic.quic.connection import QuicConnection
+
+_receive = QuicConnection.receive_datagram
+
+
+def receive_datagram(self, data, addr, now):
+    _receive(self, data, addr, now)
+    if self._is_client and self._handshake_confirmed and not getattr(self, "_panther_updated", False):
+        self._panther_updated = True
+        self.request_key_update()
+        print("panther: key update requested", file=sys.stderr, flush=True)
+
+
+QuicConnection.receive_datagram = receive_datagram
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, script.rsplit("/", 1)[0])
+runpy.run_path(script, run_name="__main__")
+'''
+
+
+def endpoint_testcase(testcase: str, role: types.Role) -> str:
+    if testcase == "keyupdate" and role == types.Role.SERVER:
+        return "transfer"
+    return _ENDPOINT_TESTCASE.get(testcase, testcase)
+
+
+def _unsupported_cmd(python: str, testcase: str) -> types.Command:
+    return _cmd(
+        [python, "-c", "import sys; print('unsupported test case: ' + sys.argv[1]); sys.exit(127)", testcase],
+        "aioquic's example programs cannot do this interop test case: exit 127, as a runner endpoint does",
+    )
+
+
 def _compile_pypi() -> List[types.Command]:
     pip_env = [
         # The host's environment has PATH only: give pip a cache and no prompts.
@@ -251,6 +311,8 @@ class Service(exports.Service):
         else:
             raise _invalid("source", "`" + str(source) + "` is not a source of aioquic (pypi, upstream)")
 
+        testcase = endpoint_testcase(req.testcase, req.role) if req.testcase is not None else None
+        files = []
         listen = "{{self.ip}}" if req.environment == types.EnvironmentKind.LOCALHOST else "0.0.0.0"
         env = [("PYTHONUNBUFFERED", "1")]
         artifacts = [
@@ -259,14 +321,18 @@ class Service(exports.Service):
         ]
         if req.role == types.Role.SERVER:
             port = 0 if req.environment == types.EnvironmentKind.LOCALHOST else 4443
-            run = _cmd(
-                [python, examples + "/http3_server.py", "--host", listen, "--port", "{{ports.quic}}",
-                 "--certificate", "{{certs.cert_pem}}", "--private-key", "{{certs.key_pem}}",
-                 "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"],
-                "aioquic example server; its demo app serves the www directory (STATIC_ROOT)",
-                # demo.py serves STATIC_ROOT; integer paths (/1000) are generated, not read from it.
-                env=env + [("STATIC_ROOT", "{{dirs.www}}")],
-            )
+            if testcase is not None and testcase not in SERVER_CASES:
+                runs = [_unsupported_cmd(python, testcase)]
+            else:
+                runs = [_cmd(
+                    [python, examples + "/http3_server.py", "--host", listen, "--port", "{{ports.quic}}",
+                     "--certificate", "{{certs.cert_pem}}", "--private-key", "{{certs.key_pem}}",
+                     "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"]
+                    + SERVER_CASES.get(testcase or "", []),
+                    "aioquic example server; its demo app serves the www directory (STATIC_ROOT)",
+                    # demo.py serves STATIC_ROOT; integer paths (/1000) are generated, not read from it.
+                    env=env + [("STATIC_ROOT", "{{dirs.www}}")],
+                )]
             ports = [types.Port(name="quic", number=port, transport=types.Transport.UDP)]
             readiness = types.Readiness(condition=types.ReadinessCondition_PortBound("quic"), timeout_ms=30000)
         else:
@@ -276,27 +342,58 @@ class Service(exports.Service):
             if not 1 <= timeout <= 3600:
                 raise _invalid("timeout-s", str(timeout) + " is not between 1 and 3600")
             verify = ["--insecure"] if _param(req, "insecure") else ["--ca-certs", "{{certs.ca_pem}}"]
-            legacy = ["--legacy-http"] if _param(req, "alpn") == "hq-interop" else []
+            if testcase is None:
+                legacy = ["--legacy-http"] if _param(req, "alpn") == "hq-interop" else []
+            else:
+                # The runner's convention: HTTP/3 only in the http3 test case.
+                legacy = [] if testcase == "http3" else ["--legacy-http"]
             urls = ["https://{{target.host}}:{{target.port}}" + p for p in _requests(req)]
-            run = _cmd(
-                [python, examples + "/http3_client.py"] + verify + legacy
-                + ["--output-dir", "{{dirs.downloads}}", "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"]
-                + urls,
-                "aioquic example client saving each response into the downloads directory",
-                env=env,
-                timeout_ms=timeout * 1000,
-            )
+            program = [python, examples + "/http3_client.py"]
+            extra: List[str] = []
+            if testcase == "chacha20":
+                extra = ["--cipher-suites", "CHACHA20_POLY1305_SHA256"]
+            elif testcase == "v2":
+                extra = ["--negotiate-v2"]
+            elif testcase == "keyupdate":
+                program = [python, WRAPPER, examples + "/http3_client.py"]
+                files = [(WRAPPER, KEY_UPDATE_WRAPPER)]
+
+            def client_run(argv_extra: List[str], some_urls: List[str], what: str) -> types.Command:
+                return _cmd(
+                    program + verify + legacy + extra + argv_extra
+                    + ["--output-dir", "{{dirs.downloads}}", "--secrets-log", "{{files.keylog}}", "--quic-log", "{{dirs.qlog}}"]
+                    + some_urls,
+                    what,
+                    env=env,
+                    timeout_ms=timeout * 1000,
+                )
+
+            if testcase is not None and testcase not in CLIENT_CASES:
+                runs = [_unsupported_cmd(python, testcase)]
+            elif testcase in ("resumption", "zerortt"):
+                if len(urls) < 2:
+                    raise _invalid("requests", "test case `" + testcase + "` needs at least two files: one per connection")
+                second = ["--session-ticket", TICKET] + (["--zero-rtt"] if testcase == "zerortt" else [])
+                runs = [
+                    client_run(["--session-ticket", TICKET], urls[:1],
+                               "first connection: fetch the first file and save the server's session ticket"),
+                    client_run(second, urls[1:],
+                               "second connection: resume the session" + (" and send the requests in 0-RTT" if testcase == "zerortt" else "")
+                               + " for the other files"),
+                ]
+            else:
+                runs = [client_run([], urls, "aioquic example client saving each response into the downloads directory")]
             ports = []
             readiness = types.Readiness(condition=types.ReadinessCondition_Started(), timeout_ms=30000)
         host.log(host.Level.DEBUG, "aioquic plan for " + req.service + " (" + _role_name(req.role) + ", " + source + ")")
         return types.ServicePlan(
-            phases=types.Phases(pre_compile=[], compile=compile_phase, post_compile=[], pre_run=[], run=[run], post_run=[]),
+            phases=types.Phases(pre_compile=[], compile=compile_phase, post_compile=[], pre_run=[], run=runs, post_run=[]),
             image=image,
             ports=ports,
             readiness=readiness,
             artifacts=artifacts,
             capabilities=[],
-            files=[],
+            files=files,
         )
 
     def assess(self, outcome: types.Outcome) -> Optional[types.Verdict]:

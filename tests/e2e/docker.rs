@@ -2,7 +2,8 @@
 //! `ServiceInstance`s (the placements are what the `docker-compose` plugin returns): images
 //! built from structured specs with no registry, one internal network per test, real QUIC
 //! pairs in containers, pcaps decrypted with the services' key logs, the compose file, and
-//! teardown that leaves nothing labelled behind.
+//! teardown that leaves nothing labelled behind. The last test runs the Docker demo through
+//! the real `panther-host run` binary, plugins and orchestrator included.
 //!
 //! Where no daemon answers, every test here prints that it is skipped and returns.
 
@@ -346,8 +347,15 @@ fn run_id(tag: &str) -> String {
 
 /// Decrypted HTTP/3 frames in a pcap, read with a key log (tshark -o tls.keylog_file).
 fn http3_frames(pcap: &Path, keylog: Option<&Path>) -> usize {
+    http3_frames_on(pcap, 443, keylog)
+}
+
+/// [`http3_frames`] for QUIC on `port`.
+fn http3_frames_on(pcap: &Path, port: u16, keylog: Option<&Path>) -> usize {
     let mut c = Proc::new("tshark");
-    c.arg("-r").arg(pcap).args(["-d", "udp.port==443,quic"]);
+    c.arg("-r")
+        .arg(pcap)
+        .args(["-d", &format!("udp.port=={port},quic")]);
     if let Some(k) = keylog {
         c.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
     }
@@ -588,7 +596,10 @@ fn quic_go_server_and_aioquic_client_in_containers() {
         );
         assert_nothing_left(&ex, &id).await;
     });
-    check_compose_file(&run.join(test).join("docker-compose.yml"));
+    check_compose_file(
+        &run.join(test).join("docker-compose.yml"),
+        &["server", "client"],
+    );
 }
 
 #[test]
@@ -654,12 +665,15 @@ async fn assert_nothing_left(ex: &DockerExecutor, id: &str) {
 }
 
 /// Debian's docker-compose 1.29 must accept the file (what a person runs to reproduce).
-fn check_compose_file(path: &Path) {
+fn check_compose_file(path: &Path, services: &[&str]) {
     let y = std::fs::read_to_string(path).unwrap();
-    assert!(
-        y.contains("internal: true") && y.contains("\"server\":") && y.contains("\"client\":"),
-        "{y}"
-    );
+    assert!(y.contains("internal: true"), "{y}");
+    for s in services {
+        assert!(
+            y.contains(&format!("\"{s}\":")),
+            "service {s} missing:\n{y}"
+        );
+    }
     match Proc::new("docker-compose")
         .arg("-f")
         .arg(path)
@@ -928,4 +942,114 @@ fn bench_lifecycle_vs_docker_compose() {
     println!("docker-bench: panther-host executor lifecycle  mean {a:.3} s  {ours:.3?}");
     println!("docker-bench: docker-compose up + down         mean {b:.3} s  {compose:.3?}");
     println!("docker-bench: ratio {:.2} (target <= 0.5)", a / b);
+}
+
+/// `panther-host run experiments/demo-docker.toml`, the real binary: the plugins' Docker plans
+/// (quic-go from Debian's packages, aioquic from PyPI, both built into images without git),
+/// the docker-compose placements and the orchestrator. Both pairs pass, the downloads are
+/// byte-identical, each test's pcap was taken on its bridge and decrypts with the key logs (and
+/// not without), and the run leaves nothing labelled behind. The first run builds the images
+/// (a few minutes); later runs reuse them.
+#[test]
+fn demo_docker_passes_through_panther_host_run() {
+    if !daemon("demo_docker_passes_through_panther_host_run") {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = Proc::new(panther_tests::panther_bin())
+        .args(["run", "experiments/demo-docker.toml", "--output-dir"])
+        .arg(out.path())
+        .current_dir(panther_tests::workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("panther-host runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    let exp = out.path().join("demo-docker");
+    let dir = std::fs::read_dir(&exp)
+        .unwrap_or_else(|e| panic!("no run under {} ({e}); stderr:\n{stderr}", exp.display()))
+        .flatten()
+        .next()
+        .expect("a run directory")
+        .path();
+    let _cleanup = Cleanup(dir.file_name().unwrap().to_string_lossy().into_owned());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}\nreport:\n{}",
+        std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap_or_default()
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap(),
+    )
+    .unwrap();
+    let results = summary["tests"]["results"]
+        .as_array()
+        .expect("tests.results");
+    let statuses: Vec<(&str, &str)> = results
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("quic-go server, aioquic client", "passed"),
+            ("aioquic server, quic-go client", "passed")
+        ],
+        "{summary:#}"
+    );
+    for (test, server, client) in [
+        (
+            "quic-go-server-aioquic-client",
+            "qgo_server",
+            "aioquic_client",
+        ),
+        (
+            "aioquic-server-quic-go-client",
+            "aioquic_server",
+            "qgo_client",
+        ),
+    ] {
+        let t = dir.join(test);
+        for f in ["f1.bin", "f2.bin"] {
+            let served = std::fs::read(t.join("www").join(f)).unwrap();
+            let got = std::fs::read(t.join(client).join("downloads").join(f))
+                .unwrap_or_else(|e| panic!("{test}: {client} saved no {f}: {e}"));
+            assert!(got == served, "{test}: {f} differs from what was served");
+        }
+        let pcap = t.join("capture.pcap");
+        assert!(pcap.exists(), "{test}: no capture on the bridge");
+        for svc in [server, client] {
+            let keys = t.join(svc).join("logs/keys.log");
+            assert!(
+                http3_frames_on(&pcap, 4443, Some(&keys)) > 0,
+                "{test}: no HTTP/3 frame decrypted from {} with {}",
+                pcap.display(),
+                keys.display()
+            );
+        }
+        assert_eq!(
+            http3_frames_on(&pcap, 4443, None),
+            0,
+            "{test}: HTTP/3 visible without keys"
+        );
+        // Server and client ran in containers from the images the plugins specified.
+        for svc in [server, client] {
+            let inspect = std::fs::read_to_string(t.join(svc).join("logs/container-inspect.json"))
+                .unwrap_or_else(|e| panic!("{test}/{svc}: no container-inspect.json: {e}"));
+            assert!(
+                inspect.contains("quic-go-debian:") || inspect.contains("aioquic-pypi-1.2.0:"),
+                "{test}/{svc}"
+            );
+        }
+        check_compose_file(&t.join("docker-compose.yml"), &[server, client]);
+    }
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    rt().block_on(async {
+        let d = docker::connect_daemon().await.unwrap();
+        let steps = docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
+        assert!(steps.is_empty(), "left behind by the run: {steps:?}");
+    });
 }

@@ -163,3 +163,14 @@ fn sigint_tears_down_and_keeps_a_partial_summary() {
     assert_eq!(statuses(&s), [("first".into(), "passed".into()), ("long".into(), "interrupted".into())]);
     assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
 }
+
+// quiche from crates.io serves quic-go and aioquic clients for real. The first run builds
+// quiche's examples (~7 min on 2 cores, cached by content hash in ~/.cache/panther-host/tools).
+#[test]
+fn quiche_serves_quic_go_and_aioquic() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", "experiments/quiche.toml"], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let s = summary(&run_dir(out.path()));
+    assert_eq!(statuses(&s), [("quiche server, quic-go client".into(), "passed".into()), ("quiche server, aioquic client".into(), "passed".into())]);
+}

@@ -416,6 +416,13 @@ fn map_quic(
     let mut tls_psk = false;
     let mut tls_early_data = false;
     let quic_frames = each(q.get("quic.frame"));
+    // aioquic pads some datagrams with zero bytes after its last packet; tshark reads them as
+    // a short-header packet with the fixed bit 0 and fails to decrypt it. A receiver discards
+    // such bytes (RFC 9000 §17.3.1), so they are no packet; with grease_quic_bit (RFC 9287) a
+    // real one decrypts and is kept.
+    if !long && s(hdr, "quic.fixed_bit") == Some("0") && quic_frames.is_empty() {
+        return None;
+    }
     for f in &quic_frames {
         let Some(t) = s(f, "quic.frame_type").and_then(num) else {
             continue;
@@ -618,5 +625,22 @@ mod tests {
         assert_eq!(p[1].stream_bytes, 10);
         assert_eq!(p[1].dcid, "0102");
         assert!(p[1].decrypted);
+    }
+
+    // Zero padding after a datagram's last packet (aioquic) is not an undecryptable packet.
+    #[test]
+    fn zero_padding_after_the_last_packet_is_no_packet() {
+        let frame: Value = serde_json::json!({"_source": {"layers": {
+        "frame": {"frame.number": "2", "frame.time_relative": "0.5"},
+        "udp": {"udp.srcport": "443", "udp.dstport": "5000", "udp.length": "1214"},
+        "quic": [
+            {"quic.header_form": "1", "quic.fixed_bit": "1", "quic.long.packet_type": "2", "quic.version": "0x00000001",
+             "quic.dcid": "", "quic.scid": "cc:dd", "quic.packet_number": "1", "quic.frame": {"quic.frame_type": "6"}},
+            {"quic.packet_length": "206", "quic.short": {"quic.header_form": "0", "quic.fixed_bit": "0", "quic.key_phase": "0",
+             "quic.packet_number": "1613128255", "quic.protected_payload": "00:00:00:00"}}
+        ]}}});
+        let p = map_frame(&frame);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].packet_type, "handshake");
     }
 }

@@ -193,7 +193,7 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
         .insecure_random(wasmtime_wasi::Deterministic::new(
             RANDOM_SEED.iter().rev().copied().collect(),
         ))
-        .insecure_random_seed(0x7061_6e74_6865_72)
+        .insecure_random_seed(0x0070_616e_7468_6572)
         .max_random_size(MAX_RANDOM_BYTES);
     let mut table = ResourceTable::new();
     table.set_max_capacity(MAX_RESOURCES);

@@ -115,7 +115,9 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
 
     let progress = events.progress(tests.iter().map(|t| t.iterations as u64).sum(), "tests");
     let mut files = vec![];
-    let mut cells: Vec<(crate::config::MatrixCell, usize)> = vec![];
+    // Matrix cells: the cell, its test's index in the summary, and a status that overrides the
+    // test's own (for plans refused before anything ran).
+    let mut cells: Vec<(crate::config::MatrixCell, usize, Option<matrix::Status>)> = vec![];
     let mut stop_reason: Option<String> = None;
     for (spec, pre) in tests.iter().zip(&checked) {
         for iteration in 1..=spec.iterations {
@@ -127,7 +129,19 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
             }
             if !pre.problems.is_empty() {
                 let msg = pre.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-                summary.push(TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations)));
+                let mut result = TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations));
+                if let Some(c) = &spec.cell {
+                    // An IUT plugin that refuses a test case as `unsupported` says what a runner
+                    // endpoint says with exit 127; any other refusal is the harness's problem.
+                    let unsupported = pre.problems.iter().all(|p| plugin_says_unsupported(p.as_ref()));
+                    if unsupported {
+                        result.status = TestStatus::Skipped;
+                    }
+                    let status = if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
+                    cells.push((c.clone(), summary.tests.len(), Some(status)));
+                }
+                summary.push(result);
+                write_matrices(&layout.root, &exp.name, &cells, &summary);
                 progress.inc(1);
                 continue;
             }
@@ -135,7 +149,7 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
             let result = run_one(session, layout, spec, iteration, &name, events, cancel).await;
             let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
             if let Some(c) = &spec.cell {
-                cells.push((c.clone(), summary.tests.len()));
+                cells.push((c.clone(), summary.tests.len(), None));
             }
             summary.push(result);
             write_matrices(&layout.root, &exp.name, &cells, &summary);
@@ -299,6 +313,57 @@ fn assess(session: &Session, planned: &PlannedTest, outcome: &Outcome) -> (Optio
     (tester, iuts)
 }
 
+/// Whether a planning problem is a plugin's `unsupported` answer.
+fn plugin_says_unsupported(p: &(dyn miette::Diagnostic + Send + Sync + 'static)) -> bool {
+    let e: &(dyn std::error::Error + 'static) = p;
+    matches!(
+        e.downcast_ref::<crate::plugin::CallError>(),
+        Some(crate::plugin::CallError::Plugin { error: crate::plugin::types::PluginError::Unsupported(_), .. })
+    )
+}
+
+/// The quic-interop-runner's abbreviations of its test cases, used for the matrix badges.
+const RUNNER_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("handshake", "H"),
+    ("transfer", "DC"),
+    ("chacha20", "C20"),
+    ("multiplexing", "M"),
+    ("retry", "S"),
+    ("resumption", "R"),
+    ("zerortt", "Z"),
+    ("http3", "3"),
+    ("keyupdate", "U"),
+    ("v2", "V2"),
+    ("ecn", "E"),
+    ("amplificationlimit", "A"),
+    ("longrtt", "LR"),
+    ("multiconnect", "L1"),
+    ("blackhole", "B"),
+    ("transferloss", "L2"),
+    ("handshakecorruption", "C1"),
+    ("transfercorruption", "C2"),
+    ("ipv6", "6"),
+    ("rebind-port", "BP"),
+    ("rebind-addr", "BA"),
+    ("connectionmigration", "CM"),
+    ("goodput", "G"),
+    ("crosstraffic", "C"),
+];
+
+/// A badge abbreviation for `test` not yet used in `taken`: the runner's, else the first
+/// letters, made unique with a number (badges must tell tests apart).
+fn abbreviation(test: &str, taken: &[matrix::TestInfo]) -> String {
+    let free = |a: &str| !taken.iter().any(|t| t.abbr == a);
+    if let Some((_, a)) = RUNNER_ABBREVIATIONS.iter().find(|(n, _)| *n == test) {
+        if free(a) {
+            return (*a).to_string();
+        }
+    }
+    let base: String = test.chars().filter(|c| c.is_alphanumeric()).take(2).collect::<String>().to_uppercase();
+    let base = if base.is_empty() { "T".to_string() } else { base };
+    (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}{n}") }).find(|a| free(a)).expect("an unused abbreviation exists")
+}
+
 /// The matrix status of a test: its tester's verdict when there is one, else its status.
 fn cell_status(t: &TestResult) -> matrix::Status {
     use matrix::Status as S;
@@ -325,7 +390,8 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
     let dir = Path::new(&t.logs_path);
     let pcap = dir.join("capture.pcap");
     matrix::Links {
-        logs: t.services.iter().map(|s| (format!("{} logs", s.role), rel(&dir.join(layout::slug(&s.name)).join("logs")))).collect(),
+        // A service that ran nothing (a judging tester) has no logs to link to.
+        logs: t.services.iter().map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs"))).filter(|(_, p)| p.is_dir()).map(|(l, p)| (l, rel(&p))).collect(),
         pcap: pcap.exists().then(|| rel(&pcap)),
         qlog: t.services.iter().map(|s| dir.join(layout::slug(&s.name)).join("qlog")).filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|q| rel(&q)).collect(),
     }
@@ -333,15 +399,15 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
 
 /// Writes one result matrix per `[[matrix]]` of the experiment (in the run directory, or in
 /// `matrix-<name>/` when there are several), from the tests run so far.
-fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::MatrixCell, usize)], summary: &RunSummary) {
-    let names: std::collections::BTreeSet<&str> = cells.iter().map(|(c, _)| c.matrix.as_str()).collect();
+fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::MatrixCell, usize, Option<matrix::Status>)], summary: &RunSummary) {
+    let names: std::collections::BTreeSet<&str> = cells.iter().map(|(c, _, _)| c.matrix.as_str()).collect();
     for name in &names {
-        let mine: Vec<_> = cells.iter().filter(|(c, _)| c.matrix == *name).collect();
+        let mine: Vec<_> = cells.iter().filter(|(c, _, _)| c.matrix == *name).collect();
         let mut clients: Vec<String> = vec![];
         let mut servers: Vec<String> = vec![];
         let mut tests: Vec<matrix::TestInfo> = vec![];
         let mut out = vec![];
-        for (c, i) in &mine {
+        for (c, i, status) in &mine {
             let t = &summary.tests[*i];
             let test = c.testcase.clone().unwrap_or_else(|| "transfer".into());
             if !clients.contains(&c.client) {
@@ -351,13 +417,13 @@ fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::Matrix
                 servers.push(c.server.clone());
             }
             if !tests.iter().any(|x| x.name == test) {
-                tests.push(matrix::TestInfo { abbr: test.chars().take(2).collect::<String>().to_uppercase(), desc: test.clone(), name: test.clone() });
+                tests.push(matrix::TestInfo { abbr: abbreviation(&test, &tests), desc: test.clone(), name: test.clone() });
             }
             out.push(matrix::Cell {
                 client: c.client.clone(),
                 server: c.server.clone(),
                 test,
-                status: cell_status(t),
+                status: status.unwrap_or_else(|| cell_status(t)),
                 reasons: t.reasons.clone(),
                 evidence: t.evidence.clone(),
                 links: cell_links(root, t),
@@ -379,5 +445,39 @@ fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::Matrix
         if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| matrix::write_all(&m, &dir)) {
             tracing::error!("cannot write the result matrix to {}: {e}", dir.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::types::{ParamProblem, PluginError};
+    use crate::plugin::CallError;
+
+    fn info(abbr: &str) -> matrix::TestInfo {
+        matrix::TestInfo { name: String::new(), abbr: abbr.into(), desc: String::new() }
+    }
+
+    // Badges use the runner's abbreviations and never repeat, even for unknown test cases
+    // that share their first letters (retry and resumption both start with "re").
+    #[test]
+    fn abbreviations_are_the_runners_and_unique() {
+        assert_eq!(abbreviation("retry", &[]), "S");
+        assert_eq!(abbreviation("resumption", &[info("S")]), "R");
+        assert_eq!(abbreviation("http3", &[]), "3");
+        assert_eq!(abbreviation("foo-bar", &[]), "FO");
+        assert_eq!(abbreviation("foam", &[info("FO")]), "FO2");
+        assert_eq!(abbreviation("handshake", &[info("H")]), "HA");
+    }
+
+    // Only a plugin's `unsupported` answer makes a refused cell unsupported-by-iut.
+    #[test]
+    fn only_an_unsupported_answer_counts_as_unsupported() {
+        let said = |error| -> super::super::planning::Problem { Box::new(CallError::Plugin { plugin: "p".into(), call: "plan", error }) };
+        assert!(plugin_says_unsupported(said(PluginError::Unsupported("ecn".into())).as_ref()));
+        let bad = said(PluginError::InvalidParam(ParamProblem { name: "alpn".into(), message: "no".into() }));
+        assert!(!plugin_says_unsupported(bad.as_ref()));
+        let other: super::super::planning::Problem = Box::new(super::super::planning::PlanProblem("x".into()));
+        assert!(!plugin_says_unsupported(other.as_ref()));
     }
 }

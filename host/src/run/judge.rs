@@ -45,10 +45,10 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
     let mut status = TestStatus::Passed;
     for s in &drive.services {
         let e = &s.exit;
+        if e.is_unsupported() {
+            return (TestStatus::Skipped, vec![format!("`{}` exited with 127: the implementation does not support this test", s.name)]);
+        }
         if s.finite {
-            if e.exit_code == Some(127) {
-                return (TestStatus::Skipped, vec![format!("`{}` exited with 127: the implementation does not support this test", s.name)]);
-            }
             if e.timed_out {
                 status = TestStatus::Timeout;
                 reasons.push(format!("`{}` did not finish within its timeout", s.name));
@@ -102,7 +102,12 @@ pub fn judge(drive: &DriveResult, outcome: &Outcome, tester: Option<(String, Ver
         return Judgement { status: TestStatus::Interrupted, reasons: vec!["interrupted before the test finished".into()], evidence: vec![], verdicts };
     }
     if let Some(e) = &drive.error {
-        return Judgement { status: TestStatus::Failed, reasons: vec![e.clone()], evidence: vec![], verdicts };
+        // A server that exits 127 never becomes ready, which stops the lifecycle; in the
+        // interop runner's contract that exit means "unsupported", so it is judged below
+        // (by the tester, else by the built-in rule) instead of being a harness failure.
+        if !drive.services.iter().any(|s| s.exit.is_unsupported()) {
+            return Judgement { status: TestStatus::Failed, reasons: vec![e.clone()], evidence: vec![], verdicts };
+        }
     }
     let (mut status, mut reasons, mut evidence) = match &tester {
         Some((name, v)) => (
@@ -182,6 +187,25 @@ mod tests {
     fn exit_127_is_unsupported() {
         let d = drive(vec![run("cli", true, ServiceExit { exit_code: Some(127), ..Default::default() })]);
         assert_eq!(judge(&d, &outcome(vec![]), None, vec![]).status, TestStatus::Skipped);
+    }
+
+    // A server that exits 127 never becomes ready; that stops the lifecycle, but it still
+    // means "unsupported", not a harness failure.
+    #[test]
+    fn server_exit_127_before_ready_is_unsupported() {
+        let d = DriveResult {
+            services: vec![
+                run("srv", false, ServiceExit { exit_code: Some(127), ..Default::default() }),
+                run("cli", true, ServiceExit { not_started: true, ..Default::default() }),
+            ],
+            error: Some("service `srv` exited before it became ready (exit 127)".into()),
+            ..Default::default()
+        };
+        let j = judge(&d, &outcome(vec![]), None, vec![]);
+        assert_eq!(j.status, TestStatus::Skipped, "{:?}", j.reasons);
+        assert!(j.reasons[0].contains("`srv` exited with 127"), "{:?}", j.reasons);
+        let d = DriveResult { services: vec![run("srv", false, ServiceExit { exit_code: Some(1), ..Default::default() })], error: Some("not ready".into()), ..Default::default() };
+        assert_eq!(judge(&d, &outcome(vec![]), None, vec![]).status, TestStatus::Failed);
     }
 
     // A server that crashes on its own fails the test even if the client exited 0.

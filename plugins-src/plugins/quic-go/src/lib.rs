@@ -16,6 +16,13 @@
 //! * `upstream` (Docker): the original's pin, tag v0.45.2, whose `interop/{server,client}`
 //!   follow the interop-runner conventions (`/certs`, `/www`, `/downloads`, `/logs`, port 443).
 //!
+//! Interop test cases (`PlanRequest.testcase`, the quic-interop-runner's `TESTCASE`) are
+//! configured as quic-go 0.29's own `interop/{server,client}` do it: HTTP/0.9 (`hq-interop`)
+//! for every case but `http3`, a Retry for `retry`, only ChaCha20 for `chacha20`, a resumed
+//! second connection for `resumption` and `zerortt` (0-RTT requests), a key update every 100
+//! packets for the client of `keyupdate`. A case it cannot do runs `panther-qgo unsupported`,
+//! which exits with 127 as a runner endpoint does. See [`interop_case`].
+//!
 //! Nothing is judged here: `assess` returns `none` and the host compares the transfers.
 
 use panther_guest::*;
@@ -142,8 +149,44 @@ impl ServicePlugin for QuicGo {
     }
 }
 
+/// The runner's `TESTCASE` for an endpoint: a few test cases reach the endpoints under another
+/// name (quic-interop-runner `testcases_quic.py`; the `interop` tester's table).
+fn endpoint_testcase(testcase: &str, role: Role) -> &str {
+    match (testcase, role) {
+        ("multiplexing" | "amplificationlimit", _) | ("keyupdate", Role::Server) => "transfer",
+        (t, _) => t,
+    }
+}
+
+/// How the front end runs one runner `TESTCASE` (ALPN and extra flags), as quic-go 0.29's
+/// `interop/server` and `interop/client` configure the library; `None` when it cannot.
+fn interop_case(endpoint_testcase: &str, role: Role) -> Option<(&'static str, &'static [&'static str])> {
+    const HQ: &str = "hq-interop";
+    const CHACHA: &[&str] = &["-cipher-suites", "TLS_CHACHA20_POLY1305_SHA256"];
+    Some(match (role, endpoint_testcase) {
+        (_, "http3") => ("h3", &[]),
+        (_, "handshake" | "transfer") => (HQ, &[]),
+        (_, "chacha20") => (HQ, CHACHA),
+        (Role::Server, "retry") => (HQ, &["-retry"]),
+        (Role::Server, "resumption" | "zerortt") => (HQ, &[]),
+        (Role::Client, "retry") => (HQ, &[]),
+        (Role::Client, "resumption") => (HQ, &["-resume"]),
+        (Role::Client, "zerortt") => (HQ, &["-0rtt"]),
+        (Role::Client, "keyupdate") => (HQ, &["-key-update-interval", "100"]),
+        _ => return None,
+    })
+}
+
 fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, PluginError> {
-    let alpn = req.param_str("alpn")?;
+    // An interop test case decides the ALPN, as in the runner; the `alpn` parameter is for
+    // plain tests.
+    let (alpn, case_flags, unsupported) = match req.testcase.as_deref() {
+        None => (req.param_str("alpn")?, &[][..], None),
+        Some(tc) => match interop_case(endpoint_testcase(tc, req.role), req.role) {
+            Some((alpn, flags)) => (alpn, flags, None),
+            None => ("hq-interop", &[][..], Some(endpoint_testcase(tc, req.role))),
+        },
+    };
     let docker = req.environment == EnvironmentKind::Docker;
     let (src, bin, gocache) = if docker {
         (DOCKER_FRONT_END_PATH, DOCKER_FRONT_END_BIN, IMAGE_GOCACHE)
@@ -173,6 +216,16 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             v.extra.flag,
         ])
     };
+    if let Some(tc) = unsupported {
+        // The port stays declared so that a client's plan still renders its target.
+        if req.role == Role::Server {
+            plan = plan.port("quic", listen_port(req, 4443), Transport::Udp).ready_when_bound("quic");
+        }
+        return Ok(plan.run(
+            cmd(&[bin, "unsupported", tc])
+                .describe("quic-go 0.29 cannot do this interop test case: exit 127, as a runner endpoint does"),
+        ));
+    }
     Ok(match req.role {
         Role::Server => plan
             .port("quic", listen_port(req, 4443), Transport::Udp)
@@ -185,6 +238,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
                     &format!("{}:{{{{ports.quic}}}}", listen_host(req)),
                 ]))
                 .args(["-cert", "{{certs.cert_pem}}", "-key", "{{certs.key_pem}}", "-www", "{{dirs.www}}"])
+                .args(case_flags)
                 .describe("quic-go server serving the www directory"),
             )
             .artifact(ArtifactKind::Keylog, "{{files.keylog}}", false)
@@ -200,9 +254,16 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
                 return Err(invalid_param("timeout-s", format!("{timeout} is not between 1 and 3600")));
             }
             let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
+            // In an interop test case the client uses 8-byte connection IDs instead of quic-go's
+            // empty ones: with an empty DCID tshark 4.0 attributes the zero bytes aioquic pads
+            // its Initial datagrams with to the connection, unmasks a random key phase bit from
+            // them and then cannot decrypt the rest, so the tester could not judge the run.
+            let cid: &[&str] = if req.testcase.is_some() { &["-conn-id-length", "8"] } else { &[] };
             plan.run(
                 common(cmd(&[bin, "client"]))
                     .args(verify.iter())
+                    .args(case_flags)
+                    .args(cid)
                     .args(["-out", "{{dirs.downloads}}", "-timeout", &format!("{timeout}s")])
                     .args(urls)
                     .timeout((timeout as u64 + 10) * 1000)
@@ -257,11 +318,12 @@ fn upstream(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plu
             v.name
         )));
     };
-    // The interop programs pick HTTP/3 only for the `http3` test case.
-    let testcase = match (req.param_str("alpn")?, req.testcase.as_deref()) {
-        ("h3", _) => "http3".to_string(),
-        (_, Some(t)) => t.to_string(),
-        (_, None) => "transfer".to_string(),
+    // The interop programs take the runner's TESTCASE (and exit 127 for one they lack); they
+    // pick HTTP/3 only for `http3`, so a plain test asks for `http3` when it wants h3.
+    let testcase = match (req.testcase.as_deref(), req.param_str("alpn")?) {
+        (Some(t), _) => endpoint_testcase(t, req.role).to_string(),
+        (None, "h3") => "http3".to_string(),
+        (None, _) => "transfer".to_string(),
     };
     let image = ImageSpec::new(&format!("quic-go-{}", pin.rev))
         .packages(&["ca-certificates", "curl", "git"])
@@ -436,6 +498,51 @@ mod tests {
         assert_eq!(run[..4], [DOCKER_FRONT_END_BIN, "server", "-listen", "0.0.0.0:{{ports.quic}}"]);
         assert_eq!(p.ports[0].number, 4443);
         assert!(!p.phases.compile.iter().chain(&p.phases.run).flat_map(|c| &c.argv).any(|a| a.contains("dirs.tools")));
+    }
+
+    fn with_testcase(role: Role, tc: &str) -> ServicePlan {
+        let mut r = req(role, EnvironmentKind::Localhost, "rfc9000", "debian");
+        r.requests = vec!["/f1.bin".into(), "/f2.bin".into()];
+        r.testcase = Some(tc.into());
+        QuicGo::plan(r).unwrap()
+    }
+
+    fn has(argv: &[String], pair: [&str; 2]) -> bool {
+        argv.windows(2).any(|w| w == pair)
+    }
+
+    // Interop test cases are configured as quic-go's own interop programs do: hq-interop
+    // except for http3 (whatever the `alpn` parameter says), Retry, ChaCha20, resumption,
+    // 0-RTT and key updates through the front end's flags.
+    #[test]
+    fn interop_test_cases_set_the_flags_quic_go_interop_uses() {
+        let run = |role, tc| with_testcase(role, tc).phases.run[0].argv.clone();
+        assert!(has(&run(Role::Server, "handshake"), ["-alpn", "hq-interop"]));
+        assert!(has(&run(Role::Client, "http3"), ["-alpn", "h3"]));
+        assert!(run(Role::Server, "retry").contains(&"-retry".to_string()));
+        assert!(!run(Role::Client, "retry").contains(&"-retry".to_string()));
+        for role in [Role::Server, Role::Client] {
+            assert!(has(&run(role, "chacha20"), ["-cipher-suites", "TLS_CHACHA20_POLY1305_SHA256"]));
+        }
+        assert!(run(Role::Client, "resumption").contains(&"-resume".to_string()));
+        assert!(run(Role::Client, "zerortt").contains(&"-0rtt".to_string()));
+        assert!(has(&run(Role::Client, "keyupdate"), ["-key-update-interval", "100"]));
+        // The server of keyupdate and multiplexing gets the runner's `transfer`.
+        let server = run(Role::Server, "keyupdate");
+        assert!(!server.contains(&"-key-update-interval".to_string()) && server[1] == "server");
+        assert_eq!(run(Role::Server, "multiplexing")[1], "server");
+    }
+
+    // A test case quic-go 0.29 cannot do exits 127, the runner's "unsupported"; the server
+    // keeps its port so that the client's plan still renders.
+    #[test]
+    fn unsupported_test_cases_exit_127() {
+        for (role, tc) in [(Role::Server, "v2"), (Role::Client, "ecn"), (Role::Client, "multiconnect")] {
+            let p = with_testcase(role, tc);
+            assert_eq!(p.phases.run[0].argv, [FRONT_END_BIN, "unsupported", tc]);
+            assert_eq!(p.ports.len(), usize::from(role == Role::Server));
+        }
+        assert!(FRONT_END.contains("os.Exit(127)"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ const usage = `usage:
   panther-qgo server -listen ADDR:PORT -cert PEM -key PEM -www DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST]
                      [-cipher-suites LIST] [-retry]
   panther-qgo client (-ca PEM | -insecure) -out DIR [-keylog FILE] [-qlog DIR] [-alpn h3|hq-interop] [-quic-version LIST] [-timeout D]
-                     [-cipher-suites LIST] [-resume | -0rtt] [-key-update-interval N] URL...
+                     [-cipher-suites LIST] [-resume | -0rtt] [-key-update-interval N] [-conn-id-length N] URL...
   panther-qgo unsupported TESTCASE
 exit status: 0 success, 1 failure, 2 bad usage, 127 unsupported test case (the interop runner's convention)`
 
@@ -258,6 +258,7 @@ func client(args []string) error {
 	resume := fs.Bool("resume", false, "fetch the first URL, close the connection, then fetch the others on a new connection resuming the TLS session")
 	zeroRTT := fs.Bool("0rtt", false, "as -resume, sending the second connection's requests in 0-RTT (hq-interop only)")
 	keyUpdate := fs.Uint64("key-update-interval", 0, "initiate a key update every N packets (0: quic-go's default, 100000)")
+	connIDLen := fs.Int("conn-id-length", 0, "length of the client's connection IDs: 0 (quic-go's default for a client) or 4 to 18")
 	fs.Parse(args)
 	urls := fs.Args()
 	if len(urls) == 0 || *out == "" || (*ca == "" && !*insecure) {
@@ -309,6 +310,10 @@ func client(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *connIDLen != 0 && (*connIDLen < 4 || *connIDLen > 18) {
+		return fmt.Errorf("-conn-id-length: %d is not 0 or between 4 and 18", *connIDLen)
+	}
+	qconf.ConnectionIDLength = *connIDLen
 	var rt interface {
 		http.RoundTripper
 		io.Closer
