@@ -115,7 +115,8 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 } else {
                     &verdicts
                 }),
-                cell(t.error_message.as_deref().unwrap_or("")),
+                // A passed test shows why it passed (its first reason), a failed one why not.
+                cell(t.error_message.as_deref().or(t.reasons.first().map(String::as_str)).unwrap_or("")),
                 link(root, &t.logs_path, "logs"),
             );
         }
