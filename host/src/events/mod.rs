@@ -352,34 +352,19 @@ impl EventSink {
         service: &str,
         to: ServiceState,
     ) -> Result<(), InvalidTransition> {
-        let mut ms = self
-            .inner
-            .machines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let key = (test.to_string(), service.to_string());
-        if !ms.services.contains_key(&key) {
-            ms.services.insert(key.clone(), Machine::default());
-            self.emit(
-                Entity::service(test, service),
-                EventKind::State {
-                    from: String::new(),
-                    to: "created".into(),
-                },
-            );
-        }
-        let m = ms.services.get_mut(&key).expect("inserted above");
-        self.transition("service", m, Entity::service(test, service), to)
+        self.advance(
+            "service",
+            |ms| &mut ms.services,
+            (test.to_string(), service.to_string()),
+            Entity::service(test, service),
+            to,
+        )
     }
 
     /// The current state of a service, if the sink has seen it.
     pub fn service_state_of(&self, test: &str, service: &str) -> Option<ServiceState> {
-        let ms = self
-            .inner
-            .machines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        ms.services
+        self.machines()
+            .services
             .get(&(test.to_string(), service.to_string()))
             .map(|m| m.state())
     }
@@ -389,23 +374,13 @@ impl EventSink {
     /// # Errors
     /// The machine forbids the transition.
     pub fn test_state(&self, test: &str, to: TestState) -> Result<(), InvalidTransition> {
-        let mut ms = self
-            .inner
-            .machines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if !ms.tests.contains_key(test) {
-            ms.tests.insert(test.to_string(), Machine::default());
-            self.emit(
-                Entity::test(test),
-                EventKind::State {
-                    from: String::new(),
-                    to: "created".into(),
-                },
-            );
-        }
-        let m = ms.tests.get_mut(test).expect("inserted above");
-        self.transition("test", m, Entity::test(test), to)
+        self.advance(
+            "test",
+            |ms| &mut ms.tests,
+            test.to_string(),
+            Entity::test(test),
+            to,
+        )
     }
 
     /// Moves the experiment's machine to `to`; see [`EventSink::service_state`].
@@ -417,23 +392,45 @@ impl EventSink {
         name: &str,
         to: ExperimentState,
     ) -> Result<(), InvalidTransition> {
-        let mut ms = self
-            .inner
+        self.advance(
+            "experiment",
+            |ms| &mut ms.experiments,
+            name.to_string(),
+            Entity::experiment(name),
+            to,
+        )
+    }
+
+    fn machines(&self) -> std::sync::MutexGuard<'_, Machines> {
+        // A panic elsewhere must not stop the record of states; the maps stay consistent.
+        self.inner
             .machines
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if !ms.experiments.contains_key(name) {
-            ms.experiments.insert(name.to_string(), Machine::default());
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The one path of all three machines: an entity seen for the first time is created (and
+    /// that is recorded) before it moves, so every entity's history starts at `created`.
+    fn advance<K: std::hash::Hash + Eq, S: State>(
+        &self,
+        machine: &'static str,
+        map: impl FnOnce(&mut Machines) -> &mut HashMap<K, Machine<S>>,
+        key: K,
+        entity: Entity,
+        to: S,
+    ) -> Result<(), InvalidTransition> {
+        let mut ms = self.machines();
+        let m = map(&mut ms).entry(key).or_insert_with(|| {
             self.emit(
-                Entity::experiment(name),
+                entity.clone(),
                 EventKind::State {
                     from: String::new(),
-                    to: "created".into(),
+                    to: S::INITIAL.name().into(),
                 },
             );
-        }
-        let m = ms.experiments.get_mut(name).expect("inserted above");
-        self.transition("experiment", m, Entity::experiment(name), to)
+            Machine::default()
+        });
+        self.transition(machine, m, entity, to)
     }
 }
 
@@ -479,17 +476,12 @@ impl EventSink {
 
     /// A test is over with `status` (`passed`, `failed`, `skipped`, `timeout`, `interrupted`).
     pub fn test_finished(&self, test: &str, status: &str) {
-        let current = {
-            let ms = self
-                .inner
-                .machines
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            ms.tests
-                .get(test)
-                .map(|m| m.state())
-                .unwrap_or(TestState::Created)
-        };
+        let current = self
+            .machines()
+            .tests
+            .get(test)
+            .map(|m| m.state())
+            .unwrap_or(TestState::Created);
         match (status, current) {
             ("interrupted", _) => {
                 let _ = self.test_state(test, TestState::Interrupted);

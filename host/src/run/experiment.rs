@@ -173,7 +173,20 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
         Ok(f) => files = f,
         Err(e) => tracing::error!("cannot write the reports: {e}"),
     }
+    // The result matrices are results too: list them with the reports.
+    files.extend(matrix_files(&layout.root, &cells));
     (summary, files)
+}
+
+/// The result-matrix files [`write_matrices`] writes for these cells.
+fn matrix_files(root: &Path, cells: &[(crate::config::MatrixCell, usize, Option<matrix::Status>)]) -> Vec<PathBuf> {
+    let names: std::collections::BTreeSet<&str> = cells.iter().map(|(c, _, _)| c.matrix.as_str()).collect();
+    names
+        .iter()
+        .map(|n| if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(n))) })
+        .flat_map(|d| [matrix::MATRIX_HTML, matrix::MATRIX_JSON, matrix::MATRIX_JUNIT].map(|f| d.join(f)))
+        .filter(|p| p.exists())
+        .collect()
 }
 
 /// Runs one iteration of one test and judges it.
