@@ -8,12 +8,11 @@
 //! them with `PANTHER_BLESS=1 cargo test -p panther-tests --test e2e config` and review the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use panther_host::config;
 use panther_host::plugin::types::*;
 
-use panther_tests::{panther_bin as bin, workspace};
+use panther_tests::{cli, workspace};
 
 fn spec(
     name: &str,
@@ -232,21 +231,6 @@ fn shipped_experiments_load() {
 }
 
 
-fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(workspace())
-        .env("PANTHER_CACHE", cache)
-        .env("NO_COLOR", "1")
-        .env_remove("PANTHER_PLUGIN_PATH")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 // `validate` refuses a malformed file with exit code 2, every problem on stderr with its
 // location, and nothing on stdout.

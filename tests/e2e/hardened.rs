@@ -13,29 +13,12 @@ use panther_host::plugin::types::{self, EnvironmentKind, Role};
 use panther_host::plugin::wit::latest::env::{DeployRequest, ServiceEntry};
 use panther_host::plugin::{HostOptions, Limits, PluginHost};
 
-use panther_tests::workspace;
+use panther_tests::{build_guests, workspace};
 
 /// Builds `tests/hostile-plans` once per test process; returns the directory of the `.wasm`s.
 fn corpus_build() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let ws = workspace();
-        let target = ws.join("target").join("hostile-plans-wasm");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
-            .arg(&target)
-            .current_dir(ws.join("tests").join("hostile-plans"))
-            // The host build's flags are not the guests' flags.
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .expect("cargo runs");
-        assert!(out.status.success(), "building tests/hostile-plans failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        target.join("wasm32-wasip2").join("release")
-    })
+    DIR.get_or_init(|| build_guests("hostile-plans"))
 }
 
 /// Every plugin of the corpus: the workspace members named `hp-*`.

@@ -4,7 +4,6 @@
 //! good plugin keeps working afterwards in the same process.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -12,45 +11,12 @@ use panther_host::plugin::{
     types, CallError, HostOptions, LimitHit, Limits, PluginHost, RefusalReason, World,
 };
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use panther_tests::{build_guests, workspace};
 
 /// Builds `tests/hostile` once per test process; returns the directory holding the `.wasm`s.
-/// The target directory is shared, so after the first build this takes well under a second.
 fn hostile_build() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let ws = workspace();
-        let target = ws.join("target").join("hostile-wasm");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .current_dir(ws.join("tests").join("hostile"))
-            // The host build's flags are not the guests' flags.
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building tests/hostile failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("wasm32-wasip2").join("release")
-    })
+    DIR.get_or_init(|| build_guests("hostile"))
 }
 
 fn hostile(name: &str) -> PathBuf {
@@ -495,40 +461,11 @@ fn the_cache_is_reused_and_a_tampered_entry_is_recompiled() {
     );
 }
 
-/// The `panther-host` binary of this workspace, built if needed.
-fn bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "panther-host", "--bin", "panther-host"])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(st.success());
-        profile_dir.join("panther-host")
-    })
-    .clone()
-}
-
-/// Runs the binary. The compile cache is shared by every CLI test (and kept between runs): the
-/// bundled plugins-dist/ is always searched, and its Python plugin takes seconds to compile.
+/// Runs the binary. The compile cache is shared by every CLI test here (and kept between
+/// runs): the bundled plugins-dist/ is always searched, and its Python plugin takes seconds to
+/// compile.
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let cache = workspace().join("target").join("e2e-plugin-cache");
-    let out = Command::new(bin())
-        .args(args)
-        .env("PANTHER_CACHE", cache)
-        .env("NO_COLOR", "1")
-        .env_remove("PANTHER_PLUGIN_PATH")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    panther_tests::cli(args, &workspace().join("target").join("e2e-plugin-cache"))
 }
 
 #[test]

@@ -29,6 +29,46 @@ pub fn panther_bin() -> PathBuf {
     .clone()
 }
 
+/// Runs the binary from the workspace root with its own compile cache `cache`, no colours and
+/// no plugin path from the caller's environment; returns (exit code, stdout, stderr).
+pub fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
+    let out = Command::new(panther_bin())
+        .args(args)
+        .current_dir(workspace())
+        .env("PANTHER_CACHE", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("PANTHER_PLUGIN_PATH")
+        .output()
+        .expect("panther-host runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Builds the guest cargo workspace `tests/<dir>` for wasm32-wasip2 (release, in its own
+/// `target/<dir>-wasm`) and returns the directory holding its `.wasm`s. The target directory
+/// persists, so after the first build this takes well under a second.
+pub fn build_guests(dir: &str) -> PathBuf {
+    let ws = workspace();
+    let target = ws.join("target").join(format!("{dir}-wasm"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target)
+        .current_dir(ws.join("tests").join(dir))
+        // The host build's flags are not the guests' flags.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "building tests/{dir} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    target.join("wasm32-wasip2").join("release")
+}
+
 /// Processes whose command line contains `marker` (a unique string the test put in argv).
 pub fn processes_with(marker: &str) -> Vec<i32> {
     let mut out = vec![];

@@ -438,9 +438,9 @@ mod cmd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::policy::tests::deployment;
     use crate::plan::{Policy, RenderContext};
     use crate::plugin::types::*;
-    use crate::plugin::wit::latest::env::{Capture, Mount, Network, Placement};
 
     fn plan() -> ServicePlan {
         let run = Command {
@@ -467,23 +467,6 @@ mod tests {
             artifacts: vec![Artifact { kind: ArtifactKind::Qlog, path: "/run/qlog".into(), required: false }],
             capabilities: vec!["NET_ADMIN".into()],
             files: vec![("/run/work/conf".into(), "x=1".into())],
-        }
-    }
-
-    fn deployment() -> DeploymentPlan {
-        DeploymentPlan {
-            kind: EnvironmentKind::Docker,
-            networks: vec![Network { name: "t-net".into(), internal: true }],
-            placements: vec![Placement {
-                service: "server".into(),
-                host: "server".into(),
-                aliases: vec!["srv".into()],
-                networks: vec!["t-net".into()],
-                after: vec![],
-                mounts: vec![Mount { dir: "logs".into(), target: Some("/logs".into()), read_only: false }],
-                env: vec![],
-            }],
-            capture: Some(Capture { interface: "test-network".into(), ports_only: true }),
         }
     }
 

@@ -480,6 +480,24 @@ impl<'s> Cx<'s> {
         })
     }
 
+    /// The items of an optional inline array (`execution = [{ … }]`): none when the key is
+    /// absent; a value that is not an array is reported with `example` and gives none.
+    fn inline_tables<'a, 'i>(
+        &mut self,
+        o: &Obj<'a, 'i>,
+        key: &str,
+        example: &str,
+    ) -> Vec<&'a Val<'i>> {
+        let Some(v) = o.get(key) else {
+            return vec![];
+        };
+        let DeValue::Array(items) = v.get_ref() else {
+            self.type_error(v, key, "an array of tables", example);
+            return vec![];
+        };
+        items.iter().collect()
+    }
+
     /// The items of an array of tables (`[[tests]]`).
     fn tables<'a, 'i>(&mut self, v: &'a Val<'i>, at: Span, key: &str) -> Vec<&'a Val<'i>> {
         match v.get_ref() {
@@ -741,20 +759,8 @@ impl<'s> Cx<'s> {
     }
 
     fn execution(&mut self, o: &Obj) -> Vec<WrapperSpec> {
-        let Some(v) = o.get("execution") else {
-            return vec![];
-        };
-        let DeValue::Array(items) = v.get_ref() else {
-            self.type_error(
-                v,
-                "execution",
-                "an array of tables",
-                "[{ type = \"strace\" }]",
-            );
-            return vec![];
-        };
         let mut out = vec![];
-        for item in items.iter() {
+        for item in self.inline_tables(o, "execution", "[{ type = \"strace\" }]") {
             let DeValue::Table(t) = item.get_ref() else {
                 self.type_error(item, "execution", "a table", "{ type = \"strace\" }");
                 continue;
@@ -786,21 +792,10 @@ impl<'s> Cx<'s> {
     }
 
     fn files(&mut self, o: &Obj) -> Vec<WwwFile> {
-        let Some(v) = o.get("files") else {
-            return vec![];
-        };
-        let DeValue::Array(items) = v.get_ref() else {
-            self.type_error(
-                v,
-                "files",
-                "an array of tables",
-                "[{ path = \"/f1.bin\", size = \"256KiB\" }]",
-            );
-            return vec![];
-        };
+        let items = self.inline_tables(o, "files", "[{ path = \"/f1.bin\", size = \"256KiB\" }]");
         let mut out: Vec<WwwFile> = vec![];
         let mut seen: HashMap<String, Span> = HashMap::new();
-        for item in items.iter() {
+        for item in items {
             let Some(f) = self.obj(item, item.span().into(), "a `files` entry", FILE_KEYS) else {
                 continue;
             };

@@ -6,68 +6,94 @@
 
 use std::fmt;
 
-/// States of one service, after the seed's `ServiceStateManager`:
-/// CREATED → PREPARING → PREPARED → DEPLOYING → DEPLOYED → STARTING → RUNNING ↔ READY →
-/// STOPPING → STOPPED → (STARTING | DESTROYING) → DESTROYED. ERROR is reachable from every
-/// live state and leads to STOPPING, DESTROYING or DESTROYED. DESTROYED is reachable from every
-/// state but itself (teardown may come at any time) and is terminal.
-///
-/// Two shortcuts the seed's machine lacks, for the local environment and for services that end
-/// on their own: PREPARED → STARTING (nothing to deploy) and RUNNING | READY → STOPPED (a
-/// client that exits was never asked to stop).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceState {
-    Created,
-    Preparing,
-    Prepared,
-    Deploying,
-    Deployed,
-    Starting,
-    Running,
-    Ready,
-    Stopping,
-    Stopped,
-    Destroying,
-    Destroyed,
-    Error,
+/// Declares a machine's states once, each with the name events and messages use. The names
+/// are the serde (snake_case) names, written out so `name` is a `&'static str`; a test checks
+/// the two agree.
+macro_rules! states {
+    ($(#[$meta:meta])* pub enum $ty:ident { $($variant:ident => $name:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $ty {
+            $($variant,)+
+        }
+
+        impl $ty {
+            /// Every state, in declaration order.
+            #[cfg(test)]
+            const ALL: &'static [$ty] = &[$($ty::$variant,)+];
+
+            fn state_name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+    };
 }
 
-/// States of one test.
-///
-/// CREATED → PREPARING → RUNNING → ASSESSING → FINISHED; SKIPPED only from CREATED;
-/// FAILED and INTERRUPTED from every non-terminal state. FINISHED, SKIPPED, FAILED and
-/// INTERRUPTED are terminal; a finished test's verdict says whether it passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestState {
-    Created,
-    Preparing,
-    Running,
-    Assessing,
-    Finished,
-    Skipped,
-    Failed,
-    Interrupted,
+states! {
+    /// States of one service, after the seed's `ServiceStateManager`:
+    /// CREATED → PREPARING → PREPARED → DEPLOYING → DEPLOYED → STARTING → RUNNING ↔ READY →
+    /// STOPPING → STOPPED → (STARTING | DESTROYING) → DESTROYED. ERROR is reachable from every
+    /// live state and leads to STOPPING, DESTROYING or DESTROYED. DESTROYED is reachable from every
+    /// state but itself (teardown may come at any time) and is terminal.
+    ///
+    /// Two shortcuts the seed's machine lacks, for the local environment and for services that end
+    /// on their own: PREPARED → STARTING (nothing to deploy) and RUNNING | READY → STOPPED (a
+    /// client that exits was never asked to stop).
+    pub enum ServiceState {
+        Created => "created",
+        Preparing => "preparing",
+        Prepared => "prepared",
+        Deploying => "deploying",
+        Deployed => "deployed",
+        Starting => "starting",
+        Running => "running",
+        Ready => "ready",
+        Stopping => "stopping",
+        Stopped => "stopped",
+        Destroying => "destroying",
+        Destroyed => "destroyed",
+        Error => "error",
+    }
 }
 
-/// States of an experiment, after the seed: CREATED → INITIALIZING → LOADING_PLUGINS →
-/// PLUGINS_LOADED → INITIALIZING_TESTS → TESTS_INITIALIZED → RUNNING → COLLECTING_RESULTS →
-/// COMPLETED; FAILED from every non-terminal state; FINISHED_EARLY from INITIALIZING … RUNNING.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExperimentState {
-    Created,
-    Initializing,
-    LoadingPlugins,
-    PluginsLoaded,
-    InitializingTests,
-    TestsInitialized,
-    Running,
-    CollectingResults,
-    Completed,
-    Failed,
-    FinishedEarly,
+states! {
+    /// States of one test.
+    ///
+    /// CREATED → PREPARING → RUNNING → ASSESSING → FINISHED; SKIPPED only from CREATED;
+    /// FAILED and INTERRUPTED from every non-terminal state. FINISHED, SKIPPED, FAILED and
+    /// INTERRUPTED are terminal; a finished test's verdict says whether it passed.
+    pub enum TestState {
+        Created => "created",
+        Preparing => "preparing",
+        Running => "running",
+        Assessing => "assessing",
+        Finished => "finished",
+        Skipped => "skipped",
+        Failed => "failed",
+        Interrupted => "interrupted",
+    }
+}
+
+states! {
+    /// States of an experiment, after the seed: CREATED → INITIALIZING → LOADING_PLUGINS →
+    /// PLUGINS_LOADED → INITIALIZING_TESTS → TESTS_INITIALIZED → RUNNING → COLLECTING_RESULTS →
+    /// COMPLETED; FAILED from every non-terminal state; FINISHED_EARLY from INITIALIZING … RUNNING.
+    pub enum ExperimentState {
+        Created => "created",
+        Initializing => "initializing",
+        LoadingPlugins => "loading_plugins",
+        PluginsLoaded => "plugins_loaded",
+        InitializingTests => "initializing_tests",
+        TestsInitialized => "tests_initialized",
+        Running => "running",
+        CollectingResults => "collecting_results",
+        Completed => "completed",
+        Failed => "failed",
+        FinishedEarly => "finished_early",
+    }
 }
 
 /// A state of one of the machines.
@@ -117,22 +143,7 @@ impl State for ServiceState {
     }
 
     fn name(self) -> &'static str {
-        use ServiceState::*;
-        match self {
-            Created => "created",
-            Preparing => "preparing",
-            Prepared => "prepared",
-            Deploying => "deploying",
-            Deployed => "deployed",
-            Starting => "starting",
-            Running => "running",
-            Ready => "ready",
-            Stopping => "stopping",
-            Stopped => "stopped",
-            Destroying => "destroying",
-            Destroyed => "destroyed",
-            Error => "error",
-        }
+        self.state_name()
     }
 }
 
@@ -160,17 +171,7 @@ impl State for TestState {
     }
 
     fn name(self) -> &'static str {
-        use TestState::*;
-        match self {
-            Created => "created",
-            Preparing => "preparing",
-            Running => "running",
-            Assessing => "assessing",
-            Finished => "finished",
-            Skipped => "skipped",
-            Failed => "failed",
-            Interrupted => "interrupted",
-        }
+        self.state_name()
     }
 }
 
@@ -213,20 +214,7 @@ impl State for ExperimentState {
     }
 
     fn name(self) -> &'static str {
-        use ExperimentState::*;
-        match self {
-            Created => "created",
-            Initializing => "initializing",
-            LoadingPlugins => "loading_plugins",
-            PluginsLoaded => "plugins_loaded",
-            InitializingTests => "initializing_tests",
-            TestsInitialized => "tests_initialized",
-            Running => "running",
-            CollectingResults => "collecting_results",
-            Completed => "completed",
-            Failed => "failed",
-            FinishedEarly => "finished_early",
-        }
+        self.state_name()
     }
 }
 
@@ -293,6 +281,19 @@ mod tests {
             m.go("test", "x", *s)?;
         }
         Ok(())
+    }
+
+    // Each state's name is its serde name, the one events.jsonl readers see.
+    #[test]
+    fn names_are_serde_names() {
+        fn check<S: State>(all: &[S]) {
+            for s in all {
+                assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+            }
+        }
+        check(ServiceState::ALL);
+        check(TestState::ALL);
+        check(ExperimentState::ALL);
     }
 
     // The seed's happy path, a restart after STOPPED, and READY ↔ RUNNING are all valid.

@@ -43,8 +43,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::{
-    CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport,
-    TeardownStep,
+    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit,
+    ServiceInstance, TeardownReport, TeardownStep,
 };
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
 use crate::plugin::wit::latest::env;
@@ -117,6 +117,22 @@ impl std::fmt::Debug for DockerExecutor {
 
 fn docker_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecError {
     ExecError::Docker(format!("{what}: {e}"))
+}
+
+/// A mount as the Engine API and the compose file both write it: `host:target[:ro]`.
+fn bind_spec((host, target, read_only): &(PathBuf, String, bool)) -> String {
+    let ro = if *read_only { ":ro" } else { "" };
+    format!("{}:{target}{ro}", host.display())
+}
+
+/// Removal of a container whether it runs or not, with its anonymous volumes, so what the
+/// executor made leaves nothing behind.
+fn force_remove() -> Option<RemoveContainerOptions> {
+    Some(RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    })
 }
 
 /// Docker object names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]`; anything else becomes `-`.
@@ -214,6 +230,41 @@ impl DockerExecutor {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The service container's name: `prepare` creates it under this name and `start` reports
+    /// it, so both must derive it the same way.
+    fn container_name(&self, svc: &ServiceInstance) -> String {
+        sanitize(&format!(
+            "panther-{}-{}-{}",
+            self.run_id, svc.test, svc.name
+        ))
+    }
+
+    /// Creates a container called `name` and returns its id; `what` says which in the error.
+    async fn create_named(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+        what: String,
+    ) -> Result<String, ExecError> {
+        let options = CreateContainerOptions {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|created| created.id)
+            .map_err(|e| docker_err(what, e))
+    }
+
+    /// Starts a created container; `what` says which in the error.
+    async fn start_id(&self, id: &str, what: String) -> Result<(), ExecError> {
+        self.docker
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| docker_err(what, e))
     }
 
     fn labels(&self, test: &str, service: Option<&str>) -> HashMap<String, String> {
@@ -458,12 +509,7 @@ impl DockerExecutor {
                     Err(e) => {
                         self.events.emit(
                             entity.clone(),
-                            EventKind::PhaseFinished {
-                                phase: "image".into(),
-                                ok: false,
-                                cached: false,
-                                duration_ms: t0.elapsed().as_millis() as u64,
-                            },
+                            phase_finished("image", false, false, t0.elapsed()),
                         );
                         return Err(e);
                     }
@@ -481,12 +527,7 @@ impl DockerExecutor {
         };
         self.events.emit(
             entity.clone(),
-            EventKind::PhaseFinished {
-                phase: "image".into(),
-                ok: true,
-                cached,
-                duration_ms: t0.elapsed().as_millis() as u64,
-            },
+            phase_finished("image", true, cached, t0.elapsed()),
         );
         reports.push(PhaseReport {
             phase: "image".into(),
@@ -547,14 +588,7 @@ impl DockerExecutor {
             );
         }
         let host_config = HostConfig {
-            binds: Some(
-                binds
-                    .iter()
-                    .map(|(h, t, ro)| {
-                        format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })
-                    })
-                    .collect(),
-            ),
+            binds: Some(binds.iter().map(bind_spec).collect()),
             cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
             network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
             // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
@@ -576,31 +610,19 @@ impl DockerExecutor {
             }),
             ..Default::default()
         };
-        let name = sanitize(&format!(
-            "panther-{}-{}-{}",
-            self.run_id, svc.test, svc.name
-        ));
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptions {
-                    name: Some(name.clone()),
-                    ..Default::default()
-                }),
+        let name = self.container_name(svc);
+        let container_id = self
+            .create_named(
+                &name,
                 body,
+                format!("service `{}`: cannot create container `{name}`", svc.name),
             )
-            .await
-            .map_err(|e| {
-                docker_err(
-                    format!("service `{}`: cannot create container `{name}`", svc.name),
-                    e,
-                )
-            })?;
+            .await?;
         self.state().prepared.insert(
             (svc.test.clone(), svc.name.clone()),
             Prepared {
                 image: tag.clone(),
-                container_id: created.id.clone(),
+                container_id,
             },
         );
         self.update_compose(svc, &tag, &binds, run)?;
@@ -672,11 +694,7 @@ impl DockerExecutor {
         phase: &str,
         cmds: &[Command],
     ) -> Result<PhaseReport, ExecError> {
-        let mut report = PhaseReport {
-            phase: phase.into(),
-            commands: vec![],
-            cached: false,
-        };
+        let mut report = PhaseReport::empty(phase);
         if cmds.is_empty() {
             return Ok(report);
         }
@@ -705,12 +723,7 @@ impl DockerExecutor {
                 ok = false;
                 self.events.emit(
                     entity.clone(),
-                    EventKind::PhaseFinished {
-                        phase: phase.into(),
-                        ok,
-                        cached: false,
-                        duration_ms: t0.elapsed().as_millis() as u64,
-                    },
+                    phase_finished(phase, ok, false, t0.elapsed()),
                 );
                 return Err(ExecError::CommandFailed {
                     service: svc.name.clone(),
@@ -721,15 +734,8 @@ impl DockerExecutor {
                 });
             }
         }
-        self.events.emit(
-            entity,
-            EventKind::PhaseFinished {
-                phase: phase.into(),
-                ok,
-                cached: false,
-                duration_ms: t0.elapsed().as_millis() as u64,
-            },
-        );
+        self.events
+            .emit(entity, phase_finished(phase, ok, false, t0.elapsed()));
         Ok(report)
     }
 
@@ -758,14 +764,7 @@ impl DockerExecutor {
             working_dir: cmd.cwd.clone(),
             labels: Some(self.labels(&svc.test, Some(&svc.name))),
             host_config: Some(HostConfig {
-                binds: Some(
-                    binds
-                        .iter()
-                        .map(|(h, t, ro)| {
-                            format!("{}:{}{}", h.display(), t, if *ro { ":ro" } else { "" })
-                        })
-                        .collect(),
-                ),
+                binds: Some(binds.iter().map(bind_spec).collect()),
                 network_mode: Some("none".into()),
                 init: Some(true),
                 ..Default::default()
@@ -777,22 +776,12 @@ impl DockerExecutor {
             self.run_id, svc.test, svc.name
         ));
         let id = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptions {
-                    name: Some(name.clone()),
-                    ..Default::default()
-                }),
+            .create_named(
+                &name,
                 body,
+                format!("service `{}`: cannot create {phase} container", svc.name),
             )
-            .await
-            .map_err(|e| {
-                docker_err(
-                    format!("service `{}`: cannot create {phase} container", svc.name),
-                    e,
-                )
-            })?
-            .id;
+            .await?;
         let entity = Entity::service(&svc.test, &svc.name);
         self.events.emit(
             entity.clone(),
@@ -804,18 +793,11 @@ impl DockerExecutor {
             },
         );
         let t0 = Instant::now();
-        self.docker
-            .start_container(
-                &id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| {
-                docker_err(
-                    format!("service `{}`: cannot start {phase} container", svc.name),
-                    e,
-                )
-            })?;
+        self.start_id(
+            &id,
+            format!("service `{}`: cannot start {phase} container", svc.name),
+        )
+        .await?;
         let logs = tokio::spawn(copy_logs(
             self.docker.clone(),
             id.clone(),
@@ -846,28 +828,9 @@ impl DockerExecutor {
         };
         exit.duration = t0.elapsed();
         let _ = tokio::time::timeout(Duration::from_secs(5), logs).await;
-        let _ = self
-            .docker
-            .remove_container(
-                &id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    v: true,
-                    ..Default::default()
-                }),
-            )
-            .await;
-        self.events.emit(
-            entity,
-            EventKind::CommandFinished {
-                phase: phase.into(),
-                index,
-                exit_code: exit.exit_code,
-                signal: exit.signal,
-                timed_out: exit.timed_out,
-                duration_ms: exit.duration.as_millis() as u64,
-            },
-        );
+        let _ = self.docker.remove_container(&id, force_remove()).await;
+        self.events
+            .emit(entity, command_finished(phase, index, &exit));
         Ok(CommandReport {
             argv: cmd.argv.clone(),
             exit,
@@ -902,18 +865,11 @@ impl DockerExecutor {
                 ))
             })?;
         let started = Instant::now();
-        self.docker
-            .start_container(
-                &id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| {
-                docker_err(
-                    format!("service `{}`: cannot start its container", svc.name),
-                    e,
-                )
-            })?;
+        self.start_id(
+            &id,
+            format!("service `{}`: cannot start its container", svc.name),
+        )
+        .await?;
         let pid = self
             .docker
             .inspect_container(
@@ -940,10 +896,7 @@ impl DockerExecutor {
             svc.dirs.logs.join("stderr.log"),
             None,
         ));
-        let name = sanitize(&format!(
-            "panther-{}-{}-{}",
-            self.run_id, svc.test, svc.name
-        ));
+        let name = self.container_name(svc);
         Ok(Running::Docker(RunningContainer {
             id,
             name,
@@ -1082,10 +1035,7 @@ impl DockerExecutor {
         cancel: &CancellationToken,
     ) -> ServiceExit {
         let Running::Docker(rc) = running else {
-            return ServiceExit {
-                not_started: true,
-                ..Default::default()
-            };
+            return ServiceExit::never_started();
         };
         if let Some(e) = &rc.exit {
             return e.clone();
@@ -1118,10 +1068,7 @@ impl DockerExecutor {
         grace: Duration,
     ) -> ServiceExit {
         let Running::Docker(rc) = running else {
-            return ServiceExit {
-                not_started: true,
-                ..Default::default()
-            };
+            return ServiceExit::never_started();
         };
         if let Some(e) = &rc.exit {
             return e.clone();
@@ -1192,14 +1139,11 @@ impl DockerExecutor {
         }
         self.events.emit(
             Entity::service(&svc.test, &svc.name),
-            EventKind::CommandFinished {
-                phase: "run".into(),
-                index: svc.plan.plan().phases.run.len().saturating_sub(1),
-                exit_code: exit.exit_code,
-                signal: exit.signal,
-                timed_out: exit.timed_out,
-                duration_ms: exit.duration.as_millis() as u64,
-            },
+            command_finished(
+                "run",
+                svc.plan.plan().phases.run.len().saturating_sub(1),
+                &exit,
+            ),
         );
         rc.exit = Some(exit.clone());
         exit
@@ -1344,16 +1288,7 @@ pub async fn remove_labelled(
     {
         Ok(list) => {
             let removals = list.into_iter().filter_map(|c| c.id).map(|id| async move {
-                let r = docker
-                    .remove_container(
-                        &id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            v: true,
-                            ..Default::default()
-                        }),
-                    )
-                    .await;
+                let r = docker.remove_container(&id, force_remove()).await;
                 (id, r)
             });
             for (id, r) in futures_util::future::join_all(removals).await {

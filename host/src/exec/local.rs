@@ -49,8 +49,8 @@ use crate::events::{Entity, EventKind, EventSink};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
 use super::{
-    CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport,
-    TeardownStep,
+    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit,
+    ServiceInstance, TeardownReport, TeardownStep,
 };
 
 /// Marker written into a tools directory once its compile phases all succeeded.
@@ -70,9 +70,13 @@ const KILL_GRACE: Duration = Duration::from_secs(1);
 /// cargo's registry) get their real locations explicitly; nothing else of the host's
 /// environment passes.
 fn toolchain_env() -> Vec<(&'static str, std::ffi::OsString)> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-    let rustup = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| home.join(".rustup").into_os_string());
-    let cargo = std::env::var_os("CARGO_HOME").unwrap_or_else(|| home.join(".cargo").into_os_string());
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
+    let rustup =
+        std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| home.join(".rustup").into_os_string());
+    let cargo =
+        std::env::var_os("CARGO_HOME").unwrap_or_else(|| home.join(".cargo").into_os_string());
     let mut out = vec![];
     if Path::new(&rustup).is_dir() {
         out.push(("RUSTUP_HOME", rustup));
@@ -557,17 +561,8 @@ impl Inner {
         log: &mut Vec<serde_json::Value>,
         cwd: &Path,
     ) {
-        self.events.emit(
-            Self::entity(svc),
-            EventKind::CommandFinished {
-                phase: phase.into(),
-                index,
-                exit_code: exit.exit_code,
-                signal: exit.signal,
-                timed_out: exit.timed_out,
-                duration_ms: exit.duration.as_millis() as u64,
-            },
-        );
+        self.events
+            .emit(Self::entity(svc), command_finished(phase, index, &exit));
         let entry = serde_json::json!({
             "index": index,
             "argv": cmd.argv,
@@ -596,11 +591,7 @@ impl Inner {
         phase: &str,
         cmds: &[Command],
     ) -> Result<PhaseReport, ExecError> {
-        let mut report = PhaseReport {
-            phase: phase.into(),
-            commands: vec![],
-            cached: false,
-        };
+        let mut report = PhaseReport::empty(phase);
         if cmds.is_empty() {
             return Ok(report);
         }
@@ -670,12 +661,7 @@ impl Inner {
         }
         self.events.emit(
             Self::entity(svc),
-            EventKind::PhaseFinished {
-                phase: phase.into(),
-                ok: outcome.is_ok(),
-                cached: false,
-                duration_ms: t0.elapsed().as_millis() as u64,
-            },
+            phase_finished(phase, outcome.is_ok(), false, t0.elapsed()),
         );
         outcome.map(|()| report)
     }
@@ -916,12 +902,7 @@ impl LocalExecutor {
         for phase in ["pre-compile", "compile", "post-compile"] {
             self.inner.events.emit(
                 Inner::entity(svc),
-                EventKind::PhaseFinished {
-                    phase: phase.into(),
-                    ok: true,
-                    cached: true,
-                    duration_ms: 0,
-                },
+                phase_finished(phase, true, true, Duration::ZERO),
             );
         }
         tracing::info!(
@@ -1170,10 +1151,7 @@ impl LocalExecutor {
         cancel: &CancellationToken,
     ) -> ServiceExit {
         let Running::Local(r) = running else {
-            return ServiceExit {
-                not_started: true,
-                ..ServiceExit::default()
-            };
+            return ServiceExit::never_started();
         };
         if let Some(e) = &r.exit {
             let e = e.clone();
@@ -1221,10 +1199,7 @@ impl LocalExecutor {
         grace: Duration,
     ) -> ServiceExit {
         let Running::Local(r) = running else {
-            return ServiceExit {
-                not_started: true,
-                ..ServiceExit::default()
-            };
+            return ServiceExit::never_started();
         };
         if let Some(e) = r.exit.clone().or_else(|| r.done.borrow().clone()) {
             return self.finished(svc, r, e);
@@ -1396,11 +1371,7 @@ async fn run_background(
     started: Instant,
 ) -> ServiceExit {
     let cmds = &svc.plan.plan().phases.run;
-    let mut report = PhaseReport {
-        phase: "run".into(),
-        commands: vec![],
-        cached: false,
-    };
+    let mut report = PhaseReport::empty("run");
     let mut log = Vec::new();
     let mut exit = ServiceExit::default();
     inner.events.emit(
@@ -1472,15 +1443,11 @@ async fn run_background(
         }
     }
     exit.duration = started.elapsed();
+    // A service the host stopped ended as asked.
+    let ok = !failed(&exit) || lock(shared).stopping;
     inner.events.emit(
         Inner::entity(svc),
-        EventKind::PhaseFinished {
-            phase: "run".into(),
-            // A service the host stopped ended as asked.
-            ok: !failed(&exit) || lock(shared).stopping,
-            cached: false,
-            duration_ms: exit.duration.as_millis() as u64,
-        },
+        phase_finished("run", ok, false, exit.duration),
     );
     inner.stash(svc, report);
     exit

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::events::EventKind;
 use crate::plan::CheckedPlan;
 use crate::plugin::types::Role;
 
@@ -133,6 +134,37 @@ impl ServiceExit {
     pub fn is_unsupported(&self) -> bool {
         self.exit_code == Some(127) && !self.not_started
     }
+
+    /// What `wait` and `stop` report for a service this executor did not start.
+    pub(crate) fn never_started() -> Self {
+        ServiceExit {
+            not_started: true,
+            ..ServiceExit::default()
+        }
+    }
+}
+
+/// The events both executors emit when a phase or a command ends, built in one place so a
+/// container's run and a process's read the same in events.jsonl.
+pub(crate) fn phase_finished(phase: &str, ok: bool, cached: bool, took: Duration) -> EventKind {
+    EventKind::PhaseFinished {
+        phase: phase.into(),
+        ok,
+        cached,
+        duration_ms: took.as_millis() as u64,
+    }
+}
+
+/// See [`phase_finished`].
+pub(crate) fn command_finished(phase: &str, index: usize, exit: &ServiceExit) -> EventKind {
+    EventKind::CommandFinished {
+        phase: phase.into(),
+        index,
+        exit_code: exit.exit_code,
+        signal: exit.signal,
+        timed_out: exit.timed_out,
+        duration_ms: exit.duration.as_millis() as u64,
+    }
 }
 
 /// Result of one phase's commands.
@@ -142,6 +174,17 @@ pub struct PhaseReport {
     pub commands: Vec<CommandReport>,
     /// The phase was skipped because its content-hash cache entry was present.
     pub cached: bool,
+}
+
+impl PhaseReport {
+    /// A phase before any of its commands ran.
+    pub(crate) fn empty(phase: &str) -> Self {
+        PhaseReport {
+            phase: phase.into(),
+            commands: vec![],
+            cached: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

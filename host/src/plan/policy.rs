@@ -1078,7 +1078,7 @@ impl Checker<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plugin::types::*;
     use crate::plugin::wit::latest::env::{Capture, Mount, Network, Placement};
@@ -1127,7 +1127,8 @@ mod tests {
         ImageSpec { name: "quic-go".into(), base: base.into(), packages: vec!["golang-go".into()], sources: vec![], steps: vec![], build_args: vec![], workdir: Some("/app".into()) }
     }
 
-    fn deployment() -> DeploymentPlan {
+    /// A Docker deployment that passes the strict policy; `cli::audit` prints it too.
+    pub(crate) fn deployment() -> DeploymentPlan {
         DeploymentPlan {
             kind: EnvironmentKind::Docker,
             networks: vec![Network { name: "t-net".into(), internal: true }],

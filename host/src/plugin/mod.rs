@@ -498,15 +498,10 @@ impl PluginHost {
         let Pre::Service(pre) = &p.pre else {
             return Err(wrong_world(p, World::Service));
         };
-        let r = self.call(p, "plan", |store| {
+        self.call_fallible(p, "plan", |store| {
             pre.instantiate(&mut *store)?
                 .panther_plugin_service()
                 .call_plan(&mut *store, req)
-        })?;
-        r.map_err(|error| CallError::Plugin {
-            plugin: p.info.name.clone(),
-            call: "plan",
-            error,
         })
     }
 
@@ -543,14 +538,27 @@ impl PluginHost {
         let Pre::Environment(pre) = &p.pre else {
             return Err(wrong_world(p, World::Environment));
         };
-        let r = self.call(p, "deploy", |store| {
+        self.call_fallible(p, "deploy", |store| {
             pre.instantiate(&mut *store)?
                 .panther_plugin_environment()
                 .call_deploy(&mut *store, req)
-        })?;
-        r.map_err(|error| CallError::Plugin {
+        })
+    }
+
+    /// [`PluginHost::call`] for an export that may decline: the plugin's own error becomes
+    /// [`CallError::Plugin`], naming the plugin and the call.
+    fn call_fallible<R: serde::Serialize + Send>(
+        &self,
+        p: &LoadedPlugin,
+        call: &'static str,
+        f: impl FnOnce(
+                &mut wasmtime::Store<HostState>,
+            ) -> wasmtime::Result<Result<R, types::PluginError>>
+            + Send,
+    ) -> Result<R, CallError> {
+        self.call(p, call, f)?.map_err(|error| CallError::Plugin {
             plugin: p.info.name.clone(),
-            call: "deploy",
+            call,
             error,
         })
     }

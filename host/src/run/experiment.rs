@@ -335,39 +335,54 @@ fn plugin_says_unsupported(p: &(dyn miette::Diagnostic + Send + Sync + 'static))
     )
 }
 
-/// The quic-interop-runner's abbreviations of its test cases, used for the matrix badges.
-const RUNNER_ABBREVIATIONS: &[(&str, &str)] = &[
-    ("handshake", "H"),
-    ("transfer", "DC"),
-    ("chacha20", "C20"),
-    ("multiplexing", "M"),
-    ("retry", "S"),
-    ("resumption", "R"),
-    ("zerortt", "Z"),
-    ("http3", "3"),
-    ("keyupdate", "U"),
-    ("v2", "V2"),
-    ("ecn", "E"),
-    ("amplificationlimit", "A"),
-    ("longrtt", "LR"),
-    ("multiconnect", "L1"),
-    ("blackhole", "B"),
-    ("transferloss", "L2"),
-    ("handshakecorruption", "C1"),
-    ("transfercorruption", "C2"),
-    ("ipv6", "6"),
-    ("rebind-port", "BP"),
-    ("rebind-addr", "BA"),
-    ("connectionmigration", "CM"),
-    ("goodput", "G"),
-    ("crosstraffic", "C"),
+/// The quic-interop-runner's test cases: name, its badge abbreviation, and what it checks
+/// (for the matrix's headings).
+const RUNNER_TESTCASES: &[(&str, &str, &str)] = &[
+    ("handshake", "H", "a handshake completes, without Retry"),
+    ("transfer", "DC", "files are transferred over one connection"),
+    ("chacha20", "C20", "the handshake uses only ChaCha20-Poly1305"),
+    ("multiplexing", "M", "many files on one connection; the server raises its stream limit"),
+    ("retry", "S", "the server sends a Retry and the client follows it"),
+    ("resumption", "R", "a second connection resumes the TLS session"),
+    ("zerortt", "Z", "a resumed connection sends its requests in 0-RTT"),
+    ("http3", "3", "files are transferred over HTTP/3"),
+    ("keyupdate", "U", "the client updates its keys and the server follows"),
+    ("v2", "V2", "compatible version negotiation from v1 to QUIC v2"),
+    ("ecn", "E", "both sides mark packets with ECN and report it"),
+    ("amplificationlimit", "A", "the server respects the 3x amplification limit"),
+    ("longrtt", "LR", "handshake over a long-delay link"),
+    ("multiconnect", "L1", "handshakes under packet loss"),
+    ("blackhole", "B", "transfer across a link outage"),
+    ("transferloss", "L2", "transfer under packet loss"),
+    ("handshakecorruption", "C1", "handshakes under packet corruption"),
+    ("transfercorruption", "C2", "transfer under packet corruption"),
+    ("ipv6", "6", "transfer over IPv6"),
+    ("rebind-port", "BP", "transfer across a NAT port rebinding"),
+    ("rebind-addr", "BA", "transfer across a NAT address rebinding"),
+    ("connectionmigration", "CM", "the client migrates to the server's preferred address"),
+    ("goodput", "G", "goodput on a shaped link"),
+    ("crosstraffic", "C", "goodput with competing TCP traffic"),
 ];
+
+/// What a test case checks, for the matrix's headings; its name when it is not the runner's.
+fn description(test: &str) -> String {
+    RUNNER_TESTCASES.iter().find(|(n, _, _)| *n == test).map_or_else(|| test.to_string(), |(_, _, d)| (*d).to_string())
+}
+
+/// A cell's reasons without the judge's summary line ("tester `interop`: pass"), which the
+/// cell's status already says, so that the first reason shown is the tester's own.
+fn cell_reasons(t: &TestResult) -> Vec<String> {
+    match t.reasons.split_first() {
+        Some((first, rest)) if !rest.is_empty() && first.starts_with("tester `") => rest.to_vec(),
+        _ => t.reasons.clone(),
+    }
+}
 
 /// A badge abbreviation for `test` not yet used in `taken`: the runner's, else the first
 /// letters, made unique with a number (badges must tell tests apart).
 fn abbreviation(test: &str, taken: &[matrix::TestInfo]) -> String {
     let free = |a: &str| !taken.iter().any(|t| t.abbr == a);
-    if let Some((_, a)) = RUNNER_ABBREVIATIONS.iter().find(|(n, _)| *n == test) {
+    if let Some((_, a, _)) = RUNNER_TESTCASES.iter().find(|(n, _, _)| *n == test) {
         if free(a) {
             return (*a).to_string();
         }
@@ -404,7 +419,7 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
     let pcap = dir.join("capture.pcap");
     matrix::Links {
         // A service that ran nothing (a judging tester) has no logs to link to.
-        logs: t.services.iter().map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs"))).filter(|(_, p)| p.is_dir()).map(|(l, p)| (l, rel(&p))).collect(),
+        logs: t.services.iter().map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs"))).filter(|(_, p)| p.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|(l, p)| (l, rel(&p))).collect(),
         pcap: pcap.exists().then(|| rel(&pcap)),
         qlog: t.services.iter().map(|s| dir.join(layout::slug(&s.name)).join("qlog")).filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|q| rel(&q)).collect(),
     }
@@ -430,14 +445,14 @@ fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::Matrix
                 servers.push(c.server.clone());
             }
             if !tests.iter().any(|x| x.name == test) {
-                tests.push(matrix::TestInfo { abbr: abbreviation(&test, &tests), desc: test.clone(), name: test.clone() });
+                tests.push(matrix::TestInfo { abbr: abbreviation(&test, &tests), desc: description(&test), name: test.clone() });
             }
             out.push(matrix::Cell {
                 client: c.client.clone(),
                 server: c.server.clone(),
                 test,
                 status: status.unwrap_or_else(|| cell_status(t)),
-                reasons: t.reasons.clone(),
+                reasons: cell_reasons(t),
                 evidence: t.evidence.clone(),
                 links: cell_links(root, t),
                 duration_ms: Some((t.duration_seconds * 1000.0) as u64),

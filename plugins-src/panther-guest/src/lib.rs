@@ -9,10 +9,14 @@
 //! * [`plan`]: builders for [`Command`], [`ServicePlan`] and [`ImageSpec`].
 //! * [`params`]: [`ParamSpec`] constructors and typed access to [`PlanRequest::params`].
 //! * [`versions`]: the [`VersionRow`] table every IUT plugin keeps.
+//! * [`iut`]: [`Iut`], an IUT plugin's description, from which `describe` and the first checks
+//!   of `plan` are made.
+//! * [`picoquic`]: the `picoquicdemo` plan the two picoquic plugins share.
 //! * [`error`]: short constructors for [`PluginError`].
 //! * [`log`]: the one host import, as `log::info(..)` and friends.
 //!
-//! This crate never decides what a plan contains; it only makes plans shorter to write.
+//! Apart from [`picoquic`] (one plan two plugins must agree on), this crate never decides what a
+//! plan contains; it only makes plans shorter to write.
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -39,8 +43,10 @@ pub mod env_bindings {
 }
 
 pub mod error;
+pub mod iut;
 pub mod log;
 pub mod params;
+pub mod picoquic;
 pub mod plan;
 pub mod versions;
 
@@ -51,6 +57,7 @@ pub use env_bindings::export_environment;
 pub use env_bindings::exports::panther::plugin::environment;
 
 pub use error::{internal, invalid_param, unsupported};
+pub use iut::Iut;
 pub use params::Params;
 pub use plan::cmd;
 pub use versions::{require_environment, require_role, source_infos, source_param, Pin, SourceRow, VersionRow, VersionTable};

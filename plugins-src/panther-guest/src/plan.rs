@@ -13,7 +13,8 @@
 //! checks anything.
 
 use crate::{
-    Artifact, ArtifactKind, BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, ServicePlan, SourceRef, Transport, BASE_IMAGE,
+    Artifact, ArtifactKind, BuildStep, Command, ImageSpec, Phases, Pin, Port, Readiness, ReadinessCondition, ServicePlan, SourceRef, Transport,
+    BASE_IMAGE,
 };
 
 /// How long a server may take to become ready when the plugin does not say.
@@ -216,6 +217,11 @@ impl ImageSpec {
         self
     }
 
+    /// A pinned source tree fetched into `dest`.
+    pub fn pinned(self, pin: &Pin, dest: &str) -> ImageSpec {
+        self.source(pin.name, pin.url, pin.rev, dest)
+    }
+
     /// A build step run in exec form in the image's current working directory.
     pub fn step(mut self, argv: &[&str]) -> ImageSpec {
         self.steps.push(BuildStep {
@@ -234,6 +240,12 @@ impl ImageSpec {
             env: Vec::new(),
         });
         self
+    }
+
+    /// Build steps run one after the other in `workdir` (most builds are a few commands in one
+    /// source tree).
+    pub fn steps_in(self, workdir: &str, argvs: &[&[&str]]) -> ImageSpec {
+        argvs.iter().fold(self, |image, argv| image.step_in(workdir, argv))
     }
 
     /// Adds an environment variable to the last step (panics without one: a plugin bug).

@@ -2,7 +2,7 @@
 //! revisions each is built from) and its sources. `describe` is generated from them and `plan`
 //! looks requests up in them, so the two cannot disagree.
 
-use crate::{error, role_name, EnvironmentKind, ParamSpec, PlanRequest, PluginError, ProtocolVersion, Role, SourceInfo};
+use crate::{error, role_name, EnvironmentKind, ImageSpec, ParamSpec, PlanRequest, PluginError, ProtocolVersion, Role, SourceInfo};
 
 /// A source tree pinned at a revision (commit or tag).
 #[derive(Debug, Clone, Copy)]
@@ -10,6 +10,13 @@ pub struct Pin {
     pub name: &'static str,
     pub url: &'static str,
     pub rev: &'static str,
+}
+
+impl Pin {
+    /// Positional, so a version table holds one pin per line.
+    pub const fn new(name: &'static str, url: &'static str, rev: &'static str) -> Pin {
+        Pin { name, url, rev }
+    }
 }
 
 /// One protocol version of an implementation. `X` holds whatever else a plugin needs per
@@ -24,6 +31,19 @@ pub struct VersionRow<X: 'static = ()> {
     /// The pinned upstream sources, main tree first.
     pub upstream: &'static [Pin],
     pub extra: X,
+}
+
+impl VersionRow {
+    /// A row with no plugin-specific extra, on one line of a version table.
+    pub const fn new(name: &'static str, wire: Option<&'static str>, alpn: &'static [&'static str], upstream: &'static [Pin]) -> VersionRow {
+        VersionRow {
+            name,
+            wire,
+            alpn,
+            upstream,
+            extra: (),
+        }
+    }
 }
 
 /// A plugin's versions, in the order `describe` lists them (the first is the default).
@@ -52,6 +72,12 @@ impl<X> VersionTable<X> {
             })
             .collect()
     }
+
+    /// An empty image named `<plugin>-<version>`: versions pin different sources, so each
+    /// needs an image (and a build cache entry) of its own.
+    pub fn image(&self, v: &VersionRow<X>) -> ImageSpec {
+        ImageSpec::new(&format!("{}-{}", self.plugin, v.name))
+    }
 }
 
 /// Where an implementation's programs can come from.
@@ -61,6 +87,22 @@ pub struct SourceRow {
     pub doc: &'static str,
     /// Whether package registries alone suffice (no git hosting).
     pub offline: bool,
+}
+
+impl SourceRow {
+    /// Programs fetched from package registries only (crates.io, PyPI, Debian).
+    pub const fn offline(name: &'static str, doc: &'static str) -> SourceRow {
+        SourceRow { name, doc, offline: true }
+    }
+
+    /// The pinned upstream sources (git hosting), built in a Docker image.
+    pub const fn upstream(doc: &'static str) -> SourceRow {
+        SourceRow {
+            name: "upstream",
+            doc,
+            offline: false,
+        }
+    }
 }
 
 /// The `sources` of `describe`.

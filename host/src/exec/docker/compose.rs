@@ -86,17 +86,8 @@ pub fn render(
         }
         if !s.volumes.is_empty() {
             let _ = writeln!(y, "    volumes:");
-            for (h, t, ro) in &s.volumes {
-                let _ = writeln!(
-                    y,
-                    "      - {}",
-                    q(&format!(
-                        "{}:{}{}",
-                        h.display(),
-                        t,
-                        if *ro { ":ro" } else { "" }
-                    ))
-                );
+            for bind in &s.volumes {
+                let _ = writeln!(y, "      - {}", q(&super::bind_spec(bind)));
             }
         }
         if !s.cap_add.is_empty() {

@@ -10,69 +10,42 @@
 use panther_guest::*;
 
 const NAME: &str = "frr-bgp";
-const FRR: Pin = Pin {
-    name: "frr",
-    url: "https://github.com/FRRouting/frr.git",
-    rev: "frr-10.2.1",
+const FRR: Pin = Pin::new("frr", "https://github.com/FRRouting/frr.git", "frr-10.2.1");
+
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "FRRouting bgpd + zebra, one BGP speaker peering with its target",
+    protocol: "bgp",
+    roles: &[Role::Server, Role::Client, Role::Peer],
+    environments: &[EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new("rfc4271", None, &[], &[FRR])],
+    },
+    sources: &[
+        SourceRow::offline("debian", "Debian bookworm's frr package, installed with apt in a Docker image"),
+        SourceRow::upstream("FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image"),
+    ],
 };
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc4271",
-        wire: None,
-        alpn: &[],
-        upstream: &[FRR],
-        extra: (),
-    }],
-};
-
-const SOURCES: &[SourceRow] = &[
-    SourceRow {
-        name: "debian",
-        doc: "Debian bookworm's frr package, installed with apt in a Docker image",
-        offline: true,
-    },
-    SourceRow {
-        name: "upstream",
-        doc: "FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image",
-        offline: false,
-    },
-];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client, Role::Peer];
-const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
 const DAEMON_ARGS: [&str; 4] = ["-u", "root", "-g", "root"];
 
 struct FrrBgp;
 
 impl ServicePlugin for FrrBgp {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "FRRouting bgpd + zebra, one BGP speaker peering with its target".into(),
-            protocols: vec!["bgp".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![
-                source_param(SOURCES),
-                ParamSpec::integer("as_number", 2, "this router's AS number"),
-                ParamSpec::integer("neighbor_as", 1, "the neighbour's AS number"),
-                ParamSpec::integer("hold_time", 180, "BGP hold time, seconds"),
-                ParamSpec::integer("keepalive_time", 60, "BGP keepalive interval, seconds"),
-                ParamSpec::integer("listen_port", 179, "TCP port bgpd listens on"),
-            ],
-            environments: ENVS.to_vec(),
-        }
+        IUT.info(vec![
+            ParamSpec::integer("as_number", 2, "this router's AS number"),
+            ParamSpec::integer("neighbor_as", 1, "the neighbour's AS number"),
+            ParamSpec::integer("hold_time", 180, "BGP hold time, seconds"),
+            ParamSpec::integer("keepalive_time", 60, "BGP keepalive interval, seconds"),
+            ParamSpec::integer("listen_port", 179, "TCP port bgpd listens on"),
+        ])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        require_environment(NAME, &req, ENVS)?;
-        VERSIONS.get(&req.protocol_version)?;
+        IUT.admit(&req)?;
         let neighbor = match (&req.target, req.peers.first()) {
             (Some(_), _) => "{{target.ip}}".to_string(),
             (None, Some(p)) => format!("{{{{peers.{}.ip}}}}", p.name),
@@ -176,23 +149,25 @@ fn upstream_image() -> ImageSpec {
             "python3-dev",
             "perl",
         ])
-        .source(FRR.name, FRR.url, FRR.rev, "/opt/frr")
-        .step_in("/opt/frr", &["./bootstrap.sh"])
-        .step_in(
+        .pinned(&FRR, "/opt/frr")
+        .steps_in(
             "/opt/frr",
             &[
-                "./configure",
-                "--prefix=/usr",
-                "--sysconfdir=/etc",
-                "--localstatedir=/var",
-                "--sbindir=/usr/lib/frr",
-                "--enable-user=root",
-                "--enable-group=root",
-                "--disable-doc",
+                &["./bootstrap.sh"],
+                &[
+                    "./configure",
+                    "--prefix=/usr",
+                    "--sysconfdir=/etc",
+                    "--localstatedir=/var",
+                    "--sbindir=/usr/lib/frr",
+                    "--enable-user=root",
+                    "--enable-group=root",
+                    "--disable-doc",
+                ],
+                &["make", "-j2"],
+                &["make", "install"],
             ],
         )
-        .step_in("/opt/frr", &["make", "-j2"])
-        .step_in("/opt/frr", &["make", "install"])
         .workdir("/etc/frr")
 }
 

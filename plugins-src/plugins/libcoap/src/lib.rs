@@ -15,60 +15,38 @@
 use panther_guest::*;
 
 const NAME: &str = "libcoap";
-const LIBCOAP: Pin = Pin {
-    name: "libcoap",
-    url: "https://github.com/obgm/libcoap.git",
-    rev: "d4f78cd5600a15a0599db21d3d2eb34a36c8c209",
-};
+const LIBCOAP: Pin = Pin::new("libcoap", "https://github.com/obgm/libcoap.git", "d4f78cd5600a15a0599db21d3d2eb34a36c8c209");
 const DEB_VERSION: &str = "4.3.1-1";
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc7252",
-        wire: None,
-        alpn: &[],
-        upstream: &[LIBCOAP],
-        extra: (),
-    }],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "libcoap example CoAP server and client (UDP, no DTLS)",
+    protocol: "coap",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new("rfc7252", None, &[], &[LIBCOAP])],
+    },
+    sources: &[
+        SourceRow::offline(
+            "debian",
+            "Debian bookworm's libcoap 4.3.1 example programs (libcoap3-bin), unpacked into the tools cache on localhost or installed in a Docker image",
+        ),
+        SourceRow::upstream("libcoap commit d4f78cd5 from GitHub, built with autotools in a Docker image"),
+    ],
 };
-
-const SOURCES: &[SourceRow] = &[
-    SourceRow {
-        name: "debian",
-        doc: "Debian bookworm's libcoap 4.3.1 example programs (libcoap3-bin), unpacked into the tools cache on localhost or installed in a Docker image",
-        offline: true,
-    },
-    SourceRow {
-        name: "upstream",
-        doc: "libcoap commit d4f78cd5 from GitHub, built with autotools in a Docker image",
-        offline: false,
-    },
-];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
 
 struct Libcoap;
 
 impl ServicePlugin for Libcoap {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "libcoap example CoAP server and client (UDP, no DTLS)".into(),
-            protocols: vec!["coap".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        VERSIONS.get(&req.protocol_version)?;
+        IUT.admit_any_environment(&req)?;
         let role = match req.role {
             Role::Server => "server",
             _ => "client",
@@ -146,14 +124,16 @@ impl ServicePlugin for Libcoap {
 fn upstream_image() -> ImageSpec {
     ImageSpec::new("libcoap-upstream")
         .packages(&["git", "ca-certificates", "build-essential", "autoconf", "automake", "libtool", "pkg-config"])
-        .source(LIBCOAP.name, LIBCOAP.url, LIBCOAP.rev, "/opt/libcoap")
-        .step_in("/opt/libcoap", &["./autogen.sh"])
-        .step_in(
+        .pinned(&LIBCOAP, "/opt/libcoap")
+        .steps_in(
             "/opt/libcoap",
-            &["./configure", "--disable-doxygen", "--disable-manpages", "--disable-dtls", "--enable-examples"],
+            &[
+                &["./autogen.sh"],
+                &["./configure", "--disable-doxygen", "--disable-manpages", "--disable-dtls", "--enable-examples"],
+                &["make", "-j2"],
+                &["make", "install"],
+            ],
         )
-        .step_in("/opt/libcoap", &["make", "-j2"])
-        .step_in("/opt/libcoap", &["make", "install"])
         .step(&["ldconfig"])
         .workdir("/opt/libcoap")
 }

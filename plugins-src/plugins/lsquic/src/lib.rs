@@ -11,61 +11,39 @@ use panther_guest::*;
 
 const NAME: &str = "lsquic";
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc9000",
-        wire: Some("00000001"),
-        alpn: &["h3"],
-        upstream: &[
-            Pin {
-                name: "lsquic",
-                url: "https://github.com/litespeedtech/lsquic.git",
-                rev: "v4.0.9",
-            },
-            Pin {
-                name: "boringssl",
-                url: "https://boringssl.googlesource.com/boringssl",
-                rev: "9fc1c33e9c21439ce5f87855a6591a9324e569fd",
-            },
-        ],
-        extra: (),
-    }],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "LiteSpeed lsquic http_server / http_client (HTTP/3)",
+    protocol: "quic",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new(
+            "rfc9000",
+            Some("00000001"),
+            &["h3"],
+            &[
+                Pin::new("lsquic", "https://github.com/litespeedtech/lsquic.git", "v4.0.9"),
+                Pin::new("boringssl", "https://boringssl.googlesource.com/boringssl", "9fc1c33e9c21439ce5f87855a6591a9324e569fd"),
+            ],
+        )],
+    },
+    sources: &[SourceRow::upstream("lsquic v4.0.9 and BoringSSL 9fc1c33e from git, built with cmake in a Docker image")],
 };
 
-const SOURCES: &[SourceRow] = &[SourceRow {
-    name: "upstream",
-    doc: "lsquic v4.0.9 and BoringSSL 9fc1c33e from git, built with cmake in a Docker image",
-    offline: false,
-}];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
-const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
 const BIN: &str = "/opt/lsquic/bin";
 
 struct Lsquic;
 
 impl ServicePlugin for Lsquic {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "LiteSpeed lsquic http_server / http_client (HTTP/3)".into(),
-            protocols: vec!["quic".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: ENVS.to_vec(),
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        require_environment(NAME, &req, ENVS)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
-        let _source = req.param_str("source")?;
+        let v = IUT.admit(&req)?;
         let plan = ServicePlan::new()
             .image(image(v))
             .pre_run(cmd(&["mkdir", "-p", "{{dirs.logs}}/tls-secrets"]).describe("lsquic -G writes one key file per connection here"))
@@ -114,7 +92,8 @@ impl ServicePlugin for Lsquic {
 /// The original Dockerfile as steps: BoringSSL with cmake + make, then lsquic pointed at it.
 fn image(v: &VersionRow) -> ImageSpec {
     let (lq, bs) = (&v.upstream[0], &v.upstream[1]);
-    ImageSpec::new(&format!("lsquic-{}", v.name))
+    IUT.versions
+        .image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -125,13 +104,10 @@ fn image(v: &VersionRow) -> ImageSpec {
             "zlib1g-dev",
             "libevent-dev",
         ])
-        .source(bs.name, bs.url, bs.rev, "/opt/boringssl")
-        .source(lq.name, lq.url, lq.rev, "/opt/lsquic")
-        .step_in("/opt/boringssl", &["cmake", "."])
-        .step_in("/opt/boringssl", &["make", "-j2"])
-        .step_in("/opt/lsquic", &["git", "submodule", "update", "--init"])
-        .step_in("/opt/lsquic", &["cmake", "-DBORINGSSL_DIR=/opt/boringssl/", "."])
-        .step_in("/opt/lsquic", &["make", "-j2"])
+        .pinned(bs, "/opt/boringssl")
+        .pinned(lq, "/opt/lsquic")
+        .steps_in("/opt/boringssl", &[&["cmake", "."], &["make", "-j2"]])
+        .steps_in("/opt/lsquic", &[&["git", "submodule", "update", "--init"], &["cmake", "-DBORINGSSL_DIR=/opt/boringssl/", "."], &["make", "-j2"]])
         .workdir("/opt/lsquic")
 }
 

@@ -13,70 +13,47 @@ use panther_guest::*;
 
 const NAME: &str = "minip";
 const VARIANTS: &[&str] = &["functional", "fail", "flaky", "random", "vulnerable"];
-const PANTHER: Pin = Pin {
-    name: "panther",
-    url: "https://github.com/ElNiak/PANTHER.git",
-    rev: "5b6750f4aff6dbfd8349f1a98660e39a99a66e1c",
-};
+const PANTHER: Pin = Pin::new("panther", "https://github.com/ElNiak/PANTHER.git", "5b6750f4aff6dbfd8349f1a98660e39a99a66e1c");
 const WHEEL: &str = "panther_net-1.2.0-py3-none-any.whl";
 const SRC: &str = "panther/plugins/services/iut/minip/ping_pong/src";
 
-const fn row(name: &'static str) -> VersionRow {
-    VersionRow {
-        name,
-        wire: None,
-        alpn: &[],
-        upstream: &[PANTHER],
-        extra: (),
-    }
-}
-
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[row("functional"), row("fail"), row("flaky"), row("random"), row("vulnerable")],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "MiniP ping-pong server and client (UDP), in five behaviour variants",
+    protocol: "minip",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[row("functional"), row("fail"), row("flaky"), row("random"), row("vulnerable")],
+    },
+    sources: &[
+        SourceRow::offline(
+            "pypi",
+            "the C sources inside panther_net 1.2.0 (the original's wheel on PyPI), compiled with gcc into the tools cache; localhost",
+        ),
+        SourceRow::upstream("the C sources from the PANTHER repository at commit 5b6750f4, compiled with gcc in a Docker image"),
+    ],
 };
 
-const SOURCES: &[SourceRow] = &[
-    SourceRow {
-        name: "pypi",
-        doc: "the C sources inside panther_net 1.2.0 (the original's wheel on PyPI), compiled with gcc into the tools cache; localhost",
-        offline: true,
-    },
-    SourceRow {
-        name: "upstream",
-        doc: "the C sources from the PANTHER repository at commit 5b6750f4, compiled with gcc in a Docker image",
-        offline: false,
-    },
-];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
+const fn row(name: &'static str) -> VersionRow {
+    VersionRow::new(name, None, &[], &[PANTHER])
+}
 
 struct Minip;
 
 impl ServicePlugin for Minip {
     fn describe() -> PluginInfo {
-        let variant = ParamSpec::choice(
+        IUT.info(vec![ParamSpec::choice(
             "variant",
             &["version", "functional", "fail", "flaky", "random", "vulnerable"],
             "behaviour variant to compile; `version` (default) takes the protocol version's name",
-        );
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "MiniP ping-pong server and client (UDP), in five behaviour variants".into(),
-            protocols: vec!["minip".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES), variant],
-            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
-        }
+        )])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
+        let v = IUT.admit_any_environment(&req)?;
         let variant = match req.param_str("variant")? {
             "version" => v.name,
             other => VARIANTS
@@ -147,7 +124,7 @@ fn image(variant: &str) -> ImageSpec {
     let src = format!("/opt/panther/{SRC}/{variant}");
     ImageSpec::new(&format!("minip-{variant}"))
         .packages(&["gcc", "libc6-dev"])
-        .source(PANTHER.name, PANTHER.url, PANTHER.rev, "/opt/panther")
+        .pinned(&PANTHER, "/opt/panther")
         .step(&["mkdir", "-p", "/opt/ping-pong"])
         .step_in(&src, &["gcc", "miniP_client.c", "-o", "/opt/ping-pong/miniP_client"])
         .step_in(&src, &["gcc", "miniP_server.c", "-o", "/opt/ping-pong/miniP_server"])

@@ -12,53 +12,31 @@ use panther_guest::*;
 const NAME: &str = "mvfst";
 const BIN: &str = "/opt/mvfst/_build/build/quic/samples/echo";
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc9000",
-        wire: Some("00000001"),
-        alpn: &["echo"],
-        upstream: &[Pin {
-            name: "mvfst",
-            url: "https://github.com/facebook/mvfst.git",
-            rev: "v2024.08.26.00",
-        }],
-        extra: (),
-    }],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Meta's mvfst, echo sample server and client",
+    protocol: "quic",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["echo"], &[Pin::new("mvfst", "https://github.com/facebook/mvfst.git", "v2024.08.26.00")])],
+    },
+    sources: &[SourceRow::upstream(
+        "mvfst v2024.08.26.00 from GitHub, built with its build_helper.sh (fetches folly and fizz) in a Docker image",
+    )],
 };
-
-const SOURCES: &[SourceRow] = &[SourceRow {
-    name: "upstream",
-    doc: "mvfst v2024.08.26.00 from GitHub, built with its build_helper.sh (fetches folly and fizz) in a Docker image",
-    offline: false,
-}];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
-const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
 
 struct Mvfst;
 
 impl ServicePlugin for Mvfst {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "Meta's mvfst, echo sample server and client".into(),
-            protocols: vec!["quic".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: ENVS.to_vec(),
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        require_environment(NAME, &req, ENVS)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
-        let _source = req.param_str("source")?;
+        let v = IUT.admit(&req)?;
         let plan = ServicePlan::new().image(image(v));
         Ok(match req.role {
             Role::Server => plan
@@ -79,10 +57,10 @@ impl ServicePlugin for Mvfst {
 }
 
 fn image(v: &VersionRow) -> ImageSpec {
-    let m = &v.upstream[0];
-    ImageSpec::new(&format!("mvfst-{}", v.name))
+    IUT.versions
+        .image(v)
         .packages(&["build-essential", "cmake", "git", "ca-certificates", "python3", "sudo", "libssl-dev"])
-        .source(m.name, m.url, m.rev, "/opt/mvfst")
+        .pinned(&v.upstream[0], "/opt/mvfst")
         .step_in("/opt/mvfst", &["./build_helper.sh"])
         .workdir("/opt/mvfst")
 }

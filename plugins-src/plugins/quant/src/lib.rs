@@ -11,53 +11,31 @@ use panther_guest::*;
 const NAME: &str = "quant";
 const BIN: &str = "/opt/quant/Debug/bin";
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc9000",
-        wire: Some("00000001"),
-        alpn: &["hq-interop"],
-        upstream: &[Pin {
-            name: "quant",
-            url: "https://github.com/NTAP/quant.git",
-            rev: "d82bc507f8e4f1790447231d22eb1c5ad026d671",
-        }],
-        extra: (),
-    }],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "NetApp quant, HTTP/0.9 server and client",
+    protocol: "quic",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["hq-interop"], &[Pin::new("quant", "https://github.com/NTAP/quant.git", "d82bc507f8e4f1790447231d22eb1c5ad026d671")])],
+    },
+    sources: &[SourceRow::upstream(
+        "quant commit d82bc507 from GitHub (with its picotls and warpcore submodules), built with cmake in a Docker image",
+    )],
 };
-
-const SOURCES: &[SourceRow] = &[SourceRow {
-    name: "upstream",
-    doc: "quant commit d82bc507 from GitHub (with its picotls and warpcore submodules), built with cmake in a Docker image",
-    offline: false,
-}];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
-const ENVS: &[EnvironmentKind] = &[EnvironmentKind::Docker];
 
 struct Quant;
 
 impl ServicePlugin for Quant {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "NetApp quant, HTTP/0.9 server and client".into(),
-            protocols: vec!["quic".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: ENVS.to_vec(),
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        require_environment(NAME, &req, ENVS)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
-        let _source = req.param_str("source")?;
+        let v = IUT.admit(&req)?;
         let plan = ServicePlan::new().image(image(v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
         Ok(match req.role {
             Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
@@ -85,8 +63,8 @@ impl ServicePlugin for Quant {
 }
 
 fn image(v: &VersionRow) -> ImageSpec {
-    let q = &v.upstream[0];
-    ImageSpec::new(&format!("quant-{}", v.name))
+    IUT.versions
+        .image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -98,10 +76,11 @@ fn image(v: &VersionRow) -> ImageSpec {
             "libbsd-dev",
             "libev-dev",
         ])
-        .source(q.name, q.url, q.rev, "/opt/quant")
-        .step_in("/opt/quant", &["git", "submodule", "update", "--init", "--recursive"])
-        .step_in("/opt/quant", &["cmake", "-S", ".", "-B", "Debug"])
-        .step_in("/opt/quant", &["cmake", "--build", "Debug", "-j", "2"])
+        .pinned(&v.upstream[0], "/opt/quant")
+        .steps_in(
+            "/opt/quant",
+            &[&["git", "submodule", "update", "--init", "--recursive"], &["cmake", "-S", ".", "-B", "Debug"], &["cmake", "--build", "Debug", "-j", "2"]],
+        )
         .workdir("/opt/quant")
 }
 

@@ -19,57 +19,35 @@ const CRATE_VERSION: &str = "0.30.0";
 /// The example server's fixed address; the host must not pick another port.
 const EXAMPLE_PORT: u16 = 4433;
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc9000",
-        wire: Some("00000001"),
-        alpn: &["h3"],
-        upstream: &[Pin {
-            name: "quiche",
-            url: "https://github.com/cloudflare/quiche.git",
-            rev: "4bda0917dd5aa535f39214063ee85c2cad00ceb2",
-        }],
-        extra: (),
-    }],
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "cloudflare quiche HTTP/3 server and client",
+    protocol: "quic",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
+        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["h3"], &[Pin::new("quiche", "https://github.com/cloudflare/quiche.git", "4bda0917dd5aa535f39214063ee85c2cad00ceb2")])],
+    },
+    sources: &[
+        SourceRow::offline(
+            "crates-io",
+            "quiche 0.30.0 http3 examples from crates.io built into the tools cache (needs cmake, clang, libclang-dev); localhost",
+        ),
+        SourceRow::upstream("quiche commit 4bda0917 from GitHub with its quiche-server/quiche-client apps, built in a Docker image"),
+    ],
 };
-
-const SOURCES: &[SourceRow] = &[
-    SourceRow {
-        name: "crates-io",
-        doc: "quiche 0.30.0 http3 examples from crates.io built into the tools cache (needs cmake, clang, libclang-dev); localhost",
-        offline: true,
-    },
-    SourceRow {
-        name: "upstream",
-        doc: "quiche commit 4bda0917 from GitHub with its quiche-server/quiche-client apps, built in a Docker image",
-        offline: false,
-    },
-];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
 
 struct Quiche;
 
 impl ServicePlugin for Quiche {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "cloudflare quiche HTTP/3 server and client".into(),
-            protocols: vec!["quic".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
+        let v = IUT.admit_any_environment(&req)?;
         match req.param_str("source")? {
             "crates-io" => {
                 require_environment("quiche from crates-io", &req, &[EnvironmentKind::Localhost])?;
@@ -151,8 +129,8 @@ fn upstream(req: &PlanRequest, v: &VersionRow) -> ServicePlan {
 /// the apps crate into a fixed prefix. Its replaced `src/packet.rs` is left out (an image spec
 /// carries no files).
 fn image(v: &VersionRow) -> ImageSpec {
-    let q = &v.upstream[0];
-    ImageSpec::new(&format!("quiche-{}", v.name))
+    IUT.versions
+        .image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -164,9 +142,11 @@ fn image(v: &VersionRow) -> ImageSpec {
             "clang",
             "libclang-dev",
         ])
-        .source(q.name, q.url, q.rev, "/opt/quiche")
-        .step_in("/opt/quiche", &["git", "submodule", "update", "--init", "--recursive"])
-        .step_in("/opt/quiche", &["cargo", "install", "--path", "tools/apps", "--root", "/opt/quiche-apps"])
+        .pinned(&v.upstream[0], "/opt/quiche")
+        .steps_in(
+            "/opt/quiche",
+            &[&["git", "submodule", "update", "--init", "--recursive"], &["cargo", "install", "--path", "tools/apps", "--root", "/opt/quiche-apps"]],
+        )
         .workdir("/opt/quiche")
 }
 

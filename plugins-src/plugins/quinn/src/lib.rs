@@ -15,58 +15,33 @@ use panther_guest::*;
 const NAME: &str = "quinn";
 const CRATE_VERSION: &str = "0.11.12";
 
-const VERSIONS: VersionTable = VersionTable {
-    plugin: NAME,
-    rows: &[VersionRow {
-        name: "rfc9000",
-        wire: Some("00000001"),
+const IUT: Iut = Iut {
+    name: NAME,
+    version: env!("CARGO_PKG_VERSION"),
+    description: "quinn's server/client examples (HTTP/0.9 over QUIC)",
+    protocol: "quic",
+    roles: &[Role::Server, Role::Client],
+    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
+    versions: VersionTable {
+        plugin: NAME,
         // The examples announce the draft-29 HTTP/0.9 token whatever the QUIC version.
-        alpn: &["hq-29"],
-        upstream: &[Pin {
-            name: "quinn",
-            url: "https://github.com/quinn-rs/quinn.git",
-            rev: "bb02a12a8435a7732a1d762783eeacbb7e50418e",
-        }],
-        extra: (),
-    }],
+        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["hq-29"], &[Pin::new("quinn", "https://github.com/quinn-rs/quinn.git", "bb02a12a8435a7732a1d762783eeacbb7e50418e")])],
+    },
+    sources: &[
+        SourceRow::offline("crates-io", "quinn 0.11.12 examples installed with `cargo install` from crates.io into the tools cache; localhost"),
+        SourceRow::upstream("quinn 0.7.0 (commit bb02a12a) from GitHub, `cargo build --examples` in a Docker image"),
+    ],
 };
-
-const SOURCES: &[SourceRow] = &[
-    SourceRow {
-        name: "crates-io",
-        doc: "quinn 0.11.12 examples installed with `cargo install` from crates.io into the tools cache; localhost",
-        offline: true,
-    },
-    SourceRow {
-        name: "upstream",
-        doc: "quinn 0.7.0 (commit bb02a12a) from GitHub, `cargo build --examples` in a Docker image",
-        offline: false,
-    },
-];
-
-const ROLES: &[Role] = &[Role::Server, Role::Client];
 
 struct Quinn;
 
 impl ServicePlugin for Quinn {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            kind: PluginKind::Iut,
-            description: "quinn's server/client examples (HTTP/0.9 over QUIC)".into(),
-            protocols: vec!["quic".into()],
-            roles: ROLES.to_vec(),
-            versions: VERSIONS.protocol_versions(),
-            sources: source_infos(SOURCES),
-            parameters: vec![source_param(SOURCES)],
-            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
-        }
+        IUT.info(vec![])
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        require_role(NAME, &req, ROLES)?;
-        let v = VERSIONS.get(&req.protocol_version)?;
+        let v = IUT.admit_any_environment(&req)?;
         let (plan, bin) = match req.param_str("source")? {
             "crates-io" => {
                 require_environment("quinn from crates-io", &req, &[EnvironmentKind::Localhost])?;
@@ -115,12 +90,11 @@ impl ServicePlugin for Quinn {
 }
 
 fn image(v: &VersionRow) -> ImageSpec {
-    let q = &v.upstream[0];
-    ImageSpec::new(&format!("quinn-{}", v.name))
+    IUT.versions
+        .image(v)
         .packages(&["build-essential", "git", "ca-certificates", "cargo", "rustc", "pkg-config"])
-        .source(q.name, q.url, q.rev, "/opt/quinn")
-        .step_in("/opt/quinn", &["git", "submodule", "update", "--init", "--recursive"])
-        .step_in("/opt/quinn", &["cargo", "build", "--examples"])
+        .pinned(&v.upstream[0], "/opt/quinn")
+        .steps_in("/opt/quinn", &[&["git", "submodule", "update", "--init", "--recursive"], &["cargo", "build", "--examples"]])
         .workdir("/opt/quinn")
 }
 
