@@ -14,3 +14,5 @@ mod exec_local;
 mod evidence;
 // `panther-host run` on localhost: the real demo, faults, Ctrl-C.
 mod run_local;
+// The Ivy MiniP tester for real against the MiniP C server: pass and a caught fault.
+mod ivy_real;

@@ -1248,19 +1248,35 @@ impl DockerExecutor {
         let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
         report.steps.append(&mut steps);
         for s in &report.steps {
-            self.events.emit(
-                Entity::experiment(&self.experiment),
-                EventKind::TeardownStep {
-                    what: s.what.clone(),
-                    ok: s.ok,
-                    detail: s.detail.clone(),
-                },
-            );
+            self.events
+                .emit(Entity::experiment(&self.experiment), s.event());
         }
         let mut st = self.state();
         st.networks.clear();
         st.prepared.clear();
         report
+    }
+}
+
+/// One line of the teardown report for a removal (or for the listing before it). With
+/// `gone_is_done`, a 404 counts as done: the object went away already, as when another
+/// teardown or `clean` got there first.
+fn removal<T>(
+    what: String,
+    r: Result<T, bollard::errors::Error>,
+    gone_is_done: bool,
+) -> TeardownStep {
+    let gone = matches!(
+        &r,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        })
+    );
+    TeardownStep {
+        what,
+        ok: r.is_ok() || (gone_is_done && gone),
+        detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
     }
 }
 
@@ -1292,25 +1308,14 @@ pub async fn remove_labelled(
                 (id, r)
             });
             for (id, r) in futures_util::future::join_all(removals).await {
-                let gone = matches!(
-                    &r,
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    })
-                );
-                steps.push(TeardownStep {
-                    what: format!("remove container {}", &id[..12.min(id.len())]),
-                    ok: r.is_ok() || gone,
-                    detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
-                });
+                steps.push(removal(
+                    format!("remove container {}", &id[..12.min(id.len())]),
+                    r,
+                    true,
+                ));
             }
         }
-        Err(e) => steps.push(TeardownStep {
-            what: "list containers".into(),
-            ok: false,
-            detail: e.to_string(),
-        }),
+        Err(e) => steps.push(removal("list containers".into(), Err::<(), _>(e), false)),
     }
     match docker
         .list_networks(Some(ListNetworksOptions {
@@ -1324,25 +1329,10 @@ pub async fn remove_labelled(
                     continue;
                 };
                 let r = docker.remove_network(&id).await;
-                let gone = matches!(
-                    &r,
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    })
-                );
-                steps.push(TeardownStep {
-                    what: format!("remove network {name}"),
-                    ok: r.is_ok() || gone,
-                    detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
-                });
+                steps.push(removal(format!("remove network {name}"), r, true));
             }
         }
-        Err(e) => steps.push(TeardownStep {
-            what: "list networks".into(),
-            ok: false,
-            detail: e.to_string(),
-        }),
+        Err(e) => steps.push(removal("list networks".into(), Err::<(), _>(e), false)),
     }
     if images {
         let f = HashMap::from([("label".to_string(), vec![image::IMAGE_LABEL.to_string()])]);
@@ -1370,18 +1360,10 @@ pub async fn remove_labelled(
                             None,
                         )
                         .await;
-                    steps.push(TeardownStep {
-                        what: format!("remove image {what}"),
-                        ok: r.is_ok(),
-                        detail: r.err().map(|e| e.to_string()).unwrap_or_default(),
-                    });
+                    steps.push(removal(format!("remove image {what}"), r, false));
                 }
             }
-            Err(e) => steps.push(TeardownStep {
-                what: "list images".into(),
-                ok: false,
-                detail: e.to_string(),
-            }),
+            Err(e) => steps.push(removal("list images".into(), Err::<(), _>(e), false)),
         }
     }
     steps

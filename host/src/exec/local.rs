@@ -1299,14 +1299,7 @@ impl LocalExecutor {
                 ok,
                 detail,
             };
-            inner.events.emit(
-                Entity::Host,
-                EventKind::TeardownStep {
-                    what: step.what.clone(),
-                    ok: step.ok,
-                    detail: step.detail.clone(),
-                },
-            );
+            inner.events.emit(Entity::Host, step.event());
             report.steps.push(step);
         }
         if groups.is_empty() {

@@ -209,6 +209,17 @@ pub struct TeardownStep {
     pub detail: String,
 }
 
+impl TeardownStep {
+    /// The event that records this step as it happens (the report keeps them all).
+    pub(crate) fn event(&self) -> EventKind {
+        EventKind::TeardownStep {
+            what: self.what.clone(),
+            ok: self.ok,
+            detail: self.detail.clone(),
+        }
+    }
+}
+
 /// Errors of executors. Each names the service and what failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExecError {

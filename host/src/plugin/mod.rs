@@ -494,10 +494,7 @@ impl PluginHost {
         plugin: &str,
         req: &types::PlanRequest,
     ) -> Result<types::ServicePlan, CallError> {
-        let p = self.find(plugin)?;
-        let Pre::Service(pre) = &p.pre else {
-            return Err(wrong_world(p, World::Service));
-        };
+        let (p, pre) = self.service(plugin)?;
         self.call_fallible(p, "plan", |store| {
             pre.instantiate(&mut *store)?
                 .panther_plugin_service()
@@ -514,10 +511,7 @@ impl PluginHost {
         plugin: &str,
         outcome: &types::Outcome,
     ) -> Result<Option<types::Verdict>, CallError> {
-        let p = self.find(plugin)?;
-        let Pre::Service(pre) = &p.pre else {
-            return Err(wrong_world(p, World::Service));
-        };
+        let (p, pre) = self.service(plugin)?;
         self.call(p, "assess", |store| {
             pre.instantiate(&mut *store)?
                 .panther_plugin_service()
@@ -543,6 +537,18 @@ impl PluginHost {
                 .panther_plugin_environment()
                 .call_deploy(&mut *store, req)
         })
+    }
+
+    /// The loaded service plugin `plugin`, with what instantiates it.
+    fn service(
+        &self,
+        plugin: &str,
+    ) -> Result<(&LoadedPlugin, &svc_world::ServicePluginPre<HostState>), CallError> {
+        let p = self.find(plugin)?;
+        match &p.pre {
+            Pre::Service(pre) => Ok((p, pre)),
+            _ => Err(wrong_world(p, World::Service)),
+        }
     }
 
     /// [`PluginHost::call`] for an export that may decline: the plugin's own error becomes

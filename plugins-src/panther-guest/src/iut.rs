@@ -4,7 +4,7 @@
 //! Only the description lives here; what a plan contains stays in the plugin.
 
 use crate::{
-    require_environment, require_role, source_infos, source_param, EnvironmentKind, ParamSpec, PlanRequest, PluginError, PluginInfo, PluginKind, Role,
+    require_environment, require_role, source_infos, source_param, EnvironmentKind, ImageSpec, ParamSpec, PlanRequest, PluginError, PluginInfo, PluginKind, Role,
     SourceRow, VersionRow, VersionTable,
 };
 
@@ -20,7 +20,8 @@ pub struct Iut<X: 'static = ()> {
     pub protocol: &'static str,
     pub roles: &'static [Role],
     pub environments: &'static [EnvironmentKind],
-    pub versions: VersionTable<X>,
+    /// The versions, in the order `describe` lists them (the first is the default).
+    pub versions: &'static [VersionRow<X>],
     pub sources: &'static [SourceRow],
 }
 
@@ -36,7 +37,7 @@ impl<X> Iut<X> {
             description: self.description.into(),
             protocols: vec![self.protocol.into()],
             roles: self.roles.to_vec(),
-            versions: self.versions.protocol_versions(),
+            versions: self.table().protocol_versions(),
             sources: source_infos(self.sources),
             parameters,
             environments: self.environments.to_vec(),
@@ -48,13 +49,59 @@ impl<X> Iut<X> {
     pub fn admit(&self, req: &PlanRequest) -> Result<&'static VersionRow<X>, PluginError> {
         require_role(self.name, req, self.roles)?;
         require_environment(self.name, req, self.environments)?;
-        self.versions.get(&req.protocol_version)
+        self.table().get(&req.protocol_version)
     }
 
     /// Like [`Iut::admit`] without the environment check, for plugins whose environments depend
     /// on the source (they refuse with a message naming the source).
     pub fn admit_any_environment(&self, req: &PlanRequest) -> Result<&'static VersionRow<X>, PluginError> {
         require_role(self.name, req, self.roles)?;
-        self.versions.get(&req.protocol_version)
+        self.table().get(&req.protocol_version)
     }
+
+    /// An empty image for version `v`, named after the plugin and the version.
+    pub fn image(&self, v: &VersionRow<X>) -> ImageSpec {
+        self.table().image(v)
+    }
+
+    fn table(&self) -> VersionTable<X> {
+        VersionTable {
+            plugin: self.name,
+            rows: self.versions,
+        }
+    }
+}
+
+/// Implements and exports the `service` interface for an IUT described by the [`Iut`] `$iut`:
+/// `describe` is `$iut.info($params)` (no extra parameters when left out), `plan` calls `$plan`,
+/// and `assess` gives no verdict, since an IUT leaves judging to the testers.
+///
+/// ```ignore
+/// fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> { ... }
+/// export_iut!(IUT, plan);
+/// ```
+#[macro_export]
+macro_rules! export_iut {
+    ($iut:expr, $plan:expr) => {
+        $crate::export_iut!($iut, $plan, ::std::vec::Vec::new());
+    };
+    ($iut:expr, $plan:expr, $params:expr) => {
+        struct IutPlugin;
+
+        impl $crate::ServicePlugin for IutPlugin {
+            fn describe() -> $crate::PluginInfo {
+                $iut.info($params)
+            }
+
+            fn plan(req: $crate::PlanRequest) -> ::std::result::Result<$crate::ServicePlan, $crate::PluginError> {
+                ($plan)(req)
+            }
+
+            fn assess(_outcome: $crate::Outcome) -> ::std::option::Option<$crate::Verdict> {
+                None
+            }
+        }
+
+        $crate::export_service!(IutPlugin);
+    };
 }

@@ -1,16 +1,17 @@
 //! Shared plumbing for panther plugins written in Rust.
 //!
 //! A plugin crate depends on this one, implements [`ServicePlugin`] (the generated `Guest`
-//! trait of the `service` interface) and calls [`export_service!`]. The bindings for both worlds
-//! are generated here once, so plugin crates hold only their plan logic and their table of
-//! versions.
+//! trait of the `service` interface) and calls [`export_service!`]; an IUT plugin instead
+//! describes itself in an [`Iut`] and calls [`export_iut!`] with its plan function. The bindings
+//! for both worlds are generated here once, so plugin crates hold only their plan logic and
+//! their table of versions.
 //!
 //! # Layout
 //! * [`plan`]: builders for [`Command`], [`ServicePlan`] and [`ImageSpec`].
 //! * [`params`]: [`ParamSpec`] constructors and typed access to [`PlanRequest::params`].
 //! * [`versions`]: the [`VersionRow`] table every IUT plugin keeps.
 //! * [`iut`]: [`Iut`], an IUT plugin's description, from which `describe` and the first checks
-//!   of `plan` are made.
+//!   of `plan` are made, and [`export_iut!`], the `service` glue every IUT plugin shares.
 //! * [`picoquic`]: the `picoquicdemo` plan the two picoquic plugins share.
 //! * [`error`]: short constructors for [`PluginError`].
 //! * [`log`]: the one host import, as `log::info(..)` and friends.
@@ -83,6 +84,11 @@ pub fn requests_or_index(req: &PlanRequest) -> Vec<String> {
     } else {
         req.requests.clone()
     }
+}
+
+/// The `https://` URL of `path` on the target, as the QUIC clients take their requests.
+pub fn target_url(path: &str) -> String {
+    format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}")
 }
 
 /// The port number a server declares: the implementation's usual one (`4443` for the QUIC

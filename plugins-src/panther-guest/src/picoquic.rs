@@ -6,7 +6,7 @@
 //! table plus a `Flavour`. This is the one place in this crate that decides what a plan
 //! contains, because two plugins must make the same one.
 
-use crate::{cmd, requests_or_index, ArtifactKind, ImageSpec, Iut, PlanRequest, PluginError, Role, ServicePlan, Transport, VersionRow, VersionTable};
+use crate::{cmd, requests_or_index, ArtifactKind, ImageSpec, Iut, PlanRequest, PluginError, Role, ServicePlan, Transport, VersionRow};
 
 const BIN: &str = "/opt/picoquic/picoquicdemo";
 const CERTS: [&str; 4] = ["-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}"];
@@ -27,7 +27,7 @@ pub struct Flavour {
 /// into `{{dirs.downloads}}`, both writing qlogs and a TLS key log.
 pub fn plan(iut: &Iut, flavour: &Flavour, req: &PlanRequest) -> Result<ServicePlan, PluginError> {
     let v = iut.admit(req)?;
-    let plan = ServicePlan::new().image(image(&iut.versions, v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
+    let plan = ServicePlan::new().image(image(iut, v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
     Ok(match req.role {
         Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
             cmd(&[BIN])
@@ -60,16 +60,19 @@ fn scenario(requests: &[String]) -> String {
 /// test runs are left out (they may fail without failing the build, which exec form cannot
 /// express) and so is its patched `picoquic_internal.h` (an image spec carries no files).
 /// Version rows list the picoquic tree first, then picotls.
-fn image(versions: &VersionTable, v: &VersionRow) -> ImageSpec {
+fn image(iut: &Iut, v: &VersionRow) -> ImageSpec {
     let (pq, pt) = (&v.upstream[0], &v.upstream[1]);
-    versions
-        .image(v)
+    iut.image(v)
         .packages(&["build-essential", "cmake", "git", "ca-certificates", "pkg-config", "libssl-dev"])
         .pinned(pt, "/opt/picotls")
         .pinned(pq, "/opt/picoquic")
         .steps_in(
             "/opt/picotls",
-            &[&["git", "submodule", "update", "--init", "--recursive"], &["cmake", "-DOPENSSL_INCLUDE_DIR=/usr/include/openssl", "."], &["make", "-j2"]],
+            &[
+                &["git", "submodule", "update", "--init", "--recursive"],
+                &["cmake", "-DOPENSSL_INCLUDE_DIR=/usr/include/openssl", "."],
+                &["make", "-j2"],
+            ],
         )
         .steps_in("/opt/picoquic", &[&["cmake", "."], &["make", "-j2", "picoquicdemo"]])
         .workdir("/opt/picoquic")

@@ -19,98 +19,88 @@ const IUT: Iut = Iut {
     protocol: "bgp",
     roles: &[Role::Server, Role::Client, Role::Peer],
     environments: &[EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new("rfc4271", None, &[], &[FRR])],
-    },
+    versions: &[VersionRow::new("rfc4271", None, &[], &[FRR])],
     sources: &[
         SourceRow::offline("debian", "Debian bookworm's frr package, installed with apt in a Docker image"),
         SourceRow::upstream("FRR 10.2.1 (the original's version) from git, built with autotools in a Docker image"),
     ],
 };
 
+/// The parameters after `source`.
+fn parameters() -> Vec<ParamSpec> {
+    vec![
+        ParamSpec::integer("as_number", 2, "this router's AS number"),
+        ParamSpec::integer("neighbor_as", 1, "the neighbour's AS number"),
+        ParamSpec::integer("hold_time", 180, "BGP hold time, seconds"),
+        ParamSpec::integer("keepalive_time", 60, "BGP keepalive interval, seconds"),
+        ParamSpec::integer("listen_port", 179, "TCP port bgpd listens on"),
+    ]
+}
+
 const DAEMON_ARGS: [&str; 4] = ["-u", "root", "-g", "root"];
 
-struct FrrBgp;
-
-impl ServicePlugin for FrrBgp {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![
-            ParamSpec::integer("as_number", 2, "this router's AS number"),
-            ParamSpec::integer("neighbor_as", 1, "the neighbour's AS number"),
-            ParamSpec::integer("hold_time", 180, "BGP hold time, seconds"),
-            ParamSpec::integer("keepalive_time", 60, "BGP keepalive interval, seconds"),
-            ParamSpec::integer("listen_port", 179, "TCP port bgpd listens on"),
-        ])
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    IUT.admit(&req)?;
+    let neighbor = match (&req.target, req.peers.first()) {
+        (Some(_), _) => "{{target.ip}}".to_string(),
+        (None, Some(p)) => format!("{{{{peers.{}.ip}}}}", p.name),
+        (None, None) => return Err(unsupported("a BGP speaker without a neighbour: give the service a `protocol.target` or a peer")),
+    };
+    let asn = positive(&req, "as_number", 4_294_967_295)?;
+    let neighbor_as = positive(&req, "neighbor_as", 4_294_967_295)?;
+    let hold = req.param_int("hold_time")?;
+    let keepalive = req.param_int("keepalive_time")?;
+    if hold != 0 && (hold < 3 || keepalive > hold) {
+        return Err(invalid_param(
+            "hold_time",
+            format!("{hold} s with a keepalive of {keepalive} s: the hold time must be 0 or at least 3 s and not below the keepalive"),
+        ));
     }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        IUT.admit(&req)?;
-        let neighbor = match (&req.target, req.peers.first()) {
-            (Some(_), _) => "{{target.ip}}".to_string(),
-            (None, Some(p)) => format!("{{{{peers.{}.ip}}}}", p.name),
-            (None, None) => return Err(unsupported("a BGP speaker without a neighbour: give the service a `protocol.target` or a peer")),
-        };
-        let asn = positive(&req, "as_number", 4_294_967_295)?;
-        let neighbor_as = positive(&req, "neighbor_as", 4_294_967_295)?;
-        let hold = req.param_int("hold_time")?;
-        let keepalive = req.param_int("keepalive_time")?;
-        if hold != 0 && (hold < 3 || keepalive > hold) {
-            return Err(invalid_param(
-                "hold_time",
-                format!("{hold} s with a keepalive of {keepalive} s: the hold time must be 0 or at least 3 s and not below the keepalive"),
-            ));
-        }
-        let port = req.param_u16("listen_port")?;
-        let conf = format!(
-            "frr version 10.2.1\nfrr defaults traditional\n!\nrouter bgp {asn}\n bgp router-id {{{{self.ip}}}}\n neighbor {neighbor} remote-as {neighbor_as}\n neighbor {neighbor} timers {keepalive} {hold}\n !\n address-family ipv4 unicast\n  neighbor {neighbor} activate\n exit-address-family\n!\n"
-        );
-        let image = match req.param_str("source")? {
-            "debian" => ImageSpec::new("frr-debian").packages(&["frr"]),
-            _ => upstream_image(),
-        };
-        let work = "{{dirs.work}}";
-        Ok(ServicePlan::new()
-            .image(image)
-            .port("bgp", port, Transport::Tcp)
-            .ready_when_bound("bgp")
-            .file("{{dirs.work}}/bgpd.conf", &conf)
-            .file("{{dirs.work}}/zebra.conf", "hostname zebra\n!\n")
-            .artifact(ArtifactKind::Other, "{{dirs.work}}/bgpd.conf", true)
-            .run(
-                cmd(&[
-                    "/usr/lib/frr/zebra",
-                    "-d",
-                    "-f",
-                    &format!("{work}/zebra.conf"),
-                    "-i",
-                    &format!("{work}/zebra.pid"),
-                ])
-                .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
-                .args(DAEMON_ARGS)
-                .describe("zebra, daemonised as in the original"),
-            )
-            .run(cmd(&["sleep", "1"]).describe("the original waits a second for zebra"))
-            .run(
-                cmd(&[
-                    "/usr/lib/frr/bgpd",
-                    "-n",
-                    "-f",
-                    &format!("{work}/bgpd.conf"),
-                    "-p",
-                    "{{ports.bgp}}",
-                    "-i",
-                    &format!("{work}/bgpd.pid"),
-                ])
-                .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
-                .args(DAEMON_ARGS)
-                .describe("bgpd in the foreground"),
-            ))
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+    let port = req.param_u16("listen_port")?;
+    let conf = format!(
+        "frr version 10.2.1\nfrr defaults traditional\n!\nrouter bgp {asn}\n bgp router-id {{{{self.ip}}}}\n neighbor {neighbor} remote-as {neighbor_as}\n neighbor {neighbor} timers {keepalive} {hold}\n !\n address-family ipv4 unicast\n  neighbor {neighbor} activate\n exit-address-family\n!\n"
+    );
+    let image = match req.param_str("source")? {
+        "debian" => ImageSpec::new("frr-debian").packages(&["frr"]),
+        _ => upstream_image(),
+    };
+    let work = "{{dirs.work}}";
+    Ok(ServicePlan::new()
+        .image(image)
+        .port("bgp", port, Transport::Tcp)
+        .ready_when_bound("bgp")
+        .file("{{dirs.work}}/bgpd.conf", &conf)
+        .file("{{dirs.work}}/zebra.conf", "hostname zebra\n!\n")
+        .artifact(ArtifactKind::Other, "{{dirs.work}}/bgpd.conf", true)
+        .run(
+            cmd(&[
+                "/usr/lib/frr/zebra",
+                "-d",
+                "-f",
+                &format!("{work}/zebra.conf"),
+                "-i",
+                &format!("{work}/zebra.pid"),
+            ])
+            .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+            .args(DAEMON_ARGS)
+            .describe("zebra, daemonised as in the original"),
+        )
+        .run(cmd(&["sleep", "1"]).describe("the original waits a second for zebra"))
+        .run(
+            cmd(&[
+                "/usr/lib/frr/bgpd",
+                "-n",
+                "-f",
+                &format!("{work}/bgpd.conf"),
+                "-p",
+                "{{ports.bgp}}",
+                "-i",
+                &format!("{work}/bgpd.pid"),
+            ])
+            .args(["-z", &format!("{work}/zserv.api"), "--vty_socket", work])
+            .args(DAEMON_ARGS)
+            .describe("bgpd in the foreground"),
+        ))
 }
 
 fn positive(req: &PlanRequest, name: &str, max: i64) -> Result<i64, PluginError> {
@@ -171,4 +161,4 @@ fn upstream_image() -> ImageSpec {
         .workdir("/etc/frr")
 }
 
-export_service!(FrrBgp);
+export_iut!(IUT, plan, parameters());

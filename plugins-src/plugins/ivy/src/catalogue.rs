@@ -193,7 +193,7 @@ impl Default for RunParams {
 ///
 /// Ivy as client (a server test) gets PANTHER's `server_command.jinja` form with both
 /// addresses; Ivy as server gets `client_command.jinja`'s shorter form, `server_addr` being
-/// its own address. MiniP uses its own shorter forms.
+/// its own address. MiniP uses its own shorter forms, with ports bound by the host.
 pub fn run_args(test: &str, p: &RunParams) -> Option<Vec<String>> {
     let role = ivy_role(test)?;
     let proto = protocol_of(test)?;
@@ -216,14 +216,16 @@ pub fn run_args(test: &str, p: &RunParams) -> Option<Vec<String>> {
             kv("iversion", p.iversion.to_string()),
             kv("server_addr", "{{self.ip_decimal}}".into()),
         ]),
+        // MiniP ports are late-bound: the IUT server's port may be allocated by the host
+        // (localhost), and Ivy's own is the plan's `ivy` port.
         (_, IvyRole::Client) => a.extend([
-            kv("server_port", p.server_port.to_string()),
+            kv("server_port", "{{target.port}}".into()),
             kv("server_addr", "{{target.ip_decimal}}".into()),
-            kv("client_port", p.client_port.to_string()),
+            kv("client_port", "{{ports.ivy}}".into()),
             kv("client_addr", "{{self.ip_decimal}}".into()),
         ]),
         (_, IvyRole::Server) => a.extend([
-            kv("server_port", p.server_port.to_string()),
+            kv("server_port", "{{ports.ivy}}".into()),
             kv("server_addr", "{{self.ip_decimal}}".into()),
         ]),
     }
@@ -269,6 +271,21 @@ mod tests {
         assert_eq!(
             a.join(" "),
             "seed=0 the_cid=1 server_port=4443 iversion=1 server_addr={{self.ip_decimal}}"
+        );
+    }
+
+    #[test]
+    fn minip_arguments_match_panthers_templates_with_late_bound_ports() {
+        let a = run_args("ping_server_test", &RunParams::default()).unwrap();
+        assert_eq!(
+            a.join(" "),
+            "seed=0 server_port={{target.port}} server_addr={{target.ip_decimal}} \
+             client_port={{ports.ivy}} client_addr={{self.ip_decimal}}"
+        );
+        let a = run_args("ping_client_test", &RunParams::default()).unwrap();
+        assert_eq!(
+            a.join(" "),
+            "seed=0 server_port={{ports.ivy}} server_addr={{self.ip_decimal}}"
         );
     }
 

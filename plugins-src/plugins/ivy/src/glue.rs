@@ -8,6 +8,26 @@ use crate::verdict;
 struct Ivy;
 
 const BUILD_SCRIPT: &str = include_str!("ivy_build.py");
+const MINIP_LOCALE: &str = include_str!("minip_locale.ivy");
+
+/// FNV-1a over the shipped build sources. The host keys its compile cache on the compile
+/// commands only, so this goes into the command: a changed script or locale rebuilds.
+const fn sources_hash() -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let parts = [BUILD_SCRIPT.as_bytes(), MINIP_LOCALE.as_bytes()];
+    let mut p = 0;
+    while p < parts.len() {
+        let b = parts[p];
+        let mut i = 0;
+        while i < b.len() {
+            h ^= b[i] as u64;
+            h = h.wrapping_mul(0x100000001b3);
+            i += 1;
+        }
+        p += 1;
+    }
+    h
+}
 
 fn int(req: &PlanRequest, name: &str) -> Result<i64, PluginError> {
     req.param_int(name)
@@ -82,7 +102,9 @@ impl ServicePlugin for Ivy {
         };
         let iters = int(&req, "iterations")?;
         let timeout_ms = int(&req, "timeout_s")?.max(1) as u64 * 1000;
-        let build = "{{dirs.work}}/build";
+        // The tester is built in the tools directory: the host caches compile phases there
+        // and skips them on later runs, so nothing they make may live in the run's work dir.
+        let build = "{{dirs.tools}}/build";
         let args = catalogue::run_args(&test, &p)
             .ok_or_else(|| internal(format!("no argument form for `{test}`")))?;
         let iut_role = if role == IvyRole::Client {
@@ -97,7 +119,7 @@ impl ServicePlugin for Ivy {
         };
         let mut run = cmd(&[&format!("{build}/{test}")])
             .args(args)
-            .cwd(build)
+            .cwd("{{dirs.work}}")
             .timeout(timeout_ms)
             .env("TEST_TYPE", iut_role)
             .env("ROLE", role_name(want))
@@ -124,6 +146,7 @@ impl ServicePlugin for Ivy {
                     proto,
                     &test,
                     &iters.to_string(),
+                    &format!("{:016x}", sources_hash()),
                 ])
                 .timeout(900_000)
                 .describe(
@@ -133,7 +156,10 @@ impl ServicePlugin for Ivy {
             .run(run)
             .port(
                 "ivy",
-                if role == IvyRole::Server {
+                if proto == "minip" && matches!(req.environment, EnvironmentKind::Localhost) {
+                    // MiniP arguments use `{{ports.ivy}}`: let the host pick a free port.
+                    0
+                } else if role == IvyRole::Server {
                     p.server_port as u16
                 } else {
                     p.client_port as u16
@@ -146,7 +172,8 @@ impl ServicePlugin for Ivy {
                 &format!("{build}/compilation_status.txt"),
                 false,
             )
-            .file("{{dirs.work}}/ivy_build.py", BUILD_SCRIPT);
+            .file("{{dirs.work}}/ivy_build.py", BUILD_SCRIPT)
+            .file("{{dirs.work}}/minip_locale.ivy", MINIP_LOCALE);
         Ok(plan)
     }
 
@@ -165,12 +192,14 @@ impl ServicePlugin for Ivy {
             signal: s.signal,
             timed_out: s.timed_out,
         });
-        let evidence = s
-            .artifacts
-            .iter()
-            .filter(|(k, _)| *k == ArtifactKind::Log)
-            .map(|(_, p)| p.clone())
-            .collect::<Vec<_>>();
+        // The tester's trace (its one run command's stdout) first, then the compile status.
+        let mut evidence = vec![format!("{}/logs/run/cmd-0.stdout", s.service)];
+        evidence.extend(
+            s.artifacts
+                .iter()
+                .filter(|(k, _)| *k == ArtifactKind::Log)
+                .map(|(_, p)| p.clone()),
+        );
         Some(Verdict {
             status: match kind {
                 verdict::Kind::Pass => VerdictStatus::Pass,
@@ -178,11 +207,7 @@ impl ServicePlugin for Ivy {
                 verdict::Kind::InfraError => VerdictStatus::InfraError,
             },
             reasons,
-            evidence: if evidence.is_empty() {
-                vec![format!("{}/stdout.log", s.service)]
-            } else {
-                evidence
-            },
+            evidence,
         })
     }
 }

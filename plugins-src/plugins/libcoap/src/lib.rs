@@ -25,10 +25,7 @@ const IUT: Iut = Iut {
     protocol: "coap",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new("rfc7252", None, &[], &[LIBCOAP])],
-    },
+    versions: &[VersionRow::new("rfc7252", None, &[], &[LIBCOAP])],
     sources: &[
         SourceRow::offline(
             "debian",
@@ -38,87 +35,75 @@ const IUT: Iut = Iut {
     ],
 };
 
-struct Libcoap;
-
-impl ServicePlugin for Libcoap {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        IUT.admit_any_environment(&req)?;
-        let role = match req.role {
-            Role::Server => "server",
-            _ => "client",
-        };
-        let (plan, exe, libs) = match (req.param_str("source")?, req.environment) {
-            ("debian", EnvironmentKind::Localhost) => {
-                let debs = "{{dirs.tools}}/debs";
-                let mut plan = ServicePlan::new().compile(cmd(&["mkdir", "-p", debs])).compile(
-                    cmd(&[
-                        "apt-get",
-                        "download",
-                        &format!("libcoap3-bin={DEB_VERSION}"),
-                        &format!("libcoap3={DEB_VERSION}"),
-                    ])
-                    .cwd(debs)
-                    .timeout(10 * 60 * 1000)
-                    .describe("fetch (not install) the Debian packages"),
-                );
-                for pkg in ["libcoap3-bin", "libcoap3"] {
-                    plan = plan.compile(cmd(&["dpkg", "-x", &format!("{debs}/{pkg}_{DEB_VERSION}_amd64.deb"), "{{dirs.tools}}/root"]));
-                }
-                (
-                    plan,
-                    format!("{{{{dirs.tools}}}}/root/usr/bin/coap-{role}-notls"),
-                    Some("{{dirs.tools}}/root/usr/lib/x86_64-linux-gnu"),
-                )
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    IUT.admit_any_environment(&req)?;
+    let role = match req.role {
+        Role::Server => "server",
+        _ => "client",
+    };
+    let (plan, exe, libs) = match (req.param_str("source")?, req.environment) {
+        ("debian", EnvironmentKind::Localhost) => {
+            let debs = "{{dirs.tools}}/debs";
+            let mut plan = ServicePlan::new().compile(cmd(&["mkdir", "-p", debs])).compile(
+                cmd(&[
+                    "apt-get",
+                    "download",
+                    &format!("libcoap3-bin={DEB_VERSION}"),
+                    &format!("libcoap3={DEB_VERSION}"),
+                ])
+                .cwd(debs)
+                .timeout(10 * 60 * 1000)
+                .describe("fetch (not install) the Debian packages"),
+            );
+            for pkg in ["libcoap3-bin", "libcoap3"] {
+                plan = plan.compile(cmd(&["dpkg", "-x", &format!("{debs}/{pkg}_{DEB_VERSION}_amd64.deb"), "{{dirs.tools}}/root"]));
             }
-            ("debian", EnvironmentKind::Docker) => (
-                ServicePlan::new().image(ImageSpec::new("libcoap-debian").packages(&["libcoap3-bin"])),
-                format!("/usr/bin/coap-{role}-notls"),
-                None,
-            ),
-            (_, EnvironmentKind::Docker) => (ServicePlan::new().image(upstream_image()), format!("/usr/local/bin/coap-{role}"), None),
-            (source, _) => {
-                return Err(unsupported(format!(
-                    "environment `{}` with source `{source}` (libcoap plans localhost with `debian`, docker with `debian` or `upstream`)",
-                    versions::env_name(req.environment)
-                )))
-            }
-        };
-        let with_libs = |c: Command| match libs {
-            Some(dir) => c.env("LD_LIBRARY_PATH", dir),
-            None => c,
-        };
-        Ok(match req.role {
-            Role::Server => plan
-                .port("coap", listen_port(&req, 4443), Transport::Udp)
-                .ready_when_bound("coap")
-                .run(with_libs(
-                    cmd(&[&exe, "-A", listen_host(&req), "-p", "{{ports.coap}}", "-v", "6"]).describe("libcoap example server"),
-                )),
-            _ => {
-                let paths = if req.requests.is_empty() {
-                    vec!["/.well-known/core".to_string()]
-                } else {
-                    req.requests.clone()
-                };
-                paths.into_iter().fold(plan, |plan, path| {
-                    let file = path.trim_start_matches('/').replace('/', "_");
-                    plan.run(with_libs(
-                        cmd(&[&exe, "-m", "get", "-v", "6", "-o", &format!("{{{{dirs.downloads}}}}/{file}")])
-                            .args([format!("coap://{{{{target.ip}}}}:{{{{target.port}}}}{path}")])
-                            .describe("libcoap example client fetching one request"),
-                    ))
-                })
-            }
-        })
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+            (
+                plan,
+                format!("{{{{dirs.tools}}}}/root/usr/bin/coap-{role}-notls"),
+                Some("{{dirs.tools}}/root/usr/lib/x86_64-linux-gnu"),
+            )
+        }
+        ("debian", EnvironmentKind::Docker) => (
+            ServicePlan::new().image(ImageSpec::new("libcoap-debian").packages(&["libcoap3-bin"])),
+            format!("/usr/bin/coap-{role}-notls"),
+            None,
+        ),
+        (_, EnvironmentKind::Docker) => (ServicePlan::new().image(upstream_image()), format!("/usr/local/bin/coap-{role}"), None),
+        (source, _) => {
+            return Err(unsupported(format!(
+                "environment `{}` with source `{source}` (libcoap plans localhost with `debian`, docker with `debian` or `upstream`)",
+                versions::env_name(req.environment)
+            )))
+        }
+    };
+    let with_libs = |c: Command| match libs {
+        Some(dir) => c.env("LD_LIBRARY_PATH", dir),
+        None => c,
+    };
+    Ok(match req.role {
+        Role::Server => plan
+            .port("coap", listen_port(&req, 4443), Transport::Udp)
+            .ready_when_bound("coap")
+            .run(with_libs(
+                cmd(&[&exe, "-A", listen_host(&req), "-p", "{{ports.coap}}", "-v", "6"]).describe("libcoap example server"),
+            )),
+        _ => {
+            let paths = if req.requests.is_empty() {
+                vec!["/.well-known/core".to_string()]
+            } else {
+                req.requests.clone()
+            };
+            paths.into_iter().fold(plan, |plan, path| {
+                let file = path.trim_start_matches('/').replace('/', "_");
+                plan.run(with_libs(
+                    cmd(&[&exe, "-m", "get", "-v", "6", "-o", &format!("{{{{dirs.downloads}}}}/{file}")])
+                        .args([format!("coap://{{{{target.ip}}}}:{{{{target.port}}}}{path}")])
+                        .describe("libcoap example client fetching one request"),
+                ))
+            })
+        }
+    })
 }
 
 fn upstream_image() -> ImageSpec {
@@ -138,4 +123,4 @@ fn upstream_image() -> ImageSpec {
         .workdir("/opt/libcoap")
 }
 
-export_service!(Libcoap);
+export_iut!(IUT, plan);

@@ -18,82 +18,66 @@ const IUT: Iut = Iut {
     protocol: "quic",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new(
-            "rfc9000",
-            Some("00000001"),
-            &["h3"],
-            &[
-                Pin::new("lsquic", "https://github.com/litespeedtech/lsquic.git", "v4.0.9"),
-                Pin::new("boringssl", "https://boringssl.googlesource.com/boringssl", "9fc1c33e9c21439ce5f87855a6591a9324e569fd"),
-            ],
-        )],
-    },
+    versions: &[VersionRow::new(
+        "rfc9000",
+        Some("00000001"),
+        &["h3"],
+        &[
+            Pin::new("lsquic", "https://github.com/litespeedtech/lsquic.git", "v4.0.9"),
+            Pin::new("boringssl", "https://boringssl.googlesource.com/boringssl", "9fc1c33e9c21439ce5f87855a6591a9324e569fd"),
+        ],
+    )],
     sources: &[SourceRow::upstream("lsquic v4.0.9 and BoringSSL 9fc1c33e from git, built with cmake in a Docker image")],
 };
 
 const BIN: &str = "/opt/lsquic/bin";
 
-struct Lsquic;
-
-impl ServicePlugin for Lsquic {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        let v = IUT.admit(&req)?;
-        let plan = ServicePlan::new()
-            .image(image(v))
-            .pre_run(cmd(&["mkdir", "-p", "{{dirs.logs}}/tls-secrets"]).describe("lsquic -G writes one key file per connection here"))
-            .artifact(ArtifactKind::Keylog, "{{dirs.logs}}/tls-secrets", false);
-        Ok(match req.role {
-            Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
-                cmd(&[&format!("{BIN}/http_server"), "-c", "localhost,{{certs.cert_pem}},{{certs.key_pem}}"])
-                    .args([
-                        "-L",
-                        "debug",
-                        "-r",
-                        "{{dirs.www}}",
-                        "-G",
-                        "{{dirs.logs}}/tls-secrets",
-                        "-s",
-                        "0.0.0.0:{{ports.quic}}",
-                    ])
-                    .describe("lsquic http_server serving the www directory"),
-            ),
-            _ => {
-                let mut c = cmd(&[&format!("{BIN}/http_client"), "-L", "debug"]);
-                for path in requests_or_index(&req) {
-                    c = c.args(["-p", path.as_str()]);
-                }
-                plan.run(
-                    c.args([
-                        "-4",
-                        "-H",
-                        "{{target.host}}",
-                        "-G",
-                        "{{dirs.logs}}/tls-secrets",
-                        "-s",
-                        "{{target.host}}:{{target.port}}",
-                    ])
-                    .describe("lsquic http_client fetching the test's requests"),
-                )
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = IUT.admit(&req)?;
+    let plan = ServicePlan::new()
+        .image(image(v))
+        .pre_run(cmd(&["mkdir", "-p", "{{dirs.logs}}/tls-secrets"]).describe("lsquic -G writes one key file per connection here"))
+        .artifact(ArtifactKind::Keylog, "{{dirs.logs}}/tls-secrets", false);
+    Ok(match req.role {
+        Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
+            cmd(&[&format!("{BIN}/http_server"), "-c", "localhost,{{certs.cert_pem}},{{certs.key_pem}}"])
+                .args([
+                    "-L",
+                    "debug",
+                    "-r",
+                    "{{dirs.www}}",
+                    "-G",
+                    "{{dirs.logs}}/tls-secrets",
+                    "-s",
+                    "0.0.0.0:{{ports.quic}}",
+                ])
+                .describe("lsquic http_server serving the www directory"),
+        ),
+        _ => {
+            let mut c = cmd(&[&format!("{BIN}/http_client"), "-L", "debug"]);
+            for path in requests_or_index(&req) {
+                c = c.args(["-p", path.as_str()]);
             }
-        })
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+            plan.run(
+                c.args([
+                    "-4",
+                    "-H",
+                    "{{target.host}}",
+                    "-G",
+                    "{{dirs.logs}}/tls-secrets",
+                    "-s",
+                    "{{target.host}}:{{target.port}}",
+                ])
+                .describe("lsquic http_client fetching the test's requests"),
+            )
+        }
+    })
 }
 
 /// The original Dockerfile as steps: BoringSSL with cmake + make, then lsquic pointed at it.
 fn image(v: &VersionRow) -> ImageSpec {
     let (lq, bs) = (&v.upstream[0], &v.upstream[1]);
-    IUT.versions
-        .image(v)
+    IUT.image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -111,4 +95,4 @@ fn image(v: &VersionRow) -> ImageSpec {
         .workdir("/opt/lsquic")
 }
 
-export_service!(Lsquic);
+export_iut!(IUT, plan);

@@ -24,10 +24,7 @@ const IUT: Iut = Iut {
     protocol: "minip",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[row("functional"), row("fail"), row("flaky"), row("random"), row("vulnerable")],
-    },
+    versions: &[row("functional"), row("fail"), row("flaky"), row("random"), row("vulnerable")],
     sources: &[
         SourceRow::offline(
             "pypi",
@@ -37,87 +34,83 @@ const IUT: Iut = Iut {
     ],
 };
 
+/// The parameters after `source`.
+fn parameters() -> Vec<ParamSpec> {
+    vec![ParamSpec::choice(
+        "variant",
+        &["version", "functional", "fail", "flaky", "random", "vulnerable"],
+        "behaviour variant to compile; `version` (default) takes the protocol version's name",
+    )]
+}
+
 const fn row(name: &'static str) -> VersionRow {
     VersionRow::new(name, None, &[], &[PANTHER])
 }
 
-struct Minip;
-
-impl ServicePlugin for Minip {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![ParamSpec::choice(
-            "variant",
-            &["version", "functional", "fail", "flaky", "random", "vulnerable"],
-            "behaviour variant to compile; `version` (default) takes the protocol version's name",
-        )])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        let v = IUT.admit_any_environment(&req)?;
-        let variant = match req.param_str("variant")? {
-            "version" => v.name,
-            other => VARIANTS
-                .iter()
-                .copied()
-                .find(|x| *x == other)
-                .ok_or_else(|| invalid_param("variant", format!("`{other}` is not one of {}", VARIANTS.join(", "))))?,
-        };
-        let program = match req.role {
-            Role::Server => "miniP_server",
-            _ => "miniP_client",
-        };
-        let (plan, bin) = match req.param_str("source")? {
-            "pypi" => {
-                require_environment("minip from pypi", &req, &[EnvironmentKind::Localhost])?;
-                let src = format!("{{{{dirs.tools}}}}/wheel/{SRC}/{variant}");
-                let out = format!("{{{{dirs.tools}}}}/bin/{variant}");
-                let plan = ServicePlan::new()
-                    .compile(
-                        cmd(&[
-                            "python3",
-                            "-m",
-                            "pip",
-                            "download",
-                            "--no-deps",
-                            "--disable-pip-version-check",
-                            "panther_net==1.2.0",
-                            "-d",
-                            "{{dirs.tools}}/dl",
-                        ])
-                        .timeout(10 * 60 * 1000)
-                        .describe("fetch the original's wheel, which carries the MiniP C sources"),
-                    )
-                    .compile(cmd(&[
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = IUT.admit_any_environment(&req)?;
+    let variant = match req.param_str("variant")? {
+        "version" => v.name,
+        other => VARIANTS
+            .iter()
+            .copied()
+            .find(|x| *x == other)
+            .ok_or_else(|| invalid_param("variant", format!("`{other}` is not one of {}", VARIANTS.join(", "))))?,
+    };
+    let program = match req.role {
+        Role::Server => "miniP_server",
+        _ => "miniP_client",
+    };
+    let (plan, bin) = match req.param_str("source")? {
+        "pypi" => {
+            require_environment("minip from pypi", &req, &[EnvironmentKind::Localhost])?;
+            let src = format!("{{{{dirs.tools}}}}/wheel/{SRC}/{variant}");
+            let out = format!("{{{{dirs.tools}}}}/bin/{variant}");
+            let plan = ServicePlan::new()
+                .compile(
+                    cmd(&[
                         "python3",
                         "-m",
-                        "zipfile",
-                        "-e",
-                        &format!("{{{{dirs.tools}}}}/dl/{WHEEL}"),
-                        "{{dirs.tools}}/wheel",
-                    ]))
-                    .compile(cmd(&["mkdir", "-p", &out]))
-                    .compile(cmd(&["gcc", &format!("{src}/miniP_server.c"), "-o", &format!("{out}/miniP_server")]))
-                    .compile(cmd(&["gcc", &format!("{src}/miniP_client.c"), "-o", &format!("{out}/miniP_client")]));
-                (plan, out)
-            }
-            _ => {
-                require_environment("minip from upstream", &req, &[EnvironmentKind::Docker])?;
-                (ServicePlan::new().image(image(variant)), "/opt/ping-pong".to_string())
-            }
-        };
-        let exe = format!("{bin}/{program}");
-        Ok(match req.role {
-            Role::Server => plan
-                .port("minip", listen_port(&req, 4443), Transport::Udp)
-                .ready_when_bound("minip")
-                .run(cmd(&[&exe, "-p", "{{ports.minip}}", "-i", listen_host(&req)]).describe("MiniP ping-pong server")),
-            _ => plan.run(cmd(&[&exe, "-p", "{{target.port}}", "-i", "{{target.ip}}"]).describe("MiniP ping-pong client")),
-        })
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+                        "pip",
+                        "download",
+                        "--no-deps",
+                        "--disable-pip-version-check",
+                        "panther_net==1.2.0",
+                        "-d",
+                        "{{dirs.tools}}/dl",
+                    ])
+                    .timeout(10 * 60 * 1000)
+                    .describe("fetch the original's wheel, which carries the MiniP C sources"),
+                )
+                .compile(cmd(&[
+                    "python3",
+                    "-m",
+                    "zipfile",
+                    "-e",
+                    &format!("{{{{dirs.tools}}}}/dl/{WHEEL}"),
+                    "{{dirs.tools}}/wheel",
+                ]))
+                .compile(cmd(&["mkdir", "-p", &out]))
+                // The fail and flaky servers include `delay_<variant>.h`, which the wheel lacks; the
+                // variant's own `delay.h` holds its intended delays.
+                .compile(cmd(&["cp", &format!("{src}/delay.h"), &format!("{src}/delay_{variant}.h")]))
+                .compile(cmd(&["gcc", &format!("{src}/miniP_server.c"), "-o", &format!("{out}/miniP_server")]))
+                .compile(cmd(&["gcc", &format!("{src}/miniP_client.c"), "-o", &format!("{out}/miniP_client")]));
+            (plan, out)
+        }
+        _ => {
+            require_environment("minip from upstream", &req, &[EnvironmentKind::Docker])?;
+            (ServicePlan::new().image(image(variant)), "/opt/ping-pong".to_string())
+        }
+    };
+    let exe = format!("{bin}/{program}");
+    Ok(match req.role {
+        Role::Server => plan
+            .port("minip", listen_port(&req, 4443), Transport::Udp)
+            .ready_when_bound("minip")
+            .run(cmd(&[&exe, "-p", "{{ports.minip}}", "-i", listen_host(&req)]).describe("MiniP ping-pong server")),
+        _ => plan.run(cmd(&[&exe, "-p", "{{target.port}}", "-i", "{{target.ip}}"]).describe("MiniP ping-pong client")),
+    })
 }
 
 fn image(variant: &str) -> ImageSpec {
@@ -131,4 +124,4 @@ fn image(variant: &str) -> ImageSpec {
         .workdir("/opt/ping-pong")
 }
 
-export_service!(Minip);
+export_iut!(IUT, plan, parameters());

@@ -19,50 +19,39 @@ const IUT: Iut = Iut {
     protocol: "quic",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["echo"], &[Pin::new("mvfst", "https://github.com/facebook/mvfst.git", "v2024.08.26.00")])],
-    },
+    versions: &[VersionRow::new(
+        "rfc9000",
+        Some("00000001"),
+        &["echo"],
+        &[Pin::new("mvfst", "https://github.com/facebook/mvfst.git", "v2024.08.26.00")],
+    )],
     sources: &[SourceRow::upstream(
         "mvfst v2024.08.26.00 from GitHub, built with its build_helper.sh (fetches folly and fizz) in a Docker image",
     )],
 };
 
-struct Mvfst;
-
-impl ServicePlugin for Mvfst {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        let v = IUT.admit(&req)?;
-        let plan = ServicePlan::new().image(image(v));
-        Ok(match req.role {
-            Role::Server => plan
-                .port("quic", 4443, Transport::Udp)
-                .ready_when_bound("quic")
-                .run(cmd(&[BIN, "-mode=server", "-host=0.0.0.0", "-port={{ports.quic}}", "-pr=false", "-v=10"]).describe("mvfst echo server")),
-            _ => plan.run(
-                cmd(&[BIN, "-mode=client", "-host={{target.ip}}", "-port={{target.port}}", "-pr=false", "-v=10"])
-                    .args(["-stop_logging_if_full_disk"])
-                    .describe("mvfst echo client (handshake, then close)"),
-            ),
-        })
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = IUT.admit(&req)?;
+    let plan = ServicePlan::new().image(image(v));
+    Ok(match req.role {
+        Role::Server => plan
+            .port("quic", 4443, Transport::Udp)
+            .ready_when_bound("quic")
+            .run(cmd(&[BIN, "-mode=server", "-host=0.0.0.0", "-port={{ports.quic}}", "-pr=false", "-v=10"]).describe("mvfst echo server")),
+        _ => plan.run(
+            cmd(&[BIN, "-mode=client", "-host={{target.ip}}", "-port={{target.port}}", "-pr=false", "-v=10"])
+                .args(["-stop_logging_if_full_disk"])
+                .describe("mvfst echo client (handshake, then close)"),
+        ),
+    })
 }
 
 fn image(v: &VersionRow) -> ImageSpec {
-    IUT.versions
-        .image(v)
+    IUT.image(v)
         .packages(&["build-essential", "cmake", "git", "ca-certificates", "python3", "sudo", "libssl-dev"])
         .pinned(&v.upstream[0], "/opt/mvfst")
         .step_in("/opt/mvfst", &["./build_helper.sh"])
         .workdir("/opt/mvfst")
 }
 
-export_service!(Mvfst);
+export_iut!(IUT, plan);

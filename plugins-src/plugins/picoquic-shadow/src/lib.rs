@@ -29,14 +29,11 @@ const IUT: Iut = Iut {
     protocol: "quic",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Docker, EnvironmentKind::Shadow],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[
-            row!("rfc9000", "00000001", "hq-interop", "047c5fe20bb9ea91c1caded8977134f19681ec76"),
-            row!("draft29", "ff00001d", "hq-29", "2464adadf28c1b924416831d24ca62380936a209"),
-            row!("draft27", "ff00001b", "hq-27", "5e0f82e184f1ae79de58837819b13ea7ef89b6f1"),
-        ],
-    },
+    versions: &[
+        row!("rfc9000", "00000001", "hq-interop", "047c5fe20bb9ea91c1caded8977134f19681ec76"),
+        row!("draft29", "ff00001d", "hq-29", "2464adadf28c1b924416831d24ca62380936a209"),
+        row!("draft27", "ff00001b", "hq-27", "5e0f82e184f1ae79de58837819b13ea7ef89b6f1"),
+    ],
     sources: &[SourceRow::upstream(
         "the Shadow-compatible picoquic fork (ElNiak/picoquic bb67995f) and picotls, built with cmake in a Docker image",
     )],
@@ -48,20 +45,4 @@ const FLAVOUR: Flavour = Flavour {
     target: "{{target.ip}}",
 };
 
-struct PicoquicShadow;
-
-impl ServicePlugin for PicoquicShadow {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        picoquic::plan(&IUT, &FLAVOUR, &req)
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
-}
-
-export_service!(PicoquicShadow);
+export_iut!(IUT, |req: PlanRequest| picoquic::plan(&IUT, &FLAVOUR, &req));

@@ -30,15 +30,12 @@ const IUT: Iut = Iut {
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Docker],
     // Pins from the original's `version_configs/<version>.yaml` (`commit` and `dependencies`).
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[
-            row!("rfc9000", "00000001", "hq-interop", "bb67995f2d7c0e577c2c8788313c3b580d3df9a7", "047c5fe20bb9ea91c1caded8977134f19681ec76"),
-            row!("draft29", "ff00001d", "hq-29", "ad23e6c3593bd987dcd8d74fc9f528f2676fedf4", "2464adadf28c1b924416831d24ca62380936a209"),
-            row!("draft27-vuln1", "ff00001b", "hq-27", "97687415c78f5cae4ea3ac6a7373e369415480ce", "5e0f82e184f1ae79de58837819b13ea7ef89b6f1"),
-            row!("draft27-vuln2", "ff00001b", "hq-27", "42c6200fb20217e31c07b2c3ac73dadbd0c337b8", "a1769991c69e4f9b8e3d19db5cce745aaa86b271"),
-        ],
-    },
+    versions: &[
+        row!("rfc9000", "00000001", "hq-interop", "bb67995f2d7c0e577c2c8788313c3b580d3df9a7", "047c5fe20bb9ea91c1caded8977134f19681ec76"),
+        row!("draft29", "ff00001d", "hq-29", "ad23e6c3593bd987dcd8d74fc9f528f2676fedf4", "2464adadf28c1b924416831d24ca62380936a209"),
+        row!("draft27-vuln1", "ff00001b", "hq-27", "97687415c78f5cae4ea3ac6a7373e369415480ce", "5e0f82e184f1ae79de58837819b13ea7ef89b6f1"),
+        row!("draft27-vuln2", "ff00001b", "hq-27", "42c6200fb20217e31c07b2c3ac73dadbd0c337b8", "a1769991c69e4f9b8e3d19db5cce745aaa86b271"),
+    ],
     sources: &[SourceRow::upstream(
         "picoquic and picotls from GitHub at the original's pinned commits, built with cmake in a Docker image",
     )],
@@ -50,20 +47,4 @@ const FLAVOUR: Flavour = Flavour {
     target: "{{target.host}}",
 };
 
-struct Picoquic;
-
-impl ServicePlugin for Picoquic {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        picoquic::plan(&IUT, &FLAVOUR, &req)
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
-}
-
-export_service!(Picoquic);
+export_iut!(IUT, |req: PlanRequest| picoquic::plan(&IUT, &FLAVOUR, &req));

@@ -18,53 +18,38 @@ const IUT: Iut = Iut {
     protocol: "quic",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["hq-interop"], &[Pin::new("quant", "https://github.com/NTAP/quant.git", "d82bc507f8e4f1790447231d22eb1c5ad026d671")])],
-    },
+    versions: &[VersionRow::new(
+        "rfc9000",
+        Some("00000001"),
+        &["hq-interop"],
+        &[Pin::new("quant", "https://github.com/NTAP/quant.git", "d82bc507f8e4f1790447231d22eb1c5ad026d671")],
+    )],
     sources: &[SourceRow::upstream(
         "quant commit d82bc507 from GitHub (with its picotls and warpcore submodules), built with cmake in a Docker image",
     )],
 };
 
-struct Quant;
-
-impl ServicePlugin for Quant {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        let v = IUT.admit(&req)?;
-        let plan = ServicePlan::new().image(image(v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
-        Ok(match req.role {
-            Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
-                cmd(&[&format!("{BIN}/server"), "-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}"])
-                    .args(["-x", "1000", "-o", "-t", "3600", "-i", "eth0", "-d", "{{dirs.www}}"])
-                    .args(["-q", "{{dirs.qlog}}", "-l", "{{files.keylog}}", "-p", "{{ports.quic}}", "-v", "5"])
-                    .describe("quant server serving the www directory"),
-            ),
-            _ => plan.run(
-                cmd(&[&format!("{BIN}/client"), "-r", "10", "-t", "3600", "-i", "eth0"])
-                    .args(["-q", "{{dirs.qlog}}", "-l", "{{files.keylog}}", "-s", "{{dirs.work}}/ticket.bin"])
-                    .args(
-                        requests_or_index(&req)
-                            .iter()
-                            .map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")),
-                    )
-                    .describe("quant client fetching the test's requests"),
-            ),
-        })
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
-    }
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = IUT.admit(&req)?;
+    let plan = ServicePlan::new().image(image(v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
+    Ok(match req.role {
+        Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
+            cmd(&[&format!("{BIN}/server"), "-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}"])
+                .args(["-x", "1000", "-o", "-t", "3600", "-i", "eth0", "-d", "{{dirs.www}}"])
+                .args(["-q", "{{dirs.qlog}}", "-l", "{{files.keylog}}", "-p", "{{ports.quic}}", "-v", "5"])
+                .describe("quant server serving the www directory"),
+        ),
+        _ => plan.run(
+            cmd(&[&format!("{BIN}/client"), "-r", "10", "-t", "3600", "-i", "eth0"])
+                .args(["-q", "{{dirs.qlog}}", "-l", "{{files.keylog}}", "-s", "{{dirs.work}}/ticket.bin"])
+                .args(requests_or_index(&req).iter().map(|p| target_url(p)))
+                .describe("quant client fetching the test's requests"),
+        ),
+    })
 }
 
 fn image(v: &VersionRow) -> ImageSpec {
-    IUT.versions
-        .image(v)
+    IUT.image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -79,9 +64,13 @@ fn image(v: &VersionRow) -> ImageSpec {
         .pinned(&v.upstream[0], "/opt/quant")
         .steps_in(
             "/opt/quant",
-            &[&["git", "submodule", "update", "--init", "--recursive"], &["cmake", "-S", ".", "-B", "Debug"], &["cmake", "--build", "Debug", "-j", "2"]],
+            &[
+                &["git", "submodule", "update", "--init", "--recursive"],
+                &["cmake", "-S", ".", "-B", "Debug"],
+                &["cmake", "--build", "Debug", "-j", "2"],
+            ],
         )
         .workdir("/opt/quant")
 }
 
-export_service!(Quant);
+export_iut!(IUT, plan);

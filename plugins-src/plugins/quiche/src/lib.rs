@@ -26,10 +26,12 @@ const IUT: Iut = Iut {
     protocol: "quic",
     roles: &[Role::Server, Role::Client],
     environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
-    versions: VersionTable {
-        plugin: NAME,
-        rows: &[VersionRow::new("rfc9000", Some("00000001"), &["h3"], &[Pin::new("quiche", "https://github.com/cloudflare/quiche.git", "4bda0917dd5aa535f39214063ee85c2cad00ceb2")])],
-    },
+    versions: &[VersionRow::new(
+        "rfc9000",
+        Some("00000001"),
+        &["h3"],
+        &[Pin::new("quiche", "https://github.com/cloudflare/quiche.git", "4bda0917dd5aa535f39214063ee85c2cad00ceb2")],
+    )],
     sources: &[
         SourceRow::offline(
             "crates-io",
@@ -39,29 +41,17 @@ const IUT: Iut = Iut {
     ],
 };
 
-struct Quiche;
-
-impl ServicePlugin for Quiche {
-    fn describe() -> PluginInfo {
-        IUT.info(vec![])
-    }
-
-    fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
-        let v = IUT.admit_any_environment(&req)?;
-        match req.param_str("source")? {
-            "crates-io" => {
-                require_environment("quiche from crates-io", &req, &[EnvironmentKind::Localhost])?;
-                Ok(crates_io(&req))
-            }
-            _ => {
-                require_environment("quiche from upstream", &req, &[EnvironmentKind::Docker])?;
-                Ok(upstream(&req, v))
-            }
+fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = IUT.admit_any_environment(&req)?;
+    match req.param_str("source")? {
+        "crates-io" => {
+            require_environment("quiche from crates-io", &req, &[EnvironmentKind::Localhost])?;
+            Ok(crates_io(&req))
         }
-    }
-
-    fn assess(_outcome: Outcome) -> Option<Verdict> {
-        None
+        _ => {
+            require_environment("quiche from upstream", &req, &[EnvironmentKind::Docker])?;
+            Ok(upstream(&req, v))
+        }
     }
 }
 
@@ -88,11 +78,7 @@ fn crates_io(req: &PlanRequest) -> ServicePlan {
             ),
         _ => requests_or_index(req).into_iter().fold(plan, |plan, path| {
             plan.run(
-                cmd(&[
-                    "{{dirs.tools}}/bin/http3-client",
-                    &format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}"),
-                ])
-                .describe("quiche http3-client fetching one request"),
+                cmd(&["{{dirs.tools}}/bin/http3-client", &target_url(&path)]).describe("quiche http3-client fetching one request"),
             )
         }),
     }
@@ -113,11 +99,7 @@ fn upstream(req: &PlanRequest, v: &VersionRow) -> ServicePlan {
             cmd(&[&format!("{bin}/quiche-client"), "--dump-json", "--no-verify", "-n", "5"])
                 .args(["--session-file", "{{dirs.work}}/session.bin", "--wire-version", v.wire.unwrap_or("00000001")])
                 .args(["--dump-responses", "{{dirs.downloads}}"])
-                .args(
-                    requests_or_index(req)
-                        .iter()
-                        .map(|p| format!("https://{{{{target.host}}}}:{{{{target.port}}}}{p}")),
-                )
+                .args(requests_or_index(req).iter().map(|p| target_url(p)))
                 .env("SSLKEYLOGFILE", "{{files.keylog}}")
                 .env("QLOGDIR", "{{dirs.qlog}}")
                 .describe("quiche-client fetching the test's requests into downloads"),
@@ -129,8 +111,7 @@ fn upstream(req: &PlanRequest, v: &VersionRow) -> ServicePlan {
 /// the apps crate into a fixed prefix. Its replaced `src/packet.rs` is left out (an image spec
 /// carries no files).
 fn image(v: &VersionRow) -> ImageSpec {
-    IUT.versions
-        .image(v)
+    IUT.image(v)
         .packages(&[
             "build-essential",
             "cmake",
@@ -150,4 +131,4 @@ fn image(v: &VersionRow) -> ImageSpec {
         .workdir("/opt/quiche")
 }
 
-export_service!(Quiche);
+export_iut!(IUT, plan);
