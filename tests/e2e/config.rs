@@ -215,22 +215,28 @@ fn no_orphan_snapshots() {
     }
 }
 
-// Every shipped experiment loads, and checks against the fixture plugins when it names only
-// those.
+// Every shipped experiment loads and checks against the plugins that ship in plugins-dist/
+// (the real components, through the real plugin host).
 #[test]
 fn shipped_experiments_load() {
+    let host = panther_host::plugin::PluginHost::open(panther_host::plugin::HostOptions {
+        plugin_dirs: vec![workspace().join("plugins-dist")],
+        cache_dir: workspace().join("target").join("e2e-plugin-cache"),
+        limits: panther_host::plugin::Limits::default(),
+        locked: None,
+    })
+    .expect("the bundled plugins load");
+    let installed: Vec<PluginInfo> = host.plugins().iter().map(|p| p.info.clone()).collect();
     for e in std::fs::read_dir(workspace().join("experiments")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
             let exp = config::load(&p).unwrap_or_else(|e| panic!("{}", config::render_plain(&e)));
             assert!(!exp.tests.is_empty());
-            config::check_plugins_among(&exp, &installed())
-                .unwrap_or_else(|e| panic!("{}", config::render_plain(&e)));
+            config::check_plugins_among(&exp, &installed)
+                .unwrap_or_else(|e| panic!("{}: {}", p.display(), config::render_plain(&e)));
         }
     }
 }
-
-
 
 // `validate` refuses a malformed file with exit code 2, every problem on stderr with its
 // location, and nothing on stdout.
