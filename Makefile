@@ -31,7 +31,7 @@ setup-rust:
 # Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), python3-venv
 # (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image.
 # tshark gets the non-setuid debconf answer first, so the install never stops to ask.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace
 APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)

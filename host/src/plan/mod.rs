@@ -7,6 +7,7 @@
 pub mod display;
 pub mod policy;
 pub mod render;
+pub mod wrap;
 
 use crate::plugin::types::ServicePlan;
 

@@ -250,6 +250,24 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
                 continue;
             }
         };
+        // Execution wrappers go around IUT service processes before rendering and policy,
+        // so their argv and output paths are rendered and judged like the plugin's own.
+        let wrapped;
+        let raw = if s.kind == ServiceKind::Iut && !spec.execution.is_empty() {
+            let wrappers: Vec<(String, Vec<String>)> = spec.execution.iter().map(|w| (w.kind.clone(), wrapper_options(w))).collect();
+            match plan::wrap::apply(raw, &wrappers) {
+                Ok(p) => {
+                    wrapped = p;
+                    &wrapped
+                }
+                Err(e) => {
+                    problems.push(Box::new(PlanProblem(format!("service `{}`: {e}", s.name))));
+                    raw
+                }
+            }
+        } else {
+            raw
+        };
         let visible = layout::visible_dirs(&dirs, placement, &run.root);
         let certs_dir = visible.get("certs").cloned().unwrap_or_default();
         let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
@@ -280,6 +298,15 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance, context: Some(ctx) });
     }
     PlannedTest { spec: spec.clone(), iteration, dir, environment: env, deployment: Some(deployment), services, problems }
+}
+
+/// A wrapper's `options = [...]` (extra arguments for the tool), as strings.
+fn wrapper_options(w: &crate::config::WrapperSpec) -> Vec<String> {
+    match w.params.get("options") {
+        Some(toml::Value::Array(items)) => items.iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect(),
+        Some(toml::Value::String(s)) => vec![s.clone()],
+        _ => vec![],
+    }
 }
 
 /// Upper bound on how long a test may take when nothing else says so.

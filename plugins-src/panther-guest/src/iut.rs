@@ -1,11 +1,12 @@
 //! What an IUT plugin says about itself, in one table: [`Iut`] turns it into `describe`'s
 //! answer and into the checks every `plan` starts with, so the two cannot disagree.
 //!
-//! Only the description lives here; what a plan contains stays in the plugin.
+//! Only the description and the `service` glue live here; what a plan contains stays in the
+//! plugin.
 
 use crate::{
-    require_environment, require_role, source_infos, source_param, EnvironmentKind, ImageSpec, ParamSpec, PlanRequest, PluginError, PluginInfo, PluginKind, Role,
-    SourceRow, VersionRow, VersionTable,
+    require_environment, require_role, source_infos, source_param, EnvironmentKind, ImageSpec, ParamSpec, PlanRequest, PluginError, PluginInfo,
+    PluginKind, Role, SourceRow, VersionRow, VersionTable,
 };
 
 /// An implementation under test: its name, roles, environments, versions and sources.
