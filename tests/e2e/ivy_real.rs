@@ -27,7 +27,8 @@ fn run_dir(out: &Path) -> PathBuf {
 }
 
 // The functional server passes with `test_completed`; the `fail` server, which answers a ping
-// after at least 4 s, violates ping_frame.ivy's 3 s bound and the tester catches it.
+// after at least 4 s, violates ping_frame.ivy's 3 s bound and the tester catches it. With the
+// roles inverted, the functional client passes too.
 #[test]
 fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
     let out = tempfile::tempdir().unwrap();
@@ -84,6 +85,25 @@ fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
         r.iter()
             .any(|l| l.contains("violated the specification at ping_frame.ivy: line 97")),
         "the fail must be the spec's timing requirement: {r:?}"
+    );
+
+    // Roles inverted: Ivy is the server, the functional MiniP client pings it.
+    let inv = get("minip functional client vs ivy");
+    assert_eq!(inv["status"], "passed", "{inv}");
+    let r = reasons(inv);
+    assert!(
+        r.iter()
+            .any(|l| l.starts_with("test_completed: no violation in")),
+        "{r:?}"
+    );
+    let trace = std::fs::read_to_string(
+        dir.join("minip-functional-client-vs-ivy/ivy/logs/run/cmd-0.stdout"),
+    )
+    .unwrap();
+    assert!(
+        trace.contains("< recv_ping(server,")
+            && trace.contains("{frame.ping:{data:[0x70,0x69,0x6e,0x67]}}"),
+        "no ping received from the IUT client:\n{trace}"
     );
 
     // The verdicts rest on real traffic: the tester's own trace shows pings sent and pongs received.

@@ -166,7 +166,21 @@ impl ServicePlugin for Ivy {
                 },
                 Transport::Udp,
             )
-            .ready(ReadinessCondition::Started, 5_000)
+            .ready(
+                // Ivy as a server must have its UDP socket open before the IUT client sends
+                // its one ping (it gives up after 3 s); as a client, starting is enough.
+                if role == IvyRole::Server && proto == "minip" {
+                    // The MiniP tester loads its expected ping (`ping_data`) in its first
+                    // generated `client_send_event`; a ping that arrives earlier is judged
+                    // against an empty payload and fails (ping_frame.ivy line 72).
+                    ReadinessCondition::LogLine("> client_send_event(".into())
+                } else if role == IvyRole::Server {
+                    ReadinessCondition::PortBound("ivy".into())
+                } else {
+                    ReadinessCondition::Started
+                },
+                30_000,
+            )
             .artifact(
                 ArtifactKind::Log,
                 &format!("{build}/compilation_status.txt"),
