@@ -59,3 +59,36 @@ pub fn check(
     policy.check(plugin, &rendered, ctx)?;
     Ok(CheckedPlan { plan: rendered })
 }
+
+/// Plans for the unit tests of this module's parts.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::plugin::types::*;
+
+    /// A plan whose only phase is one run command with `argv` and a key-log variable.
+    pub fn plan_running(argv: &[&str]) -> ServicePlan {
+        ServicePlan {
+            phases: Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run: vec![Command {
+                    argv: argv.iter().map(|s| s.to_string()).collect(),
+                    env: vec![("SSLKEYLOGFILE".into(), "{{files.keylog}}".into())],
+                    cwd: None,
+                    timeout_ms: None,
+                    critical: true,
+                    description: String::new(),
+                }],
+                post_run: vec![],
+            },
+            image: None,
+            ports: vec![],
+            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
+            artifacts: vec![],
+            capabilities: vec![],
+            files: vec![],
+        }
+    }
+}

@@ -186,31 +186,7 @@ mod tests {
     use super::*;
     use crate::plugin::types::*;
 
-    fn plan_with_argv(argv: &[&str]) -> ServicePlan {
-        ServicePlan {
-            phases: Phases {
-                pre_compile: vec![],
-                compile: vec![],
-                post_compile: vec![],
-                pre_run: vec![],
-                run: vec![Command {
-                    argv: argv.iter().map(|s| s.to_string()).collect(),
-                    env: vec![("SSLKEYLOGFILE".into(), "{{files.keylog}}".into())],
-                    cwd: None,
-                    timeout_ms: None,
-                    critical: true,
-                    description: String::new(),
-                }],
-                post_run: vec![],
-            },
-            image: None,
-            ports: vec![],
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
-            artifacts: vec![],
-            capabilities: vec![],
-            files: vec![],
-        }
-    }
+    use crate::plan::test_support::plan_running as plan_with_argv;
 
     fn ctx() -> RenderContext {
         let mut c = RenderContext::default();

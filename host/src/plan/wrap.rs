@@ -69,25 +69,9 @@ pub fn apply(plan: &ServicePlan, wrappers: &[(String, Vec<String>)]) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::types::*;
 
     fn plan() -> ServicePlan {
-        ServicePlan {
-            phases: Phases {
-                pre_compile: vec![],
-                compile: vec![],
-                post_compile: vec![],
-                pre_run: vec![],
-                run: vec![Command { argv: vec!["srv".into(), "-p".into(), "{{ports.quic}}".into()], env: vec![], cwd: None, timeout_ms: None, critical: true, description: String::new() }],
-                post_run: vec![],
-            },
-            image: None,
-            ports: vec![],
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
-            artifacts: vec![],
-            capabilities: vec![],
-            files: vec![],
-        }
+        crate::plan::test_support::plan_running(&["srv", "-p", "{{ports.quic}}"])
     }
 
     // strace goes in front of the service's argv and its log becomes an artifact.
