@@ -1378,14 +1378,11 @@ async fn wait_exit(docker: &Docker, id: &str) -> Option<i32> {
             condition: "not-running".into(),
         }),
     );
-    while let Some(item) = s.next().await {
-        match item {
-            Ok(r) => return Some(r.status_code as i32),
-            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
-                return Some(code as i32)
-            }
-            Err(_) => break,
-        }
+    // The stream yields one item: the exit, or an error (then the code is read back below).
+    match s.next().await {
+        Some(Ok(r)) => return Some(r.status_code as i32),
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => return Some(code as i32),
+        Some(Err(_)) | None => {}
     }
     let info = docker
         .inspect_container(
