@@ -164,13 +164,25 @@ fn sigint_tears_down_and_keeps_a_partial_summary() {
     assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
 }
 
-// quiche from crates.io serves quic-go and aioquic clients for real. The first run builds
-// quiche's examples (~7 min on 2 cores, cached by content hash in ~/.cache/panther-host/tools).
+// quiche from crates.io serves quic-go and aioquic clients, and quinn from crates.io (behind
+// its plugin's HTTP/0.9 front end) serves aioquic and quic-go and fetches from quic-go, all for
+// real. The first run builds quiche's examples (~7 min on 2 cores) and quinn's front end
+// (~30 s), cached by content hash in ~/.cache/panther-host/tools.
 #[test]
-fn quiche_serves_quic_go_and_aioquic() {
+fn quiche_and_quinn_interoperate() {
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(&["-q", "run", "experiments/quiche.toml"], out.path());
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let s = summary(&run_dir(out.path()));
-    assert_eq!(statuses(&s), [("quiche server, quic-go client".into(), "passed".into()), ("quiche server, aioquic client".into(), "passed".into())]);
+    let passed = |name: &str| (name.to_string(), "passed".to_string());
+    assert_eq!(
+        statuses(&s),
+        [
+            passed("quiche server, quic-go client"),
+            passed("quiche server, aioquic client"),
+            passed("quinn server, aioquic client"),
+            passed("quinn server, quic-go client"),
+            passed("quic-go server, quinn client"),
+        ]
+    );
 }
