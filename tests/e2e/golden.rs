@@ -239,6 +239,7 @@ fn generate(host: &PluginHost) -> String {
         let mut refusals = String::new();
         let mut images: BTreeMap<String, String> = BTreeMap::new();
         let mut files = String::new();
+        let mut seen_files = std::collections::BTreeSet::new();
         for role in info.roles.iter().copied().filter(|r| matches!(r, Role::Server | Role::Client)) {
             for v in &info.versions {
                 for source in &sources {
@@ -267,15 +268,18 @@ fn generate(host: &PluginHost) -> String {
                                 if let Some(i) = &plan.image {
                                     images.entry(format!("{} / {}", v.name, source)).or_insert_with(|| image_text(i));
                                 }
+                                // A file's text is printed once per plugin; later plans that
+                                // ship the same text only name it, and the rendered sample is
+                                // shown only when rendering changes it.
                                 for ((p, content), (rp, rc)) in plan.files.iter().zip(&rendered.files) {
-                                    let _ = writeln!(
-                                        files,
-                                        "\n{} {} {} {}: `{p}` (sample `{rp}`)\n\n```text\n{content}```\n\nsample:\n\n```text\n{rc}```",
-                                        role_name(role),
-                                        v.name,
-                                        source,
-                                        env_name(*env)
-                                    );
+                                    let at = format!("{} {} {} {}", role_name(role), v.name, source, env_name(*env));
+                                    if !seen_files.insert(content.clone()) {
+                                        let _ = writeln!(files, "\n{at}: `{p}` (sample `{rp}`): the same text as above ({} bytes)", content.len());
+                                    } else if content == rc {
+                                        let _ = writeln!(files, "\n{at}: `{p}` (sample `{rp}`)\n\n```text\n{content}```");
+                                    } else {
+                                        let _ = writeln!(files, "\n{at}: `{p}` (sample `{rp}`)\n\n```text\n{content}```\n\nsample:\n\n```text\n{rc}```");
+                                    }
                                 }
                             }
                             Err(CallError::Plugin {
