@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 
 /// Placeholder name → file name, for every file [`generate`] writes.
@@ -39,10 +39,7 @@ pub struct Certs {
 impl Certs {
     /// The values for `{{certs.*}}` in a render context.
     pub fn placeholders(&self) -> BTreeMap<String, String> {
-        self.paths
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.display().to_string()))
-            .collect()
+        self.paths.iter().map(|(k, v)| (k.to_string(), v.display().to_string())).collect()
     }
 }
 
@@ -53,10 +50,7 @@ pub enum CertError {
     #[diagnostic(code(panther::certs::generate))]
     Generate(#[from] rcgen::Error),
     #[error("cannot write the run's certificates to {path}: {source}")]
-    #[diagnostic(
-        code(panther::certs::write),
-        help("check that the run directory is writable")
-    )]
+    #[diagnostic(code(panther::certs::write), help("check that the run directory is writable"))]
     Write {
         path: PathBuf,
         #[source]
@@ -65,9 +59,7 @@ pub enum CertError {
     #[error("`{name}` is not a valid host name for the certificate")]
     #[diagnostic(
         code(panther::certs::name),
-        help(
-            "service host names must be DNS names (letters, digits, `-`, `_`, `.`) or IP addresses"
-        )
+        help("service host names must be DNS names (letters, digits, `-`, `_`, `.`) or IP addresses")
     )]
     Name { name: String },
 }
@@ -75,20 +67,14 @@ pub enum CertError {
 /// Validity: a run is short, but clocks in containers may lag; one day back, thirty ahead.
 fn validity() -> (time::OffsetDateTime, time::OffsetDateTime) {
     let now = time::OffsetDateTime::now_utc();
-    (
-        now - time::Duration::days(1),
-        now + time::Duration::days(30),
-    )
+    (now - time::Duration::days(1), now + time::Duration::days(30))
 }
 
 fn is_dns_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
 }
 
@@ -103,17 +89,10 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "panther-host run CA");
-    ca_params
-        .distinguished_name
-        .push(DnType::OrganizationName, "panther-host");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.distinguished_name.push(DnType::CommonName, "panther-host run CA");
+    ca_params.distinguished_name.push(DnType::OrganizationName, "panther-host");
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     ca_params.not_before = not_before;
     ca_params.not_after = not_after;
     let ca_key = KeyPair::generate()?;
@@ -121,19 +100,14 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
     let issuer = Issuer::new(ca_params, ca_key);
 
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()])?;
-    leaf.subject_alt_names
-        .push(SanType::IpAddress(IpAddr::from([127, 0, 0, 1])));
-    leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from(
-        std::net::Ipv6Addr::LOCALHOST,
-    )));
+    leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from([127, 0, 0, 1])));
+    leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)));
     for name in extra_names {
         let san = match name.parse::<IpAddr>() {
             Ok(ip) => SanType::IpAddress(ip),
-            Err(_) if is_dns_name(name) => SanType::DnsName(
-                name.clone()
-                    .try_into()
-                    .map_err(|_| CertError::Name { name: name.clone() })?,
-            ),
+            Err(_) if is_dns_name(name) => {
+                SanType::DnsName(name.clone().try_into().map_err(|_| CertError::Name { name: name.clone() })?)
+            }
             Err(_) => return Err(CertError::Name { name: name.clone() }),
         };
         if !leaf.subject_alt_names.contains(&san) {
@@ -141,26 +115,16 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
         }
     }
     leaf.is_ca = IsCa::ExplicitNoCa;
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
     leaf.use_authority_key_identifier_extension = true;
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    leaf.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     leaf.not_before = not_before;
     leaf.not_after = not_after;
     let leaf_key = KeyPair::generate()?;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
 
-    std::fs::create_dir_all(dir).map_err(|source| CertError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.to_path_buf(), source })?;
     let contents: [Vec<u8>; 7] = [
         ca_cert.pem().into_bytes(),
         ca_cert.der().to_vec(),
@@ -173,16 +137,10 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
     let mut paths = BTreeMap::new();
     for ((key, file), bytes) in FILE_NAMES.into_iter().zip(contents) {
         let path = dir.join(file);
-        std::fs::write(&path, bytes).map_err(|source| CertError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        std::fs::write(&path, bytes).map_err(|source| CertError::Write { path: path.clone(), source })?;
         paths.insert(key, path);
     }
-    Ok(Certs {
-        dir: dir.to_path_buf(),
-        paths,
-    })
+    Ok(Certs { dir: dir.to_path_buf(), paths })
 }
 
 #[cfg(test)]
@@ -190,15 +148,8 @@ mod tests {
     use super::*;
 
     fn openssl(args: &[&str]) -> Option<String> {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .ok()?;
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = std::process::Command::new("openssl").args(args).output().ok()?;
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         Some(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
@@ -208,22 +159,11 @@ mod tests {
     fn leaf_has_sans_and_is_not_a_ca() {
         let dir = tempfile::tempdir().unwrap();
         let certs = generate(dir.path(), &["server".into(), "10.1.2.3".into()]).unwrap();
-        for f in [
-            "ca.pem",
-            "ca.der",
-            "cert.pem",
-            "cert.der",
-            "key.pem",
-            "key.der",
-            "cert-chain.pem",
-        ] {
+        for f in ["ca.pem", "ca.der", "cert.pem", "cert.der", "key.pem", "key.der", "cert-chain.pem"] {
             assert!(dir.path().join(f).metadata().unwrap().len() > 0, "{f}");
         }
         assert_eq!(certs.paths.len(), 7);
-        assert_eq!(
-            certs.placeholders()["cert_pem"],
-            dir.path().join("cert.pem").display().to_string()
-        );
+        assert_eq!(certs.placeholders()["cert_pem"], dir.path().join("cert.pem").display().to_string());
 
         let cert = certs.paths["cert_pem"].to_str().unwrap();
         let Some(text) = openssl(&["x509", "-in", cert, "-noout", "-text"]) else {
@@ -240,14 +180,7 @@ mod tests {
         ] {
             assert!(text.contains(san), "missing {san} in\n{text}");
         }
-        let ca_text = openssl(&[
-            "x509",
-            "-in",
-            certs.paths["ca_pem"].to_str().unwrap(),
-            "-noout",
-            "-text",
-        ])
-        .unwrap();
+        let ca_text = openssl(&["x509", "-in", certs.paths["ca_pem"].to_str().unwrap(), "-noout", "-text"]).unwrap();
         assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
         let der = openssl(&[
             "x509",
@@ -260,23 +193,11 @@ mod tests {
         ])
         .unwrap();
         assert!(der.contains("localhost"), "{der}");
-        let verify = openssl(&[
-            "verify",
-            "-CAfile",
-            certs.paths["ca_pem"].to_str().unwrap(),
-            cert,
-        ])
-        .unwrap();
+        let verify = openssl(&["verify", "-CAfile", certs.paths["ca_pem"].to_str().unwrap(), cert]).unwrap();
         assert!(verify.contains("OK"), "{verify}");
         // The key matches the leaf's public key.
         let pk_cert = openssl(&["x509", "-in", cert, "-noout", "-pubkey"]).unwrap();
-        let pk_key = openssl(&[
-            "pkey",
-            "-in",
-            certs.paths["key_pem"].to_str().unwrap(),
-            "-pubout",
-        ])
-        .unwrap();
+        let pk_key = openssl(&["pkey", "-in", certs.paths["key_pem"].to_str().unwrap(), "-pubout"]).unwrap();
         assert_eq!(pk_cert, pk_key);
     }
 

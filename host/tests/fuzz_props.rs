@@ -20,10 +20,50 @@ use proptest::prelude::*;
 /// Words that steer generated text towards the interesting cases: shells and their flags,
 /// traversal, NUL, loader variables, placeholders, Docker names.
 const WORDS: &[&str] = &[
-    "sh", "-c", "bash", "-lc", "env", "-i", "-S", "python3", "perl", "-e", "busybox", "timeout", "5", "sudo", "docker", "..", "/", "/etc",
-    "\0", "LD_PRELOAD", "LD_LIBRARY_PATH", "GLIBC_TUNABLES", "{{dirs.work}}", "{{dirs.logs}}/..", "{{ports.quic}}", "{{#each peers}}",
-    "{{> x}}", "{{{self.name}}}", "}}", "{{", "host", "container:x", "logs", "../..", "SYS_ADMIN", "NET_RAW", "ALL", "panther-base:bookworm",
-    "docker.io/x/y:1", "é", "\u{1b}[2J", "=", "x=y", "",
+    "sh",
+    "-c",
+    "bash",
+    "-lc",
+    "env",
+    "-i",
+    "-S",
+    "python3",
+    "perl",
+    "-e",
+    "busybox",
+    "timeout",
+    "5",
+    "sudo",
+    "docker",
+    "..",
+    "/",
+    "/etc",
+    "\0",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "GLIBC_TUNABLES",
+    "{{dirs.work}}",
+    "{{dirs.logs}}/..",
+    "{{ports.quic}}",
+    "{{#each peers}}",
+    "{{> x}}",
+    "{{{self.name}}}",
+    "}}",
+    "{{",
+    "host",
+    "container:x",
+    "logs",
+    "../..",
+    "SYS_ADMIN",
+    "NET_RAW",
+    "ALL",
+    "panther-base:bookworm",
+    "docker.io/x/y:1",
+    "é",
+    "\u{1b}[2J",
+    "=",
+    "x=y",
+    "",
 ];
 
 fn word() -> impl Strategy<Value = String> {
@@ -39,8 +79,22 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn command() -> impl Strategy<Value = Command> {
-    (prop::collection::vec(text(), 0..6), prop::collection::vec((text(), text()), 0..3), prop::option::of(text()), prop::option::of(any::<u64>()), any::<bool>(), text())
-        .prop_map(|(argv, env, cwd, timeout_ms, critical, description)| Command { argv, env, cwd, timeout_ms, critical, description })
+    (
+        prop::collection::vec(text(), 0..6),
+        prop::collection::vec((text(), text()), 0..3),
+        prop::option::of(text()),
+        prop::option::of(any::<u64>()),
+        any::<bool>(),
+        text(),
+    )
+        .prop_map(|(argv, env, cwd, timeout_ms, critical, description)| Command {
+            argv,
+            env,
+            cwd,
+            timeout_ms,
+            critical,
+            description,
+        })
 }
 
 fn commands() -> impl Strategy<Value = Vec<Command>> {
@@ -48,7 +102,15 @@ fn commands() -> impl Strategy<Value = Vec<Command>> {
 }
 
 fn image() -> impl Strategy<Value = ImageSpec> {
-    (text(), text(), prop::collection::vec(text(), 0..3), prop::collection::vec((text(), text(), text(), text()), 0..2), prop::collection::vec((prop::collection::vec(text(), 0..3), prop::option::of(text())), 0..2), prop::collection::vec((text(), text()), 0..2), prop::option::of(text()))
+    (
+        text(),
+        text(),
+        prop::collection::vec(text(), 0..3),
+        prop::collection::vec((text(), text(), text(), text()), 0..2),
+        prop::collection::vec((prop::collection::vec(text(), 0..3), prop::option::of(text())), 0..2),
+        prop::collection::vec((text(), text()), 0..2),
+        prop::option::of(text()),
+    )
         .prop_map(|(name, base, packages, sources, steps, build_args, workdir)| ImageSpec {
             name,
             base,
@@ -84,19 +146,46 @@ fn service_plan() -> impl Strategy<Value = ServicePlan> {
         prop::collection::vec(text(), 0..3),
         prop::collection::vec((text(), text()), 0..3),
     )
-        .prop_map(|((pre_compile, compile, post_compile, pre_run, run, post_run), image, ports, readiness, artifacts, capabilities, files)| ServicePlan {
-            phases: Phases { pre_compile, compile, post_compile, pre_run, run, post_run },
-            image,
-            ports: ports.into_iter().map(|(name, number, udp)| Port { name, number, transport: if udp { Transport::Udp } else { Transport::Tcp } }).collect(),
-            readiness,
-            artifacts: artifacts.into_iter().map(|(path, required)| Artifact { kind: ArtifactKind::Other, path, required }).collect(),
-            capabilities,
-            files,
-        })
+        .prop_map(
+            |(
+                (pre_compile, compile, post_compile, pre_run, run, post_run),
+                image,
+                ports,
+                readiness,
+                artifacts,
+                capabilities,
+                files,
+            )| ServicePlan {
+                phases: Phases { pre_compile, compile, post_compile, pre_run, run, post_run },
+                image,
+                ports: ports
+                    .into_iter()
+                    .map(|(name, number, udp)| Port {
+                        name,
+                        number,
+                        transport: if udp { Transport::Udp } else { Transport::Tcp },
+                    })
+                    .collect(),
+                readiness,
+                artifacts: artifacts
+                    .into_iter()
+                    .map(|(path, required)| Artifact { kind: ArtifactKind::Other, path, required })
+                    .collect(),
+                capabilities,
+                files,
+            },
+        )
 }
 
 fn deployment() -> impl Strategy<Value = DeploymentPlan> {
-    let placement = (text(), text(), prop::collection::vec(text(), 0..2), prop::collection::vec(text(), 0..2), prop::collection::vec((text(), prop::option::of(text()), any::<bool>()), 0..3), prop::collection::vec((text(), text()), 0..2))
+    let placement = (
+        text(),
+        text(),
+        prop::collection::vec(text(), 0..2),
+        prop::collection::vec(text(), 0..2),
+        prop::collection::vec((text(), prop::option::of(text()), any::<bool>()), 0..3),
+        prop::collection::vec((text(), text()), 0..2),
+    )
         .prop_map(|(service, host, aliases, networks, mounts, env)| Placement {
             service,
             host,
@@ -167,10 +256,34 @@ fn mutated_experiment() -> impl Strategy<Value = String> {
 
 /// Small TOML documents built from the experiment vocabulary with values of every type.
 fn vocabulary_experiment() -> impl Strategy<Value = String> {
-    let key = prop::sample::select(&[
-        "name", "description", "output_dir", "timeout", "policy", "log_level", "fast_fail", "iterations", "network", "type", "implementation",
-        "protocol", "version", "role", "target", "files", "path", "size", "wait", "testcase", "params", "services", "tests", "experiment",
-    ][..]);
+    let key = prop::sample::select(
+        &[
+            "name",
+            "description",
+            "output_dir",
+            "timeout",
+            "policy",
+            "log_level",
+            "fast_fail",
+            "iterations",
+            "network",
+            "type",
+            "implementation",
+            "protocol",
+            "version",
+            "role",
+            "target",
+            "files",
+            "path",
+            "size",
+            "wait",
+            "testcase",
+            "params",
+            "services",
+            "tests",
+            "experiment",
+        ][..],
+    );
     let value = prop_oneof![
         text().prop_map(|s| format!("{s:?}")),
         any::<i64>().prop_map(|i| i.to_string()),
@@ -184,7 +297,17 @@ fn vocabulary_experiment() -> impl Strategy<Value = String> {
         Just("[]".to_string()),
         Just("{}".to_string()),
     ];
-    let header = prop::sample::select(&["[experiment]", "[[tests]]", "[tests.services.s]", "[tests.services.c]", "[tests.network]", "[tests.services.s.params]", ""][..]);
+    let header = prop::sample::select(
+        &[
+            "[experiment]",
+            "[[tests]]",
+            "[tests.services.s]",
+            "[tests.services.c]",
+            "[tests.network]",
+            "[tests.services.s.params]",
+            "",
+        ][..],
+    );
     prop::collection::vec((header, prop::collection::vec((key, value), 0..5)), 0..6).prop_map(|sections| {
         let mut s = String::new();
         for (h, kvs) in sections {

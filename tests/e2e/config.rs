@@ -32,32 +32,15 @@ fn spec(
     }
 }
 
-fn plugin(
-    name: &str,
-    kind: PluginKind,
-    roles: &[Role],
-    versions: &[&str],
-    parameters: Vec<ParamSpec>,
-) -> PluginInfo {
+fn plugin(name: &str, kind: PluginKind, roles: &[Role], versions: &[&str], parameters: Vec<ParamSpec>) -> PluginInfo {
     PluginInfo {
         name: name.into(),
         version: "0.1.0".into(),
         kind,
         description: String::new(),
-        protocols: if kind == PluginKind::Environment {
-            vec![]
-        } else {
-            vec!["quic".into()]
-        },
+        protocols: if kind == PluginKind::Environment { vec![] } else { vec!["quic".into()] },
         roles: roles.to_vec(),
-        versions: versions
-            .iter()
-            .map(|v| ProtocolVersion {
-                name: v.to_string(),
-                wire: None,
-                alpn: vec![],
-            })
-            .collect(),
+        versions: versions.iter().map(|v| ProtocolVersion { name: v.to_string(), wire: None, alpn: vec![] }).collect(),
         sources: vec![],
         parameters,
         environments: vec![],
@@ -83,14 +66,7 @@ fn installed() -> Vec<PluginInfo> {
                     &["debian", "upstream"],
                     "where the programs come from",
                 ),
-                spec(
-                    "alpn",
-                    ParamType::String,
-                    s("h3"),
-                    false,
-                    &["h3", "hq-interop"],
-                    "application protocol",
-                ),
+                spec("alpn", ParamType::String, s("h3"), false, &["h3", "hq-interop"], "application protocol"),
                 spec(
                     "timeout-s",
                     ParamType::Integer,
@@ -101,13 +77,7 @@ fn installed() -> Vec<PluginInfo> {
                 ),
             ],
         ),
-        plugin(
-            "aioquic",
-            PluginKind::Iut,
-            &[Role::Server, Role::Client],
-            &["rfc9000"],
-            vec![],
-        ),
+        plugin("aioquic", PluginKind::Iut, &[Role::Server, Role::Client], &["rfc9000"], vec![]),
         plugin("interop", PluginKind::Tester, &[], &[], vec![]),
         plugin("localhost", PluginKind::Environment, &[], &[], vec![]),
         plugin(
@@ -115,14 +85,7 @@ fn installed() -> Vec<PluginInfo> {
             PluginKind::Environment,
             &[],
             &[],
-            vec![spec(
-                "capture",
-                ParamType::String,
-                s("true"),
-                false,
-                &[],
-                "capture traffic",
-            )],
+            vec![spec("capture", ParamType::String, s("true"), false, &[], "capture traffic")],
         ),
     ]
 }
@@ -147,10 +110,7 @@ fn render(fixture: &Path) -> String {
         Err(e) => e,
         Ok(exp) => match config::check_plugins_among(&exp, &installed()) {
             Err(e) => e,
-            Ok(_) => panic!(
-                "{} is a fixture of a malformed experiment, but it is valid",
-                rel.display()
-            ),
+            Ok(_) => panic!("{} is a fixture of a malformed experiment, but it is valid", rel.display()),
         },
     };
     let rendered = config::render_plain(&err);
@@ -164,11 +124,7 @@ fn render(fixture: &Path) -> String {
 #[test]
 fn fixtures_match_snapshots() {
     let all = fixtures();
-    assert!(
-        all.len() >= 12,
-        "at least 12 malformed fixtures, found {}",
-        all.len()
-    );
+    assert!(all.len() >= 12, "at least 12 malformed fixtures, found {}", all.len());
     let bless = std::env::var_os("PANTHER_BLESS").is_some();
     let mut failures = vec![];
     for f in &all {
@@ -178,25 +134,13 @@ fn fixtures_match_snapshots() {
             std::fs::write(&snap, &got).unwrap();
             continue;
         }
-        let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| {
-            panic!(
-                "{} has no snapshot; write it with PANTHER_BLESS=1",
-                f.display()
-            )
-        });
+        let want = std::fs::read_to_string(&snap)
+            .unwrap_or_else(|_| panic!("{} has no snapshot; write it with PANTHER_BLESS=1", f.display()));
         if got != want {
-            failures.push(format!(
-                "{}\n~~~ expected\n{want}~~~ got\n{got}~~~",
-                f.display()
-            ));
+            failures.push(format!("{}\n~~~ expected\n{want}~~~ got\n{got}~~~", f.display()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) differ from their snapshots:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) differ from their snapshots:\n{}", failures.len(), failures.join("\n"));
 }
 
 // Every snapshot belongs to a fixture, so a renamed fixture does not leave a stale one.
@@ -206,11 +150,7 @@ fn no_orphan_snapshots() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "stderr") {
-            assert!(
-                p.with_extension("toml").exists(),
-                "{} has no fixture",
-                p.display()
-            );
+            assert!(p.with_extension("toml").exists(), "{} has no fixture", p.display());
         }
     }
 }
@@ -243,10 +183,7 @@ fn shipped_experiments_load() {
 #[test]
 fn validate_refuses_malformed_file() {
     let cache = tempfile::tempdir().unwrap();
-    let (code, out, err) = cli(
-        &["validate", "tests/fixtures/config/many_problems.toml"],
-        cache.path(),
-    );
+    let (code, out, err) = cli(&["validate", "tests/fixtures/config/many_problems.toml"], cache.path());
     assert_eq!(code, 2, "{err}");
     assert_eq!(out, "");
     for needle in [
@@ -273,13 +210,7 @@ fn validate_accepts_valid_file() {
     .unwrap();
     let (code, out, err) = cli(&["validate", file.to_str().unwrap()], cache.path());
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        out,
-        format!(
-            "{}: valid (1 test, 2 services; plugins localhost, picoquic, quiche)\n",
-            file.display()
-        )
-    );
+    assert_eq!(out, format!("{}: valid (1 test, 2 services; plugins localhost, picoquic, quiche)\n", file.display()));
 
     let (code, out, _) = cli(&["validate", "--explain", "no-shell"], cache.path());
     assert_eq!(code, 0);

@@ -18,17 +18,13 @@ use panther_host::exec::docker::{self, image::BASE_IMAGE, DockerExecutor};
 use panther_host::exec::{ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
 use panther_host::plugin::types::{
-    BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan,
-    Transport,
+    BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport,
 };
 use panther_host::plugin::wit::latest::env::{Mount, Network, Placement};
 use tokio_util::sync::CancellationToken;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
 
 /// `true` when a daemon answers; otherwise says plainly that the test is skipped.
@@ -63,10 +59,7 @@ impl Drop for Cleanup {
 fn cmd(argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>) -> Command {
     Command {
         argv: argv.iter().map(|s| s.to_string()).collect(),
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         cwd: cwd.map(String::from),
         timeout_ms: Some(60_000),
         critical: true,
@@ -75,9 +68,7 @@ fn cmd(argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>) -> Command {
 }
 
 fn env(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-    kv.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// quic-go 0.29 from Debian, built in GOPATH mode inside the image (apt only).
@@ -96,25 +87,12 @@ fn quic_go_image() -> ImageSpec {
     ImageSpec {
         name: "panther/quic-go-debian".into(),
         base: BASE_IMAGE.into(),
-        packages: vec![
-            "golang-go".into(),
-            "golang-github-lucas-clemente-quic-go-dev".into(),
-        ],
+        packages: vec!["golang-go".into(), "golang-github-lucas-clemente-quic-go-dev".into()],
         sources: vec![],
         steps: vec![
-            build(
-                "/usr/local/bin/qgo-interop-server",
-                "github.com/lucas-clemente/quic-go/interop/server",
-            ),
-            build(
-                "/usr/local/bin/qgo-interop-client",
-                "github.com/lucas-clemente/quic-go/interop/client",
-            ),
-            BuildStep {
-                argv: ["rm", "-rf", "/tmp/gocache"].map(String::from).to_vec(),
-                workdir: None,
-                env: vec![],
-            },
+            build("/usr/local/bin/qgo-interop-server", "github.com/lucas-clemente/quic-go/interop/server"),
+            build("/usr/local/bin/qgo-interop-client", "github.com/lucas-clemente/quic-go/interop/client"),
+            BuildStep { argv: ["rm", "-rf", "/tmp/gocache"].map(String::from).to_vec(), workdir: None, env: vec![] },
         ],
         build_args: vec![],
         workdir: Some("/app".into()),
@@ -154,23 +132,14 @@ tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(urllib.request.urljoin(ba
                 workdir: None,
                 env: vec![],
             },
-            BuildStep {
-                argv: vec!["python3".into(), "-c".into(), fetch.into()],
-                workdir: None,
-                env: vec![],
-            },
+            BuildStep { argv: vec!["python3".into(), "-c".into(), fetch.into()], workdir: None, env: vec![] },
         ],
         build_args: vec![],
         workdir: Some("/opt/aioquic-1.2.0/examples".into()),
     }
 }
 
-fn plan(
-    image: ImageSpec,
-    run: Command,
-    readiness: ReadinessCondition,
-    ports: Vec<Port>,
-) -> CheckedPlan {
+fn plan(image: ImageSpec, run: Command, readiness: ReadinessCondition, ports: Vec<Port>) -> CheckedPlan {
     CheckedPlan::assume_checked_for_tests(ServicePlan {
         phases: Phases {
             pre_compile: vec![],
@@ -182,10 +151,7 @@ fn plan(
         },
         image: Some(image),
         ports,
-        readiness: Readiness {
-            condition: readiness,
-            timeout_ms: 30_000,
-        },
+        readiness: Readiness { condition: readiness, timeout_ms: 30_000 },
         artifacts: vec![],
         capabilities: vec![],
         files: vec![],
@@ -211,21 +177,10 @@ fn placement(name: &str, role: Role, after: &[&str], testcase: &str) -> Placemen
         after: after.iter().map(|s| s.to_string()).collect(),
         mounts: mounts
             .iter()
-            .map(|(d, t, ro)| Mount {
-                dir: d.to_string(),
-                target: Some(t.to_string()),
-                read_only: *ro,
-            })
+            .map(|(d, t, ro)| Mount { dir: d.to_string(), target: Some(t.to_string()), read_only: *ro })
             .collect(),
         env: env(&[
-            (
-                "ROLE",
-                if role == Role::Server {
-                    "server"
-                } else {
-                    "client"
-                },
-            ),
+            ("ROLE", if role == Role::Server { "server" } else { "client" }),
             ("SSLKEYLOGFILE", "/app/logs/keys.log"),
             ("QLOGDIR", "/app/logs/qlog"),
             ("TESTCASE", testcase),
@@ -275,16 +230,8 @@ fn instance(
 fn make_certs(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let sh = |args: &[&str]| {
-        let out = Proc::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Proc::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
     sh(&[
         "req",
@@ -353,20 +300,12 @@ fn http3_frames(pcap: &Path, keylog: Option<&Path>) -> usize {
 /// [`http3_frames`] for QUIC on `port`.
 fn http3_frames_on(pcap: &Path, port: u16, keylog: Option<&Path>) -> usize {
     let mut c = Proc::new("tshark");
-    c.arg("-r")
-        .arg(pcap)
-        .args(["-d", &format!("udp.port=={port},quic")]);
+    c.arg("-r").arg(pcap).args(["-d", &format!("udp.port=={port},quic")]);
     if let Some(k) = keylog {
         c.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
     }
-    let out = c
-        .args(["-Y", "http3", "-T", "fields", "-e", "frame.number"])
-        .output()
-        .expect("tshark is installed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
+    let out = c.args(["-Y", "http3", "-T", "fields", "-e", "frame.number"]).output().expect("tshark is installed");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
 }
 
 struct Pair<'a> {
@@ -380,39 +319,11 @@ async fn run_pair(
     ex: &DockerExecutor,
     run: &Path,
     pair: Pair<'_>,
-) -> (
-    panther_host::exec::ServiceExit,
-    ServiceInstance,
-    ServiceInstance,
-) {
+) -> (panther_host::exec::ServiceExit, ServiceInstance, ServiceInstance) {
     let test = pair.test;
-    let server = instance(
-        run,
-        test,
-        "server",
-        Role::Server,
-        pair.server_plan,
-        &[],
-        "http3",
-    );
-    let client = instance(
-        run,
-        test,
-        "client",
-        Role::Client,
-        pair.client_plan,
-        &["server"],
-        "http3",
-    );
-    ex.create_network(
-        test,
-        &Network {
-            name: "test".into(),
-            internal: true,
-        },
-    )
-    .await
-    .unwrap();
+    let server = instance(run, test, "server", Role::Server, pair.server_plan, &[], "http3");
+    let client = instance(run, test, "client", Role::Client, pair.client_plan, &["server"], "http3");
+    ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
     ex.prepare(&server).await.unwrap();
     ex.prepare(&client).await.unwrap();
     let pcap = run.join(test).join("capture.pcap");
@@ -426,10 +337,7 @@ async fn run_pair(
     ex.wait_ready(&client, &mut c, &cancel).await.unwrap();
     let cexit = ex.wait(&client, &mut c, &cancel).await;
     let sexit = ex.stop(&server, &mut s, Duration::from_secs(2)).await;
-    assert!(
-        sexit.stopped_by_host,
-        "server should have been running until stopped: {sexit:?}"
-    );
+    assert!(sexit.stopped_by_host, "server should have been running until stopped: {sexit:?}");
     let (_, sarts) = ex.post_run(&server).await;
     let (_, carts) = ex.post_run(&client).await;
     let logs = |s: &ServiceInstance| {
@@ -444,14 +352,8 @@ async fn run_pair(
         logs(&client),
         logs(&server)
     );
-    assert!(
-        sarts.iter().any(|(_, p)| p.ends_with("stdout.log")),
-        "{sarts:?}"
-    );
-    assert!(
-        carts.iter().any(|(_, p)| p.ends_with("keys.log")),
-        "client key log collected: {carts:?}"
-    );
+    assert!(sarts.iter().any(|(_, p)| p.ends_with("stdout.log")), "{sarts:?}");
+    assert!(carts.iter().any(|(_, p)| p.ends_with("keys.log")), "client key log collected: {carts:?}");
     let report = capture.stop().await.unwrap();
     assert_eq!(report.path, pcap);
     (cexit, server, client)
@@ -480,9 +382,7 @@ fn prepare_run(tag: &str) -> (tempfile::TempDir, PathBuf, String) {
 fn write_www(run: &Path, test: &str) {
     let www = run.join(test).join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let data: Vec<u8> = (0..150_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(www.join("f1.bin"), data).unwrap();
 }
 
@@ -491,11 +391,7 @@ fn quic_go_server() -> CheckedPlan {
         quic_go_image(),
         cmd(&["qgo-interop-server"], &[], Some("/app")),
         ReadinessCondition::PortBound("quic".into()),
-        vec![Port {
-            name: "quic".into(),
-            number: 443,
-            transport: Transport::Udp,
-        }],
+        vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }],
     )
 }
 
@@ -521,11 +417,7 @@ fn aioquic_server() -> CheckedPlan {
             Some("/opt/aioquic-1.2.0/examples"),
         ),
         ReadinessCondition::PortBound("quic".into()),
-        vec![Port {
-            name: "quic".into(),
-            number: 443,
-            transport: Transport::Udp,
-        }],
+        vec![Port { name: "quic".into(), number: 443, transport: Transport::Udp }],
     )
 }
 
@@ -560,19 +452,9 @@ fn quic_go_server_and_aioquic_client_in_containers() {
     );
     let rt = rt();
     rt.block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
-            .await
-            .unwrap();
-        let (cexit, _server, client) = run_pair(
-            &ex,
-            &run,
-            Pair {
-                test,
-                server_plan: quic_go_server(),
-                client_plan,
-            },
-        )
-        .await;
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let (cexit, _server, client) =
+            run_pair(&ex, &run, Pair { test, server_plan: quic_go_server(), client_plan }).await;
         let td = ex.teardown().await;
         assert!(td.steps.iter().all(|s| s.ok), "teardown: {td:?}");
         assert_eq!(
@@ -584,22 +466,11 @@ fn quic_go_server_and_aioquic_client_in_containers() {
         assert_transfer(&run, test, &client);
         let pcap = run.join(test).join("capture.pcap");
         let with_keys = http3_frames(&pcap, Some(&client.dirs.keylog()));
-        assert!(
-            with_keys > 0,
-            "no HTTP/3 frame decrypted from {}",
-            pcap.display()
-        );
-        assert_eq!(
-            http3_frames(&pcap, None),
-            0,
-            "HTTP/3 frames visible without keys: the capture is not encrypted?"
-        );
+        assert!(with_keys > 0, "no HTTP/3 frame decrypted from {}", pcap.display());
+        assert_eq!(http3_frames(&pcap, None), 0, "HTTP/3 frames visible without keys: the capture is not encrypted?");
         assert_nothing_left(&ex, &id).await;
     });
-    check_compose_file(
-        &run.join(test).join("docker-compose.yml"),
-        &["server", "client"],
-    );
+    check_compose_file(&run.join(test).join("docker-compose.yml"), &["server", "client"]);
 }
 
 #[test]
@@ -613,29 +484,15 @@ fn aioquic_server_and_quic_go_client_in_containers() {
     write_www(&run, test);
     let client_plan = plan(
         quic_go_image(),
-        cmd(
-            &["qgo-interop-client", "https://server:443/f1.bin"],
-            &[],
-            Some("/app"),
-        ),
+        cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")),
         ReadinessCondition::Started,
         vec![],
     );
     let rt = rt();
     rt.block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
-            .await
-            .unwrap();
-        let (cexit, server, client) = run_pair(
-            &ex,
-            &run,
-            Pair {
-                test,
-                server_plan: aioquic_server(),
-                client_plan,
-            },
-        )
-        .await;
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let (cexit, server, client) =
+            run_pair(&ex, &run, Pair { test, server_plan: aioquic_server(), client_plan }).await;
         ex.teardown().await;
         assert_eq!(
             cexit.exit_code,
@@ -649,10 +506,7 @@ fn aioquic_server_and_quic_go_client_in_containers() {
             http3_frames(&pcap, Some(&server.dirs.keylog())) > 0,
             "no HTTP/3 frame decrypted with the server's key log"
         );
-        assert!(
-            std::fs::read_dir(&client.dirs.qlog).unwrap().count() > 0,
-            "quic-go wrote no qlog"
-        );
+        assert!(std::fs::read_dir(&client.dirs.qlog).unwrap().count() > 0, "quic-go wrote no qlog");
         assert_nothing_left(&ex, &id).await;
     });
 }
@@ -669,17 +523,9 @@ fn check_compose_file(path: &Path, services: &[&str]) {
     let y = std::fs::read_to_string(path).unwrap();
     assert!(y.contains("internal: true"), "{y}");
     for s in services {
-        assert!(
-            y.contains(&format!("\"{s}\":")),
-            "service {s} missing:\n{y}"
-        );
+        assert!(y.contains(&format!("\"{s}\":")), "service {s} missing:\n{y}");
     }
-    match Proc::new("docker-compose")
-        .arg("-f")
-        .arg(path)
-        .args(["config", "-q"])
-        .output()
-    {
+    match Proc::new("docker-compose").arg("-f").arg(path).args(["config", "-q"]).output() {
         Ok(out) => assert!(
             out.status.success(),
             "docker-compose rejects {}: {}",
@@ -699,65 +545,27 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     let id = run_id("net");
     let _cleanup = Cleanup(id.clone());
     rt().block_on(async {
-        let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null())
-            .await
-            .unwrap();
+        let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
         // Two tests side by side: distinct networks, no fixed subnet to collide on.
-        let a = ex
-            .create_network(
-                "a",
-                &Network {
-                    name: "test".into(),
-                    internal: true,
-                },
-            )
-            .await
-            .unwrap();
-        let b = ex
-            .create_network(
-                "b",
-                &Network {
-                    name: "test".into(),
-                    internal: false,
-                },
-            )
-            .await
-            .unwrap();
+        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }).await.unwrap();
+        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }).await.unwrap();
         assert_ne!(a, b);
         for n in [&a, &b] {
             let info = ex
                 .client()
-                .inspect_network(
-                    n,
-                    None::<docker::bollard::query_parameters::InspectNetworkOptions>,
-                )
+                .inspect_network(n, None::<docker::bollard::query_parameters::InspectNetworkOptions>)
                 .await
                 .unwrap();
             assert_eq!(info.internal, Some(true), "{n} must be internal");
             let labels = info.labels.unwrap_or_default();
-            assert_eq!(
-                labels.get("panther.run").map(String::as_str),
-                Some(id.as_str())
-            );
-            assert!(
-                labels.contains_key("panther.test") && labels.contains_key("panther.experiment")
-            );
+            assert_eq!(labels.get("panther.run").map(String::as_str), Some(id.as_str()));
+            assert!(labels.contains_key("panther.test") && labels.contains_key("panther.experiment"));
         }
         let td = ex.teardown().await;
-        assert_eq!(
-            td.steps
-                .iter()
-                .filter(|s| s.what.starts_with("remove network") && s.ok)
-                .count(),
-            2,
-            "{td:?}"
-        );
+        assert_eq!(td.steps.iter().filter(|s| s.what.starts_with("remove network") && s.ok).count(), 2, "{td:?}");
         assert!(ex
             .client()
-            .inspect_network(
-                &a,
-                None::<docker::bollard::query_parameters::InspectNetworkOptions>
-            )
+            .inspect_network(&a, None::<docker::bollard::query_parameters::InspectNetworkOptions>)
             .await
             .is_err());
     });
@@ -771,45 +579,16 @@ fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
     let (_tmp, run, id) = prepare_run("refuse");
     let _cleanup = Cleanup(id.clone());
     rt().block_on(async {
-        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null())
-            .await
-            .unwrap();
-        let mut svc = instance(
-            &run,
-            "t",
-            "server",
-            Role::Server,
-            quic_go_server(),
-            &[],
-            "http3",
-        );
+        let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
+        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
         svc.placement = None;
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
         assert!(e.contains("no placement") && e.contains("server"), "{e}");
-        let mut svc = instance(
-            &run,
-            "t",
-            "server",
-            Role::Server,
-            quic_go_server(),
-            &[],
-            "http3",
-        );
+        let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
         svc.dirs.certs = PathBuf::from("/etc");
-        ex.create_network(
-            "t",
-            &Network {
-                name: "test".into(),
-                internal: true,
-            },
-        )
-        .await
-        .unwrap();
+        ex.create_network("t", &Network { name: "test".into(), internal: true }).await.unwrap();
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
-        assert!(
-            e.contains("outside the run directory") && e.contains("certs"),
-            "{e}"
-        );
+        assert!(e.contains("outside the run directory") && e.contains("certs"), "{e}");
         ex.teardown().await;
     });
 }
@@ -833,11 +612,7 @@ fn bench_lifecycle_vs_docker_compose() {
     let client_plan = || {
         plan(
             quic_go_image(),
-            cmd(
-                &["qgo-interop-client", "https://server:443/f1.bin"],
-                &[],
-                Some("/app"),
-            ),
+            cmd(&["qgo-interop-client", "https://server:443/f1.bin"], &[], Some("/app")),
             ReadinessCondition::Started,
             vec![],
         )
@@ -848,37 +623,11 @@ fn bench_lifecycle_vs_docker_compose() {
         let rid = format!("{id}-{i}");
         let t0 = std::time::Instant::now();
         rt.block_on(async {
-            let ex = DockerExecutor::connect(run.clone(), &rid, EventSink::null())
-                .await
-                .unwrap();
-            let server = instance(
-                &run,
-                test,
-                "server",
-                Role::Server,
-                quic_go_server(),
-                &[],
-                "http3",
-            );
-            let client = instance(
-                &run,
-                test,
-                "client",
-                Role::Client,
-                client_plan(),
-                &["server"],
-                "http3",
-            );
+            let ex = DockerExecutor::connect(run.clone(), &rid, EventSink::null()).await.unwrap();
+            let server = instance(&run, test, "server", Role::Server, quic_go_server(), &[], "http3");
+            let client = instance(&run, test, "client", Role::Client, client_plan(), &["server"], "http3");
             let cancel = CancellationToken::new();
-            ex.create_network(
-                test,
-                &Network {
-                    name: "test".into(),
-                    internal: true,
-                },
-            )
-            .await
-            .unwrap();
+            ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
             ex.prepare(&server).await.unwrap();
             ex.prepare(&client).await.unwrap();
             let mut s = ex.start(&server).await.unwrap();
@@ -922,16 +671,8 @@ fn bench_lifecycle_vs_docker_compose() {
             .args(["-p", &project, "down", "-t", "2"])
             .output()
             .unwrap();
-        assert!(
-            up.status.success(),
-            "docker-compose up: {}",
-            String::from_utf8_lossy(&up.stderr)
-        );
-        assert!(
-            down.status.success(),
-            "docker-compose down: {}",
-            String::from_utf8_lossy(&down.stderr)
-        );
+        assert!(up.status.success(), "docker-compose up: {}", String::from_utf8_lossy(&up.stderr));
+        assert!(down.status.success(), "docker-compose down: {}", String::from_utf8_lossy(&down.stderr));
         if i > 0 {
             compose.push(t0.elapsed().as_secs_f64());
         }
@@ -963,10 +704,7 @@ fn demo_docker_passes_through_panther_host_run() {
         .env("NO_COLOR", "1")
         .output()
         .expect("panther-host runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let exp = out.path().join("demo-docker");
     let dir = std::fs::read_dir(&exp)
         .unwrap_or_else(|e| panic!("no run under {} ({e}); stderr:\n{stderr}", exp.display()))
@@ -981,36 +719,19 @@ fn demo_docker_passes_through_panther_host_run() {
         "stdout:\n{stdout}\nstderr:\n{stderr}\nreport:\n{}",
         std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap_or_default()
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap(),
-    )
-    .unwrap();
-    let results = summary["tests"]["results"]
-        .as_array()
-        .expect("tests.results");
-    let statuses: Vec<(&str, &str)> = results
-        .iter()
-        .map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap()))
-        .collect();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap();
+    let results = summary["tests"]["results"].as_array().expect("tests.results");
+    let statuses: Vec<(&str, &str)> =
+        results.iter().map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap())).collect();
     assert_eq!(
         statuses,
-        [
-            ("quic-go server, aioquic client", "passed"),
-            ("aioquic server, quic-go client", "passed")
-        ],
+        [("quic-go server, aioquic client", "passed"), ("aioquic server, quic-go client", "passed")],
         "{summary:#}"
     );
     for (test, server, client) in [
-        (
-            "quic-go-server-aioquic-client",
-            "qgo_server",
-            "aioquic_client",
-        ),
-        (
-            "aioquic-server-quic-go-client",
-            "aioquic_server",
-            "qgo_client",
-        ),
+        ("quic-go-server-aioquic-client", "qgo_server", "aioquic_client"),
+        ("aioquic-server-quic-go-client", "aioquic_server", "qgo_client"),
     ] {
         let t = dir.join(test);
         for f in ["f1.bin", "f2.bin"] {
@@ -1030,19 +751,12 @@ fn demo_docker_passes_through_panther_host_run() {
                 keys.display()
             );
         }
-        assert_eq!(
-            http3_frames_on(&pcap, 4443, None),
-            0,
-            "{test}: HTTP/3 visible without keys"
-        );
+        assert_eq!(http3_frames_on(&pcap, 4443, None), 0, "{test}: HTTP/3 visible without keys");
         // Server and client ran in containers from the images the plugins specified.
         for svc in [server, client] {
             let inspect = std::fs::read_to_string(t.join(svc).join("logs/container-inspect.json"))
                 .unwrap_or_else(|e| panic!("{test}/{svc}: no container-inspect.json: {e}"));
-            assert!(
-                inspect.contains("quic-go-debian:") || inspect.contains("aioquic-pypi-1.2.0:"),
-                "{test}/{svc}"
-            );
+            assert!(inspect.contains("quic-go-debian:") || inspect.contains("aioquic-pypi-1.2.0:"), "{test}/{svc}");
         }
         check_compose_file(&t.join("docker-compose.yml"), &[server, client]);
     }

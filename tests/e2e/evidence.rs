@@ -8,28 +8,15 @@ use panther_host::evidence::{gather, GatherInput, ServiceOutcomeInput, DEFAULT_M
 use panther_host::plugin::{types, HostOptions, PluginHost};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn service(
-    name: &str,
-    role: types::Role,
-    exit: Option<i32>,
-    stopped: bool,
-    stdout: &str,
-) -> ServiceOutcomeInput {
+fn service(name: &str, role: types::Role, exit: Option<i32>, stopped: bool, stdout: &str) -> ServiceOutcomeInput {
     ServiceOutcomeInput {
         outcome: types::ServiceOutcome {
             service: name.into(),
             role,
-            implementation: if name == "ivy" {
-                "ivy".into()
-            } else {
-                "quic-go".into()
-            },
+            implementation: if name == "ivy" { "ivy".into() } else { "quic-go".into() },
             exit_code: exit,
             signal: None,
             timed_out: false,
@@ -55,44 +42,26 @@ fn input(fixture: &str, testcase: &str) -> GatherInput {
             service(
                 "server",
                 types::Role::Server,
-                if alive {
-                    None
-                } else {
-                    meta["server_exit"].as_i64().map(|c| c as i32)
-                },
+                if alive { None } else { meta["server_exit"].as_i64().map(|c| c as i32) },
                 alive,
                 "",
             ),
-            service(
-                "client",
-                types::Role::Client,
-                meta["client_exit"].as_i64().map(|c| c as i32),
-                false,
-                "",
-            ),
+            service("client", types::Role::Client, meta["client_exit"].as_i64().map(|c| c as i32), false, ""),
         ],
         pcap: Some(dir.join("capture.pcap")),
         keylogs: vec![dir.join("keys.log")],
         ports: vec![meta["port"].as_u64().unwrap() as u16],
         www: dir.join("www"),
         downloads: vec![dir.join("downloads")],
-        requests: meta["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_string())
-            .collect(),
+        requests: meta["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect(),
         max_packets: DEFAULT_MAX_PACKETS,
     }
 }
 
 fn host() -> (PluginHost, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
-    let host = PluginHost::open(HostOptions::new(
-        vec![repo().join("plugins-dist")],
-        cache.path(),
-    ))
-    .expect("plugin host opens");
+    let host =
+        PluginHost::open(HostOptions::new(vec![repo().join("plugins-dist")], cache.path())).expect("plugin host opens");
     (host, cache)
 }
 
@@ -106,30 +75,14 @@ fn interop_wasm_judges_real_recordings() {
         ("zerortt", "zerortt", types::VerdictStatus::Pass, ""),
         ("http3", "http3", types::VerdictStatus::Pass, ""),
         ("retry", "handshake", types::VerdictStatus::Fail, "Retry"),
-        (
-            "transfer",
-            "chacha20",
-            types::VerdictStatus::Fail,
-            "TLS_CHACHA20_POLY1305_SHA256",
-        ),
-        (
-            "ecn-unsupported",
-            "ecn",
-            types::VerdictStatus::UnsupportedByIut,
-            "127",
-        ),
+        ("transfer", "chacha20", types::VerdictStatus::Fail, "TLS_CHACHA20_POLY1305_SHA256"),
+        ("ecn-unsupported", "ecn", types::VerdictStatus::UnsupportedByIut, "127"),
     ];
     for (fixture, tc, want, reason) in cases {
         let outcome = gather(&input(fixture, tc));
-        let v = host
-            .assess("interop", &outcome)
-            .expect("assess runs")
-            .expect("a tester always returns a verdict");
+        let v = host.assess("interop", &outcome).expect("assess runs").expect("a tester always returns a verdict");
         assert_eq!(v.status, want, "{fixture} as {tc}: {v:#?}");
-        assert!(
-            v.reasons.iter().any(|r| r.contains(reason)),
-            "{fixture} as {tc}: {v:#?}"
-        );
+        assert!(v.reasons.iter().any(|r| r.contains(reason)), "{fixture} as {tc}: {v:#?}");
     }
 }
 
@@ -158,15 +111,6 @@ fn ivy_wasm_reads_the_testers_output() {
     let v = host.assess("ivy", &gather(&i)).unwrap().unwrap();
     assert_eq!(v.status, types::VerdictStatus::Fail, "{v:#?}");
     assert!(v.reasons[0].contains("ping_frame.ivy: line 97"));
-    i.services = vec![service(
-        "ivy",
-        types::Role::Client,
-        Some(0),
-        false,
-        "> ping\n< pong\ntest_completed\n",
-    )];
-    assert_eq!(
-        host.assess("ivy", &gather(&i)).unwrap().unwrap().status,
-        types::VerdictStatus::Pass
-    );
+    i.services = vec![service("ivy", types::Role::Client, Some(0), false, "> ping\n< pong\ntest_completed\n")];
+    assert_eq!(host.assess("ivy", &gather(&i)).unwrap().unwrap().status, types::VerdictStatus::Pass);
 }

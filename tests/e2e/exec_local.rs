@@ -14,18 +14,14 @@ use panther_host::events::EventSink;
 use panther_host::exec::local::{LocalExecutor, COMPLETE_MARKER};
 use panther_host::exec::{ExecError, Running, ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
-use panther_host::plugin::types::{
-    Command, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport,
-};
+use panther_host::plugin::types::{Command, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport};
 use tokio_util::sync::CancellationToken;
 
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-iut");
 
 fn cmd(args: &[&str]) -> Command {
     Command {
-        argv: std::iter::once(FAKE.to_string())
-            .chain(args.iter().map(|s| s.to_string()))
-            .collect(),
+        argv: std::iter::once(FAKE.to_string()).chain(args.iter().map(|s| s.to_string())).collect(),
         env: vec![],
         cwd: None,
         timeout_ms: None,
@@ -45,15 +41,8 @@ fn plan(run: Vec<Command>, condition: ReadinessCondition, timeout_ms: u64) -> Se
             post_run: vec![],
         },
         image: None,
-        ports: vec![Port {
-            name: "quic".into(),
-            number: 0,
-            transport: Transport::Udp,
-        }],
-        readiness: Readiness {
-            condition,
-            timeout_ms,
-        },
+        ports: vec![Port { name: "quic".into(), number: 0, transport: Transport::Udp }],
+        readiness: Readiness { condition, timeout_ms },
         artifacts: vec![],
         capabilities: vec![],
         files: vec![],
@@ -72,20 +61,11 @@ fn fixture() -> Fixture {
     let run = tmp.path().join("run");
     std::fs::create_dir_all(&run).unwrap();
     let events = EventSink::memory();
-    Fixture {
-        exec: LocalExecutor::new(run.clone(), events.clone()),
-        run,
-        events,
-        _tmp: tmp,
-    }
+    Fixture { exec: LocalExecutor::new(run.clone(), events.clone()), run, events, _tmp: tmp }
 }
 
 fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Fixture {
@@ -159,11 +139,7 @@ async fn crash_and_exit_codes_are_reported() {
     let cancel = CancellationToken::new();
     let svc = f.service(
         "crasher",
-        plan(
-            vec![cmd(&["check-group", "print", "about to crash", "crash"])],
-            ReadinessCondition::Started,
-            5000,
-        ),
+        plan(vec![cmd(&["check-group", "print", "about to crash", "crash"])], ReadinessCondition::Started, 5000),
     );
     let mut r = f.exec.start(&svc).await.unwrap();
     let exit = f.exec.wait(&svc, &mut r, &cancel).await;
@@ -172,30 +148,18 @@ async fn crash_and_exit_codes_are_reported() {
     assert!(exit.describe().contains("SIGABRT"), "{}", exit.describe());
     let out = std::fs::read_to_string(svc.dirs.logs.join("run/cmd-0.stdout")).unwrap();
     assert_eq!(out, "about to crash\n");
-    let cmds: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(svc.dirs.logs.join("run/commands.json")).unwrap(),
-    )
-    .unwrap();
+    let cmds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(svc.dirs.logs.join("run/commands.json")).unwrap()).unwrap();
     assert_eq!(cmds[0]["signal"], 6);
     assert_eq!(cmds[0]["argv"][1], "check-group");
 
-    let svc = f.service(
-        "exiter",
-        plan(vec![cmd(&["exit", "3"])], ReadinessCondition::Started, 5000),
-    );
+    let svc = f.service("exiter", plan(vec![cmd(&["exit", "3"])], ReadinessCondition::Started, 5000));
     let mut r = f.exec.start(&svc).await.unwrap();
     let exit = f.exec.wait(&svc, &mut r, &cancel).await;
     assert_eq!((exit.exit_code, exit.signal), (Some(3), None));
 
     // 127: the interop convention for "unsupported".
-    let svc = f.service(
-        "unsupported",
-        plan(
-            vec![cmd(&["exit", "127"])],
-            ReadinessCondition::Started,
-            5000,
-        ),
-    );
+    let svc = f.service("unsupported", plan(vec![cmd(&["exit", "127"])], ReadinessCondition::Started, 5000));
     let mut r = f.exec.start(&svc).await.unwrap();
     let exit = f.exec.wait(&svc, &mut r, &cancel).await;
     assert!(exit.is_unsupported());
@@ -211,12 +175,7 @@ async fn hang_times_out_and_the_group_is_gone() {
     let mut svc = f.service(
         "hanger",
         plan(
-            vec![cmd(&[
-                "fork-child",
-                child_file.to_str().unwrap(),
-                "ignore-term",
-                "hang",
-            ])],
+            vec![cmd(&["fork-child", child_file.to_str().unwrap(), "ignore-term", "hang"])],
             ReadinessCondition::Started,
             5000,
         ),
@@ -227,11 +186,7 @@ async fn hang_times_out_and_the_group_is_gone() {
     let pgid = pgid_of(&r).unwrap();
     let exit = f.exec.wait(&svc, &mut r, &CancellationToken::new()).await;
     assert!(exit.timed_out, "{exit:?}");
-    assert_eq!(
-        exit.signal,
-        Some(9),
-        "it ignores SIGTERM, so SIGKILL ended it: {exit:?}"
-    );
+    assert_eq!(exit.signal, Some(9), "it ignores SIGTERM, so SIGKILL ended it: {exit:?}");
     assert!(group_gone(pgid), "process group {pgid} survived");
     assert!(pid_gone(child), "the forked child {child} survived");
 }
@@ -252,11 +207,7 @@ async fn never_ready_leaves_nothing_behind() {
     let mut r = f.exec.start(&svc).await.unwrap();
     let child: i32 = wait_for_file(&child_file).await.trim().parse().unwrap();
     let pgid = pgid_of(&r).unwrap();
-    let e = f
-        .exec
-        .wait_ready(&svc, &mut r, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = f.exec.wait_ready(&svc, &mut r, &CancellationToken::new()).await.unwrap_err();
     assert!(matches!(e, ExecError::NotReady { .. }), "{e}");
     assert!(e.to_string().contains("port `quic` is bound"), "{e}");
     assert!(group_gone(pgid), "process group {pgid} survived");
@@ -274,10 +225,7 @@ async fn readiness_conditions() {
     let f = fixture();
     let cancel = CancellationToken::new();
 
-    let mut svc = f.service(
-        "udp",
-        plan(vec![], ReadinessCondition::PortBound("quic".into()), 10_000),
-    );
+    let mut svc = f.service("udp", plan(vec![], ReadinessCondition::PortBound("quic".into()), 10_000));
     let port = svc.ports["quic"].to_string();
     svc.plan = CheckedPlan::assume_checked_for_tests(plan(
         vec![cmd(&["sleep", "300", "bind-udp", &port, "hang"])],
@@ -295,13 +243,7 @@ async fn readiness_conditions() {
     let svc = f.service(
         "log",
         plan(
-            vec![cmd(&[
-                "sleep",
-                "200",
-                "eprint",
-                "server listening on 4443",
-                "hang",
-            ])],
+            vec![cmd(&["sleep", "200", "eprint", "server listening on 4443", "hang"])],
             ReadinessCondition::LogLine("listening on".into()),
             10_000,
         ),
@@ -322,29 +264,13 @@ async fn readiness_conditions() {
     f.exec.wait_ready(&svc, &mut r, &cancel).await.unwrap();
     f.exec.stop(&svc, &mut r, Duration::from_secs(2)).await;
 
-    let svc = f.service(
-        "quitter",
-        plan(
-            vec![cmd(&["exit", "2"])],
-            ReadinessCondition::PortBound("quic".into()),
-            10_000,
-        ),
-    );
+    let svc =
+        f.service("quitter", plan(vec![cmd(&["exit", "2"])], ReadinessCondition::PortBound("quic".into()), 10_000));
     let mut r = f.exec.start(&svc).await.unwrap();
     let e = f.exec.wait_ready(&svc, &mut r, &cancel).await.unwrap_err();
-    assert!(
-        matches!(&e, ExecError::ExitedEarly { exit, .. } if exit == "exit code 2"),
-        "{e}"
-    );
+    assert!(matches!(&e, ExecError::ExitedEarly { exit, .. } if exit == "exit code 2"), "{e}");
 
-    let svc = f.service(
-        "setup",
-        plan(
-            vec![cmd(&["sleep", "100"])],
-            ReadinessCondition::Exited,
-            10_000,
-        ),
-    );
+    let svc = f.service("setup", plan(vec![cmd(&["sleep", "100"])], ReadinessCondition::Exited, 10_000));
     let mut r = f.exec.start(&svc).await.unwrap();
     f.exec.wait_ready(&svc, &mut r, &cancel).await.unwrap();
 }
@@ -362,15 +288,8 @@ async fn compile_phase_is_cached() {
 
     let reports = f.exec.prepare(&svc).await.unwrap();
     assert_eq!(
-        reports
-            .iter()
-            .map(|r| (r.phase.as_str(), r.cached))
-            .collect::<Vec<_>>(),
-        [
-            ("pre-compile", false),
-            ("compile", false),
-            ("post-compile", false)
-        ]
+        reports.iter().map(|r| (r.phase.as_str(), r.cached)).collect::<Vec<_>>(),
+        [("pre-compile", false), ("compile", false), ("post-compile", false)]
     );
     assert_eq!(std::fs::read_to_string(&built).unwrap(), "v1");
     assert!(svc.dirs.tools.join(COMPLETE_MARKER).exists());
@@ -378,10 +297,7 @@ async fn compile_phase_is_cached() {
 
     std::fs::remove_file(&built).unwrap();
     let reports = f.exec.prepare(&svc).await.unwrap();
-    assert!(
-        reports.iter().all(|r| r.cached && r.commands.is_empty()),
-        "{reports:?}"
-    );
+    assert!(reports.iter().all(|r| r.cached && r.commands.is_empty()), "{reports:?}");
     assert!(!built.exists(), "the compile command ran again");
 
     // A failing build: an error naming the phase, no marker; the next build starts clean.
@@ -389,24 +305,14 @@ async fn compile_phase_is_cached() {
     let mut bad = p.clone();
     let svc2 = f2.service("builder", bad.clone());
     let leftover = svc2.dirs.tools.join("half-built");
-    bad.phases.compile = vec![
-        cmd(&["write", leftover.to_str().unwrap(), "x"]),
-        cmd(&["exit", "1"]),
-    ];
+    bad.phases.compile = vec![cmd(&["write", leftover.to_str().unwrap(), "x"]), cmd(&["exit", "1"])];
     let svc2 = f2.service("builder", bad);
     let e = f2.exec.prepare(&svc2).await.unwrap_err();
-    assert!(
-        matches!(&e, ExecError::CommandFailed { phase, .. } if phase == "compile"),
-        "{e}"
-    );
+    assert!(matches!(&e, ExecError::CommandFailed { phase, .. } if phase == "compile"), "{e}");
     assert!(!svc2.dirs.tools.join(COMPLETE_MARKER).exists());
     assert!(leftover.exists());
     let mut good = p.clone();
-    good.phases.compile = vec![cmd(&[
-        "write",
-        svc2.dirs.tools.join("ok").to_str().unwrap(),
-        "y",
-    ])];
+    good.phases.compile = vec![cmd(&["write", svc2.dirs.tools.join("ok").to_str().unwrap(), "y"])];
     let svc3 = f2.service("builder", good);
     f2.exec.prepare(&svc3).await.unwrap();
     assert!(!leftover.exists(), "the unfinished build was not wiped");
@@ -419,10 +325,7 @@ async fn compile_phase_is_cached() {
 async fn environment_is_reduced() {
     let f = fixture();
     let mut c = cmd(&["env-dump", "env.txt"]);
-    c.env = vec![
-        ("SSLKEYLOGFILE".into(), "/tmp/k.log".into()),
-        ("FROM_ENV_PLUGIN".into(), "2".into()),
-    ];
+    c.env = vec![("SSLKEYLOGFILE".into(), "/tmp/k.log".into()), ("FROM_ENV_PLUGIN".into(), "2".into())];
     let svc = f.service("env", plan(vec![c], ReadinessCondition::Exited, 5000));
     let mut r = f.exec.start(&svc).await.unwrap();
     let exit = f.exec.wait(&svc, &mut r, &CancellationToken::new()).await;
@@ -430,31 +333,21 @@ async fn environment_is_reduced() {
     let env = std::fs::read_to_string(svc.dirs.work.join("env.txt")).unwrap();
     // RUSTUP_HOME and CARGO_HOME pass when the host has a Rust toolchain: HOME moves into the
     // run directory, and rustup's proxies on PATH need to find their toolchains.
-    let keys: Vec<&str> = env.lines().map(|l| l.split_once('=').unwrap().0).filter(|k| !matches!(*k, "RUSTUP_HOME" | "CARGO_HOME")).collect();
-    assert_eq!(
-        keys,
-        ["FROM_ENV_PLUGIN", "HOME", "PATH", "SSLKEYLOGFILE"],
-        "{env}"
-    );
-    assert!(
-        env.contains("FROM_ENV_PLUGIN=2\n"),
-        "the command's own value wins: {env}"
-    );
-    assert!(
-        env.contains(&format!("HOME={}\n", svc.dirs.work.display())),
-        "{env}"
-    );
+    let keys: Vec<&str> = env
+        .lines()
+        .map(|l| l.split_once('=').unwrap().0)
+        .filter(|k| !matches!(*k, "RUSTUP_HOME" | "CARGO_HOME"))
+        .collect();
+    assert_eq!(keys, ["FROM_ENV_PLUGIN", "HOME", "PATH", "SSLKEYLOGFILE"], "{env}");
+    assert!(env.contains("FROM_ENV_PLUGIN=2\n"), "the command's own value wins: {env}");
+    assert!(env.contains(&format!("HOME={}\n", svc.dirs.work.display())), "{env}");
 }
 
 // Every phase gets its stdout/stderr files and a commands.json; post-run collects artifacts.
 #[tokio::test]
 async fn phase_logs_and_artifacts() {
     let f = fixture();
-    let mut p = plan(
-        vec![cmd(&["print", "service out", "eprint", "service err"])],
-        ReadinessCondition::Exited,
-        5000,
-    );
+    let mut p = plan(vec![cmd(&["print", "service out", "eprint", "service err"])], ReadinessCondition::Exited, 5000);
     p.phases.pre_run = vec![cmd(&["print", "pre out", "eprint", "pre err"])];
     let mut noncritical = cmd(&["exit", "4"]);
     noncritical.critical = false;
@@ -484,21 +377,11 @@ async fn phase_logs_and_artifacts() {
     let post: serde_json::Value = serde_json::from_str(&read("post-run/commands.json")).unwrap();
     assert_eq!(post[0]["exit_code"], 4);
     assert_eq!(post[1]["exit_code"], 0);
-    assert_eq!(
-        std::fs::read_to_string(svc.dirs.work.join("conf/settings.txt")).unwrap(),
-        "a=1"
-    );
-    assert_eq!(
-        reports.iter().map(|r| r.phase.as_str()).collect::<Vec<_>>(),
-        ["pre-run", "run", "post-run"]
-    );
+    assert_eq!(std::fs::read_to_string(svc.dirs.work.join("conf/settings.txt")).unwrap(), "a=1");
+    assert_eq!(reports.iter().map(|r| r.phase.as_str()).collect::<Vec<_>>(), ["pre-run", "run", "post-run"]);
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     assert_eq!(artifacts[0].1, svc.dirs.work.join("result.json"));
-    assert!(f
-        .events
-        .recorded()
-        .iter()
-        .any(|e| format!("{:?}", e.kind).contains("missing.qlog")));
+    assert!(f.events.recorded().iter().any(|e| format!("{:?}", e.kind).contains("missing.qlog")));
 }
 
 // Working directories and files outside the run, tools and cache directories are refused;
@@ -524,8 +407,7 @@ async fn confinement_and_missing_programs() {
     let mut c = cmd(&["hang"]);
     c.cwd = Some(svc.dirs.work.join("etc-link").display().to_string());
     let mut svc = svc;
-    svc.plan =
-        CheckedPlan::assume_checked_for_tests(plan(vec![c], ReadinessCondition::Started, 1000));
+    svc.plan = CheckedPlan::assume_checked_for_tests(plan(vec![c], ReadinessCondition::Started, 1000));
     assert!(f.exec.start(&svc).await.is_err());
 
     let mut p = plan(vec![cmd(&["hang"])], ReadinessCondition::Started, 1000);
@@ -542,29 +424,18 @@ async fn teardown_is_thorough_and_idempotent() {
     let svc = f.service(
         "left-running",
         plan(
-            vec![cmd(&[
-                "fork-child",
-                child_file.to_str().unwrap(),
-                "ignore-term",
-                "hang",
-            ])],
+            vec![cmd(&["fork-child", child_file.to_str().unwrap(), "ignore-term", "hang"])],
             ReadinessCondition::Started,
             5000,
         ),
     );
     let mut r = f.exec.start(&svc).await.unwrap();
-    f.exec
-        .wait_ready(&svc, &mut r, &CancellationToken::new())
-        .await
-        .unwrap();
+    f.exec.wait_ready(&svc, &mut r, &CancellationToken::new()).await.unwrap();
     let child: i32 = wait_for_file(&child_file).await.trim().parse().unwrap();
     let pgid = pgid_of(&r).unwrap();
     let report = f.exec.teardown().await;
     assert!(
-        report
-            .steps
-            .iter()
-            .any(|s| s.ok && s.what.contains(&pgid.to_string()) && s.detail.contains("SIGKILL")),
+        report.steps.iter().any(|s| s.ok && s.what.contains(&pgid.to_string()) && s.detail.contains("SIGKILL")),
         "{report:?}"
     );
     assert!(group_gone(pgid));
@@ -580,10 +451,7 @@ async fn teardown_is_thorough_and_idempotent() {
 #[tokio::test]
 async fn cancel_stops_the_service() {
     let f = fixture();
-    let svc = f.service(
-        "cancelled",
-        plan(vec![cmd(&["hang"])], ReadinessCondition::Started, 5000),
-    );
+    let svc = f.service("cancelled", plan(vec![cmd(&["hang"])], ReadinessCondition::Started, 5000));
     let mut r = f.exec.start(&svc).await.unwrap();
     let pgid = loop {
         if let Some(p) = pgid_of(&r) {

@@ -39,7 +39,8 @@ pub fn corpus_dir() -> &'static Path {
         let built = corpus_build();
         let dir = tempfile::tempdir().unwrap();
         for n in corpus_names() {
-            std::fs::copy(built.join(format!("{}.wasm", n.replace('-', "_"))), dir.path().join(format!("{n}.wasm"))).unwrap();
+            std::fs::copy(built.join(format!("{}.wasm", n.replace('-', "_"))), dir.path().join(format!("{n}.wasm")))
+                .unwrap();
         }
         dir
     })
@@ -48,8 +49,13 @@ pub fn corpus_dir() -> &'static Path {
 
 fn open_host() -> (PluginHost, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
-    let host = PluginHost::open(HostOptions { plugin_dirs: vec![corpus_dir().to_path_buf()], cache_dir: cache.path().to_path_buf(), limits: Limits::default(), locked: None })
-        .expect("the host opens");
+    let host = PluginHost::open(HostOptions {
+        plugin_dirs: vec![corpus_dir().to_path_buf()],
+        cache_dir: cache.path().to_path_buf(),
+        limits: Limits::default(),
+        locked: None,
+    })
+    .expect("the host opens");
     assert!(host.refused().is_empty(), "{:#?}", host.refused());
     (host, cache)
 }
@@ -90,7 +96,8 @@ type Expected = &'static [(&'static str, &'static str)];
 
 /// Asks `plugin` for a plan and judges it; returns the (field, rule) of every violation.
 fn judged(host: &PluginHost, plugin: &str, policy: &Policy, ctx: &RenderContext) -> Vec<(String, String)> {
-    let raw = host.plan(plugin, &request("server", EnvironmentKind::Docker)).unwrap_or_else(|e| panic!("{plugin}: {e}"));
+    let raw =
+        host.plan(plugin, &request("server", EnvironmentKind::Docker)).unwrap_or_else(|e| panic!("{plugin}: {e}"));
     match plan::check(plugin, &raw, ctx, policy) {
         Ok(_) => vec![],
         Err(CheckError::Policy(v)) => {
@@ -100,7 +107,11 @@ fn judged(host: &PluginHost, plugin: &str, policy: &Policy, ctx: &RenderContext)
                 assert_eq!(x.plugin, plugin);
                 assert!(policy::rule(x.rule).is_some(), "{x}: the rule is documented");
                 let text = x.to_string();
-                assert!(text.starts_with(&format!("plugin `{plugin}`: {}: ", x.field)) && text.ends_with(&format!("(rule `{}`)", x.rule)), "{text}");
+                assert!(
+                    text.starts_with(&format!("plugin `{plugin}`: {}: ", x.field))
+                        && text.ends_with(&format!("(rule `{}`)", x.rule)),
+                    "{text}"
+                );
             }
             v.violations.iter().map(|x| (x.field.clone(), x.rule.to_string())).collect()
         }
@@ -120,18 +131,38 @@ const SERVICE_CASES: &[(&str, Expected, Option<Expected>)] = &[
     ("hp-python-c", &[("phases.compile[0].argv[0]", "no-shell")], None),
     ("hp-find-exec", &[("phases.post_run[0].argv[3]", "no-shell")], None),
     ("hp-nul-argv", &[("phases.run[0].argv[1]", "no-nul-bytes")], None),
-    ("hp-nul-env", &[("phases.run[0].env.SAFE␀LD_PRELOAD", "no-nul-bytes"), ("phases.run[0].env.MODE", "no-nul-bytes")], None),
-    ("hp-privileged", &[("capabilities[0]", "allowed-capabilities"), ("capabilities[1]", "allowed-capabilities")], None),
+    (
+        "hp-nul-env",
+        &[("phases.run[0].env.SAFE␀LD_PRELOAD", "no-nul-bytes"), ("phases.run[0].env.MODE", "no-nul-bytes")],
+        None,
+    ),
+    (
+        "hp-privileged",
+        &[("capabilities[0]", "allowed-capabilities"), ("capabilities[1]", "allowed-capabilities")],
+        None,
+    ),
     ("hp-ld-preload", &[("phases.run[0].env.LD_PRELOAD", "no-loader-env")], None),
     (
         "hp-loader-env",
-        &[("phases.run[0].env.GLIBC_TUNABLES", "no-loader-env"), ("phases.run[0].env.BASH_ENV", "no-loader-env"), ("phases.run[0].env.NODE_OPTIONS", "no-loader-env")],
+        &[
+            ("phases.run[0].env.GLIBC_TUNABLES", "no-loader-env"),
+            ("phases.run[0].env.BASH_ENV", "no-loader-env"),
+            ("phases.run[0].env.NODE_OPTIONS", "no-loader-env"),
+        ],
         None,
     ),
-    ("hp-absurd-timeout", &[("phases.run[0].timeout-ms", "bounded-timeouts"), ("readiness.timeout-ms", "bounded-timeouts")], None),
+    (
+        "hp-absurd-timeout",
+        &[("phases.run[0].timeout-ms", "bounded-timeouts"), ("readiness.timeout-ms", "bounded-timeouts")],
+        None,
+    ),
     ("hp-thousands-commands", &[("phases", "bounded-sizes")], None),
     ("hp-huge-argv", &[("phases.run[0].argv", "bounded-sizes")], None),
-    ("hp-huge-file", &[("plan", "bounded-sizes"), ("files[0].content", "bounded-sizes")], Some(&[("files[0].content", "bounded-sizes")])),
+    (
+        "hp-huge-file",
+        &[("plan", "bounded-sizes"), ("files[0].content", "bounded-sizes")],
+        Some(&[("files[0].content", "bounded-sizes")]),
+    ),
     ("hp-many-ports", &[("ports", "bounded-sizes")], None),
     ("hp-registry-image", &[("image.base", "local-images")], None),
     ("hp-apt-option", &[("image.packages[0]", "local-images"), ("image.packages[1]", "local-images")], None),
@@ -154,7 +185,11 @@ fn hostile_service_plans_are_refused_with_their_reasons() {
     let ctx = context(run.path());
     for (plugin, strict, default) in SERVICE_CASES {
         assert_eq!(judged(&host, plugin, &Policy::strict(), &ctx), pairs(strict), "{plugin} under strict");
-        assert_eq!(judged(&host, plugin, &Policy::default(), &ctx), pairs(default.unwrap_or(strict)), "{plugin} under default");
+        assert_eq!(
+            judged(&host, plugin, &Policy::default(), &ctx),
+            pairs(default.unwrap_or(strict)),
+            "{plugin} under default"
+        );
         assert_eq!(judged(&host, "hp-good", &Policy::strict(), &ctx), vec![], "the good plugin after {plugin}");
     }
 }
@@ -162,7 +197,14 @@ fn hostile_service_plans_are_refused_with_their_reasons() {
 fn deploy_request(services: &[&str]) -> DeployRequest {
     let base = |name: &str| {
         let mut plan = types::ServicePlan {
-            phases: types::Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![], post_run: vec![] },
+            phases: types::Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run: vec![],
+                post_run: vec![],
+            },
             image: None,
             ports: vec![],
             readiness: types::Readiness { condition: types::ReadinessCondition::Started, timeout_ms: 1000 },
@@ -170,7 +212,14 @@ fn deploy_request(services: &[&str]) -> DeployRequest {
             capabilities: vec![],
             files: vec![],
         };
-        plan.phases.run.push(types::Command { argv: vec!["true".into()], env: vec![], cwd: None, timeout_ms: None, critical: true, description: name.into() });
+        plan.phases.run.push(types::Command {
+            argv: vec!["true".into()],
+            env: vec![],
+            cwd: None,
+            timeout_ms: None,
+            critical: true,
+            description: name.into(),
+        });
         plan
     };
     DeployRequest {
@@ -178,7 +227,14 @@ fn deploy_request(services: &[&str]) -> DeployRequest {
         run_id: "r1".into(),
         services: services
             .iter()
-            .map(|s| ServiceEntry { name: s.to_string(), role: Role::Server, implementation: "hp-good".into(), target: None, plan: base(s), tester: false })
+            .map(|s| ServiceEntry {
+                name: s.to_string(),
+                role: Role::Server,
+                implementation: "hp-good".into(),
+                target: None,
+                plan: base(s),
+                tester: false,
+            })
             .collect(),
         params: vec![],
     }
@@ -234,10 +290,18 @@ const DEPLOY_CASES: &[(&str, Expected, Expected)] = &[
         &[("networks[0].internal", "no-host-namespaces"), ("capture.interface", "no-host-namespaces")],
         &[("capture.interface", "no-host-namespaces")],
     ),
-    ("hp-env-crowd", &[("kind", "allowed-executors"), ("placements", "bounded-sizes")], &[("placements", "bounded-sizes")]),
+    (
+        "hp-env-crowd",
+        &[("kind", "allowed-executors"), ("placements", "bounded-sizes")],
+        &[("placements", "bounded-sizes")],
+    ),
     (
         "hp-env-loader",
-        &[("kind", "allowed-executors"), ("placements[0].env.LD_PRELOAD", "no-loader-env"), ("placements[1].env.LD_PRELOAD", "no-loader-env")],
+        &[
+            ("kind", "allowed-executors"),
+            ("placements[0].env.LD_PRELOAD", "no-loader-env"),
+            ("placements[1].env.LD_PRELOAD", "no-loader-env"),
+        ],
         &[("placements[0].env.LD_PRELOAD", "no-loader-env"), ("placements[1].env.LD_PRELOAD", "no-loader-env")],
     ),
 ];
@@ -311,7 +375,11 @@ fn panther(cwd: &Path, args: &[&str]) -> Out {
         .env_remove("RUST_LOG")
         .output()
         .expect("panther-host runs");
-    Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 impl std::fmt::Display for Out {
@@ -322,7 +390,11 @@ impl std::fmt::Display for Out {
 
 /// The one run directory under `outputs/<experiment>/`.
 fn run_dir(root: &Path, experiment: &str) -> PathBuf {
-    let runs: Vec<PathBuf> = std::fs::read_dir(root.join("outputs").join(experiment)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let runs: Vec<PathBuf> = std::fs::read_dir(root.join("outputs").join(experiment))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     runs[0].clone()
 }
@@ -336,9 +408,11 @@ fn run_keeps_good_tests_running_beside_refused_hostile_ones() {
     let out = panther(dir.path(), &["run", "mixed-local.toml"]);
     assert_eq!(out.code, 1, "{out}");
     let run = run_dir(dir.path(), "hostile-mixed");
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("experiment_summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("experiment_summary.json")).unwrap()).unwrap();
     let results = summary["tests"]["results"].as_array().unwrap();
-    let by_name = |n: &str| results.iter().find(|r| r["name"] == n).unwrap_or_else(|| panic!("no result for `{n}`: {summary:#}"));
+    let by_name =
+        |n: &str| results.iter().find(|r| r["name"] == n).unwrap_or_else(|| panic!("no result for `{n}`: {summary:#}"));
 
     let good = by_name("good alone");
     assert_eq!(good["status"], "passed", "{good:#}");
@@ -349,10 +423,19 @@ fn run_keeps_good_tests_running_beside_refused_hostile_ones() {
         ("good beside a shell string", &["plugin `hp-sh-c`", "phases.run[0].argv[0] (rule `no-shell`)"]),
         ("path traversal", &["plugin `hp-cwd-traversal`", "phases.run[0].cwd (rule `confined-paths`)"]),
         ("loader injection", &["plugin `hp-ld-preload`", "phases.run[0].env.LD_PRELOAD (rule `no-loader-env`)"]),
-        ("privileged capabilities", &["plugin `hp-privileged`", "capabilities[0] (rule `allowed-capabilities`); capabilities[1] (rule `allowed-capabilities`)"]),
+        (
+            "privileged capabilities",
+            &[
+                "plugin `hp-privileged`",
+                "capabilities[0] (rule `allowed-capabilities`); capabilities[1] (rule `allowed-capabilities`)",
+            ],
+        ),
         ("thousands of commands", &["plugin `hp-thousands-commands`", "phases (rule `bounded-sizes`)"]),
         ("a huge plan", &["plugin `hp-huge-file`", "files[0].content (rule `bounded-sizes`)"]),
-        ("loader env from the environment plugin", &["plugin `hp-env-loader`", "placements[0].env.LD_PRELOAD (rule `no-loader-env`)"]),
+        (
+            "loader env from the environment plugin",
+            &["plugin `hp-env-loader`", "placements[0].env.LD_PRELOAD (rule `no-loader-env`)"],
+        ),
     ];
     for (test, needles) in refused {
         let r = by_name(test);
@@ -363,7 +446,10 @@ fn run_keeps_good_tests_running_beside_refused_hostile_ones() {
             assert!(msg.contains(n), "`{test}`: `{n}` missing from: {msg}");
         }
         // Nothing of a refused test ran: its services have no command output.
-        let ran = walk(&run).into_iter().any(|p| p.to_string_lossy().contains(&format!("/{}/", panther_host::run::layout::slug(test))) && p.ends_with("cmd-0.stdout"));
+        let ran = walk(&run).into_iter().any(|p| {
+            p.to_string_lossy().contains(&format!("/{}/", panther_host::run::layout::slug(test)))
+                && p.ends_with("cmd-0.stdout")
+        });
         assert!(!ran, "`{test}` ran something");
     }
     assert_eq!(results.len(), 1 + refused.len());
@@ -415,7 +501,13 @@ fn audit_lists_everything_and_refuses_hostile_plans() {
     let out = panther(dir.path(), &["audit", "--format", "json", "strict-docker.toml"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["policy"], "strict");
-    let refused: Vec<&str> = v["services"].as_array().unwrap().iter().filter(|s| !s["refusals"].as_array().unwrap().is_empty()).map(|s| s["plugin"].as_str().unwrap()).collect();
+    let refused: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["refusals"].as_array().unwrap().is_empty())
+        .map(|s| s["plugin"].as_str().unwrap())
+        .collect();
     assert_eq!(refused, ["hp-registry-image", "hp-apt-option"]);
 }
 
@@ -426,7 +518,13 @@ fn audit_under_another_policy() {
     let dir = scratch();
     let out = panther(dir.path(), &["audit", "--policy", "strict", "mixed-local.toml"]);
     assert_eq!(out.code, 2, "{out}");
-    assert_eq!(out.stdout.matches("      - kind: the localhost executor is not allowed (allowed: docker) (rule `allowed-executors`)").count(), 8, "{out}");
+    assert_eq!(
+        out.stdout
+            .matches("      - kind: the localhost executor is not allowed (allowed: docker) (rule `allowed-executors`)")
+            .count(),
+        8,
+        "{out}"
+    );
     assert!(out.stdout.contains("      - phases: 5001 commands, more than 128 (rule `bounded-sizes`)"), "{out}");
     let out = panther(dir.path(), &["audit", "--policy", "policies/ci.toml", "strict-local.toml"]);
     assert!(out.stdout.starts_with("audit of strict-local.toml under the ci policy"), "{out}");
@@ -438,8 +536,15 @@ fn strict_refuses_localhost() {
     let dir = scratch();
     let out = panther(dir.path(), &["plan", "strict-local.toml"]);
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("the strict policy refuses the plan of plugin `hp-env-local`: kind (rule `allowed-executors`)"), "{out}");
-    assert!(out.stderr.contains("plugin `hp-env-local`: kind: the localhost executor is not allowed (allowed: docker)"), "{out}");
+    assert!(
+        out.stderr
+            .contains("the strict policy refuses the plan of plugin `hp-env-local`: kind (rule `allowed-executors`)"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("plugin `hp-env-local`: kind: the localhost executor is not allowed (allowed: docker)"),
+        "{out}"
+    );
 }
 
 // A policy file with a misspelt key is refused with its file, line and column.
@@ -464,7 +569,16 @@ fn a_thousand_services_are_refused_and_the_rest_is_planned() {
     std::fs::write(dir.path().join("crowd.toml"), s).unwrap();
     let out = panther(dir.path(), &["plan", "crowd.toml"]);
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("test `crowd` has 1000 services, more than the default policy allows (64; rule `bounded-sizes`)"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
-    assert!(out.stderr.contains("error: 1 of 2 tests cannot run as planned"), "{}", &out.stderr[..out.stderr.len().min(4000)]);
+    assert!(
+        out.stderr
+            .contains("test `crowd` has 1000 services, more than the default policy allows (64; rule `bounded-sizes`)"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(4000)]
+    );
+    assert!(
+        out.stderr.contains("error: 1 of 2 tests cannot run as planned"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(4000)]
+    );
     assert!(out.stdout.contains("test `good alone`\n"), "{}", &out.stdout[..out.stdout.len().min(4000)]);
 }

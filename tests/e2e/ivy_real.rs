@@ -12,18 +12,8 @@ use std::process::Command;
 use panther_tests::{panther_bin, workspace};
 
 fn run_dir(out: &Path) -> PathBuf {
-    let exp = std::fs::read_dir(out)
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("an experiment dir")
-        .path();
-    std::fs::read_dir(exp)
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("a run dir")
-        .path()
+    let exp = std::fs::read_dir(out).unwrap().flatten().next().expect("an experiment dir").path();
+    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
 }
 
 // The functional server passes with `test_completed`; the `fail` server, which answers a ping
@@ -39,42 +29,23 @@ fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
         .env("NO_COLOR", "1")
         .output()
         .expect("panther-host runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "one test must fail, none may error\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "one test must fail, none may error\nstdout:\n{stdout}\nstderr:\n{stderr}");
     let dir = run_dir(out.path());
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap(),
-    )
-    .unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap();
     let results = s["tests"]["results"].as_array().expect("tests.results");
-    let get = |name: &str| {
-        results
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("no test `{name}` in {s}"))
-    };
+    let get =
+        |name: &str| results.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no test `{name}` in {s}"));
     let reasons = |t: &serde_json::Value| {
-        t["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
+        t["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect::<Vec<_>>()
     };
 
     let good = get("ivy vs minip functional");
     assert_eq!(good["status"], "passed", "{good}");
     let r = reasons(good);
     assert!(
-        r.iter()
-            .any(|l| l.starts_with("test_completed: no violation in")),
+        r.iter().any(|l| l.starts_with("test_completed: no violation in")),
         "the pass must come from the tester's test_completed: {r:?}"
     );
 
@@ -82,8 +53,7 @@ fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
     assert_eq!(bad["status"], "failed", "{bad}");
     let r = reasons(bad);
     assert!(
-        r.iter()
-            .any(|l| l.contains("violated the specification at ping_frame.ivy: line 97")),
+        r.iter().any(|l| l.contains("violated the specification at ping_frame.ivy: line 97")),
         "the fail must be the spec's timing requirement: {r:?}"
     );
 
@@ -91,44 +61,28 @@ fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
     let inv = get("minip functional client vs ivy");
     assert_eq!(inv["status"], "passed", "{inv}");
     let r = reasons(inv);
+    assert!(r.iter().any(|l| l.starts_with("test_completed: no violation in")), "{r:?}");
+    let trace = std::fs::read_to_string(dir.join("minip-functional-client-vs-ivy/ivy/logs/run/cmd-0.stdout")).unwrap();
     assert!(
-        r.iter()
-            .any(|l| l.starts_with("test_completed: no violation in")),
-        "{r:?}"
-    );
-    let trace = std::fs::read_to_string(
-        dir.join("minip-functional-client-vs-ivy/ivy/logs/run/cmd-0.stdout"),
-    )
-    .unwrap();
-    assert!(
-        trace.contains("< recv_ping(server,")
-            && trace.contains("{frame.ping:{data:[0x70,0x69,0x6e,0x67]}}"),
+        trace.contains("< recv_ping(server,") && trace.contains("{frame.ping:{data:[0x70,0x69,0x6e,0x67]}}"),
         "no ping received from the IUT client:\n{trace}"
     );
 
     // The verdicts rest on real traffic: the tester's own trace shows pings sent and pongs received.
     for (test, last) in [
         ("ivy-vs-minip-functional", "test_completed"),
-        (
-            "ivy-vs-minip-fail",
-            "assumption_failed(\"ping_frame.ivy: line 97\")",
-        ),
+        ("ivy-vs-minip-fail", "assumption_failed(\"ping_frame.ivy: line 97\")"),
     ] {
         let trace = std::fs::read_to_string(dir.join(test).join("ivy/logs/run/cmd-0.stdout"))
             .expect("the tester's stdout is kept");
         assert!(
-            trace.contains("> ping_packet_event(")
-                && trace.contains("{frame.ping:{data:[0x70,0x69,0x6e,0x67]}}"),
+            trace.contains("> ping_packet_event(") && trace.contains("{frame.ping:{data:[0x70,0x69,0x6e,0x67]}}"),
             "{test}: no ping sent:\n{trace}"
         );
         assert!(
-            trace.contains("< recv_pong(")
-                && trace.contains("{frame.pong:{data:[0x70,0x6f,0x6e,0x67]}}"),
+            trace.contains("< recv_pong(") && trace.contains("{frame.pong:{data:[0x70,0x6f,0x6e,0x67]}}"),
             "{test}: no pong received from the IUT:\n{trace}"
         );
-        assert!(
-            trace.contains(last),
-            "{test}: expected `{last}` in:\n{trace}"
-        );
+        assert!(trace.contains(last), "{test}: expected `{last}` in:\n{trace}");
     }
 }

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use panther_host::plugin::{
-    types, CallError, HostOptions, LimitHit, Limits, PluginHost, RefusalReason, World,
-};
+use panther_host::plugin::{types, CallError, HostOptions, LimitHit, Limits, PluginHost, RefusalReason, World};
 
 use panther_tests::{build_guests, workspace};
 
@@ -57,22 +55,13 @@ fn request(service: &str) -> types::PlanRequest {
 }
 
 fn reason_of<'a>(host: &'a PluginHost, file: &str) -> &'a RefusalReason {
-    let r = host
-        .refused()
-        .iter()
-        .find(|r| r.path.file_name().unwrap() == file);
-    &r.unwrap_or_else(|| panic!("`{file}` was not refused; refused: {:#?}", host.refused()))
-        .reason
+    let r = host.refused().iter().find(|r| r.path.file_name().unwrap() == file);
+    &r.unwrap_or_else(|| panic!("`{file}` was not refused; refused: {:#?}", host.refused())).reason
 }
 
 fn good_plan_works(host: &PluginHost) {
-    let plan = host
-        .plan("hostile-good", &request("after-the-storm"))
-        .expect("the good plugin still plans");
-    assert_eq!(
-        plan.phases.run[0].argv,
-        vec!["echo", "{{self.name}}", "after-the-storm"]
-    );
+    let plan = host.plan("hostile-good", &request("after-the-storm")).expect("the good plugin still plans");
+    assert_eq!(plan.phases.run[0].argv, vec!["echo", "{{self.name}}", "after-the-storm"]);
 }
 
 #[test]
@@ -100,56 +89,31 @@ fn hostile_components_are_refused_with_their_reason_and_a_good_one_still_loads()
     std::fs::copy(hostile("good"), d.join("zz-good-again.wasm")).unwrap();
     let cache = tempfile::tempdir().unwrap();
 
-    let host =
-        PluginHost::open(options(d, cache.path())).expect("the host opens despite hostile files");
+    let host = PluginHost::open(options(d, cache.path())).expect("the host opens despite hostile files");
 
-    let names: Vec<&str> = host
-        .plugins()
-        .iter()
-        .map(|p| p.info.name.as_str())
-        .collect();
-    assert_eq!(
-        names,
-        ["hostile-good", "hostile-good-env", "hostile-misbehave"],
-        "loaded plugins, sorted by name"
-    );
+    let names: Vec<&str> = host.plugins().iter().map(|p| p.info.name.as_str()).collect();
+    assert_eq!(names, ["hostile-good", "hostile-good-env", "hostile-misbehave"], "loaded plugins, sorted by name");
 
-    assert!(
-        matches!(reason_of(&host, "elf.wasm"), RefusalReason::Native { format } if format.contains("ELF"))
-    );
+    assert!(matches!(reason_of(&host, "elf.wasm"), RefusalReason::Native { format } if format.contains("ELF")));
     assert!(
         matches!(reason_of(&host, "script.wasm"), RefusalReason::Native { format } if format.contains("#!/bin/sh"))
     );
     assert_eq!(reason_of(&host, "core.wasm"), &RefusalReason::CoreModule);
-    assert!(matches!(
-        reason_of(&host, "garbage.wasm"),
-        RefusalReason::NotWasm { .. }
-    ));
+    assert!(matches!(reason_of(&host, "garbage.wasm"), RefusalReason::NotWasm { .. }));
     assert_eq!(reason_of(&host, "empty.wasm"), &RefusalReason::Empty);
-    assert!(matches!(
-        reason_of(&host, "truncated.wasm"),
-        RefusalReason::Malformed { .. }
-    ));
+    assert!(matches!(reason_of(&host, "truncated.wasm"), RefusalReason::Malformed { .. }));
     assert!(
         matches!(reason_of(&host, "zz-good-again.wasm"), RefusalReason::Duplicate { name, .. } if name == "hostile-good")
     );
 
     let forbidden = |file: &str| match reason_of(&host, file) {
-        RefusalReason::ForbiddenImports { imports } => {
-            imports.iter().map(|i| i.name.clone()).collect::<Vec<_>>()
-        }
+        RefusalReason::ForbiddenImports { imports } => imports.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
         other => panic!("`{file}`: expected forbidden imports, got {other:?}"),
     };
     let fs = forbidden("uses-fs.wasm");
-    assert!(
-        fs.iter().any(|i| i.starts_with("wasi:filesystem/")),
-        "{fs:?}"
-    );
+    assert!(fs.iter().any(|i| i.starts_with("wasi:filesystem/")), "{fs:?}");
     let net = forbidden("uses-net.wasm");
-    assert!(
-        net.iter().any(|i| i.starts_with("wasi:sockets/")),
-        "{net:?}"
-    );
+    assert!(net.iter().any(|i| i.starts_with("wasi:sockets/")), "{net:?}");
     assert_eq!(forbidden("evil-import.wasm"), ["evil:x/y"]);
 
     let old = reason_of(&host, "old-contract.wasm");
@@ -160,52 +124,29 @@ fn hostile_components_are_refused_with_their_reason_and_a_good_one_still_loads()
     assert!(
         matches!(reason_of(&host, "neither-world.wasm"), RefusalReason::NoWorld { exports } if exports == &["other:thing/calc"])
     );
-    let refused: Vec<_> = host
-        .refused()
-        .iter()
-        .map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let refused: Vec<_> =
+        host.refused().iter().map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(refused.len(), 12, "{refused:#?}");
 
     // The messages say what and where.
-    let msg = host
-        .refused()
-        .iter()
-        .find(|r| r.path.ends_with("uses-fs.wasm"))
-        .unwrap()
-        .to_string();
-    assert!(
-        msg.contains("uses-fs.wasm") && msg.contains("plugins get no files"),
-        "{msg}"
-    );
+    let msg = host.refused().iter().find(|r| r.path.ends_with("uses-fs.wasm")).unwrap().to_string();
+    assert!(msg.contains("uses-fs.wasm") && msg.contains("plugins get no files"), "{msg}");
 
     good_plan_works(&host);
     let p = host.find("hostile-good").unwrap();
     assert_eq!(p.world, World::Service);
     assert_eq!(p.contract.to_string(), "0.1.0");
     assert_eq!(p.digest.len(), 64);
-    assert!(
-        p.imports
-            .iter()
-            .all(|i| i.starts_with("wasi:") || i.starts_with("panther:plugin/")),
-        "{:?}",
-        p.imports
-    );
+    assert!(p.imports.iter().all(|i| i.starts_with("wasi:") || i.starts_with("panther:plugin/")), "{:?}", p.imports);
 }
 
 fn trap(host: &PluginHost, mode: &str) -> (Option<LimitHit>, String, String, Duration) {
     let t = Instant::now();
-    let e = host
-        .plan("hostile-misbehave", &request(mode))
-        .expect_err(mode);
+    let e = host.plan("hostile-misbehave", &request(mode)).expect_err(mode);
     let took = t.elapsed();
     let text = e.to_string();
     match e {
-        CallError::Trap {
-            limit,
-            guest_stderr,
-            ..
-        } => (limit, text, guest_stderr, took),
+        CallError::Trap { limit, guest_stderr, .. } => (limit, text, guest_stderr, took),
         other => panic!("{mode}: expected a trap, got {other:?}"),
     }
 }
@@ -219,53 +160,33 @@ fn every_limit_stops_its_plugin_and_the_host_survives() {
 
     // An infinite loop runs out of fuel, deterministically, well before the deadline.
     let (limit, text, _, took) = trap(&host, "loop");
-    assert_eq!(
-        limit,
-        Some(LimitHit::Fuel {
-            budget: 1_000_000_000
-        })
-    );
-    assert_eq!(
-        text,
-        "plugin `hostile-misbehave` ran out of fuel in plan() after 1000000000 units"
-    );
+    assert_eq!(limit, Some(LimitHit::Fuel { budget: 1_000_000_000 }));
+    assert_eq!(text, "plugin `hostile-misbehave` ran out of fuel in plan() after 1000000000 units");
     assert!(took < Duration::from_secs(30), "{took:?}");
     good_plan_works(&host);
 
     // A 1 GiB allocation hits the memory cap and the error says how much was asked.
     let (limit, text, _, _) = trap(&host, "alloc");
     match limit {
-        Some(LimitHit::Memory {
-            limit_bytes,
-            requested,
-        }) => {
+        Some(LimitHit::Memory { limit_bytes, requested }) => {
             assert_eq!(limit_bytes, 128 << 20);
             assert!(requested > 1 << 30, "{requested}");
         }
         other => panic!("expected a memory limit, got {other:?}"),
     }
-    assert!(
-        text.contains("the limit is 134217728 bytes (128 MiB)"),
-        "{text}"
-    );
+    assert!(text.contains("the limit is 134217728 bytes (128 MiB)"), "{text}");
     good_plan_works(&host);
 
     // A panic's message surfaces, from the guest's stderr.
     let (limit, text, stderr, _) = trap(&host, "panic");
     match &limit {
         Some(LimitHit::Panic { message }) => {
-            assert!(
-                message
-                    .starts_with("hostile plugin panicked on purpose while planning `panic` (at "),
-                "{message}"
-            )
+            assert!(message.starts_with("hostile plugin panicked on purpose while planning `panic` (at "), "{message}")
         }
         other => panic!("expected a panic, got {other:?}"),
     }
     assert!(
-        text.starts_with(
-            "plugin `hostile-misbehave` panicked in plan(): hostile plugin panicked on purpose"
-        ),
+        text.starts_with("plugin `hostile-misbehave` panicked in plan(): hostile plugin panicked on purpose"),
         "{text}"
     );
     assert!(stderr.contains("panicked at"), "{stderr}");
@@ -273,46 +194,27 @@ fn every_limit_stops_its_plugin_and_the_host_survives() {
 
     // Runaway recursion overflows the wasm stack.
     let (limit, text, _, _) = trap(&host, "recurse");
-    assert_eq!(
-        limit,
-        Some(LimitHit::Stack {
-            max_bytes: 512 << 10
-        })
-    );
-    assert!(
-        text.contains("overflowed its 524288-byte stack in plan()"),
-        "{text}"
-    );
+    assert_eq!(limit, Some(LimitHit::Stack { max_bytes: 512 << 10 }));
+    assert!(text.contains("overflowed its 524288-byte stack in plan()"), "{text}");
     good_plan_works(&host);
 
     // Big frames overflow the guest's own stack in linear memory first: a crash, with the trap.
     let (limit, text, _, _) = trap(&host, "recurse-frames");
     assert_eq!(limit, None);
-    assert!(
-        text.starts_with("plugin `hostile-misbehave` crashed in plan(): "),
-        "{text}"
-    );
+    assert!(text.starts_with("plugin `hostile-misbehave` crashed in plan(): "), "{text}");
     good_plan_works(&host);
 
     // An oversized plan is refused by the host after the call.
     let (limit, _, _, _) = trap(&host, "big-plan");
-    assert!(
-        matches!(limit, Some(LimitHit::Output { limit_bytes, actual }) if actual > limit_bytes),
-        "{limit:?}"
-    );
+    assert!(matches!(limit, Some(LimitHit::Output { limit_bytes, actual }) if actual > limit_bytes), "{limit:?}");
 
     // Floods of logs and of stderr are bounded, not fatal.
-    host.plan("hostile-misbehave", &request("log-flood"))
-        .expect("log flood is bounded");
-    host.plan("hostile-misbehave", &request("stderr-flood"))
-        .expect("stderr flood is bounded");
+    host.plan("hostile-misbehave", &request("log-flood")).expect("log flood is bounded");
+    host.plan("hostile-misbehave", &request("stderr-flood")).expect("stderr flood is bounded");
 
     // A plugin that declines is a plugin error, not a trap.
     match host.plan("hostile-misbehave", &request("nothing")) {
-        Err(CallError::Plugin {
-            error: types::PluginError::Unsupported(m),
-            ..
-        }) => assert!(m.contains("nothing")),
+        Err(CallError::Plugin { error: types::PluginError::Unsupported(m), .. }) => assert!(m.contains("nothing")),
         other => panic!("expected the plugin's own error, got {other:?}"),
     }
 
@@ -320,13 +222,7 @@ fn every_limit_stops_its_plugin_and_the_host_survives() {
     let a = host.plan("hostile-misbehave", &request("clock")).unwrap();
     let b = host.plan("hostile-misbehave", &request("clock")).unwrap();
     assert_eq!(a, b);
-    assert!(
-        a.phases.run[0]
-            .description
-            .starts_with("wall=1577836800000000000 "),
-        "{}",
-        a.phases.run[0].description
-    );
+    assert!(a.phases.run[0].description.starts_with("wall=1577836800000000000 "), "{}", a.phases.run[0].description);
 
     // Still alive: all three calls work.
     good_plan_works(&host);
@@ -391,14 +287,8 @@ fn the_deadline_stops_a_loop_when_fuel_is_unlimited() {
     let host = PluginHost::open(opts).unwrap();
     let (limit, text, _, took) = trap(&host, "loop");
     assert_eq!(limit, Some(LimitHit::Deadline { ms: 300 }));
-    assert_eq!(
-        text,
-        "plugin `hostile-misbehave` exceeded its 300 ms deadline in plan()"
-    );
-    assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(10),
-        "{took:?}"
-    );
+    assert_eq!(text, "plugin `hostile-misbehave` exceeded its 300 ms deadline in plan()");
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(10), "{took:?}");
     good_plan_works(&host);
 }
 
@@ -410,28 +300,13 @@ fn lookups_suggest_similar_names_and_check_the_world() {
     match host.find("hostile-godo") {
         Err(CallError::NotFound { name, suggestions }) => {
             assert_eq!(name, "hostile-godo");
-            assert_eq!(
-                suggestions.first().map(String::as_str),
-                Some("hostile-good")
-            );
+            assert_eq!(suggestions.first().map(String::as_str), Some("hostile-good"));
         }
         other => panic!("{other:?}"),
     }
     let e = host.plan("hostile-good-env", &request("x")).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            CallError::WrongWorld {
-                expected: World::Service,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
-    assert_eq!(
-        e.to_string(),
-        "plugin `hostile-good-env` is not a service plugin"
-    );
+    assert!(matches!(e, CallError::WrongWorld { expected: World::Service, .. }), "{e:?}");
+    assert_eq!(e.to_string(), "plugin `hostile-good-env` is not a service plugin");
 }
 
 #[test]
@@ -440,10 +315,7 @@ fn the_cache_is_reused_and_a_tampered_entry_is_recompiled() {
     let cache = tempfile::tempdir().unwrap();
     let file = dir.path().join("good.wasm");
     let host = PluginHost::open(options(dir.path(), cache.path())).unwrap();
-    assert_eq!(
-        host.verify_file(&file).unwrap().cache,
-        panther_host::plugin::CacheOutcome::Hit
-    );
+    assert_eq!(host.verify_file(&file).unwrap().cache, panther_host::plugin::CacheOutcome::Hit);
 
     // Overwrite every artifact with garbage: the digest check notices, the host recompiles.
     for e in std::fs::read_dir(cache.path()).unwrap() {
@@ -477,30 +349,16 @@ fn cli_lists_inspects_and_verifies() {
     let (code, out, err) = cli(&["--plugin-dir", d, "plugins", "list", "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let good = v["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "hostile-good")
-        .expect("listed");
+    let good = v["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile-good").expect("listed");
     assert_eq!(good["kind"], "iut");
     assert_eq!(good["version"], "1.2.3");
     assert_eq!(good["contract"], "0.1.0");
     assert_eq!(good["protocols"], serde_json::json!(["quic"]));
-    assert!(v["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["path"].as_str().unwrap().ends_with("uses-net.wasm")));
+    assert!(v["refused"].as_array().unwrap().iter().any(|r| r["path"].as_str().unwrap().ends_with("uses-net.wasm")));
 
     let (code, out, _) = cli(&["--plugin-dir", d, "plugins", "list"]);
     assert_eq!(code, 0);
-    assert!(
-        out.contains("hostile-good")
-            && out.contains("hostile-good-env")
-            && out.contains("environment"),
-        "{out}"
-    );
+    assert!(out.contains("hostile-good") && out.contains("hostile-good-env") && out.contains("environment"), "{out}");
 
     let (code, out, err) = cli(&["--plugin-dir", d, "plugins", "inspect", "hostile-good"]);
     assert_eq!(code, 0, "{err}");
@@ -511,32 +369,18 @@ fn cli_lists_inspects_and_verifies() {
             && out.contains("UDP port the server listens on"),
         "{out}"
     );
-    assert!(
-        out.contains("panther:plugin/host@0.1.0") || out.contains("wasi:cli/stderr"),
-        "{out}"
-    );
+    assert!(out.contains("panther:plugin/host@0.1.0") || out.contains("wasi:cli/stderr"), "{out}");
 
     let (code, _, err) = cli(&["--plugin-dir", d, "plugins", "inspect", "hostile-godo"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("no plugin named `hostile-godo`") && err.contains("hostile-good"),
-        "{err}"
-    );
+    assert!(err.contains("no plugin named `hostile-godo`") && err.contains("hostile-good"), "{err}");
 
     let good_path = dir.path().join("good.wasm");
     let bad_path = dir.path().join("uses-net.wasm");
-    let (code, out, err) = cli(&[
-        "plugins",
-        "verify",
-        good_path.to_str().unwrap(),
-        bad_path.to_str().unwrap(),
-    ]);
+    let (code, out, err) = cli(&["plugins", "verify", good_path.to_str().unwrap(), bad_path.to_str().unwrap()]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("ok") && out.contains("hostile-good"), "{out}");
-    assert!(
-        err.contains("uses-net.wasm") && err.contains("wasi:sockets/"),
-        "{err}"
-    );
+    assert!(err.contains("uses-net.wasm") && err.contains("wasi:sockets/"), "{err}");
 }
 
 #[test]
@@ -549,10 +393,7 @@ fn locked_refuses_unpinned_and_changed_components_and_signatures_verify() {
     let (code, _, err) = cli(&["plugins", "lock", d]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&lock).unwrap();
-    assert!(
-        text.contains("file = \"good.wasm\"") && text.contains("sha256 = "),
-        "{text}"
-    );
+    assert!(text.contains("file = \"good.wasm\"") && text.contains("sha256 = "), "{text}");
 
     let (code, out, err) = cli(&["--plugin-dir", d, "--locked", "plugins", "list"]);
     assert_eq!(code, 0, "{err}");
@@ -563,21 +404,9 @@ fn locked_refuses_unpinned_and_changed_components_and_signatures_verify() {
     let (code, _, err) = cli(&["plugins", "keygen", "--out", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let public = format!("{}.pub", key.display());
-    let (code, _, err) = cli(&[
-        "plugins",
-        "sign",
-        "--key",
-        key.to_str().unwrap(),
-        lock.to_str().unwrap(),
-    ]);
+    let (code, _, err) = cli(&["plugins", "sign", "--key", key.to_str().unwrap(), lock.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = cli(&[
-        "plugins",
-        "verify-signature",
-        "--pubkey",
-        &public,
-        lock.to_str().unwrap(),
-    ]);
+    let (code, _, err) = cli(&["plugins", "verify-signature", "--pubkey", &public, lock.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 
     // A changed component and an unpinned one are refused under --locked, naming file and digests.
@@ -591,37 +420,15 @@ fn locked_refuses_unpinned_and_changed_components_and_signatures_verify() {
     assert!(
         matches!(reason_of(&host, "good.wasm"), RefusalReason::DigestMismatch { expected, actual, .. } if expected != actual)
     );
-    assert!(matches!(
-        reason_of(&host, "misbehave.wasm"),
-        RefusalReason::Unpinned { .. }
-    ));
-    assert_eq!(
-        host.plugins().len(),
-        1,
-        "only the unchanged pinned plugin loads"
-    );
+    assert!(matches!(reason_of(&host, "misbehave.wasm"), RefusalReason::Unpinned { .. }));
+    assert_eq!(host.plugins().len(), 1, "only the unchanged pinned plugin loads");
 
     let (code, _, err) = cli(&["--plugin-dir", d, "--locked", "plugins", "list"]);
     assert_eq!(code, 0, "list still lists what loaded");
-    assert!(
-        err.contains("changed since it was pinned") && err.contains("misbehave.wasm"),
-        "{err}"
-    );
+    assert!(err.contains("changed since it was pinned") && err.contains("misbehave.wasm"), "{err}");
 
-    std::fs::write(
-        &lock,
-        std::fs::read_to_string(&lock)
-            .unwrap()
-            .replace("good.wasm", "g00d.wasm"),
-    )
-    .unwrap();
-    let (code, _, err) = cli(&[
-        "plugins",
-        "verify-signature",
-        "--pubkey",
-        &public,
-        lock.to_str().unwrap(),
-    ]);
+    std::fs::write(&lock, std::fs::read_to_string(&lock).unwrap().replace("good.wasm", "g00d.wasm")).unwrap();
+    let (code, _, err) = cli(&["plugins", "verify-signature", "--pubkey", &public, lock.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("does not match"), "{err}");
 }

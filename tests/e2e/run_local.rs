@@ -18,7 +18,11 @@ fn run(args: &[&str], out: &Path) -> (i32, String, String) {
         .env("NO_COLOR", "1")
         .output()
         .expect("panther-host runs");
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
 }
 
 /// The one run directory under `out` (`<out>/<experiment>/<timestamp>`).
@@ -28,7 +32,8 @@ fn run_dir(out: &Path) -> PathBuf {
 }
 
 fn summary(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
+    let text =
+        std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
     serde_json::from_str(&text).unwrap()
 }
 
@@ -62,12 +67,27 @@ fn demo_passes_for_real() {
     let dir = run_dir(out.path());
     let s = summary(&dir);
     assert_eq!(s["status"], "completed");
-    assert_eq!(statuses(&s), [("quic-go server, aioquic client".into(), "passed".into()), ("aioquic server, quic-go client".into(), "passed".into())]);
+    assert_eq!(
+        statuses(&s),
+        [
+            ("quic-go server, aioquic client".into(), "passed".into()),
+            ("aioquic server, quic-go client".into(), "passed".into())
+        ]
+    );
     for test in ["quic-go-server-aioquic-client", "aioquic-server-quic-go-client"] {
         let www = dir.join(test).join("www");
-        let client = std::fs::read_dir(dir.join(test)).unwrap().flatten().map(|e| e.path()).find(|p| p.join("downloads").join("f2.bin").exists()).expect("a client saved f2.bin");
+        let client = std::fs::read_dir(dir.join(test))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("downloads").join("f2.bin").exists())
+            .expect("a client saved f2.bin");
         for f in ["f1.bin", "f2.bin"] {
-            assert_eq!(std::fs::read(www.join(f)).unwrap(), std::fs::read(client.join("downloads").join(f)).unwrap(), "{test}: {f} differs");
+            assert_eq!(
+                std::fs::read(www.join(f)).unwrap(),
+                std::fs::read(client.join("downloads").join(f)).unwrap(),
+                "{test}: {f} differs"
+            );
         }
         assert!(dir.join(test).join("capture.pcap").exists() || !tshark_installed(), "{test}: no capture");
     }
@@ -78,7 +98,12 @@ fn demo_passes_for_real() {
 }
 
 fn tshark_installed() -> bool {
-    Command::new("tshark").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("tshark")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 // A client that crashes, one that hangs and a server that never becomes ready each get the
@@ -112,7 +137,12 @@ fn crash_hang_and_not_ready_get_their_status() {
     let s = summary(&run_dir(&out));
     assert_eq!(
         statuses(&s),
-        [("crash".into(), "failed".into()), ("hang".into(), "timeout".into()), ("not-ready".into(), "failed".into()), ("ok".into(), "passed".into())],
+        [
+            ("crash".into(), "failed".into()),
+            ("hang".into(), "timeout".into()),
+            ("not-ready".into(), "failed".into()),
+            ("ok".into(), "passed".into())
+        ],
         "{s:#}"
     );
     let results = s["tests"]["results"].as_array().unwrap();

@@ -47,18 +47,13 @@ fn main() {
                 let _ = std::io::stdout().flush();
             }
             "eprint" => eprintln!("{}", arg(&mut it, "eprint")),
-            "sleep" => std::thread::sleep(std::time::Duration::from_millis(num(
-                &arg(&mut it, "sleep"),
-                "sleep",
-            ))),
+            "sleep" => std::thread::sleep(std::time::Duration::from_millis(num(&arg(&mut it, "sleep"), "sleep"))),
             "hang" => loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
             "ignore-term" => unsafe {
-                let _ = nix::sys::signal::signal(
-                    nix::sys::signal::Signal::SIGTERM,
-                    nix::sys::signal::SigHandler::SigIgn,
-                );
+                let _ =
+                    nix::sys::signal::signal(nix::sys::signal::Signal::SIGTERM, nix::sys::signal::SigHandler::SigIgn);
             },
             "exit" => std::process::exit(num(&arg(&mut it, "exit"), "exit")),
             "crash" => std::process::abort(),
@@ -72,23 +67,17 @@ fn main() {
             }
             "env-dump" => {
                 let path = arg(&mut it, "env-dump");
-                let mut vars: Vec<String> =
-                    std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+                let mut vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
                 vars.sort();
-                std::fs::write(&path, vars.join("\n") + "\n")
-                    .unwrap_or_else(|e| panic!("write {path}: {e}"));
+                std::fs::write(&path, vars.join("\n") + "\n").unwrap_or_else(|e| panic!("write {path}: {e}"));
             }
             "bind-udp" => {
                 let port: u16 = num(&arg(&mut it, "bind-udp"), "bind-udp");
-                keep.push(Box::new(
-                    std::net::UdpSocket::bind(("127.0.0.1", port)).expect("bind udp"),
-                ));
+                keep.push(Box::new(std::net::UdpSocket::bind(("127.0.0.1", port)).expect("bind udp")));
             }
             "bind-tcp" => {
                 let port: u16 = num(&arg(&mut it, "bind-tcp"), "bind-tcp");
-                keep.push(Box::new(
-                    std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind tcp"),
-                ));
+                keep.push(Box::new(std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind tcp")));
             }
             "fork-child" => {
                 let path = arg(&mut it, "fork-child");
@@ -96,8 +85,7 @@ fn main() {
                     .args(["ignore-term", "hang"])
                     .spawn()
                     .expect("spawn child");
-                std::fs::write(&path, child.id().to_string())
-                    .unwrap_or_else(|e| panic!("write {path}: {e}"));
+                std::fs::write(&path, child.id().to_string()).unwrap_or_else(|e| panic!("write {path}: {e}"));
                 // Dropped without waiting: the child must outlive this process unless the
                 // host kills the group.
                 keep.push(Box::new(child.id()));

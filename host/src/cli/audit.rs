@@ -128,7 +128,14 @@ fn none_or(out: &mut String, label: &str, empty: bool) -> bool {
 /// Writes what one plan asks for.
 pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap<String, u16>) {
     let p = &plan.phases;
-    let phases = [("pre-compile", &p.pre_compile), ("compile", &p.compile), ("post-compile", &p.post_compile), ("pre-run", &p.pre_run), ("run", &p.run), ("post-run", &p.post_run)];
+    let phases = [
+        ("pre-compile", &p.pre_compile),
+        ("compile", &p.compile),
+        ("post-compile", &p.post_compile),
+        ("pre-run", &p.pre_run),
+        ("run", &p.run),
+        ("post-run", &p.post_run),
+    ];
     let total: usize = phases.iter().map(|(_, cs)| cs.len()).sum();
     if none_or(out, "commands", total == 0) {
         for (name, cs) in phases {
@@ -146,10 +153,26 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
             let _ = writeln!(out, "    image: {} from {}", clean(&i.name), clean(&i.base));
             if !i.packages.is_empty() {
                 let shown: Vec<String> = i.packages.iter().take(MAX_SHOWN_ITEMS).map(|p| clean(p)).collect();
-                let _ = writeln!(out, "      packages: {}{}", shown.join(" "), if i.packages.len() > shown.len() { format!(" … ({} packages)", i.packages.len()) } else { String::new() });
+                let _ = writeln!(
+                    out,
+                    "      packages: {}{}",
+                    shown.join(" "),
+                    if i.packages.len() > shown.len() {
+                        format!(" … ({} packages)", i.packages.len())
+                    } else {
+                        String::new()
+                    }
+                );
             }
             for s in i.sources.iter().take(MAX_SHOWN_ITEMS) {
-                let _ = writeln!(out, "      source {}: {} at {} → {}", clean(&s.name), clean(&s.url), clean(&s.rev), clean(&s.dest));
+                let _ = writeln!(
+                    out,
+                    "      source {}: {} at {} → {}",
+                    clean(&s.name),
+                    clean(&s.url),
+                    clean(&s.rev),
+                    clean(&s.dest)
+                );
             }
             more(out, "      ", i.sources.len());
             for (n, s) in i.steps.iter().enumerate().take(MAX_SHOWN_ITEMS) {
@@ -183,7 +206,13 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
     }
     if none_or(out, "artifacts collected", plan.artifacts.is_empty()) {
         for a in plan.artifacts.iter().take(MAX_SHOWN_ITEMS) {
-            let _ = writeln!(out, "      {} ({}{})", clean(&a.path), crate::plugin::wit::wit_name(&a.kind), if a.required { ", required" } else { "" });
+            let _ = writeln!(
+                out,
+                "      {} ({}{})",
+                clean(&a.path),
+                crate::plugin::wit::wit_name(&a.kind),
+                if a.required { ", required" } else { "" }
+            );
         }
         more(out, "      ", plan.artifacts.len());
     }
@@ -202,24 +231,47 @@ pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
     let _ = writeln!(out, "    executor: {}", crate::plugin::wit::wit_name(&d.kind));
     if none_or(out, "networks", d.networks.is_empty()) {
         for n in d.networks.iter().take(MAX_SHOWN_ITEMS) {
-            let _ = writeln!(out, "      {} ({})", clean(&n.name), if n.internal { "internal" } else { "WITH a route out" });
+            let _ = writeln!(
+                out,
+                "      {} ({})",
+                clean(&n.name),
+                if n.internal { "internal" } else { "WITH a route out" }
+            );
         }
         more(out, "      ", d.networks.len());
     }
     for p in d.placements.iter().take(MAX_SHOWN_ITEMS) {
         let _ = writeln!(out, "    service {} as {}", clean(&p.service), clean(&p.host));
         if !p.aliases.is_empty() {
-            let _ = writeln!(out, "      aliases: {}", p.aliases.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                out,
+                "      aliases: {}",
+                p.aliases.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", ")
+            );
         }
         if !p.networks.is_empty() {
-            let _ = writeln!(out, "      networks: {}", p.networks.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                out,
+                "      networks: {}",
+                p.networks.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", ")
+            );
         }
         if !p.after.is_empty() {
-            let _ = writeln!(out, "      after: {}", p.after.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                out,
+                "      after: {}",
+                p.after.iter().take(MAX_SHOWN_ITEMS).map(|a| clean(a)).collect::<Vec<_>>().join(", ")
+            );
         }
         for m in p.mounts.iter().take(MAX_SHOWN_ITEMS) {
             let target = m.target.as_deref().map_or_else(|| "the same host path".to_string(), clean);
-            let _ = writeln!(out, "      mount {} → {} ({})", clean(&m.dir), target, if m.read_only { "read-only" } else { "read-write" });
+            let _ = writeln!(
+                out,
+                "      mount {} → {} ({})",
+                clean(&m.dir),
+                target,
+                if m.read_only { "read-only" } else { "read-write" }
+            );
         }
         for (k, v) in p.env.iter().take(MAX_SHOWN_ITEMS) {
             let _ = writeln!(out, "      env {}={}", clean(k), clean(v));
@@ -228,7 +280,12 @@ pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
     more(out, "    ", d.placements.len());
     match &d.capture {
         Some(c) => {
-            let _ = writeln!(out, "    capture: on {}{}", clean(&c.interface), if c.ports_only { ", declared ports only" } else { ", all traffic" });
+            let _ = writeln!(
+                out,
+                "    capture: on {}{}",
+                clean(&c.interface),
+                if c.ports_only { ", declared ports only" } else { ", all traffic" }
+            );
         }
         None => {
             let _ = writeln!(out, "    capture: none");
@@ -257,7 +314,8 @@ fn clean_line(s: &str) -> String {
 pub fn write_text(a: &Audit) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "audit of {} under the {} policy — nothing was run", a.experiment, a.policy);
-    let mut plugins: Vec<&str> = a.services.iter().map(|s| s.plugin.as_str()).chain(a.deployments.iter().map(|d| d.plugin.as_str())).collect();
+    let mut plugins: Vec<&str> =
+        a.services.iter().map(|s| s.plugin.as_str()).chain(a.deployments.iter().map(|d| d.plugin.as_str())).collect();
     plugins.sort();
     plugins.dedup();
     for plugin in plugins {
@@ -273,7 +331,14 @@ pub fn write_text(a: &Audit) -> String {
             verdict(&mut out, &d.refusals);
         }
         for s in a.services.iter().filter(|s| s.plugin == plugin) {
-            let _ = writeln!(out, "  test `{}`: service `{}` ({}){}", s.test, s.service, s.role, if s.plan.is_some() && !s.rendered { " — raw plan, placeholders left in" } else { "" });
+            let _ = writeln!(
+                out,
+                "  test `{}`: service `{}` ({}){}",
+                s.test,
+                s.service,
+                s.role,
+                if s.plan.is_some() && !s.rendered { " — raw plan, placeholders left in" } else { "" }
+            );
             match &s.plan {
                 Some(p) => write_service_plan(&mut out, p, &s.ports),
                 None => {
@@ -349,9 +414,15 @@ mod cmd {
                     Ok(()) => vec![],
                     Err(v) => violation_lines(&v),
                 };
-                a.deployments.push(DeploymentAudit { test: t.spec.name.clone(), plugin: t.spec.network.kind.clone(), deployment: Some(d.clone()), refusals });
+                a.deployments.push(DeploymentAudit {
+                    test: t.spec.name.clone(),
+                    plugin: t.spec.network.kind.clone(),
+                    deployment: Some(d.clone()),
+                    refusals,
+                });
             }
-            let raws: Vec<(&str, &ServicePlan)> = t.services.iter().filter_map(|s| s.raw.as_ref().map(|r| (s.spec.implementation.as_str(), r))).collect();
+            let raws: Vec<(&str, &ServicePlan)> =
+                t.services.iter().filter_map(|s| s.raw.as_ref().map(|r| (s.spec.implementation.as_str(), r))).collect();
             let base_refusals: Vec<(String, Vec<String>)> = match policy.check_image_bases(&raws) {
                 Ok(()) => vec![],
                 Err(vs) => vs.iter().map(|v| (v.plugin.clone(), violation_lines(v))).collect(),
@@ -420,7 +491,12 @@ mod cmd {
                 }
             }
         }
-        let layout = crate::run::layout::RunLayout::new(&session.experiment.settings.output_dir, &session.experiment.name, "audit", &session.cache_root);
+        let layout = crate::run::layout::RunLayout::new(
+            &session.experiment.settings.output_dir,
+            &session.experiment.name,
+            "audit",
+            &session.cache_root,
+        );
         let tests = crate::run::planning::plan_experiment(&session, &layout);
         let audit = audit_of(&cmd.experiment.display().to_string(), &tests, &session.policy);
         match cmd.format {
@@ -452,13 +528,29 @@ mod tests {
             description: "server".into(),
         };
         ServicePlan {
-            phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run: vec![run], post_run: vec![] },
+            phases: Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run: vec![run],
+                post_run: vec![],
+            },
             image: Some(ImageSpec {
                 name: "picoquic".into(),
                 base: "panther-base:bookworm".into(),
                 packages: vec!["libssl-dev".into()],
-                sources: vec![SourceRef { name: "picoquic".into(), url: "https://github.com/private-octopus/picoquic".into(), rev: "abc123".into(), dest: "/src/picoquic".into() }],
-                steps: vec![BuildStep { argv: vec!["make".into(), "-j2".into()], workdir: Some("/src/picoquic".into()), env: vec![] }],
+                sources: vec![SourceRef {
+                    name: "picoquic".into(),
+                    url: "https://github.com/private-octopus/picoquic".into(),
+                    rev: "abc123".into(),
+                    dest: "/src/picoquic".into(),
+                }],
+                steps: vec![BuildStep {
+                    argv: vec!["make".into(), "-j2".into()],
+                    workdir: Some("/src/picoquic".into()),
+                    env: vec![],
+                }],
                 build_args: vec![],
                 workdir: None,
             }),
@@ -478,8 +570,22 @@ mod tests {
         let a = Audit {
             experiment: "x.toml".into(),
             policy: "strict".into(),
-            services: vec![ServiceAudit { test: "t".into(), service: "server".into(), role: "server".into(), plugin: "picoquic".into(), plan: Some(plan()), rendered: true, ports, refusals: vec![] }],
-            deployments: vec![DeploymentAudit { test: "t".into(), plugin: "docker".into(), deployment: Some(deployment()), refusals: vec![] }],
+            services: vec![ServiceAudit {
+                test: "t".into(),
+                service: "server".into(),
+                role: "server".into(),
+                plugin: "picoquic".into(),
+                plan: Some(plan()),
+                rendered: true,
+                ports,
+                refusals: vec![],
+            }],
+            deployments: vec![DeploymentAudit {
+                test: "t".into(),
+                plugin: "docker".into(),
+                deployment: Some(deployment()),
+                refusals: vec![],
+            }],
             problems: vec![],
         };
         let text = write_text(&a);
@@ -495,11 +601,23 @@ mod tests {
         let a = Audit {
             experiment: "x.toml".into(),
             policy: "strict".into(),
-            services: vec![ServiceAudit { test: "t".into(), service: "s".into(), role: "server".into(), plugin: "evil".into(), plan: Some(p), rendered: true, ports: BTreeMap::new(), refusals: violation_lines(&v) }],
+            services: vec![ServiceAudit {
+                test: "t".into(),
+                service: "s".into(),
+                role: "server".into(),
+                plugin: "evil".into(),
+                plan: Some(p),
+                rendered: true,
+                ports: BTreeMap::new(),
+                refusals: violation_lines(&v),
+            }],
             ..Audit::default()
         };
         let text = write_text(&a);
-        assert!(text.contains("verdict: REFUSED\n      - phases.run[0].argv[0]: `sh -c` runs a shell string"), "{text}");
+        assert!(
+            text.contains("verdict: REFUSED\n      - phases.run[0].argv[0]: `sh -c` runs a shell string"),
+            "{text}"
+        );
         assert!(text.ends_with("1 service plan, 0 deployments: 1 refused or failed\n"), "{text}");
         assert_eq!(a.refused(), 1);
     }
@@ -511,7 +629,10 @@ mod tests {
         p.phases.run[0].argv = vec!["echo".into(), "\u{1b}[2K\u{1b}[1Ahidden\0".into()];
         p.phases.pre_run = (0..1000).map(|_| p.phases.run[0].clone()).collect();
         p.files = vec![("/run/work/blob".into(), "A".repeat(3 << 20))];
-        p.phases.compile = vec![Command { argv: std::iter::once("x".to_string()).chain((0..100_000).map(|i| i.to_string())).collect(), ..p.phases.run[0].clone() }];
+        p.phases.compile = vec![Command {
+            argv: std::iter::once("x".to_string()).chain((0..100_000).map(|i| i.to_string())).collect(),
+            ..p.phases.run[0].clone()
+        }];
         let mut out = String::new();
         write_service_plan(&mut out, &p, &BTreeMap::new());
         assert!(!out.contains('\u{1b}') && !out.contains('\0'), "{out}");

@@ -23,10 +23,7 @@ pub struct CleanCmd {
 /// Removes, prints one line per object, and returns the exit code: 2 when the daemon is
 /// unreachable or a removal failed.
 pub fn run(cmd: &CleanCmd) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -41,13 +38,8 @@ pub fn run(cmd: &CleanCmd) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        let steps = docker::remove_labelled(
-            &client,
-            docker::LABEL_RUN,
-            cmd.run.as_deref().unwrap_or(""),
-            cmd.images,
-        )
-        .await;
+        let steps =
+            docker::remove_labelled(&client, docker::LABEL_RUN, cmd.run.as_deref().unwrap_or(""), cmd.images).await;
         if steps.is_empty() {
             println!("nothing to clean");
         }

@@ -14,9 +14,9 @@ pub mod audit;
 pub mod clean;
 pub mod plan;
 pub mod plugins;
+pub mod run;
 pub mod schema;
 pub mod validate;
-pub mod run;
 
 /// Exit code: every test passed, or the command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -63,11 +63,11 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-        /// Run an experiment and write its results under its output directory.
+    /// Run an experiment and write its results under its output directory.
     Run(run::RunCmd),
-        /// Ask the plugins for plans, check and render them, and print them; run nothing.
+    /// Ask the plugins for plans, check and render them, and print them; run nothing.
     Plan(plan::PlanCmd),
-        /// Print everything an experiment's plugins would ask for, and the policy's verdict; run nothing.
+    /// Print everything an experiment's plugins would ask for, and the policy's verdict; run nothing.
     Audit(audit::AuditCmd),
     /// List, inspect or verify installed plugins; pin and sign them.
     Plugins(plugins::PluginsCmd),
@@ -101,14 +101,19 @@ impl GlobalArgs {
 }
 
 /// Opens the plugin host with the global options (plugin dirs, cache, --locked).
-pub fn open_plugins(g: &GlobalArgs) -> Result<std::sync::Arc<crate::plugin::PluginHost>, Box<dyn miette::Diagnostic + Send + Sync>> {
+pub fn open_plugins(
+    g: &GlobalArgs,
+) -> Result<std::sync::Arc<crate::plugin::PluginHost>, Box<dyn miette::Diagnostic + Send + Sync>> {
     let opts = crate::plugin::HostOptions {
         plugin_dirs: g.plugin_dirs(),
         cache_dir: g.cache_root().join("components"),
         limits: crate::plugin::Limits::default(),
-        locked: g.locked.then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock")),
+        locked: g
+            .locked
+            .then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock")),
     };
-    let host = crate::plugin::PluginHost::open(opts).map_err(|e| Box::new(e) as Box<dyn miette::Diagnostic + Send + Sync>)?;
+    let host =
+        crate::plugin::PluginHost::open(opts).map_err(|e| Box::new(e) as Box<dyn miette::Diagnostic + Send + Sync>)?;
     for r in host.refused() {
         tracing::warn!("{r}");
     }
@@ -126,10 +131,11 @@ pub fn open_session(file: &std::path::Path, g: &GlobalArgs) -> Result<crate::run
         print_error(e.as_ref());
         EXIT_ERROR
     })?;
-    let params = crate::config::check_plugins(&experiment, &|name| host.find(name).ok().map(|p| p.info.clone())).map_err(|e| {
-        print_error(&e);
-        EXIT_ERROR
-    })?;
+    let params = crate::config::check_plugins(&experiment, &|name| host.find(name).ok().map(|p| p.info.clone()))
+        .map_err(|e| {
+            print_error(&e);
+            EXIT_ERROR
+        })?;
     let policy = crate::plan::Policy::from_choice(&experiment.settings.policy).map_err(|e| {
         print_error(&e);
         EXIT_ERROR
@@ -175,9 +181,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global);
     let code: u8 = match cli.command {
-                Command::Run(c) => run::run(&c, &cli.global),
-                Command::Plan(c) => plan::run(&c, &cli.global),
-                Command::Audit(c) => audit::run(&c, &cli.global),
+        Command::Run(c) => run::run(&c, &cli.global),
+        Command::Plan(c) => plan::run(&c, &cli.global),
+        Command::Audit(c) => audit::run(&c, &cli.global),
         Command::Plugins(c) => plugins::run(&c, &cli.global),
         Command::Validate(c) => validate::run(&c, &cli.global),
         Command::Schema(c) => schema::run(&c),
@@ -196,9 +202,19 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-        #[test]
+    #[test]
     fn parses_plan_with_params() {
-        let c = Cli::try_parse_from(["panther-host", "plan", "--plugin", "quic-go", "--role", "server", "--param", "source=debian"]).unwrap();
+        let c = Cli::try_parse_from([
+            "panther-host",
+            "plan",
+            "--plugin",
+            "quic-go",
+            "--role",
+            "server",
+            "--param",
+            "source=debian",
+        ])
+        .unwrap();
         match c.command {
             Command::Plan(p) => {
                 assert_eq!(p.plugin.as_deref(), Some("quic-go"));

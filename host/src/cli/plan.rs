@@ -134,9 +134,14 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
         }
     };
     let role: Role = cmd.role.expect("clap requires --role with --plugin").into();
-    let version = cmd.version.clone().or_else(|| plugin.info.versions.first().map(|v| v.name.clone())).unwrap_or_default();
+    let version =
+        cmd.version.clone().or_else(|| plugin.info.versions.first().map(|v| v.name.clone())).unwrap_or_default();
     let protocol = plugin.info.protocols.first().cloned().unwrap_or_default();
-    let target = (role == Role::Client || role == Role::Mitm).then(|| Peer { name: "server".into(), role: Role::Server, implementation: name.to_string() });
+    let target = (role == Role::Client || role == Role::Mitm).then(|| Peer {
+        name: "server".into(),
+        role: Role::Server,
+        implementation: name.to_string(),
+    });
     let req = PlanRequest {
         service: format!("{name}-{}", crate::plugin::wit::wit_name(&role)),
         role,
@@ -146,13 +151,21 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
         target: target.clone(),
         peers: target.into_iter().collect(),
         environment: cmd.env.into(),
-        requests: if role == Role::Client && cmd.requests.is_empty() { vec!["/index.html".into()] } else { cmd.requests.clone() },
+        requests: if role == Role::Client && cmd.requests.is_empty() {
+            vec!["/index.html".into()]
+        } else {
+            cmd.requests.clone()
+        },
         testcase: cmd.testcase.clone(),
     };
     match host.plan(name, &req) {
         Ok(plan) => {
             match cmd.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "request": req, "plan": plan })).expect("plans are plain data")),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "request": req, "plan": plan }))
+                        .expect("plans are plain data")
+                ),
                 Format::Text => {
                     let mut out = String::new();
                     let _ = writeln!(
@@ -183,11 +196,18 @@ fn plan_file(cmd: &PlanCmd, file: &std::path::Path, g: &GlobalArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let layout = crate::run::layout::RunLayout::new(&session.experiment.settings.output_dir, &session.experiment.name, "planned", &session.cache_root);
+    let layout = crate::run::layout::RunLayout::new(
+        &session.experiment.settings.output_dir,
+        &session.experiment.name,
+        "planned",
+        &session.cache_root,
+    );
     let tests = crate::run::planning::plan_experiment(&session, &layout);
     let refused = tests.iter().filter(|t| !t.problems.is_empty()).count();
     match cmd.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&tests_json(&tests)).expect("plans are plain data")),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&tests_json(&tests)).expect("plans are plain data"))
+        }
         Format::Text => print!("{}", tests_text(&tests)),
     }
     for t in &tests {
@@ -196,7 +216,11 @@ fn plan_file(cmd: &PlanCmd, file: &std::path::Path, g: &GlobalArgs) -> u8 {
         }
     }
     if refused > 0 {
-        eprintln!("error: {refused} of {} test{} cannot run as planned", tests.len(), if tests.len() == 1 { "" } else { "s" });
+        eprintln!(
+            "error: {refused} of {} test{} cannot run as planned",
+            tests.len(),
+            if tests.len() == 1 { "" } else { "s" }
+        );
         EXIT_ERROR
     } else {
         EXIT_OK

@@ -79,9 +79,7 @@ pub enum PluginsAction {
 pub fn lock_path(g: &GlobalArgs) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = g.plugin_dirs.clone();
     dirs.extend(g.plugin_dirs());
-    dirs.into_iter()
-        .map(|d| d.join(LOCK_FILE))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(LOCK_FILE)).find(|p| p.is_file())
 }
 
 /// Host options from the global flags.
@@ -93,10 +91,7 @@ pub fn host_options(g: &GlobalArgs, dirs: Vec<PathBuf>) -> Result<HostOptions, l
             path: PathBuf::from(LOCK_FILE),
             message: format!(
                 "--locked needs a plugins.lock in one of the plugin directories ({})",
-                dirs.iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
             ),
         })?;
         opts.locked = Some(p);
@@ -160,10 +155,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                 })?
             };
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&inspect_json(&v)).expect("json")
-                );
+                println!("{}", serde_json::to_string_pretty(&inspect_json(&v)).expect("json"));
             } else {
                 print!("{}", inspect_text(&v));
             }
@@ -208,7 +200,9 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             let dir = match dir.clone().or_else(crate::run::bundled_plugin_dir) {
                 Some(d) => d,
                 None => {
-                    eprintln!("error: no plugin directory given and no bundled plugins-dist/ found; pass the directory");
+                    eprintln!(
+                        "error: no plugin directory given and no bundled plugins-dist/ found; pass the directory"
+                    );
                     return Err(EXIT_ERROR);
                 }
             };
@@ -219,11 +213,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                 .plugins()
                 .iter()
                 .map(|p| LockEntry {
-                    file: p
-                        .path
-                        .file_name()
-                        .map(|f| f.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
+                    file: p.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
                     sha256: p.digest.clone(),
                     name: Some(p.info.name.clone()),
                     plugin_version: Some(p.info.version.clone()),
@@ -231,39 +221,22 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                 })
                 .collect();
             let path = dir.join(LOCK_FILE);
-            LockFile {
-                version: LOCK_VERSION,
-                components,
-            }
-            .write(&path)
-            .map_err(|e| {
+            LockFile { version: LOCK_VERSION, components }.write(&path).map_err(|e| {
                 print_error(&e);
                 EXIT_ERROR
             })?;
-            eprintln!(
-                "wrote {} ({} components)",
-                path.display(),
-                host.plugins().len()
-            );
+            eprintln!("wrote {} ({} components)", path.display(), host.plugins().len());
             for r in host.refused() {
                 print_error(r);
             }
-            Ok(if host.refused().is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_ERROR
-            })
+            Ok(if host.refused().is_empty() { EXIT_OK } else { EXIT_ERROR })
         }
         PluginsAction::Keygen { out } => {
             let public = lock::keygen(out).map_err(|e| {
                 print_error(&e);
                 EXIT_ERROR
             })?;
-            eprintln!(
-                "wrote private key {} (keep it offline) and public key {}",
-                out.display(),
-                public.display()
-            );
+            eprintln!("wrote private key {} (keep it offline) and public key {}", out.display(), public.display());
             Ok(EXIT_OK)
         }
         PluginsAction::Sign { key, lock: l } => {
@@ -274,11 +247,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             eprintln!("wrote {}", sig.display());
             Ok(EXIT_OK)
         }
-        PluginsAction::VerifySignature {
-            pubkey,
-            lock: l,
-            sig,
-        } => {
+        PluginsAction::VerifySignature { pubkey, lock: l, sig } => {
             let sig = sig.clone().unwrap_or_else(|| lock::signature_path(l));
             lock::verify_signature(pubkey, l, &sig).map_err(|e| {
                 print_error(&e);
@@ -299,10 +268,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report).expect("json"));
             } else {
-                println!(
-                    "PluginHost::open, all plugins, warm cache: {:.2} ms",
-                    report.open_all_warm_ms
-                );
+                println!("PluginHost::open, all plugins, warm cache: {:.2} ms", report.open_all_warm_ms);
                 println!(
                     "{:<22} {:>9} {:>12} {:>11} {:>9} {:>10}",
                     "plugin", "wasm KB", "compile ms", "warm ms", "call µs", "calls/s"
@@ -429,17 +395,7 @@ fn list_table(plugins: &[LoadedPlugin]) -> String {
             ]
         })
         .collect();
-    let head = [
-        "NAME",
-        "KIND",
-        "PROTOCOLS",
-        "VERSIONS",
-        "SOURCES",
-        "VERSION",
-        "CONTRACT",
-        "SHA256",
-    ]
-    .map(String::from);
+    let head = ["NAME", "KIND", "PROTOCOLS", "VERSIONS", "SOURCES", "VERSION", "CONTRACT", "SHA256"].map(String::from);
     let mut widths = head.clone().map(|h| h.len());
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -448,11 +404,7 @@ fn list_table(plugins: &[LoadedPlugin]) -> String {
     }
     let mut out = String::new();
     for r in std::iter::once(&head).chain(&rows) {
-        let line: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let line: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
     if plugins.is_empty() {
@@ -505,21 +457,9 @@ fn inspect_text(v: &VerifiedComponent) -> String {
     }
     let _ = writeln!(o, "file:         {}", v.path.display());
     let _ = writeln!(o, "sha256:       {}", v.digest);
-    let _ = writeln!(
-        o,
-        "protocols:    {}",
-        join_or_dash(i.protocols.iter().cloned())
-    );
-    let _ = writeln!(
-        o,
-        "roles:        {}",
-        join_or_dash(i.roles.iter().map(|r| role_name(*r).to_string()))
-    );
-    let _ = writeln!(
-        o,
-        "environments: {}",
-        join_or_dash(i.environments.iter().map(|e| env_name(*e).to_string()))
-    );
+    let _ = writeln!(o, "protocols:    {}", join_or_dash(i.protocols.iter().cloned()));
+    let _ = writeln!(o, "roles:        {}", join_or_dash(i.roles.iter().map(|r| role_name(*r).to_string())));
+    let _ = writeln!(o, "environments: {}", join_or_dash(i.environments.iter().map(|e| env_name(*e).to_string())));
     let _ = writeln!(o, "versions:");
     for p in &i.versions {
         let _ = writeln!(
@@ -532,17 +472,7 @@ fn inspect_text(v: &VerifiedComponent) -> String {
     }
     let _ = writeln!(o, "sources:");
     for s in &i.sources {
-        let _ = writeln!(
-            o,
-            "  {:<14} {}{}",
-            s.name,
-            s.doc,
-            if s.offline {
-                ""
-            } else {
-                " (needs git hosting)"
-            }
-        );
+        let _ = writeln!(o, "  {:<14} {}{}", s.name, s.doc, if s.offline { "" } else { " (needs git hosting)" });
     }
     let _ = writeln!(o, "parameters:");
     for p in &i.parameters {
@@ -553,20 +483,8 @@ fn inspect_text(v: &VerifiedComponent) -> String {
                 "-".into()
             }
         });
-        let choices = if p.choices.is_empty() {
-            String::new()
-        } else {
-            format!(" one of: {}", p.choices.join(", "))
-        };
-        let _ = writeln!(
-            o,
-            "  {:<20} {:<8} default {:<12} {}{}",
-            p.name,
-            type_name(p.ty),
-            default,
-            p.doc,
-            choices
-        );
+        let choices = if p.choices.is_empty() { String::new() } else { format!(" one of: {}", p.choices.join(", ")) };
+        let _ = writeln!(o, "  {:<20} {:<8} default {:<12} {}{}", p.name, type_name(p.ty), default, p.doc, choices);
     }
     let _ = writeln!(o, "imports:");
     for imp in &v.imports {
@@ -588,27 +506,17 @@ mod tests {
 
     #[test]
     fn parses_subcommands() {
-        assert!(matches!(
-            T::try_parse_from(["t", "list", "--json"]).unwrap().a,
-            PluginsAction::List { json: true }
-        ));
+        assert!(matches!(T::try_parse_from(["t", "list", "--json"]).unwrap().a, PluginsAction::List { json: true }));
         assert!(
             matches!(T::try_parse_from(["t", "verify", "a.wasm", "b.wasm"]).unwrap().a, PluginsAction::Verify { paths, .. } if paths.len() == 2)
         );
-        assert!(
-            T::try_parse_from(["t", "verify"]).is_err(),
-            "verify needs a path"
-        );
+        assert!(T::try_parse_from(["t", "verify"]).is_err(), "verify needs a path");
         assert!(matches!(
-            T::try_parse_from(["t", "sign", "--key", "k", "plugins.lock"])
-                .unwrap()
-                .a,
+            T::try_parse_from(["t", "sign", "--key", "k", "plugins.lock"]).unwrap().a,
             PluginsAction::Sign { .. }
         ));
         assert!(matches!(
-            T::try_parse_from(["t", "verify-signature", "--pubkey", "k.pub", "plugins.lock"])
-                .unwrap()
-                .a,
+            T::try_parse_from(["t", "verify-signature", "--pubkey", "k.pub", "plugins.lock"]).unwrap().a,
             PluginsAction::VerifySignature { sig: None, .. }
         ));
     }

@@ -13,8 +13,7 @@ pub struct SchemaCmd {}
 /// error.
 pub fn run(_cmd: &SchemaCmd) -> u8 {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(&crate::config::schema::json_schema())
-        .expect("a schema is JSON");
+    let text = serde_json::to_string_pretty(&crate::config::schema::json_schema()).expect("a schema is JSON");
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             eprintln!("error: cannot write the schema: {e}");

@@ -13,9 +13,7 @@ use crate::plan::policy::RULES;
 
 /// Check an experiment file and the plugins it names; run nothing.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Exit codes: 0 the file is valid, 2 it is not (every problem is printed on stderr)."
-)]
+#[command(after_help = "Exit codes: 0 the file is valid, 2 it is not (every problem is printed on stderr).")]
 pub struct ValidateCmd {
     /// The experiment file (TOML; see docs/EXPERIMENTS.md).
     #[arg(value_name = "FILE", required_unless_present = "explain")]
@@ -33,10 +31,7 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     if let Some(rule) = &cmd.explain {
         return explain(rule);
     }
-    let file = cmd
-        .file
-        .as_deref()
-        .expect("clap requires FILE without --explain");
+    let file = cmd.file.as_deref().expect("clap requires FILE without --explain");
     let exp = match config::load(file) {
         Ok(e) => e,
         Err(e) => {
@@ -47,19 +42,13 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     let services: usize = exp.tests.iter().map(|t| t.services.len()).sum();
     let tests = plural(exp.tests.len(), "test");
     if cmd.no_plugins {
-        println!(
-            "{}: valid ({tests}, {}); plugins not checked",
-            file.display(),
-            plural(services, "service")
-        );
+        println!("{}: valid ({tests}, {}); plugins not checked", file.display(), plural(services, "service"));
         return EXIT_OK;
     }
     let mut opts = crate::plugin::HostOptions::new(g.plugin_dirs(), &g.cache_root());
-    opts.locked = g.locked.then(|| {
-        crate::run::bundled_plugin_dir()
-            .unwrap_or_else(|| "plugins-dist".into())
-            .join("plugins.lock")
-    });
+    opts.locked = g
+        .locked
+        .then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
     let host = match crate::plugin::PluginHost::open(opts) {
         Ok(h) => h,
         Err(e) => {
@@ -76,12 +65,7 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
             let mut names: Vec<&str> = exp
                 .tests
                 .iter()
-                .flat_map(|t| {
-                    t.services
-                        .iter()
-                        .map(|s| s.implementation.as_str())
-                        .chain([t.network.kind.as_str()])
-                })
+                .flat_map(|t| t.services.iter().map(|s| s.implementation.as_str()).chain([t.network.kind.as_str()]))
                 .collect();
             names.sort();
             names.dedup();
@@ -126,10 +110,7 @@ fn explain(rule: &str) -> u8 {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
-            eprintln!(
-                "error: there is no policy rule `{rule}`; {hint}the rules are: {}",
-                names.join(", ")
-            );
+            eprintln!("error: there is no policy rule `{rule}`; {hint}the rules are: {}", names.join(", "));
             EXIT_ERROR
         }
     }

@@ -20,10 +20,7 @@ pub struct Span {
 impl Span {
     /// The range `start..end`.
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start,
-            end: end.max(start),
-        }
+        Span { start, end: end.max(start) }
     }
 }
 
@@ -144,9 +141,7 @@ impl Diagnostic for Problem {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -156,10 +151,7 @@ impl Diagnostic for Problem {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let (span, label) = self.primary.as_ref()?;
         let primary = LabeledSpan::new_primary_with_span(Some(label.clone()), *span);
-        let rest = self
-            .secondary
-            .iter()
-            .map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
+        let rest = self.secondary.iter().map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
         Some(Box::new(std::iter::once(primary).chain(rest)))
     }
 }
@@ -181,10 +173,7 @@ impl ConfigError {
     /// # Panics
     /// When `problems` is empty: an error needs at least one problem.
     pub fn new(mut problems: Vec<Problem>) -> ConfigError {
-        assert!(
-            !problems.is_empty(),
-            "a ConfigError needs at least one problem"
-        );
+        assert!(!problems.is_empty(), "a ConfigError needs at least one problem");
         problems.sort_by_key(|p| p.span().map(|s| s.start).unwrap_or(0));
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.code, p.message.clone(), p.span())));
@@ -250,22 +239,16 @@ impl Diagnostic for ConfigError {
         if self.problems.len() < 2 {
             return None;
         }
-        Some(Box::new(
-            self.problems[1..].iter().map(|p| p as &dyn Diagnostic),
-        ))
+        Some(Box::new(self.problems[1..].iter().map(|p| p as &dyn Diagnostic)))
     }
 }
 
 /// Renders a diagnostic with the pinned handler the tests use: unicode, no colour, 80
 /// columns. Used for snapshots and wherever output must not depend on the terminal.
 pub fn render_plain(d: &dyn Diagnostic) -> String {
-    let handler =
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(80);
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor()).with_width(80);
     let mut out = String::new();
-    handler
-        .render_report(&mut out, d)
-        .expect("rendering into a String cannot fail");
+    handler.render_report(&mut out, d).expect("rendering into a String cannot fail");
     out
 }
 
@@ -273,12 +256,7 @@ pub fn render_plain(d: &dyn Diagnostic) -> String {
 pub fn similar<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(f64, &str)> = known
         .into_iter()
-        .map(|k| {
-            (
-                strsim::jaro_winkler(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()),
-                k,
-            )
-        })
+        .map(|k| (strsim::jaro_winkler(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
         .filter(|(score, k)| *score >= 0.8 || strsim::levenshtein(word, k) <= 2)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
@@ -287,11 +265,7 @@ pub fn similar<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<
 
 /// Formats a list of names as `` `a`, `b`, `c` ``.
 pub(crate) fn ticked<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
-    names
-        .into_iter()
-        .map(|n| format!("`{}`", n.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.into_iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -299,10 +273,7 @@ mod tests {
     use super::*;
 
     fn src(text: &str) -> Source {
-        Source {
-            name: "x.toml".into(),
-            text: text.into(),
-        }
+        Source { name: "x.toml".into(), text: text.into() }
     }
 
     // Lines and columns are 1-based and count characters, not bytes.
@@ -330,14 +301,8 @@ mod tests {
     // Suggestions catch typos and ignore unrelated names.
     #[test]
     fn suggestions() {
-        assert_eq!(
-            similar("tmeout", ["timeout", "testcase", "name"]),
-            vec!["timeout"]
-        );
-        assert_eq!(
-            similar("picoqiuc", ["picoquic", "quiche", "aioquic"]).first(),
-            Some(&"picoquic")
-        );
+        assert_eq!(similar("tmeout", ["timeout", "testcase", "name"]), vec!["timeout"]);
+        assert_eq!(similar("picoqiuc", ["picoquic", "quiche", "aioquic"]).first(), Some(&"picoquic"));
         assert!(similar("zzz", ["timeout", "name"]).is_empty());
     }
 }

@@ -252,26 +252,16 @@ pub fn role_name(r: Role) -> &'static str {
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Problem::file(
-            &name,
-            "read",
-            format!("cannot read experiment file `{name}`: {e}"),
+        Problem::file(&name, "read", format!("cannot read experiment file `{name}`: {e}")).help(
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                "save the file as UTF-8 text"
+            } else {
+                "check the path; experiment files usually live in experiments/"
+            },
         )
-        .help(if e.kind() == std::io::ErrorKind::InvalidData {
-            "save the file as UTF-8 text"
-        } else {
-            "check the path; experiment files usually live in experiments/"
-        })
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse::parse(
-        &name,
-        text.into(),
-        &base,
-        path.file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("experiment"),
-    )
+    parse::parse(&name, text.into(), &base, path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment"))
 }
 
 /// Like [`load`], for text that is not (or not yet) a file. `name` is shown in diagnostics;
@@ -280,20 +270,14 @@ pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
 /// # Errors
 /// As [`load`].
 pub fn load_str(name: &str, text: &str) -> Result<Experiment, ConfigError> {
-    let stem = Path::new(name)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("experiment");
+    let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("experiment");
     parse::parse(name, text.into(), Path::new(""), stem)
 }
 
 impl Experiment {
     /// The file's text with its name, for diagnostics that point into it.
     pub fn source_file(&self) -> Source {
-        Source {
-            name: self.path.display().to_string().into(),
-            text: self.source.clone(),
-        }
+        Source { name: self.path.display().to_string().into(), text: self.source.clone() }
     }
 
     /// The test with this slug.

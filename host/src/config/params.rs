@@ -45,13 +45,7 @@ pub fn display_value(v: &ParamValue) -> String {
         ParamValue::Integer(i) => i.to_string(),
         ParamValue::Boolean(b) => b.to_string(),
         ParamValue::Float(f) => f.to_string(),
-        ParamValue::List(l) => format!(
-            "[{}]",
-            l.iter()
-                .map(|s| format!("{s:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ParamValue::List(l) => format!("[{}]", l.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -59,36 +53,20 @@ pub fn display_value(v: &ParamValue) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mismatch {
     /// Wrong type; `found` reads like "integer `5`".
-    Type {
-        param: String,
-        expected: &'static str,
-        found: String,
-    },
+    Type { param: String, expected: &'static str, found: String },
     /// Not one of the declared choices.
-    Choice {
-        param: String,
-        value: String,
-        choices: Vec<String>,
-    },
+    Choice { param: String, value: String, choices: Vec<String> },
 }
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mismatch::Type {
-                param,
-                expected,
-                found,
-            } => write!(f, "parameter `{param}` expects {expected}, found {found}"),
-            Mismatch::Choice {
-                param,
-                value,
-                choices,
-            } => write!(
-                f,
-                "`{value}` is not a valid `{param}`: choose one of {}",
-                ticked(choices)
-            ),
+            Mismatch::Type { param, expected, found } => {
+                write!(f, "parameter `{param}` expects {expected}, found {found}")
+            }
+            Mismatch::Choice { param, value, choices } => {
+                write!(f, "`{value}` is not a valid `{param}`: choose one of {}", ticked(choices))
+            }
         }
     }
 }
@@ -98,9 +76,7 @@ impl Mismatch {
     pub fn hint(&self) -> Option<String> {
         match self {
             Mismatch::Choice { value, choices, .. } => {
-                similar(value, choices.iter().map(String::as_str))
-                    .first()
-                    .map(|s| format!("did you mean `{s}`?"))
+                similar(value, choices.iter().map(String::as_str)).first().map(|s| format!("did you mean `{s}`?"))
             }
             Mismatch::Type { .. } => None,
         }
@@ -117,11 +93,7 @@ fn check_choices(spec: &ParamSpec, v: ParamValue) -> Result<ParamValue, Mismatch
         _ => None,
     };
     match bad {
-        Some(value) => Err(Mismatch::Choice {
-            param: spec.name.clone(),
-            value,
-            choices: spec.choices.clone(),
-        }),
+        Some(value) => Err(Mismatch::Choice { param: spec.name.clone(), value, choices: spec.choices.clone() }),
         None => Ok(v),
     }
 }
@@ -149,11 +121,9 @@ pub fn from_toml(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, Mismat
         (ParamType::Boolean, toml::Value::Boolean(b)) => Some(ParamValue::Boolean(*b)),
         (ParamType::Float, toml::Value::Float(f)) => Some(ParamValue::Float(*f)),
         (ParamType::Float, toml::Value::Integer(i)) => Some(ParamValue::Float(*i as f64)),
-        (ParamType::List, toml::Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map(String::from))
-            .collect::<Option<Vec<_>>>()
-            .map(ParamValue::List),
+        (ParamType::List, toml::Value::Array(items)) => {
+            items.iter().map(|i| i.as_str().map(String::from)).collect::<Option<Vec<_>>>().map(ParamValue::List)
+        }
         _ => None,
     };
     let found = match v {
@@ -163,11 +133,8 @@ pub fn from_toml(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, Mismat
         },
         _ => toml_found(v),
     };
-    let typed = typed.ok_or_else(|| Mismatch::Type {
-        param: spec.name.clone(),
-        expected: type_name(spec.ty),
-        found,
-    })?;
+    let typed =
+        typed.ok_or_else(|| Mismatch::Type { param: spec.name.clone(), expected: type_name(spec.ty), found })?;
     check_choices(spec, typed)
 }
 
@@ -176,11 +143,8 @@ pub fn from_toml(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, Mismat
 /// # Errors
 /// A [`Mismatch`] when the text does not read as the declared type or is not a choice.
 pub fn from_text(spec: &ParamSpec, text: &str) -> Result<ParamValue, Mismatch> {
-    let mismatch = || Mismatch::Type {
-        param: spec.name.clone(),
-        expected: type_name(spec.ty),
-        found: format!("`{text}`"),
-    };
+    let mismatch =
+        || Mismatch::Type { param: spec.name.clone(), expected: type_name(spec.ty), found: format!("`{text}`") };
     let typed = match spec.ty {
         ParamType::String => ParamValue::String(text.to_string()),
         ParamType::Integer => ParamValue::Integer(text.trim().parse().map_err(|_| mismatch())?),
@@ -190,12 +154,9 @@ pub fn from_text(spec: &ParamSpec, text: &str) -> Result<ParamValue, Mismatch> {
             _ => return Err(mismatch()),
         }),
         ParamType::Float => ParamValue::Float(text.trim().parse().map_err(|_| mismatch())?),
-        ParamType::List => ParamValue::List(
-            text.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        ),
+        ParamType::List => {
+            ParamValue::List(text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        }
     };
     check_choices(spec, typed)
 }
@@ -210,10 +171,7 @@ pub fn default_of(spec: &ParamSpec) -> Option<ParamValue> {
 ///
 /// # Errors
 /// One line per problem: unknown names (with suggestions), wrong types, missing required ones.
-pub fn resolve_cli(
-    info: &PluginInfo,
-    given: &BTreeMap<String, String>,
-) -> Result<Vec<(String, ParamValue)>, String> {
+pub fn resolve_cli(info: &PluginInfo, given: &BTreeMap<String, String>) -> Result<Vec<(String, ParamValue)>, String> {
     let mut problems = vec![];
     for name in given.keys() {
         if !info.parameters.iter().any(|p| &p.name == name) {
@@ -260,17 +218,11 @@ pub(crate) fn unknown_message(info: &PluginInfo, name: &str) -> String {
 /// The message and the help line for an unknown parameter name.
 pub(crate) fn unknown_parts(info: &PluginInfo, name: &str) -> (String, String) {
     let names: Vec<&str> = info.parameters.iter().map(|p| p.name.as_str()).collect();
-    let takes = if names.is_empty() {
-        "it takes no parameters".to_string()
-    } else {
-        format!("it takes {}", ticked(&names))
-    };
+    let takes =
+        if names.is_empty() { "it takes no parameters".to_string() } else { format!("it takes {}", ticked(&names)) };
     let help = match similar(name, names.iter().copied()).first() {
         Some(s) => format!("did you mean `{s}`? ({takes})"),
         None => format!("remove it ({takes})"),
     };
-    (
-        format!("plugin `{}` has no parameter `{name}`", info.name),
-        help,
-    )
+    (format!("plugin `{}` has no parameter `{name}`", info.name), help)
 }

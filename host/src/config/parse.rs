@@ -22,35 +22,14 @@ use super::*;
 type Val<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 /// Parameters as written, and the key and value span of each.
-type Params = (
-    BTreeMap<String, toml::Value>,
-    BTreeMap<String, (Span, Span)>,
-);
+type Params = (BTreeMap<String, toml::Value>, BTreeMap<String, (Span, Span)>);
 
 pub(crate) const ROOT_KEYS: &[&str] = &["experiment", "tests", "matrix"];
-pub(crate) const EXPERIMENT_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "output_dir",
-    "log_level",
-    "fast_fail",
-    "timeout",
-    "policy",
-];
-pub(crate) const TEST_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "network",
-    "execution",
-    "services",
-    "iterations",
-    "timeout",
-    "wait",
-    "testcase",
-    "files",
-];
-pub(crate) const SERVICE_KEYS: &[&str] =
-    &["implementation", "type", "protocol", "params", "timeout"];
+pub(crate) const EXPERIMENT_KEYS: &[&str] =
+    &["name", "description", "output_dir", "log_level", "fast_fail", "timeout", "policy"];
+pub(crate) const TEST_KEYS: &[&str] =
+    &["name", "description", "network", "execution", "services", "iterations", "timeout", "wait", "testcase", "files"];
+pub(crate) const SERVICE_KEYS: &[&str] = &["implementation", "type", "protocol", "params", "timeout"];
 pub(crate) const PROTOCOL_KEYS: &[&str] = &["name", "version", "role", "target"];
 pub(crate) const FILE_KEYS: &[&str] = &["path", "size"];
 pub(crate) const MATRIX_KEYS: &[&str] = &[
@@ -74,35 +53,14 @@ pub(crate) const MATRIX_KEYS: &[&str] = &[
 /// an unknown key.
 const MOVED: &[(&str, &str)] = &[
     ("logging", "the log level is `log_level` in [experiment]"),
-    (
-        "paths",
-        "the output directory is `output_dir` in [experiment]",
-    ),
-    (
-        "docker",
-        "images are built from the plugins' image specs; no Docker settings are needed",
-    ),
-    (
-        "fast_fail",
-        "fast-fail is `fast_fail = true` in [experiment]",
-    ),
-    (
-        "network_environment",
-        "the network environment is `network = { type = \"...\" }`",
-    ),
-    (
-        "execution_environment",
-        "execution wrappers are `execution = [{ type = \"strace\" }]`",
-    ),
+    ("paths", "the output directory is `output_dir` in [experiment]"),
+    ("docker", "images are built from the plugins' image specs; no Docker settings are needed"),
+    ("fast_fail", "fast-fail is `fast_fail = true` in [experiment]"),
+    ("network_environment", "the network environment is `network = { type = \"...\" }`"),
+    ("execution_environment", "execution wrappers are `execution = [{ type = \"strace\" }]`"),
     ("steps", "the settle time is `wait = \"30s\"`"),
-    (
-        "ports",
-        "plugins declare their ports; the host assigns them",
-    ),
-    (
-        "generate_new_certificates",
-        "the host makes one CA and leaf certificate per run for every service",
-    ),
+    ("ports", "plugins declare their ports; the host assigns them"),
+    ("generate_new_certificates", "the host makes one CA and leaf certificate per run for every service"),
 ];
 const ROLES: &[&str] = &["server", "client", "peer", "mitm"];
 const KINDS: &[&str] = &["iut", "tester"];
@@ -111,60 +69,34 @@ const MAX_ITERATIONS: i64 = 10_000;
 /// Longest service name: it becomes a host name, whose labels DNS limits to 63 bytes.
 const MAX_SERVICE_NAME: usize = 63;
 
-pub(super) fn parse(
-    name: &str,
-    text: Arc<str>,
-    base: &Path,
-    stem: &str,
-) -> Result<Experiment, ConfigError> {
-    let source = Source {
-        name: name.into(),
-        text: text.clone(),
-    };
+pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Result<Experiment, ConfigError> {
+    let source = Source { name: name.into(), text: text.clone() };
     let (root, errors) = DeTable::parse_recoverable(&text);
     if !errors.is_empty() {
         let problems = errors.iter().map(|e| syntax_problem(&source, e)).collect();
         return Err(ConfigError::new(problems));
     }
-    let mut cx = Cx {
-        src: &source,
-        problems: vec![],
-    };
+    let mut cx = Cx { src: &source, problems: vec![] };
     let root_span = Span::new(0, 0);
     let root_val = Spanned::new(0..text.len(), DeValue::Table(root.into_inner()));
-    let root = cx
-        .obj(&root_val, root_span, "the top level", ROOT_KEYS)
-        .expect("the root is a table");
+    let root = cx.obj(&root_val, root_span, "the top level", ROOT_KEYS).expect("the root is a table");
 
     let mut exp_name = stem.to_string();
     let mut description = String::new();
     let mut settings = Settings::default();
     if let Some(v) = root.get("experiment") {
-        if let Some(o) = cx.obj(
-            v,
-            root.key_span("experiment"),
-            "[experiment]",
-            EXPERIMENT_KEYS,
-        ) {
+        if let Some(o) = cx.obj(v, root.key_span("experiment"), "[experiment]", EXPERIMENT_KEYS) {
             if let Some((n, span)) = cx.string(&o, "name") {
                 if n.trim().is_empty() {
                     cx.push(
-                        cx.at(
-                            "empty_name",
-                            span,
-                            "empty name",
-                            "the experiment's `name` is empty",
-                        )
-                        .help("give it a name, or remove `name` to use the file's stem"),
+                        cx.at("empty_name", span, "empty name", "the experiment's `name` is empty")
+                            .help("give it a name, or remove `name` to use the file's stem"),
                     );
                 } else {
                     exp_name = n;
                 }
             }
-            description = cx
-                .string(&o, "description")
-                .map(|s| s.0)
-                .unwrap_or_default();
+            description = cx.string(&o, "description").map(|s| s.0).unwrap_or_default();
             if let Some((d, _)) = cx.string(&o, "output_dir") {
                 settings.output_dir = d.into();
             }
@@ -191,11 +123,7 @@ pub(super) fn parse(
     let mut any = false;
     if let Some(v) = root.get("tests") {
         any = true;
-        for (i, item) in cx
-            .tables(v, root.key_span("tests"), "tests")
-            .into_iter()
-            .enumerate()
-        {
+        for (i, item) in cx.tables(v, root.key_span("tests"), "tests").into_iter().enumerate() {
             if let Some(t) = cx.test(item, i, &settings) {
                 tests.push(t);
             }
@@ -209,20 +137,13 @@ pub(super) fn parse(
     }
     if !any {
         let p = if text.trim().is_empty() {
-            Problem::file(
-                name,
-                "no_tests",
-                format!("experiment file `{name}` is empty"),
-            )
+            Problem::file(name, "no_tests", format!("experiment file `{name}` is empty"))
         } else {
-            cx.at(
-                "no_tests",
-                Span::new(0, 0),
-                "no [[tests]] or [[matrix]] in this file",
-                "the experiment has no tests",
-            )
+            cx.at("no_tests", Span::new(0, 0), "no [[tests]] or [[matrix]] in this file", "the experiment has no tests")
         };
-        cx.push(p.help("add a `[[tests]]` entry with a network and services, or a `[[matrix]]`; docs/EXPERIMENTS.md has examples"));
+        cx.push(p.help(
+            "add a `[[tests]]` entry with a network and services, or a `[[matrix]]`; docs/EXPERIMENTS.md has examples",
+        ));
     }
 
     let mut first_of: HashMap<String, Span> = HashMap::new();
@@ -230,9 +151,14 @@ pub(super) fn parse(
         if let Some(first) = first_of.get(&t.name) {
             if *first != t.span {
                 cx.push(
-                    cx.at("duplicate_test", t.span, format!("second test named `{}`", t.name), format!("two tests are named `{}`", t.name))
-                        .also(*first, "first defined here")
-                        .help("test names must be unique: they name the result directories; rename one of them"),
+                    cx.at(
+                        "duplicate_test",
+                        t.span,
+                        format!("second test named `{}`", t.name),
+                        format!("two tests are named `{}`", t.name),
+                    )
+                    .also(*first, "first defined here")
+                    .help("test names must be unique: they name the result directories; rename one of them"),
                 );
             }
         } else {
@@ -244,14 +170,7 @@ pub(super) fn parse(
     if !cx.problems.is_empty() {
         return Err(ConfigError::new(cx.problems));
     }
-    Ok(Experiment {
-        path: name.into(),
-        source: text,
-        name: exp_name,
-        description,
-        settings,
-        tests,
-    })
+    Ok(Experiment { path: name.into(), source: text, name: exp_name, description, settings, tests })
 }
 
 /// The `name` of a table when it is a non-empty string, to name the table in messages.
@@ -276,8 +195,9 @@ fn syntax_problem(source: &Source, e: &toml::de::Error) -> Problem {
         )
         .help("a key may appear once in a table; remove one of them");
     }
-    Problem::at(source, "syntax", span, "here", format!("invalid TOML: {message}"))
-        .help("fix the TOML syntax here (strings need quotes, tables [brackets]); docs/EXPERIMENTS.md has a complete example")
+    Problem::at(source, "syntax", span, "here", format!("invalid TOML: {message}")).help(
+        "fix the TOML syntax here (strings need quotes, tables [brackets]); docs/EXPERIMENTS.md has a complete example",
+    )
 }
 
 /// Turns test names into directory names: lower-case ASCII letters, digits and `-`, unique.
@@ -327,10 +247,7 @@ impl<'a, 'i> Obj<'a, 'i> {
     }
 
     fn key_span(&self, key: &str) -> Span {
-        self.t
-            .get_key_value(key)
-            .map(|(k, _)| Span::from(k.span()))
-            .unwrap_or(self.at)
+        self.t.get_key_value(key).map(|(k, _)| Span::from(k.span())).unwrap_or(self.at)
     }
 
     /// Entries in file order (the map itself is sorted by key).
@@ -347,13 +264,7 @@ struct Cx<'s> {
 }
 
 impl<'s> Cx<'s> {
-    fn at(
-        &self,
-        code: &'static str,
-        span: Span,
-        label: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Problem {
+    fn at(&self, code: &'static str, span: Span, label: impl Into<String>, message: impl Into<String>) -> Problem {
         Problem::at(self.src, code, span, label, message)
     }
 
@@ -387,10 +298,7 @@ impl<'s> Cx<'s> {
                 "type",
                 v.span().into(),
                 format!("expected {expected}"),
-                format!(
-                    "invalid value for `{key}`: expected {expected}, found {}",
-                    self.found(v)
-                ),
+                format!("invalid value for `{key}`: expected {expected}, found {}", self.found(v)),
             )
             .help(format!("write it as, for example, `{key} = {example}`"));
         self.push(p);
@@ -398,12 +306,7 @@ impl<'s> Cx<'s> {
 
     fn missing(&mut self, o: &Obj, key: &str, example: &str) {
         let p = self
-            .at(
-                "missing_key",
-                o.at,
-                format!("`{key}` is missing"),
-                format!("{} has no `{key}`", o.what),
-            )
+            .at("missing_key", o.at, format!("`{key}` is missing"), format!("{} has no `{key}`", o.what))
             .help(format!("add `{key} = {example}`"));
         self.push(p);
     }
@@ -417,77 +320,45 @@ impl<'s> Cx<'s> {
             "invalid_value",
             span,
             format!("not one of {}", allowed.join(", ")),
-            format!(
-                "invalid value for `{key}`: `{value}` is not one of {}",
-                ticked(allowed)
-            ),
+            format!("invalid value for `{key}`: `{value}` is not one of {}", ticked(allowed)),
         )
         .help(format!("{hint}use one of {}", ticked(allowed)))
     }
 
     /// Opens a table and reports every key that `allowed` does not list.
-    fn obj<'a, 'i>(
-        &mut self,
-        v: &'a Val<'i>,
-        at: Span,
-        what: &str,
-        allowed: &[&str],
-    ) -> Option<Obj<'a, 'i>> {
+    fn obj<'a, 'i>(&mut self, v: &'a Val<'i>, at: Span, what: &str, allowed: &[&str]) -> Option<Obj<'a, 'i>> {
         let DeValue::Table(t) = v.get_ref() else {
             let p = self
                 .at(
                     "type",
                     v.span().into(),
                     "expected a table",
-                    format!(
-                        "invalid value for {what}: expected a table, found {}",
-                        self.found(v)
-                    ),
+                    format!("invalid value for {what}: expected a table, found {}", self.found(v)),
                 )
                 .help("write a table: `{ key = value, ... }` or a `[section]`");
             self.push(p);
             return None;
         };
-        let mut unknown: Vec<&Key> = t
-            .keys()
-            .filter(|k| !allowed.contains(&k.get_ref().as_ref()))
-            .collect();
+        let mut unknown: Vec<&Key> = t.keys().filter(|k| !allowed.contains(&k.get_ref().as_ref())).collect();
         unknown.sort_by_key(|k| k.span().start);
         for k in unknown {
             let name = k.get_ref().as_ref();
-            let help = match (
-                similar(name, allowed.iter().copied()).first(),
-                MOVED.iter().find(|(k, _)| *k == name),
-            ) {
+            let help = match (similar(name, allowed.iter().copied()).first(), MOVED.iter().find(|(k, _)| *k == name)) {
                 (Some(s), _) => format!("did you mean `{s}`? {what} takes {}", ticked(allowed)),
                 (None, Some((_, moved))) => format!("{moved}; {what} takes {}", ticked(allowed)),
                 (None, None) => format!("remove it; {what} takes {}", ticked(allowed)),
             };
             let p = self
-                .at(
-                    "unknown_key",
-                    k.span().into(),
-                    "unknown key",
-                    format!("unknown key `{name}` in {what}"),
-                )
+                .at("unknown_key", k.span().into(), "unknown key", format!("unknown key `{name}` in {what}"))
                 .help(help);
             self.push(p);
         }
-        Some(Obj {
-            t,
-            at,
-            what: what.to_string(),
-        })
+        Some(Obj { t, at, what: what.to_string() })
     }
 
     /// The items of an optional inline array (`execution = [{ … }]`): none when the key is
     /// absent; a value that is not an array is reported with `example` and gives none.
-    fn inline_tables<'a, 'i>(
-        &mut self,
-        o: &Obj<'a, 'i>,
-        key: &str,
-        example: &str,
-    ) -> Vec<&'a Val<'i>> {
+    fn inline_tables<'a, 'i>(&mut self, o: &Obj<'a, 'i>, key: &str, example: &str) -> Vec<&'a Val<'i>> {
         let Some(v) = o.get(key) else {
             return vec![];
         };
@@ -517,14 +388,9 @@ impl<'s> Cx<'s> {
                         "type",
                         at,
                         format!("`{key}` must be an array of tables"),
-                        format!(
-                            "invalid value for `{key}`: expected an array of tables, found {}",
-                            self.found(v)
-                        ),
+                        format!("invalid value for `{key}`: expected an array of tables, found {}", self.found(v)),
                     )
-                    .help(format!(
-                        "write `[[{key}]]` (two brackets) before each entry"
-                    ));
+                    .help(format!("write `[[{key}]]` (two brackets) before each entry"));
                 self.push(p);
                 vec![]
             }
@@ -550,12 +416,7 @@ impl<'s> Cx<'s> {
         let (s, span) = self.string(o, key)?;
         if s.trim().is_empty() {
             let p = self
-                .at(
-                    "empty_value",
-                    span,
-                    "empty",
-                    format!("`{key}` of {} is empty", o.what),
-                )
+                .at("empty_value", span, "empty", format!("`{key}` of {} is empty", o.what))
                 .help(format!("write, for example, `{key} = {example}`"));
             self.push(p);
             return None;
@@ -578,7 +439,15 @@ impl<'s> Cx<'s> {
         let v = o.get(key)?;
         let DeValue::String(s) = v.get_ref() else {
             let p = self
-                .at("type", v.span().into(), "expected a duration", format!("invalid value for `{key}`: expected a duration like \"30s\" or \"2m\", found {}", self.found(v)))
+                .at(
+                    "type",
+                    v.span().into(),
+                    "expected a duration",
+                    format!(
+                        "invalid value for `{key}`: expected a duration like \"30s\" or \"2m\", found {}",
+                        self.found(v)
+                    ),
+                )
                 .help(format!("write the unit: `{key} = \"30s\"` (units: ms, s, m, h, d)"));
             self.push(p);
             return None;
@@ -598,7 +467,14 @@ impl<'s> Cx<'s> {
             }
             Ok(d) => Some(d),
             Err(e) => {
-                let p = self.at("invalid_value", v.span().into(), "not a duration", format!("invalid duration for `{key}`: {e}")).help(format!("write, for example, `{key} = \"30s\"` or `\"1m30s\"` (units: ms, s, m, h, d)"));
+                let p = self
+                    .at(
+                        "invalid_value",
+                        v.span().into(),
+                        "not a duration",
+                        format!("invalid duration for `{key}`: {e}"),
+                    )
+                    .help(format!("write, for example, `{key} = \"30s\"` or `\"1m30s\"` (units: ms, s, m, h, d)"));
                 self.push(p);
                 None
             }
@@ -618,13 +494,9 @@ impl<'s> Cx<'s> {
                     "invalid_value",
                     v.span().into(),
                     format!("must be 1 to {MAX_ITERATIONS}"),
-                    format!(
-                        "invalid value for `iterations`: {n} is not between 1 and {MAX_ITERATIONS}"
-                    ),
+                    format!("invalid value for `iterations`: {n} is not between 1 and {MAX_ITERATIONS}"),
                 )
-                .help(
-                    "`iterations` counts runs of the test; use 1 to run it once, or remove the key",
-                );
+                .help("`iterations` counts runs of the test; use 1 to run it once, or remove the key");
             self.push(p);
             return None;
         }
@@ -659,15 +531,8 @@ impl<'s> Cx<'s> {
                 None => String::new(),
             };
             let problem = self
-                .at(
-                    "invalid_value",
-                    span,
-                    "not a policy",
-                    format!("unknown policy `{p}`"),
-                )
-                .help(format!(
-                    "{hint}use `default`, `strict`, or the path of a policy file ending in .toml"
-                ));
+                .at("invalid_value", span, "not a policy", format!("unknown policy `{p}`"))
+                .help(format!("{hint}use `default`, `strict`, or the path of a policy file ending in .toml"));
             self.push(problem);
             return PolicyChoice::Default;
         }
@@ -675,16 +540,18 @@ impl<'s> Cx<'s> {
         match std::fs::read_to_string(&path) {
             Err(e) => {
                 let problem = self
-                    .at("policy_file", span, "cannot read this file", format!("cannot read policy file `{}`: {e}", path.display()))
+                    .at(
+                        "policy_file",
+                        span,
+                        "cannot read this file",
+                        format!("cannot read policy file `{}`: {e}", path.display()),
+                    )
                     .help("a relative policy path is resolved against the experiment file's directory");
                 self.push(problem);
             }
             Ok(text) => {
                 if let Err(e) = toml::from_str::<crate::plan::Policy>(&text) {
-                    let src = Source {
-                        name: path.display().to_string().into(),
-                        text: text.into(),
-                    };
+                    let src = Source { name: path.display().to_string().into(), text: text.into() };
                     let at = e.span().map(Span::from).unwrap_or_default();
                     let problem = Problem::at(&src, "policy_file", at, "here", format!("invalid policy file: {}", e.message().trim().replace('\n', "; ")))
                         .help("a policy file sets fields of the policy (allow_shell, max_timeout_ms, allowed_capabilities, ...); see docs/EXPERIMENTS.md");
@@ -744,18 +611,9 @@ impl<'s> Cx<'s> {
             param_spans.insert(name.clone(), (Span::from(k.span()), Span::from(pv.span())));
             params.insert(name, text);
         }
-        let net = Obj {
-            t,
-            at,
-            what: "`network`".into(),
-        };
+        let net = Obj { t, at, what: "`network`".into() };
         let (kind, span) = self.required_string(&net, "type", "\"localhost\"")?;
-        Some(NetworkSpec {
-            kind,
-            params,
-            span,
-            param_spans,
-        })
+        Some(NetworkSpec { kind, params, span, param_spans })
     }
 
     fn execution(&mut self, o: &Obj) -> Vec<WrapperSpec> {
@@ -765,11 +623,7 @@ impl<'s> Cx<'s> {
                 self.type_error(item, "execution", "a table", "{ type = \"strace\" }");
                 continue;
             };
-            let w = Obj {
-                t,
-                at: item.span().into(),
-                what: "an `execution` entry".into(),
-            };
+            let w = Obj { t, at: item.span().into(), what: "an `execution` entry".into() };
             let Some((kind, span)) = self.required_string(&w, "type", "\"strace\"") else {
                 continue;
             };
@@ -805,47 +659,50 @@ impl<'s> Cx<'s> {
                     self.missing(&f, "size", "\"256KiB\"");
                     None
                 }
-                Some(sv) => {
-                    match sv.get_ref() {
-                        DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<u64>() {
-                            Ok(n) if n <= units::MAX_FILE_SIZE => Some(n),
-                            _ => {
-                                let p = self
-                                    .at(
-                                        "invalid_value",
-                                        sv.span().into(),
-                                        "out of range",
-                                        "invalid value for `size`: must be between 0 and 4GiB",
-                                    )
-                                    .help("write, for example, `size = \"256KiB\"`");
-                                self.push(p);
-                                None
-                            }
-                        },
-                        DeValue::String(s) => match parse_size(s) {
-                            Ok(n) => Some(n),
-                            Err(e) => {
-                                let p = self.at("invalid_value", sv.span().into(), "not a size", format!("invalid size for `size`: {e}")).help("write, for example, `size = \"256KiB\"` or `size = \"10MB\"`");
-                                self.push(p);
-                                None
-                            }
-                        },
+                Some(sv) => match sv.get_ref() {
+                    DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<u64>() {
+                        Ok(n) if n <= units::MAX_FILE_SIZE => Some(n),
                         _ => {
                             let p = self
-                            .at("type", sv.span().into(), "expected a size", format!("invalid value for `size`: expected a size like \"256KiB\" or a number of bytes, found {}", self.found(sv)))
-                            .help("write, for example, `size = \"256KiB\"`");
+                                .at(
+                                    "invalid_value",
+                                    sv.span().into(),
+                                    "out of range",
+                                    "invalid value for `size`: must be between 0 and 4GiB",
+                                )
+                                .help("write, for example, `size = \"256KiB\"`");
                             self.push(p);
                             None
                         }
+                    },
+                    DeValue::String(s) => match parse_size(s) {
+                        Ok(n) => Some(n),
+                        Err(e) => {
+                            let p = self
+                                .at(
+                                    "invalid_value",
+                                    sv.span().into(),
+                                    "not a size",
+                                    format!("invalid size for `size`: {e}"),
+                                )
+                                .help("write, for example, `size = \"256KiB\"` or `size = \"10MB\"`");
+                            self.push(p);
+                            None
+                        }
+                    },
+                    _ => {
+                        let p = self
+                            .at("type", sv.span().into(), "expected a size", format!("invalid value for `size`: expected a size like \"256KiB\" or a number of bytes, found {}", self.found(sv)))
+                            .help("write, for example, `size = \"256KiB\"`");
+                        self.push(p);
+                        None
                     }
-                }
+                },
             };
             let Some((path, span)) = path else { continue };
             let bad = !path.starts_with('/')
                 || path.len() == 1
-                || path[1..]
-                    .split('/')
-                    .any(|c| c.is_empty() || c == "." || c == "..")
+                || path[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..")
                 || path.contains(['\\', '\0']);
             if bad {
                 let p = self
@@ -856,12 +713,7 @@ impl<'s> Cx<'s> {
             }
             if let Some(first) = seen.get(&path) {
                 let p = self
-                    .at(
-                        "duplicate_file",
-                        span,
-                        "second entry",
-                        format!("the file `{path}` is listed twice"),
-                    )
+                    .at("duplicate_file", span, "second entry", format!("the file `{path}` is listed twice"))
                     .also(*first, "first listed here")
                     .help("remove one of the entries");
                 self.push(p);
@@ -879,31 +731,20 @@ impl<'s> Cx<'s> {
     fn value(&mut self, v: &Val) -> Option<toml::Value> {
         Some(match v.get_ref() {
             DeValue::String(s) => toml::Value::String(s.to_string()),
-            DeValue::Integer(i) => {
-                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                    Ok(n) => toml::Value::Integer(n),
-                    Err(_) => {
-                        let p = self
-                            .at(
-                                "invalid_value",
-                                v.span().into(),
-                                "out of range",
-                                "integer does not fit in 64 bits",
-                            )
-                            .help("use a smaller number, or a string");
-                        self.push(p);
-                        return None;
-                    }
+            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                Ok(n) => toml::Value::Integer(n),
+                Err(_) => {
+                    let p = self
+                        .at("invalid_value", v.span().into(), "out of range", "integer does not fit in 64 bits")
+                        .help("use a smaller number, or a string");
+                    self.push(p);
+                    return None;
                 }
-            }
-            DeValue::Float(f) => {
-                toml::Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
-            }
+            },
+            DeValue::Float(f) => toml::Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
             DeValue::Boolean(b) => toml::Value::Boolean(*b),
             DeValue::Datetime(d) => toml::Value::Datetime(*d),
-            DeValue::Array(items) => {
-                toml::Value::Array(items.iter().filter_map(|i| self.value(i)).collect())
-            }
+            DeValue::Array(items) => toml::Value::Array(items.iter().filter_map(|i| self.value(i)).collect()),
             DeValue::Table(t) => {
                 let mut out = toml::Table::new();
                 for (k, item) in t.iter() {
@@ -926,10 +767,7 @@ impl<'s> Cx<'s> {
         for (k, pv) in t.iter() {
             if let Some(val) = self.value(pv) {
                 params.insert(k.get_ref().to_string(), val);
-                spans.insert(
-                    k.get_ref().to_string(),
-                    (Span::from(k.span()), Span::from(pv.span())),
-                );
+                spans.insert(k.get_ref().to_string(), (Span::from(k.span()), Span::from(pv.span())));
             }
         }
         Some((params, spans))
@@ -942,16 +780,11 @@ impl<'s> Cx<'s> {
         };
         let o = self.obj(v, v.span().into(), &label, TEST_KEYS)?;
         let name = self.required_string(&o, "name", "\"quic-go server, aioquic client\"");
-        let description = self
-            .string(&o, "description")
-            .map(|s| s.0)
-            .unwrap_or_default();
+        let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);
         let iterations = self.iterations(&o).unwrap_or(1);
-        let timeout = self
-            .duration(&o, "timeout", false)
-            .unwrap_or(settings.default_timeout);
+        let timeout = self.duration(&o, "timeout", false).unwrap_or(settings.default_timeout);
         let wait = self.duration(&o, "wait", true);
         let testcase = self.string(&o, "testcase").map(|s| s.0);
         let files = self.files(&o);
@@ -968,7 +801,12 @@ impl<'s> Cx<'s> {
             }
             Some(sv) => {
                 let DeValue::Table(t) = sv.get_ref() else {
-                    self.type_error(sv, "services", "a table of services", "{ server = { implementation = \"quic-go\", protocol = { role = \"server\" } } }");
+                    self.type_error(
+                        sv,
+                        "services",
+                        "a table of services",
+                        "{ server = { implementation = \"quic-go\", protocol = { role = \"server\" } } }",
+                    );
                     return None;
                 };
                 if t.is_empty() {
@@ -978,11 +816,7 @@ impl<'s> Cx<'s> {
                     self.push(p);
                     services_ok = false;
                 }
-                let table = Obj {
-                    t,
-                    at: o.key_span("services"),
-                    what: "services".into(),
-                };
+                let table = Obj { t, at: o.key_span("services"), what: "services".into() };
                 for (k, sv) in table.entries() {
                     match self.service(k, sv, &label) {
                         Some(s) => services.push(s),
@@ -1017,20 +851,14 @@ impl<'s> Cx<'s> {
     }
 
     fn tester(&mut self, services: &[ServiceSpec], label: &str) -> Option<Option<String>> {
-        let testers: Vec<&ServiceSpec> = services
-            .iter()
-            .filter(|s| s.kind == ServiceKind::Tester)
-            .collect();
+        let testers: Vec<&ServiceSpec> = services.iter().filter(|s| s.kind == ServiceKind::Tester).collect();
         if testers.len() > 1 {
             let p = self
                 .at(
                     "two_testers",
                     testers[1].spans.kind,
                     "second tester",
-                    format!(
-                        "{label} has more than one tester: {}",
-                        ticked(testers.iter().map(|s| &s.name))
-                    ),
+                    format!("{label} has more than one tester: {}", ticked(testers.iter().map(|s| &s.name))),
                 )
                 .also(testers[0].spans.kind, "first tester")
                 .help("a test has at most one tester, which judges it; split the test in two");
@@ -1045,13 +873,8 @@ impl<'s> Cx<'s> {
         let key_span = Span::from(key.span());
         let valid_name = !name.is_empty()
             && name.len() <= MAX_SERVICE_NAME
-            && name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name {
             let p = self
                 .at("service_name", key_span, "not a valid host name", format!("invalid service name `{name}` in {label}"))
@@ -1060,10 +883,7 @@ impl<'s> Cx<'s> {
         }
         let o = self.obj(v, key_span, &format!("service `{name}`"), SERVICE_KEYS)?;
         let implementation = self.required_string(&o, "implementation", "\"quic-go\"");
-        let mut spans = ServiceSpans {
-            kind: key_span,
-            ..Default::default()
-        };
+        let mut spans = ServiceSpans { kind: key_span, ..Default::default() };
         let kind = match self.string(&o, "type") {
             None => Some(ServiceKind::Iut),
             Some((k, span)) => {
@@ -1090,12 +910,7 @@ impl<'s> Cx<'s> {
                 spans.protocol = at;
                 spans.version = at;
                 spans.role = at;
-                if let Some(p) = self.obj(
-                    pv,
-                    at,
-                    &format!("`protocol` of service `{name}`"),
-                    PROTOCOL_KEYS,
-                ) {
+                if let Some(p) = self.obj(pv, at, &format!("`protocol` of service `{name}`"), PROTOCOL_KEYS) {
                     if p.get("name").is_some() {
                         if let Some((n, span)) = self.required_string(&p, "name", "\"quic\"") {
                             protocol = n;
@@ -1103,8 +918,7 @@ impl<'s> Cx<'s> {
                         }
                     }
                     if p.get("version").is_some() {
-                        if let Some((v, span)) = self.required_string(&p, "version", "\"rfc9000\"")
-                        {
+                        if let Some((v, span)) = self.required_string(&p, "version", "\"rfc9000\"") {
                             version = v;
                             spans.version = span;
                         }
@@ -1160,19 +974,14 @@ impl<'s> Cx<'s> {
 
     /// Checks targets (they exist, clients have one, no cycles) and orders the services so
     /// that each comes after its target, keeping file order otherwise.
-    fn order_services(
-        &mut self,
-        services: Vec<ServiceSpec>,
-        label: &str,
-    ) -> Option<Vec<ServiceSpec>> {
+    fn order_services(&mut self, services: Vec<ServiceSpec>, label: &str) -> Option<Vec<ServiceSpec>> {
         let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let mut ok = true;
         for s in &services {
             match &s.target {
                 Some(t) if !index.contains_key(t.as_str()) => {
-                    let others: Vec<&str> =
-                        names.iter().copied().filter(|n| *n != s.name).collect();
+                    let others: Vec<&str> = names.iter().copied().filter(|n| *n != s.name).collect();
                     let hint = match similar(t, others.iter().copied()).first() {
                         Some(m) => format!("did you mean `{m}`? "),
                         None => String::new(),
@@ -1187,14 +996,9 @@ impl<'s> Cx<'s> {
                             "unknown_target",
                             s.spans.target,
                             "no such service in this test",
-                            format!(
-                                "service `{}` targets `{t}`, which is not a service of {label}",
-                                s.name
-                            ),
+                            format!("service `{}` targets `{t}`, which is not a service of {label}", s.name),
                         )
-                        .help(format!(
-                            "{hint}`target` names another service of the same test; {list}"
-                        ));
+                        .help(format!("{hint}`target` names another service of the same test; {list}"));
                     self.push(p);
                     ok = false;
                 }
@@ -1207,8 +1011,15 @@ impl<'s> Cx<'s> {
                         .collect();
                     let example = candidates.first().copied().unwrap_or("SERVER");
                     let p = self
-                        .at("missing_target", s.spans.role, format!("a {role} needs a target"), format!("{role} service `{}` has no target", s.name))
-                        .help(format!("add `target = \"{example}\"` to its `protocol` table: the service it connects to"));
+                        .at(
+                            "missing_target",
+                            s.spans.role,
+                            format!("a {role} needs a target"),
+                            format!("{role} service `{}` has no target", s.name),
+                        )
+                        .help(format!(
+                            "add `target = \"{example}\"` to its `protocol` table: the service it connects to"
+                        ));
                     self.push(p);
                     ok = false;
                 }
@@ -1230,12 +1041,8 @@ impl<'s> Cx<'s> {
                     let cycle = &path[pos..];
                     if !cycle.iter().any(|&i| reported[i]) {
                         let first = *cycle.iter().min().expect("a cycle has members");
-                        let rot = cycle
-                            .iter()
-                            .position(|&i| i == first)
-                            .expect("first is in the cycle");
-                        let order: Vec<usize> =
-                            cycle[rot..].iter().chain(&cycle[..rot]).copied().collect();
+                        let rot = cycle.iter().position(|&i| i == first).expect("first is in the cycle");
+                        let order: Vec<usize> = cycle[rot..].iter().chain(&cycle[..rot]).copied().collect();
                         let mut shown: Vec<&str> = order.iter().map(|&i| names[i]).collect();
                         shown.push(names[first]);
                         let s = &services[first];
@@ -1244,12 +1051,7 @@ impl<'s> Cx<'s> {
                         } else {
                             format!("the targets of {label} form a cycle: {}", shown.join(" → "))
                         };
-                        let mut p = self.at(
-                            "target_cycle",
-                            s.spans.target,
-                            "this target starts a cycle",
-                            message,
-                        );
+                        let mut p = self.at("target_cycle", s.spans.target, "this target starts a cycle", message);
                         for &i in &order[1..] {
                             p = p.also(services[i].spans.target, "part of the cycle");
                         }
@@ -1271,24 +1073,13 @@ impl<'s> Cx<'s> {
         let mut order = Vec::with_capacity(services.len());
         while order.len() < services.len() {
             let next = (0..services.len())
-                .find(|&i| {
-                    !placed[i]
-                        && services[i]
-                            .target
-                            .as_deref()
-                            .is_none_or(|t| placed[index[t]])
-                })
+                .find(|&i| !placed[i] && services[i].target.as_deref().is_none_or(|t| placed[index[t]]))
                 .expect("targets are acyclic, so some service is ready");
             placed[next] = true;
             order.push(next);
         }
         let mut slots: Vec<Option<ServiceSpec>> = services.into_iter().map(Some).collect();
-        Some(
-            order
-                .into_iter()
-                .map(|i| slots[i].take().expect("each service is placed once"))
-                .collect(),
-        )
+        Some(order.into_iter().map(|i| slots[i].take().expect("each service is placed once")).collect())
     }
 
     fn matrix(&mut self, v: &Val, settings: &Settings) -> Vec<TestSpec> {
@@ -1300,24 +1091,15 @@ impl<'s> Cx<'s> {
             return vec![];
         };
         let name = self.required_string(&o, "name", "\"interop\"");
-        let description = self
-            .string(&o, "description")
-            .map(|s| s.0)
-            .unwrap_or_default();
+        let description = self.string(&o, "description").map(|s| s.0).unwrap_or_default();
         let network = self.network(&o);
         let execution = self.execution(&o);
         let iterations = self.iterations(&o).unwrap_or(1);
-        let timeout = self
-            .duration(&o, "timeout", false)
-            .unwrap_or(settings.default_timeout);
+        let timeout = self.duration(&o, "timeout", false).unwrap_or(settings.default_timeout);
         let wait = self.duration(&o, "wait", true);
         let files = self.files(&o);
-        let protocol = self
-            .string(&o, "protocol")
-            .unwrap_or((DEFAULT_PROTOCOL.into(), o.at));
-        let version = self
-            .string(&o, "version")
-            .unwrap_or((DEFAULT_VERSION.into(), o.at));
+        let protocol = self.string(&o, "protocol").unwrap_or((DEFAULT_PROTOCOL.into(), o.at));
+        let version = self.string(&o, "version").unwrap_or((DEFAULT_VERSION.into(), o.at));
         let tester = self.string(&o, "tester");
         let mut lists = vec![];
         for key in ["servers", "clients"] {
@@ -1328,15 +1110,8 @@ impl<'s> Cx<'s> {
                 }
                 Some(l) if l.is_empty() => {
                     let p = self
-                        .at(
-                            "empty_value",
-                            o.key_span(key),
-                            "empty",
-                            format!("`{key}` of {label} is empty"),
-                        )
-                        .help(format!(
-                            "list at least one implementation, for example `{key} = [\"quic-go\"]`"
-                        ));
+                        .at("empty_value", o.key_span(key), "empty", format!("`{key}` of {label} is empty"))
+                        .help(format!("list at least one implementation, for example `{key} = [\"quic-go\"]`"));
                     self.push(p);
                     None
                 }
@@ -1347,12 +1122,7 @@ impl<'s> Cx<'s> {
                 for (n, span) in l {
                     if let Some(first) = seen.get(n.as_str()) {
                         let p = self
-                            .at(
-                                "duplicate_value",
-                                *span,
-                                "listed again",
-                                format!("`{n}` is listed twice in `{key}`"),
-                            )
+                            .at("duplicate_value", *span, "listed again", format!("`{n}` is listed twice in `{key}`"))
                             .also(*first, "first listed here")
                             .help("remove one of them");
                         self.push(p);
@@ -1365,14 +1135,9 @@ impl<'s> Cx<'s> {
         let testcases = self.string_list(&o, "testcases", "[\"handshake\", \"transfer\"]");
         let mut per_impl: BTreeMap<String, Params> = BTreeMap::new();
         if let Some(pv) = o.get("params") {
-            if let Some(p) = self
-                .obj(pv, o.key_span("params"), "`params`", &[])
-                .map(|p| p.entries())
-            {
+            if let Some(p) = self.obj(pv, o.key_span("params"), "`params`", &[]).map(|p| p.entries()) {
                 // `obj` with no allowed keys reported every key; take those back and judge them here.
-                self.problems.retain(|pr| {
-                    !(pr.code == "unknown_key" && pr.message.ends_with("in `params`"))
-                });
+                self.problems.retain(|pr| !(pr.code == "unknown_key" && pr.message.ends_with("in `params`")));
                 let known: Vec<&str> = lists
                     .iter()
                     .flatten()
@@ -1399,56 +1164,45 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        let (Some((mname, mspan)), Some(network), [Some(servers), Some(clients)]) =
-            (name, network, &lists[..])
-        else {
+        let (Some((mname, mspan)), Some(network), [Some(servers), Some(clients)]) = (name, network, &lists[..]) else {
             return vec![];
         };
         let cases: Vec<Option<String>> = match testcases {
             Some(t) if !t.is_empty() => t.into_iter().map(|(c, _)| Some(c)).collect(),
             _ => vec![None],
         };
-        let service = |name: &str,
-                       (imp, span): &(String, Span),
-                       kind: ServiceKind,
-                       role: Role,
-                       target: Option<&str>| {
-            let (params, param_spans) = per_impl.get(imp).cloned().unwrap_or_default();
-            ServiceSpec {
-                name: name.into(),
-                implementation: imp.clone(),
-                kind,
-                protocol: protocol.0.clone(),
-                version: version.0.clone(),
-                role,
-                target: target.map(Into::into),
-                params,
-                timeout: None,
-                span: *span,
-                spans: ServiceSpans {
-                    implementation: *span,
-                    protocol: protocol.1,
-                    role: *span,
-                    version: version.1,
-                    target: *span,
-                    kind: *span,
-                    params: param_spans,
-                },
-            }
-        };
+        let service =
+            |name: &str, (imp, span): &(String, Span), kind: ServiceKind, role: Role, target: Option<&str>| {
+                let (params, param_spans) = per_impl.get(imp).cloned().unwrap_or_default();
+                ServiceSpec {
+                    name: name.into(),
+                    implementation: imp.clone(),
+                    kind,
+                    protocol: protocol.0.clone(),
+                    version: version.0.clone(),
+                    role,
+                    target: target.map(Into::into),
+                    params,
+                    timeout: None,
+                    span: *span,
+                    spans: ServiceSpans {
+                        implementation: *span,
+                        protocol: protocol.1,
+                        role: *span,
+                        version: version.1,
+                        target: *span,
+                        kind: *span,
+                        params: param_spans,
+                    },
+                }
+            };
         let mut out = vec![];
         for server in servers {
             for client in clients {
                 for case in &cases {
                     let mut services = vec![
                         service("server", server, ServiceKind::Iut, Role::Server, None),
-                        service(
-                            "client",
-                            client,
-                            ServiceKind::Iut,
-                            Role::Client,
-                            Some("server"),
-                        ),
+                        service("client", client, ServiceKind::Iut, Role::Client, Some("server")),
                     ];
                     if let Some(t) = &tester {
                         services.push(service("tester", t, ServiceKind::Tester, Role::Peer, None));

@@ -23,18 +23,12 @@ pub struct ResolvedParams {
 impl ResolvedParams {
     /// Parameters of service `service` in the test with slug `test_slug`; empty when unknown.
     pub fn get(&self, test_slug: &str, service: &str) -> &[(String, ParamValue)] {
-        self.services
-            .get(&(test_slug.to_string(), service.to_string()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.services.get(&(test_slug.to_string(), service.to_string())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Network parameters of a test as text (what `deploy` receives), defaults filled in.
     pub fn network(&self, test_slug: &str) -> &[(String, String)] {
-        self.networks
-            .get(test_slug)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.networks.get(test_slug).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 
@@ -76,10 +70,7 @@ pub fn check_plugins(
 ///
 /// # Errors
 /// As [`check_plugins`].
-pub fn check_plugins_among(
-    exp: &Experiment,
-    installed: &[PluginInfo],
-) -> Result<ResolvedParams, ConfigError> {
+pub fn check_plugins_among(exp: &Experiment, installed: &[PluginInfo]) -> Result<ResolvedParams, ConfigError> {
     let lookup = |name: &str| installed.iter().find(|p| p.name == name).cloned();
     Checker::new(exp, &lookup, Some(installed)).run()
 }
@@ -99,14 +90,7 @@ impl<'a> Checker<'a> {
         lookup: &'a dyn Fn(&str) -> Option<PluginInfo>,
         installed: Option<&'a [PluginInfo]>,
     ) -> Self {
-        Checker {
-            exp,
-            src: exp.source_file(),
-            lookup,
-            installed,
-            cache: HashMap::new(),
-            problems: vec![],
-        }
+        Checker { exp, src: exp.source_file(), lookup, installed, cache: HashMap::new(), problems: vec![] }
     }
 
     fn run(mut self) -> Result<ResolvedParams, ConfigError> {
@@ -130,19 +114,10 @@ impl<'a> Checker<'a> {
 
     fn info(&mut self, name: &str) -> Option<PluginInfo> {
         let lookup = self.lookup;
-        self.cache
-            .entry(name.to_string())
-            .or_insert_with(|| lookup(name))
-            .clone()
+        self.cache.entry(name.to_string()).or_insert_with(|| lookup(name)).clone()
     }
 
-    fn at(
-        &self,
-        code: &'static str,
-        span: Span,
-        label: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Problem {
+    fn at(&self, code: &'static str, span: Span, label: impl Into<String>, message: impl Into<String>) -> Problem {
         Problem::at(&self.src, code, span, label, message)
     }
 
@@ -150,32 +125,19 @@ impl<'a> Checker<'a> {
         let help = match self.installed {
             Some(all) => {
                 let close = similar(name, all.iter().map(|p| p.name.as_str()));
-                let of_kind: Vec<&str> = all
-                    .iter()
-                    .filter(|p| p.kind == want)
-                    .map(|p| p.name.as_str())
-                    .collect();
+                let of_kind: Vec<&str> = all.iter().filter(|p| p.kind == want).map(|p| p.name.as_str()).collect();
                 if !close.is_empty() {
                     format!("similar installed plugins: {}", ticked(&close))
                 } else if of_kind.is_empty() {
                     format!("no {} plugin is installed; build them with `make plugins` or add a directory with --plugin-dir", kind_name(want))
                 } else {
-                    format!(
-                        "installed {} plugins: {}",
-                        kind_name(want),
-                        ticked(&of_kind)
-                    )
+                    format!("installed {} plugins: {}", kind_name(want), ticked(&of_kind))
                 }
             }
             None => "`panther-host plugins list` shows the installed plugins".into(),
         };
         let p = self
-            .at(
-                "unknown_plugin",
-                span,
-                "no installed plugin has this name",
-                format!("unknown {what} `{name}`"),
-            )
+            .at("unknown_plugin", span, "no installed plugin has this name", format!("unknown {what} `{name}`"))
             .help(help);
         self.problems.push(p);
     }
@@ -183,17 +145,17 @@ impl<'a> Checker<'a> {
     fn network(&mut self, t: &TestSpec) -> Option<Vec<(String, String)>> {
         let net = &t.network;
         let Some(info) = self.info(&net.kind) else {
-            self.unknown_plugin(
-                &net.kind,
-                PluginKind::Environment,
-                net.span,
-                "network environment",
-            );
+            self.unknown_plugin(&net.kind, PluginKind::Environment, net.span, "network environment");
             return None;
         };
         if info.kind != PluginKind::Environment {
             let p = self
-                .at("plugin_kind", net.span, format!("{} plugin", a_kind(info.kind)), format!("`{}` is {} plugin, not a network environment", info.name, a_kind(info.kind)))
+                .at(
+                    "plugin_kind",
+                    net.span,
+                    format!("{} plugin", a_kind(info.kind)),
+                    format!("`{}` is {} plugin, not a network environment", info.name, a_kind(info.kind)),
+                )
                 .help("`network.type` names an environment plugin, such as `localhost` or `docker-compose`");
             self.problems.push(p);
             return None;
@@ -202,9 +164,7 @@ impl<'a> Checker<'a> {
         for (name, (kspan, _)) in &net.param_spans {
             if !info.parameters.iter().any(|p| &p.name == name) {
                 let (message, help) = params::unknown_parts(&info, name);
-                let p = self
-                    .at("unknown_param", *kspan, "unknown parameter", message)
-                    .help(help);
+                let p = self.at("unknown_param", *kspan, "unknown parameter", message).help(help);
                 self.problems.push(p);
                 ok = false;
             }
@@ -215,11 +175,7 @@ impl<'a> Checker<'a> {
                 Some(text) => match params::from_text(spec, text) {
                     Ok(_) => out.push((spec.name.clone(), text.clone())),
                     Err(m) => {
-                        let span = net
-                            .param_spans
-                            .get(&spec.name)
-                            .map(|s| s.1)
-                            .unwrap_or(net.span);
+                        let span = net.param_spans.get(&spec.name).map(|s| s.1).unwrap_or(net.span);
                         self.mismatch(&info, &m, span, spec);
                         ok = false;
                     }
@@ -232,10 +188,7 @@ impl<'a> Checker<'a> {
                                 "missing_param",
                                 net.span,
                                 format!("`{}` is required", spec.name),
-                                format!(
-                                    "network environment `{}` requires parameter `{}`",
-                                    info.name, spec.name
-                                ),
+                                format!("network environment `{}` requires parameter `{}`", info.name, spec.name),
                             )
                             .help(format!(
                                 "add `{} = {}` to the `network` table: {}",
@@ -253,40 +206,18 @@ impl<'a> Checker<'a> {
         ok.then_some(out)
     }
 
-    fn mismatch(
-        &mut self,
-        info: &PluginInfo,
-        m: &Mismatch,
-        span: Span,
-        spec: &crate::plugin::types::ParamSpec,
-    ) {
+    fn mismatch(&mut self, info: &PluginInfo, m: &Mismatch, span: Span, spec: &crate::plugin::types::ParamSpec) {
         let (label, help) = match m {
             Mismatch::Type { expected, .. } => (
                 format!("expected {expected}"),
-                format!(
-                    "write, for example, `{} = {}` ({})",
-                    spec.name,
-                    params::example(spec),
-                    spec.doc
-                ),
+                format!("write, for example, `{} = {}` ({})", spec.name, params::example(spec), spec.doc),
             ),
             Mismatch::Choice { choices, .. } => (
                 "not a declared choice".to_string(),
-                format!(
-                    "{}use one of {}",
-                    m.hint().map(|h| format!("{h} ")).unwrap_or_default(),
-                    ticked(choices)
-                ),
+                format!("{}use one of {}", m.hint().map(|h| format!("{h} ")).unwrap_or_default(), ticked(choices)),
             ),
         };
-        let p = self
-            .at(
-                "param_value",
-                span,
-                label,
-                format!("plugin `{}`: {m}", info.name),
-            )
-            .help(help);
+        let p = self.at("param_value", span, label, format!("plugin `{}`: {m}", info.name)).help(help);
         self.problems.push(p);
     }
 
@@ -305,15 +236,9 @@ impl<'a> Checker<'a> {
         };
         if info.kind != want {
             let fix = match info.kind {
-                PluginKind::Iut => {
-                    "set `type = \"iut\"` on the service, or name a tester plugin".to_string()
-                }
-                PluginKind::Tester => {
-                    "set `type = \"tester\"` on the service, or name an iut plugin".to_string()
-                }
-                PluginKind::Environment => {
-                    "environment plugins go in `network`, not in a service".to_string()
-                }
+                PluginKind::Iut => "set `type = \"iut\"` on the service, or name a tester plugin".to_string(),
+                PluginKind::Tester => "set `type = \"tester\"` on the service, or name an iut plugin".to_string(),
+                PluginKind::Environment => "environment plugins go in `network`, not in a service".to_string(),
             };
             let p = self
                 .at(
@@ -347,15 +272,9 @@ impl<'a> Checker<'a> {
                     "unsupported",
                     s.spans.protocol,
                     "not served by this plugin",
-                    format!(
-                        "plugin `{}` does not serve protocol `{}`",
-                        info.name, s.protocol
-                    ),
+                    format!("plugin `{}` does not serve protocol `{}`", info.name, s.protocol),
                 )
-                .help(format!(
-                    "it serves {}; choose another implementation or protocol",
-                    ticked(&info.protocols)
-                ));
+                .help(format!("it serves {}; choose another implementation or protocol", ticked(&info.protocols)));
             self.problems.push(p);
             ok = false;
         } else if !info.versions.is_empty() && !info.versions.iter().any(|v| v.name == s.version) {
@@ -369,10 +288,7 @@ impl<'a> Checker<'a> {
                     "unsupported",
                     s.spans.version,
                     "not supported by this plugin",
-                    format!(
-                        "plugin `{}` does not support {} version `{}`",
-                        info.name, s.protocol, s.version
-                    ),
+                    format!("plugin `{}` does not support {} version `{}`", info.name, s.protocol, s.version),
                 )
                 .help(format!("{hint}it supports {}", ticked(&versions)));
             self.problems.push(p);
@@ -387,11 +303,7 @@ impl<'a> Checker<'a> {
                     "unsupported",
                     s.spans.role,
                     "not a role of this plugin",
-                    format!(
-                        "plugin `{}` cannot play the role `{}`",
-                        info.name,
-                        role_name(s.role)
-                    ),
+                    format!("plugin `{}` cannot play the role `{}`", info.name, role_name(s.role)),
                 )
                 .help(format!("it plays {}", ticked(&roles)));
             self.problems.push(p);
@@ -401,16 +313,9 @@ impl<'a> Checker<'a> {
         names.sort_by_key(|n| s.spans.params.get(*n).map(|sp| sp.0.start));
         for name in names {
             if !info.parameters.iter().any(|p| &p.name == name) {
-                let span = s
-                    .spans
-                    .params
-                    .get(name)
-                    .map(|sp| sp.0)
-                    .unwrap_or(s.spans.implementation);
+                let span = s.spans.params.get(name).map(|sp| sp.0).unwrap_or(s.spans.implementation);
                 let (message, help) = params::unknown_parts(&info, name);
-                let p = self
-                    .at("unknown_param", span, "unknown parameter", message)
-                    .help(help);
+                let p = self.at("unknown_param", span, "unknown parameter", message).help(help);
                 self.problems.push(p);
                 ok = false;
             }
@@ -421,29 +326,35 @@ impl<'a> Checker<'a> {
                 Some(v) => match params::from_toml(spec, v) {
                     Ok(typed) => out.push((spec.name.clone(), typed)),
                     Err(m) => {
-                        let span = s
-                            .spans
-                            .params
-                            .get(&spec.name)
-                            .map(|sp| sp.1)
-                            .unwrap_or(s.spans.implementation);
+                        let span = s.spans.params.get(&spec.name).map(|sp| sp.1).unwrap_or(s.spans.implementation);
                         self.mismatch(&info, &m, span, spec);
                         ok = false;
                     }
                 },
-                None => {
-                    match &spec.default {
-                        Some(v) => out.push((spec.name.clone(), v.clone())),
-                        None if spec.required => {
-                            let p = self
-                            .at("missing_param", s.span, format!("`{}` is required", spec.name), format!("service `{}` lacks parameter `{}`, which plugin `{}` requires", s.name, spec.name, info.name))
-                            .help(format!("add `params = {{ {} = {} }}` to the service: {}", spec.name, params::example(spec), spec.doc));
-                            self.problems.push(p);
-                            ok = false;
-                        }
-                        None => {}
+                None => match &spec.default {
+                    Some(v) => out.push((spec.name.clone(), v.clone())),
+                    None if spec.required => {
+                        let p = self
+                            .at(
+                                "missing_param",
+                                s.span,
+                                format!("`{}` is required", spec.name),
+                                format!(
+                                    "service `{}` lacks parameter `{}`, which plugin `{}` requires",
+                                    s.name, spec.name, info.name
+                                ),
+                            )
+                            .help(format!(
+                                "add `params = {{ {} = {} }}` to the service: {}",
+                                spec.name,
+                                params::example(spec),
+                                spec.doc
+                            ));
+                        self.problems.push(p);
+                        ok = false;
                     }
-                }
+                    None => {}
+                },
             }
         }
         ok.then_some(out)

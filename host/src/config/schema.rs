@@ -146,10 +146,7 @@ pub struct WwwFile {
 #[serde(untagged)]
 pub enum Size {
     Bytes(u64),
-    Text(
-        #[schemars(regex(pattern = r"(?i)^\s*[0-9_]+\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$"))]
-        String,
-    ),
+    Text(#[schemars(regex(pattern = r"(?i)^\s*[0-9_]+\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$"))] String),
 }
 
 /// A service of a test.
@@ -263,10 +260,7 @@ mod tests {
     fn schema_keys_match_loader() {
         let s = json_schema();
         assert_eq!(props(&s, None), sorted(ROOT_KEYS));
-        assert_eq!(
-            props(&s, Some("ExperimentSection")),
-            sorted(EXPERIMENT_KEYS)
-        );
+        assert_eq!(props(&s, Some("ExperimentSection")), sorted(EXPERIMENT_KEYS));
         assert_eq!(props(&s, Some("Test")), sorted(TEST_KEYS));
         assert_eq!(props(&s, Some("Service")), sorted(SERVICE_KEYS));
         assert_eq!(props(&s, Some("Protocol")), sorted(PROTOCOL_KEYS));
@@ -278,13 +272,7 @@ mod tests {
             .iter()
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(
-            wrappers,
-            crate::config::WRAPPERS
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(wrappers, crate::config::WRAPPERS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     }
 
     // Every shipped experiment reads into the schema's model as well as through the loader.
@@ -296,8 +284,7 @@ mod tests {
             let path = e.unwrap().path();
             if path.extension().is_some_and(|x| x == "toml") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                toml::from_str::<ExperimentFile>(&text)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                toml::from_str::<ExperimentFile>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 crate::config::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
                 n += 1;
             }

@@ -4,19 +4,14 @@
 use std::time::Duration;
 
 use super::*;
-use crate::plugin::types::{
-    ParamSpec, ParamType, ParamValue, PluginInfo, PluginKind, ProtocolVersion, Role,
-};
+use crate::plugin::types::{ParamSpec, ParamType, ParamValue, PluginInfo, PluginKind, ProtocolVersion, Role};
 
 fn load_ok(text: &str) -> Experiment {
     load_str("t.toml", text).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn load_err(text: &str) -> String {
-    format!(
-        "{:#}",
-        load_str("t.toml", text).expect_err("the file is invalid")
-    )
+    format!("{:#}", load_str("t.toml", text).expect_err("the file is invalid"))
 }
 
 const TWO_SERVICES: &str = r#"
@@ -38,10 +33,7 @@ fn defaults_and_values() {
     assert_eq!(e.name, "t");
     assert_eq!(e.settings, Settings::default());
     let t = &e.tests[0];
-    assert_eq!(
-        (t.slug.as_str(), t.iterations, t.timeout, t.wait),
-        ("pair", 1, DEFAULT_TEST_TIMEOUT, None)
-    );
+    assert_eq!((t.slug.as_str(), t.iterations, t.timeout, t.wait), ("pair", 1, DEFAULT_TEST_TIMEOUT, None));
     assert_eq!(t.network.kind, "localhost");
     let s = t.service("server").unwrap();
     assert_eq!(
@@ -54,11 +46,7 @@ fn defaults_and_values() {
 #[test]
 fn topological_order() {
     let e = load_ok(TWO_SERVICES);
-    let names: Vec<&str> = e.tests[0]
-        .services
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let names: Vec<&str> = e.tests[0].services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["server", "client"]);
 
     let chain = r#"
@@ -79,11 +67,7 @@ implementation = "x"
 protocol = { role = "server" }
 "#;
     let e = load_ok(chain);
-    let names: Vec<&str> = e.tests[0]
-        .services
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let names: Vec<&str> = e.tests[0].services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["p", "s", "m", "c"]);
 }
 
@@ -95,14 +79,8 @@ fn settings() {
     ));
     assert_eq!((e.name.as_str(), e.description.as_str()), ("x", "d"));
     assert_eq!(e.settings.output_dir, std::path::PathBuf::from("out/runs"));
-    assert_eq!(
-        (e.settings.log_level.as_str(), e.settings.fast_fail),
-        ("debug", true)
-    );
-    assert_eq!(
-        (e.settings.default_timeout, &e.settings.policy),
-        (Duration::from_secs(120), &PolicyChoice::Strict)
-    );
+    assert_eq!((e.settings.log_level.as_str(), e.settings.fast_fail), ("debug", true));
+    assert_eq!((e.settings.default_timeout, &e.settings.policy), (Duration::from_secs(120), &PolicyChoice::Strict));
     assert_eq!(e.tests[0].timeout, Duration::from_secs(120));
 }
 
@@ -110,10 +88,7 @@ fn settings() {
 #[test]
 fn keys_after_a_service_table_are_service_keys() {
     let err = load_err(&format!("{TWO_SERVICES}iterations = 3\n"));
-    assert!(
-        err.contains("unknown key `iterations` in service `server`"),
-        "{err}"
-    );
+    assert!(err.contains("unknown key `iterations` in service `server`"), "{err}");
 }
 
 // Test fields are read.
@@ -124,41 +99,13 @@ fn test_fields() {
         "network = { type = \"docker\", internal = true, mtu = 1400 }\niterations = 3\nwait = \"1500ms\"\ntimeout = \"45s\"\ntestcase = \"transfer\"\nfiles = [{ path = \"/a/b.bin\", size = \"1KiB\" }, { path = \"/c\", size = 10 }]\nexecution = [{ type = \"strace\", args = [\"-f\"] }]",
     );
     let t = load_ok(&text).tests.remove(0);
-    assert_eq!(
-        (t.iterations, t.wait, t.timeout),
-        (
-            3,
-            Some(Duration::from_millis(1500)),
-            Duration::from_secs(45)
-        )
-    );
+    assert_eq!((t.iterations, t.wait, t.timeout), (3, Some(Duration::from_millis(1500)), Duration::from_secs(45)));
     assert_eq!(t.testcase.as_deref(), Some("transfer"));
-    assert_eq!(
-        t.files,
-        vec![
-            WwwFile {
-                path: "/a/b.bin".into(),
-                size: 1024
-            },
-            WwwFile {
-                path: "/c".into(),
-                size: 10
-            }
-        ]
-    );
+    assert_eq!(t.files, vec![WwwFile { path: "/a/b.bin".into(), size: 1024 }, WwwFile { path: "/c".into(), size: 10 }]);
     assert_eq!(t.execution[0].kind, "strace");
-    assert_eq!(
-        t.execution[0].params["args"],
-        toml::Value::Array(vec!["-f".into()])
-    );
-    assert_eq!(
-        t.network.params.get("internal").map(String::as_str),
-        Some("true")
-    );
-    assert_eq!(
-        t.network.params.get("mtu").map(String::as_str),
-        Some("1400")
-    );
+    assert_eq!(t.execution[0].params["args"], toml::Value::Array(vec!["-f".into()]));
+    assert_eq!(t.network.params.get("internal").map(String::as_str), Some("true"));
+    assert_eq!(t.network.params.get("mtu").map(String::as_str), Some("1400"));
 }
 
 const MATRIX: &str = r#"
@@ -194,30 +141,13 @@ fn matrix_expansion() {
     assert_eq!(t.tester.as_deref(), Some("tester"));
     let names: Vec<&str> = t.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["server", "client", "tester"]);
-    assert_eq!(
-        t.services[0].params["source"],
-        toml::Value::String("debian".into())
-    );
+    assert_eq!(t.services[0].params["source"], toml::Value::String("debian".into()));
     assert_eq!(t.services[1].target.as_deref(), Some("server"));
     assert_eq!(t.timeout, Duration::from_secs(60));
-    let cells: Vec<(String, String, Option<String>)> = e
-        .tests
-        .iter()
-        .map(|t| {
-            t.cell
-                .clone()
-                .map(|c| (c.server, c.client, c.testcase))
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(
-        cells[1],
-        ("quic-go".into(), "quic-go".into(), Some("transfer".into()))
-    );
-    assert_eq!(
-        cells[2],
-        ("quic-go".into(), "aioquic".into(), Some("handshake".into()))
-    );
+    let cells: Vec<(String, String, Option<String>)> =
+        e.tests.iter().map(|t| t.cell.clone().map(|c| (c.server, c.client, c.testcase)).unwrap()).collect();
+    assert_eq!(cells[1], ("quic-go".into(), "quic-go".into(), Some("transfer".into())));
+    assert_eq!(cells[2], ("quic-go".into(), "aioquic".into(), Some("handshake".into())));
     let mut slugs: Vec<&str> = e.tests.iter().map(|t| t.slug.as_str()).collect();
     slugs.sort();
     slugs.dedup();
@@ -237,17 +167,10 @@ fn matrix_without_testcases() {
 // Slugs are file-system safe and stay unique when names differ only in punctuation.
 #[test]
 fn slugs() {
-    assert_eq!(
-        parse::slugify("quic-go server, aioquic client"),
-        "quic-go-server-aioquic-client"
-    );
+    assert_eq!(parse::slugify("quic-go server, aioquic client"), "quic-go-server-aioquic-client");
     assert_eq!(parse::slugify("  ../Weird//Name!  "), "weird-name");
     assert_eq!(parse::slugify("???"), "test");
-    let text = format!(
-        "{}{}",
-        TWO_SERVICES,
-        TWO_SERVICES.replace("name = \"pair\"", "name = \"Pair!\"")
-    );
+    let text = format!("{}{}", TWO_SERVICES, TWO_SERVICES.replace("name = \"pair\"", "name = \"Pair!\""));
     let e = load_ok(&text);
     assert_eq!(e.tests[0].slug, "pair");
     assert_eq!(e.tests[1].slug, "pair-2");
@@ -275,15 +198,11 @@ fn all_problems_at_once() {
 #[test]
 fn target_problems() {
     let bad = TWO_SERVICES.replace("target = \"server\"", "target = \"srever\"");
-    assert!(load_err(&bad)
-        .contains("service `client` targets `srever`, which is not a service of test `pair`"));
-    let cycle = TWO_SERVICES.replace(
-        "protocol = { role = \"server\" }",
-        "protocol = { role = \"server\", target = \"client\" }",
-    );
+    assert!(load_err(&bad).contains("service `client` targets `srever`, which is not a service of test `pair`"));
+    let cycle = TWO_SERVICES
+        .replace("protocol = { role = \"server\" }", "protocol = { role = \"server\", target = \"client\" }");
     assert!(
-        load_err(&cycle)
-            .contains("the targets of test `pair` form a cycle: client → server → client"),
+        load_err(&cycle).contains("the targets of test `pair` form a cycle: client → server → client"),
         "{}",
         load_err(&cycle)
     );
@@ -297,22 +216,10 @@ fn info(name: &str, kind: PluginKind, parameters: Vec<ParamSpec>) -> PluginInfo 
         version: "0.1.0".into(),
         kind,
         description: String::new(),
-        protocols: if kind == PluginKind::Environment {
-            vec![]
-        } else {
-            vec!["quic".into()]
-        },
-        roles: if kind == PluginKind::Iut {
-            vec![Role::Server, Role::Client]
-        } else {
-            vec![]
-        },
+        protocols: if kind == PluginKind::Environment { vec![] } else { vec!["quic".into()] },
+        roles: if kind == PluginKind::Iut { vec![Role::Server, Role::Client] } else { vec![] },
         versions: if kind == PluginKind::Iut {
-            vec![ProtocolVersion {
-                name: "rfc9000".into(),
-                wire: None,
-                alpn: vec![],
-            }]
+            vec![ProtocolVersion { name: "rfc9000".into(), wire: None, alpn: vec![] }]
         } else {
             vec![]
         },
@@ -322,13 +229,7 @@ fn info(name: &str, kind: PluginKind, parameters: Vec<ParamSpec>) -> PluginInfo 
     }
 }
 
-fn spec(
-    name: &str,
-    ty: ParamType,
-    default: Option<ParamValue>,
-    required: bool,
-    choices: &[&str],
-) -> ParamSpec {
+fn spec(name: &str, ty: ParamType, default: Option<ParamValue>, required: bool, choices: &[&str]) -> ParamSpec {
     ParamSpec {
         name: name.into(),
         ty,
@@ -352,27 +253,13 @@ fn plugins() -> Vec<PluginInfo> {
                     false,
                     &["debian", "upstream"],
                 ),
-                spec(
-                    "timeout-s",
-                    ParamType::Integer,
-                    Some(ParamValue::Integer(30)),
-                    false,
-                    &[],
-                ),
+                spec("timeout-s", ParamType::Integer, Some(ParamValue::Integer(30)), false, &[]),
                 spec("ratio", ParamType::Float, None, false, &[]),
             ],
         ),
-        info(
-            "aioquic",
-            PluginKind::Iut,
-            vec![spec("key", ParamType::String, None, true, &[])],
-        ),
+        info("aioquic", PluginKind::Iut, vec![spec("key", ParamType::String, None, true, &[])]),
         info("interop", PluginKind::Tester, vec![]),
-        info(
-            "localhost",
-            PluginKind::Environment,
-            vec![spec("mtu", ParamType::Integer, None, false, &[])],
-        ),
+        info("localhost", PluginKind::Environment, vec![spec("mtu", ParamType::Integer, None, false, &[])]),
     ]
 }
 
@@ -380,18 +267,12 @@ fn plugins() -> Vec<PluginInfo> {
 #[test]
 fn check_plugins_resolves_params() {
     let text = TWO_SERVICES
-        .replace(
-            "implementation = \"aioquic\"",
-            "implementation = \"aioquic\"\nparams = { key = \"k\" }",
-        )
+        .replace("implementation = \"aioquic\"", "implementation = \"aioquic\"\nparams = { key = \"k\" }")
         .replace(
             "implementation = \"quic-go\"",
             "implementation = \"quic-go\"\nparams = { ratio = 2, source = \"upstream\" }",
         )
-        .replace(
-            "{ type = \"localhost\" }",
-            "{ type = \"localhost\", mtu = 1200 }",
-        );
+        .replace("{ type = \"localhost\" }", "{ type = \"localhost\", mtu = 1200 }");
     let e = load_ok(&text);
     let r = check_plugins_among(&e, &plugins()).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(
@@ -402,10 +283,7 @@ fn check_plugins_resolves_params() {
             ("ratio".to_string(), ParamValue::Float(2.0)),
         ]
     );
-    assert_eq!(
-        r.get("pair", "client"),
-        [("key".to_string(), ParamValue::String("k".into()))]
-    );
+    assert_eq!(r.get("pair", "client"), [("key".to_string(), ParamValue::String("k".into()))]);
     assert_eq!(r.network("pair"), [("mtu".to_string(), "1200".to_string())]);
     assert!(r.get("pair", "nobody").is_empty());
 }
@@ -423,52 +301,27 @@ fn check_plugins_problems() {
     let e = load_ok(&text);
     let err = check_plugins_among(&e, &plugins()).unwrap_err();
     let text = format!("{err:#}");
+    assert!(text.contains("unknown network environment `localhst`"), "{text}");
+    assert!(text.contains("service `client` lacks parameter `key`, which plugin `aioquic` requires"), "{text}");
+    assert!(text.contains("plugin `quic-go` has no parameter `sorce`"), "{text}");
     assert!(
-        text.contains("unknown network environment `localhst`"),
+        text.contains("plugin `quic-go`: parameter `timeout-s` expects an integer, found string `\"30\"`"),
         "{text}"
     );
-    assert!(
-        text.contains("service `client` lacks parameter `key`, which plugin `aioquic` requires"),
-        "{text}"
-    );
-    assert!(
-        text.contains("plugin `quic-go` has no parameter `sorce`"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "plugin `quic-go`: parameter `timeout-s` expects an integer, found string `\"30\"`"
-        ),
-        "{text}"
-    );
-    let help: Vec<String> = err
-        .problems()
-        .iter()
-        .filter_map(|p| p.help.clone())
-        .collect();
-    assert!(
-        help.iter()
-            .any(|h| h.contains("similar installed plugins: `localhost`")),
-        "{help:?}"
-    );
-    assert!(
-        help.iter().any(|h| h.starts_with("did you mean `source`?")),
-        "{help:?}"
-    );
+    let help: Vec<String> = err.problems().iter().filter_map(|p| p.help.clone()).collect();
+    assert!(help.iter().any(|h| h.contains("similar installed plugins: `localhost`")), "{help:?}");
+    assert!(help.iter().any(|h| h.starts_with("did you mean `source`?")), "{help:?}");
 
     let choice = TWO_SERVICES
-        .replace(
-            "implementation = \"quic-go\"",
-            "implementation = \"quic-go\"\nparams = { source = \"debain\" }",
-        )
+        .replace("implementation = \"quic-go\"", "implementation = \"quic-go\"\nparams = { source = \"debain\" }")
         .replace("\"aioquic\"", "\"interop\"");
     let err = check_plugins_among(&load_ok(&choice), &plugins()).unwrap_err();
     let text = format!("{err:#}");
-    assert!(text.contains("plugin `quic-go`: `debain` is not a valid `source`: choose one of `debian`, `upstream`"), "{text}");
     assert!(
-        text.contains("`interop` is a tester plugin, but service `client` is of type `iut`"),
+        text.contains("plugin `quic-go`: `debain` is not a valid `source`: choose one of `debian`, `upstream`"),
         "{text}"
     );
+    assert!(text.contains("`interop` is a tester plugin, but service `client` is of type `iut`"), "{text}");
 }
 
 // The lookup-only form works without a list and says where to look instead.
@@ -478,48 +331,25 @@ fn check_plugins_with_lookup() {
     let all = plugins();
     let err = check_plugins(&e, &|n| all.iter().find(|p| p.name == n).cloned()).unwrap_err();
     assert_eq!(err.problems().len(), 1);
-    assert!(
-        err.to_string()
-            .starts_with("t.toml:6:18: unknown implementation `picoquic`"),
-        "{err}"
-    );
-    assert_eq!(
-        err.problems()[0].help.as_deref(),
-        Some("`panther-host plugins list` shows the installed plugins")
-    );
+    assert!(err.to_string().starts_with("t.toml:6:18: unknown implementation `picoquic`"), "{err}");
+    assert_eq!(err.problems()[0].help.as_deref(), Some("`panther-host plugins list` shows the installed plugins"));
 }
 
 // Command-line parameters are typed the same way.
 #[test]
 fn cli_params() {
     let p = &plugins()[0];
-    let given = [
-        ("source".to_string(), "upstream".to_string()),
-        ("ratio".to_string(), "0.5".to_string()),
-    ]
-    .into_iter()
-    .collect();
+    let given = [("source".to_string(), "upstream".to_string()), ("ratio".to_string(), "0.5".to_string())]
+        .into_iter()
+        .collect();
     let r = params::resolve_cli(p, &given).unwrap();
-    assert_eq!(
-        r[0],
-        ("source".to_string(), ParamValue::String("upstream".into()))
-    );
+    assert_eq!(r[0], ("source".to_string(), ParamValue::String("upstream".into())));
     assert_eq!(r[2], ("ratio".to_string(), ParamValue::Float(0.5)));
-    let bad = [
-        ("timeout-s".to_string(), "x".to_string()),
-        ("sauce".to_string(), "a".to_string()),
-    ]
-    .into_iter()
-    .collect();
+    let bad =
+        [("timeout-s".to_string(), "x".to_string()), ("sauce".to_string(), "a".to_string())].into_iter().collect();
     let e = params::resolve_cli(p, &bad).unwrap_err();
-    assert!(
-        e.contains("plugin `quic-go` has no parameter `sauce`; did you mean `source`?"),
-        "{e}"
-    );
-    assert!(
-        e.contains("parameter `timeout-s` expects an integer, found `x`"),
-        "{e}"
-    );
+    assert!(e.contains("plugin `quic-go` has no parameter `sauce`; did you mean `source`?"), "{e}");
+    assert!(e.contains("parameter `timeout-s` expects an integer, found `x`"), "{e}");
 }
 
 // A service may set its own timeout, and loading a real file records its path.
@@ -529,24 +359,15 @@ fn load_from_file() {
     let path = dir.path().join("my-exp.toml");
     std::fs::write(
         &path,
-        TWO_SERVICES.replace(
-            "[tests.services.server]",
-            "[tests.services.server]\ntimeout = \"10s\"",
-        ),
+        TWO_SERVICES.replace("[tests.services.server]", "[tests.services.server]\ntimeout = \"10s\""),
     )
     .unwrap();
     let e = load(&path).unwrap();
     assert_eq!(e.name, "my-exp");
     assert_eq!(e.path, path);
-    assert_eq!(
-        e.tests[0].service("server").unwrap().timeout,
-        Some(Duration::from_secs(10))
-    );
+    assert_eq!(e.tests[0].service("server").unwrap().timeout, Some(Duration::from_secs(10)));
     let missing = load(&dir.path().join("nope.toml")).unwrap_err();
-    assert!(
-        missing.to_string().contains("cannot read experiment file"),
-        "{missing}"
-    );
+    assert!(missing.to_string().contains("cannot read experiment file"), "{missing}");
 }
 
 // A policy file is resolved next to the experiment and checked.
@@ -555,20 +376,12 @@ fn policy_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.toml"), "allow_shell = true\n").unwrap();
     let path = dir.path().join("e.toml");
-    std::fs::write(
-        &path,
-        format!("[experiment]\npolicy = \"p.toml\"\n{TWO_SERVICES}"),
-    )
-    .unwrap();
-    assert_eq!(
-        load(&path).unwrap().settings.policy,
-        PolicyChoice::File(dir.path().join("p.toml"))
-    );
+    std::fs::write(&path, format!("[experiment]\npolicy = \"p.toml\"\n{TWO_SERVICES}")).unwrap();
+    assert_eq!(load(&path).unwrap().settings.policy, PolicyChoice::File(dir.path().join("p.toml")));
     std::fs::write(dir.path().join("p.toml"), "allow_shel = true\n").unwrap();
     let err = format!("{:#}", load(&path).unwrap_err());
     assert!(err.contains("invalid policy file"), "{err}");
-    assert!(load_err(&format!(
-        "[experiment]\npolicy = \"strickt\"\n{TWO_SERVICES}"
-    ))
-    .contains("unknown policy `strickt`"));
+    assert!(
+        load_err(&format!("[experiment]\npolicy = \"strickt\"\n{TWO_SERVICES}")).contains("unknown policy `strickt`")
+    );
 }

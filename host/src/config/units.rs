@@ -25,19 +25,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         if num_len == 0 {
             return Err(format!("`{s}` does not start with a number"));
         }
         let (num, after) = rest.split_at(num_len);
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("`{num}` is not a number"))?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
+        let value: f64 = num.parse().map_err(|_| format!("`{num}` is not a number"))?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
         let factor = match unit.trim() {
             "ms" => 0.001,
@@ -45,11 +39,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" | "min" | "mins" => 60.0,
             "h" => 3600.0,
             "d" => 86400.0,
-            "" => {
-                return Err(format!(
-                    "`{num}` has no unit; write `{num}s`, `{num}m` or `{num}ms`"
-                ))
-            }
+            "" => return Err(format!("`{num}` has no unit; write `{num}s`, `{num}m` or `{num}ms`")),
             other => return Err(format!("unknown unit `{other}`; use ms, s, m, h or d")),
         };
         total += value * factor;
@@ -89,16 +79,11 @@ pub fn format_duration(d: Duration) -> String {
 /// A message saying what part is wrong, lower-case, without location.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let s = text.trim();
-    let num_len = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
-        .unwrap_or(s.len());
+    let num_len = s.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(s.len());
     if num_len == 0 {
         return Err(format!("`{s}` does not start with a number"));
     }
-    let num: u64 = s[..num_len]
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{}` is too large", &s[..num_len]))?;
+    let num: u64 = s[..num_len].replace('_', "").parse().map_err(|_| format!("`{}` is too large", &s[..num_len]))?;
     let unit = s[num_len..].trim();
     let factor: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -108,15 +93,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mib" => 1 << 20,
         "g" | "gb" => 1_000_000_000,
         "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}`; use B, KiB, MiB, GiB, kB, MB or GB"
-            ))
-        }
+        _ => return Err(format!("unknown unit `{unit}`; use B, KiB, MiB, GiB, kB, MB or GB")),
     };
-    let bytes = num
-        .checked_mul(factor)
-        .ok_or_else(|| format!("`{s}` is too large"))?;
+    let bytes = num.checked_mul(factor).ok_or_else(|| format!("`{s}` is too large"))?;
     if bytes > MAX_FILE_SIZE {
         return Err(format!("`{s}` is larger than the maximum of 4GiB"));
     }
@@ -143,18 +122,9 @@ mod tests {
     // It refuses numbers without units, unknown units and absurd lengths, saying why.
     #[test]
     fn bad_durations() {
-        assert_eq!(
-            parse_duration("30").unwrap_err(),
-            "`30` has no unit; write `30s`, `30m` or `30ms`"
-        );
-        assert_eq!(
-            parse_duration("5y").unwrap_err(),
-            "unknown unit `y`; use ms, s, m, h or d"
-        );
-        assert_eq!(
-            parse_duration("s").unwrap_err(),
-            "`s` does not start with a number"
-        );
+        assert_eq!(parse_duration("30").unwrap_err(), "`30` has no unit; write `30s`, `30m` or `30ms`");
+        assert_eq!(parse_duration("5y").unwrap_err(), "unknown unit `y`; use ms, s, m, h or d");
+        assert_eq!(parse_duration("s").unwrap_err(), "`s` does not start with a number");
         assert_eq!(parse_duration("").unwrap_err(), "the duration is empty");
         assert!(parse_duration("8d").unwrap_err().contains("maximum"));
         assert!(parse_duration("1..2s").is_err());
@@ -187,17 +157,9 @@ mod tests {
     // It refuses unknown units, missing numbers and sizes over the cap.
     #[test]
     fn bad_sizes() {
-        assert_eq!(
-            parse_size("3 parsecs").unwrap_err(),
-            "unknown unit `parsecs`; use B, KiB, MiB, GiB, kB, MB or GB"
-        );
-        assert_eq!(
-            parse_size("KiB").unwrap_err(),
-            "`KiB` does not start with a number"
-        );
+        assert_eq!(parse_size("3 parsecs").unwrap_err(), "unknown unit `parsecs`; use B, KiB, MiB, GiB, kB, MB or GB");
+        assert_eq!(parse_size("KiB").unwrap_err(), "`KiB` does not start with a number");
         assert!(parse_size("5GiB").unwrap_err().contains("maximum"));
-        assert!(parse_size("99999999999999999999999")
-            .unwrap_err()
-            .contains("too large"));
+        assert!(parse_size("99999999999999999999999").unwrap_err().contains("too large"));
     }
 }

@@ -43,22 +43,15 @@ pub enum Entity {
 
 impl Entity {
     pub fn service(test: &str, name: &str) -> Self {
-        Entity::Service {
-            test: test.to_string(),
-            name: name.to_string(),
-        }
+        Entity::Service { test: test.to_string(), name: name.to_string() }
     }
 
     pub fn test(name: &str) -> Self {
-        Entity::Test {
-            name: name.to_string(),
-        }
+        Entity::Test { name: name.to_string() }
     }
 
     pub fn experiment(name: &str) -> Self {
-        Entity::Experiment {
-            name: name.to_string(),
-        }
+        Entity::Experiment { name: name.to_string() }
     }
 }
 
@@ -176,9 +169,7 @@ pub struct Event {
 
 /// Current time as RFC 3339 UTC, the format of every timestamp the host writes.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -211,7 +202,11 @@ fn human(kind: &EventKind) -> String {
             other => format!("{k}={other}"),
         })
         .collect();
-    if fields.is_empty() { name } else { format!("{name} ({})", fields.join(", ")) }
+    if fields.is_empty() {
+        name
+    } else {
+        format!("{name} ({})", fields.join(", "))
+    }
 }
 
 /// Where events go. Cheap to clone; all clones share the file, the sequence and the machines.
@@ -222,9 +217,7 @@ pub struct EventSink {
 
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventSink")
-            .field("seq", &self.inner.seq.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
+        f.debug_struct("EventSink").field("seq", &self.inner.seq.load(Ordering::Relaxed)).finish_non_exhaustive()
     }
 }
 
@@ -248,10 +241,7 @@ impl EventSink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Self::with(Some(f), false))
     }
 
@@ -267,21 +257,12 @@ impl EventSink {
 
     /// Every event so far, when made with [`EventSink::memory`]; empty otherwise.
     pub fn recorded(&self) -> Vec<Event> {
-        self.inner
-            .memory
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default()
+        self.inner.memory.as_ref().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()
     }
 
     /// Records one event.
     pub fn emit(&self, entity: Entity, kind: EventKind) {
-        let ev = Event {
-            seq: self.inner.seq.fetch_add(1, Ordering::SeqCst),
-            time: now_rfc3339(),
-            entity,
-            kind,
-        };
+        let ev = Event { seq: self.inner.seq.fetch_add(1, Ordering::SeqCst), time: now_rfc3339(), entity, kind };
         let line = serde_json::to_string(&ev).expect("events are plain data");
         // The log shows a sentence; the JSON line is for events.jsonl and tools.
         if ev.kind.is_problem() {
@@ -289,13 +270,7 @@ impl EventSink {
         } else {
             tracing::debug!(target: "panther::events", "{}: {}", ev.entity, human(&ev.kind));
         }
-        if let Some(f) = self
-            .inner
-            .file
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
+        if let Some(f) = self.inner.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             // One write per line keeps lines whole even if several sinks append to one file.
             if let Err(e) = f.write_all(format!("{line}\n").as_bytes()) {
                 tracing::error!("cannot append to events.jsonl: {e}");
@@ -308,12 +283,7 @@ impl EventSink {
 
     /// Free text about an entity.
     pub fn note(&self, entity: Entity, message: impl Into<String>) {
-        self.emit(
-            entity,
-            EventKind::Note {
-                message: message.into(),
-            },
-        );
+        self.emit(entity, EventKind::Note { message: message.into() });
     }
 
     fn transition<S: State>(
@@ -325,13 +295,7 @@ impl EventSink {
     ) -> Result<(), InvalidTransition> {
         match m.go(machine, &entity.to_string(), to) {
             Ok(from) => {
-                self.emit(
-                    entity,
-                    EventKind::State {
-                        from: from.name().into(),
-                        to: to.name().into(),
-                    },
-                );
+                self.emit(entity, EventKind::State { from: from.name().into(), to: to.name().into() });
                 Ok(())
             }
             Err(e) => {
@@ -346,12 +310,7 @@ impl EventSink {
     ///
     /// # Errors
     /// The machine forbids the transition; nothing is recorded but an error log.
-    pub fn service_state(
-        &self,
-        test: &str,
-        service: &str,
-        to: ServiceState,
-    ) -> Result<(), InvalidTransition> {
+    pub fn service_state(&self, test: &str, service: &str, to: ServiceState) -> Result<(), InvalidTransition> {
         self.advance(
             "service",
             |ms| &mut ms.services,
@@ -363,10 +322,7 @@ impl EventSink {
 
     /// The current state of a service, if the sink has seen it.
     pub fn service_state_of(&self, test: &str, service: &str) -> Option<ServiceState> {
-        self.machines()
-            .services
-            .get(&(test.to_string(), service.to_string()))
-            .map(|m| m.state())
+        self.machines().services.get(&(test.to_string(), service.to_string())).map(|m| m.state())
     }
 
     /// Moves a test's machine to `to`; see [`EventSink::service_state`].
@@ -374,39 +330,20 @@ impl EventSink {
     /// # Errors
     /// The machine forbids the transition.
     pub fn test_state(&self, test: &str, to: TestState) -> Result<(), InvalidTransition> {
-        self.advance(
-            "test",
-            |ms| &mut ms.tests,
-            test.to_string(),
-            Entity::test(test),
-            to,
-        )
+        self.advance("test", |ms| &mut ms.tests, test.to_string(), Entity::test(test), to)
     }
 
     /// Moves the experiment's machine to `to`; see [`EventSink::service_state`].
     ///
     /// # Errors
     /// The machine forbids the transition.
-    pub fn experiment_state(
-        &self,
-        name: &str,
-        to: ExperimentState,
-    ) -> Result<(), InvalidTransition> {
-        self.advance(
-            "experiment",
-            |ms| &mut ms.experiments,
-            name.to_string(),
-            Entity::experiment(name),
-            to,
-        )
+    pub fn experiment_state(&self, name: &str, to: ExperimentState) -> Result<(), InvalidTransition> {
+        self.advance("experiment", |ms| &mut ms.experiments, name.to_string(), Entity::experiment(name), to)
     }
 
     fn machines(&self) -> std::sync::MutexGuard<'_, Machines> {
         // A panic elsewhere must not stop the record of states; the maps stay consistent.
-        self.inner
-            .machines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.inner.machines.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The one path of all three machines: an entity seen for the first time is created (and
@@ -421,13 +358,7 @@ impl EventSink {
     ) -> Result<(), InvalidTransition> {
         let mut ms = self.machines();
         let m = map(&mut ms).entry(key).or_insert_with(|| {
-            self.emit(
-                entity.clone(),
-                EventKind::State {
-                    from: String::new(),
-                    to: S::INITIAL.name().into(),
-                },
-            );
+            self.emit(entity.clone(), EventKind::State { from: String::new(), to: S::INITIAL.name().into() });
             Machine::default()
         });
         self.transition(machine, m, entity, to)
@@ -439,14 +370,7 @@ impl EventSink {
     /// so its machine walks INITIALIZING … RUNNING.
     pub fn experiment_started(&self, name: &str, run_id: &str) {
         use ExperimentState::*;
-        for s in [
-            Initializing,
-            LoadingPlugins,
-            PluginsLoaded,
-            InitializingTests,
-            TestsInitialized,
-            Running,
-        ] {
+        for s in [Initializing, LoadingPlugins, PluginsLoaded, InitializingTests, TestsInitialized, Running] {
             let _ = self.experiment_state(name, s);
         }
         self.note(Entity::experiment(name), format!("run {run_id}"));
@@ -460,12 +384,7 @@ impl EventSink {
             let _ = self.experiment_state(name, ExperimentState::CollectingResults);
             let _ = self.experiment_state(name, ExperimentState::Completed);
         }
-        self.emit(
-            Entity::experiment(name),
-            EventKind::Finished {
-                status: status.into(),
-            },
-        );
+        self.emit(Entity::experiment(name), EventKind::Finished { status: status.into() });
     }
 
     /// A test starts (PREPARING, then RUNNING once its services are being started).
@@ -476,12 +395,7 @@ impl EventSink {
 
     /// A test is over with `status` (`passed`, `failed`, `skipped`, `timeout`, `interrupted`).
     pub fn test_finished(&self, test: &str, status: &str) {
-        let current = self
-            .machines()
-            .tests
-            .get(test)
-            .map(|m| m.state())
-            .unwrap_or(TestState::Created);
+        let current = self.machines().tests.get(test).map(|m| m.state()).unwrap_or(TestState::Created);
         match (status, current) {
             ("interrupted", _) => {
                 let _ = self.test_state(test, TestState::Interrupted);
@@ -500,12 +414,7 @@ impl EventSink {
                 let _ = self.test_state(test, TestState::Failed);
             }
         }
-        self.emit(
-            Entity::test(test),
-            EventKind::Finished {
-                status: status.into(),
-            },
-        );
+        self.emit(Entity::test(test), EventKind::Finished { status: status.into() });
     }
 
     /// A progress bar of `len` steps, hidden without a terminal.
@@ -536,20 +445,15 @@ impl Progress {
 
     /// A bar of `len` steps (tests of an experiment).
     pub fn bar(len: u64, message: impl Into<String>) -> Self {
-        let p = Self::styled(
-            indicatif::ProgressBar::new(len),
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-        );
+        let p =
+            Self::styled(indicatif::ProgressBar::new(len), "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}");
         p.bar.set_message(message.into());
         p
     }
 
     /// A spinner for work of unknown length (a compile phase, an image build).
     pub fn spinner(message: impl Into<String>) -> Self {
-        let p = Self::styled(
-            indicatif::ProgressBar::new_spinner(),
-            "{spinner} [{elapsed_precise}] {msg}",
-        );
+        let p = Self::styled(indicatif::ProgressBar::new_spinner(), "{spinner} [{elapsed_precise}] {msg}");
         p.bar.set_message(message.into());
         p
     }
@@ -591,86 +495,40 @@ mod tests {
         let path = dir.path().join("events.jsonl");
         let sink = EventSink::create(&path).unwrap();
         let clone = sink.clone();
-        sink.service_state("t", "srv", ServiceState::Preparing)
-            .unwrap();
+        sink.service_state("t", "srv", ServiceState::Preparing).unwrap();
         clone.emit(
             Entity::service("t", "srv"),
-            EventKind::CommandStarted {
-                phase: "compile".into(),
-                index: 0,
-                argv: vec!["make".into()],
-                pid: Some(7),
-            },
+            EventKind::CommandStarted { phase: "compile".into(), index: 0, argv: vec!["make".into()], pid: Some(7) },
         );
         sink.note(Entity::Host, "tshark is not installed");
-        let lines: Vec<Event> = std::fs::read_to_string(&path)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<Event> =
+            std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 4);
-        assert_eq!(
-            lines.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            [0, 1, 2, 3]
-        );
-        assert_eq!(
-            lines[0].kind,
-            EventKind::State {
-                from: String::new(),
-                to: "created".into()
-            }
-        );
-        assert_eq!(
-            lines[1].kind,
-            EventKind::State {
-                from: "created".into(),
-                to: "preparing".into()
-            }
-        );
-        assert!(matches!(
-            &lines[2].kind,
-            EventKind::CommandStarted { pid: Some(7), .. }
-        ));
-        let raw: serde_json::Value = serde_json::from_str(
-            std::fs::read_to_string(&path)
-                .unwrap()
-                .lines()
-                .nth(2)
-                .unwrap(),
-        )
-        .unwrap();
+        assert_eq!(lines.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(lines[0].kind, EventKind::State { from: String::new(), to: "created".into() });
+        assert_eq!(lines[1].kind, EventKind::State { from: "created".into(), to: "preparing".into() });
+        assert!(matches!(&lines[2].kind, EventKind::CommandStarted { pid: Some(7), .. }));
+        let raw: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&path).unwrap().lines().nth(2).unwrap()).unwrap();
         assert_eq!(raw["event"], "command_started");
-        assert_eq!(
-            raw["entity"],
-            serde_json::json!({"type": "service", "test": "t", "name": "srv"})
-        );
+        assert_eq!(raw["entity"], serde_json::json!({"type": "service", "test": "t", "name": "srv"}));
     }
 
     // The sink refuses a transition its machine forbids and records nothing for it.
     #[test]
     fn sink_refuses_invalid_transitions() {
         let sink = EventSink::memory();
-        sink.service_state("t", "s", ServiceState::Preparing)
-            .unwrap();
-        let e = sink
-            .service_state("t", "s", ServiceState::Ready)
-            .unwrap_err();
+        sink.service_state("t", "s", ServiceState::Preparing).unwrap();
+        let e = sink.service_state("t", "s", ServiceState::Ready).unwrap_err();
         assert_eq!(e.from, "preparing");
-        assert_eq!(
-            sink.service_state_of("t", "s"),
-            Some(ServiceState::Preparing)
-        );
+        assert_eq!(sink.service_state_of("t", "s"), Some(ServiceState::Preparing));
         assert_eq!(sink.recorded().len(), 2);
         sink.test_state("t", TestState::Preparing).unwrap();
         assert!(sink.test_state("t", TestState::Finished).is_err());
-        sink.experiment_state("e", ExperimentState::Initializing)
-            .unwrap();
-        assert!(sink
-            .experiment_state("e", ExperimentState::Completed)
-            .is_err());
+        sink.experiment_state("e", ExperimentState::Initializing).unwrap();
+        assert!(sink.experiment_state("e", ExperimentState::Completed).is_err());
         // Machines are per entity.
-        sink.service_state("t", "other", ServiceState::Preparing)
-            .unwrap();
+        sink.service_state("t", "other", ServiceState::Preparing).unwrap();
     }
 
     // The orchestrator's helpers walk the machines along valid paths only.
@@ -692,15 +550,9 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!(
-            states.contains(&"test a:finished".to_string()),
-            "{states:?}"
-        );
+        assert!(states.contains(&"test a:finished".to_string()), "{states:?}");
         assert!(states.contains(&"test b:skipped".to_string()), "{states:?}");
-        assert!(
-            states.contains(&"test c:interrupted".to_string()),
-            "{states:?}"
-        );
+        assert!(states.contains(&"test c:interrupted".to_string()), "{states:?}");
         assert_eq!(states.last().unwrap(), "experiment e:finished_early");
     }
 

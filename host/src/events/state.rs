@@ -187,12 +187,7 @@ impl State for ExperimentState {
             (self, to),
             (_, Failed)
                 | (
-                    Initializing
-                        | LoadingPlugins
-                        | PluginsLoaded
-                        | InitializingTests
-                        | TestsInitialized
-                        | Running,
+                    Initializing | LoadingPlugins | PluginsLoaded | InitializingTests | TestsInitialized | Running,
                     FinishedEarly,
                 )
                 | (Created, Initializing)
@@ -207,10 +202,7 @@ impl State for ExperimentState {
     }
 
     fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            ExperimentState::Completed | ExperimentState::Failed | ExperimentState::FinishedEarly
-        )
+        matches!(self, ExperimentState::Completed | ExperimentState::Failed | ExperimentState::FinishedEarly)
     }
 
     fn name(self) -> &'static str {
@@ -253,12 +245,7 @@ impl<S: State> Machine<S> {
     ///
     /// # Errors
     /// [`InvalidTransition`] when the table does not allow it; the state is left unchanged.
-    pub fn go(
-        &mut self,
-        machine: &'static str,
-        entity: &str,
-        to: S,
-    ) -> Result<S, InvalidTransition> {
+    pub fn go(&mut self, machine: &'static str, entity: &str, to: S) -> Result<S, InvalidTransition> {
         if !self.state.can_go_to(to) {
             return Err(InvalidTransition {
                 machine,
@@ -301,23 +288,17 @@ mod tests {
     fn service_valid_paths() {
         use ServiceState::*;
         walk(&[
-            Preparing, Prepared, Deploying, Deployed, Starting, Running, Ready, Running, Ready,
-            Stopping, Stopped, Starting, Running, Stopping, Stopped, Destroying, Destroyed,
+            Preparing, Prepared, Deploying, Deployed, Starting, Running, Ready, Running, Ready, Stopping, Stopped,
+            Starting, Running, Stopping, Stopped, Destroying, Destroyed,
         ])
         .unwrap();
         walk(&[Preparing, Error, Stopping, Stopped, Destroyed]).unwrap();
-        walk(&[
-            Preparing, Prepared, Deploying, Deployed, Starting, Error, Destroying, Destroyed,
-        ])
-        .unwrap();
+        walk(&[Preparing, Prepared, Deploying, Deployed, Starting, Error, Destroying, Destroyed]).unwrap();
         // Teardown may destroy a service in any state.
         walk(&[Preparing, Destroyed]).unwrap();
         walk(&[Destroyed]).unwrap();
         // Localhost: no deployment step; a client that exits on its own.
-        walk(&[
-            Preparing, Prepared, Starting, Running, Ready, Stopped, Destroyed,
-        ])
-        .unwrap();
+        walk(&[Preparing, Prepared, Starting, Running, Ready, Stopped, Destroyed]).unwrap();
     }
 
     // Skipping a step, leaving DESTROYED and erroring from a dead state are bugs.
@@ -332,17 +313,11 @@ mod tests {
         assert!(walk(&[Destroyed, Destroyed]).is_err());
         assert!(walk(&[Error]).is_err(), "CREATED is not live");
         assert!(walk(&[Preparing, Error, Error]).is_err());
-        assert!(walk(&[
-            Preparing, Prepared, Deploying, Deployed, Starting, Running, Stopping, Stopped, Ready
-        ])
-        .is_err());
+        assert!(walk(&[Preparing, Prepared, Deploying, Deployed, Starting, Running, Stopping, Stopped, Ready]).is_err());
         let mut m = Machine::<ServiceState>::default();
         m.go("service", "s", Preparing).unwrap();
         let e = m.go("service", "t/s", Stopped).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "invalid service transition for `t/s`: preparing → stopped"
-        );
+        assert_eq!(e.to_string(), "invalid service transition for `t/s`: preparing → stopped");
         assert_eq!(m.state(), Preparing, "a refused transition changes nothing");
     }
 

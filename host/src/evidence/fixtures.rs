@@ -28,20 +28,13 @@ pub fn fixture_input(dir: &Path, with_keys: bool) -> GatherInput {
         service: "server".into(),
         role: Role::Server,
         implementation: "quic-go".into(),
-        exit_code: if server_alive {
-            None
-        } else {
-            meta["server_exit"].as_i64().map(|c| c as i32)
-        },
+        exit_code: if server_alive { None } else { meta["server_exit"].as_i64().map(|c| c as i32) },
         signal: None,
         timed_out: false,
         stopped_by_host: server_alive,
         stdout_tail: read("server.log"),
         stderr_tail: String::new(),
-        artifacts: vec![
-            (ArtifactKind::Log, "server.log".into()),
-            (ArtifactKind::Pcap, "capture.pcap".into()),
-        ],
+        artifacts: vec![(ArtifactKind::Log, "server.log".into()), (ArtifactKind::Pcap, "capture.pcap".into())],
     };
     let client = ServiceOutcome {
         service: "client".into(),
@@ -57,32 +50,15 @@ pub fn fixture_input(dir: &Path, with_keys: bool) -> GatherInput {
     };
     GatherInput {
         test: name.clone(),
-        testcase: Some(
-            meta["client_testcase"]
-                .as_str()
-                .unwrap_or(&name)
-                .to_string(),
-        ),
+        testcase: Some(meta["client_testcase"].as_str().unwrap_or(&name).to_string()),
         environment: EnvironmentKind::Localhost,
-        services: vec![
-            ServiceOutcomeInput { outcome: server },
-            ServiceOutcomeInput { outcome: client },
-        ],
+        services: vec![ServiceOutcomeInput { outcome: server }, ServiceOutcomeInput { outcome: client }],
         pcap: Some(dir.join("capture.pcap")),
-        keylogs: if with_keys {
-            vec![dir.join("keys.log")]
-        } else {
-            vec![]
-        },
+        keylogs: if with_keys { vec![dir.join("keys.log")] } else { vec![] },
         ports: vec![meta["port"].as_u64().expect("port") as u16],
         www: dir.join("www"),
         downloads: vec![dir.join("downloads")],
-        requests: meta["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_string())
-            .collect(),
+        requests: meta["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect(),
         max_packets: DEFAULT_MAX_PACKETS,
     }
 }
@@ -109,10 +85,7 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: String) ->
             if x.len() != y.len() {
                 return Some(format!("{at}: {} items != {}", x.len(), y.len()));
             }
-            x.iter()
-                .zip(y)
-                .enumerate()
-                .find_map(|(i, (x, y))| first_difference(x, y, format!("{at}[{i}]")))
+            x.iter().zip(y).enumerate().find_map(|(i, (x, y))| first_difference(x, y, format!("{at}[{i}]")))
         }
         (Object(x), Object(y)) => {
             if x.len() != y.len() {
@@ -128,10 +101,7 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: String) ->
 }
 
 fn tshark_available() -> bool {
-    std::process::Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok()
+    std::process::Command::new("tshark").arg("-v").output().is_ok()
 }
 
 #[test]
@@ -148,13 +118,9 @@ fn every_fixture_decodes_to_its_pinned_outcome() {
         if update || !pinned.exists() {
             std::fs::write(&pinned, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
         }
-        let want: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&pinned).unwrap()).unwrap();
+        let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&pinned).unwrap()).unwrap();
         if let Some(at) = first_difference(&got, &want, String::new()) {
-            panic!(
-                "{} decodes differently from its outcome.json at {at}",
-                dir.display()
-            );
+            panic!("{} decodes differently from its outcome.json at {at}", dir.display());
         }
         checked += 1;
     }
@@ -166,26 +132,13 @@ fn decoding_finds_what_the_recordings_contain() {
     let dir = fixtures_dir();
     let hs = gather(&fixture_input(&dir.join("handshake"), true));
     assert!(hs.capture_note.is_none(), "{:?}", hs.capture_note);
-    assert!(
-        hs.packets.iter().all(|p| p.decrypted),
-        "every handshake packet decrypts with the key log"
-    );
+    assert!(hs.packets.iter().all(|p| p.decrypted), "every handshake packet decrypts with the key log");
     assert_eq!(hs.packets[0].packet_type, "initial");
-    assert!(hs.packets[0]
-        .tls_handshake
-        .contains(&"client_hello".to_string()));
+    assert!(hs.packets[0].tls_handshake.contains(&"client_hello".to_string()));
     // quic-go's ServerHello datagram coalesces Initial + Handshake (+ 1-RTT): one frame, several packets.
-    let f2: Vec<_> = hs
-        .packets
-        .iter()
-        .filter(|p| p.frame == 2)
-        .map(|p| p.packet_type.as_str())
-        .collect();
+    let f2: Vec<_> = hs.packets.iter().filter(|p| p.frame == 2).map(|p| p.packet_type.as_str()).collect();
     assert_eq!(f2, ["initial", "handshake", "1rtt"]);
-    assert!(hs
-        .transfers
-        .iter()
-        .all(|t| t.served.is_some() && t.served == t.downloaded));
+    assert!(hs.transfers.iter().all(|t| t.served.is_some() && t.served == t.downloaded));
 
     let retry = gather(&fixture_input(&dir.join("retry"), true));
     assert!(retry.packets.iter().any(|p| p.packet_type == "retry"));
@@ -194,35 +147,18 @@ fn decoding_finds_what_the_recordings_contain() {
     assert!(ku.packets.iter().any(|p| p.key_phase == Some(true)));
 
     let h3 = gather(&fixture_input(&dir.join("http3"), true));
-    assert!(h3
-        .packets
-        .iter()
-        .any(|p| p.http3_frames.contains(&"headers".to_string())));
+    assert!(h3.packets.iter().any(|p| p.http3_frames.contains(&"headers".to_string())));
 
     let c20 = gather(&fixture_input(&dir.join("chacha20"), true));
-    assert!(c20
-        .packets
-        .iter()
-        .any(|p| p.cipher.as_deref() == Some("TLS_CHACHA20_POLY1305_SHA256")));
+    assert!(c20.packets.iter().any(|p| p.cipher.as_deref() == Some("TLS_CHACHA20_POLY1305_SHA256")));
 }
 
 #[test]
 fn without_keys_nothing_decrypts_and_the_note_says_why() {
     let o = gather(&fixture_input(&fixtures_dir().join("handshake"), false));
     assert!(!o.packets.is_empty());
-    assert!(o
-        .packets
-        .iter()
-        .filter(|p| p.packet_type == "1rtt")
-        .all(|p| !p.decrypted));
-    assert!(
-        o.capture_note
-            .as_deref()
-            .unwrap_or("")
-            .contains("no TLS key log"),
-        "{:?}",
-        o.capture_note
-    );
+    assert!(o.packets.iter().filter(|p| p.packet_type == "1rtt").all(|p| !p.decrypted));
+    assert!(o.capture_note.as_deref().unwrap_or("").contains("no TLS key log"), "{:?}", o.capture_note);
 }
 
 #[test]

@@ -68,11 +68,7 @@ pub fn gather(input: &GatherInput) -> types::Outcome {
         .collect();
     let transfers = transfers::compare(&input.www, &input.downloads, &input.requests);
     let (packets, packets_truncated, capture_note) = match &input.pcap {
-        None => (
-            Vec::new(),
-            false,
-            Some("no capture was made for this test".to_string()),
-        ),
+        None => (Vec::new(), false, Some("no capture was made for this test".to_string())),
         Some(pcap) => {
             let req = tshark::DecodeRequest {
                 pcap: pcap.clone(),
@@ -139,10 +135,7 @@ mod tests {
             max_packets: 10,
         });
         assert!(o.packets.is_empty());
-        assert_eq!(
-            o.capture_note.as_deref(),
-            Some("no capture was made for this test")
-        );
+        assert_eq!(o.capture_note.as_deref(), Some("no capture was made for this test"));
         assert_eq!(o.transfers.len(), 1);
         assert!(o.transfers[0].served.is_none() && o.transfers[0].downloaded.is_none());
     }

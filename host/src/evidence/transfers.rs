@@ -19,16 +19,8 @@ pub fn compare(www: &Path, downloads: &[PathBuf], requests: &[String]) -> Vec<ty
             // A request path is plugin/experiment input: never let it leave the directories.
             let safe = !rel.split('/').any(|c| c == ".." || c.is_empty());
             let served = safe.then(|| digest(&www.join(rel))).flatten();
-            let downloaded = if safe {
-                downloads.iter().find_map(|d| digest(&d.join(rel)))
-            } else {
-                None
-            };
-            types::Transfer {
-                path: path.clone(),
-                served,
-                downloaded,
-            }
+            let downloaded = if safe { downloads.iter().find_map(|d| digest(&d.join(rel))) } else { None };
+            types::Transfer { path: path.clone(), served, downloaded }
         })
         .collect()
 }
@@ -51,10 +43,7 @@ pub fn digest(path: &Path) -> Option<types::FileDigest> {
         size += n as u64;
         h.update(&buf[..n]);
     }
-    Some(types::FileDigest {
-        size,
-        sha256: hex::encode(h.finalize()),
-    })
+    Some(types::FileDigest { size, sha256: hex::encode(h.finalize()) })
 }
 
 #[cfg(test)]
@@ -73,12 +62,7 @@ mod tests {
         let t = compare(
             www.path(),
             &[d1.path().into(), d2.path().into()],
-            &[
-                "/a".into(),
-                "/b".into(),
-                "/c".into(),
-                "/../etc/passwd".into(),
-            ],
+            &["/a".into(), "/b".into(), "/c".into(), "/../etc/passwd".into()],
         );
         assert_eq!(t[0].served, t[0].downloaded);
         assert_eq!(

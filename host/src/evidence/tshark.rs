@@ -41,16 +41,10 @@ pub struct Decoded {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DecodeError {
     #[error("tshark is not installed, so the capture {pcap} was not decoded")]
-    #[diagnostic(
-        code(panther::evidence::no_tshark),
-        help("install it with `make setup` (apt-get install tshark)")
-    )]
+    #[diagnostic(code(panther::evidence::no_tshark), help("install it with `make setup` (apt-get install tshark)"))]
     NoTshark { pcap: String },
     #[error("the capture {pcap} does not exist")]
-    #[diagnostic(
-        code(panther::evidence::no_capture),
-        help("check that the environment captured this test's traffic")
-    )]
+    #[diagnostic(code(panther::evidence::no_capture), help("check that the environment captured this test's traffic"))]
     NoCapture { pcap: String },
     #[error("tshark could not read {pcap}: {message}")]
     #[diagnostic(
@@ -60,10 +54,7 @@ pub enum DecodeError {
     Tshark { pcap: String, message: String },
     #[error("could not prepare the merged key log for {pcap}: {source}")]
     #[diagnostic(code(panther::evidence::keylog))]
-    Keylog {
-        pcap: String,
-        source: std::io::Error,
-    },
+    Keylog { pcap: String, source: std::io::Error },
 }
 
 /// Runs tshark over the capture and maps every QUIC packet it finds.
@@ -76,43 +67,23 @@ pub fn decode(req: &DecodeRequest) -> Result<Decoded, DecodeError> {
         return Err(DecodeError::NoCapture { pcap: pcap_s });
     }
     let mut notes = Vec::new();
-    let keylog = merge_keylogs(&req.keylogs, &mut notes).map_err(|source| DecodeError::Keylog {
-        pcap: pcap_s.clone(),
-        source,
-    })?;
+    let keylog = merge_keylogs(&req.keylogs, &mut notes)
+        .map_err(|source| DecodeError::Keylog { pcap: pcap_s.clone(), source })?;
 
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(&req.pcap).arg("-n");
     if let Some(k) = &keylog {
-        cmd.arg("-o")
-            .arg(format!("tls.keylog_file:{}", k.path.display()));
+        cmd.arg("-o").arg(format!("tls.keylog_file:{}", k.path.display()));
     }
     for p in &req.ports {
         cmd.arg("-d").arg(format!("udp.port=={p},quic"));
     }
-    cmd.args([
-        "-Y",
-        "quic",
-        "-T",
-        "json",
-        "--no-duplicate-keys",
-        "-J",
-        "frame ip ipv6 udp quic http3",
-    ]);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(["-Y", "quic", "-T", "json", "--no-duplicate-keys", "-J", "frame ip ipv6 udp quic http3"]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(DecodeError::NoTshark { pcap: pcap_s })
-        }
-        Err(e) => {
-            return Err(DecodeError::Tshark {
-                pcap: pcap_s,
-                message: e.to_string(),
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(DecodeError::NoTshark { pcap: pcap_s }),
+        Err(e) => return Err(DecodeError::Tshark { pcap: pcap_s, message: e.to_string() }),
     };
     let stderr = child.stderr.take().expect("stderr is piped");
     let err_thread = std::thread::spawn(move || {
@@ -145,30 +116,19 @@ pub fn decode(req: &DecodeRequest) -> Result<Decoded, DecodeError> {
     let err_lines = err_thread.join().unwrap_or_default();
     let ok = matches!(&status, Ok(s) if s.success());
     if !ok {
-        let message = if err_lines.is_empty() {
-            format!("tshark exited with {status:?}")
-        } else {
-            err_lines.join("; ")
-        };
-        return Err(DecodeError::Tshark {
-            pcap: pcap_s,
-            message,
-        });
+        let message =
+            if err_lines.is_empty() { format!("tshark exited with {status:?}") } else { err_lines.join("; ") };
+        return Err(DecodeError::Tshark { pcap: pcap_s, message });
     }
     if let Err(e) = parse {
         // An empty capture makes tshark print nothing at all, which is not a JSON array.
         if !(e.is_eof() && total == 0) {
-            return Err(DecodeError::Tshark {
-                pcap: pcap_s,
-                message: format!("unreadable JSON output: {e}"),
-            });
+            return Err(DecodeError::Tshark { pcap: pcap_s, message: format!("unreadable JSON output: {e}") });
         }
     }
     out.truncated = total > out.packets.len();
     if out.truncated {
-        notes.push(format!(
-            "the capture holds {total} QUIC packets; only the first {max} are included"
-        ));
+        notes.push(format!("the capture holds {total} QUIC packets; only the first {max} are included"));
     }
     if out.packets.is_empty() {
         notes.push("the capture holds no QUIC packets".to_string());
@@ -191,10 +151,7 @@ impl Drop for TempKeylog {
     }
 }
 
-fn merge_keylogs(
-    paths: &[PathBuf],
-    notes: &mut Vec<String>,
-) -> std::io::Result<Option<TempKeylog>> {
+fn merge_keylogs(paths: &[PathBuf], notes: &mut Vec<String>) -> std::io::Result<Option<TempKeylog>> {
     let mut merged = String::new();
     for p in paths {
         match std::fs::read_to_string(p) {
@@ -280,9 +237,7 @@ fn find_all<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
 fn strings_under(v: &Value, key: &str) -> Vec<String> {
     let mut out = Vec::new();
     find_all(v, key, &mut out);
-    out.into_iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
+    out.into_iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
 /// Maps one tshark frame to its QUIC packets (several when coalesced).
@@ -293,34 +248,15 @@ pub fn map_frame(frame: &Value) -> Vec<QuicPacket> {
     };
     let fr = layers.get("frame").unwrap_or(&Value::Null);
     let number = s(fr, "frame.number").and_then(num).unwrap_or(0) as u32;
-    let time_ms = s(fr, "frame.time_relative")
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        * 1000.0;
+    let time_ms = s(fr, "frame.time_relative").and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0) * 1000.0;
     let (src_ip, dst_ip, ecn) = if let Some(ip) = layers.get("ip") {
-        let ecn = ip
-            .get("ip.dsfield_tree")
-            .and_then(|t| s(t, "ip.dsfield.ecn"))
-            .and_then(num)
-            .unwrap_or(0);
-        (
-            s(ip, "ip.src").unwrap_or("").to_string(),
-            s(ip, "ip.dst").unwrap_or("").to_string(),
-            ecn,
-        )
+        let ecn = ip.get("ip.dsfield_tree").and_then(|t| s(t, "ip.dsfield.ecn")).and_then(num).unwrap_or(0);
+        (s(ip, "ip.src").unwrap_or("").to_string(), s(ip, "ip.dst").unwrap_or("").to_string(), ecn)
     } else if let Some(ip) = layers.get("ipv6") {
         let mut e = Vec::new();
         find_all(ip, "ipv6.tclass.ecn", &mut e);
-        let ecn = e
-            .first()
-            .and_then(|v| v.as_str())
-            .and_then(num)
-            .unwrap_or(0);
-        (
-            format!("[{}]", s(ip, "ipv6.src").unwrap_or("")),
-            format!("[{}]", s(ip, "ipv6.dst").unwrap_or("")),
-            ecn,
-        )
+        let ecn = e.first().and_then(|v| v.as_str()).and_then(num).unwrap_or(0);
+        (format!("[{}]", s(ip, "ipv6.src").unwrap_or("")), format!("[{}]", s(ip, "ipv6.dst").unwrap_or("")), ecn)
     } else {
         (String::new(), String::new(), 0)
     };
@@ -343,11 +279,7 @@ pub fn map_frame(frame: &Value) -> Vec<QuicPacket> {
         .filter_map(|q| map_quic(q, number, time_ms, &src, &dst, ecn as u8, udp_length))
         .collect();
     if !h3.is_empty() {
-        if let Some(p) = packets
-            .iter_mut()
-            .rev()
-            .find(|p| p.packet_type == "1rtt" || p.packet_type == "0rtt")
-        {
+        if let Some(p) = packets.iter_mut().rev().find(|p| p.packet_type == "1rtt" || p.packet_type == "0rtt") {
             p.http3_frames = h3;
         }
     }
@@ -358,26 +290,14 @@ fn cid(v: Option<&str>) -> String {
     v.unwrap_or("").replace(':', "")
 }
 
-fn map_quic(
-    q: &Value,
-    frame: u32,
-    time_ms: f64,
-    src: &str,
-    dst: &str,
-    ecn: u8,
-    udp_length: u32,
-) -> Option<QuicPacket> {
+fn map_quic(q: &Value, frame: u32, time_ms: f64, src: &str, dst: &str, ecn: u8, udp_length: u32) -> Option<QuicPacket> {
     if !q.is_object() {
         return None;
     }
     let short = q.get("quic.short");
     let hdr = short.unwrap_or(q);
     let long = s(q, "quic.header_form") == Some("1");
-    let version = if long {
-        s(q, "quic.version").map(|v| v.trim_start_matches("0x").to_string())
-    } else {
-        None
-    };
+    let version = if long { s(q, "quic.version").map(|v| v.trim_start_matches("0x").to_string()) } else { None };
     let packet_type = if long {
         if version.as_deref() == Some("00000000") {
             "vn".to_string()
@@ -400,14 +320,8 @@ fn map_quic(
     };
     let packet_number = s(hdr, "quic.packet_number").and_then(num);
     let dcid = cid(s(hdr, "quic.dcid").or_else(|| s(q, "quic.dcid")));
-    let scid = if long {
-        Some(cid(s(q, "quic.scid")))
-    } else {
-        None
-    };
-    let key_phase = short
-        .and_then(|h| s(h, "quic.key_phase"))
-        .map(|k| k == "1" || k == "True" || k == "true");
+    let scid = if long { Some(cid(s(q, "quic.scid"))) } else { None };
+    let key_phase = short.and_then(|h| s(h, "quic.key_phase")).map(|k| k == "1" || k == "True" || k == "true");
 
     let mut frames = Vec::new();
     let mut stream_bytes = 0u64;
@@ -431,15 +345,10 @@ fn map_quic(
         if (0x08..=0x0f).contains(&t) {
             stream_bytes += match s(f, "quic.stream.length").and_then(num) {
                 Some(n) => n,
-                None => s(f, "quic.stream_data")
-                    .map(|d| d.len().div_ceil(3) as u64)
-                    .unwrap_or(0),
+                None => s(f, "quic.stream_data").map(|d| d.len().div_ceil(3) as u64).unwrap_or(0),
             };
         }
-        for hs in each(f.get("tls"))
-            .into_iter()
-            .flat_map(|t| each(t.get("tls.handshake")))
-        {
+        for hs in each(f.get("tls")).into_iter().flat_map(|t| each(t.get("tls.handshake"))) {
             let Some(ht) = s(hs, "tls.handshake.type").and_then(num) else {
                 continue;
             };
@@ -455,18 +364,12 @@ fn map_quic(
                     if !offered.is_empty() {
                         cipher = Some(offered.join(","));
                     }
-                    let ext: Vec<u64> = strings_under(hs, "tls.handshake.extension.type")
-                        .iter()
-                        .filter_map(|e| num(e))
-                        .collect();
+                    let ext: Vec<u64> =
+                        strings_under(hs, "tls.handshake.extension.type").iter().filter_map(|e| num(e)).collect();
                     tls_psk |= ext.contains(&41);
                     tls_early_data |= ext.contains(&42);
                 }
-                2 => {
-                    cipher = s(hs, "tls.handshake.ciphersuite")
-                        .and_then(num)
-                        .map(cipher_name)
-                }
+                2 => cipher = s(hs, "tls.handshake.ciphersuite").and_then(num).map(cipher_name),
                 _ => {}
             }
         }

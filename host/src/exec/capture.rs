@@ -24,10 +24,7 @@ pub enum CaptureError {
     #[diagnostic(code(panther::capture::not_requested))]
     NotRequested,
     #[error("tshark is not installed, so no packets were captured")]
-    #[diagnostic(
-        code(panther::capture::missing),
-        help("install it with `apt-get install tshark` (or `make setup`)")
-    )]
+    #[diagnostic(code(panther::capture::missing), help("install it with `apt-get install tshark` (or `make setup`)"))]
     Missing,
     #[error("tshark did not start capturing on `{interface}`: {detail}")]
     #[diagnostic(
@@ -80,11 +77,7 @@ pub fn filter(ports: &[u16]) -> String {
     let mut ports = ports.to_vec();
     ports.sort_unstable();
     ports.dedup();
-    ports
-        .iter()
-        .map(|p| format!("udp port {p}"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    ports.iter().map(|p| format!("udp port {p}")).collect::<Vec<_>>().join(" or ")
 }
 
 fn stderr_log(out: &Path) -> PathBuf {
@@ -99,16 +92,9 @@ impl Capture {
     /// # Errors
     /// [`CaptureError::Missing`] when tshark is not installed; [`CaptureError::Start`] when it
     /// exits or stays silent instead of capturing.
-    pub async fn start(
-        interface: &str,
-        ports: &[u16],
-        out: &Path,
-    ) -> Result<Capture, CaptureError> {
+    pub async fn start(interface: &str, ports: &[u16], out: &Path) -> Result<Capture, CaptureError> {
         if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| CaptureError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| CaptureError::Io { path: dir.to_path_buf(), source })?;
         }
         let filter = filter(ports);
         let mut cmd = tokio::process::Command::new("tshark");
@@ -125,15 +111,8 @@ impl Capture {
             .kill_on_drop(true);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CaptureError::Missing)
-            }
-            Err(e) => {
-                return Err(CaptureError::Start {
-                    interface: interface.into(),
-                    detail: e.to_string(),
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CaptureError::Missing),
+            Err(e) => return Err(CaptureError::Start { interface: interface.into(), detail: e.to_string() }),
         };
         let stderr = child.stderr.take().expect("piped above");
         let mut lines = tokio::io::BufReader::new(stderr).lines();
@@ -161,17 +140,11 @@ impl Capture {
             } else {
                 log.trim().to_string()
             };
-            return Err(CaptureError::Start {
-                interface: interface.into(),
-                detail,
-            });
+            return Err(CaptureError::Start { interface: interface.into(), detail });
         }
         // Keep draining stderr into the log so tshark never blocks on a full pipe.
         tokio::spawn(async move {
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&log_path)
-                .ok();
+            let mut f = std::fs::OpenOptions::new().append(true).open(&log_path).ok();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(f) = f.as_mut() {
                     use std::io::Write;
@@ -179,13 +152,7 @@ impl Capture {
                 }
             }
         });
-        Ok(Capture {
-            child,
-            out: out.to_path_buf(),
-            filter,
-            interface: interface.into(),
-            started: Instant::now(),
-        })
+        Ok(Capture { child, out: out.to_path_buf(), filter, interface: interface.into(), started: Instant::now() })
     }
 
     /// The pcap file being written.
@@ -202,10 +169,7 @@ impl Capture {
         if let Some(pid) = self.child.id() {
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGINT);
         }
-        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await.is_err() {
             tracing::warn!("tshark did not stop within {STOP_TIMEOUT:?} of SIGINT; killing it");
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
@@ -222,16 +186,9 @@ impl Capture {
             .to_string();
         let bytes = std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0);
         if bytes == 0 {
-            return Err(CaptureError::Empty {
-                path: self.out.clone(),
-            });
+            return Err(CaptureError::Empty { path: self.out.clone() });
         }
-        Ok(CaptureReport {
-            bytes,
-            path: self.out.clone(),
-            duration: self.started.elapsed(),
-            summary,
-        })
+        Ok(CaptureReport { bytes, path: self.out.clone(), duration: self.started.elapsed(), summary })
     }
 }
 
@@ -276,10 +233,7 @@ mod tests {
             .args(["-T", "fields", "-e", "udp.dstport"])
             .output()
             .unwrap();
-        let ports: Vec<String> = String::from_utf8_lossy(&listing.stdout)
-            .lines()
-            .map(String::from)
-            .collect();
+        let ports: Vec<String> = String::from_utf8_lossy(&listing.stdout).lines().map(String::from).collect();
         assert_eq!(ports, vec![port.to_string(); 5], "{report:?}");
     }
 

@@ -30,12 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
-};
+use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -43,8 +41,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::{
-    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit,
-    ServiceInstance, TeardownReport, TeardownStep,
+    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
+    TeardownReport, TeardownStep,
 };
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
 use crate::plugin::wit::latest::env;
@@ -128,25 +126,13 @@ fn bind_spec((host, target, read_only): &(PathBuf, String, bool)) -> String {
 /// Removal of a container whether it runs or not, with its anonymous volumes, so what the
 /// executor made leaves nothing behind.
 fn force_remove() -> Option<RemoveContainerOptions> {
-    Some(RemoveContainerOptions {
-        force: true,
-        v: true,
-        ..Default::default()
-    })
+    Some(RemoveContainerOptions { force: true, v: true, ..Default::default() })
 }
 
 /// Docker object names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]`; anything else becomes `-`.
 fn sanitize(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut out: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect();
     if !out.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         out.insert(0, 'x');
     }
@@ -159,37 +145,23 @@ fn sanitize(s: &str) -> String {
 /// # Errors
 /// No daemon answers; the message says where it looked and how to fix it.
 pub async fn connect_daemon() -> Result<Docker, ExecError> {
-    let where_ =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let hint =
-        "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
+    let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let hint = "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
                 use `[tests.network] type = \"localhost\"` to run without Docker";
     let docker = Docker::connect_with_defaults()
-        .map_err(|e| {
-            ExecError::Docker(format!(
-                "no Docker daemon reachable at {where_}: {e}; {hint}"
-            ))
-        })?
+        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?
         .with_timeout(Duration::from_secs(600));
-    let docker =
-        match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => {
-                return Err(ExecError::Docker(format!(
-                    "no Docker daemon reachable at {where_}: {e}; {hint}"
-                )))
-            }
-            Err(_) => {
-                return Err(ExecError::Docker(format!(
-                    "the Docker daemon at {where_} did not answer within 5 s; {hint}"
-                )))
-            }
-        };
-    docker.ping().await.map_err(|e| {
-        ExecError::Docker(format!(
-            "no Docker daemon reachable at {where_}: {e}; {hint}"
-        ))
-    })?;
+    let docker = match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return Err(ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}"))),
+        Err(_) => {
+            return Err(ExecError::Docker(format!("the Docker daemon at {where_} did not answer within 5 s; {hint}")))
+        }
+    };
+    docker
+        .ping()
+        .await
+        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?;
     Ok(docker)
 }
 
@@ -202,17 +174,10 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// [`ExecError::Docker`] when no daemon is reachable, saying how to start one.
-    pub async fn connect(
-        run_dir: PathBuf,
-        run_id: &str,
-        events: EventSink,
-    ) -> Result<Self, ExecError> {
+    pub async fn connect(run_dir: PathBuf, run_id: &str, events: EventSink) -> Result<Self, ExecError> {
         let docker = connect_daemon().await?;
-        let experiment = run_dir
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let experiment =
+            run_dir.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(DockerExecutor {
             docker,
             run_dir,
@@ -235,23 +200,12 @@ impl DockerExecutor {
     /// The service container's name: `prepare` creates it under this name and `start` reports
     /// it, so both must derive it the same way.
     fn container_name(&self, svc: &ServiceInstance) -> String {
-        sanitize(&format!(
-            "panther-{}-{}-{}",
-            self.run_id, svc.test, svc.name
-        ))
+        sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name))
     }
 
     /// Creates a container called `name` and returns its id; `what` says which in the error.
-    async fn create_named(
-        &self,
-        name: &str,
-        body: ContainerCreateBody,
-        what: String,
-    ) -> Result<String, ExecError> {
-        let options = CreateContainerOptions {
-            name: Some(name.to_string()),
-            ..Default::default()
-        };
+    async fn create_named(&self, name: &str, body: ContainerCreateBody, what: String) -> Result<String, ExecError> {
+        let options = CreateContainerOptions { name: Some(name.to_string()), ..Default::default() };
         self.docker
             .create_container(Some(options), body)
             .await
@@ -284,16 +238,8 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// The daemon refuses (for instance, it ran out of address pools).
-    pub async fn create_network(
-        &self,
-        test: &str,
-        net: &env::Network,
-    ) -> Result<String, ExecError> {
-        if let Some(n) = self
-            .state()
-            .networks
-            .get(&(test.to_string(), net.name.clone()))
-        {
+    pub async fn create_network(&self, test: &str, net: &env::Network) -> Result<String, ExecError> {
+        if let Some(n) = self.state().networks.get(&(test.to_string(), net.name.clone())) {
             return Ok(n.name.clone());
         }
         if !net.internal {
@@ -309,34 +255,23 @@ impl DockerExecutor {
             labels: Some(self.labels(test, None)),
             ..Default::default()
         };
-        let resp =
-            self.docker.create_network(req).await.map_err(|e| {
-                docker_err(format!("test `{test}`: cannot create network `{name}`"), e)
-            })?;
-        let info = NetInfo {
-            id: resp.id,
-            name: name.clone(),
-        };
+        let resp = self
+            .docker
+            .create_network(req)
+            .await
+            .map_err(|e| docker_err(format!("test `{test}`: cannot create network `{name}`"), e))?;
+        let info = NetInfo { id: resp.id, name: name.clone() };
         self.events.note(
             Entity::test(test),
-            format!(
-                "docker network {} ({}) created, internal",
-                info.name,
-                &info.id[..12.min(info.id.len())]
-            ),
+            format!("docker network {} ({}) created, internal", info.name, &info.id[..12.min(info.id.len())]),
         );
-        self.state()
-            .networks
-            .insert((test.to_string(), net.name.clone()), info);
+        self.state().networks.insert((test.to_string(), net.name.clone()), info);
         Ok(name)
     }
 
     /// The Linux bridge of a test's network (`br-<id[:12]>`), where captures listen.
     pub fn bridge_of(&self, test: &str, network: &str) -> Option<String> {
-        self.state()
-            .networks
-            .get(&(test.to_string(), network.to_string()))
-            .map(|n| format!("br-{}", &n.id[..12]))
+        self.state().networks.get(&(test.to_string(), network.to_string())).map(|n| format!("br-{}", &n.id[..12]))
     }
 
     fn placement<'a>(&self, svc: &'a ServiceInstance) -> Result<&'a env::Placement, ExecError> {
@@ -387,10 +322,7 @@ impl DockerExecutor {
             let host = self.host_dir(svc, &m.dir)?;
             std::fs::create_dir_all(&host)
                 .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", host.display())))?;
-            let target = m
-                .target
-                .clone()
-                .unwrap_or_else(|| host.to_string_lossy().into_owned());
+            let target = m.target.clone().unwrap_or_else(|| host.to_string_lossy().into_owned());
             if !target.starts_with('/') {
                 return Err(ExecError::Docker(format!(
                     "service `{}`: mount target `{target}` of `{}` is not absolute",
@@ -416,13 +348,8 @@ impl DockerExecutor {
     }
 
     fn env_of(&self, svc: &ServiceInstance, cmd: &Command) -> Vec<String> {
-        let mut env: BTreeMap<String, String> =
-            BTreeMap::from([("PATH".to_string(), CONTAINER_PATH.to_string())]);
-        for (k, v) in svc
-            .extra_env
-            .iter()
-            .chain(svc.placement.iter().flat_map(|p| p.env.iter()))
-            .chain(cmd.env.iter())
+        let mut env: BTreeMap<String, String> = BTreeMap::from([("PATH".to_string(), CONTAINER_PATH.to_string())]);
+        for (k, v) in svc.extra_env.iter().chain(svc.placement.iter().flat_map(|p| p.env.iter())).chain(cmd.env.iter())
         {
             env.insert(k.clone(), v.clone());
         }
@@ -434,12 +361,7 @@ impl DockerExecutor {
             .prepared
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.image.clone())
-            .ok_or_else(|| {
-                ExecError::Docker(format!(
-                    "service `{}` was not prepared; call prepare first",
-                    svc.name
-                ))
-            })
+            .ok_or_else(|| ExecError::Docker(format!("service `{}` was not prepared; call prepare first", svc.name)))
     }
 
     /// The last command of the run phase: the service itself.
@@ -466,9 +388,8 @@ impl DockerExecutor {
                 })?
             };
             if let Some(parent) = host.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    ExecError::Io(format!("cannot create {}: {e}", parent.display()))
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", parent.display())))?;
             }
             std::fs::write(&host, content)
                 .map_err(|e| ExecError::Io(format!("cannot write {}: {e}", host.display())))?;
@@ -487,30 +408,20 @@ impl DockerExecutor {
         // Refuse bad mounts before spending minutes on an image build.
         self.binds(svc)?;
         for d in [&svc.dirs.root, &svc.dirs.logs] {
-            std::fs::create_dir_all(d)
-                .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
         }
         let plan = svc.plan.plan();
         let mut reports = Vec::new();
         let t0 = Instant::now();
         let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(
-            entity.clone(),
-            EventKind::PhaseStarted {
-                phase: "image".into(),
-                commands: 1,
-            },
-        );
+        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
         let (tag, cached) = match &plan.image {
             Some(spec) => {
                 let built = image::build(&self.docker, &svc.name, spec, &[]).await;
                 let built = match built {
                     Ok(b) => b,
                     Err(e) => {
-                        self.events.emit(
-                            entity.clone(),
-                            phase_finished("image", false, false, t0.elapsed()),
-                        );
+                        self.events.emit(entity.clone(), phase_finished("image", false, false, t0.elapsed()));
                         return Err(e);
                     }
                 };
@@ -525,19 +436,12 @@ impl DockerExecutor {
                 (image::BASE_IMAGE.to_string(), !made)
             }
         };
-        self.events.emit(
-            entity.clone(),
-            phase_finished("image", true, cached, t0.elapsed()),
-        );
+        self.events.emit(entity.clone(), phase_finished("image", true, cached, t0.elapsed()));
         reports.push(PhaseReport {
             phase: "image".into(),
             commands: vec![CommandReport {
                 argv: vec!["docker-build".into(), tag.clone()],
-                exit: ServiceExit {
-                    exit_code: Some(0),
-                    duration: t0.elapsed(),
-                    ..Default::default()
-                },
+                exit: ServiceExit { exit_code: Some(0), duration: t0.elapsed(), ..Default::default() },
                 critical: true,
                 stdout: svc.dirs.logs.join("image-build.log"),
                 stderr: svc.dirs.logs.join("image-build.log"),
@@ -545,13 +449,9 @@ impl DockerExecutor {
             cached,
         });
         // The image is needed by the one-shot containers below.
-        self.state().prepared.insert(
-            (svc.test.clone(), svc.name.clone()),
-            Prepared {
-                image: tag.clone(),
-                container_id: String::new(),
-            },
-        );
+        self.state()
+            .prepared
+            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
         self.write_files(svc)?;
         for (phase, cmds) in [
             ("pre-compile", &plan.phases.pre_compile),
@@ -579,13 +479,7 @@ impl DockerExecutor {
                 aliases.push(placement.host.clone());
             }
             aliases.dedup();
-            endpoints.insert(
-                info.name.clone(),
-                EndpointSettings {
-                    aliases: Some(aliases),
-                    ..Default::default()
-                },
-            );
+            endpoints.insert(info.name.clone(), EndpointSettings { aliases: Some(aliases), ..Default::default() });
         }
         let host_config = HostConfig {
             binds: Some(binds.iter().map(bind_spec).collect()),
@@ -605,26 +499,15 @@ impl DockerExecutor {
             hostname: Some(sanitize(&placement.host)),
             labels: Some(self.labels(&svc.test, Some(&svc.name))),
             host_config: Some(host_config),
-            networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(endpoints),
-            }),
+            networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
             ..Default::default()
         };
         let name = self.container_name(svc);
-        let container_id = self
-            .create_named(
-                &name,
-                body,
-                format!("service `{}`: cannot create container `{name}`", svc.name),
-            )
-            .await?;
-        self.state().prepared.insert(
-            (svc.test.clone(), svc.name.clone()),
-            Prepared {
-                image: tag.clone(),
-                container_id,
-            },
-        );
+        let container_id =
+            self.create_named(&name, body, format!("service `{}`: cannot create container `{name}`", svc.name)).await?;
+        self.state()
+            .prepared
+            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id });
         self.update_compose(svc, &tag, &binds, run)?;
         Ok(reports)
     }
@@ -646,32 +529,22 @@ impl DockerExecutor {
             environment: self
                 .env_of(svc, run)
                 .into_iter()
-                .filter_map(|kv| {
-                    kv.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
+                .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
                 .collect(),
             volumes: binds.to_vec(),
             cap_add: svc.plan.plan().capabilities.clone(),
             networks: placement.networks.clone(),
             aliases: placement.aliases.clone(),
             depends_on: svc.after.clone(),
-            labels: self
-                .labels(&svc.test, Some(&svc.name))
-                .into_iter()
-                .collect(),
+            labels: self.labels(&svc.test, Some(&svc.name)).into_iter().collect(),
         };
         let file = {
             let mut st = self.state();
             let list = st.compose.entry(svc.test.clone()).or_default();
             list.retain(|s| s.name != svc.name);
             list.push(entry);
-            let nets: Vec<String> = st
-                .networks
-                .keys()
-                .filter(|(t, _)| t == &svc.test)
-                .map(|(_, n)| n.clone())
-                .collect();
+            let nets: Vec<String> =
+                st.networks.keys().filter(|(t, _)| t == &svc.test).map(|(_, n)| n.clone()).collect();
             compose::render(
                 &svc.test,
                 &self.run_id,
@@ -682,30 +555,18 @@ impl DockerExecutor {
         };
         let test_dir = svc.dirs.root.parent().unwrap_or(&svc.dirs.root);
         let path = test_dir.join("docker-compose.yml");
-        std::fs::write(&path, file)
-            .map_err(|e| ExecError::Io(format!("cannot write {}: {e}", path.display())))
+        std::fs::write(&path, file).map_err(|e| ExecError::Io(format!("cannot write {}: {e}", path.display())))
     }
 
     /// Runs each command of a phase as its own short-lived container (same image and mounts,
     /// no network), in order. A failing critical command fails the phase.
-    async fn run_phase(
-        &self,
-        svc: &ServiceInstance,
-        phase: &str,
-        cmds: &[Command],
-    ) -> Result<PhaseReport, ExecError> {
+    async fn run_phase(&self, svc: &ServiceInstance, phase: &str, cmds: &[Command]) -> Result<PhaseReport, ExecError> {
         let mut report = PhaseReport::empty(phase);
         if cmds.is_empty() {
             return Ok(report);
         }
         let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(
-            entity.clone(),
-            EventKind::PhaseStarted {
-                phase: phase.into(),
-                commands: cmds.len(),
-            },
-        );
+        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: phase.into(), commands: cmds.len() });
         let t0 = Instant::now();
         let mut ok = true;
         for (i, cmd) in cmds.iter().enumerate() {
@@ -713,18 +574,12 @@ impl DockerExecutor {
             let failed = r.exit.exit_code != Some(0);
             let critical = cmd.critical;
             let log = r.stderr.display().to_string();
-            let reason = if r.exit.timed_out {
-                "timed out".to_string()
-            } else {
-                format!("exit code {:?}", r.exit.exit_code)
-            };
+            let reason =
+                if r.exit.timed_out { "timed out".to_string() } else { format!("exit code {:?}", r.exit.exit_code) };
             report.commands.push(r);
             if failed && critical {
                 ok = false;
-                self.events.emit(
-                    entity.clone(),
-                    phase_finished(phase, ok, false, t0.elapsed()),
-                );
+                self.events.emit(entity.clone(), phase_finished(phase, ok, false, t0.elapsed()));
                 return Err(ExecError::CommandFailed {
                     service: svc.name.clone(),
                     phase: phase.into(),
@@ -734,8 +589,7 @@ impl DockerExecutor {
                 });
             }
         }
-        self.events
-            .emit(entity, phase_finished(phase, ok, false, t0.elapsed()));
+        self.events.emit(entity, phase_finished(phase, ok, false, t0.elapsed()));
         Ok(report)
     }
 
@@ -771,73 +625,30 @@ impl DockerExecutor {
             }),
             ..Default::default()
         };
-        let name = sanitize(&format!(
-            "panther-{}-{}-{}-{phase}-{index}",
-            self.run_id, svc.test, svc.name
-        ));
-        let id = self
-            .create_named(
-                &name,
-                body,
-                format!("service `{}`: cannot create {phase} container", svc.name),
-            )
-            .await?;
+        let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_id, svc.test, svc.name));
+        let id =
+            self.create_named(&name, body, format!("service `{}`: cannot create {phase} container", svc.name)).await?;
         let entity = Entity::service(&svc.test, &svc.name);
         self.events.emit(
             entity.clone(),
-            EventKind::CommandStarted {
-                phase: phase.into(),
-                index,
-                argv: cmd.argv.clone(),
-                pid: None,
-            },
+            EventKind::CommandStarted { phase: phase.into(), index, argv: cmd.argv.clone(), pid: None },
         );
         let t0 = Instant::now();
-        self.start_id(
-            &id,
-            format!("service `{}`: cannot start {phase} container", svc.name),
-        )
-        .await?;
-        let logs = tokio::spawn(copy_logs(
-            self.docker.clone(),
-            id.clone(),
-            stdout.clone(),
-            stderr.clone(),
-            None,
-        ));
-        let limit = cmd
-            .timeout_ms
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
+        self.start_id(&id, format!("service `{}`: cannot start {phase} container", svc.name)).await?;
+        let logs = tokio::spawn(copy_logs(self.docker.clone(), id.clone(), stdout.clone(), stderr.clone(), None));
+        let limit = cmd.timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_COMMAND_TIMEOUT);
         let mut exit = match tokio::time::timeout(limit, wait_exit(&self.docker, &id)).await {
-            Ok(code) => ServiceExit {
-                exit_code: code,
-                ..Default::default()
-            },
+            Ok(code) => ServiceExit { exit_code: code, ..Default::default() },
             Err(_) => {
-                let _ = self
-                    .docker
-                    .kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>)
-                    .await;
-                ServiceExit {
-                    timed_out: true,
-                    signal: Some(9),
-                    ..Default::default()
-                }
+                let _ = self.docker.kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>).await;
+                ServiceExit { timed_out: true, signal: Some(9), ..Default::default() }
             }
         };
         exit.duration = t0.elapsed();
         let _ = tokio::time::timeout(Duration::from_secs(5), logs).await;
         let _ = self.docker.remove_container(&id, force_remove()).await;
-        self.events
-            .emit(entity, command_finished(phase, index, &exit));
-        Ok(CommandReport {
-            argv: cmd.argv.clone(),
-            exit,
-            critical: cmd.critical,
-            stdout,
-            stderr,
-        })
+        self.events.emit(entity, command_finished(phase, index, &exit));
+        Ok(CommandReport { argv: cmd.argv.clone(), exit, critical: cmd.critical, stdout, stderr })
     }
 
     /// Runs pre-run and the run phase's leading commands, then starts the service container
@@ -858,24 +669,12 @@ impl DockerExecutor {
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.container_id.clone())
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                ExecError::Docker(format!(
-                    "service `{}` has no container; call prepare first",
-                    svc.name
-                ))
-            })?;
+            .ok_or_else(|| ExecError::Docker(format!("service `{}` has no container; call prepare first", svc.name)))?;
         let started = Instant::now();
-        self.start_id(
-            &id,
-            format!("service `{}`: cannot start its container", svc.name),
-        )
-        .await?;
+        self.start_id(&id, format!("service `{}`: cannot start its container", svc.name)).await?;
         let pid = self
             .docker
-            .inspect_container(
-                &id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
+            .inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>)
             .await
             .ok()
             .and_then(|i| i.state?.pid)
@@ -897,13 +696,7 @@ impl DockerExecutor {
             None,
         ));
         let name = self.container_name(svc);
-        Ok(Running::Docker(RunningContainer {
-            id,
-            name,
-            started,
-            log_task: Some(log_task),
-            exit: None,
-        }))
+        Ok(Running::Docker(RunningContainer { id, name, started, log_task: Some(log_task), exit: None }))
     }
 
     /// Polls the plan's readiness condition until it holds, the container ends, the timeout
@@ -918,10 +711,7 @@ impl DockerExecutor {
         cancel: &CancellationToken,
     ) -> Result<(), ExecError> {
         let Running::Docker(rc) = running else {
-            return Err(ExecError::Docker(format!(
-                "service `{}` was not started by the Docker executor",
-                svc.name
-            )));
+            return Err(ExecError::Docker(format!("service `{}` was not started by the Docker executor", svc.name)));
         };
         let readiness = &svc.plan.plan().readiness;
         let timeout = Duration::from_millis(readiness.timeout_ms.max(1));
@@ -933,17 +723,9 @@ impl DockerExecutor {
             }
             let info = self
                 .docker
-                .inspect_container(
-                    &rc.id,
-                    None::<bollard::query_parameters::InspectContainerOptions>,
-                )
+                .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
                 .await
-                .map_err(|e| {
-                    docker_err(
-                        format!("service `{}`: cannot inspect its container", svc.name),
-                        e,
-                    )
-                })?;
+                .map_err(|e| docker_err(format!("service `{}`: cannot inspect its container", svc.name), e))?;
             let st = info.state.unwrap_or_default();
             let running_now = st.running.unwrap_or(false);
             let ready = match &readiness.condition {
@@ -958,46 +740,31 @@ impl DockerExecutor {
                     })?;
                     running_now && st.pid.is_some_and(|pid| port_bound(pid as u32, number))
                 }
-                ReadinessCondition::LogLine(text) => [
-                    svc.dirs.logs.join("stdout.log"),
-                    svc.dirs.logs.join("stderr.log"),
-                ]
-                .iter()
-                .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str()))),
+                ReadinessCondition::LogLine(text) => {
+                    [svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")]
+                        .iter()
+                        .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str())))
+                }
                 ReadinessCondition::FileExists(path) => match self.to_host_path(svc, path) {
                     Some(p) => p.exists(),
                     None => {
-                        running_now
-                            && st.pid.is_some_and(|pid| {
-                                Path::new(&format!("/proc/{pid}/root{path}")).exists()
-                            })
+                        running_now && st.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists())
                     }
                 },
             };
             if ready {
                 self.events.emit(
                     Entity::service(&svc.test, &svc.name),
-                    EventKind::Readiness {
-                        condition,
-                        ready: true,
-                        waited_ms: t0.elapsed().as_millis() as u64,
-                    },
+                    EventKind::Readiness { condition, ready: true, waited_ms: t0.elapsed().as_millis() as u64 },
                 );
                 return Ok(());
             }
             if !running_now && !matches!(readiness.condition, ReadinessCondition::Exited) {
                 let code = st.exit_code.map(|c| c as i32);
-                rc.exit = Some(ServiceExit {
-                    exit_code: code,
-                    duration: rc.started.elapsed(),
-                    ..Default::default()
-                });
+                rc.exit = Some(ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() });
                 return Err(ExecError::ExitedEarly {
                     service: svc.name.clone(),
-                    exit: format!(
-                        "exit code {code:?}; see {}",
-                        svc.dirs.logs.join("stderr.log").display()
-                    ),
+                    exit: format!("exit code {code:?}; see {}", svc.dirs.logs.join("stderr.log").display()),
                 });
             }
             if !running_now && matches!(readiness.condition, ReadinessCondition::Exited) {
@@ -1028,23 +795,15 @@ impl DockerExecutor {
 
     /// Waits for the container to end by itself, within the run command's timeout (or the
     /// service's), or until `cancel` fires — then it is stopped.
-    pub async fn wait(
-        &self,
-        svc: &ServiceInstance,
-        running: &mut Running,
-        cancel: &CancellationToken,
-    ) -> ServiceExit {
+    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
         let Running::Docker(rc) = running else {
             return ServiceExit::never_started();
         };
         if let Some(e) = &rc.exit {
             return e.clone();
         }
-        let limit = Self::run_command(svc)
-            .ok()
-            .and_then(|c| c.timeout_ms)
-            .map(Duration::from_millis)
-            .unwrap_or(svc.timeout);
+        let limit =
+            Self::run_command(svc).ok().and_then(|c| c.timeout_ms).map(Duration::from_millis).unwrap_or(svc.timeout);
         let left = limit.saturating_sub(rc.started.elapsed());
         let exit = tokio::select! {
             code = wait_exit(&self.docker, &rc.id) => ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() },
@@ -1061,12 +820,7 @@ impl DockerExecutor {
 
     /// Stops the container: SIGTERM, `grace`, SIGKILL (what `docker stop -t` does). A container
     /// that already ended keeps its own exit status.
-    pub async fn stop(
-        &self,
-        svc: &ServiceInstance,
-        running: &mut Running,
-        grace: Duration,
-    ) -> ServiceExit {
+    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
         let Running::Docker(rc) = running else {
             return ServiceExit::never_started();
         };
@@ -1077,18 +831,10 @@ impl DockerExecutor {
         self.finish(svc, rc, exit).await
     }
 
-    async fn stop_container(
-        &self,
-        svc: &ServiceInstance,
-        rc: &RunningContainer,
-        grace: Duration,
-    ) -> ServiceExit {
+    async fn stop_container(&self, svc: &ServiceInstance, rc: &RunningContainer, grace: Duration) -> ServiceExit {
         let info = self
             .docker
-            .inspect_container(
-                &rc.id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
+            .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
             .await
             .ok();
         let st = info.and_then(|i| i.state).unwrap_or_default();
@@ -1100,16 +846,8 @@ impl DockerExecutor {
             };
         }
         let t = grace.as_secs_f64().ceil() as i32;
-        if let Err(e) = self
-            .docker
-            .stop_container(
-                &rc.id,
-                Some(StopContainerOptions {
-                    t: Some(t),
-                    signal: None,
-                }),
-            )
-            .await
+        if let Err(e) =
+            self.docker.stop_container(&rc.id, Some(StopContainerOptions { t: Some(t), signal: None })).await
         {
             tracing::warn!(service = %svc.name, "docker stop failed: {e}");
         }
@@ -1128,22 +866,13 @@ impl DockerExecutor {
         exit
     }
 
-    async fn finish(
-        &self,
-        svc: &ServiceInstance,
-        rc: &mut RunningContainer,
-        exit: ServiceExit,
-    ) -> ServiceExit {
+    async fn finish(&self, svc: &ServiceInstance, rc: &mut RunningContainer, exit: ServiceExit) -> ServiceExit {
         if let Some(t) = rc.log_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
         self.events.emit(
             Entity::service(&svc.test, &svc.name),
-            command_finished(
-                "run",
-                svc.plan.plan().phases.run.len().saturating_sub(1),
-                &exit,
-            ),
+            command_finished("run", svc.plan.plan().phases.run.len().saturating_sub(1), &exit),
         );
         rc.exit = Some(exit.clone());
         exit
@@ -1152,15 +881,9 @@ impl DockerExecutor {
     /// Post-run commands (one-shot containers), then artifact collection: plan artifacts are
     /// container paths, found on the host through the mounts or copied out of the container;
     /// plus the container's stdout/stderr, `docker inspect` JSON and the key log.
-    pub async fn post_run(
-        &self,
-        svc: &ServiceInstance,
-    ) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let mut reports = Vec::new();
-        match self
-            .run_phase(svc, "post-run", &svc.plan.plan().phases.post_run)
-            .await
-        {
+        match self.run_phase(svc, "post-run", &svc.plan.plan().phases.post_run).await {
             Ok(r) => reports.push(r),
             Err(e) => tracing::warn!(service = %svc.name, "post-run failed: {e}"),
         }
@@ -1171,23 +894,13 @@ impl DockerExecutor {
                 arts.push((ArtifactKind::Log, p));
             }
         }
-        let id = self
-            .state()
-            .prepared
-            .get(&(svc.test.clone(), svc.name.clone()))
-            .map(|p| p.container_id.clone());
+        let id = self.state().prepared.get(&(svc.test.clone(), svc.name.clone())).map(|p| p.container_id.clone());
         if let Some(id) = id.filter(|i| !i.is_empty()) {
-            if let Ok(info) = self
-                .docker
-                .inspect_container(
-                    &id,
-                    None::<bollard::query_parameters::InspectContainerOptions>,
-                )
-                .await
+            if let Ok(info) =
+                self.docker.inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>).await
             {
                 let p = svc.dirs.logs.join("container-inspect.json");
-                if std::fs::write(&p, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok()
-                {
+                if std::fs::write(&p, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok() {
                     arts.push((ArtifactKind::Report, p));
                 }
             }
@@ -1226,9 +939,7 @@ impl DockerExecutor {
     async fn copy_out(&self, id: &str, svc: &ServiceInstance, path: &str) -> Option<PathBuf> {
         let mut stream = self.docker.download_from_container(
             id,
-            Some(bollard::query_parameters::DownloadFromContainerOptions {
-                path: path.to_string(),
-            }),
+            Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() }),
         );
         let mut buf = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -1248,8 +959,7 @@ impl DockerExecutor {
         let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
         report.steps.append(&mut steps);
         for s in &report.steps {
-            self.events
-                .emit(Entity::experiment(&self.experiment), s.event());
+            self.events.emit(Entity::experiment(&self.experiment), s.event());
         }
         let mut st = self.state();
         st.networks.clear();
@@ -1261,18 +971,8 @@ impl DockerExecutor {
 /// One line of the teardown report for a removal (or for the listing before it). With
 /// `gone_is_done`, a 404 counts as done: the object went away already, as when another
 /// teardown or `clean` got there first.
-fn removal<T>(
-    what: String,
-    r: Result<T, bollard::errors::Error>,
-    gone_is_done: bool,
-) -> TeardownStep {
-    let gone = matches!(
-        &r,
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        })
-    );
+fn removal<T>(what: String, r: Result<T, bollard::errors::Error>, gone_is_done: bool) -> TeardownStep {
+    let gone = matches!(&r, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }));
     TeardownStep {
         what,
         ok: r.is_ok() || (gone_is_done && gone),
@@ -1282,12 +982,7 @@ fn removal<T>(
 
 /// Removes containers and networks (and with `images`, images panther built) carrying the
 /// label `key=value` (or just `key` when `value` is empty). Used by teardown and `clean`.
-pub async fn remove_labelled(
-    docker: &Docker,
-    key: &str,
-    value: &str,
-    images: bool,
-) -> Vec<TeardownStep> {
+pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bool) -> Vec<TeardownStep> {
     let filter = if value.is_empty() {
         HashMap::from([("label".to_string(), vec![key.to_string()])])
     } else {
@@ -1295,11 +990,7 @@ pub async fn remove_labelled(
     };
     let mut steps = Vec::new();
     match docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filter.clone()),
-            ..Default::default()
-        }))
+        .list_containers(Some(ListContainersOptions { all: true, filters: Some(filter.clone()), ..Default::default() }))
         .await
     {
         Ok(list) => {
@@ -1308,21 +999,12 @@ pub async fn remove_labelled(
                 (id, r)
             });
             for (id, r) in futures_util::future::join_all(removals).await {
-                steps.push(removal(
-                    format!("remove container {}", &id[..12.min(id.len())]),
-                    r,
-                    true,
-                ));
+                steps.push(removal(format!("remove container {}", &id[..12.min(id.len())]), r, true));
             }
         }
         Err(e) => steps.push(removal("list containers".into(), Err::<(), _>(e), false)),
     }
-    match docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filter.clone()),
-        }))
-        .await
-    {
+    match docker.list_networks(Some(ListNetworksOptions { filters: Some(filter.clone()) })).await {
         Ok(list) => {
             for n in list {
                 let (Some(id), name) = (n.id, n.name.unwrap_or_default()) else {
@@ -1337,26 +1019,16 @@ pub async fn remove_labelled(
     if images {
         let f = HashMap::from([("label".to_string(), vec![image::IMAGE_LABEL.to_string()])]);
         match docker
-            .list_images(Some(bollard::query_parameters::ListImagesOptions {
-                filters: Some(f),
-                ..Default::default()
-            }))
+            .list_images(Some(bollard::query_parameters::ListImagesOptions { filters: Some(f), ..Default::default() }))
             .await
         {
             Ok(list) => {
                 for img in list {
-                    let what = img
-                        .repo_tags
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| img.id.clone());
+                    let what = img.repo_tags.first().cloned().unwrap_or_else(|| img.id.clone());
                     let r = docker
                         .remove_image(
                             &img.id,
-                            Some(bollard::query_parameters::RemoveImageOptions {
-                                force: true,
-                                noprune: false,
-                            }),
+                            Some(bollard::query_parameters::RemoveImageOptions { force: true, noprune: false }),
                             None,
                         )
                         .await;
@@ -1372,53 +1044,26 @@ pub async fn remove_labelled(
 /// Waits until the container is not running and returns its exit code. bollard reports a
 /// non-zero exit as an error, so the code is read back with inspect.
 async fn wait_exit(docker: &Docker, id: &str) -> Option<i32> {
-    let mut s = docker.wait_container(
-        id,
-        Some(WaitContainerOptions {
-            condition: "not-running".into(),
-        }),
-    );
+    let mut s = docker.wait_container(id, Some(WaitContainerOptions { condition: "not-running".into() }));
     // The stream yields one item: the exit, or an error (then the code is read back below).
     match s.next().await {
         Some(Ok(r)) => return Some(r.status_code as i32),
         Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => return Some(code as i32),
         Some(Err(_)) | None => {}
     }
-    let info = docker
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-        .ok()?;
+    let info = docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
     info.state?.exit_code.map(|c| c as i32)
 }
 
 /// Follows a container's output into two files until it ends.
-async fn copy_logs(
-    docker: Docker,
-    id: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    _tail: Option<usize>,
-) {
+async fn copy_logs(docker: Docker, id: String, stdout: PathBuf, stderr: PathBuf, _tail: Option<usize>) {
     use tokio::io::AsyncWriteExt;
-    let (Ok(mut out), Ok(mut err)) = (
-        tokio::fs::File::create(&stdout).await,
-        tokio::fs::File::create(&stderr).await,
-    ) else {
+    let (Ok(mut out), Ok(mut err)) = (tokio::fs::File::create(&stdout).await, tokio::fs::File::create(&stderr).await)
+    else {
         tracing::warn!("cannot create {} / {}", stdout.display(), stderr.display());
         return;
     };
-    let mut s = docker.logs(
-        &id,
-        Some(LogsOptions {
-            follow: true,
-            stdout: true,
-            stderr: true,
-            ..Default::default()
-        }),
-    );
+    let mut s = docker.logs(&id, Some(LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() }));
     while let Some(item) = s.next().await {
         match item {
             Ok(bollard::container::LogOutput::StdErr { message }) => {
@@ -1438,21 +1083,13 @@ async fn copy_logs(
 /// `/proc/<pid>/net/{udp,udp6,tcp,tcp6}` on the host (no exec into the container needed).
 fn port_bound(pid: u32, port: u16) -> bool {
     let want = format!(":{port:04X}");
-    for (file, listen_state) in [
-        ("udp", None),
-        ("udp6", None),
-        ("tcp", Some("0A")),
-        ("tcp6", Some("0A")),
-    ] {
+    for (file, listen_state) in [("udp", None), ("udp6", None), ("tcp", Some("0A")), ("tcp6", Some("0A"))] {
         let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
             continue;
         };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() > 3
-                && cols[1].ends_with(&want)
-                && listen_state.is_none_or(|s| cols[3] == s)
-            {
+            if cols.len() > 3 && cols[1].ends_with(&want) && listen_state.is_none_or(|s| cols[3] == s) {
                 return true;
             }
         }

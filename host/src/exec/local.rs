@@ -49,8 +49,8 @@ use crate::events::{Entity, EventKind, EventSink};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
 use super::{
-    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit,
-    ServiceInstance, TeardownReport, TeardownStep,
+    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
+    TeardownReport, TeardownStep,
 };
 
 /// Marker written into a tools directory once its compile phases all succeeded.
@@ -70,13 +70,9 @@ const KILL_GRACE: Duration = Duration::from_secs(1);
 /// cargo's registry) get their real locations explicitly; nothing else of the host's
 /// environment passes.
 fn toolchain_env() -> Vec<(&'static str, std::ffi::OsString)> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"));
-    let rustup =
-        std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| home.join(".rustup").into_os_string());
-    let cargo =
-        std::env::var_os("CARGO_HOME").unwrap_or_else(|| home.join(".cargo").into_os_string());
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let rustup = std::env::var_os("RUSTUP_HOME").unwrap_or_else(|| home.join(".rustup").into_os_string());
+    let cargo = std::env::var_os("CARGO_HOME").unwrap_or_else(|| home.join(".cargo").into_os_string());
     let mut out = vec![];
     if Path::new(&rustup).is_dir() {
         out.push(("RUSTUP_HOME", rustup));
@@ -113,9 +109,7 @@ pub struct LocalExecutor {
 
 impl std::fmt::Debug for LocalExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalExecutor")
-            .field("run_dir", &self.inner.run_dir)
-            .finish_non_exhaustive()
+        f.debug_struct("LocalExecutor").field("run_dir", &self.inner.run_dir).finish_non_exhaustive()
     }
 }
 
@@ -197,21 +191,13 @@ pub fn tail(path: &Path, bytes: usize) -> String {
 pub fn service_logs(svc: &ServiceInstance) -> (PathBuf, PathBuf) {
     let n = svc.plan.plan().phases.run.len().saturating_sub(1);
     let dir = svc.dirs.logs.join("run");
-    (
-        dir.join(format!("cmd-{n}.stdout")),
-        dir.join(format!("cmd-{n}.stderr")),
-    )
+    (dir.join(format!("cmd-{n}.stdout")), dir.join(format!("cmd-{n}.stderr")))
 }
 
 /// Maps an OS exit status. 127 stays 127: the interop convention for "unsupported", and also
 /// what "program not found" becomes; [`ServiceExit::describe`] names both.
 fn exit_of(status: std::process::ExitStatus, duration: Duration) -> ServiceExit {
-    ServiceExit {
-        exit_code: status.code(),
-        signal: status.signal(),
-        duration,
-        ..ServiceExit::default()
-    }
+    ServiceExit { exit_code: status.code(), signal: status.signal(), duration, ..ServiceExit::default() }
 }
 
 fn failed(exit: &ServiceExit) -> bool {
@@ -234,10 +220,7 @@ fn proc_stat(pid: i32) -> Option<(char, i32, i32)> {
 
 fn all_pids() -> Vec<i32> {
     std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default()
 }
 
@@ -255,10 +238,7 @@ fn group_members(pgid: i32) -> Vec<i32> {
         }
         if state == 'Z' || state == 'X' {
             if ppid == me && pid != pgid {
-                let _ = nix::sys::wait::waitpid(
-                    Pid::from_raw(pid),
-                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-                );
+                let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
             }
             continue;
         }
@@ -360,30 +340,18 @@ impl Inner {
         for (path, content) in &svc.plan.plan().files {
             let p = self.confine(svc, "file", Path::new(path))?;
             if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d)
-                    .map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
+                std::fs::create_dir_all(d).map_err(|e| io_err(format!("cannot create {}", d.display()), e))?;
             }
-            std::fs::write(&p, content).map_err(|e| {
-                io_err(
-                    format!("service `{}`: cannot write {}", svc.name, p.display()),
-                    e,
-                )
-            })?;
+            std::fs::write(&p, content)
+                .map_err(|e| io_err(format!("service `{}`: cannot write {}", svc.name, p.display()), e))?;
         }
         Ok(())
     }
 
     /// Resolves `p` (relative to the work dir) and checks it stays in the run, tools or cache dir.
     fn confine(&self, svc: &ServiceInstance, what: &str, p: &Path) -> Result<PathBuf, ExecError> {
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            svc.dirs.work.join(p)
-        };
-        if abs
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
+        let abs = if p.is_absolute() { p.to_path_buf() } else { svc.dirs.work.join(p) };
+        if abs.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
             return Err(ExecError::Io(format!(
                 "service `{}`: {what} `{}` contains `..`; paths must stay inside the run directory",
                 svc.name,
@@ -409,20 +377,11 @@ impl Inner {
     }
 
     fn fail(&self, svc: &ServiceInstance, e: &ExecError) {
-        self.events.emit(
-            Self::entity(svc),
-            EventKind::Failed {
-                error: e.to_string(),
-            },
-        );
+        self.events.emit(Self::entity(svc), EventKind::Failed { error: e.to_string() });
     }
 
     fn register(&self, label: String, pgid: i32) {
-        lock(&self.groups).push(Group {
-            label,
-            pgid,
-            gone: false,
-        });
+        lock(&self.groups).push(Group { label, pgid, gone: false });
     }
 
     fn mark_gone(&self, pgid: i32) {
@@ -432,46 +391,29 @@ impl Inner {
     }
 
     /// Spawns one command as the leader of a new process group, its output into files.
-    fn spawn(
-        &self,
-        svc: &ServiceInstance,
-        phase: &str,
-        index: usize,
-        cmd: &Command,
-    ) -> Result<Spawned, ExecError> {
+    fn spawn(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<Spawned, ExecError> {
         let program = cmd.argv.first().filter(|p| !p.is_empty()).ok_or_else(|| {
-            ExecError::Io(format!(
-                "service `{}`: phase {phase} command {index} has an empty argv",
-                svc.name
-            ))
+            ExecError::Io(format!("service `{}`: phase {phase} command {index} has an empty argv", svc.name))
         })?;
         let cwd = match &cmd.cwd {
             Some(d) => self.confine(svc, "working directory", Path::new(d))?,
             None => svc.dirs.work.clone(),
         };
-        std::fs::create_dir_all(&cwd).map_err(|e| {
-            io_err(
-                format!("service `{}`: cannot create {}", svc.name, cwd.display()),
-                e,
-            )
-        })?;
+        std::fs::create_dir_all(&cwd)
+            .map_err(|e| io_err(format!("service `{}`: cannot create {}", svc.name, cwd.display()), e))?;
         let dir = svc.dirs.logs.join(phase);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let stdout = dir.join(format!("cmd-{index}.stdout"));
         let stderr = dir.join(format!("cmd-{index}.stderr"));
-        let out = std::fs::File::create(&stdout)
-            .map_err(|e| io_err(format!("cannot create {}", stdout.display()), e))?;
-        let err = std::fs::File::create(&stderr)
-            .map_err(|e| io_err(format!("cannot create {}", stderr.display()), e))?;
+        let out =
+            std::fs::File::create(&stdout).map_err(|e| io_err(format!("cannot create {}", stdout.display()), e))?;
+        let err =
+            std::fs::File::create(&stderr).map_err(|e| io_err(format!("cannot create {}", stderr.display()), e))?;
 
         let mut c = tokio::process::Command::new(program);
         c.args(&cmd.argv[1..])
             .env_clear()
-            .env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
-            )
+            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()))
             .env("HOME", &svc.dirs.work)
             .envs(toolchain_env())
             .envs(svc.extra_env.iter().map(|(k, v)| (k, v)))
@@ -482,38 +424,16 @@ impl Inner {
             .stderr(err)
             .process_group(0);
         let child = c.spawn().map_err(|source| {
-            let _ = std::fs::write(
-                &stderr,
-                format!("panther-host: cannot start `{program}`: {source}\n"),
-            );
-            ExecError::Spawn {
-                service: svc.name.clone(),
-                program: program.clone(),
-                source,
-            }
+            let _ = std::fs::write(&stderr, format!("panther-host: cannot start `{program}`: {source}\n"));
+            ExecError::Spawn { service: svc.name.clone(), program: program.clone(), source }
         })?;
         let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-        self.register(
-            format!("{}/{} {phase} cmd-{index} `{program}`", svc.test, svc.name),
-            pgid,
-        );
+        self.register(format!("{}/{} {phase} cmd-{index} `{program}`", svc.test, svc.name), pgid);
         self.events.emit(
             Self::entity(svc),
-            EventKind::CommandStarted {
-                phase: phase.into(),
-                index,
-                argv: cmd.argv.clone(),
-                pid: child.id(),
-            },
+            EventKind::CommandStarted { phase: phase.into(), index, argv: cmd.argv.clone(), pid: child.id() },
         );
-        Ok(Spawned {
-            child,
-            pgid,
-            stdout,
-            stderr,
-            cwd,
-            started: Instant::now(),
-        })
+        Ok(Spawned { child, pgid, stdout, stderr, cwd, started: Instant::now() })
     }
 
     /// Waits for a spawned command, killing its group when `timeout` passes; then kills what
@@ -535,10 +455,7 @@ impl Inner {
             Ok(st) => exit_of(st, s.started.elapsed()),
             Err(e) => {
                 tracing::error!("cannot wait for process group {}: {e}", s.pgid);
-                ServiceExit {
-                    duration: s.started.elapsed(),
-                    ..ServiceExit::default()
-                }
+                ServiceExit { duration: s.started.elapsed(), ..ServiceExit::default() }
             }
         };
         exit.timed_out = timed_out;
@@ -561,8 +478,7 @@ impl Inner {
         log: &mut Vec<serde_json::Value>,
         cwd: &Path,
     ) {
-        self.events
-            .emit(Self::entity(svc), command_finished(phase, index, &exit));
+        self.events.emit(Self::entity(svc), command_finished(phase, index, &exit));
         let entry = serde_json::json!({
             "index": index,
             "argv": cmd.argv,
@@ -585,35 +501,20 @@ impl Inner {
     }
 
     /// Runs a phase's commands one after the other.
-    async fn run_phase(
-        &self,
-        svc: &ServiceInstance,
-        phase: &str,
-        cmds: &[Command],
-    ) -> Result<PhaseReport, ExecError> {
+    async fn run_phase(&self, svc: &ServiceInstance, phase: &str, cmds: &[Command]) -> Result<PhaseReport, ExecError> {
         let mut report = PhaseReport::empty(phase);
         if cmds.is_empty() {
             return Ok(report);
         }
         let t0 = Instant::now();
-        self.events.emit(
-            Self::entity(svc),
-            EventKind::PhaseStarted {
-                phase: phase.into(),
-                commands: cmds.len(),
-            },
-        );
+        self.events.emit(Self::entity(svc), EventKind::PhaseStarted { phase: phase.into(), commands: cmds.len() });
         let mut log = Vec::new();
         let mut outcome = Ok(());
         for (i, cmd) in cmds.iter().enumerate() {
             let spawned = match self.spawn(svc, phase, i, cmd) {
                 Ok(s) => s,
                 Err(e) => {
-                    let exit = ServiceExit {
-                        exit_code: Some(127),
-                        not_started: true,
-                        ..ServiceExit::default()
-                    };
+                    let exit = ServiceExit { exit_code: Some(127), not_started: true, ..ServiceExit::default() };
                     self.record(svc, phase, i, cmd, &exit, &mut log, &svc.dirs.work);
                     let dir = svc.dirs.logs.join(phase);
                     report.commands.push(CommandReport {
@@ -631,14 +532,8 @@ impl Inner {
                     continue;
                 }
             };
-            let (stdout, stderr, cwd) = (
-                spawned.stdout.clone(),
-                spawned.stderr.clone(),
-                spawned.cwd.clone(),
-            );
-            let exit = self
-                .finish(spawned, cmd.timeout_ms.map(Duration::from_millis))
-                .await;
+            let (stdout, stderr, cwd) = (spawned.stdout.clone(), spawned.stderr.clone(), spawned.cwd.clone());
+            let exit = self.finish(spawned, cmd.timeout_ms.map(Duration::from_millis)).await;
             self.record(svc, phase, i, cmd, &exit, &mut log, &cwd);
             let bad = failed(&exit);
             report.commands.push(CommandReport {
@@ -659,10 +554,7 @@ impl Inner {
                 break;
             }
         }
-        self.events.emit(
-            Self::entity(svc),
-            phase_finished(phase, outcome.is_ok(), false, t0.elapsed()),
-        );
+        self.events.emit(Self::entity(svc), phase_finished(phase, outcome.is_ok(), false, t0.elapsed()));
         outcome.map(|()| report)
     }
 
@@ -694,11 +586,7 @@ struct Spawned {
 fn resolvable(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> bool {
     if program.contains('/') {
         let p = Path::new(program);
-        return if p.is_absolute() {
-            p.is_file()
-        } else {
-            cwd.join(p).is_file()
-        };
+        return if p.is_absolute() { p.is_file() } else { cwd.join(p).is_file() };
     }
     std::env::split_paths(path_var).any(|d| d.join(program).is_file())
 }
@@ -744,11 +632,7 @@ fn sockets_on(port: u16, transport: Transport) -> Vec<u64> {
             if cols.len() < 10 {
                 continue;
             }
-            let Some(p) = cols[1]
-                .rsplit(':')
-                .next()
-                .and_then(|h| u16::from_str_radix(h, 16).ok())
-            else {
+            let Some(p) = cols[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok()) else {
                 continue;
             };
             if p != port || (want_listen && cols[3] != "0A") {
@@ -773,10 +657,8 @@ fn group_owns(pgid: i32, inodes: &[u64]) -> bool {
                 continue;
             };
             let t = target.to_string_lossy();
-            if let Some(n) = t
-                .strip_prefix("socket:[")
-                .and_then(|s| s.strip_suffix(']'))
-                .and_then(|s| s.parse::<u64>().ok())
+            if let Some(n) =
+                t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse::<u64>().ok())
             {
                 if inodes.contains(&n) {
                     return true;
@@ -821,11 +703,7 @@ impl LocalExecutor {
     async fn prepare_inner(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
         let inner = &self.inner;
         let p = &svc.plan.plan().phases;
-        let phases = [
-            ("pre-compile", &p.pre_compile),
-            ("compile", &p.compile),
-            ("post-compile", &p.post_compile),
-        ];
+        let phases = [("pre-compile", &p.pre_compile), ("compile", &p.compile), ("post-compile", &p.post_compile)];
         if phases.iter().all(|(_, c)| c.is_empty()) {
             return Ok(vec![]);
         }
@@ -833,11 +711,7 @@ impl LocalExecutor {
         let cached = || {
             phases
                 .iter()
-                .map(|(n, _)| PhaseReport {
-                    phase: n.to_string(),
-                    commands: vec![],
-                    cached: true,
-                })
+                .map(|(n, _)| PhaseReport { phase: n.to_string(), commands: vec![], cached: true })
                 .collect::<Vec<_>>()
         };
         if tools.join(COMPLETE_MARKER).exists() {
@@ -845,12 +719,8 @@ impl LocalExecutor {
             return Ok(cached());
         }
         let parent = tools.parent().unwrap_or(Path::new("/")).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|e| {
-            io_err(
-                format!("cannot create the tools cache {}", parent.display()),
-                e,
-            )
-        })?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| io_err(format!("cannot create the tools cache {}", parent.display()), e))?;
         let lock_path = PathBuf::from(format!("{}.lock", tools.display()));
         let lock_file = std::fs::OpenOptions::new()
             .create(true)
@@ -868,19 +738,11 @@ impl LocalExecutor {
             return Ok(cached());
         }
         if tools.join(BUILDING_MARKER).exists() {
-            inner.events.note(
-                Inner::entity(svc),
-                format!("removing the unfinished build in {}", tools.display()),
-            );
-            std::fs::remove_dir_all(&tools).map_err(|e| {
-                io_err(
-                    format!("cannot remove the unfinished build {}", tools.display()),
-                    e,
-                )
-            })?;
+            inner.events.note(Inner::entity(svc), format!("removing the unfinished build in {}", tools.display()));
+            std::fs::remove_dir_all(&tools)
+                .map_err(|e| io_err(format!("cannot remove the unfinished build {}", tools.display()), e))?;
         }
-        std::fs::create_dir_all(&tools)
-            .map_err(|e| io_err(format!("cannot create {}", tools.display()), e))?;
+        std::fs::create_dir_all(&tools).map_err(|e| io_err(format!("cannot create {}", tools.display()), e))?;
         std::fs::write(tools.join(BUILDING_MARKER), b"")
             .map_err(|e| io_err(format!("cannot write to {}", tools.display()), e))?;
         // Compile phases build the plan's files (sources shipped in the plan), so they must
@@ -900,16 +762,9 @@ impl LocalExecutor {
 
     fn note_cached(&self, svc: &ServiceInstance, tools: &Path) {
         for phase in ["pre-compile", "compile", "post-compile"] {
-            self.inner.events.emit(
-                Inner::entity(svc),
-                phase_finished(phase, true, true, Duration::ZERO),
-            );
+            self.inner.events.emit(Inner::entity(svc), phase_finished(phase, true, true, Duration::ZERO));
         }
-        tracing::info!(
-            "service `{}`: compile phases cached in {}",
-            svc.name,
-            tools.display()
-        );
+        tracing::info!("service `{}`: compile phases cached in {}", svc.name, tools.display());
     }
 
     /// Writes the plan's files, runs the pre-run commands, then starts the run phase in the
@@ -930,8 +785,7 @@ impl LocalExecutor {
         let inner = self.inner.clone();
         let plan = svc.plan.plan();
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
         inner.write_files(svc)?;
         let pre = inner.run_phase(svc, "pre-run", &plan.phases.pre_run).await;
@@ -960,10 +814,7 @@ impl LocalExecutor {
                 return Err(ExecError::Spawn {
                     service: svc.name.clone(),
                     program: program.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "not found in PATH or not a file",
-                    ),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found in PATH or not a file"),
                 });
             }
         }
@@ -1001,9 +852,7 @@ impl LocalExecutor {
         cancel: &CancellationToken,
     ) -> Result<(), ExecError> {
         let Running::Local(r) = running else {
-            return Err(ExecError::Io(
-                "a Docker service was given to the local executor".into(),
-            ));
+            return Err(ExecError::Io("a Docker service was given to the local executor".into()));
         };
         let readiness = &svc.plan.plan().readiness;
         let condition = describe_condition(&readiness.condition);
@@ -1035,11 +884,7 @@ impl LocalExecutor {
                         .find(|p| &p.name == name)
                         .map(|p| p.transport)
                         .unwrap_or(Transport::Udp);
-                    let inodes = if last_started {
-                        sockets_on(port, transport)
-                    } else {
-                        vec![]
-                    };
+                    let inodes = if last_started { sockets_on(port, transport) } else { vec![] };
                     !inodes.is_empty() && pgid.is_some_and(|g| group_owns(g, &inodes))
                 }
                 ReadinessCondition::LogLine(text) => {
@@ -1056,22 +901,14 @@ impl LocalExecutor {
                 }
                 ReadinessCondition::FileExists(f) => {
                     last_started
-                        && (if Path::new(f).is_absolute() {
-                            PathBuf::from(f)
-                        } else {
-                            svc.dirs.work.join(f)
-                        })
-                        .exists()
+                        && (if Path::new(f).is_absolute() { PathBuf::from(f) } else { svc.dirs.work.join(f) }).exists()
                 }
             };
             if met {
                 break Ok(());
             }
             if let Some(e) = exited {
-                break Err(ExecError::ExitedEarly {
-                    service: svc.name.clone(),
-                    exit: e.describe(),
-                });
+                break Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: e.describe() });
             }
             if tokio::time::Instant::now() >= deadline {
                 break Err(ExecError::NotReady {
@@ -1090,11 +927,7 @@ impl LocalExecutor {
         let inner = &self.inner;
         inner.events.emit(
             Inner::entity(svc),
-            EventKind::Readiness {
-                condition,
-                ready: outcome.is_ok(),
-                waited_ms: t0.elapsed().as_millis() as u64,
-            },
+            EventKind::Readiness { condition, ready: outcome.is_ok(), waited_ms: t0.elapsed().as_millis() as u64 },
         );
         match &outcome {
             Ok(()) => {}
@@ -1130,12 +963,7 @@ impl LocalExecutor {
         }
     }
 
-    fn finished(
-        &self,
-        _svc: &ServiceInstance,
-        r: &mut RunningLocal,
-        exit: ServiceExit,
-    ) -> ServiceExit {
+    fn finished(&self, _svc: &ServiceInstance, r: &mut RunningLocal, exit: ServiceExit) -> ServiceExit {
         if r.exit.is_none() {
             r.exit = Some(exit);
         }
@@ -1144,12 +972,7 @@ impl LocalExecutor {
 
     /// Waits for the run phase to end, at most `svc.timeout` from its start; then kills the
     /// whole group and reports `timed_out`. `cancel` stops it like [`LocalExecutor::stop`].
-    pub async fn wait(
-        &self,
-        svc: &ServiceInstance,
-        running: &mut Running,
-        cancel: &CancellationToken,
-    ) -> ServiceExit {
+    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
         let Running::Local(r) = running else {
             return ServiceExit::never_started();
         };
@@ -1177,10 +1000,7 @@ impl LocalExecutor {
             None => {
                 self.inner.events.note(
                     Inner::entity(svc),
-                    format!(
-                        "run phase timed out after {:?}; killing its process group",
-                        svc.timeout
-                    ),
+                    format!("run phase timed out after {:?}; killing its process group", svc.timeout),
                 );
                 let mut e = self.kill_running(r, KILL_GRACE).await;
                 e.timed_out = true;
@@ -1192,12 +1012,7 @@ impl LocalExecutor {
 
     /// SIGTERM to the service's process group, `grace`, then SIGKILL. A service that had
     /// already ended keeps its own exit; otherwise `stopped_by_host` is set.
-    pub async fn stop(
-        &self,
-        svc: &ServiceInstance,
-        running: &mut Running,
-        grace: Duration,
-    ) -> ServiceExit {
+    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
         let Running::Local(r) = running else {
             return ServiceExit::never_started();
         };
@@ -1212,34 +1027,17 @@ impl LocalExecutor {
 
     /// Runs the post-run commands and collects the plan's artifacts that exist. Returns the
     /// pre-run, run and post-run phase reports (the first two were recorded by `start`).
-    pub async fn post_run(
-        &self,
-        svc: &ServiceInstance,
-    ) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let inner = &self.inner;
         let plan = svc.plan.plan();
-        let mut reports = lock(&inner.phases)
-            .remove(&(svc.test.clone(), svc.name.clone()))
-            .unwrap_or_default();
-        match inner
-            .run_phase(svc, "post-run", &plan.phases.post_run)
-            .await
-        {
+        let mut reports = lock(&inner.phases).remove(&(svc.test.clone(), svc.name.clone())).unwrap_or_default();
+        match inner.run_phase(svc, "post-run", &plan.phases.post_run).await {
             Ok(r) => reports.push(r),
             Err(e) => {
                 // The run is over; a failed post-run command is reported, not fatal.
-                inner.events.emit(
-                    Inner::entity(svc),
-                    EventKind::Failed {
-                        error: e.to_string(),
-                    },
-                );
+                inner.events.emit(Inner::entity(svc), EventKind::Failed { error: e.to_string() });
                 let commands = read_phase_reports(&svc.dirs.logs.join("post-run"));
-                reports.push(PhaseReport {
-                    phase: "post-run".into(),
-                    commands,
-                    cached: false,
-                });
+                reports.push(PhaseReport { phase: "post-run".into(), commands, cached: false });
             }
         }
         let mut artifacts = Vec::new();
@@ -1247,15 +1045,8 @@ impl LocalExecutor {
             match inner.confine(svc, "artifact", Path::new(&a.path)) {
                 Ok(p) if p.exists() => artifacts.push((a.kind, p)),
                 Ok(p) => {
-                    let what = if a.required {
-                        "required artifact"
-                    } else {
-                        "artifact"
-                    };
-                    inner.events.note(
-                        Inner::entity(svc),
-                        format!("{what} {} was not produced", p.display()),
-                    );
+                    let what = if a.required { "required artifact" } else { "artifact" };
+                    inner.events.note(Inner::entity(svc), format!("{what} {} was not produced", p.display()));
                 }
                 Err(e) => inner.events.note(Inner::entity(svc), e.to_string()),
             }
@@ -1267,11 +1058,7 @@ impl LocalExecutor {
     /// grace, SIGKILL, and a check that no member is left. Idempotent; every group is a step.
     pub async fn teardown(&self) -> TeardownReport {
         let inner = &self.inner;
-        let groups: Vec<Group> = lock(&inner.groups)
-            .iter()
-            .filter(|g| !g.gone)
-            .cloned()
-            .collect();
+        let groups: Vec<Group> = lock(&inner.groups).iter().filter(|g| !g.gone).cloned().collect();
         let mut report = TeardownReport::default();
         for g in &groups {
             let mut how = kill_group(g.pgid, KILL_GRACE).await;
@@ -1283,22 +1070,14 @@ impl LocalExecutor {
                 Ending::AlreadyGone => (true, "already gone".to_string()),
                 Ending::Terminated => (true, "terminated by SIGTERM".to_string()),
                 Ending::Killed => (true, "killed by SIGKILL after the grace period".to_string()),
-                Ending::Stuck => (
-                    false,
-                    format!(
-                        "members still alive or unreaped after SIGKILL: {:?}",
-                        group_members(g.pgid)
-                    ),
-                ),
+                Ending::Stuck => {
+                    (false, format!("members still alive or unreaped after SIGKILL: {:?}", group_members(g.pgid)))
+                }
             };
             if ok {
                 inner.mark_gone(g.pgid);
             }
-            let step = TeardownStep {
-                what: format!("process group {} ({})", g.pgid, g.label),
-                ok,
-                detail,
-            };
+            let step = TeardownStep { what: format!("process group {} ({})", g.pgid, g.label), ok, detail };
             inner.events.emit(Entity::Host, step.event());
             report.steps.push(step);
         }
@@ -1326,11 +1105,7 @@ fn read_phase_reports(dir: &Path) -> Vec<CommandReport> {
         .map(|e| CommandReport {
             argv: e["argv"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                 .unwrap_or_default(),
             exit: ServiceExit {
                 exit_code: e["exit_code"].as_i64().map(|c| c as i32),
@@ -1367,13 +1142,7 @@ async fn run_background(
     let mut report = PhaseReport::empty("run");
     let mut log = Vec::new();
     let mut exit = ServiceExit::default();
-    inner.events.emit(
-        Inner::entity(svc),
-        EventKind::PhaseStarted {
-            phase: "run".into(),
-            commands: cmds.len(),
-        },
-    );
+    inner.events.emit(Inner::entity(svc), EventKind::PhaseStarted { phase: "run".into(), commands: cmds.len() });
     for (i, cmd) in cmds.iter().enumerate() {
         let last = i + 1 == cmds.len();
         let spawned = {
@@ -1381,11 +1150,7 @@ async fn run_background(
             // group or prevents it from starting.
             let mut s = lock(shared);
             if s.stopping {
-                exit = ServiceExit {
-                    not_started: true,
-                    stopped_by_host: true,
-                    ..ServiceExit::default()
-                };
+                exit = ServiceExit { not_started: true, stopped_by_host: true, ..ServiceExit::default() };
                 break;
             }
             match inner.spawn(svc, "run", i, cmd) {
@@ -1399,11 +1164,7 @@ async fn run_background(
                 }
                 Err(e) => {
                     tracing::warn!("{e}");
-                    exit = ServiceExit {
-                        exit_code: Some(127),
-                        not_started: true,
-                        ..ServiceExit::default()
-                    };
+                    exit = ServiceExit { exit_code: Some(127), not_started: true, ..ServiceExit::default() };
                     inner.record(svc, "run", i, cmd, &exit, &mut log, &svc.dirs.work);
                     if cmd.critical || last {
                         break;
@@ -1412,11 +1173,7 @@ async fn run_background(
                 }
             }
         };
-        let (stdout, stderr, cwd) = (
-            spawned.stdout.clone(),
-            spawned.stderr.clone(),
-            spawned.cwd.clone(),
-        );
+        let (stdout, stderr, cwd) = (spawned.stdout.clone(), spawned.stderr.clone(), spawned.cwd.clone());
         // The last command's limit is the service timeout, enforced by `wait`.
         let limit = cmd.timeout_ms.map(Duration::from_millis);
         let e = inner.finish(spawned, limit).await;
@@ -1438,10 +1195,7 @@ async fn run_background(
     exit.duration = started.elapsed();
     // A service the host stopped ended as asked.
     let ok = !failed(&exit) || lock(shared).stopping;
-    inner.events.emit(
-        Inner::entity(svc),
-        phase_finished("run", ok, false, exit.duration),
-    );
+    inner.events.emit(Inner::entity(svc), phase_finished("run", ok, false, exit.duration));
     inner.stash(svc, report);
     exit
 }

@@ -137,22 +137,14 @@ impl ServiceExit {
 
     /// What `wait` and `stop` report for a service this executor did not start.
     pub(crate) fn never_started() -> Self {
-        ServiceExit {
-            not_started: true,
-            ..ServiceExit::default()
-        }
+        ServiceExit { not_started: true, ..ServiceExit::default() }
     }
 }
 
 /// The events both executors emit when a phase or a command ends, built in one place so a
 /// container's run and a process's read the same in events.jsonl.
 pub(crate) fn phase_finished(phase: &str, ok: bool, cached: bool, took: Duration) -> EventKind {
-    EventKind::PhaseFinished {
-        phase: phase.into(),
-        ok,
-        cached,
-        duration_ms: took.as_millis() as u64,
-    }
+    EventKind::PhaseFinished { phase: phase.into(), ok, cached, duration_ms: took.as_millis() as u64 }
 }
 
 /// See [`phase_finished`].
@@ -179,11 +171,7 @@ pub struct PhaseReport {
 impl PhaseReport {
     /// A phase before any of its commands ran.
     pub(crate) fn empty(phase: &str) -> Self {
-        PhaseReport {
-            phase: phase.into(),
-            commands: vec![],
-            cached: false,
-        }
+        PhaseReport { phase: phase.into(), commands: vec![], cached: false }
     }
 }
 
@@ -212,11 +200,7 @@ pub struct TeardownStep {
 impl TeardownStep {
     /// The event that records this step as it happens (the report keeps them all).
     pub(crate) fn event(&self) -> EventKind {
-        EventKind::TeardownStep {
-            what: self.what.clone(),
-            ok: self.ok,
-            detail: self.detail.clone(),
-        }
+        EventKind::TeardownStep { what: self.what.clone(), ok: self.ok, detail: self.detail.clone() }
     }
 }
 
@@ -227,14 +211,25 @@ pub enum ExecError {
     #[diagnostic(code(panther::exec::command_failed))]
     CommandFailed { service: String, phase: String, argv: String, reason: String, log: String },
     #[error("service `{service}` did not become ready within {timeout:?}: {condition}")]
-    #[diagnostic(code(panther::exec::not_ready), help("look at its logs in {logs}; raise readiness timeout in the plugin parameters if it is just slow"))]
+    #[diagnostic(
+        code(panther::exec::not_ready),
+        help("look at its logs in {logs}; raise readiness timeout in the plugin parameters if it is just slow")
+    )]
     NotReady { service: String, timeout: Duration, condition: String, logs: String },
     #[error("service `{service}` exited before it became ready ({exit})")]
     #[diagnostic(code(panther::exec::exited_early))]
     ExitedEarly { service: String, exit: String },
     #[error("service `{service}`: cannot start `{program}`: {source}")]
-    #[diagnostic(code(panther::exec::spawn), help("is the program installed? `make setup` installs the IUT toolchains"))]
-    Spawn { service: String, program: String, #[source] source: std::io::Error },
+    #[diagnostic(
+        code(panther::exec::spawn),
+        help("is the program installed? `make setup` installs the IUT toolchains")
+    )]
+    Spawn {
+        service: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("docker: {0}")]
     #[diagnostic(code(panther::exec::docker))]
     Docker(String),
@@ -290,7 +285,12 @@ impl AnyExecutor {
     ///
     /// # Errors
     /// Not ready in time, exited first, or interrupted.
-    pub async fn wait_ready(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> Result<(), ExecError> {
+    pub async fn wait_ready(
+        &self,
+        svc: &ServiceInstance,
+        running: &mut Running,
+        cancel: &CancellationToken,
+    ) -> Result<(), ExecError> {
         dispatch!(self, e => e.wait_ready(svc, running, cancel).await)
     }
 
@@ -305,7 +305,10 @@ impl AnyExecutor {
     }
 
     /// See [`local::LocalExecutor::post_run`].
-    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(crate::plugin::types::ArtifactKind, PathBuf)>) {
+    pub async fn post_run(
+        &self,
+        svc: &ServiceInstance,
+    ) -> (Vec<PhaseReport>, Vec<(crate::plugin::types::ArtifactKind, PathBuf)>) {
         dispatch!(self, e => e.post_run(svc).await)
     }
 
@@ -324,7 +327,11 @@ impl AnyExecutor {
     ///
     /// # Errors
     /// The daemon refused a network.
-    pub async fn setup_networks(&self, test: &str, d: &crate::plugin::wit::latest::env::DeploymentPlan) -> Result<(), ExecError> {
+    pub async fn setup_networks(
+        &self,
+        test: &str,
+        d: &crate::plugin::wit::latest::env::DeploymentPlan,
+    ) -> Result<(), ExecError> {
         match self {
             AnyExecutor::Local(_) => Ok(()),
             AnyExecutor::Docker(e) => {

@@ -78,7 +78,14 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
         let ports: Vec<String> = plan
             .ports
             .iter()
-            .map(|p| format!("{} {}/{}", p.name, if p.number == 0 { "auto".to_string() } else { p.number.to_string() }, crate::plugin::wit::wit_name(&p.transport)))
+            .map(|p| {
+                format!(
+                    "{} {}/{}",
+                    p.name,
+                    if p.number == 0 { "auto".to_string() } else { p.number.to_string() },
+                    crate::plugin::wit::wit_name(&p.transport)
+                )
+            })
             .collect();
         let _ = writeln!(out, "  ports: {}", ports.join(", "));
     }
@@ -91,7 +98,13 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
     };
     let _ = writeln!(out, "  ready: {cond} (within {})", humanize_ms(plan.readiness.timeout_ms));
     for a in &plan.artifacts {
-        let _ = writeln!(out, "  artifact: {} {}{}", crate::plugin::wit::wit_name(&a.kind), a.path, if a.required { " (required)" } else { "" });
+        let _ = writeln!(
+            out,
+            "  artifact: {} {}{}",
+            crate::plugin::wit::wit_name(&a.kind),
+            a.path,
+            if a.required { " (required)" } else { "" }
+        );
     }
     if !plan.capabilities.is_empty() {
         let _ = writeln!(out, "  capabilities: {}", plan.capabilities.join(", "));
@@ -111,7 +124,12 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
             let _ = writeln!(out, "    build-arg {k}={v}");
         }
         for s in &img.steps {
-            let _ = writeln!(out, "    RUN {}{}", argv_line(&s.argv), s.workdir.as_ref().map(|w| format!("  (in {w})")).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "    RUN {}{}",
+                argv_line(&s.argv),
+                s.workdir.as_ref().map(|w| format!("  (in {w})")).unwrap_or_default()
+            );
         }
     }
 }
@@ -126,11 +144,22 @@ pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
         let after = if p.after.is_empty() { String::new() } else { format!(", after {}", p.after.join(", ")) };
         let _ = writeln!(out, "  {}. {} on {}{after}", i + 1, p.service, p.host);
         for m in &p.mounts {
-            let _ = writeln!(out, "       mount {} -> {}{}", m.dir, m.target.as_deref().unwrap_or("(same path)"), if m.read_only { " (read-only)" } else { "" });
+            let _ = writeln!(
+                out,
+                "       mount {} -> {}{}",
+                m.dir,
+                m.target.as_deref().unwrap_or("(same path)"),
+                if m.read_only { " (read-only)" } else { "" }
+            );
         }
     }
     if let Some(c) = &d.capture {
-        let _ = writeln!(out, "  capture: on {}{}", c.interface, if c.ports_only { ", the services' ports only" } else { "" });
+        let _ = writeln!(
+            out,
+            "  capture: on {}{}",
+            c.interface,
+            if c.ports_only { ", the services' ports only" } else { "" }
+        );
     }
 }
 
@@ -140,7 +169,10 @@ mod tests {
 
     #[test]
     fn quotes_only_what_needs_it() {
-        assert_eq!(argv_line(&["go".into(), "build".into(), "-o".into(), "/a b".into(), "it's".into()]), r"go build -o '/a b' 'it'\''s'");
+        assert_eq!(
+            argv_line(&["go".into(), "build".into(), "-o".into(), "/a b".into(), "it's".into()]),
+            r"go build -o '/a b' 'it'\''s'"
+        );
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("{{ports.quic}}"), "{{ports.quic}}");
     }

@@ -250,7 +250,8 @@ fn policy_keys() -> Vec<String> {
 
 // ----- what counts as what -----
 
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "rbash", "yash", "busybox"];
+const SHELLS: &[&str] =
+    &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "rbash", "yash", "busybox"];
 /// Interpreters and the flags that make them run their next argument as code.
 const INLINE_CODE: &[(&str, &[&str])] = &[
     ("python", &["-c"]),
@@ -275,24 +276,93 @@ const SHELL_STRING_OPTS: &[(&str, &[&str])] = &[
     ("env", &["-S", "--split-string"]),
 ];
 const ESCALATION: &[&str] = &[
-    "sudo", "su", "doas", "pkexec", "runuser", "setpriv", "capsh", "nsenter", "unshare", "chroot", "mount", "umount", "insmod",
-    "modprobe", "rmmod", "docker", "podman", "nerdctl", "ctr", "crictl", "kubectl", "systemctl", "systemd-run", "iptables",
-    "ip6tables", "nft", "sysctl",
+    "sudo",
+    "su",
+    "doas",
+    "pkexec",
+    "runuser",
+    "setpriv",
+    "capsh",
+    "nsenter",
+    "unshare",
+    "chroot",
+    "mount",
+    "umount",
+    "insmod",
+    "modprobe",
+    "rmmod",
+    "docker",
+    "podman",
+    "nerdctl",
+    "ctr",
+    "crictl",
+    "kubectl",
+    "systemctl",
+    "systemd-run",
+    "iptables",
+    "ip6tables",
+    "nft",
+    "sysctl",
 ];
 const LOADER_ENV: &[&str] = &[
-    "GLIBC_TUNABLES", "GCONV_PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS", "PYTHONSTARTUP",
-    "PYTHONINSPECT", "PERL5OPT", "PERL5DB", "PERLLIB", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
-    "JDK_JAVA_OPTIONS", "LOCPATH", "NLSPATH", "HOSTALIASES", "RESOLV_HOST_CONF",
+    "GLIBC_TUNABLES",
+    "GCONV_PATH",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "IFS",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PERL5OPT",
+    "PERL5DB",
+    "PERLLIB",
+    "PERL5LIB",
+    "RUBYOPT",
+    "NODE_OPTIONS",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "LOCPATH",
+    "NLSPATH",
+    "HOSTALIASES",
+    "RESOLV_HOST_CONF",
 ];
 const LOADER_ENV_OK: &[&str] = &["LD_LIBRARY_PATH", "LD_BIND_NOW"];
 /// Capabilities no policy file can allow: each one amounts to a privileged container.
-const NEVER_CAPS: &[&str] = &["ALL", "PRIVILEGED", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "MKNOD", "DAC_READ_SEARCH", "BPF", "SYS_BOOT", "PERFMON"];
+const NEVER_CAPS: &[&str] = &[
+    "ALL",
+    "PRIVILEGED",
+    "SYS_ADMIN",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "MKNOD",
+    "DAC_READ_SEARCH",
+    "BPF",
+    "SYS_BOOT",
+    "PERFMON",
+];
 /// The directories a mount may name (wit `mount.dir`).
 pub const MOUNT_DIRS: &[&str] = &["logs", "www", "downloads", "certs", "qlog", "work", "cache", "tools"];
 const RESERVED_NETWORKS: &[&str] = &["host", "none", "bridge", "default"];
 const SYSTEM_TARGETS: &[&str] = &[
-    "/proc", "/sys", "/dev", "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/var/run/docker.sock",
-    "/run/docker.sock", "/root",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/boot",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/root",
 ];
 /// The longest name (variable, network, alias) the host accepts.
 const MAX_NAME_BYTES: usize = 253;
@@ -316,21 +386,33 @@ fn interpreter_family(prog: &str) -> &str {
 
 /// A short-option cluster such as `-ec` or `-lc` that contains `c`.
 fn is_shell_c(arg: &str) -> bool {
-    arg == "-c" || arg == "--command" || (arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 1 && arg[1..].chars().all(|c| c.is_ascii_alphabetic()) && arg.contains('c'))
+    arg == "-c"
+        || arg == "--command"
+        || (arg.starts_with('-')
+            && !arg.starts_with("--")
+            && arg.len() > 1
+            && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
+            && arg.contains('c'))
 }
 
 fn is_env_name(k: &str) -> bool {
     let mut cs = k.chars();
-    matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_plain_name(k: &str) -> bool {
     let mut cs = k.chars();
-    k.len() <= MAX_NAME_BYTES && matches!(cs.next(), Some(c) if c.is_ascii_alphanumeric()) && cs.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    k.len() <= MAX_NAME_BYTES
+        && matches!(cs.next(), Some(c) if c.is_ascii_alphanumeric())
+        && cs.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 fn is_loader_env(k: &str) -> bool {
-    (k.starts_with("LD_") && !LOADER_ENV_OK.contains(&k)) || k.starts_with("DYLD_") || k.starts_with("BASH_FUNC_") || LOADER_ENV.contains(&k)
+    (k.starts_with("LD_") && !LOADER_ENV_OK.contains(&k))
+        || k.starts_with("DYLD_")
+        || k.starts_with("BASH_FUNC_")
+        || LOADER_ENV.contains(&k)
 }
 
 /// Why `argv` hands code to an interpreter, if it does.
@@ -351,12 +433,18 @@ pub fn shell_string_in(argv: &[String]) -> Option<(usize, String)> {
         }
         let fam = interpreter_family(prog);
         if let Some((_, flags)) = INLINE_CODE.iter().find(|(n, _)| *n == fam) {
-            if let Some(flag) = rest.iter().find(|a| flags.contains(&a.as_str()) || flags.iter().any(|f| f.starts_with("--") && a.starts_with(&format!("{f}=")))) {
+            if let Some(flag) = rest.iter().find(|a| {
+                flags.contains(&a.as_str())
+                    || flags.iter().any(|f| f.starts_with("--") && a.starts_with(&format!("{f}=")))
+            }) {
                 return Some((i, format!("`{prog} {flag}` runs code given as an argument")));
             }
         }
         if let Some((_, flags)) = SHELL_STRING_OPTS.iter().find(|(n, _)| *n == prog) {
-            if let Some(flag) = rest.iter().find(|a| flags.contains(&a.as_str()) || flags.iter().any(|f| a.starts_with(&format!("{f}=")))) {
+            if let Some(flag) = rest
+                .iter()
+                .find(|a| flags.contains(&a.as_str()) || flags.iter().any(|f| a.starts_with(&format!("{f}="))))
+            {
                 return Some((i, format!("`{prog} {flag}` runs a shell string")));
             }
         }
@@ -368,7 +456,10 @@ pub fn shell_string_in(argv: &[String]) -> Option<(usize, String)> {
 }
 
 /// Wrappers that run the rest of their argv as the real program.
-const WRAPPERS: &[&str] = &["env", "nice", "nohup", "timeout", "stdbuf", "setsid", "taskset", "ionice", "chrt", "time", "exec", "command", "xargs", "busybox"];
+const WRAPPERS: &[&str] = &[
+    "env", "nice", "nohup", "timeout", "stdbuf", "setsid", "taskset", "ionice", "chrt", "time", "exec", "command",
+    "xargs", "busybox",
+];
 
 /// The program that really runs: `argv[0]`, or the first non-option item after wrappers.
 fn effective_programs(argv: &[String]) -> Vec<&str> {
@@ -467,7 +558,12 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn violate(&mut self, field: impl Into<String>, rule: &Rule, message: impl Into<String>) {
-        self.out.push(PolicyViolation { plugin: self.plugin.to_string(), field: field.into(), rule: rule.name, message: message.into() });
+        self.out.push(PolicyViolation {
+            plugin: self.plugin.to_string(),
+            field: field.into(),
+            rule: rule.name,
+            message: message.into(),
+        });
     }
 
     fn text(&mut self, field: &str, s: &str, max: usize) {
@@ -483,7 +579,14 @@ impl Checker<'_> {
         if s.contains('\0') {
             self.violate(field, &NO_NUL, "contains a NUL byte");
         } else if !is_plain_name(s) {
-            self.violate(field, &VALID_NAMES, format!("`{}` is not a valid {what} (letters, digits, `_`, `.`, `-`; starting with a letter or digit)", shorten(s)));
+            self.violate(
+                field,
+                &VALID_NAMES,
+                format!(
+                    "`{}` is not a valid {what} (letters, digits, `_`, `.`, `-`; starting with a letter or digit)",
+                    shorten(s)
+                ),
+            );
         }
     }
 
@@ -493,13 +596,21 @@ impl Checker<'_> {
             return;
         }
         if !confined(p, self.work.as_deref(), &self.roots) {
-            self.violate(field, &CONFINED_PATHS, format!("`{}` is outside the service's directories ({})", shorten(p), self.roots.join(", ")));
+            self.violate(
+                field,
+                &CONFINED_PATHS,
+                format!("`{}` is outside the service's directories ({})", shorten(p), self.roots.join(", ")),
+            );
         }
     }
 
     fn env(&mut self, at: &str, env: &[(String, String)]) {
         if env.len() > self.policy.max_env_vars {
-            self.violate(at, &BOUNDED_SIZES, format!("{} variables, more than {}", env.len(), self.policy.max_env_vars));
+            self.violate(
+                at,
+                &BOUNDED_SIZES,
+                format!("{} variables, more than {}", env.len(), self.policy.max_env_vars),
+            );
         }
         let mut seen = BTreeSet::new();
         for (k, v) in env {
@@ -507,7 +618,11 @@ impl Checker<'_> {
             self.text(&field, k, MAX_NAME_BYTES);
             self.text(&field, v, self.policy.max_env_bytes);
             if !k.contains('\0') && !is_env_name(k) {
-                self.violate(&field, &VALID_NAMES, format!("`{}` is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)", shorten(k)));
+                self.violate(
+                    &field,
+                    &VALID_NAMES,
+                    format!("`{}` is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)", shorten(k)),
+                );
             }
             if is_loader_env(k) {
                 self.violate(&field, &NO_DANGEROUS_ENV, format!("`{k}` changes what programs load or run"));
@@ -525,16 +640,28 @@ impl Checker<'_> {
             Some(_) => {
                 if !self.policy.allow_shell {
                     if let Some((i, why)) = shell_string_in(argv) {
-                        self.violate(format!("{at}.argv[{i}]"), &NO_SHELL, format!("{why}; return the program and its arguments as argv items"));
+                        self.violate(
+                            format!("{at}.argv[{i}]"),
+                            &NO_SHELL,
+                            format!("{why}; return the program and its arguments as argv items"),
+                        );
                     }
                 }
                 if let Some(prog) = effective_programs(argv).into_iter().find(|p| ESCALATION.contains(p)) {
-                    self.violate(format!("{at}.argv"), &NO_ESCALATION, format!("`{prog}` changes privileges or reaches around the executor"));
+                    self.violate(
+                        format!("{at}.argv"),
+                        &NO_ESCALATION,
+                        format!("`{prog}` changes privileges or reaches around the executor"),
+                    );
                 }
             }
         }
         if argv.len() > self.policy.max_args {
-            self.violate(format!("{at}.argv"), &BOUNDED_SIZES, format!("{} arguments, more than {}", argv.len(), self.policy.max_args));
+            self.violate(
+                format!("{at}.argv"),
+                &BOUNDED_SIZES,
+                format!("{} arguments, more than {}", argv.len(), self.policy.max_args),
+            );
         }
         for (i, a) in argv.iter().enumerate() {
             self.text(&format!("{at}.argv[{i}]"), a, self.policy.max_arg_bytes);
@@ -549,7 +676,11 @@ impl Checker<'_> {
         }
         if let Some(t) = c.timeout_ms {
             if t > self.policy.max_timeout_ms {
-                self.violate(format!("{at}.timeout-ms"), &BOUNDED_TIMEOUTS, format!("{t} ms, more than the maximum of {} ms", self.policy.max_timeout_ms));
+                self.violate(
+                    format!("{at}.timeout-ms"),
+                    &BOUNDED_TIMEOUTS,
+                    format!("{t} ms, more than the maximum of {} ms", self.policy.max_timeout_ms),
+                );
             }
         }
         self.text(&format!("{at}.description"), &c.description, self.policy.max_arg_bytes);
@@ -563,13 +694,22 @@ impl Checker<'_> {
         self.text("image.base", &img.base, MAX_NAME_BYTES);
         if !img.base.contains('\0') {
             if let Some(why) = registry_ref(&img.base) {
-                self.violate("image.base", &LOCAL_IMAGES, format!("`{}` {why}; build on `panther-base:bookworm` or another plan's image", shorten(&img.base)));
-            } else if self.policy.local_images_only && img.base.contains(':') && !img.base.starts_with("panther-base:") {
+                self.violate(
+                    "image.base",
+                    &LOCAL_IMAGES,
+                    format!("`{}` {why}; build on `panther-base:bookworm` or another plan's image", shorten(&img.base)),
+                );
+            } else if self.policy.local_images_only && img.base.contains(':') && !img.base.starts_with("panther-base:")
+            {
                 self.violate("image.base", &LOCAL_IMAGES, format!("`{}` is a tagged image the host did not build; use `panther-base:TAG` or another plan's image name", shorten(&img.base)));
             }
         }
         if img.packages.len() > self.policy.max_args {
-            self.violate("image.packages", &BOUNDED_SIZES, format!("{} packages, more than {}", img.packages.len(), self.policy.max_args));
+            self.violate(
+                "image.packages",
+                &BOUNDED_SIZES,
+                format!("{} packages, more than {}", img.packages.len(), self.policy.max_args),
+            );
         }
         for (i, p) in img.packages.iter().enumerate() {
             let f = format!("image.packages[{i}]");
@@ -577,7 +717,14 @@ impl Checker<'_> {
             let ok = p.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
                 && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.:=~_".contains(c));
             if !p.contains('\0') && !ok {
-                self.violate(&f, &LOCAL_IMAGES, format!("`{}` is not a Debian package name (an apt option or path would be read as one)", shorten(p)));
+                self.violate(
+                    &f,
+                    &LOCAL_IMAGES,
+                    format!(
+                        "`{}` is not a Debian package name (an apt option or path would be read as one)",
+                        shorten(p)
+                    ),
+                );
             }
         }
         for (i, s) in img.sources.iter().enumerate() {
@@ -589,16 +736,28 @@ impl Checker<'_> {
                 !host.is_empty() && !host.contains('@') && rest.chars().all(|c| c.is_ascii_graphic())
             });
             if !url_ok {
-                self.violate(format!("{at}.url"), &LOCAL_IMAGES, format!("`{}` is not an https URL without credentials", shorten(&s.url)));
+                self.violate(
+                    format!("{at}.url"),
+                    &LOCAL_IMAGES,
+                    format!("`{}` is not an https URL without credentials", shorten(&s.url)),
+                );
             }
             self.text(&format!("{at}.rev"), &s.rev, MAX_NAME_BYTES);
             if s.rev.is_empty() || s.rev.starts_with('-') || s.rev.chars().any(|c| c.is_whitespace()) {
-                self.violate(format!("{at}.rev"), &LOCAL_IMAGES, format!("`{}` is not a commit or tag", shorten(&s.rev)));
+                self.violate(
+                    format!("{at}.rev"),
+                    &LOCAL_IMAGES,
+                    format!("`{}` is not a commit or tag", shorten(&s.rev)),
+                );
             }
             self.image_path(&format!("{at}.dest"), &s.dest);
         }
         if img.steps.len() > self.policy.max_commands {
-            self.violate("image.steps", &BOUNDED_SIZES, format!("{} build steps, more than {}", img.steps.len(), self.policy.max_commands));
+            self.violate(
+                "image.steps",
+                &BOUNDED_SIZES,
+                format!("{} build steps, more than {}", img.steps.len(), self.policy.max_commands),
+            );
         }
         for (i, s) in img.steps.iter().enumerate() {
             let at = format!("image.steps[{i}]");
@@ -628,7 +787,11 @@ impl Checker<'_> {
     fn image_path(&mut self, field: &str, p: &str) {
         self.text(field, p, MAX_PATH_BYTES);
         if !p.starts_with('/') || Path::new(p).components().any(|c| matches!(c, Component::ParentDir)) {
-            self.violate(field, &CONFINED_PATHS, format!("`{}` must be an absolute path without `..` inside the image", shorten(p)));
+            self.violate(
+                field,
+                &CONFINED_PATHS,
+                format!("`{}` must be an absolute path without `..` inside the image", shorten(p)),
+            );
         }
     }
 }
@@ -645,7 +808,8 @@ fn registry_ref(r: &str) -> Option<&'static str> {
         return Some("names a registry or repository path");
     }
     let (name, tag) = r.split_once(':').unwrap_or((r, ""));
-    if !is_plain_name(name) || name.chars().any(|c| c.is_ascii_uppercase()) || (r.contains(':') && !is_plain_name(tag)) {
+    if !is_plain_name(name) || name.chars().any(|c| c.is_ascii_uppercase()) || (r.contains(':') && !is_plain_name(tag))
+    {
         return Some("is not a local image reference");
     }
     None
@@ -675,18 +839,31 @@ pub fn plan_bytes(plan: &ServicePlan) -> usize {
             + c.description.len()
     };
     let p = &plan.phases;
-    let phases: usize = [&p.pre_compile, &p.compile, &p.post_compile, &p.pre_run, &p.run, &p.post_run].iter().flat_map(|cs| cs.iter()).map(cmd).sum();
+    let phases: usize = [&p.pre_compile, &p.compile, &p.post_compile, &p.pre_run, &p.run, &p.post_run]
+        .iter()
+        .flat_map(|cs| cs.iter())
+        .map(cmd)
+        .sum();
     let image = plan.image.as_ref().map_or(0, |i| {
         i.name.len()
             + i.base.len()
             + i.packages.iter().map(String::len).sum::<usize>()
             + i.sources.iter().map(|s| s.name.len() + s.url.len() + s.rev.len() + s.dest.len()).sum::<usize>()
-            + i.steps.iter().map(|s| s.argv.iter().map(String::len).sum::<usize>() + s.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + s.workdir.as_ref().map_or(0, String::len)).sum::<usize>()
+            + i.steps
+                .iter()
+                .map(|s| {
+                    s.argv.iter().map(String::len).sum::<usize>()
+                        + s.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                        + s.workdir.as_ref().map_or(0, String::len)
+                })
+                .sum::<usize>()
             + i.build_args.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + i.workdir.as_ref().map_or(0, String::len)
     });
     let readiness = match &plan.readiness.condition {
-        ReadinessCondition::PortBound(s) | ReadinessCondition::LogLine(s) | ReadinessCondition::FileExists(s) => s.len(),
+        ReadinessCondition::PortBound(s) | ReadinessCondition::LogLine(s) | ReadinessCondition::FileExists(s) => {
+            s.len()
+        }
         _ => 0,
     };
     phases
@@ -766,7 +943,8 @@ impl Policy {
     /// [`PolicyError::Read`] when the file cannot be read, [`PolicyError::Parse`] with
     /// file:line:col for bad TOML, unknown keys, wrong types and unknown presets.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
         let mut p = Policy::from_toml(path, &text)?;
         if !text.lines().any(|l| l.trim_start().starts_with("name")) {
             p.name = path.file_stem().map_or_else(|| "custom".into(), |s| s.to_string_lossy().into_owned());
@@ -794,7 +972,8 @@ impl Policy {
             }
         };
         let file: Policy = toml::from_str(text).map_err(|e| parse_err(e.span(), e.message().trim().to_string()))?;
-        let table: toml::Table = toml::from_str(text).map_err(|e| parse_err(e.span(), e.message().trim().to_string()))?;
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_err(e.span(), e.message().trim().to_string()))?;
         let base_name = file.extends.clone().unwrap_or_else(|| "default".into());
         let base = Policy::preset(&base_name).map_err(|e| {
             let span = text.find("extends").map(|s| s..text[s..].find('\n').map_or(text.len(), |n| s + n));
@@ -808,14 +987,18 @@ impl Policy {
                 merged.insert(k.clone(), v.clone());
             }
         }
-        let mut out: Policy = merged.try_into().map_err(|e: toml::de::Error| parse_err(None, e.message().to_string()))?;
+        let mut out: Policy =
+            merged.try_into().map_err(|e: toml::de::Error| parse_err(None, e.message().to_string()))?;
         if !table.contains_key("name") {
             out.name = base.name;
         }
         for (i, e) in out.executors.iter().enumerate() {
             if !["localhost", "docker", "shadow"].contains(&e.as_str()) {
                 let span = text.find(&format!("\"{e}\"")).map(|s| s..s + e.len() + 2);
-                return Err(parse_err(span, format!("executors[{i}]: unknown executor `{e}`; expected one of localhost, docker, shadow")));
+                return Err(parse_err(
+                    span,
+                    format!("executors[{i}]: unknown executor `{e}`; expected one of localhost, docker, shadow"),
+                ));
             }
         }
         Ok(out)
@@ -835,7 +1018,14 @@ impl Policy {
             c.violate("plan", &BOUNDED_SIZES, format!("{bytes} bytes of text, more than {}", self.max_plan_bytes));
         }
         let p = &plan.phases;
-        let all = [("pre_compile", &p.pre_compile), ("compile", &p.compile), ("post_compile", &p.post_compile), ("pre_run", &p.pre_run), ("run", &p.run), ("post_run", &p.post_run)];
+        let all = [
+            ("pre_compile", &p.pre_compile),
+            ("compile", &p.compile),
+            ("post_compile", &p.post_compile),
+            ("pre_run", &p.pre_run),
+            ("run", &p.run),
+            ("post_run", &p.post_run),
+        ];
         let total: usize = all.iter().map(|(_, cs)| cs.len()).sum();
         if total > self.max_commands {
             c.violate("phases", &BOUNDED_SIZES, format!("{total} commands, more than {}", self.max_commands));
@@ -858,7 +1048,11 @@ impl Policy {
         for (i, port) in plan.ports.iter().enumerate().take(self.max_ports.saturating_add(1)) {
             c.name(&format!("ports[{i}].name"), &port.name, "port name");
             if !names.insert(port.name.as_str()) {
-                c.violate(format!("ports[{i}].name"), &VALID_NAMES, format!("port `{}` is declared twice", shorten(&port.name)));
+                c.violate(
+                    format!("ports[{i}].name"),
+                    &VALID_NAMES,
+                    format!("port `{}` is declared twice", shorten(&port.name)),
+                );
             }
         }
         match &plan.readiness.condition {
@@ -866,16 +1060,28 @@ impl Policy {
             ReadinessCondition::LogLine(l) => c.text("readiness.log-line", l, self.max_arg_bytes),
             ReadinessCondition::PortBound(n) => {
                 if !plan.ports.iter().any(|p| &p.name == n) {
-                    c.violate("readiness.port-bound", &VALID_NAMES, format!("port `{}` is not declared in `ports`", shorten(n)));
+                    c.violate(
+                        "readiness.port-bound",
+                        &VALID_NAMES,
+                        format!("port `{}` is not declared in `ports`", shorten(n)),
+                    );
                 }
             }
             _ => {}
         }
         if plan.readiness.timeout_ms > self.max_timeout_ms {
-            c.violate("readiness.timeout-ms", &BOUNDED_TIMEOUTS, format!("{} ms, more than the maximum of {} ms", plan.readiness.timeout_ms, self.max_timeout_ms));
+            c.violate(
+                "readiness.timeout-ms",
+                &BOUNDED_TIMEOUTS,
+                format!("{} ms, more than the maximum of {} ms", plan.readiness.timeout_ms, self.max_timeout_ms),
+            );
         }
         if plan.artifacts.len() > self.max_artifacts {
-            c.violate("artifacts", &BOUNDED_SIZES, format!("{} artifacts, more than {}", plan.artifacts.len(), self.max_artifacts));
+            c.violate(
+                "artifacts",
+                &BOUNDED_SIZES,
+                format!("{} artifacts, more than {}", plan.artifacts.len(), self.max_artifacts),
+            );
         }
         for (i, a) in plan.artifacts.iter().enumerate().take(self.max_artifacts.saturating_add(1)) {
             c.path(&format!("artifacts[{i}].path"), &a.path);
@@ -891,13 +1097,25 @@ impl Policy {
             let norm = cap.trim().to_ascii_uppercase();
             let norm = norm.strip_prefix("CAP_").unwrap_or(&norm);
             if NEVER_CAPS.contains(&norm) {
-                c.violate(format!("capabilities[{i}]"), &ALLOWED_CAPS, format!("`{}` amounts to a privileged container and is never allowed", shorten(cap)));
+                c.violate(
+                    format!("capabilities[{i}]"),
+                    &ALLOWED_CAPS,
+                    format!("`{}` amounts to a privileged container and is never allowed", shorten(cap)),
+                );
             } else if !self.allowed_capabilities.iter().any(|a| a.eq_ignore_ascii_case(norm)) {
-                c.violate(format!("capabilities[{i}]"), &ALLOWED_CAPS, format!("`{}` is not in the allow-list ({})", shorten(cap), self.allowed_capabilities.join(", ")));
+                c.violate(
+                    format!("capabilities[{i}]"),
+                    &ALLOWED_CAPS,
+                    format!("`{}` is not in the allow-list ({})", shorten(cap), self.allowed_capabilities.join(", ")),
+                );
             }
         }
         if plan.capabilities.len() > 64 {
-            c.violate("capabilities", &BOUNDED_SIZES, format!("{} capabilities, more than 64", plan.capabilities.len()));
+            c.violate(
+                "capabilities",
+                &BOUNDED_SIZES,
+                format!("{} capabilities, more than 64", plan.capabilities.len()),
+            );
         }
         c.finish(self)
     }
@@ -912,13 +1130,17 @@ impl Policy {
         if !self.local_images_only {
             return Ok(());
         }
-        let built: BTreeSet<&str> = plans.iter().filter_map(|(_, p)| p.image.as_ref().map(|i| i.name.as_str())).collect();
+        let built: BTreeSet<&str> =
+            plans.iter().filter_map(|(_, p)| p.image.as_ref().map(|i| i.name.as_str())).collect();
         let mut out = vec![];
         for (plugin, plan) in plans {
             let Some(img) = &plan.image else { continue };
             let own = img.base == img.name;
             // A registry reference is already refused by `check`, with its own reason.
-            if registry_ref(&img.base).is_some() || img.base.starts_with("panther-base:") || (!own && built.contains(img.base.as_str())) {
+            if registry_ref(&img.base).is_some()
+                || img.base.starts_with("panther-base:")
+                || (!own && built.contains(img.base.as_str()))
+            {
                 continue;
             }
             out.push(Violations {
@@ -931,7 +1153,11 @@ impl Policy {
                     message: format!(
                         "`{}` is neither `panther-base:TAG` nor an image another plan of this experiment builds ({})",
                         shorten(&img.base),
-                        if built.is_empty() { "none".to_string() } else { built.iter().copied().collect::<Vec<_>>().join(", ") }
+                        if built.is_empty() {
+                            "none".to_string()
+                        } else {
+                            built.iter().copied().collect::<Vec<_>>().join(", ")
+                        }
                     ),
                 }],
             });
@@ -952,27 +1178,54 @@ impl Policy {
         let mut c = Checker { policy: self, plugin, roots: vec![], work: None, out: vec![] };
         let kind = kind_name(plan.kind);
         if !self.executors.iter().any(|e| e == kind) {
-            c.violate("kind", &ALLOWED_EXECUTORS, format!("the {kind} executor is not allowed (allowed: {})", self.executors.join(", ")));
+            c.violate(
+                "kind",
+                &ALLOWED_EXECUTORS,
+                format!("the {kind} executor is not allowed (allowed: {})", self.executors.join(", ")),
+            );
         }
         if plan.networks.len() > self.max_services {
-            c.violate("networks", &BOUNDED_SIZES, format!("{} networks, more than {}", plan.networks.len(), self.max_services));
+            c.violate(
+                "networks",
+                &BOUNDED_SIZES,
+                format!("{} networks, more than {}", plan.networks.len(), self.max_services),
+            );
         }
         let mut declared = BTreeSet::new();
         for (i, n) in plan.networks.iter().enumerate().take(self.max_services.saturating_add(1)) {
             let f = format!("networks[{i}].name");
             c.name(&f, &n.name, "network name");
             if reserved_network(&n.name) {
-                c.violate(&f, &NO_HOST_NAMESPACES, format!("`{}` is a Docker built-in network or another namespace; declare a network of the test's own", shorten(&n.name)));
+                c.violate(
+                    &f,
+                    &NO_HOST_NAMESPACES,
+                    format!(
+                        "`{}` is a Docker built-in network or another namespace; declare a network of the test's own",
+                        shorten(&n.name)
+                    ),
+                );
             }
             if self.internal_networks_only && !n.internal {
-                c.violate(format!("networks[{i}].internal"), &NO_HOST_NAMESPACES, format!("network `{}` is not internal; the {} policy allows only networks without a route out", shorten(&n.name), self.name));
+                c.violate(
+                    format!("networks[{i}].internal"),
+                    &NO_HOST_NAMESPACES,
+                    format!(
+                        "network `{}` is not internal; the {} policy allows only networks without a route out",
+                        shorten(&n.name),
+                        self.name
+                    ),
+                );
             }
             if !declared.insert(n.name.as_str()) {
                 c.violate(&f, &VALID_NAMES, format!("network `{}` is declared twice", shorten(&n.name)));
             }
         }
         if plan.placements.len() > self.max_services {
-            c.violate("placements", &BOUNDED_SIZES, format!("{} services, more than {}", plan.placements.len(), self.max_services));
+            c.violate(
+                "placements",
+                &BOUNDED_SIZES,
+                format!("{} services, more than {}", plan.placements.len(), self.max_services),
+            );
         }
         // The directories a mount names are made later, per test; `run_dir` only anchors the
         // message. Their host paths are judged by [`Policy::check_mount_sources`].
@@ -982,7 +1235,11 @@ impl Policy {
             let at = format!("placements[{i}]");
             c.name(&format!("{at}.service"), &p.service, "service name");
             if !services.insert(p.service.as_str()) {
-                c.violate(format!("{at}.service"), &VALID_NAMES, format!("service `{}` is placed twice", shorten(&p.service)));
+                c.violate(
+                    format!("{at}.service"),
+                    &VALID_NAMES,
+                    format!("service `{}` is placed twice", shorten(&p.service)),
+                );
             }
             c.name(&format!("{at}.host"), &p.host, "host name");
             for (j, a) in p.aliases.iter().enumerate().take(64) {
@@ -991,25 +1248,47 @@ impl Policy {
             for (j, n) in p.networks.iter().enumerate().take(64) {
                 let f = format!("{at}.networks[{j}]");
                 if reserved_network(n) {
-                    c.violate(&f, &NO_HOST_NAMESPACES, format!("`{}` is a Docker built-in network or another namespace", shorten(n)));
+                    c.violate(
+                        &f,
+                        &NO_HOST_NAMESPACES,
+                        format!("`{}` is a Docker built-in network or another namespace", shorten(n)),
+                    );
                 } else if !declared.contains(n.as_str()) {
-                    c.violate(&f, &NO_HOST_NAMESPACES, format!("network `{}` is not one the deployment declares", shorten(n)));
+                    c.violate(
+                        &f,
+                        &NO_HOST_NAMESPACES,
+                        format!("network `{}` is not one the deployment declares", shorten(n)),
+                    );
                 }
             }
             c.env(&format!("{at}.env"), &p.env);
             if p.mounts.len() > MOUNT_DIRS.len() * 2 {
-                c.violate(format!("{at}.mounts"), &BOUNDED_SIZES, format!("{} mounts, more than {}", p.mounts.len(), MOUNT_DIRS.len() * 2));
+                c.violate(
+                    format!("{at}.mounts"),
+                    &BOUNDED_SIZES,
+                    format!("{} mounts, more than {}", p.mounts.len(), MOUNT_DIRS.len() * 2),
+                );
             }
             for (j, m) in p.mounts.iter().enumerate().take(MOUNT_DIRS.len() * 2 + 1) {
                 let f = format!("{at}.mounts[{j}]");
                 c.text(&format!("{f}.dir"), &m.dir, MAX_PATH_BYTES);
                 if !MOUNT_DIRS.contains(&m.dir.as_str()) {
-                    c.violate(format!("{f}.dir"), &CONFINED_MOUNTS, format!("`{}` is not one of the host's directories ({})", shorten(&m.dir), MOUNT_DIRS.join(", ")));
+                    c.violate(
+                        format!("{f}.dir"),
+                        &CONFINED_MOUNTS,
+                        format!(
+                            "`{}` is not one of the host's directories ({})",
+                            shorten(&m.dir),
+                            MOUNT_DIRS.join(", ")
+                        ),
+                    );
                 }
                 if let Some(t) = &m.target {
                     c.text(&format!("{f}.target"), t, MAX_PATH_BYTES);
                     let lex = lexical(Path::new(t));
-                    let bad = !t.starts_with('/') || Path::new(t).components().any(|x| matches!(x, Component::ParentDir)) || lex.as_deref() == Some(Path::new("/"));
+                    let bad = !t.starts_with('/')
+                        || Path::new(t).components().any(|x| matches!(x, Component::ParentDir))
+                        || lex.as_deref() == Some(Path::new("/"));
                     let system = lex.as_deref().is_some_and(|l| SYSTEM_TARGETS.iter().any(|s| l.starts_with(s)));
                     if bad || system {
                         c.violate(format!("{f}.target"), &CONFINED_MOUNTS, format!("`{}` is not allowed as a mount target (absolute, no `..`, not `/` or a system location)", shorten(t)));
@@ -1022,7 +1301,11 @@ impl Policy {
         if let Some(cap) = &plan.capture {
             let i = cap.interface.as_str();
             if !(i == "lo" || i == "test-network" || declared.contains(i)) {
-                c.violate("capture.interface", &NO_HOST_NAMESPACES, format!("`{}` is not `lo`, `test-network` or a network of the test", shorten(i)));
+                c.violate(
+                    "capture.interface",
+                    &NO_HOST_NAMESPACES,
+                    format!("`{}` is not `lo`, `test-network` or a network of the test", shorten(i)),
+                );
             }
         }
         c.finish(self)
@@ -1049,14 +1332,23 @@ impl Policy {
     ///
     /// # Errors
     /// Every mount that resolves outside.
-    pub fn check_mount_sources<'a>(&self, plugin: &str, mounts: impl IntoIterator<Item = (String, &'a Path)>, roots: &[&Path]) -> Result<(), Violations> {
+    pub fn check_mount_sources<'a>(
+        &self,
+        plugin: &str,
+        mounts: impl IntoIterator<Item = (String, &'a Path)>,
+        roots: &[&Path],
+    ) -> Result<(), Violations> {
         let mut c = Checker { policy: self, plugin, roots: vec![], work: None, out: vec![] };
         let roots: Vec<PathBuf> = roots.iter().map(|r| resolve(r)).collect();
         for (field, path) in mounts {
             let resolved = resolve(path);
             if !roots.iter().any(|r| resolved.starts_with(r)) {
                 let list = roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
-                c.violate(field, &CONFINED_MOUNTS, format!("{} resolves to {}, outside {list}", path.display(), resolved.display()));
+                c.violate(
+                    field,
+                    &CONFINED_MOUNTS,
+                    format!("{} resolves to {}, outside {list}", path.display(), resolved.display()),
+                );
             }
         }
         c.finish(self)
@@ -1064,7 +1356,8 @@ impl Policy {
 }
 
 fn reserved_network(n: &str) -> bool {
-    RESERVED_NETWORKS.contains(&n.to_ascii_lowercase().as_str()) || ["container:", "ns:", "pid:", "service:"].iter().any(|p| n.to_ascii_lowercase().starts_with(p))
+    RESERVED_NETWORKS.contains(&n.to_ascii_lowercase().as_str())
+        || ["container:", "ns:", "pid:", "service:"].iter().any(|p| n.to_ascii_lowercase().starts_with(p))
 }
 
 impl Checker<'_> {
@@ -1084,12 +1377,26 @@ pub(crate) mod tests {
     use crate::plugin::wit::latest::env::{Capture, Mount, Network, Placement};
 
     fn cmd(argv: &[&str]) -> Command {
-        Command { argv: argv.iter().map(|s| s.to_string()).collect(), env: vec![], cwd: None, timeout_ms: None, critical: true, description: String::new() }
+        Command {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            env: vec![],
+            cwd: None,
+            timeout_ms: None,
+            critical: true,
+            description: String::new(),
+        }
     }
 
     fn plan(run: Vec<Command>) -> ServicePlan {
         ServicePlan {
-            phases: Phases { pre_compile: vec![], compile: vec![], post_compile: vec![], pre_run: vec![], run, post_run: vec![] },
+            phases: Phases {
+                pre_compile: vec![],
+                compile: vec![],
+                post_compile: vec![],
+                pre_run: vec![],
+                run,
+                post_run: vec![],
+            },
             image: None,
             ports: vec![Port { name: "quic".into(), number: 0, transport: Transport::Udp }],
             readiness: Readiness { condition: ReadinessCondition::PortBound("quic".into()), timeout_ms: 10_000 },
@@ -1124,7 +1431,15 @@ pub(crate) mod tests {
     }
 
     fn image(base: &str) -> ImageSpec {
-        ImageSpec { name: "quic-go".into(), base: base.into(), packages: vec!["golang-go".into()], sources: vec![], steps: vec![], build_args: vec![], workdir: Some("/app".into()) }
+        ImageSpec {
+            name: "quic-go".into(),
+            base: base.into(),
+            packages: vec!["golang-go".into()],
+            sources: vec![],
+            steps: vec![],
+            build_args: vec![],
+            workdir: Some("/app".into()),
+        }
     }
 
     /// A Docker deployment that passes the strict policy; `cli::audit` prints it too.
@@ -1155,7 +1470,8 @@ pub(crate) mod tests {
         let mut p = plan(vec![cmd(&["picoquicdemo", "-p", "4443"])]);
         p.image = Some(image("panther-base:bookworm"));
         p.capabilities = vec!["NET_ADMIN".into()];
-        p.artifacts = vec![Artifact { kind: ArtifactKind::Log, path: "/srv/run/1/server/logs/a.log".into(), required: true }];
+        p.artifacts =
+            vec![Artifact { kind: ArtifactKind::Log, path: "/srv/run/1/server/logs/a.log".into(), required: true }];
         assert_eq!(check(&Policy::default(), &p), Vec::<&str>::new());
         assert_eq!(check(&Policy::strict(), &p), Vec::<&str>::new());
     }
@@ -1341,7 +1657,8 @@ pub(crate) mod tests {
     fn absolute_elsewhere() {
         let mut p = plan(vec![cmd(&["x"])]);
         p.files = vec![("/etc/cron.d/evil".into(), "* * * * * root id".into()), ("conf/a.toml".into(), "".into())];
-        p.artifacts = vec![Artifact { kind: ArtifactKind::Other, path: "/srv/run/1/server-other/x".into(), required: false }];
+        p.artifacts =
+            vec![Artifact { kind: ArtifactKind::Other, path: "/srv/run/1/server-other/x".into(), required: false }];
         let v = Policy::strict().check("t", &p, &ctx()).unwrap_err();
         let fields: Vec<_> = v.violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["artifacts[0].path", "files[0].path"]);
@@ -1413,7 +1730,12 @@ pub(crate) mod tests {
         let mut p = plan(vec![cmd(&["x"])]);
         let mut img = image("panther-base:bookworm");
         img.packages = vec!["-oAPT::Get::AllowUnauthenticated=1".into(), "libssl-dev".into()];
-        img.sources = vec![SourceRef { name: "q".into(), url: "http://user:pw@example.com/x.git".into(), rev: "v1".into(), dest: "/src/q".into() }];
+        img.sources = vec![SourceRef {
+            name: "q".into(),
+            url: "http://user:pw@example.com/x.git".into(),
+            rev: "v1".into(),
+            dest: "/src/q".into(),
+        }];
         p.image = Some(img);
         let v = Policy::strict().check("t", &p, &ctx()).unwrap_err();
         let fields: Vec<_> = v.violations.iter().map(|v| (v.field.as_str(), v.rule)).collect();
@@ -1495,7 +1817,11 @@ pub(crate) mod tests {
         let logs = dir.path().join("t/server/logs");
         let work = dir.path().join("t/server/work");
         let up = dir.path().join("t/../../etc");
-        let mounts = [("m[0]".to_string(), logs.as_path()), ("m[1]".to_string(), work.as_path()), ("m[2]".to_string(), up.as_path())];
+        let mounts = [
+            ("m[0]".to_string(), logs.as_path()),
+            ("m[1]".to_string(), work.as_path()),
+            ("m[2]".to_string(), up.as_path()),
+        ];
         let v = Policy::strict().check_mount_sources("env", mounts, &[dir.path()]).unwrap_err();
         let fields: Vec<_> = v.violations.iter().map(|v| (v.field.as_str(), v.rule)).collect();
         assert_eq!(fields, [("m[0]", "confined-mounts"), ("m[2]", "confined-mounts")]);

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use crate::plugin::types::{
-    Command, Phases, ReadinessCondition, ServicePlan,
-};
+use crate::plugin::types::{Command, Phases, ReadinessCondition, ServicePlan};
 
 /// Runtime values for one service (the vocabulary is documented in `wit/…/types.wit`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -194,7 +192,13 @@ mod tests {
         c.ports.insert("quic".into(), 4443);
         c.files.insert("keylog".into(), "/run/keys.log".into());
         c.target = Some(TargetEndpoint {
-            endpoint: Endpoint { name: "s".into(), host: "localhost".into(), ip: "127.0.0.1".into(), ip_decimal: ip_decimal("127.0.0.1"), ports: Default::default() },
+            endpoint: Endpoint {
+                name: "s".into(),
+                host: "localhost".into(),
+                ip: "127.0.0.1".into(),
+                ip_decimal: ip_decimal("127.0.0.1"),
+                ports: Default::default(),
+            },
             port: 4443,
         });
         c
@@ -203,7 +207,18 @@ mod tests {
     // It fills in known placeholders and leaves plain text alone, without HTML escaping.
     #[test]
     fn renders_known_placeholders() {
-        let p = render_plan("t", &plan_with_argv(&["srv", "-p", "{{ports.quic}}", "https://{{target.host}}:{{target.port}}/a&b", "{{target.ip_decimal}}"]), &ctx()).unwrap();
+        let p = render_plan(
+            "t",
+            &plan_with_argv(&[
+                "srv",
+                "-p",
+                "{{ports.quic}}",
+                "https://{{target.host}}:{{target.port}}/a&b",
+                "{{target.ip_decimal}}",
+            ]),
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(p.phases.run[0].argv, ["srv", "-p", "4443", "https://localhost:4443/a&b", "2130706433"]);
         assert_eq!(p.phases.run[0].env[0].1, "/run/keys.log");
     }

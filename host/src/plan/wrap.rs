@@ -22,11 +22,20 @@ fn prefix(kind: &str, options: &[String]) -> Result<(Vec<String>, String), WrapE
         // -f follows forks (servers often spawn workers); -tt timestamps every call.
         "strace" => vec!["strace".into(), "-f".into(), "-tt".into(), "-o".into(), out("strace.log")],
         "ltrace" => vec!["ltrace".into(), "-f".into(), "-tt".into(), "-o".into(), out("ltrace.log")],
-        "valgrind" => vec!["valgrind".into(), "--trace-children=yes".into(), format!("--log-file={}", out("valgrind.log"))],
+        "valgrind" => {
+            vec!["valgrind".into(), "--trace-children=yes".into(), format!("--log-file={}", out("valgrind.log"))]
+        }
         "perf" => vec!["perf".into(), "record".into(), "-g".into(), "-o".into(), out("perf.data")],
         // Batch mode: run, print a backtrace if it stops on a signal, then let it go.
-        "gdb" => vec!["gdb".into(), "-batch".into(), "-ex".into(), "run".into(), "-ex".into(), "bt".into(), "--args".into()],
-        other => return Err(WrapError { kind: other.into(), message: "unknown wrapper; known: strace, ltrace, valgrind, perf, gdb".into() }),
+        "gdb" => {
+            vec!["gdb".into(), "-batch".into(), "-ex".into(), "run".into(), "-ex".into(), "bt".into(), "--args".into()]
+        }
+        other => {
+            return Err(WrapError {
+                kind: other.into(),
+                message: "unknown wrapper; known: strace, ltrace, valgrind, perf, gdb".into(),
+            })
+        }
     };
     let file = match kind {
         "strace" => out("strace.log"),
@@ -78,7 +87,21 @@ mod tests {
     #[test]
     fn strace_wraps_the_service() {
         let p = apply(&plan(), &[("strace".into(), vec!["-e".into(), "trace=network".into()])]).unwrap();
-        assert_eq!(p.phases.run[0].argv, ["strace", "-f", "-tt", "-o", "{{dirs.logs}}/strace.log", "-e", "trace=network", "srv", "-p", "{{ports.quic}}"]);
+        assert_eq!(
+            p.phases.run[0].argv,
+            [
+                "strace",
+                "-f",
+                "-tt",
+                "-o",
+                "{{dirs.logs}}/strace.log",
+                "-e",
+                "trace=network",
+                "srv",
+                "-p",
+                "{{ports.quic}}"
+            ]
+        );
         assert_eq!(p.artifacts[0].path, "{{dirs.logs}}/strace.log");
     }
 

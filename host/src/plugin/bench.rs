@@ -48,28 +48,12 @@ pub fn sample_request(info: &types::PluginInfo) -> types::PlanRequest {
     types::PlanRequest {
         service: "bench".into(),
         role: info.roles.first().copied().unwrap_or(types::Role::Server),
-        protocol: info
-            .protocols
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "quic".into()),
-        protocol_version: info
-            .versions
-            .first()
-            .map(|v| v.name.clone())
-            .unwrap_or_default(),
-        params: info
-            .parameters
-            .iter()
-            .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
-            .collect(),
+        protocol: info.protocols.first().cloned().unwrap_or_else(|| "quic".into()),
+        protocol_version: info.versions.first().map(|v| v.name.clone()).unwrap_or_default(),
+        params: info.parameters.iter().filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d))).collect(),
         target: None,
         peers: vec![],
-        environment: info
-            .environments
-            .first()
-            .copied()
-            .unwrap_or(types::EnvironmentKind::Localhost),
+        environment: info.environments.first().copied().unwrap_or(types::EnvironmentKind::Localhost),
         requests: vec![],
         testcase: None,
     }
@@ -91,10 +75,8 @@ pub fn run(opts: &HostOptions, rounds: usize) -> Result<BenchReport, super::Plug
     let engine = super::sandbox::engine(&opts.limits).map_err(super::PluginError::Engine)?;
     let mut plugins = vec![];
     for p in host.plugins() {
-        let bytes = std::fs::read(&p.path).map_err(|e| super::PluginError::Io {
-            path: p.path.clone(),
-            message: e.to_string(),
-        })?;
+        let bytes = std::fs::read(&p.path)
+            .map_err(|e| super::PluginError::Io { path: p.path.clone(), message: e.to_string() })?;
         let compile = (0..rounds.min(5))
             .map(|_| {
                 let t = Instant::now();
@@ -147,8 +129,5 @@ pub fn run(opts: &HostOptions, rounds: usize) -> Result<BenchReport, super::Plug
             calls_per_sec: n as f64 / t.elapsed().as_secs_f64(),
         });
     }
-    Ok(BenchReport {
-        open_all_warm_ms: median(open_times),
-        plugins,
-    })
+    Ok(BenchReport { open_all_warm_ms: median(open_times), plugins })
 }

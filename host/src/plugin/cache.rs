@@ -54,10 +54,7 @@ impl Cache {
     pub fn new(dir: PathBuf, engine: &Engine) -> Cache {
         let mut h = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        Cache {
-            dir,
-            engine_key: format!("{:016x}", h.finish()),
-        }
+        Cache { dir, engine_key: format!("{:016x}", h.finish()) }
     }
 
     /// Where the cache lives.
@@ -67,10 +64,7 @@ impl Cache {
 
     fn paths(&self, wasm_sha256: &str) -> (PathBuf, PathBuf) {
         let stem = format!("{wasm_sha256}-{}", self.engine_key);
-        (
-            self.dir.join(format!("{stem}.cwasm")),
-            self.dir.join(format!("{stem}.json")),
-        )
+        (self.dir.join(format!("{stem}.cwasm")), self.dir.join(format!("{stem}.json")))
     }
 
     /// Returns the compiled component for `bytes` (whose sha256 is `wasm_sha256`), from the
@@ -130,19 +124,13 @@ impl Cache {
             written_by: format!("panther-host {}", env!("CARGO_PKG_VERSION")),
         };
         write_atomic(&cwasm, art)?;
-        write_atomic(
-            &json,
-            &serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?,
-        )
+        write_atomic(&json, &serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?)
     }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// Writes `data` to a unique temporary file beside `path`, then renames it into place.
@@ -163,11 +151,7 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     loop {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let p = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-        {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

@@ -13,17 +13,11 @@ use super::types;
 pub enum PluginError {
     /// The wasmtime engine could not be configured.
     #[error("cannot set up the WebAssembly engine: {0}")]
-    #[diagnostic(
-        code(panther::plugin::engine),
-        help("this is a bug in panther-host; please report it")
-    )]
+    #[diagnostic(code(panther::plugin::engine), help("this is a bug in panther-host; please report it"))]
     Engine(String),
     /// A plugin directory or the cache directory is unusable.
     #[error("cannot use `{path}`: {message}")]
-    #[diagnostic(
-        code(panther::plugin::io),
-        help("check that the directory exists and is readable")
-    )]
+    #[diagnostic(code(panther::plugin::io), help("check that the directory exists and is readable"))]
     Io { path: PathBuf, message: String },
     /// `--locked` was asked for, but the lock file cannot be read.
     #[error(transparent)]
@@ -41,10 +35,7 @@ pub struct Refusal {
 
 impl Diagnostic for Refusal {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!(
-            "panther::plugin::refused::{}",
-            self.reason.code()
-        )))
+        Some(Box::new(format!("panther::plugin::refused::{}", self.reason.code())))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.reason.help()))
@@ -72,11 +63,7 @@ pub enum RefusalReason {
     /// Exports neither `panther:plugin/service` nor `panther:plugin/environment`.
     NoWorld { exports: Vec<String> },
     /// Built against a contract version outside the supported range.
-    IncompatibleContract {
-        plugin: String,
-        version: String,
-        accepted: String,
-    },
+    IncompatibleContract { plugin: String, version: String, accepted: String },
     /// Imports something the host does not provide.
     ForbiddenImports { imports: Vec<ForbiddenImport> },
     /// `describe()` failed or returned something unusable.
@@ -86,11 +73,7 @@ pub enum RefusalReason {
     /// `--locked`: the file is not in plugins.lock.
     Unpinned { file: String, lock: PathBuf },
     /// `--locked`: the file's digest differs from the one in plugins.lock.
-    DigestMismatch {
-        file: String,
-        expected: String,
-        actual: String,
-    },
+    DigestMismatch { file: String, expected: String, actual: String },
     /// `--locked`: plugins.lock pins a file that is not there.
     MissingPinned { file: String, expected: String },
 }
@@ -153,10 +136,9 @@ impl fmt::Display for RefusalReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unreadable { message } => write!(f, "cannot read the file: {message}"),
-            Self::TooLarge { bytes, limit } => write!(
-                f,
-                "the file has {bytes} bytes; components may have at most {limit}"
-            ),
+            Self::TooLarge { bytes, limit } => {
+                write!(f, "the file has {bytes} bytes; components may have at most {limit}")
+            }
             Self::Empty => write!(f, "the file is empty"),
             Self::Native { format } => write!(f, "this is a {format}, not a WebAssembly component"),
             Self::CoreModule => write!(f, "this is a WebAssembly core module, not a component"),
@@ -167,18 +149,10 @@ impl fmt::Display for RefusalReason {
                 write!(f, "the component is truncated or malformed: {message}")
             }
             Self::NoWorld { exports } => {
-                let found = if exports.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    exports.join(", ")
-                };
+                let found = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
                 write!(f, "the component exports neither panther:plugin/service nor panther:plugin/environment (it exports {found})")
             }
-            Self::IncompatibleContract {
-                plugin,
-                version,
-                accepted,
-            } => {
+            Self::IncompatibleContract { plugin, version, accepted } => {
                 write!(f, "plugin `{plugin}` speaks panther:plugin@{version}; this host accepts {accepted}")
             }
             Self::ForbiddenImports { imports } => {
@@ -192,27 +166,16 @@ impl fmt::Display for RefusalReason {
                 Ok(())
             }
             Self::BadDescribe { message } => write!(f, "describe() failed: {message}"),
-            Self::Duplicate { name, other } => write!(
-                f,
-                "plugin name `{name}` is already provided by `{}`",
-                other.display()
-            ),
-            Self::Unpinned { file, lock } => write!(
-                f,
-                "`{file}` is not pinned in `{}` (--locked)",
-                lock.display()
-            ),
-            Self::DigestMismatch {
-                file,
-                expected,
-                actual,
-            } => {
+            Self::Duplicate { name, other } => {
+                write!(f, "plugin name `{name}` is already provided by `{}`", other.display())
+            }
+            Self::Unpinned { file, lock } => write!(f, "`{file}` is not pinned in `{}` (--locked)", lock.display()),
+            Self::DigestMismatch { file, expected, actual } => {
                 write!(f, "`{file}` changed since it was pinned: plugins.lock expects sha256 {expected}, the file has {actual}")
             }
-            Self::MissingPinned { file, expected } => write!(
-                f,
-                "plugins.lock pins `{file}` (sha256 {expected}) but the file is missing"
-            ),
+            Self::MissingPinned { file, expected } => {
+                write!(f, "plugins.lock pins `{file}` (sha256 {expected}) but the file is missing")
+            }
         }
     }
 }
@@ -226,10 +189,7 @@ pub enum LimitHit {
     /// The wall-clock deadline passed.
     Deadline { ms: u64 },
     /// The guest tried to grow its memory past the cap.
-    Memory {
-        limit_bytes: usize,
-        requested: usize,
-    },
+    Memory { limit_bytes: usize, requested: usize },
     /// The guest's call stack overflowed.
     Stack { max_bytes: usize },
     /// The guest panicked; `message` is its panic message from stderr.
@@ -243,32 +203,16 @@ pub enum LimitHit {
 pub enum CallError {
     /// The plugin answered with an error of its own ("the plugin said no").
     #[error("plugin `{plugin}` refused {call}(): {}", plugin_error_text(error))]
-    Plugin {
-        plugin: String,
-        call: &'static str,
-        error: types::PluginError,
-    },
+    Plugin { plugin: String, call: &'static str, error: types::PluginError },
     /// The guest trapped: a limit, a panic or another trap.
     #[error("{}", trap_text(plugin, call, limit, message))]
-    Trap {
-        plugin: String,
-        call: &'static str,
-        limit: Option<LimitHit>,
-        message: String,
-        guest_stderr: String,
-    },
+    Trap { plugin: String, call: &'static str, limit: Option<LimitHit>, message: String, guest_stderr: String },
     /// No plugin of that name is loaded.
     #[error("no plugin named `{name}`{}", suggestion_text(suggestions))]
-    NotFound {
-        name: String,
-        suggestions: Vec<String>,
-    },
+    NotFound { name: String, suggestions: Vec<String> },
     /// The plugin exists but exports the other world.
     #[error("plugin `{plugin}` is not a{} plugin", match expected { super::World::Service => " service", super::World::Environment => "n environment" })]
-    WrongWorld {
-        plugin: String,
-        expected: super::World,
-    },
+    WrongWorld { plugin: String, expected: super::World },
 }
 
 fn plugin_error_text(e: &types::PluginError) -> String {
@@ -322,30 +266,12 @@ impl Diagnostic for CallError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         let c = match self {
             CallError::Plugin { .. } => "panther::plugin::said_no",
-            CallError::Trap {
-                limit: Some(LimitHit::Fuel { .. }),
-                ..
-            } => "panther::plugin::fuel",
-            CallError::Trap {
-                limit: Some(LimitHit::Deadline { .. }),
-                ..
-            } => "panther::plugin::deadline",
-            CallError::Trap {
-                limit: Some(LimitHit::Memory { .. }),
-                ..
-            } => "panther::plugin::memory",
-            CallError::Trap {
-                limit: Some(LimitHit::Stack { .. }),
-                ..
-            } => "panther::plugin::stack",
-            CallError::Trap {
-                limit: Some(LimitHit::Panic { .. }),
-                ..
-            } => "panther::plugin::panic",
-            CallError::Trap {
-                limit: Some(LimitHit::Output { .. }),
-                ..
-            } => "panther::plugin::output",
+            CallError::Trap { limit: Some(LimitHit::Fuel { .. }), .. } => "panther::plugin::fuel",
+            CallError::Trap { limit: Some(LimitHit::Deadline { .. }), .. } => "panther::plugin::deadline",
+            CallError::Trap { limit: Some(LimitHit::Memory { .. }), .. } => "panther::plugin::memory",
+            CallError::Trap { limit: Some(LimitHit::Stack { .. }), .. } => "panther::plugin::stack",
+            CallError::Trap { limit: Some(LimitHit::Panic { .. }), .. } => "panther::plugin::panic",
+            CallError::Trap { limit: Some(LimitHit::Output { .. }), .. } => "panther::plugin::output",
             CallError::Trap { limit: None, .. } => "panther::plugin::trap",
             CallError::NotFound { .. } => "panther::plugin::not_found",
             CallError::WrongWorld { .. } => "panther::plugin::wrong_world",

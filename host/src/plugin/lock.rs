@@ -34,43 +34,23 @@ pub const LOCK_FILE: &str = "plugins.lock";
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum LockError {
     #[error("cannot read `{}`: {message}", path.display())]
-    #[diagnostic(
-        code(panther::lock::io),
-        help("check the path; `panther-host plugins lock` writes plugins.lock")
-    )]
+    #[diagnostic(code(panther::lock::io), help("check the path; `panther-host plugins lock` writes plugins.lock"))]
     Io { path: PathBuf, message: String },
     #[error("`{}` is not a valid plugins.lock: {message}", path.display())]
-    #[diagnostic(
-        code(panther::lock::syntax),
-        help("regenerate it with `panther-host plugins lock`")
-    )]
+    #[diagnostic(code(panther::lock::syntax), help("regenerate it with `panther-host plugins lock`"))]
     Syntax { path: PathBuf, message: String },
     #[error("`{}` has lock format version {found}; this host reads version {LOCK_VERSION}", path.display())]
-    #[diagnostic(
-        code(panther::lock::version),
-        help("regenerate it with this host's `panther-host plugins lock`")
-    )]
+    #[diagnostic(code(panther::lock::version), help("regenerate it with this host's `panther-host plugins lock`"))]
     Version { path: PathBuf, found: u32 },
     #[error("`{}` is not a usable ed25519 {what} key: {message}", path.display())]
-    #[diagnostic(
-        code(panther::lock::key),
-        help("keys are PEM files made by `panther-host plugins keygen`")
-    )]
-    Key {
-        path: PathBuf,
-        what: &'static str,
-        message: String,
-    },
+    #[diagnostic(code(panther::lock::key), help("keys are PEM files made by `panther-host plugins keygen`"))]
+    Key { path: PathBuf, what: &'static str, message: String },
     #[error("the signature `{}` does not match `{}` under public key `{}`", sig.display(), lock.display(), pubkey.display())]
     #[diagnostic(
         code(panther::lock::bad_signature),
         help("the lock file or the signature changed after signing, or it was signed with another key; do not trust these plugins")
     )]
-    BadSignature {
-        lock: PathBuf,
-        sig: PathBuf,
-        pubkey: PathBuf,
-    },
+    BadSignature { lock: PathBuf, sig: PathBuf, pubkey: PathBuf },
 }
 
 /// The parsed lock file.
@@ -99,10 +79,7 @@ pub struct LockEntry {
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> LockError {
-    LockError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    LockError::Io { path: path.to_path_buf(), message: e.to_string() }
 }
 
 impl LockFile {
@@ -112,15 +89,10 @@ impl LockFile {
     /// The file is missing, not TOML of this shape, or of another format version.
     pub fn read(path: &Path) -> Result<LockFile, LockError> {
         let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
-        let lock: LockFile = toml::from_str(&text).map_err(|e| LockError::Syntax {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let lock: LockFile = toml::from_str(&text)
+            .map_err(|e| LockError::Syntax { path: path.to_path_buf(), message: e.to_string() })?;
         if lock.version != LOCK_VERSION {
-            return Err(LockError::Version {
-                path: path.to_path_buf(),
-                found: lock.version,
-            });
+            return Err(LockError::Version { path: path.to_path_buf(), found: lock.version });
         }
         for e in &lock.components {
             if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -162,13 +134,11 @@ pub fn keygen(secret: &Path) -> Result<PathBuf, LockError> {
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
         .map_err(|e| io(Path::new("/dev/urandom"), e))?;
     let key = SigningKey::from_bytes(&seed);
-    let pem = key
-        .to_pkcs8_pem(Default::default())
-        .map_err(|e| LockError::Key {
-            path: secret.into(),
-            what: "private",
-            message: e.to_string(),
-        })?;
+    let pem = key.to_pkcs8_pem(Default::default()).map_err(|e| LockError::Key {
+        path: secret.into(),
+        what: "private",
+        message: e.to_string(),
+    })?;
     {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -181,14 +151,11 @@ pub fn keygen(secret: &Path) -> Result<PathBuf, LockError> {
         f.write_all(pem.as_bytes()).map_err(|e| io(secret, e))?;
     }
     let public = PathBuf::from(format!("{}.pub", secret.display()));
-    let pub_pem = key
-        .verifying_key()
-        .to_public_key_pem(Default::default())
-        .map_err(|e| LockError::Key {
-            path: public.clone(),
-            what: "public",
-            message: e.to_string(),
-        })?;
+    let pub_pem = key.verifying_key().to_public_key_pem(Default::default()).map_err(|e| LockError::Key {
+        path: public.clone(),
+        what: "public",
+        message: e.to_string(),
+    })?;
     std::fs::write(&public, pub_pem).map_err(|e| io(&public, e))?;
     Ok(public)
 }
@@ -218,17 +185,9 @@ pub fn verify_signature(pubkey: &Path, lock: &Path, sig: &Path) -> Result<(), Lo
     })?;
     let data = std::fs::read(lock).map_err(|e| io(lock, e))?;
     let text = std::fs::read_to_string(sig).map_err(|e| io(sig, e))?;
-    let bad = || LockError::BadSignature {
-        lock: lock.into(),
-        sig: sig.into(),
-        pubkey: pubkey.into(),
-    };
-    let bytes: [u8; 64] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)?;
-    vk.verify(&data, &Signature::from_bytes(&bytes))
-        .map_err(|_| bad())
+    let bad = || LockError::BadSignature { lock: lock.into(), sig: sig.into(), pubkey: pubkey.into() };
+    let bytes: [u8; 64] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+    vk.verify(&data, &Signature::from_bytes(&bytes)).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -258,34 +217,22 @@ mod tests {
         verify_signature(&public, &lock_path, &sig).unwrap();
 
         // It rejects the signature once the lock changes by one byte.
-        let text = std::fs::read_to_string(&lock_path)
-            .unwrap()
-            .replace("abab", "abac");
+        let text = std::fs::read_to_string(&lock_path).unwrap().replace("abab", "abac");
         std::fs::write(&lock_path, text).unwrap();
-        assert!(matches!(
-            verify_signature(&public, &lock_path, &sig),
-            Err(LockError::BadSignature { .. })
-        ));
+        assert!(matches!(verify_signature(&public, &lock_path, &sig), Err(LockError::BadSignature { .. })));
 
         // It rejects a signature made with another key.
         let other = dir.path().join("other.pem");
         let other_pub = keygen(&other).unwrap();
         let sig = sign(&key, &lock_path).unwrap();
-        assert!(matches!(
-            verify_signature(&other_pub, &lock_path, &sig),
-            Err(LockError::BadSignature { .. })
-        ));
+        assert!(matches!(verify_signature(&other_pub, &lock_path, &sig), Err(LockError::BadSignature { .. })));
     }
 
     #[test]
     fn malformed_digest_is_a_syntax_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(LOCK_FILE);
-        std::fs::write(
-            &p,
-            "version = 1\n[[component]]\nfile = \"x.wasm\"\nsha256 = \"nothex\"\n",
-        )
-        .unwrap();
+        std::fs::write(&p, "version = 1\n[[component]]\nfile = \"x.wasm\"\nsha256 = \"nothex\"\n").unwrap();
         let e = LockFile::read(&p).unwrap_err().to_string();
         assert!(e.contains("malformed sha256"), "{e}");
     }

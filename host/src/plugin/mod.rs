@@ -109,12 +109,7 @@ pub struct HostOptions {
 impl HostOptions {
     /// Options with default limits, no lock, and the cache under `cache_root/components`.
     pub fn new(plugin_dirs: Vec<PathBuf>, cache_root: &Path) -> HostOptions {
-        HostOptions {
-            plugin_dirs,
-            cache_dir: cache_root.join("components"),
-            limits: Limits::default(),
-            locked: None,
-        }
+        HostOptions { plugin_dirs, cache_dir: cache_root.join("components"), limits: Limits::default(), locked: None }
     }
 }
 
@@ -209,15 +204,8 @@ impl PluginHost {
             None => None,
         };
         let cache = cache::Cache::new(opts.cache_dir.clone(), &engine);
-        let mut host = PluginHost {
-            engine,
-            linker,
-            cache,
-            limits: opts.limits,
-            lock,
-            plugins: vec![],
-            refused: vec![],
-        };
+        let mut host =
+            PluginHost { engine, linker, cache, limits: opts.limits, lock, plugins: vec![], refused: vec![] };
 
         let mut files = vec![];
         for dir in &opts.plugin_dirs {
@@ -227,12 +215,7 @@ impl PluginHost {
                     tracing::debug!(dir = %dir.display(), "plugin directory does not exist");
                     continue;
                 }
-                Err(e) => {
-                    return Err(PluginError::Io {
-                        path: dir.clone(),
-                        message: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(PluginError::Io { path: dir.clone(), message: e.to_string() }),
             };
             let mut here: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok())
@@ -247,10 +230,7 @@ impl PluginHost {
             match host.admit(&path) {
                 Ok(p) => {
                     if let Some(other) = host.plugins.iter().find(|o| o.info.name == p.info.name) {
-                        let reason = RefusalReason::Duplicate {
-                            name: p.info.name.clone(),
-                            other: other.path.clone(),
-                        };
+                        let reason = RefusalReason::Duplicate { name: p.info.name.clone(), other: other.path.clone() };
                         host.refused.push(Refusal { path, reason });
                     } else {
                         host.plugins.push(p);
@@ -275,10 +255,7 @@ impl PluginHost {
         for e in &lock.components {
             let p = dir.join(&e.file);
             if !p.exists() {
-                let reason = RefusalReason::MissingPinned {
-                    file: e.file.clone(),
-                    expected: e.sha256.clone(),
-                };
+                let reason = RefusalReason::MissingPinned { file: e.file.clone(), expected: e.sha256.clone() };
                 self.refused.push(Refusal { path: p, reason });
             }
         }
@@ -304,31 +281,13 @@ impl PluginHost {
         self.verify_inner(path, true).map(|(v, _)| v)
     }
 
-    fn verify_inner(
-        &self,
-        path: &Path,
-        check_lock: bool,
-    ) -> Result<(VerifiedComponent, Pre), Refusal> {
-        let refuse = |reason| Refusal {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| {
-            refuse(RefusalReason::Unreadable {
-                message: e.to_string(),
-            })
-        })?;
+    fn verify_inner(&self, path: &Path, check_lock: bool) -> Result<(VerifiedComponent, Pre), Refusal> {
+        let refuse = |reason| Refusal { path: path.to_path_buf(), reason };
+        let meta = std::fs::metadata(path).map_err(|e| refuse(RefusalReason::Unreadable { message: e.to_string() }))?;
         if meta.len() > verify::MAX_COMPONENT_BYTES {
-            return Err(refuse(RefusalReason::TooLarge {
-                bytes: meta.len(),
-                limit: verify::MAX_COMPONENT_BYTES,
-            }));
+            return Err(refuse(RefusalReason::TooLarge { bytes: meta.len(), limit: verify::MAX_COMPONENT_BYTES }));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            refuse(RefusalReason::Unreadable {
-                message: e.to_string(),
-            })
-        })?;
+        let bytes = std::fs::read(path).map_err(|e| refuse(RefusalReason::Unreadable { message: e.to_string() }))?;
         let digest = hex::encode(Sha256::digest(&bytes));
         if check_lock {
             self.check_pin(path, &digest).map_err(refuse)?;
@@ -338,32 +297,21 @@ impl PluginHost {
             .cache
             .load_or_compile(&self.engine, &bytes, &digest)
             .map_err(|message| refuse(RefusalReason::Malformed { message }))?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let shape = verify::shape(&self.engine, &component, &stem).map_err(refuse)?;
-        let pre = self
-            .prepare(&component, shape.world)
-            .map_err(|message| refuse(RefusalReason::Malformed { message }))?;
-        let info = self
-            .describe_pre(&pre, &stem)
-            .map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
+        let pre =
+            self.prepare(&component, shape.world).map_err(|message| refuse(RefusalReason::Malformed { message }))?;
+        let info = self.describe_pre(&pre, &stem).map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
         let kind_ok = match shape.world {
             World::Environment => info.kind == types::PluginKind::Environment,
             World::Service => info.kind != types::PluginKind::Environment,
         };
         if info.name.trim().is_empty() {
-            return Err(refuse(RefusalReason::BadDescribe {
-                message: "it returned an empty name".into(),
-            }));
+            return Err(refuse(RefusalReason::BadDescribe { message: "it returned an empty name".into() }));
         }
         if !kind_ok {
-            let message = format!(
-                "it says kind `{:?}` but exports the {} world",
-                info.kind, shape.world
-            )
-            .to_lowercase();
+            let message =
+                format!("it says kind `{:?}` but exports the {} world", info.kind, shape.world).to_lowercase();
             return Err(refuse(RefusalReason::BadDescribe { message }));
         }
         let v = VerifiedComponent {
@@ -382,31 +330,18 @@ impl PluginHost {
         let Some((lock_path, lock)) = &self.lock else {
             return Ok(());
         };
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         match lock.components.iter().find(|e| e.file == file) {
-            None => Err(RefusalReason::Unpinned {
-                file,
-                lock: lock_path.clone(),
-            }),
+            None => Err(RefusalReason::Unpinned { file, lock: lock_path.clone() }),
             Some(e) if !e.sha256.eq_ignore_ascii_case(digest) => {
-                Err(RefusalReason::DigestMismatch {
-                    file,
-                    expected: e.sha256.clone(),
-                    actual: digest.to_string(),
-                })
+                Err(RefusalReason::DigestMismatch { file, expected: e.sha256.clone(), actual: digest.to_string() })
             }
             Some(_) => Ok(()),
         }
     }
 
     fn prepare(&self, component: &Component, world: World) -> Result<Pre, String> {
-        let ipre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(|e| format!("cannot link: {e:#}"))?;
+        let ipre = self.linker.instantiate_pre(component).map_err(|e| format!("cannot link: {e:#}"))?;
         match world {
             World::Service => svc_world::ServicePluginPre::new(ipre).map(Pre::Service),
             World::Environment => env_world::EnvironmentPluginPre::new(ipre).map(Pre::Environment),
@@ -417,14 +352,8 @@ impl PluginHost {
     fn describe_pre(&self, pre: &Pre, stem: &str) -> Result<types::PluginInfo, String> {
         let label: Arc<str> = Arc::from(stem);
         let r = self.call_raw(&label, "describe", |store| match pre {
-            Pre::Service(p) => p
-                .instantiate(&mut *store)?
-                .panther_plugin_service()
-                .call_describe(&mut *store),
-            Pre::Environment(p) => p
-                .instantiate(&mut *store)?
-                .panther_plugin_environment()
-                .call_describe(&mut *store),
+            Pre::Service(p) => p.instantiate(&mut *store)?.panther_plugin_service().call_describe(&mut *store),
+            Pre::Environment(p) => p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store),
         });
         r.map_err(|e| e.to_string())
     }
@@ -463,25 +392,14 @@ impl PluginHost {
             .map(|p| {
                 let n = p.info.name.as_str();
                 let s = strsim::jaro_winkler(&name.to_lowercase(), &n.to_lowercase());
-                let s = if n.contains(name) || name.contains(n) {
-                    s.max(0.9)
-                } else {
-                    s
-                };
+                let s = if n.contains(name) || name.contains(n) { s.max(0.9) } else { s };
                 (s, n)
             })
             .filter(|(s, _)| *s >= 0.75)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let suggestions = scored
-            .into_iter()
-            .take(3)
-            .map(|(_, n)| n.to_string())
-            .collect();
-        Err(CallError::NotFound {
-            name: name.to_string(),
-            suggestions,
-        })
+        let suggestions = scored.into_iter().take(3).map(|(_, n)| n.to_string()).collect();
+        Err(CallError::NotFound { name: name.to_string(), suggestions })
     }
 
     /// Asks a service plugin for the plan of one service.
@@ -489,16 +407,10 @@ impl PluginHost {
     /// # Errors
     /// [`CallError::Plugin`] when the plugin declines, [`CallError::Trap`] when it trapped or hit a
     /// limit, `NotFound`/`WrongWorld` when `plugin` is not a loaded service plugin.
-    pub fn plan(
-        &self,
-        plugin: &str,
-        req: &types::PlanRequest,
-    ) -> Result<types::ServicePlan, CallError> {
+    pub fn plan(&self, plugin: &str, req: &types::PlanRequest) -> Result<types::ServicePlan, CallError> {
         let (p, pre) = self.service(plugin)?;
         self.call_fallible(p, "plan", |store| {
-            pre.instantiate(&mut *store)?
-                .panther_plugin_service()
-                .call_plan(&mut *store, req)
+            pre.instantiate(&mut *store)?.panther_plugin_service().call_plan(&mut *store, req)
         })
     }
 
@@ -506,16 +418,10 @@ impl PluginHost {
     ///
     /// # Errors
     /// As for [`PluginHost::plan`], without `Plugin`.
-    pub fn assess(
-        &self,
-        plugin: &str,
-        outcome: &types::Outcome,
-    ) -> Result<Option<types::Verdict>, CallError> {
+    pub fn assess(&self, plugin: &str, outcome: &types::Outcome) -> Result<Option<types::Verdict>, CallError> {
         let (p, pre) = self.service(plugin)?;
         self.call(p, "assess", |store| {
-            pre.instantiate(&mut *store)?
-                .panther_plugin_service()
-                .call_assess(&mut *store, outcome)
+            pre.instantiate(&mut *store)?.panther_plugin_service().call_assess(&mut *store, outcome)
         })
     }
 
@@ -523,27 +429,18 @@ impl PluginHost {
     ///
     /// # Errors
     /// As for [`PluginHost::plan`].
-    pub fn deploy(
-        &self,
-        plugin: &str,
-        req: &env::DeployRequest,
-    ) -> Result<env::DeploymentPlan, CallError> {
+    pub fn deploy(&self, plugin: &str, req: &env::DeployRequest) -> Result<env::DeploymentPlan, CallError> {
         let p = self.find(plugin)?;
         let Pre::Environment(pre) = &p.pre else {
             return Err(wrong_world(p, World::Environment));
         };
         self.call_fallible(p, "deploy", |store| {
-            pre.instantiate(&mut *store)?
-                .panther_plugin_environment()
-                .call_deploy(&mut *store, req)
+            pre.instantiate(&mut *store)?.panther_plugin_environment().call_deploy(&mut *store, req)
         })
     }
 
     /// The loaded service plugin `plugin`, with what instantiates it.
-    fn service(
-        &self,
-        plugin: &str,
-    ) -> Result<(&LoadedPlugin, &svc_world::ServicePluginPre<HostState>), CallError> {
+    fn service(&self, plugin: &str) -> Result<(&LoadedPlugin, &svc_world::ServicePluginPre<HostState>), CallError> {
         let p = self.find(plugin)?;
         match &p.pre {
             Pre::Service(pre) => Ok((p, pre)),
@@ -557,16 +454,9 @@ impl PluginHost {
         &self,
         p: &LoadedPlugin,
         call: &'static str,
-        f: impl FnOnce(
-                &mut wasmtime::Store<HostState>,
-            ) -> wasmtime::Result<Result<R, types::PluginError>>
-            + Send,
+        f: impl FnOnce(&mut wasmtime::Store<HostState>) -> wasmtime::Result<Result<R, types::PluginError>> + Send,
     ) -> Result<R, CallError> {
-        self.call(p, call, f)?.map_err(|error| CallError::Plugin {
-            plugin: p.info.name.clone(),
-            call,
-            error,
-        })
+        self.call(p, call, f)?.map_err(|error| CallError::Plugin { plugin: p.info.name.clone(), call, error })
     }
 
     fn call<R: serde::Serialize + Send>(
@@ -581,10 +471,7 @@ impl PluginHost {
             return Err(CallError::Trap {
                 plugin: p.info.name.clone(),
                 call,
-                limit: Some(LimitHit::Output {
-                    limit_bytes: MAX_RESULT_BYTES,
-                    actual: size,
-                }),
+                limit: Some(LimitHit::Output { limit_bytes: MAX_RESULT_BYTES, actual: size }),
                 message: "result too large".into(),
                 guest_stderr: String::new(),
             });
@@ -624,22 +511,13 @@ impl PluginHost {
         r.map_err(|e| {
             let (limit, message) = sandbox::classify(&store, &e, &self.limits);
             let guest_stderr = store.data().output.contents();
-            CallError::Trap {
-                plugin: label.to_string(),
-                call,
-                limit,
-                message,
-                guest_stderr,
-            }
+            CallError::Trap { plugin: label.to_string(), call, limit, message, guest_stderr }
         })
     }
 }
 
 fn wrong_world(p: &LoadedPlugin, expected: World) -> CallError {
-    CallError::WrongWorld {
-        plugin: p.info.name.clone(),
-        expected,
-    }
+    CallError::WrongWorld { plugin: p.info.name.clone(), expected }
 }
 
 fn json_size<T: serde::Serialize>(v: &T) -> usize {
@@ -674,20 +552,8 @@ mod tests {
     fn default_limits_are_the_documented_ones() {
         let l = Limits::default();
         assert_eq!(
-            (
-                l.memory_bytes,
-                l.fuel,
-                l.deadline,
-                l.max_wasm_stack,
-                l.max_output_bytes
-            ),
-            (
-                128 << 20,
-                1_000_000_000,
-                Duration::from_secs(1),
-                512 << 10,
-                64 << 10
-            )
+            (l.memory_bytes, l.fuel, l.deadline, l.max_wasm_stack, l.max_output_bytes),
+            (128 << 20, 1_000_000_000, Duration::from_secs(1), 512 << 10, 64 << 10)
         );
     }
 }

@@ -68,15 +68,13 @@ pub fn engine(limits: &Limits) -> Result<Engine, String> {
 /// once the engine is dropped.
 pub fn start_ticker(engine: &Engine) {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new()
-        .name("panther-epoch".into())
-        .spawn(move || loop {
-            std::thread::sleep(EPOCH_TICK);
-            match weak.upgrade() {
-                Some(e) => e.increment_epoch(),
-                None => break,
-            }
-        });
+    let spawned = std::thread::Builder::new().name("panther-epoch".into()).spawn(move || loop {
+        std::thread::sleep(EPOCH_TICK);
+        match weak.upgrade() {
+            Some(e) => e.increment_epoch(),
+            None => break,
+        }
+    });
     if let Err(e) = spawned {
         tracing::error!("cannot start the plugin deadline ticker, deadlines will not fire: {e}");
     }
@@ -90,9 +88,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 
     let mut l = Linker::<HostState>::new(engine);
     // Stream plumbing first; it is what stdio hands out.
-    wasmtime_wasi::p2::bindings::io::error::add_to_linker::<HostState, HasTable>(&mut l, |t| {
-        &mut t.table
-    })?;
+    wasmtime_wasi::p2::bindings::io::error::add_to_linker::<HostState, HasTable>(&mut l, |t| &mut t.table)?;
     w::io::poll::add_to_linker::<HostState, HasTable>(&mut l, |t| &mut t.table)?;
     w::io::streams::add_to_linker::<HostState, HasTable>(&mut l, |t| &mut t.table)?;
     clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(&mut l, HostState::clocks)?;
@@ -142,10 +138,7 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -190,9 +183,7 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
         .wall_clock(FixedWallClock)
         .monotonic_clock(SteppingClock::default())
         .secure_random(wasmtime_wasi::Deterministic::new(RANDOM_SEED.to_vec()))
-        .insecure_random(wasmtime_wasi::Deterministic::new(
-            RANDOM_SEED.iter().rev().copied().collect(),
-        ))
+        .insecure_random(wasmtime_wasi::Deterministic::new(RANDOM_SEED.iter().rev().copied().collect()))
         .insecure_random_seed(0x0070_616e_7468_6572)
         .max_random_size(MAX_RANDOM_BYTES);
     let mut table = ResourceTable::new();
@@ -200,10 +191,7 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
     let state = HostState {
         wasi: b.build(),
         table,
-        limiter: Limiter {
-            memory_limit: limits.memory_bytes,
-            memory_hit: None,
-        },
+        limiter: Limiter { memory_limit: limits.memory_bytes, memory_hit: None },
         plugin,
         logs_kept: 0,
         logs_dropped: 0,
@@ -212,9 +200,7 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     // Fuel is set before the deadline so that neither can be skipped by an early return.
-    store
-        .set_fuel(limits.fuel)
-        .expect("fuel is enabled in the engine config");
+    store.set_fuel(limits.fuel).expect("fuel is enabled in the engine config");
     let ticks = limits.deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64;
     // +1: the deadline counts ticks from now, and the first tick may come at once.
     store.set_epoch_deadline(ticks + 1);
@@ -235,32 +221,16 @@ pub fn finish(store: &Store<HostState>) {
 }
 
 /// Works out which limit, if any, ended a call that failed with `err`.
-pub fn classify(
-    store: &Store<HostState>,
-    err: &wasmtime::Error,
-    limits: &Limits,
-) -> (Option<LimitHit>, String) {
+pub fn classify(store: &Store<HostState>, err: &wasmtime::Error, limits: &Limits) -> (Option<LimitHit>, String) {
     let s = store.data();
     let message = format!("{err:#}");
     if let Some(requested) = s.limiter.memory_hit {
-        return (
-            Some(LimitHit::Memory {
-                limit_bytes: limits.memory_bytes,
-                requested,
-            }),
-            message,
-        );
+        return (Some(LimitHit::Memory { limit_bytes: limits.memory_bytes, requested }), message);
     }
     let hit = match err.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Some(LimitHit::Fuel {
-            budget: limits.fuel,
-        }),
-        Some(Trap::Interrupt) => Some(LimitHit::Deadline {
-            ms: limits.deadline.as_millis() as u64,
-        }),
-        Some(Trap::StackOverflow) => Some(LimitHit::Stack {
-            max_bytes: limits.max_wasm_stack,
-        }),
+        Some(Trap::OutOfFuel) => Some(LimitHit::Fuel { budget: limits.fuel }),
+        Some(Trap::Interrupt) => Some(LimitHit::Deadline { ms: limits.deadline.as_millis() as u64 }),
+        Some(Trap::StackOverflow) => Some(LimitHit::Stack { max_bytes: limits.max_wasm_stack }),
         _ => panic_message(&s.output.contents()).map(|message| LimitHit::Panic { message }),
     };
     (hit, message)
@@ -273,10 +243,7 @@ fn panic_message(stderr: &str) -> Option<String> {
     let rest = &stderr[start + "panicked at ".len()..];
     let (location, body) = rest.split_once('\n').unwrap_or((rest, ""));
     let location = location.trim_end_matches(':');
-    let text: Vec<&str> = body
-        .lines()
-        .take_while(|l| !l.starts_with("note: "))
-        .collect();
+    let text: Vec<&str> = body.lines().take_while(|l| !l.starts_with("note: ")).collect();
     let text = text.join("\n");
     Some(if text.trim().is_empty() {
         format!("panicked at {location}")
@@ -292,31 +259,16 @@ struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.memory_hit = Some(desired);
-            wasmtime::bail!(
-                "memory limit: growing to {desired} bytes exceeds {} bytes",
-                self.memory_limit
-            );
+            wasmtime::bail!("memory limit: growing to {desired} bytes exceeds {} bytes", self.memory_limit);
         }
         Ok(true)
     }
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS {
-            wasmtime::bail!(
-                "table limit: growing to {desired} elements exceeds {MAX_TABLE_ELEMENTS}"
-            );
+            wasmtime::bail!("table limit: growing to {desired} elements exceeds {MAX_TABLE_ELEMENTS}");
         }
         Ok(true)
     }
@@ -364,10 +316,7 @@ pub struct CapturePipe {
 
 impl CapturePipe {
     fn new(capacity: usize) -> CapturePipe {
-        CapturePipe {
-            buf: Arc::new(Mutex::new(Vec::new())),
-            capacity,
-        }
+        CapturePipe { buf: Arc::new(Mutex::new(Vec::new())), capacity }
     }
 
     /// What the guest wrote, lossily decoded.
@@ -445,10 +394,7 @@ mod tests {
     #[test]
     fn panic_message_is_extracted() {
         let err = "thread '<unnamed>' panicked at src/lib.rs:48:24:\nboom on `x`\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(
-            panic_message(err).unwrap(),
-            "boom on `x` (at src/lib.rs:48:24)"
-        );
+        assert_eq!(panic_message(err).unwrap(), "boom on `x` (at src/lib.rs:48:24)");
         assert_eq!(panic_message("nothing here"), None);
     }
 

@@ -26,17 +26,13 @@ pub fn sniff(bytes: &[u8]) -> Result<(), RefusalReason> {
     if bytes.is_empty() {
         return Err(RefusalReason::Empty);
     }
-    let native = |format: &str| {
-        Err(RefusalReason::Native {
-            format: format.to_string(),
-        })
-    };
+    let native = |format: &str| Err(RefusalReason::Native { format: format.to_string() });
     match bytes {
         [0x7f, b'E', b'L', b'F', ..] => return native("native ELF executable"),
         [b'M', b'Z', ..] => return native("native PE (Windows) executable"),
-        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
-        | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..]
-        | [0xca, 0xfe, 0xba, 0xbe, ..] => return native("native Mach-O executable"),
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] | [0xca, 0xfe, 0xba, 0xbe, ..] => {
+            return native("native Mach-O executable")
+        }
         [b'#', b'!', ..] => {
             let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
             let line = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
@@ -45,29 +41,19 @@ pub fn sniff(bytes: &[u8]) -> Result<(), RefusalReason> {
         _ => {}
     }
     if !bytes.starts_with(WASM_MAGIC) {
-        let magic = bytes
-            .iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let magic = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ");
         return Err(RefusalReason::NotWasm { magic });
     }
     if bytes.len() < 8 {
         return Err(RefusalReason::Malformed {
-            message: format!(
-                "only {} bytes, shorter than a WebAssembly header",
-                bytes.len()
-            ),
+            message: format!("only {} bytes, shorter than a WebAssembly header", bytes.len()),
         });
     }
     let v: [u8; 4] = bytes[4..8].try_into().expect("length checked above");
     match v {
         CORE_VERSION => Err(RefusalReason::CoreModule),
         COMPONENT_VERSION => Ok(()),
-        v => Err(RefusalReason::Malformed {
-            message: format!("unknown WebAssembly version/layer {v:02x?}"),
-        }),
+        v => Err(RefusalReason::Malformed { message: format!("unknown WebAssembly version/layer {v:02x?}") }),
     }
 }
 
@@ -81,11 +67,7 @@ pub struct Shape {
 
 /// Checks the component's exports (one panther world, a supported contract version) and its
 /// imports (allow-list only). `file_stem` names the plugin in messages before `describe()` ran.
-pub fn shape(
-    engine: &Engine,
-    component: &Component,
-    file_stem: &str,
-) -> Result<Shape, RefusalReason> {
+pub fn shape(engine: &Engine, component: &Component, file_stem: &str) -> Result<Shape, RefusalReason> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
     let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
@@ -119,21 +101,12 @@ pub fn shape(
 
     let forbidden: Vec<ForbiddenImport> = imports
         .iter()
-        .filter_map(|name| {
-            import_verdict(name).err().map(|why| ForbiddenImport {
-                name: name.clone(),
-                why,
-            })
-        })
+        .filter_map(|name| import_verdict(name).err().map(|why| ForbiddenImport { name: name.clone(), why }))
         .collect();
     if !forbidden.is_empty() {
         return Err(RefusalReason::ForbiddenImports { imports: forbidden });
     }
-    Ok(Shape {
-        world,
-        contract,
-        imports,
-    })
+    Ok(Shape { world, contract, imports })
 }
 
 fn split_version(name: &str) -> (&str, Option<&str>) {
@@ -196,10 +169,7 @@ pub fn import_verdict(name: &str) -> Result<(), String> {
         return if ALLOWED_WASI.contains(&iface) && wasi_02 {
             Ok(())
         } else if ALLOWED_WASI.contains(&iface) {
-            Err(format!(
-                "WASI {} is not supported; this host links WASI 0.2.x",
-                version.unwrap_or("(unversioned)")
-            ))
+            Err(format!("WASI {} is not supported; this host links WASI 0.2.x", version.unwrap_or("(unversioned)")))
         } else {
             Err("a WASI interface this host does not link".into())
         };
@@ -214,12 +184,8 @@ mod tests {
     #[test]
     fn sniff_tells_files_apart() {
         // It names native executables and scripts for what they are.
-        assert!(
-            matches!(sniff(b"\x7fELF\x02\x01"), Err(RefusalReason::Native { format }) if format.contains("ELF"))
-        );
-        assert!(
-            matches!(sniff(b"MZ\x90\0"), Err(RefusalReason::Native { format }) if format.contains("PE"))
-        );
+        assert!(matches!(sniff(b"\x7fELF\x02\x01"), Err(RefusalReason::Native { format }) if format.contains("ELF")));
+        assert!(matches!(sniff(b"MZ\x90\0"), Err(RefusalReason::Native { format }) if format.contains("PE")));
         assert!(
             matches!(sniff(&[0xcf, 0xfa, 0xed, 0xfe, 7]), Err(RefusalReason::Native { format }) if format.contains("Mach-O"))
         );
@@ -228,13 +194,8 @@ mod tests {
         );
         assert_eq!(sniff(b""), Err(RefusalReason::Empty));
         assert_eq!(sniff(b"\0asm\x01\0\0\0"), Err(RefusalReason::CoreModule));
-        assert!(matches!(
-            sniff(b"\0asm\x0d"),
-            Err(RefusalReason::Malformed { .. })
-        ));
-        assert!(
-            matches!(sniff(b"hello world"), Err(RefusalReason::NotWasm { magic }) if magic == "68 65 6c 6c")
-        );
+        assert!(matches!(sniff(b"\0asm\x0d"), Err(RefusalReason::Malformed { .. })));
+        assert!(matches!(sniff(b"hello world"), Err(RefusalReason::NotWasm { magic }) if magic == "68 65 6c 6c"));
         assert_eq!(sniff(b"\0asm\x0d\0\x01\0rest"), Ok(()));
     }
 
@@ -246,24 +207,12 @@ mod tests {
         assert!(import_verdict("wasi:cli/stderr@0.2.6").is_ok());
         assert!(import_verdict("wasi:io/streams@0.2.12").is_ok());
         assert!(import_verdict("wasi:random/insecure-seed@0.2.0").is_ok());
-        assert!(import_verdict("panther:plugin/host@0.2.0")
-            .unwrap_err()
-            .contains("0.1.x"));
-        assert!(import_verdict("wasi:filesystem/types@0.2.6")
-            .unwrap_err()
-            .contains("no files"));
-        assert!(import_verdict("wasi:filesystem/preopens@0.2.6")
-            .unwrap_err()
-            .contains("no files"));
-        assert!(import_verdict("wasi:sockets/tcp@0.2.6")
-            .unwrap_err()
-            .contains("no network"));
-        assert!(import_verdict("wasi:cli/stderr@0.3.0")
-            .unwrap_err()
-            .contains("0.2.x"));
+        assert!(import_verdict("panther:plugin/host@0.2.0").unwrap_err().contains("0.1.x"));
+        assert!(import_verdict("wasi:filesystem/types@0.2.6").unwrap_err().contains("no files"));
+        assert!(import_verdict("wasi:filesystem/preopens@0.2.6").unwrap_err().contains("no files"));
+        assert!(import_verdict("wasi:sockets/tcp@0.2.6").unwrap_err().contains("no network"));
+        assert!(import_verdict("wasi:cli/stderr@0.3.0").unwrap_err().contains("0.2.x"));
         assert!(import_verdict("wasi:clocks/timezone@0.2.6").is_err());
-        assert!(import_verdict("evil:x/y")
-            .unwrap_err()
-            .contains("does not provide"));
+        assert!(import_verdict("evil:x/y").unwrap_err().contains("does not provide"));
     }
 }

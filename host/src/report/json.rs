@@ -3,9 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::model::{
-    test_status_word, RunSummary, ServiceHealth, TestStatus, REPORT_FORMAT_VERSION,
-};
+use super::model::{test_status_word, RunSummary, ServiceHealth, TestStatus, REPORT_FORMAT_VERSION};
 
 fn health_word(h: ServiceHealth) -> &'static str {
     match h {

@@ -9,10 +9,7 @@ use super::model::{test_status_word, RunSummary, TestResult, TestStatus};
 fn system_out(t: &TestResult) -> String {
     let mut out = String::new();
     for s in &t.services {
-        out.push_str(&format!(
-            "== {} ({}, {}): {}\n",
-            s.name, s.implementation, s.role, s.outcome
-        ));
+        out.push_str(&format!("== {} ({}, {}): {}\n", s.name, s.implementation, s.role, s.outcome));
         if !s.stdout_tail.is_empty() {
             out.push_str(&format!("-- stdout (tail)\n{}\n", s.stdout_tail.trim_end()));
         }
@@ -47,20 +44,14 @@ pub fn junit_xml(s: &RunSummary) -> String {
         }
         let mut case = TestCase::new(t.name.clone(), status);
         case.set_classname(s.experiment.clone());
-        case.set_time(std::time::Duration::from_secs_f64(
-            t.duration_seconds.max(0.0),
-        ));
+        case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds.max(0.0)));
         let out = system_out(t);
         if !out.is_empty() {
             case.set_system_out(out);
         }
         suite.add_test_case(case);
     }
-    suite.set_time(std::time::Duration::from_secs_f64(
-        s.duration_seconds.max(0.0),
-    ));
+    suite.set_time(std::time::Duration::from_secs_f64(s.duration_seconds.max(0.0)));
     report.add_test_suite(suite);
-    report
-        .to_string()
-        .unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
+    report.to_string().unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
 }

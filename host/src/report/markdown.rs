@@ -22,10 +22,7 @@ fn rel(root: &Path, p: &str) -> String {
     if p.is_empty() {
         return String::new();
     }
-    Path::new(p)
-        .strip_prefix(root)
-        .map(|r| r.display().to_string())
-        .unwrap_or_else(|_| p.to_string())
+    Path::new(p).strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_else(|_| p.to_string())
 }
 
 /// Escapes text for a table cell.
@@ -61,7 +58,8 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
     };
     let _ = writeln!(o, "# Experiment report: {}\n", s.experiment);
     if s.in_progress {
-        let _ = writeln!(o, "> **Partial report**: the run is still going on (or was killed before it could finish).\n");
+        let _ =
+            writeln!(o, "> **Partial report**: the run is still going on (or was killed before it could finish).\n");
     }
     let _ = writeln!(o, "## Overview\n");
     let _ = writeln!(o, "| | |\n|---|---|");
@@ -87,34 +85,19 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
         s.success_rate()
     );
     if !s.tests.is_empty() {
-        let _ = writeln!(
-            o,
-            "| Test | Status | Duration | Verdicts | Reason | Logs |\n|---|---|---|---|---|---|"
-        );
+        let _ = writeln!(o, "| Test | Status | Duration | Verdicts | Reason | Logs |\n|---|---|---|---|---|---|");
         for t in &s.tests {
-            let verdicts = t
-                .verdicts
-                .iter()
-                .map(|v| format!("{}: {}", v.plugin, v.status))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let verdicts =
+                t.verdicts.iter().map(|v| format!("{}: {}", v.plugin, v.status)).collect::<Vec<_>>().join(", ");
             let _ = writeln!(
                 o,
                 "| {} | {} {}{} | {:.1} s | {} | {} | {} |",
                 cell(&t.name),
                 status_icon(t.status),
                 test_status_word(t.status),
-                if t.fast_fail_triggered {
-                    " (fast-fail)"
-                } else {
-                    ""
-                },
+                if t.fast_fail_triggered { " (fast-fail)" } else { "" },
                 t.duration_seconds,
-                cell(if verdicts.is_empty() {
-                    "—"
-                } else {
-                    &verdicts
-                }),
+                cell(if verdicts.is_empty() { "—" } else { &verdicts }),
                 // A passed test shows why it passed (its first reason), a failed one why not.
                 cell(t.error_message.as_deref().or(t.reasons.first().map(String::as_str)).unwrap_or("")),
                 link(root, &t.logs_path, "logs"),
@@ -145,12 +128,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let arts = v
-                .artifacts
-                .iter()
-                .map(|a| link(root, &a.path, &a.kind))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let arts = v.artifacts.iter().map(|a| link(root, &a.path, &a.kind)).collect::<Vec<_>>().join(" ");
             let health = match v.health {
                 ServiceHealth::Healthy => "healthy",
                 ServiceHealth::Degraded => "degraded",
@@ -168,31 +146,18 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 cell(&v.outcome),
                 if v.became_ready { "yes" } else { "no" },
                 cell(if phases.is_empty() { "—" } else { &phases }),
-                if arts.is_empty() {
-                    "—".to_string()
-                } else {
-                    arts
-                },
+                if arts.is_empty() { "—".to_string() } else { arts },
             );
         }
         let _ = writeln!(o);
     }
 
-    let failures: Vec<_> = s
-        .tests
-        .iter()
-        .filter(|t| !matches!(t.status, TestStatus::Passed | TestStatus::Skipped))
-        .collect();
+    let failures: Vec<_> =
+        s.tests.iter().filter(|t| !matches!(t.status, TestStatus::Passed | TestStatus::Skipped)).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "## Failures\n");
         for t in failures {
-            let _ = writeln!(
-                o,
-                "### {} {} ({})\n",
-                status_icon(t.status),
-                t.name,
-                test_status_word(t.status)
-            );
+            let _ = writeln!(o, "### {} {} ({})\n", status_icon(t.status), t.name, test_status_word(t.status));
             for r in &t.reasons {
                 let _ = writeln!(o, "- {r}");
             }
@@ -205,11 +170,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 let _ = writeln!(
                     o,
                     "\nEvidence: {}",
-                    t.evidence
-                        .iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    t.evidence.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
                 );
             }
             let _ = writeln!(o);
@@ -222,10 +183,8 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                     let _ = writeln!(o, "({e})");
                 }
                 let _ = writeln!(o);
-                for (what, text, path) in [
-                    ("stderr", &v.stderr_tail, &v.stderr),
-                    ("stdout", &v.stdout_tail, &v.stdout),
-                ] {
+                for (what, text, path) in [("stderr", &v.stderr_tail, &v.stderr), ("stdout", &v.stdout_tail, &v.stdout)]
+                {
                     if text.trim().is_empty() {
                         continue;
                     }
@@ -252,11 +211,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
         }
     }
 
-    let steps: Vec<_> = s
-        .tests
-        .iter()
-        .flat_map(|t| t.teardown.steps.iter().map(move |st| (t, st)))
-        .collect();
+    let steps: Vec<_> = s.tests.iter().flat_map(|t| t.teardown.steps.iter().map(move |st| (t, st))).collect();
     if !steps.is_empty() {
         let _ = writeln!(o, "## Teardown\n");
         let _ = writeln!(o, "| Test | Step | OK | Detail |\n|---|---|---|---|");
@@ -272,10 +227,6 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
         }
         let _ = writeln!(o);
     }
-    let _ = writeln!(
-        o,
-        "---\nGenerated by panther-host {} at {}.",
-        s.panther_version, s.generated_at
-    );
+    let _ = writeln!(o, "---\nGenerated by panther-host {} at {}.", s.panther_version, s.generated_at);
     o
 }

@@ -133,15 +133,11 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn cell(&self, client: &str, server: &str, test: &str) -> Option<&Cell> {
-        self.cells
-            .iter()
-            .find(|c| c.client == client && c.server == server && c.test == test)
+        self.cells.iter().find(|c| c.client == client && c.server == server && c.test == test)
     }
 
     fn status(&self, client: &str, server: &str, test: &str) -> Status {
-        self.cell(client, server, test)
-            .map(|c| c.status)
-            .unwrap_or(Status::NotRun)
+        self.cell(client, server, test).map(|c| c.status).unwrap_or(Status::NotRun)
     }
 
     fn counts(&self) -> Vec<(Status, usize)> {
@@ -168,11 +164,8 @@ impl Matrix {
 /// `reasons`, `evidence`, `links` and `duration_ms` are ours.
 pub fn to_json(m: &Matrix) -> serde_json::Value {
     use serde_json::json;
-    let tests: serde_json::Map<String, serde_json::Value> = m
-        .tests
-        .iter()
-        .map(|t| (t.abbr.clone(), json!({"name": t.name, "desc": t.desc})))
-        .collect();
+    let tests: serde_json::Map<String, serde_json::Value> =
+        m.tests.iter().map(|t| (t.abbr.clone(), json!({"name": t.name, "desc": t.desc}))).collect();
     let mut results = Vec::new();
     for c in &m.clients {
         for s in &m.servers {
@@ -234,11 +227,7 @@ fn href(path: &str) -> String {
     if p.contains(':') && !p.contains('#') || p.starts_with('/') || p.starts_with("//") {
         return "#".into();
     }
-    esc(&p
-        .split('/')
-        .map(|seg| seg.replace(' ', "%20"))
-        .collect::<Vec<_>>()
-        .join("/"))
+    esc(&p.split('/').map(|seg| seg.replace(' ', "%20")).collect::<Vec<_>>().join("/"))
 }
 
 fn tooltip(c: Option<&Cell>, test: &str) -> String {
@@ -256,15 +245,7 @@ fn tooltip(c: Option<&Cell>, test: &str) -> String {
 }
 
 fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
 }
 
 const CSS: &str = r#"
@@ -320,11 +301,7 @@ pub fn to_html(m: &Matrix) -> String {
     h.push_str("<section><h2>Summary</h2><div class=\"counts\">");
     let counts = m.counts();
     for s in Status::ALL {
-        let n = counts
-            .iter()
-            .find(|(x, _)| *x == s)
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
+        let n = counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
         let _ = write!(
             h,
             "<span{z}><span class=\"b {w}\">{sym}</span> {n} {l}</span>",
@@ -406,11 +383,7 @@ pub fn to_html(m: &Matrix) -> String {
                             h,
                             "<a href=\"{}\">qlog{}</a>",
                             href(q),
-                            if cell.links.qlog.len() > 1 {
-                                format!(" {}", i + 1)
-                            } else {
-                                String::new()
-                            }
+                            if cell.links.qlog.len() > 1 { format!(" {}", i + 1) } else { String::new() }
                         );
                     }
                     for e in cell.evidence.iter().filter(|e| e.contains('#')) {
@@ -423,11 +396,7 @@ pub fn to_html(m: &Matrix) -> String {
                         );
                     }
                     if let Some(ms) = cell.duration_ms {
-                        let _ = write!(
-                            h,
-                            "<span class=\"reason\">{:.1} s</span>",
-                            ms as f64 / 1000.0
-                        );
+                        let _ = write!(h, "<span class=\"reason\">{:.1} s</span>", ms as f64 / 1000.0);
                     }
                     h.push_str("</div>");
                 }
@@ -453,9 +422,9 @@ pub fn to_junit(m: &Matrix) -> String {
                 let st = cell.map(|x| x.status).unwrap_or(Status::NotRun);
                 let mut status = match st {
                     Status::Pass => TestCaseStatus::success(),
-                    Status::UnsupportedByIut
-                    | Status::UnsupportedByEnvironment
-                    | Status::NotRun => TestCaseStatus::skipped(),
+                    Status::UnsupportedByIut | Status::UnsupportedByEnvironment | Status::NotRun => {
+                        TestCaseStatus::skipped()
+                    }
                     Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
                     Status::InfraError => TestCaseStatus::non_success(NonSuccessKind::Error),
                 };
@@ -483,9 +452,7 @@ pub fn to_junit(m: &Matrix) -> String {
         }
         report.add_test_suite(suite);
     }
-    report
-        .to_string()
-        .unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
+    report.to_string().unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
 }
 
 /// Writes the three files into `dir`.
@@ -493,27 +460,15 @@ pub fn to_junit(m: &Matrix) -> String {
 /// # Errors
 /// The first file that could not be written.
 pub fn write_all(m: &Matrix, dir: &Path) -> std::io::Result<()> {
-    std::fs::write(
-        dir.join(MATRIX_JSON),
-        serde_json::to_string_pretty(&to_json(m)).unwrap_or_default() + "\n",
-    )?;
+    std::fs::write(dir.join(MATRIX_JSON), serde_json::to_string_pretty(&to_json(m)).unwrap_or_default() + "\n")?;
     std::fs::write(dir.join(MATRIX_HTML), to_html(m))?;
     std::fs::write(dir.join(MATRIX_JUNIT), to_junit(m))
 }
 
 #[cfg(test)]
 pub(crate) fn sample() -> Matrix {
-    let t = |name: &str, abbr: &str, desc: &str| TestInfo {
-        name: name.into(),
-        abbr: abbr.into(),
-        desc: desc.into(),
-    };
-    let cell = |client: &str,
-                server: &str,
-                test: &str,
-                status: Status,
-                reasons: &[&str],
-                evidence: &[&str]| {
+    let t = |name: &str, abbr: &str, desc: &str| TestInfo { name: name.into(), abbr: abbr.into(), desc: desc.into() };
+    let cell = |client: &str, server: &str, test: &str, status: Status, reasons: &[&str], evidence: &[&str]| {
         let dir = format!("{client}_{server}/{test}");
         Cell {
             client: client.into(),
@@ -541,15 +496,54 @@ pub(crate) fn sample() -> Matrix {
         quic_version: "0x1".into(),
         clients: vec!["quic-go".into(), "aioquic".into()],
         servers: vec!["quic-go".into(), "aioquic".into()],
-        tests: vec![t("handshake", "H", "one handshake, no Retry"), t("retry", "S", "Retry token round trip"), t("ecn", "E", "ECN marks")],
+        tests: vec![
+            t("handshake", "H", "one handshake, no Retry"),
+            t("retry", "S", "Retry token round trip"),
+            t("ecn", "E", "ECN marks"),
+        ],
         cells: vec![
-            cell("quic-go", "quic-go", "handshake", Status::Pass, &["handshake: one handshake, no Retry, files intact"], &["quic-go_quic-go/handshake/capture.pcap"]),
+            cell(
+                "quic-go",
+                "quic-go",
+                "handshake",
+                Status::Pass,
+                &["handshake: one handshake, no Retry, files intact"],
+                &["quic-go_quic-go/handshake/capture.pcap"],
+            ),
             cell("quic-go", "quic-go", "retry", Status::Pass, &[], &[]),
-            cell("quic-go", "quic-go", "ecn", Status::UnsupportedByIut, &["server `server` (quic-go) exited with 127: it does not support test case `ecn`"], &["server.log"]),
-            cell("quic-go", "aioquic", "handshake", Status::Fail, &["expected 1 handshake(s), saw 2 (distinct server Initial SCIDs)", "<script>alert(1)</script>"], &["quic-go_aioquic/handshake/capture.pcap#frame=12"]),
-            cell("quic-go", "aioquic", "retry", Status::InfraError, &["no packets to judge: tshark is not installed"], &[]),
+            cell(
+                "quic-go",
+                "quic-go",
+                "ecn",
+                Status::UnsupportedByIut,
+                &["server `server` (quic-go) exited with 127: it does not support test case `ecn`"],
+                &["server.log"],
+            ),
+            cell(
+                "quic-go",
+                "aioquic",
+                "handshake",
+                Status::Fail,
+                &["expected 1 handshake(s), saw 2 (distinct server Initial SCIDs)", "<script>alert(1)</script>"],
+                &["quic-go_aioquic/handshake/capture.pcap#frame=12"],
+            ),
+            cell(
+                "quic-go",
+                "aioquic",
+                "retry",
+                Status::InfraError,
+                &["no packets to judge: tshark is not installed"],
+                &[],
+            ),
             cell("aioquic", "quic-go", "handshake", Status::Pass, &[], &[]),
-            cell("aioquic", "quic-go", "ecn", Status::UnsupportedByEnvironment, &["the environment cannot mark ECN"], &[]),
+            cell(
+                "aioquic",
+                "quic-go",
+                "ecn",
+                Status::UnsupportedByEnvironment,
+                &["the environment cannot mark ECN"],
+                &[],
+            ),
         ],
     }
 }

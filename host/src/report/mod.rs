@@ -38,7 +38,10 @@ fn dir_size(dir: &Path, only_logs: bool) -> u64 {
             Ok(t) if t.is_dir() => dir_size(&e.path(), only_logs),
             Ok(t) if t.is_file() => {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let is_log = name.ends_with(".log") || name.ends_with(".stdout") || name.ends_with(".stderr") || name == "events.jsonl";
+                let is_log = name.ends_with(".log")
+                    || name.ends_with(".stdout")
+                    || name.ends_with(".stderr")
+                    || name == "events.jsonl";
                 if !only_logs || is_log {
                     e.metadata().map(|m| m.len()).unwrap_or(0)
                 } else {
@@ -103,7 +106,12 @@ pub fn console_summary(s: &RunSummary) -> String {
     let width = s.tests.iter().map(|t| t.name.chars().count()).max().unwrap_or(0).max(4);
     for t in &s.tests {
         let reason = t.error_message.as_deref().map(|m| format!("  {m}")).unwrap_or_default();
-        o.push_str(&format!("  {:<width$}  {:<11} {:>7.1}s{reason}\n", t.name, test_status_word(t.status), t.duration_seconds));
+        o.push_str(&format!(
+            "  {:<width$}  {:<11} {:>7.1}s{reason}\n",
+            t.name,
+            test_status_word(t.status),
+            t.duration_seconds
+        ));
     }
     o.push_str(&format!(
         "{}: {} — {} passed, {} failed, {} skipped, {} timeout, {} interrupted of {} tests in {:.1}s\n",
@@ -131,7 +139,14 @@ pub(crate) mod fixture {
 
     pub const ROOT: &str = "/runs/quic/2024-01-02_03-04-05";
 
-    fn svc(name: &str, imp: &str, role: &str, exit: ServiceExit, health: ServiceHealth, tails: (&str, &str)) -> ServiceResult {
+    fn svc(
+        name: &str,
+        imp: &str,
+        role: &str,
+        exit: ServiceExit,
+        health: ServiceHealth,
+        tails: (&str, &str),
+    ) -> ServiceResult {
         let dir = format!("{ROOT}/handshake/{name}/logs/run");
         ServiceResult {
             name: name.into(),
@@ -148,7 +163,10 @@ pub(crate) mod fixture {
                 PhaseResult { phase: "compile".into(), cached: true, commands: 0, failed: 0, duration_seconds: 0.0 },
                 PhaseResult { phase: "run".into(), cached: false, commands: 1, failed: 0, duration_seconds: 1.5 },
             ],
-            artifacts: vec![ArtifactRef { kind: "keylog".into(), path: format!("{ROOT}/handshake/{name}/logs/keys.log") }],
+            artifacts: vec![ArtifactRef {
+                kind: "keylog".into(),
+                path: format!("{ROOT}/handshake/{name}/logs/keys.log"),
+            }],
             stdout: Some(format!("{dir}/cmd-0.stdout")),
             stderr: Some(format!("{dir}/cmd-0.stderr")),
             stdout_tail: tails.0.into(),
@@ -161,28 +179,76 @@ pub(crate) mod fixture {
         s.start_time = "2024-01-02T03:04:05Z".into();
         s.generated_at = "2024-01-02T03:05:00Z".into();
         s.panther_version = "0.1.0".into();
-        let mut pass = TestResult::error("handshake", "x", std::path::Path::new(&format!("{ROOT}/handshake")), Duration::from_millis(2500));
+        let mut pass = TestResult::error(
+            "handshake",
+            "x",
+            std::path::Path::new(&format!("{ROOT}/handshake")),
+            Duration::from_millis(2500),
+        );
         pass.status = TestStatus::Passed;
         pass.error_message = None;
         pass.reasons = vec!["every client exited with 0 and 1 download matched byte for byte".into()];
         pass.start_time = Some("2024-01-02T03:04:05Z".into());
         pass.end_time = Some("2024-01-02T03:04:08Z".into());
         pass.services = vec![
-            svc("server", "picoquic", "server", ServiceExit { exit_code: None, signal: Some(15), stopped_by_host: true, ..Default::default() }, ServiceHealth::Healthy, ("", "")),
-            svc("client", "picoquic", "client", ServiceExit { exit_code: Some(0), ..Default::default() }, ServiceHealth::Healthy, ("got /f1.bin\n", "")),
+            svc(
+                "server",
+                "picoquic",
+                "server",
+                ServiceExit { exit_code: None, signal: Some(15), stopped_by_host: true, ..Default::default() },
+                ServiceHealth::Healthy,
+                ("", ""),
+            ),
+            svc(
+                "client",
+                "picoquic",
+                "client",
+                ServiceExit { exit_code: Some(0), ..Default::default() },
+                ServiceHealth::Healthy,
+                ("got /f1.bin\n", ""),
+            ),
         ];
-        pass.teardown = TeardownReport { steps: vec![TeardownStep { what: "process group 4242 (handshake/server run cmd-0 `picoquicdemo`)".into(), ok: true, detail: "already gone".into() }] };
+        pass.teardown = TeardownReport {
+            steps: vec![TeardownStep {
+                what: "process group 4242 (handshake/server run cmd-0 `picoquicdemo`)".into(),
+                ok: true,
+                detail: "already gone".into(),
+            }],
+        };
         s.push(pass);
 
-        let mut crash = TestResult::error("transfer | big", "`client` was killed by signal 11", std::path::Path::new(&format!("{ROOT}/transfer")), Duration::from_secs(3));
+        let mut crash = TestResult::error(
+            "transfer | big",
+            "`client` was killed by signal 11",
+            std::path::Path::new(&format!("{ROOT}/transfer")),
+            Duration::from_secs(3),
+        );
         crash.start_time = Some("2024-01-02T03:04:08Z".into());
         crash.end_time = Some("2024-01-02T03:04:11Z".into());
         crash.evidence = vec!["client/logs/run/cmd-0.stderr".into(), "capture.pcap#frame=12".into()];
-        crash.verdicts = vec![VerdictResult { plugin: "interop".into(), status: "fail".into(), reasons: vec!["no 1-RTT packet from the server".into()], evidence: vec![] }];
-        let mut c = svc("client", "quic-go", "client", ServiceExit { signal: Some(11), ..Default::default() }, ServiceHealth::Failed, ("connecting\n", "panic: ``` boom\nsegfault\n"));
+        crash.verdicts = vec![VerdictResult {
+            plugin: "interop".into(),
+            status: "fail".into(),
+            reasons: vec!["no 1-RTT packet from the server".into()],
+            evidence: vec![],
+        }];
+        let mut c = svc(
+            "client",
+            "quic-go",
+            "client",
+            ServiceExit { signal: Some(11), ..Default::default() },
+            ServiceHealth::Failed,
+            ("connecting\n", "panic: ``` boom\nsegfault\n"),
+        );
         c.error = Some("crashed".into());
         crash.services = vec![c];
-        crash.teardown = TeardownReport { steps: vec![TeardownStep { what: "process group 4243".into(), ok: false, detail: "members still alive after SIGKILL: [4244]".into() }] };
+        crash.teardown = TeardownReport {
+            steps: vec![TeardownStep {
+                what: "process group 4243".into(),
+                ok: false,
+                detail: "members still alive after SIGKILL: [4244]".into(),
+            }],
+        };
         s.push(crash);
         s.fast_fail_triggered("transfer | big");
 
@@ -190,7 +256,12 @@ pub(crate) mod fixture {
         to.start_time = None;
         to.end_time = None;
         s.push(to);
-        let mut t = TestResult::error("timeouts", "`client` did not finish within its timeout", std::path::Path::new(&format!("{ROOT}/timeouts")), Duration::from_secs(60));
+        let mut t = TestResult::error(
+            "timeouts",
+            "`client` did not finish within its timeout",
+            std::path::Path::new(&format!("{ROOT}/timeouts")),
+            Duration::from_secs(60),
+        );
         t.status = TestStatus::Timeout;
         t.start_time = Some("2024-01-02T03:04:11Z".into());
         t.end_time = Some("2024-01-02T03:05:11Z".into());
@@ -261,12 +332,16 @@ mod tests {
         s.in_progress = true;
         let files = write_all(dir.path(), &s).unwrap();
         assert_eq!(files.len(), 4);
-        let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
         let back = load(dir.path()).unwrap();
         assert_eq!(back.tests, s.tests);
         assert!(back.in_progress);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(SUMMARY_JSON)).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(SUMMARY_JSON)).unwrap()).unwrap();
         assert_eq!(v["report_metadata"]["report_format_version"], "1.0");
         assert!(v["resources"]["disk_usage_mb"].is_number());
         assert!(std::fs::read_to_string(dir.path().join(REPORT_MD)).unwrap().contains("Partial report"));

@@ -146,12 +146,7 @@ pub fn truncate_chars(s: &str, n: usize) -> String {
 
 impl RunSummary {
     /// A run that starts now.
-    pub fn start(
-        experiment: &str,
-        run_id: &str,
-        configuration_file: impl AsRef<Path>,
-        fast_fail: bool,
-    ) -> Self {
+    pub fn start(experiment: &str, run_id: &str, configuration_file: impl AsRef<Path>, fast_fail: bool) -> Self {
         RunSummary {
             experiment: experiment.into(),
             run_id: run_id.into(),
@@ -162,11 +157,7 @@ impl RunSummary {
             duration_seconds: 0.0,
             configuration_file: configuration_file.as_ref().display().to_string(),
             tests: vec![],
-            fast_fail: FastFail {
-                enabled: fast_fail,
-                test_level: true,
-                ..FastFail::default()
-            },
+            fast_fail: FastFail { enabled: fast_fail, test_level: true, ..FastFail::default() },
             resources: Resources::default(),
             panther_version: env!("CARGO_PKG_VERSION").into(),
             generated_at: String::new(),
@@ -250,13 +241,7 @@ pub struct TestResult {
 }
 
 impl TestResult {
-    fn base(
-        name: &str,
-        status: TestStatus,
-        dir: &Path,
-        duration: Duration,
-        reason: Option<&str>,
-    ) -> Self {
+    fn base(name: &str, status: TestStatus, dir: &Path, duration: Duration, reason: Option<&str>) -> Self {
         let now = crate::events::now_rfc3339();
         TestResult {
             name: name.into(),
@@ -277,13 +262,7 @@ impl TestResult {
 
     /// Not run: `reason` says why (fast-fail, interruption).
     pub fn skipped(name: &str, reason: &str) -> Self {
-        Self::base(
-            name,
-            TestStatus::Skipped,
-            Path::new(""),
-            Duration::ZERO,
-            Some(reason),
-        )
+        Self::base(name, TestStatus::Skipped, Path::new(""), Duration::ZERO, Some(reason))
     }
 
     /// Not run because a plan could not be made or the policy refused it.
@@ -297,23 +276,10 @@ impl TestResult {
     }
 
     /// A test that ran, with its judgement.
-    pub fn from_run(
-        name: &str,
-        dir: &Path,
-        drive: &DriveResult,
-        judgement: Judgement,
-        duration: Duration,
-    ) -> Self {
+    pub fn from_run(name: &str, dir: &Path, drive: &DriveResult, judgement: Judgement, duration: Duration) -> Self {
         let end = crate::events::now_rfc3339();
         let passed = judgement.status == TestStatus::Passed;
-        let error = if passed {
-            None
-        } else {
-            judgement
-                .reasons
-                .first()
-                .map(|r| truncate_chars(r, MAX_ERROR_CHARS))
-        };
+        let error = if passed { None } else { judgement.reasons.first().map(|r| truncate_chars(r, MAX_ERROR_CHARS)) };
         TestResult {
             name: name.into(),
             status: judgement.status,
@@ -326,11 +292,7 @@ impl TestResult {
             logs_path: dir.display().to_string(),
             fast_fail_triggered: false,
             services: drive.services.iter().map(ServiceResult::from_run).collect(),
-            verdicts: judgement
-                .verdicts
-                .iter()
-                .map(|(p, v)| VerdictResult::new(p, v))
-                .collect(),
+            verdicts: judgement.verdicts.iter().map(|(p, v)| VerdictResult::new(p, v)).collect(),
             teardown: drive.teardown.clone(),
         }
     }
@@ -437,49 +399,22 @@ impl ServiceResult {
             exit: &'a ServiceExit,
             error: Option<String>,
         }
-        let r = R {
-            phases: phases_in,
-            exit,
-            error,
-        };
-        let phases: Vec<PhaseResult> = r
-            .phases
-            .iter()
-            .map(|p| phase_result(p, exit.stopped_by_host))
-            .collect();
-        let compile: Vec<&PhaseReport> = r
-            .phases
-            .iter()
-            .filter(|p| p.phase.contains("compile") || p.phase == "image")
-            .collect();
+        let r = R { phases: phases_in, exit, error };
+        let phases: Vec<PhaseResult> = r.phases.iter().map(|p| phase_result(p, exit.stopped_by_host)).collect();
+        let compile: Vec<&PhaseReport> =
+            r.phases.iter().filter(|p| p.phase.contains("compile") || p.phase == "image").collect();
         let compilation_succeeded = (!compile.is_empty()).then(|| {
-            compile.iter().all(|p| {
-                p.cached
-                    || p.commands
-                        .iter()
-                        .all(|c| !c.critical || !failed_cmd(&c.exit))
-            })
+            compile.iter().all(|p| p.cached || p.commands.iter().all(|c| !c.critical || !failed_cmd(&c.exit)))
         });
-        let service_cmd = r
-            .phases
-            .iter()
-            .find(|p| p.phase == "run")
-            .and_then(|p| p.commands.last());
+        let service_cmd = r.phases.iter().find(|p| p.phase == "run").and_then(|p| p.commands.last());
         let (stdout, stderr) = match service_cmd {
             Some(c) => (Some(c.stdout.clone()), Some(c.stderr.clone())),
             None => (None, None),
         };
-        let tail = |p: &Option<PathBuf>| {
-            p.as_deref()
-                .map(|p| crate::exec::tail(p, TAIL_BYTES))
-                .unwrap_or_default()
-        };
+        let tail = |p: &Option<PathBuf>| p.as_deref().map(|p| crate::exec::tail(p, TAIL_BYTES)).unwrap_or_default();
         let e = &r.exit;
-        let noncritical_failures = r
-            .phases
-            .iter()
-            .flat_map(|p| &p.commands)
-            .any(|c| !c.critical && failed_cmd(&c.exit));
+        let noncritical_failures =
+            r.phases.iter().flat_map(|p| &p.commands).any(|c| !c.critical && failed_cmd(&c.exit));
         let health = if r.error.is_some()
             || e.timed_out
             || (!e.stopped_by_host && (e.signal.is_some() || e.exit_code.is_some_and(|c| c != 0)))
@@ -506,10 +441,7 @@ impl ServiceResult {
             phases,
             artifacts: artifacts
                 .iter()
-                .map(|(k, p)| ArtifactRef {
-                    kind: artifact_word(*k).into(),
-                    path: p.display().to_string(),
-                })
+                .map(|(k, p)| ArtifactRef { kind: artifact_word(*k).into(), path: p.display().to_string() })
                 .collect(),
             stdout_tail: tail(&stdout),
             stderr_tail: tail(&stderr),
@@ -527,20 +459,14 @@ fn phase_result(p: &PhaseReport, stopped: bool) -> PhaseResult {
         .commands
         .iter()
         .enumerate()
-        .filter(|(i, c)| {
-            failed_cmd(&c.exit) && !(stopped && p.phase == "run" && i + 1 == n && !c.exit.timed_out)
-        })
+        .filter(|(i, c)| failed_cmd(&c.exit) && !(stopped && p.phase == "run" && i + 1 == n && !c.exit.timed_out))
         .count();
     PhaseResult {
         phase: p.phase.clone(),
         cached: p.cached,
         commands: n,
         failed,
-        duration_seconds: p
-            .commands
-            .iter()
-            .map(|c| c.exit.duration.as_secs_f64())
-            .sum(),
+        duration_seconds: p.commands.iter().map(|c| c.exit.duration.as_secs_f64()).sum(),
     }
 }
 
@@ -589,19 +515,10 @@ mod tests {
         let d = |ts: &[TestStatus], ff, int| {
             ExperimentStatus::derive(&ts.iter().map(|s| t("a", *s)).collect::<Vec<_>>(), ff, int)
         };
-        assert_eq!(
-            d(&[Passed, Skipped], false, false),
-            ExperimentStatus::Completed
-        );
+        assert_eq!(d(&[Passed, Skipped], false, false), ExperimentStatus::Completed);
         assert_eq!(d(&[Passed, Failed], false, false), ExperimentStatus::Failed);
-        assert_eq!(
-            d(&[Failed, Timeout], false, false),
-            ExperimentStatus::Timeout
-        );
-        assert_eq!(
-            d(&[Timeout, Interrupted], false, false),
-            ExperimentStatus::Interrupted
-        );
+        assert_eq!(d(&[Failed, Timeout], false, false), ExperimentStatus::Timeout);
+        assert_eq!(d(&[Timeout, Interrupted], false, false), ExperimentStatus::Interrupted);
         assert_eq!(d(&[Passed], false, true), ExperimentStatus::Interrupted);
         assert_eq!(d(&[Interrupted], true, false), ExperimentStatus::Failed);
         assert_eq!(d(&[], false, false), ExperimentStatus::Unknown);

@@ -52,18 +52,17 @@ pub struct DriveResult {
 /// Which services the test waits for: testers that run something, else every service that
 /// no other service targets (clients). The rest (servers) are stopped when those are done.
 pub fn finite_services(instances: &[ServiceInstance]) -> BTreeSet<String> {
-    let testers: BTreeSet<String> = instances
-        .iter()
-        .filter(|s| s.tester && !s.plan.plan().phases.run.is_empty())
-        .map(|s| s.name.clone())
-        .collect();
+    let testers: BTreeSet<String> =
+        instances.iter().filter(|s| s.tester && !s.plan.plan().phases.run.is_empty()).map(|s| s.name.clone()).collect();
     if !testers.is_empty() {
         return testers;
     }
     let targeted: BTreeSet<&str> = instances.iter().flat_map(|s| s.after.iter().map(String::as_str)).collect();
     instances
         .iter()
-        .filter(|s| !targeted.contains(s.name.as_str()) && s.role != Role::Server && !s.plan.plan().phases.run.is_empty())
+        .filter(|s| {
+            !targeted.contains(s.name.as_str()) && s.role != Role::Server && !s.plan.plan().phases.run.is_empty()
+        })
         .map(|s| s.name.clone())
         .collect()
 }
@@ -183,10 +182,15 @@ pub async fn drive_test(
                 _ = cancel.cancelled() => {}
             }
         }
-        let waiters = instances.iter().zip(running.iter_mut()).enumerate().filter(|(_, (svc, r))| finite.contains(&svc.name) && r.is_some()).map(|(i, (svc, r))| {
-            let r = r.as_mut().expect("filtered on is_some");
-            async move { (i, exec.wait(svc, r, cancel).await) }
-        });
+        let waiters = instances
+            .iter()
+            .zip(running.iter_mut())
+            .enumerate()
+            .filter(|(_, (svc, r))| finite.contains(&svc.name) && r.is_some())
+            .map(|(i, (svc, r))| {
+                let r = r.as_mut().expect("filtered on is_some");
+                async move { (i, exec.wait(svc, r, cancel).await) }
+            });
         let all = join_all(waiters);
         let remaining = deadline.saturating_sub(prepared_at.elapsed());
         if finite.is_empty() {
@@ -218,7 +222,10 @@ pub async fn drive_test(
     for i in (0..instances.len()).rev() {
         let svc = &instances[i];
         if let Some(r) = running[i].as_mut() {
-            if runs[i].finite && !runs[i].exit.not_started && (runs[i].exit.exit_code.is_some() || runs[i].exit.signal.is_some()) {
+            if runs[i].finite
+                && !runs[i].exit.not_started
+                && (runs[i].exit.exit_code.is_some() || runs[i].exit.signal.is_some())
+            {
                 continue;
             }
             state(events, svc, ServiceState::Stopping);

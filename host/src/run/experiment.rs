@@ -15,11 +15,10 @@ use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
 use crate::report::matrix;
 use crate::report::model::{RunSummary, TestResult};
 
-use super::judge::{self, TestStatus};
-use super::planning::{plan_test, PlannedTest, Session};
 use super::drive::{self, DriveResult};
+use super::judge::{self, TestStatus};
 use super::layout::{self, RunLayout};
-
+use super::planning::{plan_test, PlannedTest, Session};
 
 /// How a run ended, for the CLI's exit code and final message.
 #[derive(Debug)]
@@ -50,8 +49,15 @@ pub struct RunOptions {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
     #[error("cannot create the run directory {path}: {source}")]
-    #[diagnostic(code(panther::run::output), help("check that the output directory is writable, or pass --output-dir"))]
-    Output { path: PathBuf, #[source] source: std::io::Error },
+    #[diagnostic(
+        code(panther::run::output),
+        help("check that the output directory is writable, or pass --output-dir")
+    )]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Certs(#[from] crate::certs::CertError),
@@ -62,7 +68,11 @@ pub enum RunError {
 
 /// Runs every test of the session's experiment. `shutdown` resolving (Ctrl-C in `main`, a
 /// oneshot in tests) stops the current test, tears it down and marks the run interrupted.
-pub async fn run_experiment(session: &Session, opts: &RunOptions, shutdown: impl Future<Output = ()>) -> Result<RunOutcome, RunError> {
+pub async fn run_experiment(
+    session: &Session,
+    opts: &RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunOutcome, RunError> {
     let exp = &session.experiment;
     let output = opts.output_dir.clone().unwrap_or_else(|| exp.settings.output_dir.clone());
     let layout = RunLayout::new(&output, &exp.name, &layout::run_id_now(), &session.cache_root);
@@ -72,14 +82,22 @@ pub async fn run_experiment(session: &Session, opts: &RunOptions, shutdown: impl
     let tests: Vec<_> = exp
         .tests
         .iter()
-        .filter(|t| opts.only.is_empty() || opts.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str())))
+        .filter(|t| {
+            opts.only.is_empty() || opts.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str()))
+        })
         .collect();
     if tests.is_empty() {
         return Err(RunError::NoTests(opts.only.clone()));
     }
 
-    let events = EventSink::create(&layout.root.join("events.jsonl")).map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
-    let names: Vec<String> = tests.iter().flat_map(|t| t.services.iter().map(|s| s.name.clone())).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let events = EventSink::create(&layout.root.join("events.jsonl"))
+        .map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
+    let names: Vec<String> = tests
+        .iter()
+        .flat_map(|t| t.services.iter().map(|s| s.name.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let certs = crate::certs::generate(&layout.certs(), &names)?;
     tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
 
@@ -99,7 +117,13 @@ pub async fn run_experiment(session: &Session, opts: &RunOptions, shutdown: impl
     Ok(RunOutcome { run_dir: layout.root.clone(), summary, files, interrupted })
 }
 
-async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::config::TestSpec], events: &EventSink, cancel: &CancellationToken) -> (RunSummary, Vec<PathBuf>) {
+async fn run_tests(
+    session: &Session,
+    layout: &RunLayout,
+    tests: &[&crate::config::TestSpec],
+    events: &EventSink,
+    cancel: &CancellationToken,
+) -> (RunSummary, Vec<PathBuf>) {
     let exp = &session.experiment;
     let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
     events.experiment_started(&exp.name, &layout.id);
@@ -129,7 +153,8 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
             }
             if !pre.problems.is_empty() {
                 let msg = pre.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-                let mut result = TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations));
+                let mut result =
+                    TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations));
                 if let Some(c) = &spec.cell {
                     // An IUT plugin that refuses a test case as `unsupported` says what a runner
                     // endpoint says with exit 127; any other refusal is the harness's problem.
@@ -137,7 +162,8 @@ async fn run_tests(session: &Session, layout: &RunLayout, tests: &[&crate::confi
                     if unsupported {
                         result.status = TestStatus::Skipped;
                     }
-                    let status = if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
+                    let status =
+                        if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
                     cells.push((c.clone(), summary.tests.len(), Some(status)));
                 }
                 summary.push(result);
@@ -190,7 +216,15 @@ fn matrix_files(root: &Path, cells: &[(crate::config::MatrixCell, usize, Option<
 }
 
 /// Runs one iteration of one test and judges it.
-async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::TestSpec, iteration: u32, name: &str, events: &EventSink, cancel: &CancellationToken) -> TestResult {
+async fn run_one(
+    session: &Session,
+    layout: &RunLayout,
+    spec: &crate::config::TestSpec,
+    iteration: u32,
+    name: &str,
+    events: &EventSink,
+    cancel: &CancellationToken,
+) -> TestResult {
     let started = Instant::now();
     let planned = plan_test(session, layout, spec, iteration, true);
     let dir = planned.dir.clone();
@@ -222,7 +256,9 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
     // Without ports there is nothing to filter on, and capturing all of loopback would record
     // other tests' traffic; tshark also costs ~0.5 s to start, so such tests go without.
     let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
-        Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap")).await.map_err(|e| e.note()),
+        Some(iface) => {
+            crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap")).await.map_err(|e| e.note())
+        }
         None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
         None => Err("the environment asked for no packet capture".to_string()),
     };
@@ -241,15 +277,30 @@ async fn run_one(session: &Session, layout: &RunLayout, spec: &crate::config::Te
 }
 
 /// The executor for an environment kind.
-async fn executor(kind: EnvironmentKind, layout: &RunLayout, events: &EventSink) -> Result<AnyExecutor, crate::exec::ExecError> {
+async fn executor(
+    kind: EnvironmentKind,
+    layout: &RunLayout,
+    events: &EventSink,
+) -> Result<AnyExecutor, crate::exec::ExecError> {
     match kind {
-        EnvironmentKind::Localhost => Ok(AnyExecutor::Local(crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone()))),
-        EnvironmentKind::Docker => Ok(AnyExecutor::Docker(crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await?)),
-        EnvironmentKind::Shadow => Err(crate::exec::ExecError::Io("the shadow environment is not supported by this host yet; use localhost or docker-compose".into())),
+        EnvironmentKind::Localhost => {
+            Ok(AnyExecutor::Local(crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone())))
+        }
+        EnvironmentKind::Docker => Ok(AnyExecutor::Docker(
+            crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await?,
+        )),
+        EnvironmentKind::Shadow => Err(crate::exec::ExecError::Io(
+            "the shadow environment is not supported by this host yet; use localhost or docker-compose".into(),
+        )),
     }
 }
 
-fn service_outcome(exec: &AnyExecutor, svc: &ServiceInstance, r: &drive::ServiceRun, run_root: &Path) -> ServiceOutcome {
+fn service_outcome(
+    exec: &AnyExecutor,
+    svc: &ServiceInstance,
+    r: &drive::ServiceRun,
+    run_root: &Path,
+) -> ServiceOutcome {
     let rel = |p: &Path| p.strip_prefix(run_root).unwrap_or(p).display().to_string();
     let (stdout, stderr) = exec.service_logs(svc);
     ServiceOutcome {
@@ -266,7 +317,15 @@ fn service_outcome(exec: &AnyExecutor, svc: &ServiceInstance, r: &drive::Service
     }
 }
 
-fn gather(exec: &AnyExecutor, planned: &PlannedTest, instances: &[ServiceInstance], drive: &DriveResult, spec: &crate::config::TestSpec, dir: &Path, capture_note: Option<String>) -> Outcome {
+fn gather(
+    exec: &AnyExecutor,
+    planned: &PlannedTest,
+    instances: &[ServiceInstance],
+    drive: &DriveResult,
+    spec: &crate::config::TestSpec,
+    dir: &Path,
+    capture_note: Option<String>,
+) -> Outcome {
     let services = instances
         .iter()
         .zip(&drive.services)
@@ -284,7 +343,11 @@ fn gather(exec: &AnyExecutor, planned: &PlannedTest, instances: &[ServiceInstanc
         keylogs: instances.iter().map(|s| s.dirs.keylog()).filter(|p| p.exists()).collect(),
         ports: instances.iter().flat_map(|s| s.ports.values().copied()).collect(),
         www: dir.join("www"),
-        downloads: instances.iter().filter(|s| s.role == Role::Client && !s.tester).map(|s| s.dirs.downloads.clone()).collect(),
+        downloads: instances
+            .iter()
+            .filter(|s| s.role == Role::Client && !s.tester)
+            .map(|s| s.dirs.downloads.clone())
+            .collect(),
         requests: spec.files.iter().map(|f| f.path.clone()).collect(),
         max_packets: evidence::DEFAULT_MAX_PACKETS,
     });
@@ -295,7 +358,11 @@ fn gather(exec: &AnyExecutor, planned: &PlannedTest, instances: &[ServiceInstanc
 }
 
 /// Asks the tester (if any) and every IUT plugin to judge the outcome.
-fn assess(session: &Session, planned: &PlannedTest, outcome: &Outcome) -> (Option<(String, crate::plugin::types::Verdict)>, Vec<(String, crate::plugin::types::Verdict)>) {
+fn assess(
+    session: &Session,
+    planned: &PlannedTest,
+    outcome: &Outcome,
+) -> (Option<(String, crate::plugin::types::Verdict)>, Vec<(String, crate::plugin::types::Verdict)>) {
     let mut tester = None;
     let mut iuts = vec![];
     let mut asked = std::collections::BTreeSet::new();
@@ -389,7 +456,10 @@ fn abbreviation(test: &str, taken: &[matrix::TestInfo]) -> String {
     }
     let base: String = test.chars().filter(|c| c.is_alphanumeric()).take(2).collect::<String>().to_uppercase();
     let base = if base.is_empty() { "T".to_string() } else { base };
-    (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}{n}") }).find(|a| free(a)).expect("an unused abbreviation exists")
+    (1..)
+        .map(|n| if n == 1 { base.clone() } else { format!("{base}{n}") })
+        .find(|a| free(a))
+        .expect("an unused abbreviation exists")
 }
 
 /// The matrix status of a test: its tester's verdict when there is one, else its status.
@@ -419,15 +489,32 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
     let pcap = dir.join("capture.pcap");
     matrix::Links {
         // A service that ran nothing (a judging tester) has no logs to link to.
-        logs: t.services.iter().map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs"))).filter(|(_, p)| p.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|(l, p)| (l, rel(&p))).collect(),
+        logs: t
+            .services
+            .iter()
+            .map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs")))
+            .filter(|(_, p)| p.read_dir().is_ok_and(|mut d| d.next().is_some()))
+            .map(|(l, p)| (l, rel(&p)))
+            .collect(),
         pcap: pcap.exists().then(|| rel(&pcap)),
-        qlog: t.services.iter().map(|s| dir.join(layout::slug(&s.name)).join("qlog")).filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some())).map(|q| rel(&q)).collect(),
+        qlog: t
+            .services
+            .iter()
+            .map(|s| dir.join(layout::slug(&s.name)).join("qlog"))
+            .filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some()))
+            .map(|q| rel(&q))
+            .collect(),
     }
 }
 
 /// Writes one result matrix per `[[matrix]]` of the experiment (in the run directory, or in
 /// `matrix-<name>/` when there are several), from the tests run so far.
-fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::MatrixCell, usize, Option<matrix::Status>)], summary: &RunSummary) {
+fn write_matrices(
+    root: &Path,
+    experiment: &str,
+    cells: &[(crate::config::MatrixCell, usize, Option<matrix::Status>)],
+    summary: &RunSummary,
+) {
     let names: std::collections::BTreeSet<&str> = cells.iter().map(|(c, _, _)| c.matrix.as_str()).collect();
     for name in &names {
         let mine: Vec<_> = cells.iter().filter(|(c, _, _)| c.matrix == *name).collect();
@@ -445,7 +532,11 @@ fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::Matrix
                 servers.push(c.server.clone());
             }
             if !tests.iter().any(|x| x.name == test) {
-                tests.push(matrix::TestInfo { abbr: abbreviation(&test, &tests), desc: description(&test), name: test.clone() });
+                tests.push(matrix::TestInfo {
+                    abbr: abbreviation(&test, &tests),
+                    desc: description(&test),
+                    name: test.clone(),
+                });
             }
             out.push(matrix::Cell {
                 client: c.client.clone(),
@@ -469,7 +560,8 @@ fn write_matrices(root: &Path, experiment: &str, cells: &[(crate::config::Matrix
             tests,
             cells: out,
         };
-        let dir = if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(name))) };
+        let dir =
+            if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(name))) };
         if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| matrix::write_all(&m, &dir)) {
             tracing::error!("cannot write the result matrix to {}: {e}", dir.display());
         }
@@ -501,7 +593,9 @@ mod tests {
     // Only a plugin's `unsupported` answer makes a refused cell unsupported-by-iut.
     #[test]
     fn only_an_unsupported_answer_counts_as_unsupported() {
-        let said = |error| -> super::super::planning::Problem { Box::new(CallError::Plugin { plugin: "p".into(), call: "plan", error }) };
+        let said = |error| -> super::super::planning::Problem {
+            Box::new(CallError::Plugin { plugin: "p".into(), call: "plan", error })
+        };
         assert!(plugin_says_unsupported(said(PluginError::Unsupported("ecn".into())).as_ref()));
         let bad = said(PluginError::InvalidParam(ParamProblem { name: "alpn".into(), message: "no".into() }));
         assert!(!plugin_says_unsupported(bad.as_ref()));

@@ -46,7 +46,10 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
     for s in &drive.services {
         let e = &s.exit;
         if e.is_unsupported() {
-            return (TestStatus::Skipped, vec![format!("`{}` exited with 127: the implementation does not support this test", s.name)]);
+            return (
+                TestStatus::Skipped,
+                vec![format!("`{}` exited with 127: the implementation does not support this test", s.name)],
+            );
         }
         if s.finite {
             if e.timed_out {
@@ -57,7 +60,11 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
                 reasons.push(format!("`{}` was killed by signal {sig}", s.name));
             } else if e.exit_code != Some(0) && !e.not_started {
                 status = TestStatus::Failed;
-                reasons.push(format!("`{}` exited with {}", s.name, e.exit_code.map_or("no status".into(), |c| c.to_string())));
+                reasons.push(format!(
+                    "`{}` exited with {}",
+                    s.name,
+                    e.exit_code.map_or("no status".into(), |c| c.to_string())
+                ));
             }
         } else if !e.stopped_by_host && !e.not_started && (e.exit_code.is_some_and(|c| c != 0) || e.signal.is_some()) {
             status = TestStatus::Failed;
@@ -73,7 +80,14 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
                 status = TestStatus::Failed;
-                reasons.push(format!("`{}`: downloaded {} bytes (sha256 {}…) but the server had {} bytes (sha256 {}…)", t.path, b.size, &b.sha256[..12.min(b.sha256.len())], a.size, &a.sha256[..12.min(a.sha256.len())]));
+                reasons.push(format!(
+                    "`{}`: downloaded {} bytes (sha256 {}…) but the server had {} bytes (sha256 {}…)",
+                    t.path,
+                    b.size,
+                    &b.sha256[..12.min(b.sha256.len())],
+                    a.size,
+                    &a.sha256[..12.min(a.sha256.len())]
+                ));
             }
             (Some(_), None) => {
                 status = TestStatus::Failed;
@@ -87,7 +101,14 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
     }
     if status == TestStatus::Passed {
         let n = outcome.transfers.len();
-        reasons.push(if n == 0 { "every client exited with 0".into() } else { format!("every client exited with 0 and {n} download{} matched byte for byte", if n == 1 { "" } else { "s" }) });
+        reasons.push(if n == 0 {
+            "every client exited with 0".into()
+        } else {
+            format!(
+                "every client exited with 0 and {n} download{} matched byte for byte",
+                if n == 1 { "" } else { "s" }
+            )
+        });
     }
     (status, reasons)
 }
@@ -96,10 +117,20 @@ pub fn builtin_rule(drive: &DriveResult, outcome: &Outcome) -> (TestStatus, Vec<
 ///
 /// `tester` holds the tester's verdict when the test has a tester; `iut_verdicts` the verdicts
 /// of IUT plugins that judge their own runs.
-pub fn judge(drive: &DriveResult, outcome: &Outcome, tester: Option<(String, Verdict)>, iut_verdicts: Vec<(String, Verdict)>) -> Judgement {
+pub fn judge(
+    drive: &DriveResult,
+    outcome: &Outcome,
+    tester: Option<(String, Verdict)>,
+    iut_verdicts: Vec<(String, Verdict)>,
+) -> Judgement {
     let mut verdicts = iut_verdicts;
     if drive.interrupted {
-        return Judgement { status: TestStatus::Interrupted, reasons: vec!["interrupted before the test finished".into()], evidence: vec![], verdicts };
+        return Judgement {
+            status: TestStatus::Interrupted,
+            reasons: vec!["interrupted before the test finished".into()],
+            evidence: vec![],
+            verdicts,
+        };
     }
     if let Some(e) = &drive.error {
         // A server that exits 127 never becomes ready, which stops the lifecycle; in the
@@ -112,7 +143,9 @@ pub fn judge(drive: &DriveResult, outcome: &Outcome, tester: Option<(String, Ver
     let (mut status, mut reasons, mut evidence) = match &tester {
         Some((name, v)) => (
             status_of(v.status),
-            std::iter::once(format!("tester `{name}`: {}", verdict_word(v.status))).chain(v.reasons.iter().cloned()).collect(),
+            std::iter::once(format!("tester `{name}`: {}", verdict_word(v.status)))
+                .chain(v.reasons.iter().cloned())
+                .collect(),
             v.evidence.clone(),
         ),
         None => {
@@ -147,7 +180,16 @@ mod tests {
     use crate::run::drive::ServiceRun;
 
     fn outcome(transfers: Vec<Transfer>) -> Outcome {
-        Outcome { test: "t".into(), testcase: None, services: vec![], transfers, packets: vec![], packets_truncated: false, capture_note: None, environment: EnvironmentKind::Localhost }
+        Outcome {
+            test: "t".into(),
+            testcase: None,
+            services: vec![],
+            transfers,
+            packets: vec![],
+            packets_truncated: false,
+            capture_note: None,
+            environment: EnvironmentKind::Localhost,
+        }
     }
 
     fn run(name: &str, finite: bool, exit: ServiceExit) -> ServiceRun {
@@ -169,7 +211,12 @@ mod tests {
             run("srv", false, ServiceExit { signal: Some(15), stopped_by_host: true, ..Default::default() }),
             run("cli", true, ServiceExit { exit_code: Some(0), ..Default::default() }),
         ]);
-        let j = judge(&d, &outcome(vec![Transfer { path: "/f".into(), served: digest("ab"), downloaded: digest("ab") }]), None, vec![]);
+        let j = judge(
+            &d,
+            &outcome(vec![Transfer { path: "/f".into(), served: digest("ab"), downloaded: digest("ab") }]),
+            None,
+            vec![],
+        );
         assert_eq!(j.status, TestStatus::Passed, "{:?}", j.reasons);
     }
 
@@ -177,7 +224,12 @@ mod tests {
     #[test]
     fn fails_corrupt_download() {
         let d = drive(vec![run("cli", true, ServiceExit { exit_code: Some(0), ..Default::default() })]);
-        let j = judge(&d, &outcome(vec![Transfer { path: "/f".into(), served: digest("ab"), downloaded: digest("cd") }]), None, vec![]);
+        let j = judge(
+            &d,
+            &outcome(vec![Transfer { path: "/f".into(), served: digest("ab"), downloaded: digest("cd") }]),
+            None,
+            vec![],
+        );
         assert_eq!(j.status, TestStatus::Failed);
         assert!(j.reasons[0].contains("/f"), "{:?}", j.reasons);
     }
@@ -204,7 +256,11 @@ mod tests {
         let j = judge(&d, &outcome(vec![]), None, vec![]);
         assert_eq!(j.status, TestStatus::Skipped, "{:?}", j.reasons);
         assert!(j.reasons[0].contains("`srv` exited with 127"), "{:?}", j.reasons);
-        let d = DriveResult { services: vec![run("srv", false, ServiceExit { exit_code: Some(1), ..Default::default() })], error: Some("not ready".into()), ..Default::default() };
+        let d = DriveResult {
+            services: vec![run("srv", false, ServiceExit { exit_code: Some(1), ..Default::default() })],
+            error: Some("not ready".into()),
+            ..Default::default()
+        };
         assert_eq!(judge(&d, &outcome(vec![]), None, vec![]).status, TestStatus::Failed);
     }
 
@@ -224,7 +280,11 @@ mod tests {
     #[test]
     fn tester_verdict_decides() {
         let d = drive(vec![run("cli", true, ServiceExit { exit_code: Some(0), ..Default::default() })]);
-        let v = Verdict { status: VerdictStatus::Fail, reasons: vec!["no retry packet".into()], evidence: vec!["capture.pcap#frame=1".into()] };
+        let v = Verdict {
+            status: VerdictStatus::Fail,
+            reasons: vec!["no retry packet".into()],
+            evidence: vec!["capture.pcap#frame=1".into()],
+        };
         let j = judge(&d, &outcome(vec![]), Some(("interop".into(), v)), vec![]);
         assert_eq!(j.status, TestStatus::Failed);
         assert_eq!(j.reasons[1], "no retry packet");

@@ -28,8 +28,16 @@ impl RunLayout {
     /// A layout under `output/<experiment>/<id>`; nothing is created yet. A relative `output`
     /// is taken from the current directory now, because commands run in other directories.
     pub fn new(output: &Path, experiment: &str, id: &str, cache_root: &Path) -> Self {
-        let output = if output.is_relative() { std::env::current_dir().map(|d| d.join(output)).unwrap_or_else(|_| output.to_path_buf()) } else { output.to_path_buf() };
-        RunLayout { root: output.join(slug(experiment)).join(id), id: id.to_string(), cache_root: cache_root.to_path_buf() }
+        let output = if output.is_relative() {
+            std::env::current_dir().map(|d| d.join(output)).unwrap_or_else(|_| output.to_path_buf())
+        } else {
+            output.to_path_buf()
+        };
+        RunLayout {
+            root: output.join(slug(experiment)).join(id),
+            id: id.to_string(),
+            cache_root: cache_root.to_path_buf(),
+        }
     }
 
     pub fn certs(&self) -> PathBuf {
@@ -88,7 +96,13 @@ pub fn compile_cache_key(plugin: &str, env: EnvironmentKind, plan: &ServicePlan)
 }
 
 /// The directories of one service (host paths), without making them.
-pub fn planned_service_dirs(test_dir: &Path, run: &RunLayout, service: &str, plugin: &str, cache_key: &str) -> ServiceDirs {
+pub fn planned_service_dirs(
+    test_dir: &Path,
+    run: &RunLayout,
+    service: &str,
+    plugin: &str,
+    cache_key: &str,
+) -> ServiceDirs {
     let root = test_dir.join(slug(service));
     ServiceDirs {
         logs: root.join("logs"),
@@ -105,7 +119,13 @@ pub fn planned_service_dirs(test_dir: &Path, run: &RunLayout, service: &str, plu
 
 /// Makes the directories of one service and returns them (host paths). The tools directory
 /// is left to the executor, which fills it in the compile phase.
-pub fn service_dirs(test_dir: &Path, run: &RunLayout, service: &str, plugin: &str, cache_key: &str) -> std::io::Result<ServiceDirs> {
+pub fn service_dirs(
+    test_dir: &Path,
+    run: &RunLayout,
+    service: &str,
+    plugin: &str,
+    cache_key: &str,
+) -> std::io::Result<ServiceDirs> {
     let dirs = planned_service_dirs(test_dir, run, service, plugin, cache_key);
     for d in [&dirs.logs, &dirs.work, &dirs.downloads, &dirs.qlog, &dirs.www, &dirs.cache] {
         std::fs::create_dir_all(d)?;
@@ -157,7 +177,11 @@ pub fn free_port(transport: Transport) -> std::io::Result<u16> {
 /// Gives every `number = 0` port of a plan a number: a free loopback port for local runs,
 /// the port's conventional number (4443) inside containers, where each service has its own
 /// address. Ports already taken by earlier services of the same test are not handed out again.
-pub fn allocate_ports(plan: &ServicePlan, env: EnvironmentKind, taken: &mut Vec<u16>) -> std::io::Result<BTreeMap<String, u16>> {
+pub fn allocate_ports(
+    plan: &ServicePlan,
+    env: EnvironmentKind,
+    taken: &mut Vec<u16>,
+) -> std::io::Result<BTreeMap<String, u16>> {
     let mut out = BTreeMap::new();
     for p in &plan.ports {
         let n = if p.number != 0 {
@@ -202,8 +226,14 @@ impl ServiceAddress {
 
 /// The address of a placement: a literal IP is its own address; other hosts are reached
 /// by name (Docker's DNS), and their IP is filled in when the executor knows it.
-pub fn address_of(p: &Placement, ports: BTreeMap<String, u16>, first_port: Option<u16>, ip: Option<String>) -> ServiceAddress {
-    let ip = ip.unwrap_or_else(|| if p.host.parse::<std::net::IpAddr>().is_ok() { p.host.clone() } else { String::new() });
+pub fn address_of(
+    p: &Placement,
+    ports: BTreeMap<String, u16>,
+    first_port: Option<u16>,
+    ip: Option<String>,
+) -> ServiceAddress {
+    let ip =
+        ip.unwrap_or_else(|| if p.host.parse::<std::net::IpAddr>().is_ok() { p.host.clone() } else { String::new() });
     ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port }
 }
 
@@ -222,7 +252,8 @@ pub fn visible_dirs(dirs: &ServiceDirs, placement: &Placement, run_root: &Path) 
         ("tools", &dirs.tools),
         ("root", &dirs.root),
     ];
-    let mut out: BTreeMap<String, String> = host.iter().map(|(k, p)| (k.to_string(), p.display().to_string())).collect();
+    let mut out: BTreeMap<String, String> =
+        host.iter().map(|(k, p)| (k.to_string(), p.display().to_string())).collect();
     // A directory mounted twice (docker-compose shows `logs` at /app/logs and /logs) is named
     // by its first mount, the one the environment's own env (SSLKEYLOGFILE, ...) points into.
     let mut seen = std::collections::BTreeSet::new();

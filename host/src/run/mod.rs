@@ -33,10 +33,12 @@ pub fn default_cache_root() -> PathBuf {
 /// lives in the workspace's `target/`.
 pub fn bundled_plugin_dir() -> Option<PathBuf> {
     let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors().find(|a| a.join("plugins-dist").is_dir() && a.join("wit").is_dir()).map(|a| a.join("plugins-dist"))
+        exe.ancestors()
+            .find(|a| a.join("plugins-dist").is_dir() && a.join("wit").is_dir())
+            .map(|a| a.join("plugins-dist"))
     });
-    let from_build = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|p| p.join("plugins-dist")).filter(|p| p.is_dir());
+    let from_build =
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|p| p.join("plugins-dist")).filter(|p| p.is_dir());
     let from_cwd = Some(PathBuf::from("plugins-dist")).filter(|p| p.is_dir());
     from_exe.or(from_build).or(from_cwd)
 }
-

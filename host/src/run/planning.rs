@@ -87,7 +87,12 @@ fn peer_of(s: &ServiceSpec) -> Peer {
 }
 
 /// Asks each service plugin for its plan.
-fn request_plans(session: &Session, spec: &TestSpec, env: EnvironmentKind, problems: &mut Vec<Problem>) -> Vec<Option<ServicePlan>> {
+fn request_plans(
+    session: &Session,
+    spec: &TestSpec,
+    env: EnvironmentKind,
+    problems: &mut Vec<Problem>,
+) -> Vec<Option<ServicePlan>> {
     spec.services
         .iter()
         .map(|s| {
@@ -137,7 +142,11 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         dir: dir.clone(),
         environment,
         deployment: None,
-        services: spec.services.iter().map(|s| PlannedService { spec: s.clone(), raw: None, instance: None, context: None }).collect(),
+        services: spec
+            .services
+            .iter()
+            .map(|s| PlannedService { spec: s.clone(), raw: None, instance: None, context: None })
+            .collect(),
         problems,
     };
 
@@ -208,13 +217,22 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     for p in &deployment.placements {
         match spec.services.iter().position(|s| s.name == p.service) {
             Some(i) if !order.iter().any(|(j, _)| *j == i) => order.push((i, p)),
-            Some(_) => problems.push(Box::new(PlanProblem(format!("environment plugin `{}` placed service `{}` twice", spec.network.kind, p.service)))),
-            None => problems.push(Box::new(PlanProblem(format!("environment plugin `{}` placed an unknown service `{}`", spec.network.kind, p.service)))),
+            Some(_) => problems.push(Box::new(PlanProblem(format!(
+                "environment plugin `{}` placed service `{}` twice",
+                spec.network.kind, p.service
+            )))),
+            None => problems.push(Box::new(PlanProblem(format!(
+                "environment plugin `{}` placed an unknown service `{}`",
+                spec.network.kind, p.service
+            )))),
         }
     }
     for s in &spec.services {
         if !deployment.placements.iter().any(|p| p.service == s.name) {
-            problems.push(Box::new(PlanProblem(format!("environment plugin `{}` did not place service `{}`", spec.network.kind, s.name))));
+            problems.push(Box::new(PlanProblem(format!(
+                "environment plugin `{}` did not place service `{}`",
+                spec.network.kind, s.name
+            ))));
         }
     }
 
@@ -246,7 +264,12 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             Ok(d) => d,
             Err(e) => {
                 problems.push(Box::new(PlanProblem(format!("cannot make the directories of `{}`: {e}", s.name))));
-                services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance: None, context: None });
+                services.push(PlannedService {
+                    spec: s.clone(),
+                    raw: Some(raw.clone()),
+                    instance: None,
+                    context: None,
+                });
                 continue;
             }
         };
@@ -254,7 +277,8 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         // so their argv and output paths are rendered and judged like the plugin's own.
         let wrapped;
         let raw = if s.kind == ServiceKind::Iut && !spec.execution.is_empty() {
-            let wrappers: Vec<(String, Vec<String>)> = spec.execution.iter().map(|w| (w.kind.clone(), wrapper_options(w))).collect();
+            let wrappers: Vec<(String, Vec<String>)> =
+                spec.execution.iter().map(|w| (w.kind.clone(), wrapper_options(w))).collect();
             match plan::wrap::apply(raw, &wrappers) {
                 Ok(p) => {
                     wrapped = p;
@@ -297,13 +321,23 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         });
         services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance, context: Some(ctx) });
     }
-    PlannedTest { spec: spec.clone(), iteration, dir, environment: env, deployment: Some(deployment), services, problems }
+    PlannedTest {
+        spec: spec.clone(),
+        iteration,
+        dir,
+        environment: env,
+        deployment: Some(deployment),
+        services,
+        problems,
+    }
 }
 
 /// A wrapper's `options = [...]` (extra arguments for the tool), as strings.
 fn wrapper_options(w: &crate::config::WrapperSpec) -> Vec<String> {
     match w.params.get("options") {
-        Some(toml::Value::Array(items)) => items.iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect(),
+        Some(toml::Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect()
+        }
         Some(toml::Value::String(s)) => vec![s.clone()],
         _ => vec![],
     }

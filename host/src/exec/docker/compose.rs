@@ -41,23 +41,15 @@ pub fn render(
     services: &[ComposeService],
 ) -> String {
     let mut y = String::new();
-    let _ = writeln!(
-        y,
-        "# Test `{test}` of run `{run_id}`, as panther-host ran it (generated; do not edit)."
-    );
+    let _ = writeln!(y, "# Test `{test}` of run `{run_id}`, as panther-host ran it (generated; do not edit).");
     let _ = writeln!(y, "# Reproduce it without panther-host:");
     let _ = writeln!(
         y,
         "#   docker-compose -f docker-compose.yml up --abort-on-container-exit && docker-compose -f docker-compose.yml down"
     );
-    let _ = writeln!(
-        y,
-        "# Differences: compose orders starts by depends_on but does not wait for readiness, and"
-    );
-    let _ = writeln!(
-        y,
-        "# the compile/pre-run/post-run phases (one-shot containers under panther-host) are not replayed."
-    );
+    let _ = writeln!(y, "# Differences: compose orders starts by depends_on but does not wait for readiness, and");
+    let _ =
+        writeln!(y, "# the compile/pre-run/post-run phases (one-shot containers under panther-host) are not replayed.");
     let _ = writeln!(y, "version: \"2.4\"");
     let _ = writeln!(y, "services:");
     for s in services {
@@ -66,15 +58,7 @@ pub fn render(
         let _ = writeln!(y, "    hostname: {}", q(&s.hostname));
         let _ = writeln!(y, "    init: true");
         let _ = writeln!(y, "    entrypoint: []");
-        let _ = writeln!(
-            y,
-            "    command: [{}]",
-            s.command
-                .iter()
-                .map(|a| q(a))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let _ = writeln!(y, "    command: [{}]", s.command.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
         if let Some(w) = &s.working_dir {
             let _ = writeln!(y, "    working_dir: {}", q(w));
         }
@@ -91,26 +75,11 @@ pub fn render(
             }
         }
         if !s.cap_add.is_empty() {
-            let _ = writeln!(
-                y,
-                "    cap_add: [{}]",
-                s.cap_add
-                    .iter()
-                    .map(|a| q(a))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let _ = writeln!(y, "    cap_add: [{}]", s.cap_add.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
         }
         if !s.depends_on.is_empty() {
-            let _ = writeln!(
-                y,
-                "    depends_on: [{}]",
-                s.depends_on
-                    .iter()
-                    .map(|a| q(a))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let _ =
+                writeln!(y, "    depends_on: [{}]", s.depends_on.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
         }
         if !s.labels.is_empty() {
             let _ = writeln!(y, "    labels:");
@@ -127,11 +96,8 @@ pub fn render(
                 let mut aliases = vec![s.name.clone()];
                 aliases.extend(s.aliases.iter().cloned());
                 aliases.dedup();
-                let _ = writeln!(
-                    y,
-                    "        aliases: [{}]",
-                    aliases.iter().map(|a| q(a)).collect::<Vec<_>>().join(", ")
-                );
+                let _ =
+                    writeln!(y, "        aliases: [{}]", aliases.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
             }
         }
     }
@@ -166,11 +132,7 @@ mod tests {
             working_dir: Some("/app".into()),
             environment: vec![("TESTCASE".into(), "transfer".into())],
             volumes: vec![
-                (
-                    PathBuf::from("/run/t/server/logs"),
-                    "/app/logs".into(),
-                    false,
-                ),
+                (PathBuf::from("/run/t/server/logs"), "/app/logs".into(), false),
                 (PathBuf::from("/run/t/certs"), "/certs".into(), true),
             ],
             cap_add: vec![],
@@ -179,13 +141,7 @@ mod tests {
             depends_on: vec![],
             labels: BTreeMap::from([("panther.run".into(), "r1".into())]),
         };
-        let y = render(
-            "t",
-            "r1",
-            &["test".into()],
-            &BTreeMap::from([("panther.run".into(), "r1".into())]),
-            &[s],
-        );
+        let y = render("t", "r1", &["test".into()], &BTreeMap::from([("panther.run".into(), "r1".into())]), &[s]);
         insta::assert_snapshot!(y, @r#"
         # Test `t` of run `r1`, as panther-host ran it (generated; do not edit).
         # Reproduce it without panther-host:

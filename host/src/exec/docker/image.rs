@@ -100,26 +100,16 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
         return Ok(false);
     }
     let dir = cache_dir();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let lock_path = dir.join("base.lock");
     let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
         f.lock()?;
         Ok(f)
     })
     .await
     .map_err(|e| ExecError::Io(e.to_string()))?
-    .map_err(|e| {
-        ExecError::Io(format!(
-            "cannot lock {}: {e}",
-            dir.join("base.lock").display()
-        ))
-    })?;
+    .map_err(|e| ExecError::Io(format!("cannot lock {}: {e}", dir.join("base.lock").display())))?;
     if exists(docker, BASE_IMAGE).await {
         drop(lock);
         return Ok(false);
@@ -155,10 +145,11 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
     // Package registries are reached through this host's trust store (which may hold a
     // proxy's CA), so image builds see the registries the way the host does.
     let ca_dir = rootfs.join("usr/local/share/panther");
-    std::fs::create_dir_all(&ca_dir)
-        .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", ca_dir.display())))?;
+    std::fs::create_dir_all(&ca_dir).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", ca_dir.display())))?;
     if let Err(e) = std::fs::copy(HOST_CA_BUNDLE, ca_dir.join("host-ca.crt")) {
-        tracing::warn!("cannot copy {HOST_CA_BUNDLE} into the base image ({e}); TLS to package registries from builds may fail");
+        tracing::warn!(
+            "cannot copy {HOST_CA_BUNDLE} into the base image ({e}); TLS to package registries from builds may fail"
+        );
     }
     import_rootfs(docker, &rootfs).await?;
     // The image holds the tree now; 200 MB less in the cache.
@@ -207,20 +198,12 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
     while let Some(item) = stream.next().await {
         item.map_err(|e| docker_err(&format!("importing {BASE_IMAGE}"), e))?;
     }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| ExecError::Io(e.to_string()))?;
+    let status = child.wait().await.map_err(|e| ExecError::Io(e.to_string()))?;
     if !status.success() {
-        return Err(ExecError::Docker(format!(
-            "tar of {} failed ({status})",
-            rootfs.display()
-        )));
+        return Err(ExecError::Docker(format!("tar of {} failed ({status})", rootfs.display())));
     }
     if !exists(docker, BASE_IMAGE).await {
-        return Err(ExecError::Docker(format!(
-            "the daemon accepted the import but has no {BASE_IMAGE} afterwards"
-        )));
+        return Err(ExecError::Docker(format!("the daemon accepted the import but has no {BASE_IMAGE} afterwards")));
     }
     Ok(())
 }
@@ -228,35 +211,24 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
 /// Checks the spec's names before they reach a Dockerfile.
 pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     let bad = |field: &str, value: &str, why: &str| {
-        Err(ExecError::Docker(format!(
-            "service `{service}`: image spec field `{field}` = {value:?} {why}"
-        )))
+        Err(ExecError::Docker(format!("service `{service}`: image spec field `{field}` = {value:?} {why}")))
     };
     let name_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 128
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
     };
     if !name_ok(&spec.name) {
-        return bad(
-            "name",
-            &spec.name,
-            "is not a Docker repository name (lower-case letters, digits, `._-/`)",
-        );
+        return bad("name", &spec.name, "is not a Docker repository name (lower-case letters, digits, `._-/`)");
     }
-    let base_repo = spec
-        .base
-        .split_once(':')
-        .map_or(spec.base.as_str(), |(r, _)| r);
+    let base_repo = spec.base.split_once(':').map_or(spec.base.as_str(), |(r, _)| r);
     if !name_ok(base_repo) {
         return bad("base", &spec.base, "is not a Docker image name");
     }
     for (i, p) in spec.packages.iter().enumerate() {
         let ok = !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.:=~".contains(c))
+            && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.:=~".contains(c))
             && p.starts_with(|c: char| c.is_ascii_alphanumeric());
         if !ok {
             return bad(&format!("packages[{i}]"), p, "is not a Debian package name");
@@ -264,29 +236,17 @@ pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     }
     for (i, step) in spec.steps.iter().enumerate() {
         if step.argv.is_empty() {
-            return bad(
-                &format!("steps[{i}].argv"),
-                "",
-                "is empty; a build step needs a program",
-            );
+            return bad(&format!("steps[{i}].argv"), "", "is empty; a build step needs a program");
         }
     }
     for (i, (k, _)) in spec.build_args.iter().enumerate() {
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return bad(
-                &format!("build-args[{i}]"),
-                k,
-                "is not a build argument name (letters, digits, `_`)",
-            );
+            return bad(&format!("build-args[{i}]"), k, "is not a build argument name (letters, digits, `_`)");
         }
     }
     for (i, s) in spec.sources.iter().enumerate() {
         if s.rev.is_empty() || s.dest.is_empty() || !s.dest.starts_with('/') {
-            return bad(
-                &format!("sources[{i}]"),
-                &s.name,
-                "needs a pinned `rev` and an absolute `dest`",
-            );
+            return bad(&format!("sources[{i}]"), &s.name, "needs a pinned `rev` and an absolute `dest`");
         }
     }
     Ok(())
@@ -304,10 +264,7 @@ fn exec_form(argv: &[String]) -> String {
 /// JSON-quoted inside those arrays or as WORKDIR/ARG values, never as Dockerfile syntax.
 pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
     let mut d = String::new();
-    d.push_str(&format!(
-        "# generated by panther-host from the image spec `{}`; do not edit\n",
-        spec.name
-    ));
+    d.push_str(&format!("# generated by panther-host from the image spec `{}`; do not edit\n", spec.name));
     d.push_str(&format!("FROM {base_ref}\n"));
     for (k, v) in &spec.build_args {
         d.push_str(&format!("ARG {k}={}\n", json(v)));
@@ -320,41 +277,21 @@ pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
         packages.sort();
         packages.dedup();
         d.push_str("RUN [\"apt-get\", \"update\", \"-qq\"]\n");
-        let mut argv: Vec<String> = [
-            "env",
-            "DEBIAN_FRONTEND=noninteractive",
-            "apt-get",
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut argv: Vec<String> =
+            ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+                .map(String::from)
+                .to_vec();
         argv.extend(packages);
         d.push_str(&format!("RUN {}\n", exec_form(&argv)));
     }
     for s in &spec.sources {
         d.push_str(&format!(
             "RUN {}\n",
-            exec_form(&[
-                "git".into(),
-                "clone".into(),
-                "--quiet".into(),
-                s.url.clone(),
-                s.dest.clone()
-            ])
+            exec_form(&["git".into(), "clone".into(), "--quiet".into(), s.url.clone(), s.dest.clone()])
         ));
         d.push_str(&format!(
             "RUN {}\n",
-            exec_form(&[
-                "git".into(),
-                "-C".into(),
-                s.dest.clone(),
-                "checkout".into(),
-                "--quiet".into(),
-                s.rev.clone()
-            ])
+            exec_form(&["git".into(), "-C".into(), s.dest.clone(), "checkout".into(), "--quiet".into(), s.rev.clone()])
         ));
     }
     for step in &spec.steps {
@@ -398,20 +335,12 @@ pub struct Built {
 
 /// Builds the spec's image unless an image with the same content hash exists. `others` lets a
 /// spec name another spec of the same test as its base.
-pub async fn build(
-    docker: &Docker,
-    service: &str,
-    spec: &ImageSpec,
-    others: &[ImageSpec],
-) -> Result<Built, ExecError> {
+pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[ImageSpec]) -> Result<Built, ExecError> {
     validate(service, spec)?;
     let base_ref = if spec.base == BASE_IMAGE || spec.base == "panther-base" {
         ensure_base(docker).await?;
         BASE_IMAGE.to_string()
-    } else if let Some(parent) = others
-        .iter()
-        .find(|o| o.name == spec.base && o.name != spec.name)
-    {
+    } else if let Some(parent) = others.iter().find(|o| o.name == spec.base && o.name != spec.name) {
         Box::pin(build(docker, service, parent, others)).await?.tag
     } else if spec.base.contains(':') && exists(docker, &spec.base).await {
         spec.base.clone()
@@ -434,42 +363,25 @@ pub async fn build(
     // One build per tag at a time in this process; the second caller then finds it cached.
     let tag_lock = {
         static LOCKS: std::sync::OnceLock<
-            std::sync::Mutex<
-                std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>,
-            >,
+            std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
         > = std::sync::OnceLock::new();
-        let mut m = LOCKS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut m = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
         m.entry(tag.clone()).or_default().clone()
     };
     let _guard = tag_lock.lock().await;
     if exists(docker, &tag).await {
-        return Ok(Built {
-            tag,
-            cached: true,
-            dockerfile,
-            log: String::new(),
-        });
+        return Ok(Built { tag, cached: true, dockerfile, log: String::new() });
     }
     let mut context = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(dockerfile.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    context
-        .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
-        .map_err(|e| ExecError::Io(e.to_string()))?;
-    let context = context
-        .into_inner()
-        .map_err(|e| ExecError::Io(e.to_string()))?;
-    let labels = [
-        (IMAGE_LABEL.to_string(), spec.name.clone()),
-        ("panther.spec-hash".to_string(), hash.clone()),
-    ]
-    .into_iter()
-    .collect();
+    context.append_data(&mut header, "Dockerfile", dockerfile.as_bytes()).map_err(|e| ExecError::Io(e.to_string()))?;
+    let context = context.into_inner().map_err(|e| ExecError::Io(e.to_string()))?;
+    let labels = [(IMAGE_LABEL.to_string(), spec.name.clone()), ("panther.spec-hash".to_string(), hash.clone())]
+        .into_iter()
+        .collect();
     let opts = BuildImageOptions {
         dockerfile: "Dockerfile".into(),
         t: Some(tag.clone()),
@@ -499,19 +411,9 @@ pub async fn build(
         }
     }
     if !exists(docker, &tag).await {
-        return Err(build_failed(
-            service,
-            &tag,
-            "the daemon reported no error but the image is missing",
-            &log,
-        ));
+        return Err(build_failed(service, &tag, "the daemon reported no error but the image is missing", &log));
     }
-    Ok(Built {
-        tag,
-        cached: false,
-        dockerfile,
-        log,
-    })
+    Ok(Built { tag, cached: false, dockerfile, log })
 }
 
 fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {
@@ -519,9 +421,7 @@ fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     };
-    ExecError::Docker(format!(
-        "service `{service}`: building image {tag} failed: {err}\n{tail}"
-    ))
+    ExecError::Docker(format!("service `{service}`: building image {tag} failed: {err}\n{tail}"))
 }
 
 #[cfg(test)]
@@ -533,19 +433,10 @@ mod tests {
         ImageSpec {
             name: "panther/quic-go".into(),
             base: BASE_IMAGE.into(),
-            packages: vec![
-                "golang-go".into(),
-                "golang-github-lucas-clemente-quic-go-dev".into(),
-            ],
+            packages: vec!["golang-go".into(), "golang-github-lucas-clemente-quic-go-dev".into()],
             sources: vec![],
             steps: vec![BuildStep {
-                argv: vec![
-                    "go".into(),
-                    "build".into(),
-                    "-o".into(),
-                    "/usr/local/bin/x".into(),
-                    "a b\"c".into(),
-                ],
+                argv: vec!["go".into(), "build".into(), "-o".into(), "/usr/local/bin/x".into(), "a b\"c".into()],
                 workdir: Some("/src".into()),
                 env: vec![("GO111MODULE".into(), "off".into())],
             }],
@@ -579,10 +470,7 @@ mod tests {
         });
         let d = dockerfile(&s, BASE_IMAGE);
         assert!(d.contains("\"ca-certificates\",\"git\""), "{d}");
-        assert!(
-            d.contains(r#"RUN ["git","-C","/src/x","checkout","--quiet","v1"]"#),
-            "{d}"
-        );
+        assert!(d.contains(r#"RUN ["git","-C","/src/x","checkout","--quiet","v1"]"#), "{d}");
     }
 
     #[test]
@@ -603,23 +491,14 @@ mod tests {
         assert!(e.contains("packages[2]") && e.contains("srv"), "{e}");
         let mut s = spec();
         s.name = "Upper Case".into();
-        assert!(validate("srv", &s)
-            .unwrap_err()
-            .to_string()
-            .contains("`name`"));
+        assert!(validate("srv", &s).unwrap_err().to_string().contains("`name`"));
     }
 
     #[test]
     fn mirror_is_read_from_deb822_and_one_line_sources() {
         let deb822 = "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\n";
-        assert_eq!(
-            mirror_from_sources(deb822).as_deref(),
-            Some("http://mirror.example/debian")
-        );
+        assert_eq!(mirror_from_sources(deb822).as_deref(), Some("http://mirror.example/debian"));
         let one = "deb http://security.debian.org/ bookworm-security main\ndeb [arch=amd64] http://m.example/debian bookworm main\n";
-        assert_eq!(
-            mirror_from_sources(one).as_deref(),
-            Some("http://m.example/debian")
-        );
+        assert_eq!(mirror_from_sources(one).as_deref(), Some("http://m.example/debian"));
     }
 }
