@@ -182,8 +182,6 @@ pub fn render_plan(plugin: &str, plan: &ServicePlan, ctx: &RenderContext) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::types::*;
-
     use crate::plan::test_support::plan_running as plan_with_argv;
 
     fn ctx() -> RenderContext {
