@@ -44,6 +44,7 @@ pub mod env_bindings {
 }
 
 pub mod error;
+pub mod front_end;
 pub mod iut;
 pub mod log;
 pub mod params;

@@ -193,7 +193,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
     } else {
         (FRONT_END_PATH, FRONT_END_BIN, "{{dirs.cache}}/go-build")
     };
-    let digest = format!("{:016x}", fnv1a(FRONT_END.as_bytes()));
+    let digest = format!("{:016x}", front_end::fnv1a(FRONT_END.as_bytes()));
     let build = go_env(
         cmd(&["go", "build", "-trimpath", "-ldflags", &format!("-X main.sourceDigest={digest}")]).args(["-o", bin, src]),
         gocache,
@@ -253,7 +253,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             if !(1..=3600).contains(&timeout) {
                 return Err(invalid_param("timeout-s", format!("{timeout} is not between 1 and 3600")));
             }
-            let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
+            let urls = requests_or_index(req).into_iter().map(|p| front_end::request_url(&p)).collect::<Result<Vec<_>, _>>()?;
             // In an interop test case the client uses 8-byte connection IDs instead of quic-go's
             // empty ones: with an empty DCID tshark 4.0 attributes the zero bytes aioquic pads
             // its Initial datagrams with to the connection, unmasks a random key phase bit from
@@ -372,7 +372,7 @@ fn upstream(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plu
             )
             .run(env(cmd(&["qgo-interop-server"])).describe("quic-go v0.45.2 interop server on port 443")),
         _ => {
-            let urls = requests_or_index(req).into_iter().map(|p| url(&p)).collect::<Result<Vec<_>, _>>()?;
+            let urls = requests_or_index(req).into_iter().map(|p| front_end::request_url(&p)).collect::<Result<Vec<_>, _>>()?;
             plan.run(
                 env(cmd(&["qgo-interop-client"]))
                     .args(urls)
@@ -381,30 +381,6 @@ fn upstream(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plu
             )
         }
     })
-}
-
-/// The URL of one request against the target. Requests are absolute paths without `..`, so a
-/// client cannot be made to write outside its downloads directory.
-fn url(path: &str) -> Result<String, PluginError> {
-    if !path.starts_with('/') || path.split('/').any(|s| s == "..") || path.contains(char::is_whitespace) {
-        return Err(invalid_param(
-            "requests",
-            format!("`{path}` is not an absolute URL path like /f1.bin"),
-        ));
-    }
-    Ok(format!("https://{{{{target.host}}}}:{{{{target.port}}}}{path}"))
-}
-
-/// 64-bit FNV-1a: a stable digest without a dependency.
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    h
 }
 
 export_service!(QuicGo);
@@ -442,7 +418,7 @@ mod tests {
         assert!(build
             .argv
             .iter()
-            .any(|a| a == &format!("-X main.sourceDigest={:016x}", fnv1a(FRONT_END.as_bytes()))));
+            .any(|a| a == &format!("-X main.sourceDigest={:016x}", front_end::fnv1a(FRONT_END.as_bytes()))));
         let run = &p.phases.run[0].argv;
         assert_eq!(run[..4], [FRONT_END_BIN, "server", "-listen", "{{self.ip}}:{{ports.quic}}"]);
         assert!(run.windows(2).any(|w| w == ["-www", "{{dirs.www}}"]));
@@ -545,13 +521,4 @@ mod tests {
         assert!(FRONT_END.contains("os.Exit(127)"));
     }
 
-    #[test]
-    fn requests_that_could_escape_downloads_are_refused() {
-        for bad in ["f1.bin", "/../etc/passwd", "/a b"] {
-            assert!(
-                matches!(url(bad), Err(PluginError::InvalidParam(p)) if p.name == "requests"),
-                "{bad}"
-            );
-        }
-    }
 }

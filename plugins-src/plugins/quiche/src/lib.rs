@@ -31,6 +31,14 @@ const EXAMPLE_PORT: u16 = 4433;
 /// changed source changes the compile phase's content hash and the host rebuilds.
 const FRONT_END_MANIFEST: &str = include_str!("front-end/Cargo.toml");
 const FRONT_END_MAIN: &str = include_str!("front-end/src/main.rs");
+const FRONT_END: front_end::CargoFrontEnd = front_end::CargoFrontEnd {
+    dir: FRONT_END_DIR,
+    manifest: FRONT_END_MANIFEST,
+    main: FRONT_END_MAIN,
+    digest_var: "PANTHER_QUICHE_SOURCE_DIGEST",
+    timeout_ms: 60 * 60 * 1000,
+    why: "build the quiche 0.30 HTTP/3 client front end (and BoringSSL) from crates.io into the tools cache",
+};
 const FRONT_END_DIR: &str = "{{dirs.tools}}/src/panther-quiche";
 const FRONT_END_BIN: &str = "{{dirs.tools}}/target/release/panther-quiche";
 
@@ -128,21 +136,6 @@ fn crates_io_server() -> ServicePlan {
 }
 
 fn crates_io_client(req: &PlanRequest) -> Result<ServicePlan, PluginError> {
-    let digest = fnv1a(FRONT_END_MAIN.as_bytes()) ^ fnv1a(FRONT_END_MANIFEST.as_bytes()).rotate_left(1);
-    let build = cmd(&[
-        "cargo",
-        "build",
-        "--release",
-        "--manifest-path",
-        &format!("{FRONT_END_DIR}/Cargo.toml"),
-    ])
-    .args(["--target-dir", "{{dirs.tools}}/target"])
-    .args([
-        "--config",
-        &format!("env.PANTHER_QUICHE_SOURCE_DIGEST=\"{digest:016x}\""),
-    ])
-    .timeout(60 * 60 * 1000)
-    .describe("build the quiche 0.30 HTTP/3 client front end (and BoringSSL) from crates.io into the tools cache");
     let verify: &[&str] = if req.param_bool("insecure")? {
         &["--insecure"]
     } else {
@@ -157,12 +150,9 @@ fn crates_io_client(req: &PlanRequest) -> Result<ServicePlan, PluginError> {
     }
     let urls = requests_or_index(req)
         .into_iter()
-        .map(|p| url(&p))
+        .map(|p| front_end::request_url(&p))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(ServicePlan::new()
-        .file(&format!("{FRONT_END_DIR}/Cargo.toml"), FRONT_END_MANIFEST)
-        .file(&format!("{FRONT_END_DIR}/src/main.rs"), FRONT_END_MAIN)
-        .compile(build)
+    Ok(FRONT_END.plan()
         .run(
             cmd(&[FRONT_END_BIN, "client"])
                 .args(verify)
@@ -255,30 +245,6 @@ fn image(v: &VersionRow) -> ImageSpec {
         .workdir("/opt/quiche")
 }
 
-/// The URL of one request against the target. Requests are absolute paths without `..`, so a
-/// client cannot be made to write outside its downloads directory.
-fn url(path: &str) -> Result<String, PluginError> {
-    if !path.starts_with('/') || path.split('/').any(|s| s == "..") || path.contains(char::is_whitespace) {
-        return Err(invalid_param(
-            "requests",
-            format!("`{path}` is not an absolute URL path like /f1.bin"),
-        ));
-    }
-    Ok(target_url(path))
-}
-
-/// 64-bit FNV-1a: a stable digest without a dependency.
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
-
 export_iut!(IUT, plan, params());
 
 #[cfg(test)]
@@ -341,13 +307,4 @@ mod tests {
         assert_eq!(p.phases.run[0].argv, ["{{dirs.tools}}/bin/http3-server"]);
     }
 
-    #[test]
-    fn requests_that_could_escape_downloads_are_refused() {
-        for bad in ["f1.bin", "/../etc/passwd", "/a b"] {
-            assert!(
-                matches!(url(bad), Err(PluginError::InvalidParam(p)) if p.name == "requests"),
-                "{bad}"
-            );
-        }
-    }
 }

@@ -26,6 +26,14 @@ const NAME: &str = "quinn";
 /// changed source changes the compile phase's content hash and the host rebuilds.
 const FRONT_END_MANIFEST: &str = include_str!("front-end/Cargo.toml");
 const FRONT_END_MAIN: &str = include_str!("front-end/src/main.rs");
+const FRONT_END: front_end::CargoFrontEnd = front_end::CargoFrontEnd {
+    dir: FRONT_END_DIR,
+    manifest: FRONT_END_MANIFEST,
+    main: FRONT_END_MAIN,
+    digest_var: "PANTHER_QUINN_SOURCE_DIGEST",
+    timeout_ms: 30 * 60 * 1000,
+    why: "build the quinn 0.11 front end from crates.io into the tools cache",
+};
 const FRONT_END_DIR: &str = "{{dirs.tools}}/src/panther-quinn";
 const FRONT_END_BIN: &str = "{{dirs.tools}}/target/release/panther-quinn";
 
@@ -78,25 +86,7 @@ fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
 
 fn crates_io(req: &PlanRequest) -> Result<ServicePlan, PluginError> {
     require_environment("quinn from crates-io", req, &[EnvironmentKind::Localhost])?;
-    let digest = fnv1a(FRONT_END_MAIN.as_bytes()) ^ fnv1a(FRONT_END_MANIFEST.as_bytes()).rotate_left(1);
-    let build = cmd(&[
-        "cargo",
-        "build",
-        "--release",
-        "--manifest-path",
-        &format!("{FRONT_END_DIR}/Cargo.toml"),
-    ])
-    .args(["--target-dir", "{{dirs.tools}}/target"])
-    .args([
-        "--config",
-        &format!("env.PANTHER_QUINN_SOURCE_DIGEST=\"{digest:016x}\""),
-    ])
-    .timeout(30 * 60 * 1000)
-    .describe("build the quinn 0.11 front end from crates.io into the tools cache");
-    let plan = ServicePlan::new()
-        .file(&format!("{FRONT_END_DIR}/Cargo.toml"), FRONT_END_MANIFEST)
-        .file(&format!("{FRONT_END_DIR}/src/main.rs"), FRONT_END_MAIN)
-        .compile(build);
+    let plan = FRONT_END.plan();
     Ok(match req.role {
         Role::Server => plan
             .port("quic", listen_port(req, 4443), Transport::Udp)
@@ -135,7 +125,7 @@ fn crates_io(req: &PlanRequest) -> Result<ServicePlan, PluginError> {
             }
             let urls = requests_or_index(req)
                 .into_iter()
-                .map(|p| url(&p))
+                .map(|p| front_end::request_url(&p))
                 .collect::<Result<Vec<_>, _>>()?;
             plan.run(
                 cmd(&[FRONT_END_BIN, "client"])
@@ -227,30 +217,6 @@ fn image(v: &VersionRow) -> ImageSpec {
         .workdir("/opt/quinn")
 }
 
-/// The URL of one request against the target. Requests are absolute paths without `..`, so a
-/// client cannot be made to write outside its downloads directory.
-fn url(path: &str) -> Result<String, PluginError> {
-    if !path.starts_with('/') || path.split('/').any(|s| s == "..") || path.contains(char::is_whitespace) {
-        return Err(invalid_param(
-            "requests",
-            format!("`{path}` is not an absolute URL path like /f1.bin"),
-        ));
-    }
-    Ok(target_url(path))
-}
-
-/// 64-bit FNV-1a: a stable digest without a dependency.
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
-
 export_iut!(IUT, plan, params());
 
 #[cfg(test)]
@@ -331,13 +297,4 @@ mod tests {
         );
     }
 
-    #[test]
-    fn requests_that_could_escape_downloads_are_refused() {
-        for bad in ["f1.bin", "/../etc/passwd", "/a b"] {
-            assert!(
-                matches!(url(bad), Err(PluginError::InvalidParam(p)) if p.name == "requests"),
-                "{bad}"
-            );
-        }
-    }
 }
