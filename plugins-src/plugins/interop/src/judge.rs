@@ -175,6 +175,21 @@ pub fn judge(o: &Outcome) -> Verdict {
             vec![ev.pcap.clone()],
         );
     }
+    // Long-header packets the dissector could not type (tshark 4.0 knows QUIC v2's version
+    // number but not its packet types) cannot be judged either way: say so, do not fail the IUT.
+    let undissected: std::collections::BTreeSet<String> =
+        o.packets.iter().filter(|p| p.packet_type == "unknown").filter_map(|p| p.version.clone()).collect();
+    if !undissected.is_empty() {
+        let versions: Vec<String> = undissected.iter().map(|v| format!("0x{v}")).collect();
+        return verdict(
+            Status::UnsupportedByEnvironment,
+            vec![format!(
+                "the capture has long-header packets of version {} that this machine's tshark cannot dissect (QUIC v2 needs tshark 4.2 or later)",
+                versions.join(", ")
+            )],
+            vec![ev.pcap.clone()],
+        );
+    }
     let mut c = Checks::new(&ev);
     match tc.name {
         "handshake" => {
