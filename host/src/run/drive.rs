@@ -4,7 +4,7 @@
 //! Owns the lifecycle order and the service state machine transitions; never decides what a
 //! command is (plans) or how it runs (executors). Teardown runs on every path out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -253,9 +253,4 @@ pub async fn drive_test(
     out.services = runs;
     out.duration = started.elapsed();
     out
-}
-
-/// Services by name, for lookups in verdict code.
-pub fn by_name(runs: &[ServiceRun]) -> BTreeMap<&str, &ServiceRun> {
-    runs.iter().map(|r| (r.name.as_str(), r)).collect()
 }

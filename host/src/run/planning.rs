@@ -5,9 +5,8 @@
 //! [`plan_test`], so what is printed is exactly what would run. Calls plugins; runs nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::{Experiment, ResolvedParams, ServiceKind, ServiceSpec, TestSpec};
 use crate::exec::ServiceInstance;
@@ -343,15 +342,7 @@ fn wrapper_options(w: &crate::config::WrapperSpec) -> Vec<String> {
     }
 }
 
-/// Upper bound on how long a test may take when nothing else says so.
-pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// Plans every test of an experiment (first iteration), for `plan FILE` and `audit`.
 pub fn plan_experiment(session: &Session, run: &RunLayout) -> Vec<PlannedTest> {
     session.experiment.tests.iter().map(|t| plan_test(session, run, t, 1, false)).collect()
-}
-
-/// Re-export for callers that only need the path of a run.
-pub fn run_root(run: &RunLayout) -> &Path {
-    &run.root
 }
