@@ -200,19 +200,21 @@ pub fn run_args(test: &str, p: &RunParams) -> Option<Vec<String>> {
     let kv = |k: &str, v: String| format!("{k}={v}");
     let mut a = vec![kv("seed", p.seed.to_string())];
     match (proto, role) {
+        // The IUT server's port is the one the host gave it (a free port on localhost).
         ("quic", IvyRole::Client) => a.extend([
             kv("the_cid", p.the_cid.to_string()),
-            kv("server_port", p.server_port.to_string()),
+            kv("server_port", "{{target.port}}".into()),
             kv("iversion", p.iversion.to_string()),
             kv("server_addr", "{{target.ip_decimal}}".into()),
             kv("server_cid", p.server_cid.to_string()),
-            kv("client_port", p.client_port.to_string()),
+            kv("client_port", "{{ports.ivy}}".into()),
             kv("client_port_alt", p.client_port_alt.to_string()),
             kv("client_addr", "{{self.ip_decimal}}".into()),
         ]),
+        // Ivy's own port is the plan's `ivy` port (`server_port`, 4443 by default).
         ("quic", IvyRole::Server) => a.extend([
             kv("the_cid", p.the_cid.to_string()),
-            kv("server_port", p.server_port.to_string()),
+            kv("server_port", "{{ports.ivy}}".into()),
             kv("iversion", p.iversion.to_string()),
             kv("server_addr", "{{self.ip_decimal}}".into()),
         ]),
@@ -260,8 +262,8 @@ mod tests {
         let a = run_args("quic_server_test_stream", &RunParams::default()).unwrap();
         assert_eq!(
             a.join(" "),
-            "seed=0 the_cid=1 server_port=4443 iversion=1 server_addr={{target.ip_decimal}} server_cid=10 \
-             client_port=4997 client_port_alt=4444 client_addr={{self.ip_decimal}}"
+            "seed=0 the_cid=1 server_port={{target.port}} iversion=1 server_addr={{target.ip_decimal}} server_cid=10 \
+             client_port={{ports.ivy}} client_port_alt=4444 client_addr={{self.ip_decimal}}"
         );
     }
 
@@ -270,7 +272,7 @@ mod tests {
         let a = run_args("quic_client_test_max", &RunParams::default()).unwrap();
         assert_eq!(
             a.join(" "),
-            "seed=0 the_cid=1 server_port=4443 iversion=1 server_addr={{self.ip_decimal}}"
+            "seed=0 the_cid=1 server_port={{ports.ivy}} iversion=1 server_addr={{self.ip_decimal}}"
         );
     }
 

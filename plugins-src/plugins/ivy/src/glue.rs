@@ -8,6 +8,17 @@ use crate::verdict;
 struct Ivy;
 
 const BUILD_SCRIPT: &str = include_str!("ivy_build.py");
+/// The picotls the original's Ivy image builds (`version_configs/quic/rfc9000.yaml`).
+const PICOTLS: Pin = Pin::new(
+    "picotls",
+    "https://github.com/h2o/picotls.git",
+    "047c5fe20bb9ea91c1caded8977134f19681ec76",
+);
+/// Where the Docker image keeps the Ivy venv, the spec wheel and picotls' source.
+const DOCKER_TOOLS: &str = "/opt/ivy";
+const DOCKER_PICOTLS: &str = "/opt/picotls";
+/// The venv's `ivy` package in the image (Debian 12: Python 3.11).
+const DOCKER_IVY_PKG: &str = "/opt/ivy/ivy-venv/lib/python3.11/site-packages/ivy";
 const MINIP_LOCALE: &str = include_str!("minip_locale.ivy");
 
 /// FNV-1a over the shipped build sources. The host keys its compile cache on the compile
@@ -102,9 +113,16 @@ impl ServicePlugin for Ivy {
         };
         let iters = int(&req, "iterations")?;
         let timeout_ms = int(&req, "timeout_s")?.max(1) as u64 * 1000;
+        let docker = matches!(req.environment, EnvironmentKind::Docker);
         // The tester is built in the tools directory: the host caches compile phases there
         // and skips them on later runs, so nothing they make may live in the run's work dir.
-        let build = "{{dirs.tools}}/build";
+        // Docker mounts no tools directory: there the build goes to the work dir, next to the
+        // venv, wheel and picotls source the image holds.
+        let (tools, build) = if docker {
+            (DOCKER_TOOLS, "{{dirs.work}}/build")
+        } else {
+            ("{{dirs.tools}}", "{{dirs.tools}}/build")
+        };
         let args = catalogue::run_args(&test, &p)
             .ok_or_else(|| internal(format!("no argument form for `{test}`")))?;
         let iut_role = if role == IvyRole::Client {
@@ -117,42 +135,88 @@ impl ServicePlugin for Ivy {
         } else {
             ("hq-interop", "1")
         };
+        // PANTHER's TEST_IMPL: the implementations under test (the spec special-cases some).
+        let test_impl = req
+            .target
+            .iter()
+            .chain(req.peers.iter())
+            .filter(|p| p.implementation != "ivy")
+            .map(|p| p.implementation.clone())
+            .fold(Vec::<String>::new(), |mut v, i| {
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+                v
+            })
+            .join(",");
         let mut run = cmd(&[&format!("{build}/{test}")])
             .args(args)
-            .cwd("{{dirs.work}}")
             .timeout(timeout_ms)
             .env("TEST_TYPE", iut_role)
             .env("ROLE", role_name(want))
             .env("PROTOCOL_TESTED", proto)
-            .env("IVY_INCLUDE_PATH", &format!("{build}/"))
+            .env("TEST_IMPL", &test_impl)
             .env("TEST_ALPN", alpn)
             .env("INITIAL_VERSION", iv)
             .env("SSLKEYLOGFILE", "{{files.keylog}}")
-            .describe("the compiled Ivy tester; it exits 1 on a violated requirement, prints test_completed when done");
-        if role == IvyRole::Client {
-            // Ivy-as-client needs the server up; the host starts the target first and waits for
-            // its readiness, as PANTHER's coordination files did.
-            run = run.describe(
-                "the compiled Ivy tester (client side), started once the IUT server is ready",
+            .describe(&format!(
+                "the compiled Ivy tester `{test}` (seed {}); it exits 1 on a violated requirement, prints test_completed when done",
+                p.seed
+            ));
+        let mut compile = cmd(&[
+            "python3",
+            "{{dirs.work}}/ivy_build.py",
+            tools,
+            build,
+            proto,
+            &test,
+            &iters.to_string(),
+            &format!("{:016x}", sources_hash()),
+        ])
+        .timeout(900_000);
+        let mut plan = ServicePlan::new();
+        if proto == "quic" {
+            // The spec tree (state files, certificates, the request file) is copied per run,
+            // so a test's writes (tokens, tickets) never leak into the next one.
+            let spec = "{{dirs.work}}/quic";
+            compile = compile
+                .args(["{{sources.picotls}}"])
+                .describe("build picotls, stage the panther-net QUIC specs into panther-ms-ivy, then ivyc target=test");
+            plan = plan
+                .image(quic_image())
+                .pre_run(
+                    cmd(&["cp", "-R", &format!("{build}/spec/quic"), spec])
+                        .describe("a fresh copy of the QUIC spec tree: the tester reads and writes its state files"),
+                );
+            run = run
+                .cwd(spec)
+                // file.ivy reads `$PANTHER_IVY_BASE_DIR/quic_utils/<name>.txt` when PROOTPATH is set.
+                .env("PROOTPATH", "{{dirs.work}}")
+                .env("PANTHER_IVY_BASE_DIR", spec)
+                .env("PROTOCOL_PATH", spec)
+                // The source line of a violated requirement is read from
+                // $PYTHON_IVY_DIR/ivy/include/1.7/<file>.ivy (the staged specs).
+                .env("PYTHON_IVY_DIR", build)
+                .env("IVY_INCLUDE_PATH", &format!("{build}/ivy/include/1.7/"))
+                .env("PANTHER_IVY_CERT_PATH", &format!("{spec}/leaf_cert.pem"))
+                .env("PANTHER_IVY_KEY_PATH", &format!("{spec}/leaf_cert.key"))
+                .env(
+                    "PANTHER_IVY_TICKET_PATH",
+                    &format!("{spec}/last_session_ticket.txt"),
+                );
+            for (k, f) in QUIC_STATE_FILES {
+                run = run.env(k, &format!("{spec}/{f}"));
+            }
+        } else {
+            compile = compile.describe(
+                "install panther-ms-ivy[z3] and the panther-net specs, then ivyc target=test",
             );
+            run = run
+                .cwd("{{dirs.work}}")
+                .env("IVY_INCLUDE_PATH", &format!("{build}/"));
         }
-        let plan = ServicePlan::new()
-            .compile(
-                cmd(&[
-                    "python3",
-                    "{{dirs.work}}/ivy_build.py",
-                    "{{dirs.tools}}",
-                    build,
-                    proto,
-                    &test,
-                    &iters.to_string(),
-                    &format!("{:016x}", sources_hash()),
-                ])
-                .timeout(900_000)
-                .describe(
-                    "install panther-ms-ivy[z3] and the panther-net specs, then ivyc target=test",
-                ),
-            )
+        let plan = plan
+            .compile(compile)
             .run(run)
             .port(
                 "ivy",
@@ -186,6 +250,21 @@ impl ServicePlugin for Ivy {
                 &format!("{build}/compilation_status.txt"),
                 false,
             )
+            // What this run was (the seed above all: verdicts depend on it). `assess` sees
+            // only the outcome, so the seed travels in this artifact's name.
+            .artifact(
+                ArtifactKind::Report,
+                &format!("{{{{dirs.work}}}}/{}", verdict::run_file_name(p.seed)),
+                false,
+            )
+            .file(
+                &format!("{{{{dirs.work}}}}/{}", verdict::run_file_name(p.seed)),
+                &format!(
+                    "test={test}\nseed={}\niterations={iters}\nprotocol={proto}\nivy_role={}\n",
+                    p.seed,
+                    role_name(want)
+                ),
+            )
             .file("{{dirs.work}}/ivy_build.py", BUILD_SCRIPT)
             .file("{{dirs.work}}/minip_locale.ivy", MINIP_LOCALE);
         Ok(plan)
@@ -206,13 +285,25 @@ impl ServicePlugin for Ivy {
             signal: s.signal,
             timed_out: s.timed_out,
         });
-        // The tester's trace (its one run command's stdout) first, then the compile status.
-        let mut evidence = vec![format!("{}/logs/run/cmd-0.stdout", s.service)];
+        let seed = s
+            .artifacts
+            .iter()
+            .find_map(|(_, p)| verdict::seed_of_artifact(p));
+        let reasons = verdict::with_seed(reasons, seed);
+        // The tester's trace (its one run command's stdout) first, then the run's parameters
+        // and the compile status, then the trace lines that carry the verdict.
+        let stdout = format!("{}/logs/run/cmd-0.stdout", s.service);
+        let mut evidence = vec![stdout.clone()];
         evidence.extend(
             s.artifacts
                 .iter()
-                .filter(|(k, _)| *k == ArtifactKind::Log)
+                .filter(|(k, p)| *k == ArtifactKind::Log || verdict::seed_of_artifact(p).is_some())
                 .map(|(_, p)| p.clone()),
+        );
+        evidence.extend(
+            verdict::log_lines(&s.stdout_tail, 3)
+                .into_iter()
+                .map(|l| format!("{stdout}: {l}")),
         );
         Some(Verdict {
             status: match kind {
@@ -224,6 +315,86 @@ impl ServicePlugin for Ivy {
             evidence,
         })
     }
+}
+
+/// The state files PANTHER's environment names (`DEFAULT_ENVIRONMENT_VARIABLES`), in the
+/// per-run copy of the spec tree.
+const QUIC_STATE_FILES: &[(&str, &str)] = &[
+    ("ZRTT_SSLKEYLOG_FILE", "last_tls_key.txt"),
+    ("RETRY_TOKEN_FILE", "last_retry_token.txt"),
+    ("NEW_TOKEN_FILE", "last_new_token.txt"),
+    ("ENCRYPT_TICKET_FILE", "last_encrypt_session_ticket.txt"),
+    ("SESSION_TICKET_FILE", "last_session_ticket_cb.txt"),
+    ("SAVED_PACKET", "saved_packet.txt"),
+    (
+        "initial_max_stream_id_bidi",
+        "initial_max_stream_id_bidi.txt",
+    ),
+    (
+        "active_connection_id_limit",
+        "active_connection_id_limit.txt",
+    ),
+    (
+        "initial_max_stream_data_bidi_local",
+        "initial_max_stream_data_bidi_local.txt",
+    ),
+    (
+        "initial_max_stream_data_bidi_remote",
+        "initial_max_stream_data_bidi_remote.txt",
+    ),
+    (
+        "initial_max_stream_data_uni",
+        "initial_max_stream_data_uni.txt",
+    ),
+    ("initial_max_data", "initial_max_data.txt"),
+];
+
+/// The QUIC tester's image: the same pinned picotls as the local build (the host copies it
+/// into the build context; nothing is cloned), the Ivy venv and the spec wheel from PyPI, and
+/// `<ivy>/lib` with z3 in it (the tester's rpath). The compile phase then runs `ivy_build.py`
+/// in a one-shot container (no network): it builds picotls from `/opt/picotls` and runs ivyc
+/// into the mounted work dir. On localhost the image is not built; its `sources` are what the
+/// host fetches for `{{sources.picotls}}`.
+fn quic_image() -> ImageSpec {
+    let venv = format!("{DOCKER_TOOLS}/ivy-venv");
+    let pip = format!("{venv}/bin/pip");
+    let lib = format!("{DOCKER_IVY_PKG}/lib");
+    ImageSpec::new("ivy-quic")
+        .packages(&[
+            "python3",
+            "python3-venv",
+            "g++",
+            "make",
+            "cmake",
+            "pkg-config",
+            "libssl-dev",
+            "ca-certificates",
+        ])
+        .pinned(&PICOTLS, DOCKER_PICOTLS)
+        .step(&["python3", "-m", "venv", &venv])
+        .step(&[
+            &pip,
+            "install",
+            "--disable-pip-version-check",
+            "panther-ms-ivy[z3]==1.10.1",
+        ])
+        .step(&[
+            &pip,
+            "download",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "panther-net==1.2.0",
+            "-d",
+            &format!("{DOCKER_TOOLS}/specs-wheel"),
+        ])
+        .step(&["mkdir", "-p", &lib])
+        .step(&[
+            "ln",
+            "-s",
+            "../../z3/lib/libz3.so",
+            &format!("{lib}/libz3.so"),
+        ])
+        .workdir(DOCKER_TOOLS)
 }
 
 panther_guest::export_service!(Ivy);
