@@ -23,6 +23,7 @@ pub mod config;
 pub mod events;
 pub mod evidence;
 pub mod exec;
+pub mod import;
 pub mod plan;
 pub mod plugin;
 pub mod report;

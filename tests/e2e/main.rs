@@ -16,3 +16,5 @@ mod evidence;
 mod run_local;
 // The Ivy MiniP tester for real against the MiniP C server: pass and a caught fault.
 mod ivy_real;
+// `import` of the original's YAML experiment files (the panther-net wheel): all convert and validate.
+mod import;

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod audit;
 pub mod clean;
+pub mod import;
 pub mod plan;
 pub mod plugins;
 pub mod run;
@@ -77,6 +78,8 @@ pub enum Command {
     Schema(schema::SchemaCmd),
     /// Remove Docker containers and networks (and with --images, images) left by runs.
     Clean(clean::CleanCmd),
+    /// Convert an experiment file of the original PANTHER (YAML) into this host's TOML.
+    Import(import::ImportCmd),
 }
 
 impl GlobalArgs {
@@ -188,6 +191,7 @@ pub fn main() -> ExitCode {
         Command::Validate(c) => validate::run(&c, &cli.global),
         Command::Schema(c) => schema::run(&c),
         Command::Clean(c) => clean::run(&c),
+        Command::Import(c) => import::run(&c, &cli.global),
     };
     ExitCode::from(code)
 }
