@@ -45,7 +45,7 @@ fn env_name(e: EnvironmentKind) -> &'static str {
 }
 
 /// The sample runtime values: a server `srv` at 10.0.0.2 and a client `cli` at 10.0.0.3.
-fn sample_context(role: Role, plan: &ServicePlan) -> RenderContext {
+fn sample_context(role: Role, plan: &ServicePlan, env: EnvironmentKind) -> RenderContext {
     let (me, ip) = if role == Role::Server { ("srv", "10.0.0.2") } else { ("cli", "10.0.0.3") };
     let endpoint = |name: &str, ip: &str| Endpoint {
         name: name.into(),
@@ -69,6 +69,7 @@ fn sample_context(role: Role, plan: &ServicePlan) -> RenderContext {
             .into_iter()
             .map(|k| (k.to_string(), format!("/run/panther/certs/{}", k.replace('_', "."))))
             .collect(),
+        sources: panther_host::run::layout::source_paths(plan, env, &format!("/run/panther/{me}/tools")),
         test: NameOnly { name: "sample".into() },
         run: RunInfo { id: "run-1".into() },
     };
@@ -220,7 +221,7 @@ fn generate(host: &PluginHost) -> String {
                         let key = format!("| {} | {} | {} | {} |", role_name(role), v.name, source, env_name(*env));
                         match host.plan(name, &req) {
                             Ok(plan) => {
-                                let rendered = render_plan(name, &plan, &sample_context(role, &plan))
+                                let rendered = render_plan(name, &plan, &sample_context(role, &plan, *env))
                                     .unwrap_or_else(|e| panic!("{key}: {e}"));
                                 for ((phase, c), (_, r)) in phases(&plan).into_iter().zip(phases(&rendered)) {
                                     let _ = writeln!(commands, "{key} {phase} | {} | {} |", line(c), line(r));

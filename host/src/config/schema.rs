@@ -214,6 +214,8 @@ pub struct Matrix {
     pub protocol: Option<String>,
     /// Default `rfc9000`.
     pub version: Option<String>,
+    /// `version` per implementation: `{ picoquic = "latest" }`.
+    pub versions: Option<BTreeMap<String, String>>,
     pub files: Option<Vec<WwwFile>>,
     #[schemars(regex(pattern = DURATION))]
     pub timeout: Option<String>,

@@ -15,7 +15,9 @@
 
 pub mod capture;
 pub mod docker;
+pub mod leftovers;
 pub mod local;
+pub mod sources;
 
 pub use local::tail;
 
@@ -239,6 +241,13 @@ pub enum ExecError {
     #[error("{0}")]
     #[diagnostic(code(panther::exec::io))]
     Io(String),
+    #[error("service `{service}`: {source}")]
+    #[diagnostic(code(panther::exec::source))]
+    Source {
+        service: String,
+        #[source]
+        source: Box<sources::SourceError>,
+    },
 }
 
 /// A started service. Executors keep what they need to wait for or stop it.
@@ -265,6 +274,17 @@ macro_rules! dispatch {
 }
 
 impl AnyExecutor {
+    /// Ends everything this executor started, synchronously and without grace: for a test
+    /// whose drive is unwinding from a panic ([`crate::run::drive`]'s guard), where no async
+    /// teardown can run. Local groups get SIGKILL; Docker containers and networks of the run
+    /// are removed from a thread of its own.
+    pub fn emergency_teardown(&self) {
+        match self {
+            AnyExecutor::Local(e) => e.emergency_teardown(),
+            AnyExecutor::Docker(e) => e.emergency_teardown(),
+        }
+    }
+
     /// See [`local::LocalExecutor::prepare`].
     ///
     /// # Errors

@@ -23,6 +23,9 @@ pub struct RenderContext {
     pub dirs: BTreeMap<String, String>,
     pub files: BTreeMap<String, String>,
     pub certs: BTreeMap<String, String>,
+    /// Pinned upstream trees by source name: a writable copy in the tools directory (local)
+    /// or the source's `dest` (inside an image).
+    pub sources: BTreeMap<String, String>,
     pub test: NameOnly,
     pub run: RunInfo,
 }
@@ -66,7 +69,7 @@ pub fn ip_decimal(ip: &str) -> String {
 #[error("plugin `{plugin}`: cannot render `{field}`: {message}")]
 #[diagnostic(
     code(panther::plan::render),
-    help("placeholders a plan may use: self.*, ports.*, target.*, peers.NAME.*, dirs.*, files.keylog, certs.*, test.name, run.id (see wit/since_v0.1.0/types.wit)")
+    help("placeholders a plan may use: self.*, ports.*, target.*, peers.NAME.*, dirs.*, files.keylog, certs.*, sources.NAME, test.name, run.id (see wit/since_v0.1.0/types.wit)")
 )]
 pub struct RenderError {
     pub plugin: String,

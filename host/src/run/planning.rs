@@ -295,7 +295,9 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         let certs_dir = visible.get("certs").cloned().unwrap_or_default();
         let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
         let target = s.target.as_ref().and_then(|t| addresses.iter().find(|a| &a.name == t));
-        let ctx = layout::render_context(addr, target, &addresses, visible, certs, &spec.name, &run.id);
+        let tools_seen = visible.get("tools").cloned().unwrap_or_default();
+        let mut ctx = layout::render_context(addr, target, &addresses, visible, certs, &spec.name, &run.id);
+        ctx.sources = layout::source_paths(raw, env, &tools_seen);
         let checked: Option<CheckedPlan> = match plan::check(&s.implementation, raw, &ctx, &session.policy) {
             Ok(c) => Some(c),
             Err(e) => {

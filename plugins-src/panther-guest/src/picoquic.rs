@@ -5,11 +5,37 @@
 //! differ in a few flags; [`Flavour`] names those differences so each plugin is its version
 //! table plus a `Flavour`. This is the one place in this crate that decides what a plan
 //! contains, because two plugins must make the same one.
+//!
+//! Both trees (picoquic, picotls) are pinned upstream sources the host fetches and verifies:
+//! on localhost the compile phases build them in the tools directory from `{{sources.NAME}}`,
+//! under Docker the same cmake commands are the image's build steps.
 
-use crate::{cmd, requests_or_index, ArtifactKind, ImageSpec, Iut, PlanRequest, PluginError, Role, ServicePlan, Transport, VersionRow};
+use crate::{
+    cmd, requests_or_index, ArtifactKind, Command, EnvironmentKind, ImageSpec, Iut, PlanRequest, PluginError, Role, ServicePlan, Transport,
+    VersionRow,
+};
 
-const BIN: &str = "/opt/picoquic/picoquicdemo";
 const CERTS: [&str; 4] = ["-c", "{{certs.cert_pem}}", "-k", "{{certs.key_pem}}"];
+
+/// What a pinned `picoquicdemo` understands; its options grew over the years.
+#[derive(Debug, Clone, Copy)]
+pub struct Demo {
+    /// `-q DIR`: qlogs (not in the draft-27 era).
+    pub qlog: bool,
+    /// `-T FILE`: session tickets, for resumption (not in the draft-27 era).
+    pub tickets: bool,
+    /// `-8`: write SSLKEYLOGFILE. Older versions write it whenever the variable is set.
+    pub sslkeylog_flag: bool,
+}
+
+impl Demo {
+    /// Today's picoquicdemo.
+    pub const CURRENT: Demo = Demo { qlog: true, tickets: true, sslkeylog_flag: true };
+    /// 2020–2021 (rfc9000, draft-29 pins): qlogs and tickets, keys from the variable.
+    pub const RFC9000_ERA: Demo = Demo { qlog: true, tickets: true, sslkeylog_flag: false };
+    /// Early 2020 (draft-27 pins).
+    pub const DRAFT27_ERA: Demo = Demo { qlog: false, tickets: false, sslkeylog_flag: false };
+}
 
 /// Where the two original templates differ.
 #[derive(Debug, Clone, Copy)]
@@ -23,57 +49,205 @@ pub struct Flavour {
     pub target: &'static str,
 }
 
-/// The plan for `req`: a server serving `{{dirs.www}}` or a client fetching the test's requests
-/// into `{{dirs.downloads}}`, both writing qlogs and a TLS key log.
-pub fn plan(iut: &Iut, flavour: &Flavour, req: &PlanRequest) -> Result<ServicePlan, PluginError> {
-    let v = iut.admit(req)?;
-    let plan = ServicePlan::new().image(image(iut, v)).artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
-    Ok(match req.role {
-        Role::Server => plan.port("quic", 4443, Transport::Udp).ready_when_bound("quic").run(
-            cmd(&[BIN])
-                .args(CERTS)
-                .args(["-a", v.alpn[0]])
-                .args(flavour.server_flags)
-                .args(["-q", "{{dirs.qlog}}", "-w", "{{dirs.www}}", "-p", "{{ports.quic}}"])
-                .env("SSLKEYLOGFILE", "{{files.keylog}}")
-                .describe("picoquicdemo server"),
-        ),
-        _ => plan.run(
-            cmd(&[BIN])
-                .args(if flavour.client_certs { &CERTS[..] } else { &[] })
-                .args(["-T", "{{dirs.work}}/ticket.bin", "-a", v.alpn[0], "-l", "-", "-D", "-L"])
-                .args(["-q", "{{dirs.qlog}}", "-o", "{{dirs.downloads}}", "-v", v.wire.unwrap_or("00000001")])
-                .args([flavour.target, "{{target.port}}", &scenario(&requests_or_index(req))])
-                .env("SSLKEYLOGFILE", "{{files.keylog}}")
-                .describe("picoquicdemo client fetching the test's requests"),
-        ),
+/// How picoquicdemo does an interop test case (quic-interop-runner's picoquic endpoint).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Case {
+    /// Replaces the version's ALPN (`h3` for `http3`).
+    alpn: Option<&'static str>,
+    server: &'static [&'static str],
+    client: &'static [&'static str],
+    /// The client makes two connections: the first file, then the rest on a resumed one.
+    resumed: bool,
+}
+
+const PLAIN: Case = Case { alpn: None, server: &[], client: &[], resumed: false };
+
+/// The test cases picoquicdemo can be configured for; `None` for the ones it cannot do
+/// (it has no switch for a client key update, and marks no packets with ECN).
+fn case(testcase: Option<&str>, demo: &Demo) -> Option<Case> {
+    Some(match testcase {
+        None | Some("handshake" | "transfer" | "multiplexing" | "longrtt" | "blackhole" | "handshakeloss" | "transferloss")
+        | Some("handshakecorruption" | "transfercorruption" | "goodput" | "crosstraffic" | "amplificationlimit") => PLAIN,
+        Some("http3") => Case { alpn: Some("h3"), ..PLAIN },
+        Some("retry") => Case { server: &["-r"], ..PLAIN },
+        Some("chacha20") => Case { client: &["-C", "20"], ..PLAIN },
+        // picoquic sends 0-RTT by itself when it holds a ticket that allows early data.
+        Some("resumption" | "zerortt") if demo.tickets => Case { resumed: true, ..PLAIN },
+        Some(_) => return None,
     })
 }
+
+/// The plan for `req`: a server serving `{{dirs.www}}` or a client fetching the test's requests
+/// into `{{dirs.downloads}}`, both writing qlogs and a TLS key log.
+pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<ServicePlan, PluginError> {
+    let v = iut.admit(req)?;
+    let local = req.environment == EnvironmentKind::Localhost;
+    let build = Build::new(local);
+    let mut plan = ServicePlan::new().image(image(iut, v));
+    if local {
+        for c in build.commands(v) {
+            plan = plan.compile(c);
+        }
+    }
+    if v.extra.qlog {
+        plan = plan.artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
+    }
+    let Some(case) = case(req.testcase.as_deref(), &v.extra) else {
+        return Ok(plan.file("{{dirs.work}}/unsupported.sh", UNSUPPORTED).run(
+            cmd(&["sh", "{{dirs.work}}/unsupported.sh", req.testcase.as_deref().unwrap_or("")])
+                .describe("picoquicdemo cannot do this interop test case: exit 127, as a runner endpoint does"),
+        ));
+    };
+    let alpn = case.alpn.unwrap_or(v.alpn[0]);
+    let bin = build.demo();
+    let logs = common_flags(&v.extra);
+    Ok(match req.role {
+        Role::Server => plan.port("quic", crate::listen_port(req, 4443), Transport::Udp).ready_when_bound("quic").run(
+            demo(&bin, &v.extra)
+                .args(CERTS)
+                .args(["-a", alpn])
+                .args(flavour.server_flags)
+                .args(case.server)
+                .args(logs)
+                .args(["-w", "{{dirs.www}}", "-p", "{{ports.quic}}"])
+                .describe("picoquicdemo server"),
+        ),
+        _ => {
+            let requests = requests_or_index(req);
+            let client = |paths: &[String]| {
+                let tickets: &[&str] = if v.extra.tickets { &["-T", "{{dirs.work}}/ticket.bin"] } else { &[] };
+                demo(&bin, &v.extra)
+                    .args(if flavour.client_certs { &CERTS[..] } else { &[] })
+                    .args(tickets)
+                    // Ivy's QUIC server tester (and any server with SNI) needs a server name;
+                    // without it picoquic sends the bare address and the handshake fails.
+                    .args(["-n", "servername", "-a", alpn, "-L"])
+                    .args(case.client)
+                    .args(logs)
+                    .args(["-o", "{{dirs.downloads}}", "-v", v.wire.unwrap_or("00000001")])
+                    .args([flavour.target, "{{target.port}}", &scenario(paths)])
+            };
+            if case.resumed && requests.len() > 1 {
+                plan.run(client(&requests[..1]).describe("picoquicdemo client, first connection: stores a session ticket"))
+                    .run(client(&requests[1..]).describe("picoquicdemo client, resumed connection (0-RTT when the ticket allows it)"))
+            } else {
+                plan.run(client(&requests).describe("picoquicdemo client fetching the test's requests"))
+            }
+        }
+    })
+}
+
+/// Logging flags every picoquicdemo run gets: full packet logs, qlogs where supported.
+/// (The original's `-l -` is gone: recent versions parse it and log nothing; the original's
+/// client `-D` is gone too: it means "do not save downloaded files".)
+fn common_flags(demo: &Demo) -> &'static [&'static str] {
+    if demo.qlog {
+        &["-q", "{{dirs.qlog}}"]
+    } else {
+        &[]
+    }
+}
+
+/// `picoquicdemo` with the key log asked for the way this version understands.
+fn demo(bin: &str, v: &Demo) -> Command {
+    let c = cmd(&[bin]).env("SSLKEYLOGFILE", "{{files.keylog}}");
+    if v.sslkeylog_flag {
+        c.args(["-8"])
+    } else {
+        c
+    }
+}
+
+/// A run command for a test case picoquicdemo cannot do: says so, exits 127.
+const UNSUPPORTED: &str = "echo \"picoquicdemo has no configuration for the interop test case '$1'\" >&2\nexit 127\n";
 
 /// picoquicdemo's client scenario: the paths to fetch, `;`-separated, without the leading `/`.
 fn scenario(requests: &[String]) -> String {
     requests.iter().map(|r| r.trim_start_matches('/')).collect::<Vec<_>>().join(";")
 }
 
-/// The original's Dockerfile as build steps: picotls first (cmake + make), then picoquic,
-/// which finds picotls in the sibling directory. The original's `make check`/`picoquic_ct`
-/// test runs are left out (they may fail without failing the build, which exec form cannot
-/// express) and so is its patched `picoquic_internal.h` (an image spec carries no files).
-/// Version rows list the picoquic tree first, then picotls.
-fn image(iut: &Iut, v: &VersionRow) -> ImageSpec {
+/// Where the trees are and where they are built: the tools directory on localhost, `/opt`
+/// inside an image. Both run the same cmake commands.
+struct Build {
+    picotls: &'static str,
+    picoquic: &'static str,
+    out: &'static str,
+}
+
+impl Build {
+    fn new(local: bool) -> Build {
+        if local {
+            Build { picotls: "{{sources.picotls}}", picoquic: "{{sources.picoquic}}", out: "{{dirs.tools}}" }
+        } else {
+            Build { picotls: "/opt/picotls", picoquic: "/opt/picoquic", out: "/opt" }
+        }
+    }
+
+    fn demo(&self) -> String {
+        format!("{}/picoquic-build/picoquicdemo", self.out)
+    }
+
+    /// picotls (library targets only) then picoquicdemo against it. picotls's `deps/picotest`
+    /// submodule is only needed by its tests, but cmake wants its files to exist; picoquic's
+    /// own picotls lookup does not find a source tree, so every path is given.
+    fn argvs(&self) -> Vec<Vec<String>> {
+        let (tls, pq, out) = (self.picotls, self.picoquic, self.out);
+        let tb = format!("{out}/picotls-build");
+        let qb = format!("{out}/picoquic-build");
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        vec![
+            s(&["mkdir", "-p", &format!("{tls}/deps/picotest")]),
+            s(&["touch", &format!("{tls}/deps/picotest/picotest.c"), &format!("{tls}/deps/picotest/picotest.h")]),
+            s(&["cmake", "-S", tls, "-B", &tb, "-DCMAKE_BUILD_TYPE=Release", "-DWITH_FUSION=OFF", "-DWITH_DTRACE=OFF"]),
+            s(&["cmake", "--build", &tb, "-j", "2", "--target", "picotls-core", "picotls-minicrypto", "picotls-openssl"]),
+            s(&[
+                "cmake",
+                "-S",
+                pq,
+                "-B",
+                &qb,
+                "-DCMAKE_BUILD_TYPE=Release",
+                "-Dpicoquic_BUILD_TESTS=OFF",
+                "-DBUILD_PICO_SIM=OFF",
+                "-DPICOQUIC_FETCH_PTLS=OFF",
+                &format!("-DPTLS_INCLUDE_DIR={tls}/include"),
+                &format!("-DPTLS_CORE_LIBRARY={tb}/libpicotls-core.a"),
+                &format!("-DPTLS_MINICRYPTO_LIBRARY={tb}/libpicotls-minicrypto.a"),
+                &format!("-DPTLS_OPENSSL_LIBRARY={tb}/libpicotls-openssl.a"),
+            ]),
+            s(&["cmake", "--build", &qb, "-j", "2", "--target", "picoquicdemo"]),
+        ]
+    }
+
+    fn commands(&self, v: &VersionRow<Demo>) -> Vec<Command> {
+        let what = format!("build picotls {} and picoquicdemo {}", short(v.upstream[1].rev), short(v.upstream[0].rev));
+        self.argvs()
+            .into_iter()
+            .map(|a| {
+                let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+                cmd(&argv).timeout(900_000).describe(&what)
+            })
+            .collect()
+    }
+}
+
+fn short(rev: &str) -> &str {
+    &rev[..rev.len().min(8)]
+}
+
+/// The image: Debian's build tools, both pinned trees (fetched and verified by the host), and
+/// the same cmake commands as a local build (a local plan carries it too: the host fetches its
+/// sources for the compile phases). Version rows list picoquic first, then picotls.
+fn image(iut: &Iut<Demo>, v: &VersionRow<Demo>) -> ImageSpec {
     let (pq, pt) = (&v.upstream[0], &v.upstream[1]);
-    iut.image(v)
-        .packages(&["build-essential", "cmake", "git", "ca-certificates", "pkg-config", "libssl-dev"])
+    let mut img = iut
+        .image(v)
+        .packages(&["build-essential", "cmake", "pkg-config", "libssl-dev"])
         .pinned(pt, "/opt/picotls")
-        .pinned(pq, "/opt/picoquic")
-        .steps_in(
-            "/opt/picotls",
-            &[
-                &["git", "submodule", "update", "--init", "--recursive"],
-                &["cmake", "-DOPENSSL_INCLUDE_DIR=/usr/include/openssl", "."],
-                &["make", "-j2"],
-            ],
-        )
-        .steps_in("/opt/picoquic", &[&["cmake", "."], &["make", "-j2", "picoquicdemo"]])
-        .workdir("/opt/picoquic")
+        .pinned(pq, "/opt/picoquic");
+    for a in Build::new(false).argvs() {
+        let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+        img = img.step_in("/opt", &argv);
+    }
+    img.workdir("/opt/picoquic")
 }

@@ -12,6 +12,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use crate::exec::sources::Sources;
 use crate::exec::ExecError;
 use crate::plugin::types::ImageSpec;
 
@@ -26,7 +27,7 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Where it is inside images; pip, Python and Go are pointed at it.
 const CONTAINER_CA: &str = "/usr/local/share/panther/host-ca.crt";
 /// Bumped whenever the Dockerfile generator changes, so old cached images are not reused.
-const GENERATOR_VERSION: &str = "dockerfile-gen-1";
+const GENERATOR_VERSION: &str = "dockerfile-gen-2";
 
 /// Where the base image's root file system is made (outside the repository).
 pub fn cache_dir() -> PathBuf {
@@ -252,6 +253,11 @@ pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// Where a source's tree sits in the build context.
+fn context_path(s: &crate::plugin::types::SourceRef) -> String {
+    format!("sources/{}", s.name)
+}
+
 fn json(s: &str) -> String {
     serde_json::to_string(s).expect("string serialises")
 }
@@ -270,9 +276,6 @@ pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
         d.push_str(&format!("ARG {k}={}\n", json(v)));
     }
     let mut packages = spec.packages.clone();
-    if !spec.sources.is_empty() {
-        packages.extend(["git".to_string(), "ca-certificates".to_string()]);
-    }
     if !packages.is_empty() {
         packages.sort();
         packages.dedup();
@@ -284,15 +287,11 @@ pub fn dockerfile(spec: &ImageSpec, base_ref: &str) -> String {
         argv.extend(packages);
         d.push_str(&format!("RUN {}\n", exec_form(&argv)));
     }
+    // The host fetched and verified each source (`exec::sources`) and put it in the build
+    // context: builds never reach git hosting, and the tree is the pinned commit.
     for s in &spec.sources {
-        d.push_str(&format!(
-            "RUN {}\n",
-            exec_form(&["git".into(), "clone".into(), "--quiet".into(), s.url.clone(), s.dest.clone()])
-        ));
-        d.push_str(&format!(
-            "RUN {}\n",
-            exec_form(&["git".into(), "-C".into(), s.dest.clone(), "checkout".into(), "--quiet".into(), s.rev.clone()])
-        ));
+        d.push_str(&format!("# {} at {}\n", s.url, s.rev));
+        d.push_str(&format!("COPY {}\n", exec_form(&[context_path(s), s.dest.clone()])));
     }
     for step in &spec.steps {
         if let Some(w) = &step.workdir {
@@ -335,13 +334,19 @@ pub struct Built {
 
 /// Builds the spec's image unless an image with the same content hash exists. `others` lets a
 /// spec name another spec of the same test as its base.
-pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[ImageSpec]) -> Result<Built, ExecError> {
+pub async fn build(
+    docker: &Docker,
+    service: &str,
+    spec: &ImageSpec,
+    others: &[ImageSpec],
+    sources: &Sources,
+) -> Result<Built, ExecError> {
     validate(service, spec)?;
     let base_ref = if spec.base == BASE_IMAGE || spec.base == "panther-base" {
         ensure_base(docker).await?;
         BASE_IMAGE.to_string()
     } else if let Some(parent) = others.iter().find(|o| o.name == spec.base && o.name != spec.name) {
-        Box::pin(build(docker, service, parent, others)).await?.tag
+        Box::pin(build(docker, service, parent, others, sources)).await?.tag
     } else if spec.base.contains(':') && exists(docker, &spec.base).await {
         spec.base.clone()
     } else {
@@ -378,7 +383,7 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
     header.set_mode(0o644);
     header.set_cksum();
     context.append_data(&mut header, "Dockerfile", dockerfile.as_bytes()).map_err(|e| ExecError::Io(e.to_string()))?;
-    let context = context.into_inner().map_err(|e| ExecError::Io(e.to_string()))?;
+    let context = add_sources(service, spec, sources, context).await?;
     let labels = [(IMAGE_LABEL.to_string(), spec.name.clone()), ("panther.spec-hash".to_string(), hash.clone())]
         .into_iter()
         .collect();
@@ -414,6 +419,34 @@ pub async fn build(docker: &Docker, service: &str, spec: &ImageSpec, others: &[I
         return Err(build_failed(service, &tag, "the daemon reported no error but the image is missing", &log));
     }
     Ok(Built { tag, cached: false, dockerfile, log })
+}
+
+/// Fetches and verifies every source of the spec and appends its tree to the build context.
+async fn add_sources(
+    service: &str,
+    spec: &ImageSpec,
+    fetcher: &Sources,
+    context: tar::Builder<Vec<u8>>,
+) -> Result<Vec<u8>, ExecError> {
+    let fetcher = fetcher.clone();
+    let sources = spec.sources.clone();
+    let service = service.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut context = context;
+        context.follow_symlinks(false);
+        for s in &sources {
+            let tree = fetcher
+                .fetch(s)
+                .map_err(|e| ExecError::Source { service: service.clone(), source: Box::new(e) })?;
+            tracing::info!(service, source = %s.name, tree = %tree.display(), "adding a verified source to the build context");
+            context
+                .append_dir_all(context_path(s), &tree)
+                .map_err(|e| ExecError::Io(format!("cannot add source `{}` to the build context: {e}", s.name)))?;
+        }
+        context.into_inner().map_err(|e| ExecError::Io(e.to_string()))
+    })
+    .await
+    .map_err(|e| ExecError::Io(format!("source task: {e}")))?
 }
 
 fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {

@@ -7,7 +7,7 @@
 //! `hq-interop`, version 1) under draft names; here each version announces its own ALPN and
 //! initial version, on the original's pinned fork commit and picotls revisions.
 
-use panther_guest::picoquic::{self, Flavour};
+use panther_guest::picoquic::{self, Demo, Flavour};
 use panther_guest::*;
 
 const NAME: &str = "picoquic-shadow";
@@ -18,11 +18,18 @@ const PICOTLS: &str = "https://github.com/h2o/picotls.git";
 /// slice built from its arguments).
 macro_rules! row {
     ($name:literal, $wire:literal, $alpn:literal, $picotls:literal) => {
-        VersionRow::new($name, Some($wire), &[$alpn], &[FORK, Pin::new("picotls", PICOTLS, $picotls)])
+        VersionRow {
+            name: $name,
+            wire: Some($wire),
+            alpn: &[$alpn],
+            upstream: &[FORK, Pin::new("picotls", PICOTLS, $picotls)],
+            // The fork is the rfc9000-era tree whatever the version is called.
+            extra: Demo::RFC9000_ERA,
+        }
     };
 }
 
-const IUT: Iut = Iut {
+const IUT: Iut<Demo> = Iut {
     name: NAME,
     version: env!("CARGO_PKG_VERSION"),
     description: "picoquicdemo from the Shadow-compatible picoquic fork",
@@ -40,7 +47,7 @@ const IUT: Iut = Iut {
 };
 
 const FLAVOUR: Flavour = Flavour {
-    server_flags: &["-l", "-", "-n", "servername", "-D", "-L"],
+    server_flags: &["-n", "servername", "-D", "-L"],
     client_certs: true,
     target: "{{target.ip}}",
 };
