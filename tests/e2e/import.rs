@@ -13,6 +13,12 @@ const WHEEL: &str = "panther-net==1.2.0";
 /// Written by `import` above a table when `validate` will refuse something in it.
 const REFUSES: &str = "validate refuses this";
 
+/// The host's own cache: plugins are compiled once there, not once per test (each `import` and
+/// `validate` opens every installed plugin).
+fn component_cache() -> PathBuf {
+    panther_host::run::default_cache_root()
+}
+
 /// The wheel's `experiment-config/` directory, downloaded and unpacked on first use.
 fn experiment_config() -> PathBuf {
     let dir = panther_host::run::default_cache_root().join("tools").join("panther-net-1.2.0-experiment-config");
@@ -113,7 +119,7 @@ fn imports_every_shipped_experiment() {
     let files = yaml_files(&configs);
     assert_eq!(files.len(), 39, "the wheel ships 39 experiment files: {files:?}");
     let out = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = component_cache();
     let (mut converted, mut valid) = (0, 0);
     let mut summary = vec![];
     for f in &files {
@@ -123,11 +129,11 @@ fn imports_every_shipped_experiment() {
         }
         let name = rel.replace('/', "__").replace(".yaml", ".toml");
         let toml_path = out.path().join(&name);
-        let (code, _, report) = cli(&["import", f.to_str().unwrap(), "-o", toml_path.to_str().unwrap()], cache.path());
+        let (code, _, report) = cli(&["import", f.to_str().unwrap(), "-o", toml_path.to_str().unwrap()], &cache);
         assert_eq!(code, 0, "{rel} was not converted:\n{report}");
         converted += 1;
         let toml = std::fs::read_to_string(&toml_path).unwrap();
-        let (vcode, _, verr) = cli(&["validate", toml_path.to_str().unwrap()], cache.path());
+        let (vcode, _, verr) = cli(&["validate", toml_path.to_str().unwrap()], &cache);
         if vcode == 0 {
             valid += 1;
             assert!(!report.contains(REFUSES), "{rel}: validate passed, but the report said it would not:\n{report}");
@@ -156,9 +162,9 @@ fn imports_every_shipped_experiment() {
 #[test]
 fn refuses_invalid_files_with_position() {
     let configs = experiment_config();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = component_cache();
     let invalid = configs.join("examples/invalid.yaml");
-    let (code, stdout, stderr) = cli(&["import", invalid.to_str().unwrap()], cache.path());
+    let (code, stdout, stderr) = cli(&["import", invalid.to_str().unwrap()], &cache);
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty(), "nothing may be converted: {stdout}");
     assert!(stderr.contains("invalid.yaml:1:1: this is not a PANTHER experiment file"), "{stderr}");
@@ -167,7 +173,7 @@ fn refuses_invalid_files_with_position() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.yaml");
     std::fs::write(&broken, "tests:\n  - name: a\n    services: {x: 1\n").unwrap();
-    let (code, _, stderr) = cli(&["import", broken.to_str().unwrap()], cache.path());
+    let (code, _, stderr) = cli(&["import", broken.to_str().unwrap()], &cache);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("broken.yaml:4:"), "{stderr}");
     assert!(stderr.contains("this is not valid YAML"), "{stderr}");
@@ -178,11 +184,11 @@ fn refuses_invalid_files_with_position() {
 #[test]
 fn quic_demo_converts_as_expected() {
     let configs = experiment_config();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = component_cache();
     let out = tempfile::tempdir().unwrap();
     let toml_path = out.path().join("quic_demo.toml");
     let yaml = configs.join("protocols/quic/quic_demo.yaml");
-    let (code, _, report) = cli(&["import", yaml.to_str().unwrap(), "-o", toml_path.to_str().unwrap()], cache.path());
+    let (code, _, report) = cli(&["import", yaml.to_str().unwrap(), "-o", toml_path.to_str().unwrap()], &cache);
     assert_eq!(code, 0, "{report}");
     let text = std::fs::read_to_string(&toml_path).unwrap();
     let exp = panther_host::config::load(&toml_path).unwrap_or_else(|e| panic!("{e:#}\n{text}"));

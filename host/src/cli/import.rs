@@ -34,6 +34,12 @@ pub fn run(cmd: &ImportCmd, g: &GlobalArgs) -> u8 {
         return EXIT_OK;
     }
     let file = cmd.file.as_deref().expect("clap requires FILE without --mapping");
+    // A file that is not an experiment is refused before the plugins are opened (which takes a
+    // moment): the refusal does not depend on them.
+    if let Err(e) = import::convert_file(file, None) {
+        super::print_error(&e);
+        return EXIT_ERROR;
+    }
     let installed = if cmd.no_plugins {
         None
     } else {
