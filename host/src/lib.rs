@@ -16,6 +16,7 @@
 //! | [`report`]   | summary JSON, Markdown report, JUnit XML, result matrix                     |
 //! | [`certs`]    | the run's CA and leaf certificate                                           |
 //! | [`cli`]      | clap commands; parsing and printing only                                    |
+//! | [`text`]     | plugin text neutralised for terminals, logs, Markdown, HTML and XML         |
 
 pub mod certs;
 pub mod cli;
@@ -28,3 +29,4 @@ pub mod plan;
 pub mod plugin;
 pub mod report;
 pub mod run;
+pub mod text;

@@ -401,12 +401,14 @@ fn run_dir(root: &Path, experiment: &str) -> PathBuf {
 
 // One experiment mixing a good test with hostile ones: the good test runs for real and
 // passes; every hostile test is refused before anything of it runs, and its result names the
-// plugin, the field and the rule; the host exits 1 (tests failed), not with a crash.
+// plugin, the field and the rule; the host exits 2 (the README's code for policy errors,
+// even though the good test ran), not with a crash.
 #[test]
 fn run_keeps_good_tests_running_beside_refused_hostile_ones() {
     let dir = scratch();
     let out = panther(dir.path(), &["run", "mixed-local.toml"]);
-    assert_eq!(out.code, 1, "{out}");
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("error: 7 tests could not be carried out (refused by the policy"), "{out}");
     let run = run_dir(dir.path(), "hostile-mixed");
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("experiment_summary.json")).unwrap()).unwrap();
@@ -467,6 +469,33 @@ fn walk(d: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+// `validate` plans every test as `run` does and refuses, with exit 2, a file whose plans the
+// policy refuses, naming each refused test and the rule; the good test alone is valid.
+#[test]
+fn validate_refuses_what_run_would_refuse() {
+    let dir = scratch();
+    let out = panther(dir.path(), &["validate", "mixed-local.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(
+        out.stderr.contains("error: mixed-local.toml: 7 of 8 tests cannot run: `good beside a shell string`, `path traversal`"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("the default policy refuses the plan of plugin `hp-sh-c`"), "{out}");
+    assert!(out.stderr.contains("(rule `no-shell`)"), "{out}");
+
+    let out = panther(dir.path(), &["validate", "strict-local.toml"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("(rule `allowed-executors`)"), "{out}");
+
+    let good = std::fs::read_to_string(dir.path().join("mixed-local.toml")).unwrap();
+    let first = good.split("\n[[tests]]").take(2).collect::<Vec<_>>().join("\n[[tests]]");
+    std::fs::write(dir.path().join("good.toml"), first).unwrap();
+    let out = panther(dir.path(), &["validate", "good.toml"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.starts_with("good.toml: valid (1 test, 1 service; plugins hp-env-local, hp-good)"), "{out}");
 }
 
 // `audit` lists, per plugin, every command, image, package, mount and network a strict

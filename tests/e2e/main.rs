@@ -18,3 +18,7 @@ mod run_local;
 mod ivy_real;
 // `import` of the original's YAML experiment files (the panther-net wheel): all convert and validate.
 mod import;
+// Plugin text (escape sequences, carriage returns, bidi overrides) reaches no output raw.
+mod text;
+// kill -9 of the host, a panic in a test's drive, `clean`, run ids within one second.
+mod lifecycle;

@@ -66,19 +66,17 @@ impl Audit {
 }
 
 /// Guest text made safe to print: control characters (escape sequences, NUL, carriage
-/// returns) shown as `\u{..}` escapes, and cut to [`MAX_SHOWN_BYTES`] with the real size.
+/// returns, bidi overrides) shown escaped ([`crate::text::terminal`]), and cut to
+/// [`MAX_SHOWN_BYTES`] with the real size.
 pub fn clean(s: &str) -> String {
     let mut out = String::new();
+    let mut buf = [0u8; 4];
     for c in s.chars() {
         if out.len() >= MAX_SHOWN_BYTES {
             let _ = write!(out, "… ({} bytes)", s.len());
             return out;
         }
-        if c.is_control() {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
+        out.push_str(&crate::text::terminal(c.encode_utf8(&mut buf)));
     }
     out
 }
@@ -307,7 +305,7 @@ fn verdict(out: &mut String, refusals: &[String]) {
 /// A refusal line: the message is the host's, but it quotes guest text, so escape it too
 /// (without cutting: every refusal must be readable in full).
 fn clean_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect()
+    crate::text::terminal(s).into_owned()
 }
 
 /// The readable audit, grouped by plugin in name order.
@@ -636,7 +634,7 @@ mod tests {
         let mut out = String::new();
         write_service_plan(&mut out, &p, &BTreeMap::new());
         assert!(!out.contains('\u{1b}') && !out.contains('\0'), "{out}");
-        assert!(out.contains("\\u{1b}[2K"), "{out}");
+        assert!(out.contains("\\x1b[2K"), "{out}");
         assert!(out.contains("… and 980 more"), "{out}");
         assert!(out.contains("/run/work/blob (3145728 bytes)"), "{out}");
         assert!(out.contains("(100001 arguments)"), "{out}");

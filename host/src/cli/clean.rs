@@ -1,28 +1,57 @@
-//! `panther-host clean`: removes what a crashed or killed run left in Docker — containers and
-//! networks labelled `panther.run` (optionally only one run's), and with `--images` the
-//! images panther-host built. Parsing and printing only; the removal is
-//! [`crate::exec::docker::remove_labelled`].
+//! `panther-host clean`: ends what a crashed or killed run left. Local process groups recorded
+//! in the run's `processes.json` whose host is gone ([`crate::exec::leftovers::sweep`]), then
+//! in Docker the containers and networks labelled `panther.run` (optionally only one run's),
+//! and with `--images` the images panther-host built. Parsing and printing only.
 
 use clap::Args;
 
-use super::{EXIT_ERROR, EXIT_OK};
+use super::{GlobalArgs, EXIT_ERROR, EXIT_OK};
 use crate::exec::docker;
+use crate::exec::leftovers::{self, Swept};
 
-/// Remove Docker containers and networks left by panther-host runs.
+/// End processes and remove Docker containers and networks left by killed panther-host runs.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit codes: 0 everything left was ended or removed (or nothing was left), 2 something could not be ended or removed, or the Docker daemon is unreachable."
+)]
 pub struct CleanCmd {
-    /// Only what this run id left (default: every run's).
+    /// Only what this run id left (default: every killed run's).
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<String>,
     /// Also remove the images panther-host built (IUT images and panther-base:bookworm);
     /// the next Docker run rebuilds them.
     #[arg(long)]
     pub images: bool,
+    /// Only local processes: do not contact Docker.
+    #[arg(long, conflicts_with = "images")]
+    pub no_docker: bool,
 }
 
-/// Removes, prints one line per object, and returns the exit code: 2 when the daemon is
-/// unreachable or a removal failed.
-pub fn run(cmd: &CleanCmd) -> u8 {
+/// Ends and removes, prints one line per object, and returns the exit code: 2 when the daemon
+/// is unreachable or something could not be ended or removed.
+pub fn run(cmd: &CleanCmd, g: &GlobalArgs) -> u8 {
+    let mut failed = false;
+    let mut nothing = true;
+    for s in leftovers::sweep(&g.cache_root(), cmd.run.as_deref()) {
+        match &s {
+            Swept::Ended { .. } => {
+                nothing = false;
+                println!("{s}");
+            }
+            Swept::Stuck { .. } => {
+                nothing = false;
+                failed = true;
+                println!("FAILED: {s}");
+            }
+            Swept::StillRunning { .. } => println!("{s}"),
+        }
+    }
+    if cmd.no_docker {
+        if nothing {
+            println!("nothing to clean");
+        }
+        return if failed { EXIT_ERROR } else { EXIT_OK };
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -40,10 +69,9 @@ pub fn run(cmd: &CleanCmd) -> u8 {
         };
         let steps =
             docker::remove_labelled(&client, docker::LABEL_RUN, cmd.run.as_deref().unwrap_or(""), cmd.images).await;
-        if steps.is_empty() {
+        if steps.is_empty() && nothing {
             println!("nothing to clean");
         }
-        let mut failed = false;
         for s in &steps {
             if s.ok {
                 println!("removed: {}", s.what.trim_start_matches("remove "));

@@ -3,7 +3,8 @@
 //!
 //! Exit codes (part of the interface, also in `--help` and the README):
 //! 0 every test passed / the command succeeded; 1 a test failed; 2 the run or command could not
-//! be carried out (config, plugin, policy or executor error); 130 interrupted (Ctrl-C).
+//! be carried out (config, plugin, policy or executor error; for `run`, also when any test's
+//! plans were refused, even if the other tests ran); 130 interrupted (Ctrl-C).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
     name = "panther-host",
     version,
     about = "Run protocol experiments whose plans come from sandboxed WebAssembly plugins",
-    after_help = "Exit codes: 0 all tests passed, 1 a test failed, 2 the run could not be carried out, 130 interrupted."
+    after_help = "Exit codes: 0 all tests passed, 1 a test failed, 2 the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refuses a test's plans, even if the other tests ran), 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -76,7 +77,7 @@ pub enum Command {
     Validate(validate::ValidateCmd),
     /// Print the JSON Schema of experiment files, for editors.
     Schema(schema::SchemaCmd),
-    /// Remove Docker containers and networks (and with --images, images) left by runs.
+    /// End processes and remove Docker containers and networks (with --images, images) left by killed runs.
     Clean(clean::CleanCmd),
     /// Convert an experiment file of the original PANTHER (YAML) into this host's TOML.
     Import(import::ImportCmd),
@@ -158,7 +159,7 @@ pub fn init_tracing(g: &GlobalArgs) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::text::LogWriter(std::io::stderr()))
         .with_target(false)
         .compact()
         .try_init();
@@ -172,9 +173,11 @@ pub fn print_error(e: &dyn miette::Diagnostic) {
     } else {
         miette::GraphicalReportHandler::new()
     };
+    // Errors quote plugin text (plugin errors, guest stderr, violations naming plan fields).
+    let clean = crate::text::Clean::new(e);
     let mut out = String::new();
-    if handler.render_report(&mut out, e).is_err() {
-        out = format!("error: {e}\n");
+    if handler.render_report(&mut out, &clean).is_err() {
+        out = format!("error: {clean}\n");
     }
     eprint!("{out}");
 }
@@ -190,7 +193,7 @@ pub fn main() -> ExitCode {
         Command::Plugins(c) => plugins::run(&c, &cli.global),
         Command::Validate(c) => validate::run(&c, &cli.global),
         Command::Schema(c) => schema::run(&c),
-        Command::Clean(c) => clean::run(&c),
+        Command::Clean(c) => clean::run(&c, &cli.global),
         Command::Import(c) => import::run(&c, &cli.global),
     };
     ExitCode::from(code)

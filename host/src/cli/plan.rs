@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use crate::plan::display;
 use crate::plugin::types::{EnvironmentKind, Peer, PlanRequest, Role};
 use crate::run::planning::PlannedTest;
+use crate::text::terminal as t;
 
 use super::{GlobalArgs, EXIT_ERROR, EXIT_OK};
 
@@ -171,11 +172,11 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
                     let _ = writeln!(
                         out,
                         "{} {} · {} · {} {} · {}",
-                        plugin.info.name,
-                        plugin.info.version,
+                        t(&plugin.info.name),
+                        t(&plugin.info.version),
                         crate::plugin::wit::wit_name(&role),
-                        req.protocol,
-                        req.protocol_version,
+                        t(&req.protocol),
+                        t(&req.protocol_version),
                         crate::plugin::wit::wit_name(&req.environment)
                     );
                     display::write_plan(&mut out, &plan);

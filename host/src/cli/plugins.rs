@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use super::{print_error, GlobalArgs, EXIT_ERROR, EXIT_OK};
 use crate::plugin::lock::{self, LockEntry, LockFile, LOCK_FILE, LOCK_VERSION};
 use crate::plugin::{types, HostOptions, LoadedPlugin, PluginHost, Refusal, VerifiedComponent};
+use crate::text::terminal as t;
 
 /// List, inspect or verify installed plugins; pin and sign them.
 #[derive(Debug, Args)]
@@ -172,8 +173,8 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                             println!(
                                 "ok       {}: {} {} ({} plugin, panther:plugin@{}, sha256 {})",
                                 p.display(),
-                                v.info.name,
-                                v.info.version,
+                                t(&v.info.name),
+                                t(&v.info.version),
                                 v.world,
                                 v.contract,
                                 &v.digest[..12]
@@ -384,12 +385,12 @@ fn list_table(plugins: &[LoadedPlugin]) -> String {
         .iter()
         .map(|p| {
             [
-                p.info.name.clone(),
+                t(&p.info.name).into_owned(),
                 kind_name(p.info.kind).to_string(),
                 join_or_dash(p.info.protocols.iter().cloned()),
                 join_or_dash(p.info.versions.iter().map(|v| v.name.clone())),
                 join_or_dash(p.info.sources.iter().map(|s| s.name.clone())),
-                p.info.version.clone(),
+                t(&p.info.version).into_owned(),
                 p.contract.to_string(),
                 p.digest[..12].to_string(),
             ]
@@ -413,12 +414,13 @@ fn list_table(plugins: &[LoadedPlugin]) -> String {
     out
 }
 
+/// The items joined with commas, escaped for the terminal: they are plugin text.
 fn join_or_dash(it: impl Iterator<Item = String>) -> String {
     let v: Vec<String> = it.collect();
     if v.is_empty() {
         "-".into()
     } else {
-        v.join(",")
+        t(&v.join(",")).into_owned()
     }
 }
 
@@ -446,14 +448,14 @@ fn inspect_text(v: &VerifiedComponent) -> String {
     let _ = writeln!(
         o,
         "{} {} ({}, {} world, panther:plugin@{})",
-        i.name,
-        i.version,
+        t(&i.name),
+        t(&i.version),
         kind_name(i.kind),
         v.world,
         v.contract
     );
     if !i.description.is_empty() {
-        let _ = writeln!(o, "  {}", i.description);
+        let _ = writeln!(o, "  {}", t(&i.description));
     }
     let _ = writeln!(o, "file:         {}", v.path.display());
     let _ = writeln!(o, "sha256:       {}", v.digest);
@@ -465,14 +467,14 @@ fn inspect_text(v: &VerifiedComponent) -> String {
         let _ = writeln!(
             o,
             "  {:<14} wire {:<10} alpn {}",
-            p.name,
-            p.wire.as_deref().unwrap_or("-"),
+            t(&p.name),
+            t(p.wire.as_deref().unwrap_or("-")),
             join_or_dash(p.alpn.iter().cloned())
         );
     }
     let _ = writeln!(o, "sources:");
     for s in &i.sources {
-        let _ = writeln!(o, "  {:<14} {}{}", s.name, s.doc, if s.offline { "" } else { " (needs git hosting)" });
+        let _ = writeln!(o, "  {:<14} {}{}", t(&s.name), t(&s.doc), if s.offline { "" } else { " (needs git hosting)" });
     }
     let _ = writeln!(o, "parameters:");
     for p in &i.parameters {
@@ -483,12 +485,21 @@ fn inspect_text(v: &VerifiedComponent) -> String {
                 "-".into()
             }
         });
-        let choices = if p.choices.is_empty() { String::new() } else { format!(" one of: {}", p.choices.join(", ")) };
-        let _ = writeln!(o, "  {:<20} {:<8} default {:<12} {}{}", p.name, type_name(p.ty), default, p.doc, choices);
+        let choices =
+            if p.choices.is_empty() { String::new() } else { format!(" one of: {}", t(&p.choices.join(", "))) };
+        let _ = writeln!(
+            o,
+            "  {:<20} {:<8} default {:<12} {}{}",
+            t(&p.name),
+            type_name(p.ty),
+            t(&default),
+            t(&p.doc),
+            choices
+        );
     }
     let _ = writeln!(o, "imports:");
     for imp in &v.imports {
-        let _ = writeln!(o, "  {imp}");
+        let _ = writeln!(o, "  {}", t(imp));
     }
     o
 }

@@ -8,6 +8,9 @@ use super::{GlobalArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TEST_FAILED}
 
 /// Run an experiment and write its results under its output directory.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every test passed, 1 a test failed, 2 the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refused any test's plans, even if the other tests ran), 130 interrupted."
+)]
 pub struct RunCmd {
     /// The experiment file (TOML); `experiments/demo.toml` is the embedded default.
     #[arg(default_value = "experiments/demo.toml")]
@@ -51,6 +54,14 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
     }
     if outcome.interrupted {
         EXIT_INTERRUPTED
+    } else if outcome.refused > 0 {
+        // The README's contract: a policy (or plugin) error is 2, even when other tests ran.
+        eprintln!(
+            "error: {} test{} could not be carried out (refused by the policy or not planned); see the reasons above",
+            outcome.refused,
+            if outcome.refused == 1 { "" } else { "s" }
+        );
+        EXIT_ERROR
     } else if outcome.all_passed() {
         EXIT_OK
     } else {

@@ -1,7 +1,9 @@
 //! `panther-host validate FILE`: checks an experiment file and the plugins it names; runs
 //! nothing. `validate --explain RULE` prints the documentation of a policy rule.
 //!
-//! Parsing and printing only: the checks are `config::load` and `config::check_plugins_among`.
+//! Parsing and printing only: the checks are `config::load`, `config::check_plugins_among`
+//! and, as `run` and `plan` do, `run::planning::plan_experiment` (every plan rendered and judged
+//! by the experiment's policy), so a file `validate` accepts is one `run` will not refuse.
 
 use std::path::PathBuf;
 
@@ -13,7 +15,9 @@ use crate::plan::policy::RULES;
 
 /// Check an experiment file and the plugins it names; run nothing.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Exit codes: 0 the file is valid, 2 it is not (every problem is printed on stderr).")]
+#[command(
+    after_help = "Exit codes: 0 the file is valid and the policy accepts every plan, 2 it is not or a plan is refused (every problem is printed on stderr)."
+)]
 pub struct ValidateCmd {
     /// The experiment file (TOML; see docs/EXPERIMENTS.md).
     #[arg(value_name = "FILE", required_unless_present = "explain")]
@@ -21,7 +25,7 @@ pub struct ValidateCmd {
     /// Print the documentation of a policy rule and exit (`--explain list` lists them).
     #[arg(long, value_name = "RULE", conflicts_with = "file")]
     pub explain: Option<String>,
-    /// Check only the file itself: do not open the plugins.
+    /// Check only the file itself: do not open the plugins (nor ask them for plans).
     #[arg(long)]
     pub no_plugins: bool,
 }
@@ -60,28 +64,61 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
         tracing::warn!("{r}");
     }
     let installed: Vec<_> = host.plugins().iter().map(|p| p.info.clone()).collect();
-    match config::check_plugins_among(&exp, &installed) {
-        Ok(_) => {
-            let mut names: Vec<&str> = exp
-                .tests
-                .iter()
-                .flat_map(|t| t.services.iter().map(|s| s.implementation.as_str()).chain([t.network.kind.as_str()]))
-                .collect();
-            names.sort();
-            names.dedup();
-            println!(
-                "{}: valid ({tests}, {}; plugins {})",
-                file.display(),
-                plural(services, "service"),
-                names.join(", ")
-            );
-            EXIT_OK
-        }
+    let params = match config::check_plugins_among(&exp, &installed) {
+        Ok(p) => p,
         Err(e) => {
             super::print_error(&e);
-            EXIT_ERROR
+            return EXIT_ERROR;
+        }
+    };
+    let policy = match crate::plan::Policy::from_choice(&exp.settings.policy) {
+        Ok(p) => p,
+        Err(e) => {
+            super::print_error(&e);
+            return EXIT_ERROR;
+        }
+    };
+    let mut names: Vec<String> = exp
+        .tests
+        .iter()
+        .flat_map(|t| t.services.iter().map(|s| s.implementation.clone()).chain([t.network.kind.clone()]))
+        .collect();
+    names.sort();
+    names.dedup();
+    let session = crate::run::Session {
+        experiment: exp,
+        host: std::sync::Arc::new(host),
+        params,
+        policy,
+        cache_root: g.cache_root(),
+    };
+    let layout = crate::run::layout::RunLayout::new(
+        &session.experiment.settings.output_dir,
+        &session.experiment.name,
+        "validate",
+        &session.cache_root,
+    );
+    let planned = crate::run::planning::plan_experiment(&session, &layout);
+    // A test case an IUT declares unsupported is skipped by `run`, not refused.
+    let refused: Vec<_> =
+        planned.iter().filter(|t| t.problems.iter().any(|p| crate::run::blocks_run(p.as_ref()))).collect();
+    for t in &refused {
+        for p in t.problems.iter().filter(|p| crate::run::blocks_run(p.as_ref())) {
+            super::print_error(p.as_ref());
         }
     }
+    if !refused.is_empty() {
+        eprintln!(
+            "error: {}: {} of {} cannot run: {}",
+            file.display(),
+            refused.len(),
+            plural(planned.len(), "test"),
+            refused.iter().map(|t| format!("`{}`", t.spec.name)).collect::<Vec<_>>().join(", ")
+        );
+        return EXIT_ERROR;
+    }
+    println!("{}: valid ({tests}, {}; plugins {})", file.display(), plural(services, "service"), names.join(", "));
+    EXIT_OK
 }
 
 fn plural(n: usize, word: &str) -> String {

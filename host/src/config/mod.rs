@@ -251,17 +251,39 @@ pub fn role_name(r: Role) -> &'static str {
 /// Every problem found, each with `path:line:col`, a label in the file and a fix.
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Problem::file(&name, "read", format!("cannot read experiment file `{name}`: {e}")).help(
-            if e.kind() == std::io::ErrorKind::InvalidData {
-                "save the file as UTF-8 text"
-            } else {
-                "check the path; experiment files usually live in experiments/"
-            },
-        )
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::file(&name, "read", format!("cannot read experiment file `{name}`: {e}"))
+            .help("check the path; experiment files usually live in experiments/")
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&name, e.as_bytes(), e.utf8_error()))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse::parse(&name, text.into(), &base, path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment"))
+}
+
+/// The problem of a file that is not UTF-8, pointing at its first invalid byte. The text is
+/// shown with invalid bytes replaced (U+FFFD), which keeps every offset before the first one,
+/// so line and column are those of the file.
+fn not_utf8(name: &str, bytes: &[u8], e: std::str::Utf8Error) -> ConfigError {
+    let at = e.valid_up_to();
+    let bad_len = e.error_len().unwrap_or(bytes.len() - at).max(1);
+    let bad: Vec<String> = bytes[at..(at + bad_len).min(bytes.len())].iter().map(|b| format!("0x{b:02x}")).collect();
+    let source = Source { name: name.into(), text: String::from_utf8_lossy(bytes).into() };
+    // The replacement character is 3 bytes in the shown text.
+    let span = Span::new(at, at + '\u{fffd}'.len_utf8());
+    Problem::at(
+        &source,
+        "encoding",
+        span,
+        "not UTF-8",
+        format!(
+            "the file is not UTF-8: invalid byte{} {}{}",
+            if bad.len() == 1 { "" } else { "s" },
+            bad.join(" "),
+            if e.error_len().is_none() { " (a character cut off at the end of the file)" } else { "" }
+        ),
+    )
+    .help("save the file as UTF-8 text (for example `iconv -f latin1 -t utf-8`)")
+    .into()
 }
 
 /// Like [`load`], for text that is not (or not yet) a file. `name` is shown in diagnostics;

@@ -167,6 +167,15 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// The event as one line for a log or a terminal: `service t/s: command started (…)`.
+    /// Events carry plugin text (argv, errors, verdict reasons), so control characters are
+    /// shown escaped ([`crate::text::terminal`]).
+    pub fn sentence(&self) -> String {
+        crate::text::terminal(&format!("{}: {}", self.entity, human(&self.kind))).into_owned()
+    }
+}
+
 /// Current time as RFC 3339 UTC, the format of every timestamp the host writes.
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
@@ -266,9 +275,9 @@ impl EventSink {
         let line = serde_json::to_string(&ev).expect("events are plain data");
         // The log shows a sentence; the JSON line is for events.jsonl and tools.
         if ev.kind.is_problem() {
-            tracing::warn!(target: "panther::events", "{}: {}", ev.entity, human(&ev.kind));
+            tracing::warn!(target: "panther::events", "{}", ev.sentence());
         } else {
-            tracing::debug!(target: "panther::events", "{}: {}", ev.entity, human(&ev.kind));
+            tracing::debug!(target: "panther::events", "{}", ev.sentence());
         }
         if let Some(f) = self.inner.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             // One write per line keeps lines whole even if several sinks append to one file.

@@ -109,6 +109,8 @@ impl Capture {
             .stderr(std::process::Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // kill_on_drop needs a host that runs its destructors; under kill -9 the kernel does it.
+        super::leftovers::die_with_host(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CaptureError::Missing),

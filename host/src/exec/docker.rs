@@ -969,6 +969,33 @@ impl DockerExecutor {
 }
 
 /// One line of the teardown report for a removal (or for the listing before it). With
+impl DockerExecutor {
+    /// Removes the run's containers and networks from a thread with its own runtime and its
+    /// own connection: called while a test unwinds from a panic, where the executor's runtime
+    /// cannot be awaited on.
+    pub fn emergency_teardown(&self) {
+        let run_id = self.run_id.clone();
+        let worker = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let docker = connect_daemon().await.ok()?;
+                Some(remove_labelled(&docker, LABEL_RUN, &run_id, false).await)
+            })
+        });
+        match worker.join() {
+            Ok(Some(steps)) => {
+                for s in steps {
+                    tracing::warn!("emergency teardown: {} {}", s.what, if s.ok { "done" } else { &s.detail });
+                }
+            }
+            _ => tracing::error!(
+                "emergency teardown: cannot reach Docker; run `panther-host clean --run {}`",
+                self.run_id
+            ),
+        }
+    }
+}
+
 /// `gone_is_done`, a 404 counts as done: the object went away already, as when another
 /// teardown or `clean` got there first.
 fn removal<T>(what: String, r: Result<T, bollard::errors::Error>, gone_is_done: bool) -> TeardownStep {

@@ -14,6 +14,10 @@
 //!   never reaps (as in some containers) keep a dead group visible to `killpg(pgid, 0)`.
 //!   A process that leaves its group on purpose (`setsid`) is out of reach; plans are not
 //!   supposed to daemonise.
+//! * **A host that dies.** Every command is spawned with `PR_SET_PDEATHSIG = SIGKILL`, so the
+//!   leader dies with the host even under `kill -9`; the rest of its group (which the death
+//!   signal does not reach) is in `<run>/processes.json`, which `panther-host clean` and the
+//!   next `run` use to end it (`exec::leftovers`).
 //! * **Environment.** Cleared (`env_clear`), then `PATH` (the host's), `HOME` set to the
 //!   service's work directory (so tools that write `~/.something` stay inside the run
 //!   directory and runs do not leak into each other or into the user's home), `RUSTUP_HOME`
@@ -98,6 +102,8 @@ struct Inner {
     events: EventSink,
     groups: Mutex<Vec<Group>>,
     /// pre-run and run phase reports per (test, service), handed back by `post_run`.
+    /// The run's `processes.json`, for `clean` after a host that died (see `exec::leftovers`).
+    recorder: Option<Arc<super::leftovers::Recorder>>,
     phases: Mutex<HashMap<(String, String), Vec<PhaseReport>>>,
 }
 
@@ -382,6 +388,9 @@ impl Inner {
 
     fn register(&self, label: String, pgid: i32) {
         lock(&self.groups).push(Group { label, pgid, gone: false });
+        if let Some(r) = &self.recorder {
+            r.started(pgid, &label);
+        }
     }
 
     fn mark_gone(&self, pgid: i32) {
@@ -389,6 +398,9 @@ impl Inner {
             g.gone = true;
         }
     }
+        if let Some(r) = &self.recorder {
+            r.ended(pgid);
+        }
 
     /// Spawns one command as the leader of a new process group, its output into files.
     fn spawn(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<Spawned, ExecError> {
@@ -424,6 +436,8 @@ impl Inner {
             .stderr(err)
             .process_group(0);
         let child = c.spawn().map_err(|source| {
+        // A host killed with SIGKILL cannot tear down; the leader at least dies with it.
+        super::leftovers::die_with_host(&mut c);
             let _ = std::fs::write(&stderr, format!("panther-host: cannot start `{program}`: {source}\n"));
             ExecError::Spawn { service: svc.name.clone(), program: program.clone(), source }
         })?;
@@ -682,11 +696,28 @@ impl LocalExecutor {
                 events,
                 groups: Mutex::new(Vec::new()),
                 phases: Mutex::new(HashMap::new()),
+                recorder: None,
             }),
         }
     }
 
     /// Runs the pre-compile, compile and post-compile phases, or skips all three when the
+    /// Records every process group in the run's `processes.json` (see `exec::leftovers`).
+    pub fn recording(self, recorder: Arc<super::leftovers::Recorder>) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("recording() is called on a new executor"));
+        LocalExecutor { inner: Arc::new(Inner { recorder: Some(recorder), ..inner }) }
+    }
+
+    /// SIGKILL to every group still alive, at once (see `AnyExecutor::emergency_teardown`).
+    pub fn emergency_teardown(&self) {
+        let groups: Vec<Group> = lock(&self.inner.groups).iter().filter(|g| !g.gone).cloned().collect();
+        for g in groups {
+            let _ = killpg(Pid::from_raw(g.pgid), Signal::SIGKILL);
+            tracing::warn!("emergency teardown: killed process group {} ({})", g.pgid, g.label);
+            self.inner.mark_gone(g.pgid);
+        }
+    }
+
     /// tools directory holds a complete build (see the module docs).
     ///
     /// # Errors

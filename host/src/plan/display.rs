@@ -1,12 +1,14 @@
 //! The readable form of plans, as `panther-host plan` and `audit` print them.
 //!
 //! Argv is shown shell-quoted so it can be read (and pasted to reproduce a step by hand);
-//! the host itself never runs it through a shell.
+//! the host itself never runs it through a shell. Every string of a plan is plugin text, so
+//! its control characters are shown escaped ([`crate::text::terminal`]).
 
 use std::fmt::Write;
 
 use crate::plugin::types::{Command, ReadinessCondition, ServicePlan};
 use crate::plugin::wit::latest::env::DeploymentPlan;
+use crate::text::terminal as t;
 
 /// Quotes one argument the way a POSIX shell would need it.
 pub fn shell_quote(s: &str) -> String {
@@ -23,12 +25,12 @@ pub fn argv_line(argv: &[String]) -> String {
 }
 
 fn command(out: &mut String, c: &Command) {
-    let _ = writeln!(out, "    $ {}", argv_line(&c.argv));
+    let _ = writeln!(out, "    $ {}", t(&argv_line(&c.argv)));
     for (k, v) in &c.env {
-        let _ = writeln!(out, "      env {k}={}", shell_quote(v));
+        let _ = writeln!(out, "      env {}={}", t(k), t(&shell_quote(v)));
     }
     if let Some(d) = &c.cwd {
-        let _ = writeln!(out, "      cwd {d}");
+        let _ = writeln!(out, "      cwd {}", t(d));
     }
     let mut notes = vec![];
     if let Some(t) = c.timeout_ms {
@@ -38,7 +40,7 @@ fn command(out: &mut String, c: &Command) {
         notes.push("not critical".to_string());
     }
     if !c.description.is_empty() {
-        notes.push(c.description.clone());
+        notes.push(t(&c.description).into_owned());
     }
     if !notes.is_empty() {
         let _ = writeln!(out, "      ({})", notes.join(", "));
@@ -81,7 +83,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
             .map(|p| {
                 format!(
                     "{} {}/{}",
-                    p.name,
+                    t(&p.name),
                     if p.number == 0 { "auto".to_string() } else { p.number.to_string() },
                     crate::plugin::wit::wit_name(&p.transport)
                 )
@@ -91,9 +93,9 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
     }
     let cond = match &plan.readiness.condition {
         ReadinessCondition::Started => "when started".to_string(),
-        ReadinessCondition::PortBound(p) => format!("when port `{p}` is bound"),
-        ReadinessCondition::LogLine(l) => format!("when its output contains {l:?}"),
-        ReadinessCondition::FileExists(f) => format!("when {f} exists"),
+        ReadinessCondition::PortBound(p) => format!("when port `{}` is bound", t(p)),
+        ReadinessCondition::LogLine(l) => format!("when its output contains {}", t(&format!("{l:?}"))),
+        ReadinessCondition::FileExists(f) => format!("when {} exists", t(f)),
         ReadinessCondition::Exited => "when its run phase has exited with 0".to_string(),
     };
     let _ = writeln!(out, "  ready: {cond} (within {})", humanize_ms(plan.readiness.timeout_ms));
@@ -102,33 +104,33 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
             out,
             "  artifact: {} {}{}",
             crate::plugin::wit::wit_name(&a.kind),
-            a.path,
+            t(&a.path),
             if a.required { " (required)" } else { "" }
         );
     }
     if !plan.capabilities.is_empty() {
-        let _ = writeln!(out, "  capabilities: {}", plan.capabilities.join(", "));
+        let _ = writeln!(out, "  capabilities: {}", t(&plan.capabilities.join(", ")));
     }
     for (path, content) in &plan.files {
-        let _ = writeln!(out, "  file: {path} ({} bytes)", content.len());
+        let _ = writeln!(out, "  file: {} ({} bytes)", t(path), content.len());
     }
     if let Some(img) = &plan.image {
-        let _ = writeln!(out, "  image: {} from {}", img.name, img.base);
+        let _ = writeln!(out, "  image: {} from {}", t(&img.name), t(&img.base));
         if !img.packages.is_empty() {
-            let _ = writeln!(out, "    packages: {}", img.packages.join(" "));
+            let _ = writeln!(out, "    packages: {}", t(&img.packages.join(" ")));
         }
         for s in &img.sources {
-            let _ = writeln!(out, "    source: {} {} @ {} -> {}", s.name, s.url, s.rev, s.dest);
+            let _ = writeln!(out, "    source: {} {} @ {} -> {}", t(&s.name), t(&s.url), t(&s.rev), t(&s.dest));
         }
         for (k, v) in &img.build_args {
-            let _ = writeln!(out, "    build-arg {k}={v}");
+            let _ = writeln!(out, "    build-arg {}={}", t(k), t(v));
         }
         for s in &img.steps {
             let _ = writeln!(
                 out,
                 "    RUN {}{}",
-                argv_line(&s.argv),
-                s.workdir.as_ref().map(|w| format!("  (in {w})")).unwrap_or_default()
+                t(&argv_line(&s.argv)),
+                s.workdir.as_ref().map(|w| format!("  (in {})", t(w))).unwrap_or_default()
             );
         }
     }
@@ -138,17 +140,17 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
 pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
     let _ = writeln!(out, "  environment: {}", crate::plugin::wit::wit_name(&d.kind));
     for n in &d.networks {
-        let _ = writeln!(out, "  network: {}{}", n.name, if n.internal { " (internal)" } else { "" });
+        let _ = writeln!(out, "  network: {}{}", t(&n.name), if n.internal { " (internal)" } else { "" });
     }
     for (i, p) in d.placements.iter().enumerate() {
-        let after = if p.after.is_empty() { String::new() } else { format!(", after {}", p.after.join(", ")) };
-        let _ = writeln!(out, "  {}. {} on {}{after}", i + 1, p.service, p.host);
+        let after = if p.after.is_empty() { String::new() } else { format!(", after {}", t(&p.after.join(", "))) };
+        let _ = writeln!(out, "  {}. {} on {}{after}", i + 1, t(&p.service), t(&p.host));
         for m in &p.mounts {
             let _ = writeln!(
                 out,
                 "       mount {} -> {}{}",
-                m.dir,
-                m.target.as_deref().unwrap_or("(same path)"),
+                t(&m.dir),
+                t(m.target.as_deref().unwrap_or("(same path)")),
                 if m.read_only { " (read-only)" } else { "" }
             );
         }
@@ -157,7 +159,7 @@ pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
         let _ = writeln!(
             out,
             "  capture: on {}{}",
-            c.interface,
+            t(&c.interface),
             if c.ports_only { ", the services' ports only" } else { "" }
         );
     }

@@ -9,7 +9,8 @@
 //!   same request therefore always yields the same plan. `wasi:filesystem` and `wasi:sockets`
 //!   are not even linked: `verify` refuses components that import them.
 //! * `panther:plugin/host.log`, routed into `tracing` with the plugin's name, at most
-//!   [`MAX_LOG_MESSAGES`] messages of at most [`MAX_LOG_MESSAGE_BYTES`] bytes per call.
+//!   [`MAX_LOG_MESSAGES`] messages of at most [`MAX_LOG_MESSAGE_BYTES`] bytes per call, each
+//!   with its control characters escaped ([`crate::text::terminal`]).
 //!
 //! Owns the mapping from a trap to the limit that caused it ([`LimitHit`]). Does not know
 //! about files, caches or plugin names beyond labelling.
@@ -149,7 +150,8 @@ impl host::Host for HostState {
             return;
         }
         self.logs_kept += 1;
-        let msg = truncate(&message, MAX_LOG_MESSAGE_BYTES);
+        // One line, escapes shown: a plugin's message must not drive the reader's terminal.
+        let msg = crate::text::terminal(&truncate(&message, MAX_LOG_MESSAGE_BYTES)).into_owned();
         let plugin = &*self.plugin;
         match level {
             host::Level::Trace => tracing::trace!(plugin, "{msg}"),

@@ -1,10 +1,14 @@
 //! `junit.xml` via quick-junit: one testsuite per experiment, one testcase per test; failures
 //! carry the first reason as message and all reasons as description; system-out holds the
-//! services' log tails.
+//! services' log tails. quick-junit escapes markup but passes control characters, which XML
+//! cannot carry and a terminal showing the file would obey, so every text goes through
+//! [`crate::text::xml`] first.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::model::{test_status_word, RunSummary, TestResult, TestStatus};
+
+use crate::text::xml;
 
 fn system_out(t: &TestResult) -> String {
     let mut out = String::new();
@@ -17,7 +21,7 @@ fn system_out(t: &TestResult) -> String {
             out.push_str(&format!("-- stderr (tail)\n{}\n", s.stderr_tail.trim_end()));
         }
     }
-    out
+    xml(&out)
 }
 
 /// Renders the JUnit XML. Pure: the same model gives the same text.
@@ -35,14 +39,14 @@ pub fn junit_xml(s: &RunSummary) -> String {
         };
         if t.status != TestStatus::Passed {
             if let Some(m) = &t.error_message {
-                status.set_message(m.clone());
+                status.set_message(xml(m));
             }
             status.set_type(test_status_word(t.status));
             if !t.reasons.is_empty() {
-                status.set_description(t.reasons.join("\n"));
+                status.set_description(xml(&t.reasons.join("\n")));
             }
         }
-        let mut case = TestCase::new(t.name.clone(), status);
+        let mut case = TestCase::new(xml(&t.name), status);
         case.set_classname(s.experiment.clone());
         case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds.max(0.0)));
         let out = system_out(t);

@@ -1,6 +1,10 @@
 //! `EXPERIMENT_REPORT.md`: overview, tests table with links to logs, per-test service
 //! tables, failures with reasons and log excerpts, teardown. Links are relative to the
 //! directory the report is written into, so the run directory can be moved or archived.
+//!
+//! Reasons, verdicts, evidence, outcomes and log tails quote plugins and the programs they
+//! ran, so every such text is written as plain text ([`crate::text::markdown`]; log tails in
+//! fences with control characters escaped) and never as Markdown or HTML of its own.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -25,9 +29,36 @@ fn rel(root: &Path, p: &str) -> String {
     Path::new(p).strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_else(|_| p.to_string())
 }
 
-/// Escapes text for a table cell.
+/// Text as plain inline Markdown (a table cell, a list item, a heading).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::text::markdown(s)
+}
+
+/// Text as an inline code span, whatever backticks it holds: the fence is longer than any
+/// backtick run inside, and nothing inside a code span is Markdown or HTML.
+fn code(s: &str) -> String {
+    let t = crate::text::terminal(s);
+    let longest = t.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let f = "`".repeat(longest + 1);
+    let pad = if t.starts_with('`') || t.ends_with('`') { " " } else { "" };
+    format!("{f}{pad}{t}{pad}{f}")
+}
+
+/// A link target: characters that would end the link or start another, and control
+/// characters, percent-encoded (file names under the run directory can be chosen by plans).
+fn href(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if crate::text::is_unsafe(c) || " ()<>[]`\\\"'".contains(c) {
+            let mut b = [0u8; 4];
+            for byte in c.encode_utf8(&mut b).bytes() {
+                o.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            o.push(c);
+        }
+    }
+    o
 }
 
 fn link(root: &Path, p: &str, text: &str) -> String {
@@ -35,11 +66,12 @@ fn link(root: &Path, p: &str, text: &str) -> String {
     if r.is_empty() {
         "—".into()
     } else {
-        format!("[{text}]({})", r.replace(' ', "%20"))
+        format!("[{}]({})", cell(text), href(&r))
     }
 }
 
 fn fence(text: &str) -> String {
+    let text = crate::text::terminal_block(text);
     // A fence longer than any backtick run inside keeps log text from closing it.
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let f = "`".repeat(longest.max(2) + 1);
@@ -107,7 +139,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
     }
 
     for t in s.tests.iter().filter(|t| !t.services.is_empty()) {
-        let _ = writeln!(o, "### {} — services\n", t.name);
+        let _ = writeln!(o, "### {} — services\n", cell(&t.name));
         let _ = writeln!(o, "| Service | Implementation | Role | Health | Outcome | Ready | Phases | Artifacts |\n|---|---|---|---|---|---|---|---|");
         for v in &t.services {
             let phases = v
@@ -141,7 +173,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 cell(&v.name),
                 if v.tester { " (tester)" } else { "" },
                 cell(&v.implementation),
-                v.role,
+                cell(&v.role),
                 health,
                 cell(&v.outcome),
                 if v.became_ready { "yes" } else { "no" },
@@ -157,20 +189,20 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
     if !failures.is_empty() {
         let _ = writeln!(o, "## Failures\n");
         for t in failures {
-            let _ = writeln!(o, "### {} {} ({})\n", status_icon(t.status), t.name, test_status_word(t.status));
+            let _ = writeln!(o, "### {} {} ({})\n", status_icon(t.status), cell(&t.name), test_status_word(t.status));
             for r in &t.reasons {
-                let _ = writeln!(o, "- {r}");
+                let _ = writeln!(o, "- {}", cell(r));
             }
             for v in &t.verdicts {
                 for r in &v.reasons {
-                    let _ = writeln!(o, "- {} ({}): {r}", v.plugin, v.status);
+                    let _ = writeln!(o, "- {} ({}): {}", cell(&v.plugin), cell(&v.status), cell(r));
                 }
             }
             if !t.evidence.is_empty() {
                 let _ = writeln!(
                     o,
                     "\nEvidence: {}",
-                    t.evidence.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                    t.evidence.iter().map(|e| code(e)).collect::<Vec<_>>().join(", ")
                 );
             }
             let _ = writeln!(o);
@@ -178,9 +210,9 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 if v.stderr_tail.trim().is_empty() && v.stdout_tail.trim().is_empty() {
                     continue;
                 }
-                let _ = writeln!(o, "**{}** — {}", v.name, v.outcome);
+                let _ = writeln!(o, "**{}** — {}", cell(&v.name), cell(&v.outcome));
                 if let Some(e) = &v.error {
-                    let _ = writeln!(o, "({e})");
+                    let _ = writeln!(o, "({})", cell(e));
                 }
                 let _ = writeln!(o);
                 for (what, text, path) in [("stderr", &v.stderr_tail, &v.stderr), ("stdout", &v.stdout_tail, &v.stdout)]
@@ -203,7 +235,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
         let _ = writeln!(o, "## Fast-fail\n");
         match &s.fast_fail.reason {
             Some(r) if s.fast_fail.triggered => {
-                let _ = writeln!(o, "Triggered: {r}; the tests after it were skipped.\n");
+                let _ = writeln!(o, "Triggered: {}; the tests after it were skipped.\n", cell(r));
             }
             _ => {
                 let _ = writeln!(o, "Enabled, not triggered.\n");

@@ -206,25 +206,15 @@ pub fn to_json(m: &Matrix) -> serde_json::Value {
 }
 
 fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(ch),
-        }
-    }
-    o
+    crate::text::html(s)
 }
 
 /// A link target from run-directory relative text; anything that looks like a scheme or an
 /// absolute path is neutralised, because reasons and paths come from plugins.
 fn href(path: &str) -> String {
     let p = path.trim();
-    if p.contains(':') && !p.contains('#') || p.starts_with('/') || p.starts_with("//") {
+    // A scheme can only be before the fragment: `javascript:x#y` is refused too.
+    if p.split('#').next().unwrap_or("").contains(':') || p.starts_with('/') {
         return "#".into();
     }
     esc(&p.split('/').map(|seg| seg.replace(' ', "%20")).collect::<Vec<_>>().join("/"))
@@ -432,14 +422,14 @@ pub fn to_junit(m: &Matrix) -> String {
                     status.set_type(st.word());
                     if let Some(cell) = cell {
                         if let Some(r) = cell.reasons.first() {
-                            status.set_message(r.clone());
+                            status.set_message(crate::text::xml(r));
                         }
                         let mut d = cell.reasons.join("\n");
                         for e in &cell.evidence {
                             d.push_str("\nevidence: ");
                             d.push_str(e);
                         }
-                        status.set_description(d);
+                        status.set_description(crate::text::xml(&d));
                     }
                 }
                 let mut case = TestCase::new(format!("client={c} server={s}"), status);
@@ -585,6 +575,8 @@ mod tests {
     fn href_refuses_schemes_and_absolute_paths() {
         assert_eq!(href("javascript:alert(1)"), "#");
         assert_eq!(href("/etc/passwd"), "#");
+        assert_eq!(href("javascript:alert(1)#frame=1"), "#");
+        assert_eq!(href("capture.pcap#frame=12"), "capture.pcap#frame=12");
         assert_eq!(href("a b/c.log"), "a%20b/c.log");
     }
 }

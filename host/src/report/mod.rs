@@ -105,10 +105,12 @@ pub fn console_summary(s: &RunSummary) -> String {
     let mut o = String::new();
     let width = s.tests.iter().map(|t| t.name.chars().count()).max().unwrap_or(0).max(4);
     for t in &s.tests {
-        let reason = t.error_message.as_deref().map(|m| format!("  {m}")).unwrap_or_default();
+        // The reason may quote a plugin or a program's output.
+        let reason =
+            t.error_message.as_deref().map(|m| format!("  {}", crate::text::terminal(m))).unwrap_or_default();
         o.push_str(&format!(
             "  {:<width$}  {:<11} {:>7.1}s{reason}\n",
-            t.name,
+            crate::text::terminal(&t.name),
             test_status_word(t.status),
             t.duration_seconds
         ));

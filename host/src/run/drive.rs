@@ -2,7 +2,10 @@
 //! wait for the services that finish on their own, stop the rest, post-run, teardown.
 //!
 //! Owns the lifecycle order and the service state machine transitions; never decides what a
-//! command is (plans) or how it runs (executors). Teardown runs on every path out.
+//! command is (plans) or how it runs (executors). Teardown runs on every path out, a panic
+//! included: a [`TeardownGuard`] whose `Drop` ends everything the executor started unless the
+//! normal teardown ran. Setting [`INJECT_PANIC_ENV`] to `drive` makes the drive panic once its
+//! services are up, which is how the test suite proves that guard; it has no other use.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -14,6 +17,36 @@ use tokio_util::sync::CancellationToken;
 use crate::events::{EventSink, ServiceState};
 use crate::exec::{AnyExecutor, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport};
 use crate::plugin::types::{ArtifactKind, Role};
+
+/// `PANTHER_INJECT_PANIC=drive`: panic inside the drive once every service is ready (tests).
+pub const INJECT_PANIC_ENV: &str = "PANTHER_INJECT_PANIC";
+
+/// Ends what an executor started when dropped armed: the drive unwound (a panic) before its
+/// teardown. The normal path disarms it after `teardown()`.
+pub struct TeardownGuard<'a> {
+    exec: &'a AnyExecutor,
+    armed: bool,
+}
+
+impl<'a> TeardownGuard<'a> {
+    pub fn new(exec: &'a AnyExecutor) -> Self {
+        TeardownGuard { exec, armed: true }
+    }
+
+    /// The executor tore down normally.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TeardownGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            tracing::error!("a test's drive ended without its teardown (panic); killing what it started");
+            self.exec.emergency_teardown();
+        }
+    }
+}
 
 /// How long a server gets between SIGTERM and SIGKILL at the end of a test.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -99,6 +132,7 @@ pub async fn drive_test(
         })
         .collect();
     let mut running: Vec<Option<Running>> = instances.iter().map(|_| None).collect();
+    let guard = TeardownGuard::new(exec);
 
     // Prepare everything first: builds are slow, and nothing should be half-started when one fails.
     for (i, svc) in instances.iter().enumerate() {
@@ -171,6 +205,10 @@ pub async fn drive_test(
                 }
             }
         }
+    }
+
+    if out.error.is_none() && std::env::var_os(INJECT_PANIC_ENV).is_some_and(|v| v == "drive") {
+        panic!("injected panic ({INJECT_PANIC_ENV}=drive) with {} service(s) running", ready.len());
     }
 
     // Wait for the finite services, bounded by the test deadline and Ctrl-C.
@@ -247,6 +285,7 @@ pub async fn drive_test(
         }
     }
     out.teardown = exec.teardown().await;
+    guard.disarm();
     for svc in instances {
         state(events, svc, ServiceState::Destroyed);
     }

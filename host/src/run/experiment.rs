@@ -3,12 +3,14 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServiceKind;
 use crate::events::EventSink;
+use crate::exec::leftovers::{Recorder, Swept};
 use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
 use crate::exec::{AnyExecutor, ServiceInstance};
 use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
@@ -27,6 +29,10 @@ pub struct RunOutcome {
     pub summary: RunSummary,
     pub files: Vec<PathBuf>,
     pub interrupted: bool,
+    /// Tests that could not be carried out at all: refused by the policy, unrenderable, or a
+    /// plugin that failed to plan (an IUT declaring a test case unsupported is a skip, not
+    /// this). The CLI exits 2 for them, as for any policy or plugin error.
+    pub refused: usize,
 }
 
 impl RunOutcome {
@@ -75,10 +81,12 @@ pub async fn run_experiment(
 ) -> Result<RunOutcome, RunError> {
     let exp = &session.experiment;
     let output = opts.output_dir.clone().unwrap_or_else(|| exp.settings.output_dir.clone());
-    let layout = RunLayout::new(&output, &exp.name, &layout::run_id_now(), &session.cache_root);
-    std::fs::create_dir_all(&layout.root).map_err(|source| RunError::Output { path: layout.root.clone(), source })?;
-    let _ = std::fs::write(layout.root.join("experiment.toml"), exp.source.as_bytes());
-
+    // A run killed earlier (kill -9, a crash) may have left processes holding ports.
+    for s in crate::exec::leftovers::sweep(&session.cache_root, None) {
+        if !matches!(s, Swept::StillRunning { .. }) {
+            tracing::warn!("a killed run left processes behind: {s}");
+        }
+    }
     let tests: Vec<_> = exp
         .tests
         .iter()
@@ -89,6 +97,16 @@ pub async fn run_experiment(
     if tests.is_empty() {
         return Err(RunError::NoTests(opts.only.clone()));
     }
+    let layout = RunLayout::create(&output, &exp.name, &session.cache_root)
+        .map_err(|(path, source)| RunError::Output { path, source })?;
+    let recorder = match Recorder::create(&layout.root, &session.cache_root) {
+        Ok(r) => Some(Arc::new(r)),
+        Err(e) => {
+            tracing::warn!("cannot record this run's processes ({e}); `panther-host clean` cannot end them if the host is killed");
+            None
+        }
+    };
+    let _ = std::fs::write(layout.root.join("experiment.toml"), exp.source.as_bytes());
 
     let events = EventSink::create(&layout.root.join("events.jsonl"))
         .map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
@@ -108,13 +126,16 @@ pub async fn run_experiment(
         tracing::warn!("interrupted: stopping the current test and tearing it down");
         stop.cancel();
     };
-    let work = run_tests(session, &layout, &tests, &events, &cancel);
-    let (summary, files) = tokio::select! {
+    let work = run_tests(session, &layout, &tests, &events, &cancel, recorder.as_ref());
+    let (summary, files, refused) = tokio::select! {
         r = work => r,
         _ = async { watcher.await; std::future::pending::<()>().await } => unreachable!("the watcher never finishes"),
     };
     let interrupted = cancel.is_cancelled();
-    Ok(RunOutcome { run_dir: layout.root.clone(), summary, files, interrupted })
+    if let Some(r) = &recorder {
+        r.finish();
+    }
+    Ok(RunOutcome { run_dir: layout.root.clone(), summary, files, interrupted, refused })
 }
 
 async fn run_tests(
@@ -123,7 +144,8 @@ async fn run_tests(
     tests: &[&crate::config::TestSpec],
     events: &EventSink,
     cancel: &CancellationToken,
-) -> (RunSummary, Vec<PathBuf>) {
+    recorder: Option<&Arc<Recorder>>,
+) -> (RunSummary, Vec<PathBuf>, usize) {
     let exp = &session.experiment;
     let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
     events.experiment_started(&exp.name, &layout.id);
@@ -143,6 +165,7 @@ async fn run_tests(
     // test's own (for plans refused before anything ran).
     let mut cells: Vec<(crate::config::MatrixCell, usize, Option<matrix::Status>)> = vec![];
     let mut stop_reason: Option<String> = None;
+    let mut refused = 0;
     for (spec, pre) in tests.iter().zip(&checked) {
         for iteration in 1..=spec.iterations {
             let name = super::planning::iteration_name(spec, iteration);
@@ -153,12 +176,15 @@ async fn run_tests(
             }
             if !pre.problems.is_empty() {
                 let msg = pre.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+                if pre.problems.iter().any(|p| blocks_run(p.as_ref())) {
+                    refused += 1;
+                }
                 let mut result =
                     TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations));
                 if let Some(c) = &spec.cell {
                     // An IUT plugin that refuses a test case as `unsupported` says what a runner
                     // endpoint says with exit 127; any other refusal is the harness's problem.
-                    let unsupported = pre.problems.iter().all(|p| plugin_says_unsupported(p.as_ref()));
+                    let unsupported = pre.problems.iter().all(|p| !blocks_run(p.as_ref()));
                     if unsupported {
                         result.status = TestStatus::Skipped;
                     }
@@ -172,7 +198,8 @@ async fn run_tests(
                 continue;
             }
             progress.set_message(&name);
-            let result = run_one(session, layout, spec, iteration, &name, events, cancel).await;
+            let (result, was_refused) = run_one(session, layout, spec, iteration, &name, events, cancel, recorder).await;
+            refused += usize::from(was_refused);
             let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
             if let Some(c) = &spec.cell {
                 cells.push((c.clone(), summary.tests.len(), None));
@@ -201,7 +228,7 @@ async fn run_tests(
     }
     // The result matrices are results too: list them with the reports.
     files.extend(matrix_files(&layout.root, &cells));
-    (summary, files)
+    (summary, files, refused)
 }
 
 /// The result-matrix files [`write_matrices`] writes for these cells.
@@ -215,7 +242,8 @@ fn matrix_files(root: &Path, cells: &[(crate::config::MatrixCell, usize, Option<
         .collect()
 }
 
-/// Runs one iteration of one test and judges it.
+/// Runs one iteration of one test and judges it; `true` when its plans were refused.
+#[allow(clippy::too_many_arguments)] // the run's context, passed down as the loop holds it
 async fn run_one(
     session: &Session,
     layout: &RunLayout,
@@ -224,7 +252,8 @@ async fn run_one(
     name: &str,
     events: &EventSink,
     cancel: &CancellationToken,
-) -> TestResult {
+    recorder: Option<&Arc<Recorder>>,
+) -> (TestResult, bool) {
     let started = Instant::now();
     let planned = plan_test(session, layout, spec, iteration, true);
     let dir = planned.dir.clone();
@@ -232,18 +261,19 @@ async fn run_one(
         Some(i) => i,
         None => {
             let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-            return TestResult::refused(name, &msg, &dir);
+            let blocks = planned.problems.iter().any(|p| blocks_run(p.as_ref()));
+            return (TestResult::refused(name, &msg, &dir), blocks);
         }
     };
     events.test_started(name);
     let files: Vec<(String, u64)> = spec.files.iter().map(|f| (f.path.clone(), f.size)).collect();
     if let Err(e) = layout::write_www(&dir.join("www"), &files) {
-        return TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed());
+        return (TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed()), false);
     }
 
-    let exec = match executor(planned.environment, layout, events).await {
+    let exec = match executor(planned.environment, layout, events, recorder).await {
         Ok(e) => e,
-        Err(e) => return TestResult::error(name, &e.to_string(), &dir, started.elapsed()),
+        Err(e) => return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false),
     };
 
     let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
@@ -251,7 +281,7 @@ async fn run_one(
     if let Err(e) = exec.setup_networks(&spec.name, deployment).await {
         let teardown = exec.teardown().await;
         tracing::debug!(?teardown, "torn down after a network error");
-        return TestResult::error(name, &e.to_string(), &dir, started.elapsed());
+        return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false);
     }
     // Without ports there is nothing to filter on, and capturing all of loopback would record
     // other tests' traffic; tshark also costs ~0.5 s to start, so such tests go without.
@@ -263,7 +293,25 @@ async fn run_one(
         None => Err("the environment asked for no packet capture".to_string()),
     };
     let deadline = spec.timeout;
-    let drive = drive::drive_test(&exec, &instances, spec.wait, deadline, events, cancel).await;
+    let driving = drive::drive_test(&exec, &instances, spec.wait, deadline, events, cancel);
+    // The drive's guard has killed what the test started by the time the panic lands here;
+    // the run goes on with the next test.
+    let drive = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(driving)).await {
+        Ok(d) => d,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            if let Ok(c) = capture {
+                let _ = c.stop().await;
+            }
+            events.test_finished(name, "failed");
+            let msg = format!("the host panicked while driving the test ({what}); everything it started was killed");
+            return (TestResult::error(name, &msg, &dir, started.elapsed()), false);
+        }
+    };
     let capture_note = match capture {
         Ok(c) => c.stop().await.err().map(|e| e.note()),
         Err(note) => Some(note),
@@ -273,7 +321,7 @@ async fn run_one(
     let (tester, iut_verdicts) = assess(session, &planned, &outcome);
     let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
     events.test_finished(name, crate::report::model::test_status_word(judgement.status));
-    TestResult::from_run(name, &dir, &drive, judgement, started.elapsed())
+    (TestResult::from_run(name, &dir, &drive, judgement, started.elapsed()), false)
 }
 
 /// The executor for an environment kind.
@@ -281,10 +329,15 @@ async fn executor(
     kind: EnvironmentKind,
     layout: &RunLayout,
     events: &EventSink,
+    recorder: Option<&Arc<Recorder>>,
 ) -> Result<AnyExecutor, crate::exec::ExecError> {
     match kind {
         EnvironmentKind::Localhost => {
-            Ok(AnyExecutor::Local(crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone())))
+            let e = crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone());
+            Ok(AnyExecutor::Local(match recorder {
+                Some(r) => e.recording(r.clone()),
+                None => e,
+            }))
         }
         EnvironmentKind::Docker => Ok(AnyExecutor::Docker(
             crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await?,
@@ -394,9 +447,12 @@ fn assess(
 }
 
 /// Whether a planning problem is a plugin's `unsupported` answer.
-fn plugin_says_unsupported(p: &(dyn miette::Diagnostic + Send + Sync + 'static)) -> bool {
+/// Whether a planning problem keeps a test from being carried out. Everything does except an
+/// IUT plugin refusing a test case as `unsupported`, which is what a runner endpoint says
+/// with exit 127: that test is skipped, the run is not in error.
+pub fn blocks_run(p: &(dyn miette::Diagnostic + Send + Sync + 'static)) -> bool {
     let e: &(dyn std::error::Error + 'static) = p;
-    matches!(
+    !matches!(
         e.downcast_ref::<crate::plugin::CallError>(),
         Some(crate::plugin::CallError::Plugin { error: crate::plugin::types::PluginError::Unsupported(_), .. })
     )
@@ -596,10 +652,10 @@ mod tests {
         let said = |error| -> super::super::planning::Problem {
             Box::new(CallError::Plugin { plugin: "p".into(), call: "plan", error })
         };
-        assert!(plugin_says_unsupported(said(PluginError::Unsupported("ecn".into())).as_ref()));
+        assert!(!blocks_run(said(PluginError::Unsupported("ecn".into())).as_ref()));
         let bad = said(PluginError::InvalidParam(ParamProblem { name: "alpn".into(), message: "no".into() }));
-        assert!(!plugin_says_unsupported(bad.as_ref()));
+        assert!(blocks_run(bad.as_ref()));
         let other: super::super::planning::Problem = Box::new(super::super::planning::PlanProblem("x".into()));
-        assert!(!plugin_says_unsupported(other.as_ref()));
+        assert!(blocks_run(other.as_ref()));
     }
 }

@@ -40,6 +40,30 @@ impl RunLayout {
         }
     }
 
+    /// A fresh run directory under `output/<experiment>/`, made now. Its id is
+    /// [`run_id_now`], with `-2`, `-3`, … appended when a run started in the same second
+    /// already has that directory: `create_dir` fails on an existing directory, so two runs
+    /// (two processes) can never share one.
+    ///
+    /// # Errors
+    /// The directory (or its parents) cannot be made, with the path.
+    pub fn create(output: &Path, experiment: &str, cache_root: &Path) -> Result<Self, (PathBuf, std::io::Error)> {
+        let base = run_id_now();
+        let first = Self::new(output, experiment, &base, cache_root);
+        let parent = first.root.parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::create_dir_all(&parent).map_err(|e| (parent.clone(), e))?;
+        let mut n = 1u32;
+        loop {
+            let id = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            let layout = Self::new(output, experiment, &id, cache_root);
+            match std::fs::create_dir(&layout.root) {
+                Ok(()) => return Ok(layout),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => n += 1,
+                Err(e) => return Err((layout.root, e)),
+            }
+        }
+    }
+
     pub fn certs(&self) -> PathBuf {
         self.root.join("certs")
     }
@@ -55,7 +79,8 @@ impl RunLayout {
     }
 }
 
-/// A run id from the current UTC time: `2026-11-25_14-03-07`, unique within a second.
+/// A run id from the current UTC time: `2026-11-25_14-03-07`. Two runs can start in the same
+/// second: [`RunLayout::create`] makes the id unique.
 pub fn run_id_now() -> String {
     let now = time::OffsetDateTime::now_utc();
     let f = time::macros::format_description!("[year]-[month]-[day]_[hour]-[minute]-[second]");
@@ -319,6 +344,28 @@ mod tests {
         let mut taken = vec![];
         let a = free_port(Transport::Udp).unwrap();
         taken.push(a);
+    // Runs started in the same second (threads here, processes in the e2e test) each get a
+    // directory of their own.
+    #[test]
+    fn run_directories_are_unique_within_a_second() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().to_path_buf();
+        let ids: Vec<String> = (0..8)
+            .map(|_| {
+                let out = out.clone();
+                std::thread::spawn(move || RunLayout::create(&out, "e", Path::new("/c")).unwrap().id)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        for id in &ids {
+            assert!(out.join("e").join(id).is_dir());
+        }
+    }
+
         assert!(a > 0);
     }
 }

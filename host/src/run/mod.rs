@@ -14,7 +14,7 @@ pub mod judge;
 pub mod layout;
 pub mod planning;
 
-pub use experiment::{run_experiment, RunError, RunOptions, RunOutcome};
+pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};
 pub use judge::TestStatus;
 pub use planning::{plan_experiment, plan_test, PlannedTest, Session};
 
