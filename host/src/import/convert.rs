@@ -986,7 +986,17 @@ impl Cx<'_> {
                                 .first()
                                 .map(|c| format!("; did you mean `{c}`?"))
                                 .unwrap_or_default();
-                            let n = self.note(&kat, k.line, Reason::NoPlugin, format!("plugin `{plugin}` has no `{pname}` called `{value}`{hint} (`panther-host plugins inspect {plugin}` lists them); its default applies"));
+                            let default = spec
+                                .default
+                                .as_ref()
+                                .map(|d| {
+                                    format!(
+                                        "its default, `{}`, applies unless you set one",
+                                        crate::config::params::display_value(d)
+                                    )
+                                })
+                                .unwrap_or_else(|| "set one".into());
+                            let n = self.note(&kat, k.line, Reason::NoPlugin, format!("plugin `{plugin}` has no `{pname}` called `{value}`{hint} (`panther-host plugins inspect {plugin}` lists them); {default}"));
                             comments.push(note_comment(&n));
                         }
                         Err(m) => {
