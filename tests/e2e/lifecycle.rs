@@ -19,6 +19,17 @@ fn marker() -> String {
     format!("{}{:03}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
+/// A cache directory of the test's own (its runs index, its compile caches) whose compiled
+/// components are the host's shared ones: compiling every plugin once per test would cost a
+/// minute of CPU each.
+fn cache() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = panther_host::run::default_cache_root().join("components");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(&shared, dir.path().join("components")).unwrap();
+    dir
+}
+
 fn host(cwd: &Path, cache: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut c = Command::new(panther_bin());
     c.arg("--cache-dir").arg(cache).args(args).current_dir(cwd).env("NO_COLOR", "1").env_remove("PANTHER_PLUGIN_PATH");
@@ -95,7 +106,7 @@ params = {{ argv = ["/bin/sleep", "33.{mark}"], port = "none" }}
 #[test]
 fn kill_9_of_the_host_leaves_no_service_running() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = cache();
     let mark = marker();
     let exp = bench_overhead(dir.path(), &mark);
     let needle = format!("30.{mark}");
@@ -125,7 +136,7 @@ fn kill_9_of_the_host_leaves_no_service_running() {
 #[test]
 fn clean_and_the_next_run_end_what_a_killed_run_left() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = cache();
     for how in ["clean", "next run"] {
         let mark = marker();
         let exp = daemon_experiment(dir.path(), &mark);
@@ -173,7 +184,7 @@ fn clean_and_the_next_run_end_what_a_killed_run_left() {
 #[test]
 fn a_panic_in_the_drive_still_tears_down() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = cache();
     let mark = marker();
     let exp = daemon_experiment(dir.path(), &mark);
     let out = host(dir.path(), cache.path(), &["run", exp.to_str().unwrap()], &[("PANTHER_INJECT_PANIC", "drive")])
@@ -192,7 +203,7 @@ fn a_panic_in_the_drive_still_tears_down() {
 #[test]
 fn runs_started_in_the_same_second_get_their_own_directories() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = cache();
     std::fs::write(
         dir.path().join("quick.toml"),
         r#"[experiment]
