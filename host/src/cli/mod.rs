@@ -209,6 +209,22 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    // The exit codes `--help` gives are the README's: policy refusals are 2, for run and validate.
+    #[test]
+    fn help_and_readme_agree_on_exit_codes() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(readme.contains("`2` the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refuses any test's plans, even if the other tests ran)"), "README");
+        assert!(readme.contains("`validate` plans every test as `run` would and exits `2` when the policy would refuse one"));
+        let top = Cli::command().render_long_help().to_string();
+        assert!(top.contains("2 the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refuses a test's plans"), "{top}");
+        let mut cmd = Cli::command();
+        let run = cmd.find_subcommand_mut("run").unwrap().render_long_help().to_string();
+        assert!(run.contains("also when the policy refused any test's plans"), "{run}");
+        let validate = cmd.find_subcommand_mut("validate").unwrap().render_long_help().to_string();
+        assert!(validate.contains("2 it is not or a plan is refused"), "{validate}");
+    }
+
     #[test]
     fn parses_plan_with_params() {
         let c = Cli::try_parse_from([

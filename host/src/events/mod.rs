@@ -523,6 +523,15 @@ mod tests {
         assert_eq!(raw["entity"], serde_json::json!({"type": "service", "test": "t", "name": "srv"}));
     }
 
+    // A sentence never carries a control character raw: events quote plugin text.
+    #[test]
+    fn sentences_are_inert() {
+        let sink = EventSink::memory();
+        sink.note(Entity::service("t", "s"), "plugin says \x1b]0;pwned\x07\rall tests passed\u{202e}");
+        let s = sink.recorded()[0].sentence();
+        assert_eq!(s, "service t/s: note (message=plugin says \\x1b]0;pwned\\x07\\rall tests passed\\u{202e})");
+    }
+
     // The sink refuses a transition its machine forbids and records nothing for it.
     #[test]
     fn sink_refuses_invalid_transitions() {
