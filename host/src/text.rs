@@ -169,10 +169,7 @@ impl<'a> Clean<'a> {
             .labels()
             .map(|ls| {
                 ls.map(|l| {
-                    miette::LabeledSpan::new_with_span(
-                        l.label().map(|t| terminal_block(t).into_owned()),
-                        *l.inner(),
-                    )
+                    miette::LabeledSpan::new_with_span(l.label().map(|t| terminal_block(t).into_owned()), *l.inner())
                 })
                 .collect()
             })
@@ -274,7 +271,10 @@ mod tests {
 
     #[test]
     fn markdown_is_plain_text() {
-        assert_eq!(markdown("![x](http://t/) <b>|</b> `c` \x1b"), "\\!\\[x\\](http://t/) \\<b\\>\\|\\</b\\> `c` \\\\x1b");
+        assert_eq!(
+            markdown("![x](http://t/) <b>|</b> `c` \x1b"),
+            "\\!\\[x\\](http://t/) \\<b\\>\\|\\</b\\> `c` \\\\x1b"
+        );
         assert_eq!(markdown("# h #2 &amp;"), "\\# h #2 \\&amp;");
         assert_eq!(markdown("a\nb"), "a\\\\nb");
     }

@@ -480,7 +480,9 @@ fn validate_refuses_what_run_would_refuse() {
     assert_eq!(out.code, 2, "{out}");
     assert_eq!(out.stdout, "", "{out}");
     assert!(
-        out.stderr.contains("error: mixed-local.toml: 7 of 8 tests cannot run: `good beside a shell string`, `path traversal`"),
+        out.stderr.contains(
+            "error: mixed-local.toml: 7 of 8 tests cannot run: `good beside a shell string`, `path traversal`"
+        ),
         "{out}"
     );
     assert!(out.stderr.contains("the default policy refuses the plan of plugin `hp-sh-c`"), "{out}");

@@ -123,10 +123,8 @@ fn kill_9_of_the_host_leaves_no_service_running() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "nothing to clean\n");
     // The killed run's record lists the server's group.
-    let runs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("outputs/bench-overhead"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let runs: Vec<PathBuf> =
+        std::fs::read_dir(dir.path().join("outputs/bench-overhead")).unwrap().map(|e| e.unwrap().path()).collect();
     let record = std::fs::read_to_string(runs[0].join("processes.json")).unwrap();
     assert!(record.contains(&needle), "{record}");
 }

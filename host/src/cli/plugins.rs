@@ -474,7 +474,8 @@ fn inspect_text(v: &VerifiedComponent) -> String {
     }
     let _ = writeln!(o, "sources:");
     for s in &i.sources {
-        let _ = writeln!(o, "  {:<14} {}{}", t(&s.name), t(&s.doc), if s.offline { "" } else { " (needs git hosting)" });
+        let _ =
+            writeln!(o, "  {:<14} {}{}", t(&s.name), t(&s.doc), if s.offline { "" } else { " (needs git hosting)" });
     }
     let _ = writeln!(o, "parameters:");
     for p in &i.parameters {

@@ -82,9 +82,7 @@ pub fn proc_stat(pid: i32) -> Option<ProcStat> {
 /// A process's command line, arguments joined with spaces; empty for a zombie.
 pub fn cmdline(pid: i32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            String::from_utf8_lossy(&b).split('\0').filter(|a| !a.is_empty()).collect::<Vec<_>>().join(" ")
-        })
+        .map(|b| String::from_utf8_lossy(&b).split('\0').filter(|a| !a.is_empty()).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
 
@@ -164,7 +162,10 @@ impl Recorder {
 
     fn save(&self) {
         if let Err(e) = self.write() {
-            tracing::warn!("cannot update {}: {e}; `panther-host clean` may miss this run's processes", self.path.display());
+            tracing::warn!(
+                "cannot update {}: {e}; `panther-host clean` may miss this run's processes",
+                self.path.display()
+            );
         }
     }
 
@@ -224,7 +225,11 @@ impl std::fmt::Display for Swept {
                 write!(f, "ended process group {label} of run {} (pids {pids:?})", run_dir.display())
             }
             Swept::Stuck { run_dir, label, pids } => {
-                write!(f, "could not end process group {label} of run {} (pids {pids:?} still alive)", run_dir.display())
+                write!(
+                    f,
+                    "could not end process group {label} of run {} (pids {pids:?} still alive)",
+                    run_dir.display()
+                )
             }
             Swept::StillRunning { run_dir, host_pid } => {
                 write!(f, "run {} is still going on (panther-host pid {host_pid}); left alone", run_dir.display())
@@ -350,14 +355,16 @@ mod tests {
         assert!(proc_stat(pgid).is_some());
 
         // Pretend the host died: another host pid start time.
-        let mut r: RunRecord = serde_json::from_slice(&std::fs::read(run.path().join(PROCESSES_FILE)).unwrap()).unwrap();
+        let mut r: RunRecord =
+            serde_json::from_slice(&std::fs::read(run.path().join(PROCESSES_FILE)).unwrap()).unwrap();
         r.host_start_ticks += 1;
         let mut reused = r.clone();
         std::fs::write(run.path().join(PROCESSES_FILE), serde_json::to_vec(&r).unwrap()).unwrap();
         let swept = sweep(cache.path(), None);
         assert!(matches!(&swept[..], [Swept::Ended { pids, .. }] if pids == &vec![pgid]), "{swept:?}");
         let _ = child.wait().await;
-        let after: RunRecord = serde_json::from_slice(&std::fs::read(run.path().join(PROCESSES_FILE)).unwrap()).unwrap();
+        let after: RunRecord =
+            serde_json::from_slice(&std::fs::read(run.path().join(PROCESSES_FILE)).unwrap()).unwrap();
         assert!(after.groups[0].ended);
         assert!(sweep(cache.path(), None).is_empty(), "the index entry is gone");
 

@@ -199,11 +199,8 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 }
             }
             if !t.evidence.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "\nEvidence: {}",
-                    t.evidence.iter().map(|e| code(e)).collect::<Vec<_>>().join(", ")
-                );
+                let _ =
+                    writeln!(o, "\nEvidence: {}", t.evidence.iter().map(|e| code(e)).collect::<Vec<_>>().join(", "));
             }
             let _ = writeln!(o);
             for v in &t.services {

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ServiceKind;
 use crate::events::EventSink;
-use crate::exec::leftovers::{Recorder, Swept};
 use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
+use crate::exec::leftovers::{Recorder, Swept};
 use crate::exec::{AnyExecutor, ServiceInstance};
 use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
 use crate::report::matrix;
@@ -102,7 +102,9 @@ pub async fn run_experiment(
     let recorder = match Recorder::create(&layout.root, &session.cache_root) {
         Ok(r) => Some(Arc::new(r)),
         Err(e) => {
-            tracing::warn!("cannot record this run's processes ({e}); `panther-host clean` cannot end them if the host is killed");
+            tracing::warn!(
+                "cannot record this run's processes ({e}); `panther-host clean` cannot end them if the host is killed"
+            );
             None
         }
     };
@@ -198,7 +200,8 @@ async fn run_tests(
                 continue;
             }
             progress.set_message(&name);
-            let (result, was_refused) = run_one(session, layout, spec, iteration, &name, events, cancel, recorder).await;
+            let (result, was_refused) =
+                run_one(session, layout, spec, iteration, &name, events, cancel, recorder).await;
             refused += usize::from(was_refused);
             let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
             if let Some(c) = &spec.cell {
@@ -268,7 +271,10 @@ async fn run_one(
     events.test_started(name);
     let files: Vec<(String, u64)> = spec.files.iter().map(|f| (f.path.clone(), f.size)).collect();
     if let Err(e) = layout::write_www(&dir.join("www"), &files) {
-        return (TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed()), false);
+        return (
+            TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed()),
+            false,
+        );
     }
 
     let exec = match executor(planned.environment, layout, events, recorder).await {
