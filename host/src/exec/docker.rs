@@ -968,7 +968,6 @@ impl DockerExecutor {
     }
 }
 
-/// One line of the teardown report for a removal (or for the listing before it). With
 impl DockerExecutor {
     /// Removes the run's containers and networks from a thread with its own runtime and its
     /// own connection: called while a test unwinds from a panic, where the executor's runtime
@@ -996,6 +995,7 @@ impl DockerExecutor {
     }
 }
 
+/// One line of the teardown report for a removal (or for the listing before it). With
 /// `gone_is_done`, a 404 counts as done: the object went away already, as when another
 /// teardown or `clean` got there first.
 fn removal<T>(what: String, r: Result<T, bollard::errors::Error>, gone_is_done: bool) -> TeardownStep {

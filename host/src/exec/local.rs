@@ -101,9 +101,9 @@ struct Inner {
     run_dir: PathBuf,
     events: EventSink,
     groups: Mutex<Vec<Group>>,
-    /// pre-run and run phase reports per (test, service), handed back by `post_run`.
     /// The run's `processes.json`, for `clean` after a host that died (see `exec::leftovers`).
     recorder: Option<Arc<super::leftovers::Recorder>>,
+    /// pre-run and run phase reports per (test, service), handed back by `post_run`.
     phases: Mutex<HashMap<(String, String), Vec<PhaseReport>>>,
 }
 
@@ -387,20 +387,20 @@ impl Inner {
     }
 
     fn register(&self, label: String, pgid: i32) {
-        lock(&self.groups).push(Group { label, pgid, gone: false });
         if let Some(r) = &self.recorder {
             r.started(pgid, &label);
         }
+        lock(&self.groups).push(Group { label, pgid, gone: false });
     }
 
     fn mark_gone(&self, pgid: i32) {
         for g in lock(&self.groups).iter_mut().filter(|g| g.pgid == pgid) {
             g.gone = true;
         }
-    }
         if let Some(r) = &self.recorder {
             r.ended(pgid);
         }
+    }
 
     /// Spawns one command as the leader of a new process group, its output into files.
     fn spawn(&self, svc: &ServiceInstance, phase: &str, index: usize, cmd: &Command) -> Result<Spawned, ExecError> {
@@ -435,9 +435,9 @@ impl Inner {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        let child = c.spawn().map_err(|source| {
         // A host killed with SIGKILL cannot tear down; the leader at least dies with it.
         super::leftovers::die_with_host(&mut c);
+        let child = c.spawn().map_err(|source| {
             let _ = std::fs::write(&stderr, format!("panther-host: cannot start `{program}`: {source}\n"));
             ExecError::Spawn { service: svc.name.clone(), program: program.clone(), source }
         })?;
@@ -695,13 +695,12 @@ impl LocalExecutor {
                 run_dir,
                 events,
                 groups: Mutex::new(Vec::new()),
-                phases: Mutex::new(HashMap::new()),
                 recorder: None,
+                phases: Mutex::new(HashMap::new()),
             }),
         }
     }
 
-    /// Runs the pre-compile, compile and post-compile phases, or skips all three when the
     /// Records every process group in the run's `processes.json` (see `exec::leftovers`).
     pub fn recording(self, recorder: Arc<super::leftovers::Recorder>) -> Self {
         let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("recording() is called on a new executor"));
@@ -718,6 +717,7 @@ impl LocalExecutor {
         }
     }
 
+    /// Runs the pre-compile, compile and post-compile phases, or skips all three when the
     /// tools directory holds a complete build (see the module docs).
     ///
     /// # Errors

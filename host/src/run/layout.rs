@@ -320,6 +320,28 @@ pub fn render_context(
 mod tests {
     use super::*;
 
+    // Runs started in the same second (threads here, processes in the e2e test) each get a
+    // directory of their own.
+    #[test]
+    fn run_directories_are_unique_within_a_second() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().to_path_buf();
+        let ids: Vec<String> = (0..8)
+            .map(|_| {
+                let out = out.clone();
+                std::thread::spawn(move || RunLayout::create(&out, "e", Path::new("/c")).unwrap().id)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        for id in &ids {
+            assert!(out.join("e").join(id).is_dir());
+        }
+    }
+
     #[test]
     fn slugs_are_safe_and_stable() {
         assert_eq!(slug("quic-go server, aioquic client"), "quic-go-server-aioquic-client");
@@ -344,28 +366,6 @@ mod tests {
         let mut taken = vec![];
         let a = free_port(Transport::Udp).unwrap();
         taken.push(a);
-    // Runs started in the same second (threads here, processes in the e2e test) each get a
-    // directory of their own.
-    #[test]
-    fn run_directories_are_unique_within_a_second() {
-        let d = tempfile::tempdir().unwrap();
-        let out = d.path().to_path_buf();
-        let ids: Vec<String> = (0..8)
-            .map(|_| {
-                let out = out.clone();
-                std::thread::spawn(move || RunLayout::create(&out, "e", Path::new("/c")).unwrap().id)
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect();
-        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "{ids:?}");
-        for id in &ids {
-            assert!(out.join("e").join(id).is_dir());
-        }
-    }
-
         assert!(a > 0);
     }
 }
