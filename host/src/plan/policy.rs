@@ -64,7 +64,7 @@ pub const ALLOWED_CAPS: Rule = Rule {
 };
 pub const LOCAL_IMAGES: Rule = Rule {
     name: "local-images",
-    docs: "### What it checks\nImage names are plain local names (lower-case letters, digits, `.`, `_`, `-`; no registry host, no `/`, no tag, no digest). With `local_images_only` (strict) the base is `panther-base:TAG` or the name of an image another plan of the same experiment builds. Packages are Debian package names (no leading `-`, so no apt option can be smuggled in), source URLs are `https://` without credentials, and `rev` is not empty.\n\n### Why\nA registry reference pulls code nobody reviewed into the test (and, on a machine without a registry, fails late and confusingly). Strict CI builds every image from the local base it made itself.\n\n### Example\n`base = \"docker.io/evil/root:latest\"` and `packages = [\"-oAPT::Get::AllowUnauthenticated=1\"]` are refused.",
+    docs: "### What it checks\nImage names are plain local names (lower-case letters, digits, `.`, `_`, `-`; no registry host, no `/`, no tag, no digest). With `local_images_only` (strict) the base is `panther-base:TAG` or the name of an image another plan of the same experiment builds. Packages are Debian package names (no leading `-`, so no apt option can be smuggled in), source URLs are `https://` without credentials, and `rev` is not empty; with `pinned_sources` (strict) it is a full commit id.\n\n### Why\nA registry reference pulls code nobody reviewed into the test (and, on a machine without a registry, fails late and confusingly). Strict CI builds every image from the local base it made itself.\n\n### Example\n`base = \"docker.io/evil/root:latest\"` and `packages = [\"-oAPT::Get::AllowUnauthenticated=1\"]` are refused.",
 };
 pub const NO_HOST_NAMESPACES: Rule = Rule {
     name: "no-host-namespaces",
@@ -125,6 +125,8 @@ pub struct Policy {
     pub local_images_only: bool,
     /// Every deployment network must be `internal`.
     pub internal_networks_only: bool,
+    /// Every upstream source is pinned to a full commit id (no tags: a tag can be moved).
+    pub pinned_sources: bool,
     pub max_arg_bytes: usize,
     pub max_args: usize,
     pub max_env_bytes: usize,
@@ -153,6 +155,7 @@ impl Default for Policy {
             allow_shell: false,
             local_images_only: false,
             internal_networks_only: false,
+            pinned_sources: false,
             max_arg_bytes: 64 * 1024,
             max_args: 4096,
             max_env_bytes: 64 * 1024,
@@ -750,6 +753,13 @@ impl Checker<'_> {
                     format!("`{}` is not a commit or tag", shorten(&s.rev)),
                 );
             }
+            else if self.policy.pinned_sources && !crate::exec::sources::is_full_commit(&s.rev) {
+                self.violate(
+                    format!("{at}.rev"),
+                    &LOCAL_IMAGES,
+                    format!("`{}` is not a full commit id; this policy pins sources to commits (a tag can move)", shorten(&s.rev)),
+                );
+            }
             self.image_path(&format!("{at}.dest"), &s.dest);
         }
         if img.steps.len() > self.policy.max_commands {
@@ -891,6 +901,7 @@ impl Policy {
             executors: vec!["docker".into()],
             local_images_only: true,
             internal_networks_only: true,
+            pinned_sources: true,
             max_arg_bytes: 16 * 1024,
             max_args: 1024,
             max_env_bytes: 16 * 1024,
@@ -1739,7 +1750,17 @@ pub(crate) mod tests {
         p.image = Some(img);
         let v = Policy::strict().check("t", &p, &ctx()).unwrap_err();
         let fields: Vec<_> = v.violations.iter().map(|v| (v.field.as_str(), v.rule)).collect();
-        assert_eq!(fields, [("image.packages[0]", "local-images"), ("image.sources[0].url", "local-images")]);
+        // Strict also pins sources to full commits: a tag (`v1`) can be moved.
+        assert_eq!(
+            fields,
+            [
+                ("image.packages[0]", "local-images"),
+                ("image.sources[0].url", "local-images"),
+                ("image.sources[0].rev", "local-images")
+            ]
+        );
+        let v = Policy::default().check("t", &p, &ctx()).unwrap_err();
+        assert!(v.violations.iter().all(|v| v.field != "image.sources[0].rev"), "the default policy takes tags");
     }
 
     // It accepts a base another plan builds, and refuses one nobody builds, under strict.

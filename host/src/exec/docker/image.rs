@@ -493,7 +493,7 @@ mod tests {
     }
 
     #[test]
-    fn sources_add_git_and_pin_the_revision() {
+    fn sources_come_from_the_build_context_never_from_git() {
         let mut s = spec();
         s.sources.push(SourceRef {
             name: "x".into(),
@@ -502,8 +502,9 @@ mod tests {
             dest: "/src/x".into(),
         });
         let d = dockerfile(&s, BASE_IMAGE);
-        assert!(d.contains("\"ca-certificates\",\"git\""), "{d}");
-        assert!(d.contains(r#"RUN ["git","-C","/src/x","checkout","--quiet","v1"]"#), "{d}");
+        assert!(d.contains("# https://example.invalid/x.git at v1\n"), "{d}");
+        assert!(d.contains(r#"COPY ["sources/x","/src/x"]"#), "{d}");
+        assert!(!d.contains(r#""git""#), "no build step reaches git hosting: {d}");
     }
 
     #[test]
