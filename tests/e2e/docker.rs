@@ -27,11 +27,16 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
 
-/// `true` when a daemon answers; otherwise says plainly that the test is skipped.
+/// `true` when a daemon answers; otherwise says plainly that the test is skipped. Where Docker
+/// is expected (`CI=true` or `PANTHER_REQUIRE_DOCKER=1`) a missing daemon fails the test
+/// instead: a skipped Docker suite must never pass as a green one.
 fn daemon(test: &str) -> bool {
     match rt().block_on(docker::connect_daemon()) {
         Ok(_) => true,
         Err(e) => {
+            let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+                || std::env::var("PANTHER_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
+            assert!(!required, "docker::{test}: Docker is required here (CI or PANTHER_REQUIRE_DOCKER=1): {e}");
             eprintln!("SKIPPED docker::{test}: {e}");
             false
         }
@@ -685,6 +690,32 @@ fn bench_lifecycle_vs_docker_compose() {
     println!("docker-bench: ratio {:.2} (target <= 0.5)", a / b);
 }
 
+/// `panther-host run FILE` (the real binary) into a fresh output directory; returns the exit
+/// code, stdout + stderr for messages, the run directory and the guard that removes whatever a
+/// failing test left labelled with that run.
+fn run_experiment(file: &str, experiment: &str) -> (Option<i32>, String, PathBuf, Cleanup, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let o = Proc::new(panther_tests::panther_bin())
+        .args(["run", file, "--output-dir"])
+        .arg(out.path())
+        .current_dir(panther_tests::workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("panther-host runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let exp = out.path().join(experiment);
+    let dir = std::fs::read_dir(&exp)
+        .unwrap_or_else(|e| panic!("no run under {} ({e}); stderr:\n{stderr}", exp.display()))
+        .flatten()
+        .next()
+        .expect("a run directory")
+        .path();
+    let cleanup = Cleanup(dir.file_name().unwrap().to_string_lossy().into_owned());
+    let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap_or_default();
+    let messages = format!("stdout:\n{stdout}\nstderr:\n{stderr}\nreport:\n{report}");
+    (o.status.code(), messages, dir, cleanup, out)
+}
+
 /// `panther-host run experiments/demo-docker.toml`, the real binary: the plugins' Docker plans
 /// (quic-go from Debian's packages, aioquic from PyPI, both built into images without git),
 /// the docker-compose placements and the orchestrator. Both pairs pass, the downloads are
@@ -696,29 +727,8 @@ fn demo_docker_passes_through_panther_host_run() {
     if !daemon("demo_docker_passes_through_panther_host_run") {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let o = Proc::new(panther_tests::panther_bin())
-        .args(["run", "experiments/demo-docker.toml", "--output-dir"])
-        .arg(out.path())
-        .current_dir(panther_tests::workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("panther-host runs");
-    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    let exp = out.path().join("demo-docker");
-    let dir = std::fs::read_dir(&exp)
-        .unwrap_or_else(|e| panic!("no run under {} ({e}); stderr:\n{stderr}", exp.display()))
-        .flatten()
-        .next()
-        .expect("a run directory")
-        .path();
-    let _cleanup = Cleanup(dir.file_name().unwrap().to_string_lossy().into_owned());
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}\nreport:\n{}",
-        std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap_or_default()
-    );
+    let (code, messages, dir, _cleanup, _out) = run_experiment("experiments/demo-docker.toml", "demo-docker");
+    assert_eq!(code, Some(0), "{messages}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap();
     let results = summary["tests"]["results"].as_array().expect("tests.results");
@@ -766,4 +776,29 @@ fn demo_docker_passes_through_panther_host_run() {
         let steps = docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
         assert!(steps.is_empty(), "left behind by the run: {steps:?}");
     });
+}
+
+/// `panther-host run experiments/picoquic-docker.toml`: picoquic's image is built from the
+/// pinned picoquic and picotls trees the host fetched and verified (no git inside the build),
+/// and a picoquic pair transfers both files byte for byte between containers.
+#[test]
+fn picoquic_from_pinned_sources_runs_in_containers() {
+    if !daemon("picoquic_from_pinned_sources_runs_in_containers") {
+        return;
+    }
+    let (code, messages, dir, _cleanup, _out) = run_experiment("experiments/picoquic-docker.toml", "picoquic-docker");
+    assert_eq!(code, Some(0), "{messages}");
+    let t = dir.join("picoquic-server-picoquic-client");
+    for f in ["f1.bin", "f2.bin"] {
+        let served = std::fs::read(t.join("www").join(f)).unwrap();
+        let got = std::fs::read(t.join("pq_client/downloads").join(f)).unwrap_or_else(|e| panic!("no {f}: {e}"));
+        assert!(got == served, "{f} differs from what was served");
+    }
+    let dockerfile = std::fs::read_to_string(t.join("pq_server/logs/Dockerfile")).unwrap_or_default();
+    assert!(
+        dockerfile.contains(r#"COPY ["sources/picotls", "/opt/picotls"]"#)
+            && dockerfile.contains("d199d45be8690dfa8653e214733243524112e3c0")
+            && !dockerfile.contains(r#""git""#),
+        "the image gets the verified trees from the build context, never from git:\n{dockerfile}"
+    );
 }

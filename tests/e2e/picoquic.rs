@@ -7,19 +7,10 @@
 //! The first build of picotls and picoquicdemo takes about a minute and a half; later runs
 //! find it in the tools cache.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use panther_tests::{panther_bin, workspace};
+use panther_tests::{panther_bin, run_dir, summary, workspace};
 
-fn run_dir(out: &Path) -> PathBuf {
-    let exp = std::fs::read_dir(out).unwrap().flatten().next().expect("an experiment dir").path();
-    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap()
-}
 
 // Every cell with picoquic on one side passes: handshake, transfer of both files byte for
 // byte, judged from the decrypted capture.

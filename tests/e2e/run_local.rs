@@ -1,11 +1,11 @@
 //! `panther-host run` end to end on localhost: the embedded demo with real QUIC stacks, IUTs
 //! that crash, hang or never become ready, and Ctrl-C in the middle of a run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use panther_tests::{panther_bin, processes_with, workspace};
+use panther_tests::{panther_bin, processes_with, run_dir, summary, workspace};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-iut");
 
@@ -25,17 +25,6 @@ fn run(args: &[&str], out: &Path) -> (i32, String, String) {
     )
 }
 
-/// The one run directory under `out` (`<out>/<experiment>/<timestamp>`).
-fn run_dir(out: &Path) -> PathBuf {
-    let exp = std::fs::read_dir(out).unwrap().flatten().next().expect("an experiment dir").path();
-    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    let text =
-        std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
-    serde_json::from_str(&text).unwrap()
-}
 
 /// `name → status` of every test in a summary.
 fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {

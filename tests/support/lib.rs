@@ -87,3 +87,20 @@ pub fn processes_with(marker: &str) -> Vec<i32> {
     }
     out
 }
+
+/// The one run directory under an output directory (`<out>/<experiment>/<run id>`).
+pub fn run_dir(out: &Path) -> PathBuf {
+    let exp = std::fs::read_dir(out)
+        .unwrap_or_else(|e| panic!("no output under {}: {e}", out.display()))
+        .flatten()
+        .next()
+        .expect("an experiment dir")
+        .path();
+    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
+}
+
+/// A run's `experiment_summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
+    serde_json::from_str(&text).expect("the summary is JSON")
+}
