@@ -16,6 +16,8 @@ mod evidence;
 mod run_local;
 // The Ivy MiniP tester for real against the MiniP C server: pass and a caught fault.
 mod ivy_real;
+// picoquic built from pinned upstream sources (PANTHER_SOURCE_MIRROR), interoperating for real.
+mod picoquic;
 // `import` of the original's YAML experiment files (the panther-net wheel): all convert and validate.
 mod import;
 // Plugin text (escape sequences, carriage returns, bidi overrides) reaches no output raw.

@@ -43,6 +43,7 @@ pub(crate) const MATRIX_KEYS: &[&str] = &[
     "params",
     "protocol",
     "version",
+    "versions",
     "files",
     "timeout",
     "iterations",
@@ -1164,6 +1165,38 @@ impl<'s> Cx<'s> {
                 }
             }
         }
+        // `versions` overrides `version` per implementation: one stack's `latest` build beside
+        // the others' `rfc9000`.
+        let mut per_impl_version: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        if let Some(vv) = o.get("versions") {
+            if let Some(entries) = self.obj(vv, o.key_span("versions"), "`versions`", &[]).map(|p| p.entries()) {
+                self.problems.retain(|pr| !(pr.code == "unknown_key" && pr.message.ends_with("in `versions`")));
+                let known: Vec<&str> = lists.iter().flatten().flatten().map(|(n, _)| n.as_str()).collect();
+                for (k, iv) in entries {
+                    let imp = k.get_ref().to_string();
+                    if !known.contains(&imp.as_str()) {
+                        let problem = self
+                            .at(
+                                "unknown_key",
+                                k.span().into(),
+                                "not in this matrix",
+                                format!(
+                                    "`versions` of {label} names `{imp}`, which is not one of its servers or clients"
+                                ),
+                            )
+                            .help(format!("`versions` is keyed by implementation: {}", ticked(&known)));
+                        self.push(problem);
+                        continue;
+                    }
+                    match iv.get_ref() {
+                        DeValue::String(v) => {
+                            per_impl_version.insert(imp, (v.to_string(), iv.span().into()));
+                        }
+                        _ => self.type_error(iv, &format!("versions.{imp}"), "a string", "\"latest\""),
+                    }
+                }
+            }
+        }
         let (Some((mname, mspan)), Some(network), [Some(servers), Some(clients)]) = (name, network, &lists[..]) else {
             return vec![];
         };
@@ -1174,6 +1207,7 @@ impl<'s> Cx<'s> {
         let service =
             |name: &str, (imp, span): &(String, Span), kind: ServiceKind, role: Role, target: Option<&str>| {
                 let (params, param_spans) = per_impl.get(imp).cloned().unwrap_or_default();
+                let version = per_impl_version.get(imp).unwrap_or(&version);
                 ServiceSpec {
                     name: name.into(),
                     implementation: imp.clone(),

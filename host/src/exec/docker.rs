@@ -417,7 +417,8 @@ impl DockerExecutor {
         self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
         let (tag, cached) = match &plan.image {
             Some(spec) => {
-                let built = image::build(&self.docker, &svc.name, spec, &[]).await;
+                let sources = crate::exec::sources::Sources::for_tools_dir(&svc.dirs.tools);
+                let built = image::build(&self.docker, &svc.name, spec, &[], &sources).await;
                 let built = match built {
                     Ok(b) => b,
                     Err(e) => {

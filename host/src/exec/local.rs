@@ -50,6 +50,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
+use crate::exec::sources::{copy_tree, Sources};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
 use super::{
@@ -779,6 +780,7 @@ impl LocalExecutor {
         // Compile phases build the plan's files (sources shipped in the plan), so they must
         // exist before the first compile command; `start` writes them again for the run.
         inner.write_files(svc)?;
+        self.place_sources(svc).await?;
         let mut reports = Vec::new();
         for (name, cmds) in phases {
             reports.push(inner.run_phase(svc, name, cmds).await?);
@@ -789,6 +791,32 @@ impl LocalExecutor {
         let _ = std::fs::remove_file(tools.join(BUILDING_MARKER));
         drop(lock_file);
         Ok(reports)
+    }
+
+    /// Puts a writable copy of each pinned upstream source at `<tools>/src/<name>` (what
+    /// `{{sources.NAME}}` names), fetched and verified by [`Sources`].
+    async fn place_sources(&self, svc: &ServiceInstance) -> Result<(), ExecError> {
+        let Some(img) = &svc.plan.plan().image else { return Ok(()) };
+        if img.sources.is_empty() {
+            return Ok(());
+        }
+        let sources = img.sources.clone();
+        let tools = svc.dirs.tools.clone();
+        let (events, entity, service) = (self.inner.events.clone(), Inner::entity(svc), svc.name.clone());
+        tokio::task::spawn_blocking(move || {
+            let fetcher = Sources::for_tools_dir(&tools);
+            for s in &sources {
+                events.note(entity.clone(), format!("fetching source `{}` ({} at {})", s.name, s.url, s.rev));
+                let tree =
+                    fetcher.fetch(s).map_err(|e| ExecError::Source { service: service.clone(), source: Box::new(e) })?;
+                let dest = tools.join("src").join(&s.name);
+                copy_tree(&tree, &dest)
+                    .map_err(|e| io_err(format!("cannot copy source `{}` to {}", s.name, dest.display()), e))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| io_err("source task", e))?
     }
 
     fn note_cached(&self, svc: &ServiceInstance, tools: &Path) {

@@ -117,6 +117,13 @@ pub fn compile_cache_key(plugin: &str, env: EnvironmentKind, plan: &ServicePlan)
         h.update(serde_json::to_vec(phase).expect("commands are plain data"));
         h.update([0]);
     }
+    // The compile phases build from the pinned upstream trees placed in the tools directory:
+    // another commit is another build.
+    if let Some(img) = &plan.image {
+        if !img.sources.is_empty() {
+            h.update(serde_json::to_vec(&img.sources).expect("sources are plain data"));
+        }
+    }
     hex::encode(&h.finalize()[..8])
 }
 
@@ -292,6 +299,22 @@ pub fn visible_dirs(dirs: &ServiceDirs, placement: &Placement, run_root: &Path) 
     out
 }
 
+/// `{{sources.NAME}}` of a plan: the writable copy the local executor places in the tools
+/// directory, or the source's `dest` inside the image.
+pub fn source_paths(plan: &ServicePlan, env: EnvironmentKind, tools: &str) -> BTreeMap<String, String> {
+    let Some(img) = &plan.image else { return BTreeMap::new() };
+    img.sources
+        .iter()
+        .map(|s| {
+            let at = match env {
+                EnvironmentKind::Docker => s.dest.clone(),
+                _ => format!("{tools}/src/{}", s.name),
+            };
+            (s.name.clone(), at)
+        })
+        .collect()
+}
+
 /// The render context of one service of a test.
 pub fn render_context(
     me: &ServiceAddress,
@@ -311,6 +334,7 @@ pub fn render_context(
         dirs,
         files: BTreeMap::from([("keylog".to_string(), keylog)]),
         certs,
+        sources: BTreeMap::new(),
         test: NameOnly { name: test.to_string() },
         run: RunInfo { id: run_id.to_string() },
     }
