@@ -63,8 +63,11 @@ struct Case {
 const PLAIN: Case = Case { alpn: None, server: &[], client: &[], resumed: false };
 
 /// The test cases picoquicdemo can be configured for; `None` for the ones it cannot do
-/// (it has no switch for a client key update, and marks no packets with ECN).
-fn case(testcase: Option<&str>, demo: &Demo) -> Option<Case> {
+/// (it has no switch to make a client update its keys, and no ECN configuration). As a
+/// `keyupdate` server it answers the client's update, but the interop tester then finds 1-RTT
+/// packets tshark cannot decrypt (seen with quic-go and aioquic clients, not yet explained), so
+/// the case stays unsupported on both sides until that is understood.
+fn case(testcase: Option<&str>, demo: &Demo, _role: Role) -> Option<Case> {
     Some(match testcase {
         None | Some("handshake" | "transfer" | "multiplexing" | "longrtt" | "blackhole" | "handshakeloss" | "transferloss")
         | Some("handshakecorruption" | "transfercorruption" | "goodput" | "crosstraffic" | "amplificationlimit") => PLAIN,
@@ -92,7 +95,7 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
     if v.extra.qlog {
         plan = plan.artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
     }
-    let Some(case) = case(req.testcase.as_deref(), &v.extra) else {
+    let Some(case) = case(req.testcase.as_deref(), &v.extra, req.role) else {
         return Ok(plan.file("{{dirs.work}}/unsupported.sh", UNSUPPORTED).run(
             cmd(&["sh", "{{dirs.work}}/unsupported.sh", req.testcase.as_deref().unwrap_or("")])
                 .describe("picoquicdemo cannot do this interop test case: exit 127, as a runner endpoint does"),
@@ -250,4 +253,34 @@ fn image(iut: &Iut<Demo>, v: &VersionRow<Demo>) -> ImageSpec {
         img = img.step_in("/opt", &argv);
     }
     img.workdir("/opt/picoquic")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Each interop test case maps to the flags quic-interop-runner's picoquic endpoint uses, or
+    // to exit 127 where picoquicdemo has no switch for it.
+    #[test]
+    fn test_cases_map_to_picoquicdemo_switches() {
+        let now = &Demo::CURRENT;
+        assert_eq!(case(Some("http3"), now, Role::Client).unwrap().alpn, Some("h3"));
+        assert_eq!(case(Some("retry"), now, Role::Server).unwrap().server, ["-r"]);
+        assert_eq!(case(Some("chacha20"), now, Role::Client).unwrap().client, ["-C", "20"]);
+        assert!(case(Some("resumption"), now, Role::Client).unwrap().resumed);
+        assert!(case(Some("zerortt"), &Demo::DRAFT27_ERA, Role::Client).is_none(), "no tickets before -T");
+        assert!(case(Some("keyupdate"), now, Role::Server).is_none());
+        assert!(case(Some("keyupdate"), now, Role::Client).is_none());
+        assert!(case(Some("ecn"), now, Role::Server).is_none());
+        assert_eq!(case(None, now, Role::Client), Some(PLAIN));
+    }
+
+    #[test]
+    fn local_builds_use_the_placed_sources_and_docker_builds_opt() {
+        let local = Build::new(true).argvs().concat().join(" ");
+        assert!(local.contains("-S {{sources.picotls}} -B {{dirs.tools}}/picotls-build"), "{local}");
+        assert!(local.contains("-DPTLS_INCLUDE_DIR={{sources.picotls}}/include"), "{local}");
+        let docker = Build::new(false).argvs().concat().join(" ");
+        assert!(docker.contains("-S /opt/picoquic -B /opt/picoquic-build") && !docker.contains("{{"), "{docker}");
+    }
 }
