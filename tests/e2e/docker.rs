@@ -796,7 +796,7 @@ fn picoquic_from_pinned_sources_runs_in_containers() {
     }
     let dockerfile = std::fs::read_to_string(t.join("pq_server/logs/Dockerfile")).unwrap_or_default();
     assert!(
-        dockerfile.contains(r#"COPY ["sources/picotls", "/opt/picotls"]"#)
+        dockerfile.contains(r#"COPY ["sources/picotls","/opt/picotls"]"#)
             && dockerfile.contains("d199d45be8690dfa8653e214733243524112e3c0")
             && !dockerfile.contains(r#""git""#),
         "the image gets the verified trees from the build context, never from git:\n{dockerfile}"
