@@ -17,6 +17,8 @@ const PICOTLS: Pin = Pin::new(
 /// Where the Docker image keeps the Ivy venv, the spec wheel and picotls' source.
 const DOCKER_TOOLS: &str = "/opt/ivy";
 const DOCKER_PICOTLS: &str = "/opt/picotls";
+/// The z3 wheel's libraries in the venv (`{TOOLS}`: the tools directory or the image's).
+const Z3_DIR: &str = "{TOOLS}/ivy-venv/lib/python3.11/site-packages/z3";
 /// The venv's `ivy` package in the image (Debian 12: Python 3.11).
 const DOCKER_IVY_PKG: &str = "/opt/ivy/ivy-venv/lib/python3.11/site-packages/ivy";
 const MINIP_LOCALE: &str = include_str!("minip_locale.ivy");
@@ -198,6 +200,10 @@ impl ServicePlugin for Ivy {
                 // $PYTHON_IVY_DIR/ivy/include/1.7/<file>.ivy (the staged specs).
                 .env("PYTHON_IVY_DIR", build)
                 .env("IVY_INCLUDE_PATH", &format!("{build}/ivy/include/1.7/"))
+                // The compile phase's one-shot container linked `<ivy>/lib` to z3 by the
+                // library's full soname; that link is gone in the run container, so the loader
+                // is pointed at the z3 wheel itself (harmless on localhost, where it exists).
+                .env("LD_LIBRARY_PATH", &format!("{}/lib", Z3_DIR.replace("{TOOLS}", tools)))
                 .env("PANTHER_IVY_CERT_PATH", &format!("{spec}/leaf_cert.pem"))
                 .env("PANTHER_IVY_KEY_PATH", &format!("{spec}/leaf_cert.key"))
                 .env(
