@@ -11,7 +11,6 @@ use std::process::Command;
 
 use panther_tests::{panther_bin, run_dir, summary, workspace};
 
-
 // Every cell with picoquic on one side passes: handshake, transfer of both files byte for
 // byte, judged from the decrypted capture.
 #[test]

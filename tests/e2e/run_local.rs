@@ -25,7 +25,6 @@ fn run(args: &[&str], out: &Path) -> (i32, String, String) {
     )
 }
 
-
 /// `name → status` of every test in a summary.
 fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {
     s["tests"]["results"]

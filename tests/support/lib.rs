@@ -101,6 +101,7 @@ pub fn run_dir(out: &Path) -> PathBuf {
 
 /// A run's `experiment_summary.json`.
 pub fn summary(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
+    let text =
+        std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
     serde_json::from_str(&text).expect("the summary is JSON")
 }

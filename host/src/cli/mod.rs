@@ -215,7 +215,8 @@ mod tests {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
         let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(readme.contains("`2` the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refuses any test's plans, even if the other tests ran)"), "README");
-        assert!(readme.contains("`validate` plans every test as `run` would and exits `2` when the policy would refuse one"));
+        assert!(readme
+            .contains("`validate` plans every test as `run` would and exits `2` when the policy would refuse one"));
         let top = Cli::command().render_long_help().to_string();
         assert!(top.contains("2 the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refuses a test's plans"), "{top}");
         let mut cmd = Cli::command();

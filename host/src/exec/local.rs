@@ -807,8 +807,9 @@ impl LocalExecutor {
             let fetcher = Sources::for_tools_dir(&tools);
             for s in &sources {
                 events.note(entity.clone(), format!("fetching source `{}` ({} at {})", s.name, s.url, s.rev));
-                let tree =
-                    fetcher.fetch(s).map_err(|e| ExecError::Source { service: service.clone(), source: Box::new(e) })?;
+                let tree = fetcher
+                    .fetch(s)
+                    .map_err(|e| ExecError::Source { service: service.clone(), source: Box::new(e) })?;
                 let dest = tools.join("src").join(&s.name);
                 copy_tree(&tree, &dest)
                     .map_err(|e| io_err(format!("cannot copy source `{}` to {}", s.name, dest.display()), e))?;

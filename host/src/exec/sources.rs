@@ -53,7 +53,9 @@ pub fn url_parts(url: &str) -> Option<(String, String, String)> {
     let host = it.next()?.rsplit('@').next()?.to_string();
     let owner = it.next()?.to_string();
     let repo = it.next()?.trim_end_matches(".git").to_string();
-    let ok = |s: &str| !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let ok = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
     (ok(&host) && ok(&owner) && ok(&repo) && it.next().is_none()).then_some((host, owner, repo))
 }
 
@@ -116,7 +118,10 @@ impl Sources {
                 "plugins name upstream trees by their git hosting URL",
             ));
         };
-        if s.rev.is_empty() || s.rev.starts_with('-') || !s.rev.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+        if s.rev.is_empty()
+            || s.rev.starts_with('-')
+            || !s.rev.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        {
             return Err(err("the rev is not a commit id or tag".into(), &[], "pin a full commit id"));
         }
         let dest = self.root.join(&host).join(&owner).join(format!("{repo}@{}", s.rev));
@@ -289,12 +294,15 @@ fn read_lock(path: &Path) -> Result<BTreeMap<String, String>, String> {
 }
 
 fn write_lock(path: &Path, lock: &BTreeMap<String, String>) -> Result<(), String> {
-    let mut text = String::from("# sha256 of every source tarball panther-host has built from; a changed tarball is refused\n");
+    let mut text =
+        String::from("# sha256 of every source tarball panther-host has built from; a changed tarball is refused\n");
     for (k, v) in lock {
         text.push_str(&format!("{k} {v}\n"));
     }
     let tmp = path.with_extension("lock.tmp");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn git(args: &[&str], dir: Option<&Path>) -> Result<String, String> {

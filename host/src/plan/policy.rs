@@ -752,12 +752,14 @@ impl Checker<'_> {
                     &LOCAL_IMAGES,
                     format!("`{}` is not a commit or tag", shorten(&s.rev)),
                 );
-            }
-            else if self.policy.pinned_sources && !crate::exec::sources::is_full_commit(&s.rev) {
+            } else if self.policy.pinned_sources && !crate::exec::sources::is_full_commit(&s.rev) {
                 self.violate(
                     format!("{at}.rev"),
                     &LOCAL_IMAGES,
-                    format!("`{}` is not a full commit id; this policy pins sources to commits (a tag can move)", shorten(&s.rev)),
+                    format!(
+                        "`{}` is not a full commit id; this policy pins sources to commits (a tag can move)",
+                        shorten(&s.rev)
+                    ),
                 );
             }
             self.image_path(&format!("{at}.dest"), &s.dest);

@@ -106,8 +106,7 @@ pub fn console_summary(s: &RunSummary) -> String {
     let width = s.tests.iter().map(|t| t.name.chars().count()).max().unwrap_or(0).max(4);
     for t in &s.tests {
         // The reason may quote a plugin or a program's output.
-        let reason =
-            t.error_message.as_deref().map(|m| format!("  {}", crate::text::terminal(m))).unwrap_or_default();
+        let reason = t.error_message.as_deref().map(|m| format!("  {}", crate::text::terminal(m))).unwrap_or_default();
         o.push_str(&format!(
             "  {:<width$}  {:<11} {:>7.1}s{reason}\n",
             crate::text::terminal(&t.name),
