@@ -6,15 +6,7 @@
 //! The first run installs from PyPI and compiles (about a minute); the host caches both in
 //! its tools cache, after which a run takes about 20 s, most of it the IUT's deliberate delays.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use panther_tests::{panther_bin, workspace};
-
-fn run_dir(out: &Path) -> PathBuf {
-    let exp = std::fs::read_dir(out).unwrap().flatten().next().expect("an experiment dir").path();
-    std::fs::read_dir(exp).unwrap().flatten().next().expect("a run dir").path()
-}
+use panther_tests::{run_dir, run_into, summary};
 
 // The functional server passes with `test_completed`; the `fail` server, which answers a ping
 // after at least 4 s, violates ping_frame.ivy's 3 s bound and the tester catches it. With the
@@ -22,18 +14,11 @@ fn run_dir(out: &Path) -> PathBuf {
 #[test]
 fn ivy_tester_passes_functional_minip_and_catches_the_fail_variant() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(panther_bin())
-        .args(["run", "experiments/ivy-minip.toml", "--output-dir"])
-        .arg(out.path())
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("panther-host runs");
+    let o = run_into(&["run", "experiments/ivy-minip.toml"], out.path());
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(1), "one test must fail, none may error\nstdout:\n{stdout}\nstderr:\n{stderr}");
     let dir = run_dir(out.path());
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap();
+    let s = summary(&dir);
     let results = s["tests"]["results"].as_array().expect("tests.results");
     let get =
         |name: &str| results.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no test `{name}` in {s}"));
@@ -99,18 +84,11 @@ fn ivy_quic_testers_judge_picoquic_both_ways() {
     let out = tempfile::tempdir().unwrap();
     let server_test = "ivy quic_server_test_stream vs picoquic seed 1";
     let client_test = "picoquic client vs ivy quic_client_test_max seed 0";
-    let o = Command::new(panther_bin())
-        .args(["run", "experiments/ivy-quic.toml", "--test", server_test, "--test", client_test, "--output-dir"])
-        .arg(out.path())
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("panther-host runs");
+    let o = run_into(&["run", "experiments/ivy-quic.toml", "--test", server_test, "--test", client_test], out.path());
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_ne!(o.status.code(), Some(2), "the run must be carried out\nstdout:\n{stdout}\nstderr:\n{stderr}");
     let dir = run_dir(out.path());
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("experiment_summary.json")).unwrap()).unwrap();
+    let s = summary(&dir);
     let results = s["tests"]["results"].as_array().expect("tests.results");
     assert_eq!(results.len(), 2, "{s}");
     let get =

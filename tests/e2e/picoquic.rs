@@ -9,20 +9,14 @@
 
 use std::process::Command;
 
-use panther_tests::{panther_bin, run_dir, summary, workspace};
+use panther_tests::{panther_bin, run_dir, run_into, summary, workspace};
 
 // Every cell with picoquic on one side passes: handshake, transfer of both files byte for
 // byte, judged from the decrypted capture.
 #[test]
 fn picoquic_from_pinned_sources_interoperates() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(panther_bin())
-        .args(["run", "experiments/picoquic.toml", "--output-dir"])
-        .arg(out.path())
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("panther-host runs");
+    let o = run_into(&["run", "experiments/picoquic.toml"], out.path());
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let dir = run_dir(out.path());
     let s = summary(&dir);

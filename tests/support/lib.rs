@@ -105,3 +105,15 @@ pub fn summary(dir: &Path) -> serde_json::Value {
         std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
     serde_json::from_str(&text).expect("the summary is JSON")
 }
+
+/// `panther-host ARGS --output-dir OUT` from the workspace root, without colours.
+pub fn run_into(args: &[&str], out: &Path) -> std::process::Output {
+    Command::new(panther_bin())
+        .args(args)
+        .arg("--output-dir")
+        .arg(out)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("panther-host runs")
+}

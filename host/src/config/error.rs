@@ -64,7 +64,10 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 /// One thing wrong with an experiment file.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    /// The diagnostic code without the `panther::config::` prefix, such as `unknown_key`.
+    /// The part of the host that found it: `config`, or `import` for a YAML file being
+    /// converted; the diagnostic code is `panther::<domain>::<code>`.
+    pub domain: &'static str,
+    /// The diagnostic code without the `panther::<domain>::` prefix, such as `unknown_key`.
     pub code: &'static str,
     /// What is wrong, lower-case, naming the culprit.
     pub message: String,
@@ -88,6 +91,7 @@ impl Problem {
     ) -> Problem {
         let (line, col) = source.line_col(span.start);
         Problem {
+            domain: "config",
             code,
             message: message.into(),
             location: format!("{}:{line}:{col}", source.name),
@@ -101,6 +105,7 @@ impl Problem {
     /// A problem about a whole file, such as one that cannot be read.
     pub(crate) fn file(name: &str, code: &'static str, message: impl Into<String>) -> Problem {
         Problem {
+            domain: "config",
             code,
             message: message.into(),
             location: name.to_string(),
@@ -109,6 +114,12 @@ impl Problem {
             secondary: vec![],
             source: None,
         }
+    }
+
+    /// The same problem, reported by another part of the host.
+    pub(crate) fn in_domain(mut self, domain: &'static str) -> Problem {
+        self.domain = domain;
+        self
     }
 
     pub(crate) fn help(mut self, help: impl Into<String>) -> Problem {
@@ -137,7 +148,7 @@ impl std::error::Error for Problem {}
 
 impl Diagnostic for Problem {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("panther::config::{}", self.code)))
+        Some(Box::new(format!("panther::{}::{}", self.domain, self.code)))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

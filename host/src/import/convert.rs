@@ -28,7 +28,7 @@ pub fn convert(
 ) -> Result<(Doc, Vec<Note>), ImportError> {
     let mut cx = Cx { plugins, notes: vec![], doc: Doc::default() };
     if !matches!(root.value, Value::Map(_)) {
-        return Err(ImportError::at(
+        return Err(super::report::refused_at(
             source,
             "not_an_experiment",
             root.span,
@@ -43,7 +43,7 @@ pub fn convert(
         (None, None) => {
             let keys: Vec<String> = root.entries().iter().filter_map(|(k, _)| k.scalar_text()).collect();
             let first = root.entries().first().map(|(k, _)| k.span).unwrap_or(root.span);
-            return Err(ImportError::at(
+            return Err(super::report::refused_at(
                 source,
                 "no_tests",
                 first,
@@ -57,7 +57,7 @@ pub fn convert(
         }
     };
     let Value::Seq(tests) = &tests_node.value else {
-        return Err(ImportError::at(
+        return Err(super::report::refused_at(
             source,
             "no_tests",
             tests_node.span,
@@ -67,8 +67,14 @@ pub fn convert(
         .help("write each test as a list item: `tests:\\n  - name: ...`"));
     };
     if tests.is_empty() {
-        return Err(ImportError::at(source, "no_tests", tests_node.span, "empty", "`tests` is an empty list")
-            .help("the original refuses it too (\"At least one test must be defined\"); add a test"));
+        return Err(super::report::refused_at(
+            source,
+            "no_tests",
+            tests_node.span,
+            "empty",
+            "`tests` is an empty list",
+        )
+        .help("the original refuses it too (\"At least one test must be defined\"); add a test"));
     }
 
     cx.doc.header = vec![

@@ -65,7 +65,7 @@ pub fn convert_str(name: &str, text: &str, plugins: Option<&[PluginInfo]>) -> Re
 pub fn convert_file(path: &Path, plugins: Option<&[PluginInfo]>) -> Result<Conversion, ImportError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ImportError::file(&name, "read", format!("cannot read `{name}`: {e}"))
+        report::refused_file(&name, "read", format!("cannot read `{name}`: {e}"))
             .help("check the path; the original's files are under `experiment-config/`")
     })?;
     convert_str(&name, &text, plugins)

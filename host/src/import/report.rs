@@ -5,11 +5,8 @@
 //! An [`ImportError`] is a refusal: a miette diagnostic pointing at `file:line:col`.
 
 use std::fmt;
-use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
-
-use crate::config::{Source, Span};
+use crate::config::{Problem, Source, Span};
 
 /// Why a key was not converted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,80 +64,22 @@ pub fn render(file: &str, notes: &[Note]) -> String {
     out
 }
 
-/// Why a file was not converted at all.
-#[derive(Debug, Clone)]
-pub struct ImportError {
-    /// The diagnostic code without the `panther::import::` prefix.
-    pub code: &'static str,
-    pub message: String,
-    /// `path:line:col`, or the path alone.
-    pub location: String,
-    pub help: Option<String>,
-    primary: Option<(Span, String)>,
-    source: Option<NamedSource<Arc<str>>>,
+/// Why a file was not converted at all: the config diagnostic (`file:line:col`, snippet,
+/// help) reported as `panther::import::<code>`.
+pub type ImportError = Problem;
+
+/// A refusal pointing at `span` in `source`.
+pub(crate) fn refused_at(
+    source: &Source,
+    code: &'static str,
+    span: Span,
+    label: impl Into<String>,
+    message: impl Into<String>,
+) -> ImportError {
+    Problem::at(source, code, span, label, message).in_domain("import")
 }
 
-impl ImportError {
-    /// A refusal pointing at `span` in `source`.
-    pub fn at(
-        source: &Source,
-        code: &'static str,
-        span: Span,
-        label: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ImportError {
-        let (line, col) = source.line_col(span.start);
-        ImportError {
-            code,
-            message: message.into(),
-            location: format!("{}:{line}:{col}", source.name),
-            help: None,
-            primary: Some((span, label.into())),
-            source: Some(NamedSource::new(source.name.as_ref(), source.text.clone())),
-        }
-    }
-
-    /// A refusal about the whole file (it cannot be read).
-    pub fn file(name: &str, code: &'static str, message: impl Into<String>) -> ImportError {
-        ImportError {
-            code,
-            message: message.into(),
-            location: name.to_string(),
-            help: None,
-            primary: None,
-            source: None,
-        }
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> ImportError {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl fmt::Display for ImportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
-
-impl std::error::Error for ImportError {}
-
-impl Diagnostic for ImportError {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("panther::import::{}", self.code)))
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (span, label) = self.primary.as_ref()?;
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some(label.clone()), *span))))
-    }
+/// A refusal about the whole file (it cannot be read).
+pub(crate) fn refused_file(name: &str, code: &'static str, message: impl Into<String>) -> ImportError {
+    Problem::file(name, code, message).in_domain("import")
 }

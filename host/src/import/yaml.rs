@@ -130,7 +130,7 @@ fn parse_once(name: &str, text: &str) -> Result<Result<Node, ImportError>, Retry
             return Err(Retry(at));
         }
         let end = next_char(text, at);
-        return Ok(Err(ImportError::at(
+        return Ok(Err(super::report::refused_at(
             &source,
             "yaml_syntax",
             Span::new(at, end),
@@ -142,7 +142,7 @@ fn parse_once(name: &str, text: &str) -> Result<Result<Node, ImportError>, Retry
     let mut docs = builder.docs;
     if docs.len() > 1 {
         let second = &docs[1];
-        return Ok(Err(ImportError::at(
+        return Ok(Err(super::report::refused_at(
             &source,
             "yaml_documents",
             second.span,
