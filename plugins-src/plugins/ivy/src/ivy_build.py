@@ -3,7 +3,7 @@
 argv: ivy_build.py TOOLS_DIR BUILD_DIR PROTOCOL TEST TEST_ITERS SOURCES_HASH [PICOTLS_SRC]
 SOURCES_HASH only keys the host's compile cache to this script and the locale file.
 PICOTLS_SRC (QUIC only): a writable h2o/picotls tree at the pinned commit (the host's
-`{{sources.picotls}}`), built here with cmake (library targets only).
+`sources.picotls` in the plan), built here with cmake (library targets only).
 
 Idempotent: the venv (panther-ms-ivy[z3]), the spec wheel (panther-net) and the picotls build
 are kept in TOOLS_DIR. Writes BUILD_DIR/compilation_status.txt ("Compilation succeeded" or
@@ -116,7 +116,7 @@ n = 0
 if proto == "quic":
     if not picotls_src or not os.path.isfile(os.path.join(picotls_src, "include", "picotls.h")):
         fail("the QUIC testers link picotls: pass the h2o/picotls source tree (the plan's "
-             "{{sources.picotls}}) as the 7th argument; got %r" % picotls_src)
+             "sources.picotls of the plan) as the 7th argument; got %r" % picotls_src)
     spec = os.path.join(build, "spec", "quic")
     inc = os.path.join(ivy_dir, "include", "1.7")
     cwd = inc
