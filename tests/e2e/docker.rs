@@ -223,6 +223,7 @@ fn instance(
         plan,
         dirs,
         host: name.into(),
+        ips: BTreeMap::new(),
         ports: BTreeMap::from([("quic".to_string(), 443u16)]),
         after: after.iter().map(|s| s.to_string()).collect(),
         extra_env: vec![],
@@ -313,6 +314,10 @@ fn http3_frames_on(pcap: &Path, port: u16, keylog: Option<&Path>) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
 }
 
+/// One pool for the tests of this process, so pairs running side by side get distinct subnets.
+static SUBNETS: std::sync::LazyLock<panther_host::run::subnets::SubnetPool> =
+    std::sync::LazyLock::new(|| panther_host::run::subnets::SubnetPool::starting_from(&std::process::id().to_string()));
+
 struct Pair<'a> {
     test: &'a str,
     server_plan: CheckedPlan,
@@ -326,9 +331,16 @@ async fn run_pair(
     pair: Pair<'_>,
 ) -> (panther_host::exec::ServiceExit, ServiceInstance, ServiceInstance) {
     let test = pair.test;
-    let server = instance(run, test, "server", Role::Server, pair.server_plan, &[], "http3");
-    let client = instance(run, test, "client", Role::Client, pair.client_plan, &["server"], "http3");
-    ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+    let mut server = instance(run, test, "server", Role::Server, pair.server_plan, &[], "http3");
+    let mut client = instance(run, test, "client", Role::Client, pair.client_plan, &["server"], "http3");
+    // Fixed addresses, as the orchestrator gives every Docker test: a free subnet of the pool,
+    // gateway .1, services from .2 in start order.
+    SUBNETS.set_in_use(docker::subnets_in_use(ex.client()).await.unwrap());
+    let subnet = SUBNETS.take(&format!("{}/{test}", run.display()), 1, true).unwrap()[0];
+    let server_ip = subnet.host(2).unwrap().to_string();
+    server.ips = BTreeMap::from([("test".to_string(), server_ip.clone())]);
+    client.ips = BTreeMap::from([("test".to_string(), subnet.host(3).unwrap().to_string())]);
+    ex.create_network(test, &Network { name: "test".into(), internal: true }, Some(subnet)).await.unwrap();
     ex.prepare(&server).await.unwrap();
     ex.prepare(&client).await.unwrap();
     let pcap = run.join(test).join("capture.pcap");
@@ -338,6 +350,26 @@ async fn run_pair(
     let cancel = CancellationToken::new();
     let mut s = ex.start(&server).await.unwrap();
     ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
+    let panther_host::exec::Running::Docker(container) = &s else { panic!("a Docker service runs as a container") };
+    let seen = ex
+        .client()
+        .inspect_container(&container.id, None::<docker::bollard::query_parameters::InspectContainerOptions>)
+        .await
+        .unwrap();
+    let addresses: Vec<String> = seen
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .values()
+        .filter_map(|e| e.ip_address.clone())
+        .collect();
+    assert_eq!(addresses, vec![server_ip.clone()], "the server container has the address its plan was rendered with");
+    let compose = std::fs::read_to_string(run.join(test).join("docker-compose.yml")).unwrap();
+    assert!(
+        compose.contains(&format!("ipv4_address: \"{server_ip}\""))
+            && compose.contains(&format!("subnet: \"{subnet}\"")),
+        "{compose}"
+    );
     let mut c = ex.start(&client).await.unwrap();
     ex.wait_ready(&client, &mut c, &cancel).await.unwrap();
     let cexit = ex.wait(&client, &mut c, &cancel).await;
@@ -552,8 +584,8 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     rt().block_on(async {
         let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
         // Two tests side by side: distinct networks, no fixed subnet to collide on.
-        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }).await.unwrap();
-        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }).await.unwrap();
+        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }, None).await.unwrap();
+        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }, None).await.unwrap();
         assert_ne!(a, b);
         for n in [&a, &b] {
             let info = ex
@@ -591,9 +623,18 @@ fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
         assert!(e.contains("no placement") && e.contains("server"), "{e}");
         let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
         svc.dirs.certs = PathBuf::from("/etc");
-        ex.create_network("t", &Network { name: "test".into(), internal: true }).await.unwrap();
+        ex.create_network("t", &Network { name: "test".into(), internal: true }, None).await.unwrap();
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
         assert!(e.contains("outside the run directory") && e.contains("certs"), "{e}");
+        // Inside the run directory by name only: a symlink out, and a climb with `..`.
+        std::fs::create_dir_all(run.join("t")).unwrap();
+        std::os::unix::fs::symlink("/etc", run.join("t/certs-link")).unwrap();
+        for (dir, why) in [(run.join("t/certs-link"), "resolves to /etc"), (run.join("t/../../etc"), "contains `..`")] {
+            let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
+            svc.dirs.certs = dir;
+            let e = ex.prepare(&svc).await.unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("mount `certs`") && e.contains("outside the run directory"), "{e}");
+        }
         ex.teardown().await;
     });
 }
@@ -632,7 +673,7 @@ fn bench_lifecycle_vs_docker_compose() {
             let server = instance(&run, test, "server", Role::Server, quic_go_server(), &[], "http3");
             let client = instance(&run, test, "client", Role::Client, client_plan(), &["server"], "http3");
             let cancel = CancellationToken::new();
-            ex.create_network(test, &Network { name: "test".into(), internal: true }).await.unwrap();
+            ex.create_network(test, &Network { name: "test".into(), internal: true }, None).await.unwrap();
             ex.prepare(&server).await.unwrap();
             ex.prepare(&client).await.unwrap();
             let mut s = ex.start(&server).await.unwrap();

@@ -91,6 +91,7 @@ impl Fixture {
                 tools: self._tmp.path().join("cache/tools/fake-abc"),
             },
             host: "127.0.0.1".into(),
+            ips: BTreeMap::new(),
             ports: BTreeMap::from([("quic".to_string(), free_udp_port())]),
             after: vec![],
             extra_env: vec![("FROM_ENV_PLUGIN".into(), "1".into())],

@@ -310,12 +310,11 @@ const DEPLOY_CASES: &[(&str, Expected, Expected)] = &[
 #[test]
 fn hostile_deployments_are_refused_with_their_reasons() {
     let (host, _cache) = open_host();
-    let run = tempfile::tempdir().unwrap();
     let req = deploy_request(&["a", "b"]);
     for (plugin, strict, default) in DEPLOY_CASES {
         let d = host.deploy(plugin, &req).unwrap_or_else(|e| panic!("{plugin}: {e}"));
         for (policy, expected) in [(Policy::strict(), strict), (Policy::default(), default)] {
-            let got: Vec<(String, String)> = match policy.check_deployment(plugin, &d, run.path()) {
+            let got: Vec<(String, String)> = match policy.check_deployment(plugin, &d) {
                 Ok(()) => vec![],
                 Err(v) => v.violations.iter().map(|x| (x.field.clone(), x.rule.to_string())).collect(),
             };

@@ -405,10 +405,9 @@ mod cmd {
     /// Builds the audit from planned tests, judging each plan again with `policy`.
     pub fn audit_of(experiment: &str, tests: &[PlannedTest], policy: &Policy) -> Audit {
         let mut a = Audit { experiment: experiment.to_string(), policy: policy.name.clone(), ..Audit::default() };
-        let run_root = tests.first().and_then(|t| t.dir.parent().map(|p| p.to_path_buf())).unwrap_or_default();
         for t in tests {
             if let Some(d) = &t.deployment {
-                let refusals = match policy.check_deployment(&t.spec.network.kind, d, &run_root) {
+                let refusals = match policy.check_deployment(&t.spec.network.kind, d) {
                     Ok(()) => vec![],
                     Err(v) => violation_lines(&v),
                 };

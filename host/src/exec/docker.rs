@@ -30,7 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest,
+    NetworkingConfig,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
     StopContainerOptions, WaitContainerOptions,
@@ -44,8 +47,10 @@ use crate::exec::{
     command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
     TeardownReport, TeardownStep,
 };
+use crate::plan::confine::Confinement;
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
 use crate::plugin::wit::latest::env;
+use crate::run::subnets::Subnet;
 
 /// Label naming the run; `panther-host clean` removes anything that has it.
 pub const LABEL_RUN: &str = "panther.run";
@@ -75,6 +80,7 @@ pub struct RunningContainer {
 struct NetInfo {
     id: String,
     name: String,
+    subnet: Option<Subnet>,
 }
 
 /// What the executor remembers about a prepared service, for the compose file and for stop.
@@ -165,6 +171,23 @@ pub async fn connect_daemon() -> Result<Docker, ExecError> {
     Ok(docker)
 }
 
+/// The IPv4 subnets of every network the daemon has, so a test's own can avoid them.
+///
+/// # Errors
+/// The daemon cannot be reached or does not list its networks.
+pub async fn subnets_in_use(docker: &Docker) -> Result<Vec<Subnet>, ExecError> {
+    let nets = docker
+        .list_networks(None::<ListNetworksOptions>)
+        .await
+        .map_err(|e| docker_err("cannot list the Docker networks (to choose a free subnet)", e))?;
+    Ok(nets
+        .iter()
+        .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
+        .flatten()
+        .filter_map(|c| Subnet::parse(c.subnet.as_deref()?))
+        .collect())
+}
+
 fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
 }
@@ -234,11 +257,18 @@ impl DockerExecutor {
     }
 
     /// Creates the test's network. Always internal (no NAT, no route out) whatever the plan
-    /// says, with a run-scoped name and a subnet Docker picks, so tests run side by side.
+    /// says, with a run-scoped name, so tests run side by side, and the subnet the host chose
+    /// for it when it planned the test (services get fixed addresses in it; see
+    /// [`crate::run::subnets`]). Without a subnet, Docker picks one.
     ///
     /// # Errors
-    /// The daemon refuses (for instance, it ran out of address pools).
-    pub async fn create_network(&self, test: &str, net: &env::Network) -> Result<String, ExecError> {
+    /// The daemon refuses (for instance, another network took the subnet meanwhile).
+    pub async fn create_network(
+        &self,
+        test: &str,
+        net: &env::Network,
+        subnet: Option<Subnet>,
+    ) -> Result<String, ExecError> {
         if let Some(n) = self.state().networks.get(&(test.to_string(), net.name.clone())) {
             return Ok(n.name.clone());
         }
@@ -253,17 +283,40 @@ impl DockerExecutor {
             attachable: Some(false),
             enable_ipv6: Some(false),
             labels: Some(self.labels(test, None)),
+            ipam: subnet.map(|s| Ipam {
+                config: Some(vec![IpamConfig {
+                    subnet: Some(s.to_string()),
+                    gateway: Some(s.gateway().to_string()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
             ..Default::default()
         };
-        let resp = self
-            .docker
-            .create_network(req)
-            .await
-            .map_err(|e| docker_err(format!("test `{test}`: cannot create network `{name}`"), e))?;
-        let info = NetInfo { id: resp.id, name: name.clone() };
+        let resp = self.docker.create_network(req).await.map_err(|e| {
+            // Docker's words for a subnet another network holds ("Pool overlaps with other
+            // one on this address space").
+            if let Some(s) = subnet.filter(|_| e.to_string().to_lowercase().contains("overlap")) {
+                return ExecError::SubnetTaken { test: test.to_string(), subnet: s, message: e.to_string() };
+            }
+            let what = match subnet {
+                Some(s) => format!(
+                    "test `{test}`: cannot create network `{name}` on subnet {s} (chosen free when the test was planned; \
+                     a network made since then may hold it: run again)"
+                ),
+                None => format!("test `{test}`: cannot create network `{name}`"),
+            };
+            docker_err(what, e)
+        })?;
+        let info = NetInfo { id: resp.id, name: name.clone(), subnet };
         self.events.note(
             Entity::test(test),
-            format!("docker network {} ({}) created, internal", info.name, &info.id[..12.min(info.id.len())]),
+            format!(
+                "docker network {} ({}) created, internal{}",
+                info.name,
+                &info.id[..12.min(info.id.len())],
+                subnet.map(|s| format!(", subnet {s}")).unwrap_or_default()
+            ),
         );
         self.state().networks.insert((test.to_string(), net.name.clone()), info);
         Ok(name)
@@ -303,16 +356,17 @@ impl DockerExecutor {
                 )))
             }
         };
-        if !p.starts_with(&self.run_dir) {
-            return Err(ExecError::Docker(format!(
-                "service `{}`: mount `{dir}` is {} which is outside the run directory {}; the Docker executor bind-mounts only run directories \
+        // The same confinement the policy and the local executor use: symlinks followed, so a
+        // directory that is a link out of the run is refused like a path outside it.
+        Confinement::new([&self.run_dir]).check(p, &self.run_dir).map_err(|why| {
+            ExecError::Docker(format!(
+                "service `{}`: mount `{dir}` is {} which {why}, outside the run directory {}; the Docker executor bind-mounts only run directories \
                  (put build caches into the image spec instead)",
                 svc.name,
                 p.display(),
                 self.run_dir.display()
-            )));
-        }
-        Ok(p.clone())
+            ))
+        })
     }
 
     /// `host:target[:ro]` binds of the placement, host directories created first.
@@ -480,7 +534,12 @@ impl DockerExecutor {
                 aliases.push(placement.host.clone());
             }
             aliases.dedup();
-            endpoints.insert(info.name.clone(), EndpointSettings { aliases: Some(aliases), ..Default::default() });
+            let ipam_config =
+                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
+            endpoints.insert(
+                info.name.clone(),
+                EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
+            );
         }
         let host_config = HostConfig {
             binds: Some(binds.iter().map(bind_spec).collect()),
@@ -534,7 +593,7 @@ impl DockerExecutor {
                 .collect(),
             volumes: binds.to_vec(),
             cap_add: svc.plan.plan().capabilities.clone(),
-            networks: placement.networks.clone(),
+            networks: placement.networks.iter().map(|n| (n.clone(), svc.ips.get(n).cloned())).collect(),
             aliases: placement.aliases.clone(),
             depends_on: svc.after.clone(),
             labels: self.labels(&svc.test, Some(&svc.name)).into_iter().collect(),
@@ -544,8 +603,12 @@ impl DockerExecutor {
             let list = st.compose.entry(svc.test.clone()).or_default();
             list.retain(|s| s.name != svc.name);
             list.push(entry);
-            let nets: Vec<String> =
-                st.networks.keys().filter(|(t, _)| t == &svc.test).map(|(_, n)| n.clone()).collect();
+            let nets: Vec<(String, Option<Subnet>)> = st
+                .networks
+                .iter()
+                .filter(|((t, _), _)| t == &svc.test)
+                .map(|((_, n), info)| (n.clone(), info.subnet))
+                .collect();
             compose::render(
                 &svc.test,
                 &self.run_id,

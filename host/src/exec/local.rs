@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::sources::{copy_tree, Sources};
+use crate::plan::confine::{Confinement, Escape};
 use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 
 use super::{
@@ -321,26 +322,6 @@ async fn kill_group(pgid: i32, grace: Duration) -> Ending {
 
 // ----- paths -----
 
-fn canonical_prefix(p: &Path) -> PathBuf {
-    // The nearest existing ancestor decides where symlinks lead; the rest is appended as is.
-    let mut existing = p.to_path_buf();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_owned());
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
-    }
-    let mut out = existing.canonicalize().unwrap_or(existing);
-    for name in rest.into_iter().rev() {
-        out.push(name);
-    }
-    out
-}
-
 impl Inner {
     /// Writes the plan's files (paths confined to the service's directories).
     fn write_files(&self, svc: &ServiceInstance) -> Result<(), ExecError> {
@@ -357,26 +338,21 @@ impl Inner {
 
     /// Resolves `p` (relative to the work dir) and checks it stays in the run, tools or cache dir.
     fn confine(&self, svc: &ServiceInstance, what: &str, p: &Path) -> Result<PathBuf, ExecError> {
-        let abs = if p.is_absolute() { p.to_path_buf() } else { svc.dirs.work.join(p) };
-        if abs.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(ExecError::Io(format!(
+        let roots = Confinement::new([&self.run_dir, &svc.dirs.tools, &svc.dirs.cache]);
+        roots.check(p, &svc.dirs.work).map_err(|why| match why {
+            Escape::ParentDir => ExecError::Io(format!(
                 "service `{}`: {what} `{}` contains `..`; paths must stay inside the run directory",
                 svc.name,
                 p.display()
-            )));
-        }
-        let real = canonical_prefix(&abs);
-        let roots = [&self.run_dir, &svc.dirs.tools, &svc.dirs.cache];
-        if roots.iter().any(|r| real.starts_with(canonical_prefix(r))) {
-            Ok(abs)
-        } else {
-            Err(ExecError::Io(format!(
-                "service `{}`: {what} `{}` is outside the run directory {} and the tools/cache directories; refusing to use it",
+            )),
+            Escape::Outside { resolved } => ExecError::Io(format!(
+                "service `{}`: {what} `{}` resolves to {}, outside the run directory {} and the tools/cache directories; refusing to use it",
                 svc.name,
                 p.display(),
+                resolved.display(),
                 self.run_dir.display()
-            )))
-        }
+            )),
+        })
     }
 
     fn entity(svc: &ServiceInstance) -> Entity {

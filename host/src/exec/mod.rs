@@ -75,6 +75,9 @@ pub struct ServiceInstance {
     pub dirs: ServiceDirs,
     /// Host name or address peers use to reach it.
     pub host: String,
+    /// Docker only: its fixed IPv4 address on each network it joins (the host chose them, so
+    /// plans could be rendered with them).
+    pub ips: BTreeMap<String, String>,
     /// Port name → number, after the host allocated the `0` ones.
     pub ports: BTreeMap<String, u16>,
     /// Services that must be ready before this one starts.
@@ -235,6 +238,11 @@ pub enum ExecError {
     #[error("docker: {0}")]
     #[diagnostic(code(panther::exec::docker))]
     Docker(String),
+    /// The subnet chosen for a test's network was taken by another network between the
+    /// choice and the creation; the orchestrator plans the test again on another subnet.
+    #[error("docker: test `{test}`: subnet {subnet} is taken by another network: {message}")]
+    #[diagnostic(code(panther::exec::subnet_taken))]
+    SubnetTaken { test: String, subnet: crate::run::subnets::Subnet, message: String },
     #[error("interrupted")]
     #[diagnostic(code(panther::exec::interrupted))]
     Interrupted,
@@ -351,12 +359,13 @@ impl AnyExecutor {
         &self,
         test: &str,
         d: &crate::plugin::wit::latest::env::DeploymentPlan,
+        subnets: &crate::run::subnets::TestSubnets,
     ) -> Result<(), ExecError> {
         match self {
             AnyExecutor::Local(_) => Ok(()),
             AnyExecutor::Docker(e) => {
                 for n in &d.networks {
-                    e.create_network(test, n).await?;
+                    e.create_network(test, n, subnets.get(&n.name).copied()).await?;
                 }
                 Ok(())
             }

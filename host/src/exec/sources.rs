@@ -305,11 +305,11 @@ fn write_lock(path: &Path, lock: &BTreeMap<String, String>) -> Result<(), String
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn git(args: &[&str], dir: Option<&Path>) -> Result<String, String> {
+/// Runs git in `dir`, always explicitly: the host's own working directory may be any
+/// repository (or none), and git commands such as `bundle verify` read it.
+fn git(args: &[&str], dir: &Path) -> Result<String, String> {
     let mut c = Command::new("git");
-    if let Some(d) = dir {
-        c.arg("-C").arg(d);
-    }
+    c.arg("-C").arg(dir);
     // No prompts, no user config: a fetch must behave the same on every machine.
     // A stalled clone gives up after 30 s below 1 kB/s instead of hanging a test.
     c.args(["-c", "advice.detachedHead=false", "-c", "protocol.file.allow=always"])
@@ -330,24 +330,31 @@ fn git(args: &[&str], dir: Option<&Path>) -> Result<String, String> {
 /// Checks out `rev` from a bundle into `dest` (without `.git`); returns the commit.
 fn from_bundle(bundle: &Path, rev: &str, dest: &Path) -> Result<String, String> {
     let b = bundle.to_string_lossy();
-    git(&["bundle", "verify", "--quiet", &b], None).map_err(|e| format!("not a usable git bundle: {e}"))?;
-    checkout(&b, rev, dest)
+    clone(&b, dest).map_err(|e| format!("not a usable git bundle: {e}"))?;
+    // `bundle verify` needs a repository to check the bundle's prerequisites against: the
+    // clone just made, never whatever repository the host happens to be started in.
+    git(&["bundle", "verify", "--quiet", &b], dest).map_err(|e| format!("not a usable git bundle: {e}"))?;
+    checkout(rev, dest)
 }
 
 fn from_clone(url: &str, rev: &str, dest: &Path) -> Result<String, String> {
-    checkout(url, rev, dest)
+    clone(url, dest)?;
+    checkout(rev, dest)
 }
 
-fn checkout(from: &str, rev: &str, dest: &Path) -> Result<String, String> {
-    let d = dest.to_string_lossy();
-    git(&["clone", "--quiet", "--no-checkout", from, &d], None)?;
-    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")], Some(dest))
+fn clone(from: &str, dest: &Path) -> Result<String, String> {
+    let parent = dest.parent().ok_or_else(|| format!("{} has no parent directory", dest.display()))?;
+    git(&["clone", "--quiet", "--no-checkout", from, &dest.to_string_lossy()], parent)
+}
+
+fn checkout(rev: &str, dest: &Path) -> Result<String, String> {
+    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")], dest)
         .map_err(|_| format!("has no commit `{rev}`"))?;
     if is_full_commit(rev) && commit != rev {
         return Err(format!("`{rev}` resolves to {commit}"));
     }
-    git(&["checkout", "--quiet", "--detach", &commit], Some(dest))?;
-    let head = git(&["rev-parse", "HEAD"], Some(dest))?;
+    git(&["checkout", "--quiet", "--detach", &commit], dest)?;
+    let head = git(&["rev-parse", "HEAD"], dest)?;
     if head != commit {
         return Err(format!("checked out {head}, not {commit}"));
     }
@@ -407,14 +414,14 @@ mod tests {
     const URL: &str = "https://example.org/o/r.git";
 
     fn run(dir: &Path, args: &[&str]) -> String {
-        git(args, Some(dir)).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
+        git(args, dir).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
     }
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(&repo).unwrap();
-        git(&["init", "--quiet", &repo.to_string_lossy()], None).unwrap();
+        git(&["init", "--quiet", &repo.to_string_lossy()], dir.path()).unwrap();
         let commit = |msg: &str| {
             std::fs::write(repo.join("file.txt"), msg).unwrap();
             run(&repo, &["add", "file.txt"]);

@@ -4,6 +4,7 @@
 //! A plugin's [`ServicePlan`] becomes a [`CheckedPlan`] only through [`check`], so nothing
 //! unrendered or unjudged can reach an executor.
 
+pub mod confine;
 pub mod display;
 pub mod policy;
 pub mod render;

@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::plugin::types::{Command, EnvironmentKind, ImageSpec, ReadinessCondition, ServicePlan};
 use crate::plugin::wit::latest::env::DeploymentPlan;
 
+use super::confine::Confinement;
 use super::RenderContext;
 
 /// A policy rule: a name users can look up and its documentation
@@ -483,83 +484,24 @@ fn effective_programs(argv: &[String]) -> Vec<&str> {
     out
 }
 
-/// Lexically normalises an absolute or relative path: drops `.`, resolves `..` against what
-/// precedes it. Returns `None` when `..` climbs above the start of a relative path.
-fn lexical(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-                if out.as_os_str().is_empty() && p.is_absolute() {
-                    return None;
-                }
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    Some(out)
-}
-
-/// Resolves symlinks as far as the path exists: the longest existing ancestor is
-/// canonicalised and the rest appended. Paths that do not exist on the host (a container
-/// path) come back lexically normalised.
-pub fn resolve(p: &Path) -> PathBuf {
-    let Some(norm) = lexical(p) else { return p.to_path_buf() };
-    let mut existing = norm.clone();
-    let mut rest = vec![];
-    loop {
-        if let Ok(c) = std::fs::canonicalize(&existing) {
-            let mut out = c;
-            for r in rest.iter().rev() {
-                out.push(r);
-            }
-            return out;
-        }
-        match (existing.file_name().map(|f| f.to_os_string()), existing.parent()) {
-            (Some(f), Some(parent)) => {
-                rest.push(f);
-                existing = parent.to_path_buf();
-            }
-            _ => return norm,
-        }
-    }
-}
-
-/// Whether `path` (absolute, or relative to `base`) stays inside one of `roots` once `..` and
-/// symlinks are resolved.
-pub fn confined(path: &str, base: Option<&str>, roots: &[String]) -> bool {
-    let p = Path::new(path);
-    if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        // `..` is never needed in a plan: every directory has a placeholder.
-        return false;
-    }
-    let abs = match (p.is_absolute(), base) {
-        (true, _) => p.to_path_buf(),
-        (false, Some(b)) => Path::new(b).join(p),
-        (false, None) => return true,
-    };
-    let resolved = resolve(&abs);
-    roots.iter().filter(|r| !r.is_empty()).any(|r| {
-        let root = Path::new(r);
-        resolved.starts_with(resolve(root))
-    })
-}
-
 // ----- the checker -----
 
 struct Checker<'a> {
     policy: &'a Policy,
     plugin: &'a str,
+    /// The service's directories, as the plan sees them (for messages).
     roots: Vec<String>,
+    confinement: Confinement,
     work: Option<String>,
     out: Vec<PolicyViolation>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(policy: &'a Policy, plugin: &'a str, roots: Vec<String>, work: Option<String>) -> Self {
+        let confinement = Confinement::new(&roots);
+        Checker { policy, plugin, roots, confinement, work, out: vec![] }
+    }
+
     fn violate(&mut self, field: impl Into<String>, rule: &Rule, message: impl Into<String>) {
         self.out.push(PolicyViolation {
             plugin: self.plugin.to_string(),
@@ -598,11 +540,17 @@ impl Checker<'_> {
         if p.contains('\0') {
             return;
         }
-        if !confined(p, self.work.as_deref(), &self.roots) {
+        let path = Path::new(p);
+        // A relative path with no working directory to anchor it is taken from wherever the
+        // executor runs the command: its own directories.
+        let Some(base) = self.work.as_deref().map(Path::new).or(path.is_absolute().then_some(Path::new("/"))) else {
+            return;
+        };
+        if let Err(why) = self.confinement.check(path, base) {
             self.violate(
                 field,
                 &CONFINED_PATHS,
-                format!("`{}` is outside the service's directories ({})", shorten(p), self.roots.join(", ")),
+                format!("`{}` is outside the service's directories ({}): it {why}", shorten(p), self.roots.join(", ")),
             );
         }
     }
@@ -1025,7 +973,7 @@ impl Policy {
         let mut roots: Vec<String> = ctx.dirs.values().cloned().collect();
         roots.extend(self.extra_paths.iter().cloned());
         let work = ctx.dirs.get("work").cloned();
-        let mut c = Checker { policy: self, plugin, roots, work, out: vec![] };
+        let mut c = Checker::new(self, plugin, roots, work);
         let bytes = plan_bytes(plan);
         if bytes > self.max_plan_bytes {
             c.violate("plan", &BOUNDED_SIZES, format!("{bytes} bytes of text, more than {}", self.max_plan_bytes));
@@ -1187,8 +1135,8 @@ impl Policy {
     ///
     /// # Errors
     /// Every violation at once.
-    pub fn check_deployment(&self, plugin: &str, plan: &DeploymentPlan, run_dir: &Path) -> Result<(), Violations> {
-        let mut c = Checker { policy: self, plugin, roots: vec![], work: None, out: vec![] };
+    pub fn check_deployment(&self, plugin: &str, plan: &DeploymentPlan) -> Result<(), Violations> {
+        let mut c = Checker::new(self, plugin, vec![], None);
         let kind = kind_name(plan.kind);
         if !self.executors.iter().any(|e| e == kind) {
             c.violate(
@@ -1240,9 +1188,9 @@ impl Policy {
                 format!("{} services, more than {}", plan.placements.len(), self.max_services),
             );
         }
-        // The directories a mount names are made later, per test; `run_dir` only anchors the
-        // message. Their host paths are judged by [`Policy::check_mount_sources`].
-        let _ = run_dir;
+        // A mount names a directory (`logs`, `certs`, …), never a host path: the Docker
+        // executor maps the name to the service's directory and confines that
+        // ([`super::confine::Confinement`]) when it makes the bind.
         let mut services = BTreeSet::new();
         for (i, p) in plan.placements.iter().enumerate().take(self.max_services.saturating_add(1)) {
             let at = format!("placements[{i}]");
@@ -1298,7 +1246,7 @@ impl Policy {
                 }
                 if let Some(t) = &m.target {
                     c.text(&format!("{f}.target"), t, MAX_PATH_BYTES);
-                    let lex = lexical(Path::new(t));
+                    let lex = super::confine::lexical(Path::new(t));
                     let bad = !t.starts_with('/')
                         || Path::new(t).components().any(|x| matches!(x, Component::ParentDir))
                         || lex.as_deref() == Some(Path::new("/"));
@@ -1337,34 +1285,6 @@ impl Policy {
             PolicyChoice::Strict => Ok(Policy::strict()),
             PolicyChoice::File(p) => Policy::load(p),
         }
-    }
-
-    /// Judges the host paths of a service's bind mounts just before they are made: each must
-    /// resolve, symlinks followed, inside one of `roots` (the run directory, and the cache
-    /// for `cache` and `tools`). `mounts` gives each mount's field name and host path.
-    ///
-    /// # Errors
-    /// Every mount that resolves outside.
-    pub fn check_mount_sources<'a>(
-        &self,
-        plugin: &str,
-        mounts: impl IntoIterator<Item = (String, &'a Path)>,
-        roots: &[&Path],
-    ) -> Result<(), Violations> {
-        let mut c = Checker { policy: self, plugin, roots: vec![], work: None, out: vec![] };
-        let roots: Vec<PathBuf> = roots.iter().map(|r| resolve(r)).collect();
-        for (field, path) in mounts {
-            let resolved = resolve(path);
-            if !roots.iter().any(|r| resolved.starts_with(r)) {
-                let list = roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
-                c.violate(
-                    field,
-                    &CONFINED_MOUNTS,
-                    format!("{} resolves to {}, outside {list}", path.display(), resolved.display()),
-                );
-            }
-        }
-        c.finish(self)
     }
 }
 
@@ -1473,8 +1393,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn deploy_rules(p: &Policy, d: &DeploymentPlan, run_dir: &Path) -> Vec<&'static str> {
-        rules_of(p.check_deployment("env", d, run_dir))
+    fn deploy_rules(p: &Policy, d: &DeploymentPlan) -> Vec<&'static str> {
+        rules_of(p.check_deployment("env", d))
     }
 
     // It accepts an ordinary plan under both presets.
@@ -1787,22 +1707,20 @@ pub(crate) mod tests {
     // It rejects Docker's host network, container namespaces, and undeclared networks.
     #[test]
     fn host_network() {
-        let dir = tempfile::tempdir().unwrap();
         let mut d = deployment();
         d.networks.push(Network { name: "host".into(), internal: true });
         d.placements[0].networks = vec!["host".into(), "container:db".into(), "elsewhere".into()];
-        assert_eq!(deploy_rules(&Policy::default(), &d, dir.path()), ["no-host-namespaces"; 4]);
+        assert_eq!(deploy_rules(&Policy::default(), &d), ["no-host-namespaces"; 4]);
     }
 
     // It rejects a network with a route out under strict, and a capture on a host interface.
     #[test]
     fn internal_only_and_capture() {
-        let dir = tempfile::tempdir().unwrap();
         let mut d = deployment();
         d.networks[0].internal = false;
         d.capture = Some(Capture { interface: "eth0".into(), ports_only: false });
-        assert_eq!(deploy_rules(&Policy::strict(), &d, dir.path()), ["no-host-namespaces", "no-host-namespaces"]);
-        assert_eq!(deploy_rules(&Policy::default(), &d, dir.path()), ["no-host-namespaces"]);
+        assert_eq!(deploy_rules(&Policy::strict(), &d), ["no-host-namespaces", "no-host-namespaces"]);
+        assert_eq!(deploy_rules(&Policy::default(), &d), ["no-host-namespaces"]);
     }
 
     // ---- confined-mounts
@@ -1810,14 +1728,12 @@ pub(crate) mod tests {
     // It accepts the ordinary deployment.
     #[test]
     fn ordinary_deployment_passes() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(deploy_rules(&Policy::strict(), &deployment(), dir.path()), Vec::<&str>::new());
+        assert_eq!(deploy_rules(&Policy::strict(), &deployment()), Vec::<&str>::new());
     }
 
     // It rejects a mount of `/`, of `..`, and targets over `/`, `/dev` and the Docker socket.
     #[test]
     fn mounts() {
-        let dir = tempfile::tempdir().unwrap();
         let mut d = deployment();
         d.placements[0].mounts = vec![
             Mount { dir: "/".into(), target: Some("/host".into()), read_only: true },
@@ -1827,28 +1743,7 @@ pub(crate) mod tests {
             Mount { dir: "logs".into(), target: Some("/var/run/docker.sock".into()), read_only: false },
             Mount { dir: "logs".into(), target: Some("/app/../etc".into()), read_only: false },
         ];
-        assert_eq!(deploy_rules(&Policy::default(), &d, dir.path()), ["confined-mounts"; 6]);
-    }
-
-    // It rejects a mount whose host directory is a symlink that points outside the run
-    // directory, and one that climbs out with `..`; it accepts the real directory.
-    #[test]
-    fn mount_through_symlink() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("t/server/work")).unwrap();
-        std::os::unix::fs::symlink("/", dir.path().join("t/server/logs")).unwrap();
-        let logs = dir.path().join("t/server/logs");
-        let work = dir.path().join("t/server/work");
-        let up = dir.path().join("t/../../etc");
-        let mounts = [
-            ("m[0]".to_string(), logs.as_path()),
-            ("m[1]".to_string(), work.as_path()),
-            ("m[2]".to_string(), up.as_path()),
-        ];
-        let v = Policy::strict().check_mount_sources("env", mounts, &[dir.path()]).unwrap_err();
-        let fields: Vec<_> = v.violations.iter().map(|v| (v.field.as_str(), v.rule)).collect();
-        assert_eq!(fields, [("m[0]", "confined-mounts"), ("m[2]", "confined-mounts")]);
-        assert!(v.violations[0].message.contains("resolves to /,"), "{}", v.violations[0].message);
+        assert_eq!(deploy_rules(&Policy::default(), &d), ["confined-mounts"; 6]);
     }
 
     // It turns the experiment's choice into a policy, reading files with their errors.
@@ -1870,15 +1765,14 @@ pub(crate) mod tests {
     // It rejects the localhost executor under strict and accepts it under default.
     #[test]
     fn executors() {
-        let dir = tempfile::tempdir().unwrap();
         let mut d = deployment();
         d.kind = EnvironmentKind::Localhost;
         d.networks.clear();
         d.placements[0].networks.clear();
         d.placements[0].mounts[0].target = None;
         d.capture = Some(Capture { interface: "lo".into(), ports_only: true });
-        assert_eq!(deploy_rules(&Policy::strict(), &d, dir.path()), ["allowed-executors"]);
-        assert_eq!(deploy_rules(&Policy::default(), &d, dir.path()), Vec::<&str>::new());
+        assert_eq!(deploy_rules(&Policy::strict(), &d), ["allowed-executors"]);
+        assert_eq!(deploy_rules(&Policy::default(), &d), Vec::<&str>::new());
     }
 
     // ---- valid-names
@@ -1891,10 +1785,9 @@ pub(crate) mod tests {
         let mut p = plan(vec![c]);
         p.ports.push(Port { name: "quic".into(), number: 0, transport: Transport::Udp });
         assert_eq!(check(&Policy::strict(), &p), ["valid-names", "valid-names"]);
-        let dir = tempfile::tempdir().unwrap();
         let mut d = deployment();
         d.placements[0].aliases = vec!["--network=host".into()];
-        assert_eq!(deploy_rules(&Policy::strict(), &d, dir.path()), ["valid-names"]);
+        assert_eq!(deploy_rules(&Policy::strict(), &d), ["valid-names"]);
     }
 
     // ---- loading

@@ -200,8 +200,13 @@ async fn run_tests(
                 continue;
             }
             progress.set_message(&name);
+            if pre.environment == EnvironmentKind::Docker {
+                refresh_subnets(layout).await;
+            }
             let (result, was_refused) =
                 run_one(session, layout, spec, iteration, &name, events, cancel, recorder).await;
+            // Its networks are gone by now (teardown), so its subnets are free again.
+            layout.subnets.release(&layout.test_dir(&spec.slug, iteration, spec.iterations).display().to_string());
             refused += usize::from(was_refused);
             let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
             if let Some(c) = &spec.cell {
@@ -258,16 +263,14 @@ async fn run_one(
     recorder: Option<&Arc<Recorder>>,
 ) -> (TestResult, bool) {
     let started = Instant::now();
-    let planned = plan_test(session, layout, spec, iteration, true);
+    let mut planned = plan_test(session, layout, spec, iteration, true);
     let dir = planned.dir.clone();
-    let instances = match planned.instances() {
-        Some(i) => i,
-        None => {
-            let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-            let blocks = planned.problems.iter().any(|p| blocks_run(p.as_ref()));
-            return (TestResult::refused(name, &msg, &dir), blocks);
-        }
+    let refused = |planned: &PlannedTest| {
+        let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+        let blocks = planned.problems.iter().any(|p| blocks_run(p.as_ref()));
+        (TestResult::refused(name, &msg, &dir), blocks)
     };
+    let Some(mut instances) = planned.instances() else { return refused(&planned) };
     events.test_started(name);
     let files: Vec<(String, u64)> = spec.files.iter().map(|f| (f.path.clone(), f.size)).collect();
     if let Err(e) = layout::write_www(&dir.join("www"), &files) {
@@ -282,13 +285,36 @@ async fn run_one(
         Err(e) => return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false),
     };
 
+    // Another program (a parallel run, another test suite) may create a network on the subnet
+    // chosen for this test after it was chosen; the plans hold its addresses, so the test is
+    // planned again on another subnet, a few times at most.
+    let mut attempts = 0;
+    loop {
+        let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
+        match exec.setup_networks(&spec.name, deployment, &planned.subnets).await {
+            Ok(()) => break,
+            Err(crate::exec::ExecError::SubnetTaken { subnet, .. }) if attempts < 3 => {
+                attempts += 1;
+                tracing::info!(test = %name, %subnet, "subnet taken meanwhile; planning the test again on another one");
+                let _ = exec.teardown().await;
+                let key = dir.display().to_string();
+                layout.subnets.mark_in_use(subnet);
+                layout.subnets.release(&key);
+                planned = plan_test(session, layout, spec, iteration, true);
+                match planned.instances() {
+                    Some(i) => instances = i,
+                    None => return refused(&planned),
+                }
+            }
+            Err(e) => {
+                let teardown = exec.teardown().await;
+                tracing::debug!(?teardown, "torn down after a network error");
+                return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false);
+            }
+        }
+    }
     let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
     let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
-    if let Err(e) = exec.setup_networks(&spec.name, deployment).await {
-        let teardown = exec.teardown().await;
-        tracing::debug!(?teardown, "torn down after a network error");
-        return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false);
-    }
     // Without ports there is nothing to filter on, and capturing all of loopback would record
     // other tests' traffic; tshark also costs ~0.5 s to start, so such tests go without.
     let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
@@ -331,6 +357,20 @@ async fn run_one(
 }
 
 /// The executor for an environment kind.
+/// Tells the run's subnet pool which subnets the daemon's networks use right now, just before
+/// a Docker test is planned to run. Without a daemon nothing changes: the executor then says
+/// clearly that Docker is missing.
+async fn refresh_subnets(layout: &RunLayout) {
+    let used = match crate::exec::docker::connect_daemon().await {
+        Ok(d) => crate::exec::docker::subnets_in_use(&d).await,
+        Err(e) => Err(e),
+    };
+    match used {
+        Ok(u) => layout.subnets.set_in_use(u),
+        Err(e) => tracing::debug!("subnets in use unknown: {e}"),
+    }
+}
+
 async fn executor(
     kind: EnvironmentKind,
     layout: &RunLayout,

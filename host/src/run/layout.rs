@@ -22,6 +22,8 @@ pub struct RunLayout {
     pub root: PathBuf,
     pub id: String,
     pub cache_root: PathBuf,
+    /// The Docker subnets this run's tests hold (shared by clones of the layout).
+    pub subnets: std::sync::Arc<super::subnets::SubnetPool>,
 }
 
 impl RunLayout {
@@ -37,6 +39,7 @@ impl RunLayout {
             root: output.join(slug(experiment)).join(id),
             id: id.to_string(),
             cache_root: cache_root.to_path_buf(),
+            subnets: std::sync::Arc::new(super::subnets::SubnetPool::starting_from(id)),
         }
     }
 

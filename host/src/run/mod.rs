@@ -13,6 +13,7 @@ mod experiment;
 pub mod judge;
 pub mod layout;
 pub mod planning;
+pub mod subnets;
 
 pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};
 pub use judge::TestStatus;

@@ -16,6 +16,7 @@ use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, Placement, 
 use crate::plugin::PluginHost;
 
 use super::layout::{self, RunLayout};
+use super::subnets::TestSubnets;
 
 /// Everything a run needs that does not change between tests.
 pub struct Session {
@@ -52,6 +53,8 @@ pub struct PlannedTest {
     pub dir: PathBuf,
     pub environment: EnvironmentKind,
     pub deployment: Option<DeploymentPlan>,
+    /// Docker only: the subnet of each network of the deployment.
+    pub subnets: TestSubnets,
     /// In start order.
     pub services: Vec<PlannedService>,
     pub problems: Vec<Problem>,
@@ -141,6 +144,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         dir: dir.clone(),
         environment,
         deployment: None,
+        subnets: TestSubnets::new(),
         services: spec
             .services
             .iter()
@@ -207,7 +211,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             return t;
         }
     };
-    if let Err(v) = session.policy.check_deployment(&spec.network.kind, &deployment, &run.root) {
+    if let Err(v) = session.policy.check_deployment(&spec.network.kind, &deployment) {
         problems.push(Box::new(v));
     }
 
@@ -235,9 +239,11 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         }
     }
 
+    let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
     let mut taken = vec![];
     let mut addresses = vec![];
-    for (i, p) in &order {
+    let mut fixed_ips = vec![];
+    for (k, (i, p)) in order.iter().enumerate() {
         let ports = match layout::allocate_ports(&raws[*i], env, &mut taken) {
             Ok(p) => p,
             Err(e) => {
@@ -246,11 +252,19 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             }
         };
         let first = raws[*i].ports.first().and_then(|fp| ports.get(&fp.name).copied());
-        addresses.push(layout::address_of(p, ports, first, None));
+        // `.1` is the gateway; services follow in start order on every network they join.
+        let ips: BTreeMap<String, String> = p
+            .networks
+            .iter()
+            .filter_map(|n| subnets.get(n).and_then(|s| s.host(k as u32 + 2)).map(|a| (n.clone(), a.to_string())))
+            .collect();
+        let ip = p.networks.iter().find_map(|n| ips.get(n).cloned());
+        addresses.push(layout::address_of(p, ports, first, ip));
+        fixed_ips.push(ips);
     }
 
     let mut services = vec![];
-    for ((i, placement), addr) in order.iter().zip(&addresses) {
+    for (((i, placement), addr), ips) in order.iter().zip(&addresses).zip(fixed_ips) {
         let s = &spec.services[*i];
         let raw = &raws[*i];
         let key = layout::compile_cache_key(&s.implementation, env, raw);
@@ -314,6 +328,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             plan,
             dirs: dirs.clone(),
             host: addr.host.clone(),
+            ips,
             ports: addr.ports.clone(),
             after: placement.after.clone(),
             extra_env: placement.env.clone(),
@@ -328,8 +343,31 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         dir,
         environment: env,
         deployment: Some(deployment),
+        subnets,
         services,
         problems,
+    }
+}
+
+/// The subnet of each of a Docker test's networks (see [`super::subnets`]); held for the test
+/// when it is planned to run, a preview otherwise. Other environments get none.
+fn test_subnets(
+    run: &RunLayout,
+    dir: &std::path::Path,
+    env: EnvironmentKind,
+    deployment: &DeploymentPlan,
+    hold: bool,
+    problems: &mut Vec<Problem>,
+) -> TestSubnets {
+    if env != EnvironmentKind::Docker || deployment.networks.is_empty() {
+        return TestSubnets::new();
+    }
+    match run.subnets.take(&dir.display().to_string(), deployment.networks.len(), hold) {
+        Ok(v) => deployment.networks.iter().map(|n| n.name.clone()).zip(v).collect(),
+        Err(e) => {
+            problems.push(Box::new(PlanProblem(e.to_string())));
+            TestSubnets::new()
+        }
     }
 }
 

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use crate::run::subnets::Subnet;
+
 /// One service as the executor created it.
 #[derive(Debug, Clone)]
 pub struct ComposeService {
@@ -22,7 +24,8 @@ pub struct ComposeService {
     /// (host, target, read-only)
     pub volumes: Vec<(PathBuf, String, bool)>,
     pub cap_add: Vec<String>,
-    pub networks: Vec<String>,
+    /// Network, and the fixed address on it when the host chose one.
+    pub networks: Vec<(String, Option<String>)>,
     pub aliases: Vec<String>,
     pub depends_on: Vec<String>,
     pub labels: BTreeMap<String, String>,
@@ -36,7 +39,7 @@ fn q(s: &str) -> String {
 pub fn render(
     test: &str,
     run_id: &str,
-    networks: &[String],
+    networks: &[(String, Option<Subnet>)],
     net_labels: &BTreeMap<String, String>,
     services: &[ComposeService],
 ) -> String {
@@ -91,22 +94,31 @@ pub fn render(
             let _ = writeln!(y, "    network_mode: \"none\"");
         } else {
             let _ = writeln!(y, "    networks:");
-            for n in &s.networks {
+            for (n, ip) in &s.networks {
                 let _ = writeln!(y, "      {}:", q(n));
                 let mut aliases = vec![s.name.clone()];
                 aliases.extend(s.aliases.iter().cloned());
                 aliases.dedup();
                 let _ =
                     writeln!(y, "        aliases: [{}]", aliases.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
+                if let Some(ip) = ip {
+                    let _ = writeln!(y, "        ipv4_address: {}", q(ip));
+                }
             }
         }
     }
     if !networks.is_empty() {
         let _ = writeln!(y, "networks:");
-        for n in networks {
+        for (n, subnet) in networks {
             let _ = writeln!(y, "  {}:", q(n));
             let _ = writeln!(y, "    driver: \"bridge\"");
             let _ = writeln!(y, "    internal: true");
+            if let Some(s) = subnet {
+                let _ = writeln!(y, "    ipam:");
+                let _ = writeln!(y, "      config:");
+                let _ = writeln!(y, "        - subnet: {}", q(&s.to_string()));
+                let _ = writeln!(y, "          gateway: {}", q(&s.gateway().to_string()));
+            }
             if !net_labels.is_empty() {
                 let _ = writeln!(y, "    labels:");
                 for (k, v) in net_labels {
@@ -136,12 +148,18 @@ mod tests {
                 (PathBuf::from("/run/t/certs"), "/certs".into(), true),
             ],
             cap_add: vec![],
-            networks: vec!["test".into()],
+            networks: vec![("test".into(), Some("10.213.0.2".into()))],
             aliases: vec!["server.panther".into()],
             depends_on: vec![],
             labels: BTreeMap::from([("panther.run".into(), "r1".into())]),
         };
-        let y = render("t", "r1", &["test".into()], &BTreeMap::from([("panther.run".into(), "r1".into())]), &[s]);
+        let y = render(
+            "t",
+            "r1",
+            &[("test".into(), Subnet::parse("10.213.0.0/24"))],
+            &BTreeMap::from([("panther.run".into(), "r1".into())]),
+            &[s],
+        );
         insta::assert_snapshot!(y, @r#"
         # Test `t` of run `r1`, as panther-host ran it (generated; do not edit).
         # Reproduce it without panther-host:
@@ -167,10 +185,15 @@ mod tests {
             networks:
               "test":
                 aliases: ["server", "server.panther"]
+                ipv4_address: "10.213.0.2"
         networks:
           "test":
             driver: "bridge"
             internal: true
+            ipam:
+              config:
+                - subnet: "10.213.0.0/24"
+                  gateway: "10.213.0.1"
             labels:
               "panther.run": "r1"
         "#);
