@@ -43,12 +43,13 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventKind, EventSink};
+use crate::exec::procnet::bound_sockets;
 use crate::exec::{
     command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
     TeardownReport, TeardownStep,
 };
 use crate::plan::confine::Confinement;
-use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition};
+use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
 use crate::plugin::wit::latest::env;
 use crate::run::subnets::Subnet;
 
@@ -796,13 +797,20 @@ impl DockerExecutor {
                 ReadinessCondition::Started => true,
                 ReadinessCondition::Exited => !running_now && st.exit_code == Some(0),
                 ReadinessCondition::PortBound(port) => {
+                    let transport = svc.plan.plan().ports.iter().find(|p| &p.name == port).map(|p| p.transport);
                     let number = svc.ports.get(port).copied().or_else(|| port.parse().ok()).ok_or_else(|| {
                         ExecError::Docker(format!(
                             "service `{}`: readiness waits for port `{port}`, which the plan does not declare",
                             svc.name
                         ))
                     })?;
-                    running_now && st.pid.is_some_and(|pid| port_bound(pid as u32, number))
+                    // The container's own namespace, through its init process.
+                    let bound = |pid: i64| {
+                        let net = PathBuf::from(format!("/proc/{pid}/net"));
+                        let transports = transport.map_or(vec![Transport::Udp, Transport::Tcp], |t| vec![t]);
+                        transports.into_iter().any(|t| !bound_sockets(&net, number, t).is_empty())
+                    };
+                    running_now && st.pid.is_some_and(bound)
                 }
                 ReadinessCondition::LogLine(text) => {
                     [svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")]
@@ -1170,24 +1178,6 @@ async fn copy_logs(docker: Docker, id: String, stdout: PathBuf, stderr: PathBuf,
     }
 }
 
-/// Whether a socket is bound to `port` in the network namespace of process `pid`, read from
-/// `/proc/<pid>/net/{udp,udp6,tcp,tcp6}` on the host (no exec into the container needed).
-fn port_bound(pid: u32, port: u16) -> bool {
-    let want = format!(":{port:04X}");
-    for (file, listen_state) in [("udp", None), ("udp6", None), ("tcp", Some("0A")), ("tcp6", Some("0A"))] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() > 3 && cols[1].ends_with(&want) && listen_state.is_none_or(|s| cols[3] == s) {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1196,18 +1186,5 @@ mod tests {
     fn names_are_made_docker_safe() {
         assert_eq!(sanitize("panther-run 1-t/x"), "panther-run-1-t-x");
         assert_eq!(sanitize("_a"), "x_a");
-    }
-
-    #[test]
-    fn port_bound_reads_this_process_sockets() {
-        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = sock.local_addr().unwrap().port();
-        assert!(port_bound(std::process::id(), port));
-        drop(sock);
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        assert!(port_bound(std::process::id(), port));
-        drop(tcp);
-        assert!(!port_bound(std::process::id(), port));
     }
 }

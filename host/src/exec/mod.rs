@@ -17,6 +17,7 @@ pub mod capture;
 pub mod docker;
 pub mod leftovers;
 pub mod local;
+pub mod procnet;
 pub mod sources;
 
 pub use local::tail;

@@ -1,6 +1,6 @@
 //! Reports of a run: `experiment_summary.json` ([`json`]), `EXPERIMENT_REPORT.md`
 //! ([`markdown`]), `junit.xml` ([`junit`]) and the full model `run-summary.json`
-//! ([`model`]), which `panther-host report` reloads to re-render.
+//! ([`model`]), the whole record a tool can reload.
 //!
 //! Every renderer is a pure function of the [`model::RunSummary`]; only [`write_all`] touches
 //! the disk (and measures the run directory for the resources section). Files are written to

@@ -1,6 +1,6 @@
 //! The result model every report is rendered from: [`RunSummary`] → [`TestResult`] →
 //! [`ServiceResult`]. Built by the orchestrator as tests finish; saved whole as
-//! `run-summary.json` so `panther-host report` can re-render a finished run.
+//! `run-summary.json`, the whole record of a finished run for tools that read it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -388,11 +388,30 @@ mod tests {
         assert_ne!(&a[..8], &[0u8; 8]);
     }
 
+    // `0` ports get free loopback ports on localhost, never one an earlier service of the test
+    // holds; in containers they get 4443, 4444, …; fixed numbers stay as the plan gave them.
     #[test]
-    fn free_ports_are_distinct() {
-        let mut taken = vec![];
-        let a = free_port(Transport::Udp).unwrap();
-        taken.push(a);
-        assert!(a > 0);
+    fn ports_are_allocated_distinct_and_fixed_ones_kept() {
+        use crate::plugin::types::Port;
+        let mut plan = crate::plan::test_support::plan_running(&["srv"]);
+        let port = |name: &str, number, transport| Port { name: name.into(), number, transport };
+        plan.ports = vec![
+            port("a", 0, Transport::Udp),
+            port("b", 0, Transport::Tcp),
+            port("c", 0, Transport::Udp),
+            port("fixed", 4987, Transport::Udp),
+        ];
+        let earlier = free_port(Transport::Udp).unwrap();
+        let mut taken = vec![earlier];
+        let local = allocate_ports(&plan, EnvironmentKind::Localhost, &mut taken).unwrap();
+        let numbers: std::collections::BTreeSet<u16> = local.values().copied().collect();
+        assert_eq!(numbers.len(), 4, "{local:?}");
+        assert!(!numbers.contains(&earlier), "an earlier service's port is not handed out again: {local:?}");
+        assert!(!numbers.contains(&0));
+        assert_eq!(local["fixed"], 4987);
+        assert_eq!(taken.len(), 5, "every allocated port is recorded as taken");
+
+        let docker = allocate_ports(&plan, EnvironmentKind::Docker, &mut vec![]).unwrap();
+        assert_eq!((docker["a"], docker["b"], docker["c"], docker["fixed"]), (4443, 4444, 4445, 4987));
     }
 }
