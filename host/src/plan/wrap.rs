@@ -52,6 +52,17 @@ fn prefix(kind: &str, options: &[String]) -> Result<(Vec<String>, String), WrapE
     Ok((argv, file))
 }
 
+/// The Debian package that ships a wrapper's tool.
+fn debian_package(kind: &str) -> &'static str {
+    match kind {
+        "strace" => "strace",
+        "ltrace" => "ltrace",
+        "valgrind" => "valgrind",
+        "perf" => "linux-perf",
+        _ => "gdb",
+    }
+}
+
 /// Wraps the service process of `plan` in each wrapper, outermost first, and adds the
 /// wrappers' output files as artifacts. `options` are extra arguments per wrapper
 /// (`execution = [{ type = "strace", options = ["-e", "trace=network"] }]`).
@@ -67,6 +78,14 @@ pub fn apply(plan: &ServicePlan, wrappers: &[(String, Vec<String>)]) -> Result<S
         let (mut argv, file) = prefix(kind, options)?;
         argv.append(&mut service.argv);
         service.argv = argv;
+        // In a container the tool must be in the image: its Debian package joins the image's
+        // (which changes the image's content hash, so a wrapped service gets its own image).
+        if let Some(image) = plan.image.as_mut() {
+            let package = debian_package(kind);
+            if !image.packages.iter().any(|p| p == package) {
+                image.packages.push(package.to_string());
+            }
+        }
         let kind_of = if kind == "gdb" { ArtifactKind::Log } else { ArtifactKind::Report };
         if kind != "gdb" {
             plan.artifacts.push(Artifact { kind: kind_of, path: file, required: false });
@@ -111,6 +130,26 @@ mod tests {
         let p = apply(&plan(), &[("gdb".into(), vec![]), ("strace".into(), vec![])]).unwrap();
         assert_eq!(&p.phases.run[0].argv[..3], ["gdb", "-batch", "-ex"]);
         assert!(p.phases.run[0].argv.iter().any(|a| a == "strace"));
+    }
+
+    // Under Docker the tools come with the image: each wrapper's package is added once, and a
+    // plan without an image (localhost) is left alone.
+    #[test]
+    fn wrapped_images_install_the_tools() {
+        use crate::plugin::types::ImageSpec;
+        let mut p = plan();
+        p.image = Some(ImageSpec {
+            name: "iut".into(),
+            base: "panther-base:bookworm".into(),
+            packages: vec!["gdb".into()],
+            sources: vec![],
+            steps: vec![],
+            build_args: vec![],
+            workdir: None,
+        });
+        let w = apply(&p, &[("strace".into(), vec![]), ("gdb".into(), vec![]), ("perf".into(), vec![])]).unwrap();
+        assert_eq!(w.image.unwrap().packages, ["gdb", "linux-perf", "strace"]);
+        assert!(apply(&plan(), &[("strace".into(), vec![])]).unwrap().image.is_none());
     }
 
     #[test]
