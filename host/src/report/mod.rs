@@ -11,6 +11,7 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrices;
 pub mod matrix;
 pub mod model;
 
