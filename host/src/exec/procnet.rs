@@ -45,7 +45,7 @@ mod tests {
     use super::*;
 
     // A bound UDP socket and a listening TCP socket are found by their own transport only, in
-    // the host's table and in this process's own view; a closed one is gone.
+    // the host's table and in this process's own view.
     #[test]
     fn finds_udp_and_listening_tcp_sockets() {
         let me = format!("/proc/{}/net", std::process::id());
@@ -57,8 +57,10 @@ mod tests {
             let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let port = tcp.local_addr().unwrap().port();
             assert!(!bound_sockets(dir, port, Transport::Tcp).is_empty());
+            assert!(bound_sockets(dir, port, Transport::Udp).is_empty());
+            // (Not checked: that a closed socket is gone. Tests run in parallel, and another
+            // may bind the freed port at once.)
             drop(tcp);
-            assert!(bound_sockets(dir, port, Transport::Tcp).is_empty());
         }
     }
 }

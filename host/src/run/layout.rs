@@ -245,6 +245,8 @@ pub struct ServiceAddress {
     pub ports: BTreeMap<String, u16>,
     /// Port names in the order the plan declared them (the first is `target.port`).
     pub first_port: Option<u16>,
+    /// Docker only: its fixed address on each network it joins.
+    pub ips: BTreeMap<String, String>,
 }
 
 impl ServiceAddress {
@@ -269,7 +271,7 @@ pub fn address_of(
 ) -> ServiceAddress {
     let ip =
         ip.unwrap_or_else(|| if p.host.parse::<std::net::IpAddr>().is_ok() { p.host.clone() } else { String::new() });
-    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port }
+    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port, ips: BTreeMap::new() }
 }
 
 /// Directory names → paths as the service sees them (host paths, or container paths from the

@@ -135,10 +135,16 @@ pub fn iteration_name(spec: &TestSpec, iteration: u32) -> String {
 
 /// Plans one iteration of a test. With `create = false` no directory is made (for `plan`
 /// and `audit`); ports are still allocated so the printed plan is the one that would run.
+///
+/// The steps, each below: the service plugins' plans ([`request_plans`]), their image bases
+/// judged together, the environment plugin's deployment ([`request_deployment`]), the start
+/// order ([`start_order`]), addresses ([`test_subnets`], [`assign_addresses`]), then each
+/// service's directories, wrappers, rendering and policy ([`instantiate`]). Problems are
+/// collected, not returned early, wherever later steps can still say something useful.
 pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration: u32, create: bool) -> PlannedTest {
     let dir = run.test_dir(&spec.slug, iteration, spec.iterations);
     let mut problems: Vec<Problem> = vec![];
-    let empty = |problems, environment| PlannedTest {
+    let empty = |problems, environment, raws: Vec<Option<ServicePlan>>| PlannedTest {
         spec: spec.clone(),
         iteration,
         dir: dir.clone(),
@@ -148,7 +154,8 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         services: spec
             .services
             .iter()
-            .map(|s| PlannedService { spec: s.clone(), raw: None, instance: None, context: None })
+            .zip(raws.into_iter().chain(std::iter::repeat(None)))
+            .map(|(s, raw)| PlannedService { spec: s.clone(), raw, instance: None, context: None })
             .collect(),
         problems,
     };
@@ -162,19 +169,15 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             session.policy.name,
             session.policy.max_services
         );
-        return empty(vec![Box::new(PlanProblem(msg))], EnvironmentKind::Localhost);
+        return empty(vec![Box::new(PlanProblem(msg))], EnvironmentKind::Localhost, vec![]);
     }
     let env = match environment_kind(&session.host, &spec.network.kind) {
         Ok(k) => k,
-        Err(p) => return empty(vec![p], EnvironmentKind::Localhost),
+        Err(p) => return empty(vec![p], EnvironmentKind::Localhost, vec![]),
     };
     let raws = request_plans(session, spec, env, &mut problems);
     if !problems.is_empty() {
-        let mut t = empty(problems, env);
-        for (s, raw) in t.services.iter_mut().zip(raws) {
-            s.raw = raw;
-        }
-        return t;
+        return empty(problems, env, raws);
     }
     let raws: Vec<ServicePlan> = raws.into_iter().map(|r| r.expect("no problems means every plan is there")).collect();
     // Image bases are judged across the test's plans: "another plan's image" needs them all.
@@ -182,14 +185,48 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     if let Err(vs) = session.policy.check_image_bases(&named) {
         problems.extend(vs.into_iter().map(|v| Box::new(v) as Problem));
     }
+    let deployment = match request_deployment(session, run, spec, &raws) {
+        Ok(d) => d,
+        Err(p) => return empty(vec![p], env, raws.into_iter().map(Some).collect()),
+    };
+    if let Err(v) = session.policy.check_deployment(&spec.network.kind, &deployment) {
+        problems.push(Box::new(v));
+    }
+    let order = start_order(spec, &deployment, &mut problems);
+    let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
+    let addresses = assign_addresses(&order, &raws, env, &subnets, &mut problems);
+    let step = Instantiate { session, run, spec, iteration, env, dir: &dir, create, addresses: &addresses };
+    let services = order
+        .iter()
+        .zip(&addresses)
+        .map(|((i, placement), addr)| step.service(&spec.services[*i], &raws[*i], placement, addr, &mut problems))
+        .collect();
+    PlannedTest {
+        spec: spec.clone(),
+        iteration,
+        dir,
+        environment: env,
+        deployment: Some(deployment),
+        subnets,
+        services,
+        problems,
+    }
+}
 
+/// Asks the environment plugin where the services run.
+fn request_deployment(
+    session: &Session,
+    run: &RunLayout,
+    spec: &TestSpec,
+    raws: &[ServicePlan],
+) -> Result<DeploymentPlan, Problem> {
     let request = DeployRequest {
         test: spec.name.clone(),
         run_id: run.id.clone(),
         services: spec
             .services
             .iter()
-            .zip(&raws)
+            .zip(raws)
             .map(|(s, plan)| ServiceEntry {
                 name: s.name.clone(),
                 role: s.role,
@@ -201,21 +238,16 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             .collect(),
         params: session.params.network(&spec.slug).iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
-    let deployment = match session.host.deploy(&spec.network.kind, &request) {
-        Ok(d) => d,
-        Err(e) => {
-            let mut t = empty(vec![Box::new(e)], env);
-            for (s, raw) in t.services.iter_mut().zip(raws) {
-                s.raw = Some(raw);
-            }
-            return t;
-        }
-    };
-    if let Err(v) = session.policy.check_deployment(&spec.network.kind, &deployment) {
-        problems.push(Box::new(v));
-    }
+    session.host.deploy(&spec.network.kind, &request).map_err(|e| Box::new(e) as Problem)
+}
 
-    // Start order comes from the deployment; every service must be placed exactly once.
+/// The services in the deployment's start order (index into the test's services, placement).
+/// Every service must be placed exactly once; anything else is a problem of the plugin's.
+fn start_order<'d>(
+    spec: &TestSpec,
+    deployment: &'d DeploymentPlan,
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, &'d Placement)> {
     let mut order: Vec<(usize, &Placement)> = vec![];
     for p in &deployment.placements {
         match spec.services.iter().position(|s| s.name == p.service) {
@@ -238,11 +270,21 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             ))));
         }
     }
+    order
+}
 
-    let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
+/// Ports and addresses of every placed service, in start order: `0` ports allocated (never
+/// twice in a test), and under Docker a fixed address on each network it joins — `.1` is the
+/// gateway, services follow from `.2` in start order.
+fn assign_addresses(
+    order: &[(usize, &Placement)],
+    raws: &[ServicePlan],
+    env: EnvironmentKind,
+    subnets: &TestSubnets,
+    problems: &mut Vec<Problem>,
+) -> Vec<layout::ServiceAddress> {
     let mut taken = vec![];
     let mut addresses = vec![];
-    let mut fixed_ips = vec![];
     for (k, (i, p)) in order.iter().enumerate() {
         let ports = match layout::allocate_ports(&raws[*i], env, &mut taken) {
             Ok(p) => p,
@@ -252,38 +294,54 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             }
         };
         let first = raws[*i].ports.first().and_then(|fp| ports.get(&fp.name).copied());
-        // `.1` is the gateway; services follow in start order on every network they join.
         let ips: BTreeMap<String, String> = p
             .networks
             .iter()
             .filter_map(|n| subnets.get(n).and_then(|s| s.host(k as u32 + 2)).map(|a| (n.clone(), a.to_string())))
             .collect();
         let ip = p.networks.iter().find_map(|n| ips.get(n).cloned());
-        addresses.push(layout::address_of(p, ports, first, ip));
-        fixed_ips.push(ips);
+        let mut addr = layout::address_of(p, ports, first, ip);
+        addr.ips = ips;
+        addresses.push(addr);
     }
+    addresses
+}
 
-    let mut services = vec![];
-    for (((i, placement), addr), ips) in order.iter().zip(&addresses).zip(fixed_ips) {
-        let s = &spec.services[*i];
-        let raw = &raws[*i];
+/// What turning one placed service into an instance needs from its test.
+struct Instantiate<'a> {
+    session: &'a Session,
+    run: &'a RunLayout,
+    spec: &'a TestSpec,
+    iteration: u32,
+    env: EnvironmentKind,
+    dir: &'a std::path::Path,
+    create: bool,
+    addresses: &'a [layout::ServiceAddress],
+}
+
+impl Instantiate<'_> {
+    /// One service: its directories, execution wrappers, the render context, rendering and
+    /// the policy. A problem leaves the service without an instance (and is recorded).
+    fn service(
+        &self,
+        s: &ServiceSpec,
+        raw: &ServicePlan,
+        placement: &Placement,
+        addr: &layout::ServiceAddress,
+        problems: &mut Vec<Problem>,
+    ) -> PlannedService {
+        let (spec, run, env) = (self.spec, self.run, self.env);
         let key = layout::compile_cache_key(&s.implementation, env, raw);
-        let dirs = if create {
-            layout::service_dirs(&dir, run, &s.name, &s.implementation, &key)
+        let dirs = if self.create {
+            layout::service_dirs(self.dir, run, &s.name, &s.implementation, &key)
         } else {
-            Ok(layout::planned_service_dirs(&dir, run, &s.name, &s.implementation, &key))
+            Ok(layout::planned_service_dirs(self.dir, run, &s.name, &s.implementation, &key))
         };
         let dirs = match dirs {
             Ok(d) => d,
             Err(e) => {
                 problems.push(Box::new(PlanProblem(format!("cannot make the directories of `{}`: {e}", s.name))));
-                services.push(PlannedService {
-                    spec: s.clone(),
-                    raw: Some(raw.clone()),
-                    instance: None,
-                    context: None,
-                });
-                continue;
+                return PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance: None, context: None };
             }
         };
         // Execution wrappers go around IUT service processes before rendering and policy,
@@ -308,11 +366,11 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         let visible = layout::visible_dirs(&dirs, placement, &run.root);
         let certs_dir = visible.get("certs").cloned().unwrap_or_default();
         let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
-        let target = s.target.as_ref().and_then(|t| addresses.iter().find(|a| &a.name == t));
+        let target = s.target.as_ref().and_then(|t| self.addresses.iter().find(|a| &a.name == t));
         let tools_seen = visible.get("tools").cloned().unwrap_or_default();
-        let mut ctx = layout::render_context(addr, target, &addresses, visible, certs, &spec.name, &run.id);
+        let mut ctx = layout::render_context(addr, target, self.addresses, visible, certs, &spec.name, &run.id);
         ctx.sources = layout::source_paths(raw, env, &tools_seen);
-        let checked: Option<CheckedPlan> = match plan::check(&s.implementation, raw, &ctx, &session.policy) {
+        let checked: Option<CheckedPlan> = match plan::check(&s.implementation, raw, &ctx, &self.session.policy) {
             Ok(c) => Some(c),
             Err(e) => {
                 problems.push(Box::new(e));
@@ -320,7 +378,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             }
         };
         let instance = checked.map(|plan| ServiceInstance {
-            test: iteration_name(spec, iteration),
+            test: iteration_name(spec, self.iteration),
             name: s.name.clone(),
             role: s.role,
             implementation: s.implementation.clone(),
@@ -328,24 +386,14 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
             plan,
             dirs: dirs.clone(),
             host: addr.host.clone(),
-            ips,
+            ips: addr.ips.clone(),
             ports: addr.ports.clone(),
             after: placement.after.clone(),
             extra_env: placement.env.clone(),
-            placement: Some((*placement).clone()),
+            placement: Some(placement.clone()),
             timeout: s.timeout.unwrap_or(spec.timeout).min(spec.timeout),
         });
-        services.push(PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance, context: Some(ctx) });
-    }
-    PlannedTest {
-        spec: spec.clone(),
-        iteration,
-        dir,
-        environment: env,
-        deployment: Some(deployment),
-        subnets,
-        services,
-        problems,
+        PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance, context: Some(ctx) }
     }
 }
 
