@@ -225,4 +225,18 @@ fn quic_demo_converts_as_expected() {
         assert!(text.contains(&format!("# not converted: line {line}: `{path}`")), "{path} not kept:\n{text}");
     }
     assert!(text.contains("implementation = \"ivy\"  # implementation.name: panther_ivy, line 48"), "{text}");
+
+    // Kept on Docker, the Ivy tester's own address is known when its plan is rendered (Ivy
+    // takes it on the command line, as a decimal integer): a fixed address the host chose in
+    // the test network's subnet, `.2` because the tester starts first.
+    let (code, plan, err) = cli(&["plan", toml_path.to_str().unwrap()], &cache);
+    assert_eq!(code, 0, "{err}");
+    let decimal: u32 = plan
+        .split("server_addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no server_addr in the Ivy plan:\n{plan}"));
+    let ip = std::net::Ipv4Addr::from(decimal).octets();
+    assert_eq!((ip[0], ip[1], ip[3]), (10, 213, 2), "{plan}");
 }
