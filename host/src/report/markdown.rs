@@ -195,7 +195,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
             }
             for v in &t.verdicts {
                 for r in &v.reasons {
-                    let _ = writeln!(o, "- {} ({}): {}", cell(&v.plugin), cell(&v.status), cell(r));
+                    let _ = writeln!(o, "- {} ({}): {}", cell(&v.plugin), v.status, cell(r));
                 }
             }
             if !t.evidence.is_empty() {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::matrix;
-use super::model::{RunSummary, TestResult};
+use super::model::{RunSummary, TestResult, VerdictWord};
 use crate::run::layout;
 use crate::run::TestStatus;
 
@@ -94,12 +94,12 @@ fn abbreviation(test: &str, taken: &[matrix::TestInfo]) -> String {
 fn cell_status(t: &TestResult) -> matrix::Status {
     use matrix::Status as S;
     if let Some(v) = t.verdicts.last() {
-        return match v.status.as_str() {
-            "pass" => S::Pass,
-            "fail" => S::Fail,
-            "unsupported-by-iut" => S::UnsupportedByIut,
-            "unsupported-by-environment" => S::UnsupportedByEnvironment,
-            _ => S::InfraError,
+        return match v.status {
+            VerdictWord::Pass => S::Pass,
+            VerdictWord::Fail => S::Fail,
+            VerdictWord::UnsupportedByIut => S::UnsupportedByIut,
+            VerdictWord::UnsupportedByEnvironment => S::UnsupportedByEnvironment,
+            VerdictWord::InfraError => S::InfraError,
         };
     }
     match t.status {

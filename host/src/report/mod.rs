@@ -230,7 +230,7 @@ pub(crate) mod fixture {
         crash.evidence = vec!["client/logs/run/cmd-0.stderr".into(), "capture.pcap#frame=12".into()];
         crash.verdicts = vec![VerdictResult {
             plugin: "interop".into(),
-            status: "fail".into(),
+            status: VerdictWord::Fail,
             reasons: vec!["no 1-RTT packet from the server".into()],
             evidence: vec![],
         }];

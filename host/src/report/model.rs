@@ -474,24 +474,58 @@ fn phase_result(p: &PhaseReport, stopped: bool) -> PhaseResult {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerdictResult {
     pub plugin: String,
-    /// `pass`, `fail`, `unsupported-by-iut`, `unsupported-by-environment`, `infra-error`.
-    pub status: String,
+    pub status: VerdictWord,
     pub reasons: Vec<String>,
     pub evidence: Vec<String>,
 }
 
+/// A verdict's status as the reports spell it (the contract's `verdict-status`, which the
+/// generated bindings cannot serialise), so a saved summary reads back to the same value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictWord {
+    Pass,
+    Fail,
+    UnsupportedByIut,
+    UnsupportedByEnvironment,
+    InfraError,
+}
+
+impl VerdictWord {
+    pub fn word(self) -> &'static str {
+        match self {
+            VerdictWord::Pass => "pass",
+            VerdictWord::Fail => "fail",
+            VerdictWord::UnsupportedByIut => "unsupported-by-iut",
+            VerdictWord::UnsupportedByEnvironment => "unsupported-by-environment",
+            VerdictWord::InfraError => "infra-error",
+        }
+    }
+}
+
+impl std::fmt::Display for VerdictWord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl From<VerdictStatus> for VerdictWord {
+    fn from(s: VerdictStatus) -> Self {
+        match s {
+            VerdictStatus::Pass => VerdictWord::Pass,
+            VerdictStatus::Fail => VerdictWord::Fail,
+            VerdictStatus::UnsupportedByIut => VerdictWord::UnsupportedByIut,
+            VerdictStatus::UnsupportedByEnvironment => VerdictWord::UnsupportedByEnvironment,
+            VerdictStatus::InfraError => VerdictWord::InfraError,
+        }
+    }
+}
+
 impl VerdictResult {
     pub fn new(plugin: &str, v: &Verdict) -> Self {
-        let status = match v.status {
-            VerdictStatus::Pass => "pass",
-            VerdictStatus::Fail => "fail",
-            VerdictStatus::UnsupportedByIut => "unsupported-by-iut",
-            VerdictStatus::UnsupportedByEnvironment => "unsupported-by-environment",
-            VerdictStatus::InfraError => "infra-error",
-        };
         VerdictResult {
             plugin: plugin.into(),
-            status: status.into(),
+            status: v.status.into(),
             reasons: v.reasons.clone(),
             evidence: v.evidence.clone(),
         }
@@ -506,6 +540,22 @@ mod tests {
         let mut r = TestResult::skipped(name, "x");
         r.status = s;
         r
+    }
+
+    // Every verdict status is written with the report's word and read back to itself.
+    #[test]
+    fn verdict_words_round_trip() {
+        for w in [
+            VerdictWord::Pass,
+            VerdictWord::Fail,
+            VerdictWord::UnsupportedByIut,
+            VerdictWord::UnsupportedByEnvironment,
+            VerdictWord::InfraError,
+        ] {
+            let json = serde_json::to_string(&w).unwrap();
+            assert_eq!(json, format!("\"{}\"", w.word()));
+            assert_eq!(serde_json::from_str::<VerdictWord>(&json).unwrap(), w);
+        }
     }
 
     // The seed's precedence decides the experiment status.

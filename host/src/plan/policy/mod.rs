@@ -160,8 +160,8 @@ impl Policy {
         image::check_image_bases(self, plans)
     }
 
-    /// Judges an environment plugin's deployment plan. `run_dir` is the test's run directory,
-    /// under which every mount's `dir` must stay.
+    /// Judges an environment plugin's deployment plan. Mounts name the host's directories;
+    /// the Docker executor confines the paths behind those names when it binds them.
     ///
     /// # Errors
     /// Every violation at once.
