@@ -10,7 +10,7 @@ VENV := $(PANTHER_CACHE)/venv
 STAMPS := $(PANTHER_CACHE)/stamps
 HOST_BIN := target/debug/panther-host
 
-.PHONY: all setup setup-rust setup-apt setup-python plugins plugins-rust plugins-python check-plugins build test demo bench clean-cache
+.PHONY: all setup setup-rust setup-apt setup-python plugins plugins-rust plugins-python check-plugins build install test demo bench clean-cache
 
 all: build
 
@@ -83,6 +83,41 @@ check-plugins: plugins-rust
 build:
 	@echo "==> building panther-host"
 	@$(CARGO) build -p panther-host
+
+## ---------------------------------------------------------------- install
+# `make install PREFIX=DIR`: the binary in DIR/bin, the plugin components (plugins-dist/*.wasm,
+# the Python one if `make plugins` built it, and plugins.lock) in DIR/share/panther-host/plugins,
+# where the binary finds them relative to itself. Builds nothing but the host: the committed
+# components are the ones installed. Components no longer in plugins-dist/ are removed from
+# there, so the installed set is always the repository's.
+PREFIX ?= $(HOME)/.local
+# The binary to install; empty means a release build made here (the e2e test passes its own).
+INSTALL_BIN ?=
+PLUGIN_SHARE = $(PREFIX)/share/panther-host/plugins
+install:
+	@if [ -z "$(INSTALL_BIN)" ]; then \
+	  echo "==> building panther-host (release)"; \
+	  $(CARGO) build --release -q -p panther-host || exit 1; \
+	fi
+	@bin="$(or $(INSTALL_BIN),target/release/panther-host)"; dest="$(PREFIX)/bin/panther-host"; \
+	mkdir -p "$(PREFIX)/bin" "$(PLUGIN_SHARE)" || exit 1; \
+	if cmp -s "$$bin" "$$dest"; then \
+	  echo "==> $$dest: up to date"; \
+	else \
+	  echo "==> installing $$bin as $$dest"; install -m 0755 "$$bin" "$$dest" || exit 1; \
+	fi; \
+	n=0; changed=0; \
+	for f in plugins-dist/*.wasm plugins-dist/plugins.lock; do \
+	  to="$(PLUGIN_SHARE)/$$(basename "$$f")"; n=$$((n + 1)); \
+	  cmp -s "$$f" "$$to" || { install -m 0644 "$$f" "$$to" || exit 1; changed=$$((changed + 1)); }; \
+	done; \
+	for f in "$(PLUGIN_SHARE)"/*.wasm; do \
+	  [ -e "$$f" ] && [ ! -e "plugins-dist/$$(basename "$$f")" ] && { echo "    removing $$f (no longer in plugins-dist/)"; rm -f "$$f"; }; \
+	done; \
+	echo "==> plugins in $(PLUGIN_SHARE): $$n files, $$changed copied, the rest up to date"; \
+	[ -f plugins-dist/aioquic.wasm ] || echo "    (no Python plugin aioquic.wasm: \`make plugins-python install\` adds it)"; \
+	case ":$$PATH:" in *":$(abspath $(PREFIX))/bin:"*) ;; *) echo "    note: $(PREFIX)/bin is not on PATH";; esac; \
+	echo "    try: $(PREFIX)/bin/panther-host plugins list"
 
 test: setup plugins check-plugins
 	@echo "==> running the plugins' own unit tests (native target)"

@@ -24,3 +24,5 @@ mod import;
 mod text;
 // kill -9 of the host, a panic in a test's drive, `clean`, run ids within one second.
 mod lifecycle;
+// `make install` and the installed binary; commands without a file use the embedded demo.
+mod install;

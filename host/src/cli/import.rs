@@ -46,7 +46,7 @@ pub fn run(cmd: &ImportCmd, g: &GlobalArgs) -> u8 {
         let mut opts = crate::plugin::HostOptions::new(g.plugin_dirs(), &g.cache_root());
         opts.locked = g
             .locked
-            .then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
+            .then(|| crate::plugin::bundled_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
         match crate::plugin::PluginHost::open(opts) {
             Ok(h) => Some(h.plugins().iter().map(|p| p.info.clone()).collect::<Vec<_>>()),
             Err(e) => {

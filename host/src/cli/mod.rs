@@ -6,7 +6,7 @@
 //! be carried out (config, plugin, policy or executor error; for `run`, also when any test's
 //! plans were refused, even if the other tests ran); 130 interrupted (Ctrl-C).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -29,6 +29,21 @@ pub const EXIT_ERROR: u8 = 2;
 /// Exit code: interrupted by Ctrl-C.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// `experiments/demo.toml`, built in so that `run`, `plan` and `validate` without a file work
+/// from any directory, including where an installed binary has no repository around it.
+pub const EMBEDDED_DEMO: &str = include_str!("../../../experiments/demo.toml");
+/// The name diagnostics give the embedded demo: not a path, so nobody looks for it on disk.
+pub const EMBEDDED_DEMO_NAME: &str = "<embedded>/demo.toml";
+
+/// The experiment in `file`, or the embedded demo when no file is given. The demo names no
+/// file of its own; its `output_dir` is relative to the current directory, as for any file.
+pub fn load_experiment(file: Option<&Path>) -> Result<crate::config::Experiment, crate::config::ConfigError> {
+    match file {
+        Some(f) => crate::config::load(f),
+        None => crate::config::load_str(EMBEDDED_DEMO_NAME, EMBEDDED_DEMO),
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "panther-host",
@@ -46,7 +61,8 @@ pub struct Cli {
 /// Options every subcommand understands.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Another directory of plugin components (repeatable); plugins-dist/ is always searched.
+    /// Another directory of plugin components (repeatable); the bundled plugins are always
+    /// searched (`../share/panther-host/plugins` next to an installed binary, or plugins-dist/).
     #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
     pub plugin_dirs: Vec<PathBuf>,
     /// Refuse any component that plugins.lock does not pin with the same sha256.
@@ -89,11 +105,11 @@ impl GlobalArgs {
         self.cache_dir.clone().unwrap_or_else(crate::run::default_cache_root)
     }
 
-    /// Plugin directories in search order: plugins-dist/ (found next to the binary's workspace,
-    /// or in the current directory), `$PANTHER_PLUGIN_PATH`, then `--plugin-dir`s.
+    /// Plugin directories in search order: the bundled plugins ([`crate::plugin::bundled_dir`]),
+    /// `$PANTHER_PLUGIN_PATH`, then `--plugin-dir`s.
     pub fn plugin_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = vec![];
-        if let Some(d) = crate::run::bundled_plugin_dir() {
+        if let Some(d) = crate::plugin::bundled_dir() {
             dirs.push(d);
         }
         if let Some(p) = std::env::var_os("PANTHER_PLUGIN_PATH") {
@@ -114,7 +130,7 @@ pub fn open_plugins(
         limits: crate::plugin::Limits::default(),
         locked: g
             .locked
-            .then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock")),
+            .then(|| crate::plugin::bundled_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock")),
     };
     let host =
         crate::plugin::PluginHost::open(opts).map_err(|e| Box::new(e) as Box<dyn miette::Diagnostic + Send + Sync>)?;
@@ -126,8 +142,13 @@ pub fn open_plugins(
 
 /// Loads an experiment, opens the plugins and checks the one against the other; prints every
 /// problem and returns the exit code on failure.
-pub fn open_session(file: &std::path::Path, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
-    let experiment = crate::config::load(file).map_err(|e| {
+pub fn open_session(file: &Path, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
+    open_session_or_demo(Some(file), g)
+}
+
+/// [`open_session`], with the embedded demo when `file` is `None`.
+pub fn open_session_or_demo(file: Option<&Path>, g: &GlobalArgs) -> Result<crate::run::Session, u8> {
+    let experiment = load_experiment(file).map_err(|e| {
         print_error(&e);
         EXIT_ERROR
     })?;
@@ -224,6 +245,16 @@ mod tests {
         assert!(run.contains("also when the policy refused any test's plans"), "{run}");
         let validate = cmd.find_subcommand_mut("validate").unwrap().render_long_help().to_string();
         assert!(validate.contains("2 it is not or a plan is refused"), "{validate}");
+    }
+
+    // Without a file, commands get the demo, named as built in; its output directory is
+    // relative, so results land under the current directory wherever the binary is.
+    #[test]
+    fn no_file_means_the_embedded_demo() {
+        let e = load_experiment(None).unwrap();
+        assert_eq!((e.path.to_str(), e.name.as_str(), e.tests.len()), (Some(EMBEDDED_DEMO_NAME), "demo", 2));
+        assert!(e.settings.output_dir.is_relative());
+        assert_eq!(&*e.source, EMBEDDED_DEMO);
     }
 
     #[test]

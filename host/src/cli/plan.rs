@@ -1,8 +1,9 @@
 //! `panther-host plan`: ask plugins for plans and print them; run nothing.
 //!
-//! Two forms: `plan FILE` plans every test of an experiment exactly as `run` would (ports
-//! allocated, placeholders rendered, policy checked); `plan --plugin NAME --role ROLE` asks one
-//! plugin for one raw plan, placeholders left in, to see what a plugin says.
+//! Two forms: `plan [FILE]` plans every test of an experiment (without FILE, the embedded demo)
+//! exactly as `run` would (ports allocated, placeholders rendered, policy checked);
+//! `plan --plugin NAME --role ROLE` asks one plugin for one raw plan, placeholders left in, to
+//! see what a plugin says.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -61,9 +62,9 @@ impl From<EnvArg> for EnvironmentKind {
 
 /// Ask the plugins for plans, check and render them, and print them; run nothing.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["experiment", "plugin"]))]
+#[command(group = clap::ArgGroup::new("what").args(["experiment", "plugin"]))]
 pub struct PlanCmd {
-    /// An experiment file: plan every test as `run` would.
+    /// An experiment file: plan every test as `run` would [default: the demo, experiments/demo.toml, built into the binary].
     pub experiment: Option<PathBuf>,
     /// One plugin: print its raw plan for one role, placeholders left in.
     #[arg(long, requires = "role")]
@@ -93,10 +94,9 @@ pub struct PlanCmd {
 
 /// Runs `plan`.
 pub fn run(cmd: &PlanCmd, g: &GlobalArgs) -> u8 {
-    match (&cmd.experiment, &cmd.plugin) {
-        (Some(file), _) => plan_file(cmd, file, g),
-        (None, Some(plugin)) => plan_plugin(cmd, plugin, g),
-        (None, None) => unreachable!("clap requires one of them"),
+    match &cmd.plugin {
+        Some(plugin) => plan_plugin(cmd, plugin, g),
+        None => plan_file(cmd, cmd.experiment.as_deref(), g),
     }
 }
 
@@ -192,8 +192,8 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
     }
 }
 
-fn plan_file(cmd: &PlanCmd, file: &std::path::Path, g: &GlobalArgs) -> u8 {
-    let session = match super::open_session(file, g) {
+fn plan_file(cmd: &PlanCmd, file: Option<&std::path::Path>, g: &GlobalArgs) -> u8 {
+    let session = match super::open_session_or_demo(file, g) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -198,7 +198,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             Ok(if failed { EXIT_ERROR } else { EXIT_OK })
         }
         PluginsAction::Lock { dir } => {
-            let dir = match dir.clone().or_else(crate::run::bundled_plugin_dir) {
+            let dir = match dir.clone().or_else(crate::plugin::bundled_dir) {
                 Some(d) => d,
                 None => {
                     eprintln!(

@@ -12,9 +12,8 @@ use super::{GlobalArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TEST_FAILED}
     after_help = "Exit codes: 0 every test passed, 1 a test failed, 2 the run could not be carried out (experiment file, plugin, policy or executor error; also when the policy refused any test's plans, even if the other tests ran), 130 interrupted."
 )]
 pub struct RunCmd {
-    /// The experiment file (TOML); `experiments/demo.toml` is the embedded default.
-    #[arg(default_value = "experiments/demo.toml")]
-    pub experiment: PathBuf,
+    /// The experiment file (TOML) [default: the demo, experiments/demo.toml, built into the binary].
+    pub experiment: Option<PathBuf>,
     /// Write results here instead of the experiment's `output_dir`.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
@@ -25,7 +24,7 @@ pub struct RunCmd {
 
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
 pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
-    let session = match super::open_session(&cmd.experiment, g) {
+    let session = match super::open_session_or_demo(cmd.experiment.as_deref(), g) {
         Ok(s) => s,
         Err(code) => return code,
     };

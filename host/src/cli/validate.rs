@@ -1,5 +1,6 @@
-//! `panther-host validate FILE`: checks an experiment file and the plugins it names; runs
-//! nothing. `validate --explain RULE` prints the documentation of a policy rule.
+//! `panther-host validate [FILE]`: checks an experiment file (without FILE, the embedded demo)
+//! and the plugins it names; runs nothing. `validate --explain RULE` prints the documentation
+//! of a policy rule.
 //!
 //! Parsing and printing only: the checks are `config::load`, `config::check_plugins_among`
 //! and, as `run` and `plan` do, `run::planning::plan_experiment` (every plan rendered and judged
@@ -19,8 +20,8 @@ use crate::plan::policy::RULES;
     after_help = "Exit codes: 0 the file is valid and the policy accepts every plan, 2 it is not or a plan is refused (every problem is printed on stderr)."
 )]
 pub struct ValidateCmd {
-    /// The experiment file (TOML; see docs/EXPERIMENTS.md).
-    #[arg(value_name = "FILE", required_unless_present = "explain")]
+    /// The experiment file (TOML; see docs/EXPERIMENTS.md) [default: the demo, experiments/demo.toml, built into the binary].
+    #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Print the documentation of a policy rule and exit (`--explain list` lists them).
     #[arg(long, value_name = "RULE", conflicts_with = "file")]
@@ -35,14 +36,14 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
     if let Some(rule) = &cmd.explain {
         return explain(rule);
     }
-    let file = cmd.file.as_deref().expect("clap requires FILE without --explain");
-    let exp = match config::load(file) {
+    let exp = match super::load_experiment(cmd.file.as_deref()) {
         Ok(e) => e,
         Err(e) => {
             super::print_error(&e);
             return EXIT_ERROR;
         }
     };
+    let file = exp.path.clone();
     let services: usize = exp.tests.iter().map(|t| t.services.len()).sum();
     let tests = plural(exp.tests.len(), "test");
     if cmd.no_plugins {
@@ -50,9 +51,8 @@ pub fn run(cmd: &ValidateCmd, g: &GlobalArgs) -> u8 {
         return EXIT_OK;
     }
     let mut opts = crate::plugin::HostOptions::new(g.plugin_dirs(), &g.cache_root());
-    opts.locked = g
-        .locked
-        .then(|| crate::run::bundled_plugin_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
+    opts.locked =
+        g.locked.then(|| crate::plugin::bundled_dir().unwrap_or_else(|| "plugins-dist".into()).join("plugins.lock"));
     let host = match crate::plugin::PluginHost::open(opts) {
         Ok(h) => h,
         Err(e) => {
@@ -164,7 +164,7 @@ mod tests {
         v: ValidateCmd,
     }
 
-    // FILE is required unless --explain is given, and the two exclude each other.
+    // FILE is optional (the embedded demo), and FILE and --explain exclude each other.
     #[test]
     fn parses() {
         let t = T::try_parse_from(["x", "e.toml", "--no-plugins"]).unwrap();
@@ -172,7 +172,7 @@ mod tests {
         assert!(t.v.no_plugins);
         let t = T::try_parse_from(["x", "--explain", "no-shell"]).unwrap();
         assert_eq!(t.v.explain.as_deref(), Some("no-shell"));
-        assert!(T::try_parse_from(["x"]).is_err());
+        assert_eq!(T::try_parse_from(["x"]).unwrap().v.file, None);
         assert!(T::try_parse_from(["x", "e.toml", "--explain", "no-shell"]).is_err());
     }
 

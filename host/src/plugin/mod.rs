@@ -122,6 +122,35 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("panther-host").join("components")
 }
 
+/// Where `make install` puts the plugins, relative to the installed binary's directory.
+pub const INSTALLED_DIR: &str = "../share/panther-host/plugins";
+
+/// The plugins that ship with this build, the first that exists of:
+/// `<exe>/../share/panther-host/plugins` (`make install`), the `plugins-dist/` of the workspace
+/// the binary lives in (`target/…`) or was built in, `plugins-dist/` in the current directory.
+/// Only the last depends on the working directory, so an installed binary finds its plugins
+/// from anywhere, and a workspace build keeps finding its own.
+pub fn bundled_dir() -> Option<PathBuf> {
+    // `current_exe` is the resolved path on Linux, so a symlink to the binary (say in ~/bin)
+    // finds the share directory of the real one.
+    let exe = std::env::current_exe().ok();
+    let installed = exe
+        .as_deref()
+        .and_then(Path::parent)
+        .map(|bin| bin.join(INSTALLED_DIR))
+        .filter(|d| d.is_dir())
+        .map(|d| d.canonicalize().unwrap_or(d));
+    let from_exe = exe.as_deref().and_then(|exe| {
+        exe.ancestors()
+            .find(|a| a.join("plugins-dist").is_dir() && a.join("wit").is_dir())
+            .map(|a| a.join("plugins-dist"))
+    });
+    let from_build =
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|p| p.join("plugins-dist")).filter(|p| p.is_dir());
+    let from_cwd = Some(PathBuf::from("plugins-dist")).filter(|p| p.is_dir());
+    installed.or(from_exe).or(from_build).or(from_cwd)
+}
+
 /// A component that passed verification, and what it said about itself.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifiedComponent {
