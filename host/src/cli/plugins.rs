@@ -269,7 +269,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report).expect("json"));
             } else {
-                println!("PluginHost::open, all plugins, warm cache: {:.2} ms", report.open_all_warm_ms);
+                println!("PluginHost::open, all plugins, warm cache and index: {:.2} ms", report.open_all_warm_ms);
                 println!(
                     "{:<22} {:>9} {:>12} {:>11} {:>9} {:>10}",
                     "plugin", "wasm KB", "compile ms", "warm ms", "call µs", "calls/s"

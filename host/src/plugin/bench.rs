@@ -3,7 +3,8 @@
 //!
 //! Measures, per plugin: cold compile (`Component::new`, no cache), warm admission (read, hash,
 //! load the precompiled artifact, check the shape, link, `describe()`), one instantiate + call,
-//! and calls per second. Also the whole `PluginHost::open` with a warm cache.
+//! and calls per second. Also the whole `PluginHost::open` with a warm cache and describe index,
+//! which loads no component (each is loaded on its first call).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,7 +29,8 @@ pub struct PluginTimes {
 /// The whole report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
-    /// `PluginHost::open` over every plugin directory with a warm cache (engine included).
+    /// `PluginHost::open` over every plugin directory with a warm cache and describe index
+    /// (engine included, no component loaded).
     pub open_all_warm_ms: f64,
     pub plugins: Vec<PluginTimes>,
 }

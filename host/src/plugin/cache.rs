@@ -62,6 +62,12 @@ impl Cache {
         &self.dir
     }
 
+    /// The engine's part of every key: artifacts (and index entries) of another engine are
+    /// never used.
+    pub fn engine_key(&self) -> &str {
+        &self.engine_key
+    }
+
     fn paths(&self, wasm_sha256: &str) -> (PathBuf, PathBuf) {
         let stem = format!("{wasm_sha256}-{}", self.engine_key);
         (self.dir.join(format!("{stem}.cwasm")), self.dir.join(format!("{stem}.json")))
@@ -90,7 +96,8 @@ impl Cache {
         Ok((component, CacheOutcome::Compiled))
     }
 
-    fn load(&self, engine: &Engine, wasm_sha256: &str) -> Option<Component> {
+    /// The cached component for `wasm_sha256`, if a verified entry exists.
+    pub(crate) fn load(&self, engine: &Engine, wasm_sha256: &str) -> Option<Component> {
         let (cwasm, json) = self.paths(wasm_sha256);
         let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(&json).ok()?).ok()?;
         if sidecar.wasm_sha256 != wasm_sha256 || sidecar.engine != self.engine_key {
@@ -128,7 +135,7 @@ impl Cache {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }

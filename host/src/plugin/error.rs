@@ -213,6 +213,10 @@ pub enum CallError {
     /// The plugin exists but exports the other world.
     #[error("plugin `{plugin}` is not a{} plugin", match expected { super::World::Service => " service", super::World::Environment => "n environment" })]
     WrongWorld { plugin: String, expected: super::World },
+    /// A plugin admitted from the describe index could not be loaded when it was first called,
+    /// or its component no longer matches the index.
+    #[error("cannot load plugin `{plugin}` from `{}`: {message}", path.display())]
+    Unloadable { plugin: String, path: PathBuf, message: String },
 }
 
 fn plugin_error_text(e: &types::PluginError) -> String {
@@ -275,6 +279,7 @@ impl Diagnostic for CallError {
             CallError::Trap { limit: None, .. } => "panther::plugin::trap",
             CallError::NotFound { .. } => "panther::plugin::not_found",
             CallError::WrongWorld { .. } => "panther::plugin::wrong_world",
+            CallError::Unloadable { .. } => "panther::plugin::unloadable",
         };
         Some(Box::new(c))
     }
@@ -306,6 +311,9 @@ impl Diagnostic for CallError {
             }
             CallError::NotFound { .. } => "`panther-host plugins list` shows the installed plugins".into(),
             CallError::WrongWorld { .. } => "`panther-host plugins list` shows each plugin's kind".into(),
+            CallError::Unloadable { .. } => {
+                "run the command again (the host re-admits the file in full); `panther-host plugins verify FILE` says whether the file itself is acceptable".into()
+            }
         };
         Some(Box::new(h))
     }

@@ -7,6 +7,12 @@
 //! `describe()` in the sandbox. A file that fails is kept as a [`Refusal`] with its reason;
 //! it never stops the others from loading.
 //!
+//! A component admitted before (same sha256, same engine) is answered from the describe
+//! [`index`] after the size cap, the pin and the sniffing, without being loaded: most commands
+//! call a few plugins, and loading one Python plugin costs more than listing all of them. Its
+//! component is loaded, its type checked again and its `describe()` compared with the index
+//! when it is first called.
+//!
 //! Every call ([`PluginHost::plan`], [`PluginHost::assess`], [`PluginHost::deploy`]) runs in a
 //! fresh store instantiated from a cached `InstancePre` (~10 µs), under fuel, an epoch deadline,
 //! a memory cap and a stack cap (see [`sandbox`]). A trap never outlives its call, so the host
@@ -18,13 +24,14 @@
 pub mod bench;
 pub mod cache;
 pub mod error;
+pub mod index;
 pub mod lock;
 pub mod sandbox;
 pub mod verify;
 pub mod wit;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -39,7 +46,7 @@ use sandbox::HostState;
 use wit::latest::{environment as env_world, service as svc_world};
 
 /// Which world a plugin exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum World {
     /// `panther:plugin/service`: IUTs and testers (`plan`, `assess`).
@@ -81,6 +88,11 @@ pub const DEFAULT_FUEL: u64 = 1_000_000_000;
 /// Largest value (plan, verdict, deployment) a call may return, measured as JSON. A plan is
 /// guest output the host keeps, renders and logs; multi-megabyte plans are bugs.
 pub const MAX_RESULT_BYTES: usize = 4 << 20;
+
+/// Largest `describe()` result accepted, measured as JSON. The largest real one (ivy, every
+/// test and parameter documented) is a few kilobytes; the index stores it, so it is bounded
+/// like any other plugin output.
+pub const MAX_DESCRIBE_BYTES: usize = 1 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -165,7 +177,8 @@ pub struct VerifiedComponent {
     pub cache: CacheOutcome,
 }
 
-/// A loaded plugin, ready to call.
+/// An admitted plugin, ready to call. Its component is loaded when it is admitted in full, or
+/// on its first call when it was admitted from the [`index`].
 #[derive(Clone, serde::Serialize)]
 pub struct LoadedPlugin {
     pub info: types::PluginInfo,
@@ -175,10 +188,26 @@ pub struct LoadedPlugin {
     pub contract: wit::Version,
     pub world: World,
     pub imports: Vec<String>,
+    /// Shared by clones, so a plugin is loaded once however often it was cloned; a failed load
+    /// is kept too, so every later call gives the same error without loading again.
     #[serde(skip)]
-    pre: Pre,
+    pre: Arc<OnceLock<Result<Pre, String>>>,
     #[serde(skip)]
     label: Arc<str>,
+    #[serde(skip)]
+    from_index: bool,
+}
+
+impl LoadedPlugin {
+    /// Whether it was admitted from the describe index, without loading its component.
+    pub fn from_index(&self) -> bool {
+        self.from_index
+    }
+
+    /// Whether its component is loaded and linked: admitted in full, or called since.
+    pub fn is_loaded(&self) -> bool {
+        self.pre.get().is_some_and(|r| r.is_ok())
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -203,6 +232,7 @@ pub struct PluginHost {
     engine: Engine,
     linker: Linker<HostState>,
     cache: cache::Cache,
+    index: index::Index,
     limits: Limits,
     lock: Option<(PathBuf, lock::LockFile)>,
     plugins: Vec<LoadedPlugin>,
@@ -225,6 +255,7 @@ impl PluginHost {
     /// # Errors
     /// Only when the engine cannot be set up or `opts.locked` names an unreadable lock file.
     pub fn open(opts: HostOptions) -> Result<PluginHost, PluginError> {
+        let opened = std::time::Instant::now();
         let engine = sandbox::engine(&opts.limits).map_err(PluginError::Engine)?;
         sandbox::start_ticker(&engine);
         let linker = sandbox::linker(&engine).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
@@ -233,8 +264,9 @@ impl PluginHost {
             None => None,
         };
         let cache = cache::Cache::new(opts.cache_dir.clone(), &engine);
+        let index = index::Index::new(opts.cache_dir.clone(), cache.engine_key());
         let mut host =
-            PluginHost { engine, linker, cache, limits: opts.limits, lock, plugins: vec![], refused: vec![] };
+            PluginHost { engine, linker, cache, index, limits: opts.limits, lock, plugins: vec![], refused: vec![] };
 
         let mut files = vec![];
         for dir in &opts.plugin_dirs {
@@ -273,6 +305,13 @@ impl PluginHost {
         }
         host.check_missing_pins();
         host.plugins.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        let indexed = host.plugins.iter().filter(|p| p.from_index).count();
+        tracing::debug!(
+            "opened {} plugins ({indexed} from the describe index, none of those loaded), {} refused, in {:.1} ms",
+            host.plugins.len(),
+            host.refused.len(),
+            opened.elapsed().as_secs_f64() * 1e3
+        );
         Ok(host)
     }
 
@@ -290,7 +329,26 @@ impl PluginHost {
         }
     }
 
+    /// Admits one file: from the index when it holds this digest, else through the whole
+    /// pipeline. The size cap, the lock pin and the sniffing apply to both.
     fn admit(&self, path: &Path) -> Result<LoadedPlugin, Refusal> {
+        let refuse = |reason| Refusal { path: path.to_path_buf(), reason };
+        let (digest, head) = hash_file(path).map_err(refuse)?;
+        self.check_pin(path, &digest).map_err(refuse)?;
+        verify::sniff(&head).map_err(refuse)?;
+        if let Some(e) = self.index.get(&digest) {
+            return Ok(LoadedPlugin {
+                label: Arc::from(e.info.name.as_str()),
+                info: e.info,
+                path: path.to_path_buf(),
+                digest,
+                contract: e.contract,
+                world: e.world,
+                imports: e.imports,
+                pre: Arc::new(OnceLock::new()),
+                from_index: true,
+            });
+        }
         let (v, pre) = self.verify_inner(path, true)?;
         Ok(LoadedPlugin {
             label: Arc::from(v.info.name.as_str()),
@@ -300,8 +358,68 @@ impl PluginHost {
             contract: v.contract,
             world: v.world,
             imports: v.imports,
-            pre,
+            pre: Arc::new(OnceLock::from(Ok(pre))),
+            from_index: false,
         })
+    }
+
+    /// What calls `p`, loading its component on first use when it came from the index.
+    fn loaded<'a>(&self, p: &'a LoadedPlugin) -> Result<&'a Pre, CallError> {
+        p.pre.get_or_init(|| self.load_indexed(p)).as_ref().map_err(|message| CallError::Unloadable {
+            plugin: p.info.name.clone(),
+            path: p.path.clone(),
+            message: message.clone(),
+        })
+    }
+
+    /// Loads a plugin admitted from the index and checks that the index told the truth about
+    /// it: the component's type is checked as on admission, and a fresh `describe()` must equal
+    /// the one the rest of the host has already used. A disagreement removes the entry.
+    fn load_indexed(&self, p: &LoadedPlugin) -> Result<Pre, String> {
+        let started = std::time::Instant::now();
+        let stem = p.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let component = match self.cache.load(&self.engine, &p.digest) {
+            Some(c) => c,
+            None => {
+                // The precompiled artifact is gone or damaged, so compile the file; it must
+                // still be the one whose digest was pinned and indexed when the host opened.
+                let bytes = read_capped(&p.path).map_err(|r| r.to_string())?;
+                let now = hex::encode(Sha256::digest(&bytes));
+                if now != p.digest {
+                    return Err(format!(
+                        "the file changed since the host opened it (sha256 {} then, {} now); run the command again",
+                        p.digest, now
+                    ));
+                }
+                verify::sniff(&bytes).map_err(|r| r.to_string())?;
+                self.cache.load_or_compile(&self.engine, &bytes, &p.digest)?.0
+            }
+        };
+        let entry = self.index.path(&p.digest);
+        let stale = |what: &str| {
+            self.index.remove(&p.digest);
+            format!(
+                "{what} differs from the describe index entry `{}`; the entry was removed, run the command again",
+                entry.display()
+            )
+        };
+        let shape = verify::shape(&self.engine, &component, &stem).map_err(|r| stale(&format!("its type ({r})")))?;
+        if shape.world != p.world || shape.contract != p.contract || shape.imports != p.imports {
+            return Err(stale("its world, contract version or imports"));
+        }
+        let pre = self.prepare(&component, shape.world)?;
+        let loaded = started.elapsed();
+        let fresh = self.describe_pre(&pre, &stem).map_err(|m| format!("describe() failed: {m}"))?;
+        if fresh != p.info {
+            return Err(stale("what its describe() returns"));
+        }
+        tracing::debug!(
+            plugin = %p.info.name,
+            "loaded on first call in {:.1} ms (describe() checked against the index in {:.1} ms)",
+            loaded.as_secs_f64() * 1e3,
+            (started.elapsed() - loaded).as_secs_f64() * 1e3
+        );
+        Ok(pre)
     }
 
     /// Runs the whole admission pipeline on one file without loading it (for `plugins verify`).
@@ -331,18 +449,14 @@ impl PluginHost {
         let pre =
             self.prepare(&component, shape.world).map_err(|message| refuse(RefusalReason::Malformed { message }))?;
         let info = self.describe_pre(&pre, &stem).map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
-        let kind_ok = match shape.world {
-            World::Environment => info.kind == types::PluginKind::Environment,
-            World::Service => info.kind != types::PluginKind::Environment,
+        check_describe(&info, shape.world).map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
+        let entry = index::Entry {
+            world: shape.world,
+            contract: shape.contract,
+            imports: shape.imports.clone(),
+            info: info.clone(),
         };
-        if info.name.trim().is_empty() {
-            return Err(refuse(RefusalReason::BadDescribe { message: "it returned an empty name".into() }));
-        }
-        if !kind_ok {
-            let message =
-                format!("it says kind `{:?}` but exports the {} world", info.kind, shape.world).to_lowercase();
-            return Err(refuse(RefusalReason::BadDescribe { message }));
-        }
+        self.index.put(&digest, &entry);
         let v = VerifiedComponent {
             info,
             path: path.to_path_buf(),
@@ -436,6 +550,8 @@ impl PluginHost {
     /// # Errors
     /// [`CallError::Plugin`] when the plugin declines, [`CallError::Trap`] when it trapped or hit a
     /// limit, `NotFound`/`WrongWorld` when `plugin` is not a loaded service plugin.
+    /// [`CallError::Unloadable`] when the component of a plugin admitted from the index cannot
+    /// be loaded or no longer matches the index.
     pub fn plan(&self, plugin: &str, req: &types::PlanRequest) -> Result<types::ServicePlan, CallError> {
         let (p, pre) = self.service(plugin)?;
         self.call_fallible(p, "plan", |store| {
@@ -460,7 +576,10 @@ impl PluginHost {
     /// As for [`PluginHost::plan`].
     pub fn deploy(&self, plugin: &str, req: &env::DeployRequest) -> Result<env::DeploymentPlan, CallError> {
         let p = self.find(plugin)?;
-        let Pre::Environment(pre) = &p.pre else {
+        if p.world != World::Environment {
+            return Err(wrong_world(p, World::Environment));
+        }
+        let Pre::Environment(pre) = self.loaded(p)? else {
             return Err(wrong_world(p, World::Environment));
         };
         self.call_fallible(p, "deploy", |store| {
@@ -471,7 +590,11 @@ impl PluginHost {
     /// The loaded service plugin `plugin`, with what instantiates it.
     fn service(&self, plugin: &str) -> Result<(&LoadedPlugin, &svc_world::ServicePluginPre<HostState>), CallError> {
         let p = self.find(plugin)?;
-        match &p.pre {
+        // The world is known without loading: a wrong-world call loads nothing.
+        if p.world != World::Service {
+            return Err(wrong_world(p, World::Service));
+        }
+        match self.loaded(p)? {
             Pre::Service(pre) => Ok((p, pre)),
             _ => Err(wrong_world(p, World::Service)),
         }
@@ -543,6 +666,71 @@ impl PluginHost {
             CallError::Trap { plugin: label.to_string(), call, limit, message, guest_stderr }
         })
     }
+}
+
+/// The rules every `describe()` result meets, fresh from the plugin or read back from the index.
+pub(crate) fn check_describe(info: &types::PluginInfo, world: World) -> Result<(), String> {
+    if info.name.trim().is_empty() {
+        return Err("it returned an empty name".into());
+    }
+    let kind_ok = match world {
+        World::Environment => info.kind == types::PluginKind::Environment,
+        World::Service => info.kind != types::PluginKind::Environment,
+    };
+    if !kind_ok {
+        return Err(format!("it says kind `{:?}` but exports the {world} world", info.kind).to_lowercase());
+    }
+    let size = json_size(info);
+    if size > MAX_DESCRIBE_BYTES {
+        return Err(format!("it returned {size} bytes (as JSON); the limit is {MAX_DESCRIBE_BYTES}"));
+    }
+    Ok(())
+}
+
+/// The sha256 of a file and its first bytes (enough to sniff), read in chunks: the index
+/// answers most files, and their bytes are not needed beyond the digest.
+fn hash_file(path: &Path) -> Result<(String, Vec<u8>), RefusalReason> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| RefusalReason::Unreadable { message: e.to_string() };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let len = f.metadata().map_err(unreadable)?.len();
+    if len > verify::MAX_COMPONENT_BYTES {
+        return Err(RefusalReason::TooLarge { bytes: len, limit: verify::MAX_COMPONENT_BYTES });
+    }
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        // The file may grow after the size check; the cap holds for what is hashed.
+        if total > verify::MAX_COMPONENT_BYTES {
+            return Err(RefusalReason::TooLarge { bytes: total, limit: verify::MAX_COMPONENT_BYTES });
+        }
+        if head.len() < 4096 {
+            let take = n.min(4096 - head.len());
+            head.extend_from_slice(&buf[..take]);
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), head))
+}
+
+/// The whole file, refused when over the size cap.
+fn read_capped(path: &Path) -> Result<Vec<u8>, RefusalReason> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| RefusalReason::Unreadable { message: e.to_string() };
+    let f = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = vec![];
+    f.take(verify::MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > verify::MAX_COMPONENT_BYTES {
+        return Err(RefusalReason::TooLarge { bytes: bytes.len() as u64, limit: verify::MAX_COMPONENT_BYTES });
+    }
+    Ok(bytes)
 }
 
 fn wrong_world(p: &LoadedPlugin, expected: World) -> CallError {

@@ -13,7 +13,7 @@ pub use since_v0_1_0 as latest;
 pub const SUPPORTED_RANGE: (Version, Version) = (Version(0, 1, 0), Version(0, 1, u32::MAX));
 
 /// A contract version, `panther:plugin@MAJOR.MINOR.PATCH`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Version(pub u32, pub u32, pub u32);
 
 impl Version {
