@@ -137,6 +137,8 @@ bench: setup plugins
 	@$(CARGO) build --release -q -p panther-host
 	@echo "==> plugin host: load, instantiate, plan"
 	@target/release/panther-host plugins bench
+	@echo "==> start-up with warm caches: plugins list and validate (median wall ms, peak RSS)"
+	@python3 tests/bench/startup.py target/release/panther-host
 	@echo "==> orchestration overhead per test (experiments/bench-overhead.toml, 30 tests)"
 	@rm -rf target/bench-out && target/release/panther-host -q run experiments/bench-overhead.toml --output-dir target/bench-out >/dev/null
 	@python3 tests/bench/overhead.py target/bench-out
