@@ -19,7 +19,7 @@ pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcom
 pub use judge::TestStatus;
 pub use planning::{plan_experiment, plan_test, PlannedTest, Session};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `~/.cache/panther-host` (or `$XDG_CACHE_HOME/panther-host`).
 pub fn default_cache_root() -> PathBuf {
@@ -27,19 +27,4 @@ pub fn default_cache_root() -> PathBuf {
         return PathBuf::from(x).join("panther-host");
     }
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache").join("panther-host")
-}
-
-/// The `plugins-dist/` that ships with this build: next to the workspace the binary was built
-/// in, or in the current directory. Does not depend on the working directory when the binary
-/// lives in the workspace's `target/`.
-pub fn bundled_plugin_dir() -> Option<PathBuf> {
-    let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors()
-            .find(|a| a.join("plugins-dist").is_dir() && a.join("wit").is_dir())
-            .map(|a| a.join("plugins-dist"))
-    });
-    let from_build =
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|p| p.join("plugins-dist")).filter(|p| p.is_dir());
-    let from_cwd = Some(PathBuf::from("plugins-dist")).filter(|p| p.is_dir());
-    from_exe.or(from_build).or(from_cwd)
 }
