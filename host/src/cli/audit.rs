@@ -525,14 +525,6 @@ mod tests {
             description: "server".into(),
         };
         ServicePlan {
-            phases: Phases {
-                pre_compile: vec![],
-                compile: vec![],
-                post_compile: vec![],
-                pre_run: vec![],
-                run: vec![run],
-                post_run: vec![],
-            },
             image: Some(ImageSpec {
                 name: "picoquic".into(),
                 base: "panther-base:bookworm".into(),
@@ -556,6 +548,7 @@ mod tests {
             artifacts: vec![Artifact { kind: ArtifactKind::Qlog, path: "/run/qlog".into(), required: false }],
             capabilities: vec!["NET_ADMIN".into()],
             files: vec![("/run/work/conf".into(), "x=1".into())],
+            ..crate::plan::test_support::plan_with_run(vec![run])
         }
     }
 

@@ -66,22 +66,16 @@ pub fn check(
 pub(crate) mod test_support {
     use crate::plugin::types::*;
 
-    /// A plan whose only phase is one run command with `argv` and a key-log variable.
-    pub fn plan_running(argv: &[&str]) -> ServicePlan {
+    /// A plan with only these run commands: no image, ports, artifacts or files, ready when
+    /// started. Tests override what they need with `..plan_with_run(run)`.
+    pub fn plan_with_run(run: Vec<Command>) -> ServicePlan {
         ServicePlan {
             phases: Phases {
                 pre_compile: vec![],
                 compile: vec![],
                 post_compile: vec![],
                 pre_run: vec![],
-                run: vec![Command {
-                    argv: argv.iter().map(|s| s.to_string()).collect(),
-                    env: vec![("SSLKEYLOGFILE".into(), "{{files.keylog}}".into())],
-                    cwd: None,
-                    timeout_ms: None,
-                    critical: true,
-                    description: String::new(),
-                }],
+                run,
                 post_run: vec![],
             },
             image: None,
@@ -91,5 +85,17 @@ pub(crate) mod test_support {
             capabilities: vec![],
             files: vec![],
         }
+    }
+
+    /// A plan whose only phase is one run command with `argv` and a key-log variable.
+    pub fn plan_running(argv: &[&str]) -> ServicePlan {
+        plan_with_run(vec![Command {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            env: vec![("SSLKEYLOGFILE".into(), "{{files.keylog}}".into())],
+            cwd: None,
+            timeout_ms: None,
+            critical: true,
+            description: String::new(),
+        }])
     }
 }

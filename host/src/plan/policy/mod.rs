@@ -230,20 +230,9 @@ pub(crate) mod tests {
 
     pub(super) fn plan(run: Vec<Command>) -> ServicePlan {
         ServicePlan {
-            phases: Phases {
-                pre_compile: vec![],
-                compile: vec![],
-                post_compile: vec![],
-                pre_run: vec![],
-                run,
-                post_run: vec![],
-            },
-            image: None,
             ports: vec![Port { name: "quic".into(), number: 0, transport: Transport::Udp }],
             readiness: Readiness { condition: ReadinessCondition::PortBound("quic".into()), timeout_ms: 10_000 },
-            artifacts: vec![],
-            capabilities: vec![],
-            files: vec![],
+            ..crate::plan::test_support::plan_with_run(run)
         }
     }
 
