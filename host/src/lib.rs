@@ -6,6 +6,7 @@
 //!
 //! | module       | owns                                                                        |
 //! |--------------|-----------------------------------------------------------------------------|
+//! | [`contract`] | the host's names for what the WIT contract defines (phases, …)              |
 //! | [`config`]   | the experiment file: typed model, validation, file:line:col diagnostics     |
 //! | [`plugin`]   | discovery, verification, the wasmtime sandbox, calls into plugins           |
 //! | [`plan`]     | late binding of runtime values into plans, and the policy that judges them  |
@@ -21,6 +22,7 @@
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod events;
 pub mod evidence;
 pub mod exec;

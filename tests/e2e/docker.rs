@@ -45,15 +45,32 @@ fn daemon(test: &str) -> bool {
 
 /// Removes whatever a failing test left labelled with its run (teardown is in the test's
 /// happy path; a panic skips it).
-struct Cleanup(String);
+/// Removes what a run left, by its run id (unique per test here), or by its run key
+/// ([`Cleanup::run_dir`]) for runs of the real binary: their ids are timestamps, which runs of
+/// other tests started in the same second share.
+struct Cleanup {
+    value: String,
+    label: &'static str,
+}
+
+impl Cleanup {
+    fn run(id: String) -> Cleanup {
+        Cleanup { value: id, label: docker::LABEL_RUN }
+    }
+
+    fn run_dir(dir: &Path) -> Cleanup {
+        let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        Cleanup { value: docker::run_key(dir, &id), label: docker::LABEL_RUN_KEY }
+    }
+}
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let id = self.0.clone();
+        let (value, label) = (self.value.clone(), self.label);
         let _ = std::thread::spawn(move || {
             rt().block_on(async {
                 if let Ok(d) = docker::connect_daemon().await {
-                    docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
+                    docker::remove_labelled(&d, label, &value, false).await;
                 }
             })
         })
@@ -464,7 +481,7 @@ fn quic_go_server_and_aioquic_client_in_containers() {
         return;
     }
     let (_tmp, run, id) = prepare_run("qgo-aioquic");
-    let _cleanup = Cleanup(id.clone());
+    let _cleanup = Cleanup::run(id.clone());
     let test = "qgo_srv_aioquic_cli";
     write_www(&run, test);
     let client_plan = plan(
@@ -516,7 +533,7 @@ fn aioquic_server_and_quic_go_client_in_containers() {
         return;
     }
     let (_tmp, run, id) = prepare_run("aioquic-qgo");
-    let _cleanup = Cleanup(id.clone());
+    let _cleanup = Cleanup::run(id.clone());
     let test = "aioquic_srv_qgo_cli";
     write_www(&run, test);
     let client_plan = plan(
@@ -580,7 +597,7 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let id = run_id("net");
-    let _cleanup = Cleanup(id.clone());
+    let _cleanup = Cleanup::run(id.clone());
     rt().block_on(async {
         let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
         // Two tests side by side: distinct networks, no fixed subnet to collide on.
@@ -608,13 +625,48 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     });
 }
 
+// Two runs of different experiments started in the same second share a run id; each has its
+// own network names, and one's teardown leaves the other's things alone.
+#[test]
+fn runs_sharing_a_run_id_do_not_tear_down_each_other() {
+    if !daemon("runs_sharing_a_run_id_do_not_tear_down_each_other") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let id = run_id("same");
+    let _cleanup = Cleanup::run(id.clone());
+    rt().block_on(async {
+        let a = DockerExecutor::connect(tmp.path().join("exp-a").join(&id), &id, EventSink::null()).await.unwrap();
+        let b = DockerExecutor::connect(tmp.path().join("exp-b").join(&id), &id, EventSink::null()).await.unwrap();
+        let net = || Network { name: "test".into(), internal: true };
+        let na = a.create_network("t", &net(), None).await.unwrap();
+        let nb = b.create_network("t", &net(), None).await.unwrap();
+        assert_ne!(na, nb, "same run id and test, different runs: different networks");
+        let client = b.client().clone();
+        let exists = |n: &str| {
+            let (client, n) = (client.clone(), n.to_string());
+            async move {
+                client
+                    .inspect_network(&n, None::<docker::bollard::query_parameters::InspectNetworkOptions>)
+                    .await
+                    .is_ok()
+            }
+        };
+        a.teardown().await;
+        assert!(!exists(&na).await, "a's network is gone");
+        assert!(exists(&nb).await, "b's network survives a's teardown");
+        b.teardown().await;
+        assert!(!exists(&nb).await);
+    });
+}
+
 #[test]
 fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
     if !daemon("a_plan_without_placement_or_with_a_foreign_mount_is_refused") {
         return;
     }
     let (_tmp, run, id) = prepare_run("refuse");
-    let _cleanup = Cleanup(id.clone());
+    let _cleanup = Cleanup::run(id.clone());
     rt().block_on(async {
         let ex = DockerExecutor::connect(run.clone(), &id, EventSink::null()).await.unwrap();
         let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
@@ -751,7 +803,7 @@ fn run_experiment(file: &str, experiment: &str) -> (Option<i32>, String, PathBuf
         .next()
         .expect("a run directory")
         .path();
-    let cleanup = Cleanup(dir.file_name().unwrap().to_string_lossy().into_owned());
+    let cleanup = Cleanup::run_dir(&dir);
     let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap_or_default();
     let messages = format!("stdout:\n{stdout}\nstderr:\n{stderr}\nreport:\n{report}");
     (o.status.code(), messages, dir, cleanup, out)

@@ -125,15 +125,7 @@ fn none_or(out: &mut String, label: &str, empty: bool) -> bool {
 
 /// Writes what one plan asks for.
 pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap<String, u16>) {
-    let p = &plan.phases;
-    let phases = [
-        ("pre-compile", &p.pre_compile),
-        ("compile", &p.compile),
-        ("post-compile", &p.post_compile),
-        ("pre-run", &p.pre_run),
-        ("run", &p.run),
-        ("post-run", &p.post_run),
-    ];
+    let phases = crate::contract::Phase::ALL.map(|ph| (ph.name(), ph.of(&plan.phases)));
     let total: usize = phases.iter().map(|(_, cs)| cs.len()).sum();
     if none_or(out, "commands", total == 0) {
         for (name, cs) in phases {

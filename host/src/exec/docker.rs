@@ -42,6 +42,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::contract::Phase;
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::procnet::bound_sockets;
 use crate::exec::{
@@ -55,6 +56,10 @@ use crate::run::subnets::Subnet;
 
 /// Label naming the run; `panther-host clean` removes anything that has it.
 pub const LABEL_RUN: &str = "panther.run";
+/// Label naming one run directory (`<run id>-<hash of its path>`): runs of different
+/// experiments started in the same second share a run id, and teardown must never touch
+/// another run's containers.
+pub const LABEL_RUN_KEY: &str = "panther.run-key";
 pub const LABEL_EXPERIMENT: &str = "panther.experiment";
 pub const LABEL_TEST: &str = "panther.test";
 pub const LABEL_SERVICE: &str = "panther.service";
@@ -106,6 +111,8 @@ pub struct DockerExecutor {
     docker: Docker,
     run_dir: PathBuf,
     run_id: String,
+    /// Unique per run directory; names and teardown use it (see [`LABEL_RUN_KEY`]).
+    run_key: String,
     experiment: String,
     events: EventSink,
     state: Mutex<State>,
@@ -189,6 +196,13 @@ pub async fn subnets_in_use(docker: &Docker) -> Result<Vec<Subnet>, ExecError> {
         .collect())
 }
 
+/// The [`LABEL_RUN_KEY`] of the run in `run_dir`: its id and a hash of the directory's path.
+pub fn run_key(run_dir: &Path, run_id: &str) -> String {
+    let path = std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(path.as_os_str().as_encoded_bytes());
+    format!("{run_id}-{}", &hex::encode(digest)[..8])
+}
+
 fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
 }
@@ -202,9 +216,11 @@ impl DockerExecutor {
         let docker = connect_daemon().await?;
         let experiment =
             run_dir.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let run_key = run_key(&run_dir, run_id);
         Ok(DockerExecutor {
             docker,
             run_dir,
+            run_key,
             run_id: run_id.to_string(),
             experiment,
             events,
@@ -224,7 +240,7 @@ impl DockerExecutor {
     /// The service container's name: `prepare` creates it under this name and `start` reports
     /// it, so both must derive it the same way.
     fn container_name(&self, svc: &ServiceInstance) -> String {
-        sanitize(&format!("panther-{}-{}-{}", self.run_id, svc.test, svc.name))
+        sanitize(&format!("panther-{}-{}-{}", self.run_key, svc.test, svc.name))
     }
 
     /// Creates a container called `name` and returns its id; `what` says which in the error.
@@ -248,6 +264,7 @@ impl DockerExecutor {
     fn labels(&self, test: &str, service: Option<&str>) -> HashMap<String, String> {
         let mut l = HashMap::from([
             (LABEL_RUN.to_string(), self.run_id.clone()),
+            (LABEL_RUN_KEY.to_string(), self.run_key.clone()),
             (LABEL_EXPERIMENT.to_string(), self.experiment.clone()),
             (LABEL_TEST.to_string(), test.to_string()),
         ]);
@@ -276,7 +293,7 @@ impl DockerExecutor {
         if !net.internal {
             tracing::warn!(test, network = %net.name, "the plan asked for a non-internal network; the Docker executor only makes internal ones");
         }
-        let name = sanitize(&format!("panther-{}-{}-{}", self.run_id, test, net.name));
+        let name = sanitize(&format!("panther-{}-{}-{}", self.run_key, test, net.name));
         let req = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
@@ -509,12 +526,8 @@ impl DockerExecutor {
             .prepared
             .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
         self.write_files(svc)?;
-        for (phase, cmds) in [
-            ("pre-compile", &plan.phases.pre_compile),
-            ("compile", &plan.phases.compile),
-            ("post-compile", &plan.phases.post_compile),
-        ] {
-            reports.push(self.run_phase(svc, phase, cmds).await?);
+        for phase in Phase::COMPILE {
+            reports.push(self.run_phase(svc, phase.name(), phase.of(&plan.phases)).await?);
         }
 
         let run = Self::run_command(svc)?;
@@ -690,7 +703,7 @@ impl DockerExecutor {
             }),
             ..Default::default()
         };
-        let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_id, svc.test, svc.name));
+        let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_key, svc.test, svc.name));
         let id =
             self.create_named(&name, body, format!("service `{}`: cannot create {phase} container", svc.name)).await?;
         let entity = Entity::service(&svc.test, &svc.name);
@@ -1024,11 +1037,11 @@ impl DockerExecutor {
         Some(dest.join(name))
     }
 
-    /// Removes everything labelled with this run: containers (forced), then networks. Safe to
-    /// call many times; each step is reported.
+    /// Removes everything labelled with this run directory: containers (forced), then
+    /// networks. Safe to call many times; each step is reported.
     pub async fn teardown(&self) -> TeardownReport {
         let mut report = TeardownReport::default();
-        let mut steps = remove_labelled(&self.docker, LABEL_RUN, &self.run_id, false).await;
+        let mut steps = remove_labelled(&self.docker, LABEL_RUN_KEY, &self.run_key, false).await;
         report.steps.append(&mut steps);
         for s in &report.steps {
             self.events.emit(Entity::experiment(&self.experiment), s.event());
@@ -1045,12 +1058,12 @@ impl DockerExecutor {
     /// own connection: called while a test unwinds from a panic, where the executor's runtime
     /// cannot be awaited on.
     pub fn emergency_teardown(&self) {
-        let run_id = self.run_id.clone();
+        let run_key = self.run_key.clone();
         let worker = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let docker = connect_daemon().await.ok()?;
-                Some(remove_labelled(&docker, LABEL_RUN, &run_id, false).await)
+                Some(remove_labelled(&docker, LABEL_RUN_KEY, &run_key, false).await)
             })
         });
         match worker.join() {

@@ -49,6 +49,7 @@ use nix::unistd::Pid;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::contract::Phase;
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::procnet::bound_sockets;
 use crate::exec::sources::{copy_tree, Sources};
@@ -682,7 +683,7 @@ impl LocalExecutor {
     async fn prepare_inner(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
         let inner = &self.inner;
         let p = &svc.plan.plan().phases;
-        let phases = [("pre-compile", &p.pre_compile), ("compile", &p.compile), ("post-compile", &p.post_compile)];
+        let phases = Phase::COMPILE.map(|ph| (ph.name(), ph.of(p)));
         if phases.iter().all(|(_, c)| c.is_empty()) {
             return Ok(vec![]);
         }
@@ -768,8 +769,8 @@ impl LocalExecutor {
     }
 
     fn note_cached(&self, svc: &ServiceInstance, tools: &Path) {
-        for phase in ["pre-compile", "compile", "post-compile"] {
-            self.inner.events.emit(Inner::entity(svc), phase_finished(phase, true, true, Duration::ZERO));
+        for phase in Phase::COMPILE {
+            self.inner.events.emit(Inner::entity(svc), phase_finished(phase.name(), true, true, Duration::ZERO));
         }
         tracing::info!("service `{}`: compile phases cached in {}", svc.name, tools.display());
     }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use crate::contract::Phase;
 use crate::plugin::types::{Command, ReadinessCondition, ServicePlan};
 use crate::plugin::wit::latest::env::DeploymentPlan;
 use crate::text::terminal as t;
@@ -59,15 +60,7 @@ pub fn humanize_ms(ms: u64) -> String {
 
 /// Writes the readable form of a service plan, indented under a heading the caller prints.
 pub fn write_plan(out: &mut String, plan: &ServicePlan) {
-    let p = &plan.phases;
-    for (name, cs) in [
-        ("pre-compile", &p.pre_compile),
-        ("compile", &p.compile),
-        ("post-compile", &p.post_compile),
-        ("pre-run", &p.pre_run),
-        ("run", &p.run),
-        ("post-run", &p.post_run),
-    ] {
+    for (name, cs) in Phase::ALL.map(|ph| (ph.name(), ph.of(&plan.phases))) {
         if cs.is_empty() {
             continue;
         }

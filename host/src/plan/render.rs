@@ -4,6 +4,7 @@
 //! mode, with no partials, no custom helpers and no HTML escaping. An unknown placeholder is an
 //! error naming the plugin, the field and the placeholder, never an empty string.
 
+use crate::contract::Phase;
 use std::collections::BTreeMap;
 
 use handlebars::Handlebars;
@@ -146,14 +147,14 @@ pub fn render_plan(plugin: &str, plan: &ServicePlan, ctx: &RenderContext) -> Res
     hb.set_prevent_indent(true);
     let r = Renderer { hb, data: serde_json::to_value(ctx).expect("render context is plain data"), plugin };
 
-    let p = &plan.phases;
+    let phase = |ph: Phase| r.commands(ph.field(), ph.of(&plan.phases));
     let phases = Phases {
-        pre_compile: r.commands("pre_compile", &p.pre_compile)?,
-        compile: r.commands("compile", &p.compile)?,
-        post_compile: r.commands("post_compile", &p.post_compile)?,
-        pre_run: r.commands("pre_run", &p.pre_run)?,
-        run: r.commands("run", &p.run)?,
-        post_run: r.commands("post_run", &p.post_run)?,
+        pre_compile: phase(Phase::PreCompile)?,
+        compile: phase(Phase::Compile)?,
+        post_compile: phase(Phase::PostCompile)?,
+        pre_run: phase(Phase::PreRun)?,
+        run: phase(Phase::Run)?,
+        post_run: phase(Phase::PostRun)?,
     };
     let mut readiness = plan.readiness.clone();
     match &mut readiness.condition {

@@ -35,12 +35,11 @@ impl RunLayout {
         } else {
             output.to_path_buf()
         };
-        RunLayout {
-            root: output.join(slug(experiment)).join(id),
-            id: id.to_string(),
-            cache_root: cache_root.to_path_buf(),
-            subnets: std::sync::Arc::new(super::subnets::SubnetPool::starting_from(id)),
-        }
+        let root = output.join(slug(experiment)).join(id);
+        // Seeded by the directory, not the id: runs of other experiments started in the same
+        // second share the id.
+        let subnets = std::sync::Arc::new(super::subnets::SubnetPool::starting_from(&root.to_string_lossy()));
+        RunLayout { root, id: id.to_string(), cache_root: cache_root.to_path_buf(), subnets }
     }
 
     /// A fresh run directory under `output/<experiment>/`, made now. Its id is

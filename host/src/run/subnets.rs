@@ -104,8 +104,8 @@ pub struct PoolExhausted {
 }
 
 impl SubnetPool {
-    /// A pool whose search starts at a /24 derived from `seed` (the run id), so that runs
-    /// started side by side look in different places first.
+    /// A pool whose search starts at a /24 derived from `seed` (the run directory), so that
+    /// runs started side by side look in different places first.
     pub fn starting_from(seed: &str) -> SubnetPool {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -136,7 +136,7 @@ impl SubnetPool {
         let pool = Subnet { base: POOL.0, prefix: POOL.1 };
         let (lo, _) = pool.range();
         let mut out = vec![];
-        // Runs start their search at different /24s (from the run), so two runs planning at
+        // Runs start their search at different /24s (from their directory), so two runs planning at
         // the same moment rarely pick the same one; inside a run the held set keeps tests apart.
         for i in 0..256u32 {
             if out.len() == count {

@@ -90,15 +90,7 @@ pub(super) fn check_plan(
     if bytes > policy.max_plan_bytes {
         c.violate("plan", &BOUNDED_SIZES, format!("{bytes} bytes of text, more than {}", policy.max_plan_bytes));
     }
-    let p = &plan.phases;
-    let all = [
-        ("pre_compile", &p.pre_compile),
-        ("compile", &p.compile),
-        ("post_compile", &p.post_compile),
-        ("pre_run", &p.pre_run),
-        ("run", &p.run),
-        ("post_run", &p.post_run),
-    ];
+    let all = crate::contract::Phase::ALL.map(|ph| (ph.field(), ph.of(&plan.phases)));
     let total: usize = all.iter().map(|(_, cs)| cs.len()).sum();
     if total > policy.max_commands {
         c.violate("phases", &BOUNDED_SIZES, format!("{total} commands, more than {}", policy.max_commands));
