@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use panther_tests::{panther_bin, workspace};
+use panther_tests::{cli_at, panther_bin, workspace};
 
 /// The compile cache the CLI tests share (see `plugins::cli`): installed components are
 /// byte-identical copies, so they hit it, and the Python plugin is not compiled again.
@@ -15,19 +15,7 @@ fn shared_cache() -> std::path::PathBuf {
 
 /// `BIN ARGS` from `cwd`, with the shared cache, no colours and no plugin path from the caller.
 fn run_in(bin: &Path, args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(cwd)
-        .env("PANTHER_CACHE", shared_cache())
-        .env("NO_COLOR", "1")
-        .env_remove("PANTHER_PLUGIN_PATH")
-        .output()
-        .expect("panther-host runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cli_at(bin, args, cwd, &shared_cache())
 }
 
 /// `make install PREFIX=prefix` with this build's binary (no release build); its stdout.

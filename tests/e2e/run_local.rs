@@ -10,19 +10,7 @@ use panther_tests::{panther_bin, processes_with, run_dir, summary, workspace};
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-iut");
 
 fn run(args: &[&str], out: &Path) -> (i32, String, String) {
-    let o = Command::new(panther_bin())
-        .args(args)
-        .arg("--output-dir")
-        .arg(out)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("panther-host runs");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    panther_tests::run_into_text(args, out)
 }
 
 /// `name → status` of every test in a summary.

@@ -32,9 +32,14 @@ pub fn panther_bin() -> PathBuf {
 /// Runs the binary from the workspace root with its own compile cache `cache`, no colours and
 /// no plugin path from the caller's environment; returns (exit code, stdout, stderr).
 pub fn cli(args: &[&str], cache: &Path) -> (i32, String, String) {
-    let out = Command::new(panther_bin())
+    cli_at(&panther_bin(), args, &workspace(), cache)
+}
+
+/// [`cli`] with another binary (an installed one) and working directory.
+pub fn cli_at(bin: &Path, args: &[&str], cwd: &Path, cache: &Path) -> (i32, String, String) {
+    let out = Command::new(bin)
         .args(args)
-        .current_dir(workspace())
+        .current_dir(cwd)
         .env("PANTHER_CACHE", cache)
         .env("NO_COLOR", "1")
         .env_remove("PANTHER_PLUGIN_PATH")
@@ -104,6 +109,17 @@ pub fn summary(dir: &Path) -> serde_json::Value {
     let text =
         std::fs::read_to_string(dir.join("experiment_summary.json")).expect("experiment_summary.json is written");
     serde_json::from_str(&text).expect("the summary is JSON")
+}
+
+/// `panther-host ARGS --output-dir OUT` from the workspace root, without colours; see
+/// [`run_into`] for the raw output.
+pub fn run_into_text(args: &[&str], out: &Path) -> (i32, String, String) {
+    let o = run_into(args, out);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// `panther-host ARGS --output-dir OUT` from the workspace root, without colours.

@@ -260,17 +260,22 @@ impl ServiceAddress {
     }
 }
 
-/// The address of a placement: a literal IP is its own address; other hosts are reached
-/// by name (Docker's DNS), and their IP is filled in when the executor knows it.
+/// The address of a placement: its fixed address on the first network it joins (Docker), else
+/// a literal IP host is its own address; other hosts are reached by name only.
 pub fn address_of(
     p: &Placement,
     ports: BTreeMap<String, u16>,
     first_port: Option<u16>,
-    ip: Option<String>,
+    ips: BTreeMap<String, String>,
 ) -> ServiceAddress {
-    let ip =
-        ip.unwrap_or_else(|| if p.host.parse::<std::net::IpAddr>().is_ok() { p.host.clone() } else { String::new() });
-    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port, ips: BTreeMap::new() }
+    let ip = p.networks.iter().find_map(|n| ips.get(n).cloned()).unwrap_or_else(|| {
+        if p.host.parse::<std::net::IpAddr>().is_ok() {
+            p.host.clone()
+        } else {
+            String::new()
+        }
+    });
+    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port, ips }
 }
 
 /// Directory names → paths as the service sees them (host paths, or container paths from the

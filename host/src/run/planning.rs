@@ -299,10 +299,7 @@ fn assign_addresses(
             .iter()
             .filter_map(|n| subnets.get(n).and_then(|s| s.host(k as u32 + 2)).map(|a| (n.clone(), a.to_string())))
             .collect();
-        let ip = p.networks.iter().find_map(|n| ips.get(n).cloned());
-        let mut addr = layout::address_of(p, ports, first, ip);
-        addr.ips = ips;
-        addresses.push(addr);
+        addresses.push(layout::address_of(p, ports, first, ips));
     }
     addresses
 }
