@@ -1,8 +1,88 @@
 //! The host's own vocabulary for what the contract (`wit/`) defines, in one place, so the
-//! modules that use it spell it the same way. Starts with the plan's phases; the rest of the
-//! vocabulary (directory names, display names of WIT enums) is to move here too.
+//! modules that use it spell it the same way: the plan's phases ([`Phase`]), the service
+//! directories plans and placements name ([`DirName`]), and how any WIT enum value is shown
+//! to people ([`wit_name`]).
 
 use crate::plugin::types::{Command, Phases};
+
+/// The WIT spelling of a generated enum value (`EnvironmentKind::Localhost` → `localhost`,
+/// `VerdictStatus::UnsupportedByIut` → `unsupported-by-iut`), for output people read. One
+/// function serves every WIT enum, so none is spelled by hand.
+pub fn wit_name<T: serde::Serialize>(v: &T) -> String {
+    let camel = match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => return "?".into(),
+    };
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A directory the host makes for a service, as a placement's `mount.dir` and the plan's
+/// `{{dirs.X}}` placeholders name it. The paths behind them are in `exec::ServiceDirs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DirName {
+    Logs,
+    Www,
+    Downloads,
+    Certs,
+    Qlog,
+    Work,
+    Cache,
+    Tools,
+}
+
+impl DirName {
+    pub const ALL: [DirName; 8] = [
+        DirName::Logs,
+        DirName::Www,
+        DirName::Downloads,
+        DirName::Certs,
+        DirName::Qlog,
+        DirName::Work,
+        DirName::Cache,
+        DirName::Tools,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DirName::Logs => "logs",
+            DirName::Www => "www",
+            DirName::Downloads => "downloads",
+            DirName::Certs => "certs",
+            DirName::Qlog => "qlog",
+            DirName::Work => "work",
+            DirName::Cache => "cache",
+            DirName::Tools => "tools",
+        }
+    }
+
+    /// The directory a plugin named, if it is one.
+    pub fn parse(name: &str) -> Option<DirName> {
+        DirName::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Every name, for messages that list what is allowed: `logs, www, …`.
+    pub fn listed() -> String {
+        DirName::ALL.map(DirName::name).join(", ")
+    }
+}
+
+impl std::fmt::Display for DirName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The seed's six phases of a service plan, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,6 +147,23 @@ impl std::fmt::Display for Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::types::{EnvironmentKind, VerdictStatus};
+
+    #[test]
+    fn wit_names_are_kebab_case() {
+        assert_eq!(wit_name(&EnvironmentKind::Localhost), "localhost");
+        assert_eq!(wit_name(&VerdictStatus::UnsupportedByIut), "unsupported-by-iut");
+    }
+
+    // Every directory name parses back to itself; anything else is not a directory.
+    #[test]
+    fn dir_names_round_trip() {
+        for d in DirName::ALL {
+            assert_eq!(DirName::parse(d.name()), Some(d));
+        }
+        assert_eq!(DirName::parse("../etc"), None);
+        assert_eq!(DirName::listed(), "logs, www, downloads, certs, qlog, work, cache, tools");
+    }
 
     // Both spellings of every phase, and each phase reads its own field.
     #[test]

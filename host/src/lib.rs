@@ -18,10 +18,12 @@
 //! | [`certs`]    | the run's CA and leaf certificate                                           |
 //! | [`cli`]      | clap commands; parsing and printing only                                    |
 //! | [`text`]     | plugin text neutralised for terminals, logs, Markdown, HTML and XML         |
+//! | [`conformance`] | `plugins test`: the rules every plugin component must meet               |
 
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod contract;
 pub mod events;
 pub mod evidence;

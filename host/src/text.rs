@@ -14,6 +14,7 @@
 //! | [`markdown`] | inline Markdown (table cells, list items, headings) | escaped |
 //! | [`html`] | HTML text and attribute values | kept |
 //! | [`xml`] | text handed to an XML writer that escapes `<&>` itself | kept |
+//! | [`slug`] | a file or directory name in the run directory (test and service names) | — |
 //!
 //! [`Clean`] does the same to a whole [`miette::Diagnostic`] before it is rendered.
 
@@ -245,6 +246,25 @@ impl miette::Diagnostic for Clean<'_> {
     }
     fn diagnostic_source(&self) -> Option<&dyn miette::Diagnostic> {
         self.cause.as_deref().map(|c| c as &dyn miette::Diagnostic)
+    }
+}
+
+/// A file-system and URL safe form of a name: lower-case ASCII letters, digits, `-` and `_`.
+pub fn slug(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => s.push(c),
+            'A'..='Z' => s.push(c.to_ascii_lowercase()),
+            _ if !s.ends_with('-') => s.push('-'),
+            _ => {}
+        }
+    }
+    let t = s.trim_matches('-').to_string();
+    if t.is_empty() {
+        "unnamed".into()
+    } else {
+        t
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use panther_host::events::EventSink;
 use panther_host::exec::capture::Capture;
 use panther_host::exec::docker::{self, image::BASE_IMAGE, DockerExecutor};
-use panther_host::exec::{ServiceDirs, ServiceInstance};
+use panther_host::exec::{Executor, ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
 use panther_host::plugin::types::{
     BuildStep, Command, ImageSpec, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport,
@@ -367,7 +367,7 @@ async fn run_pair(
     let cancel = CancellationToken::new();
     let mut s = ex.start(&server).await.unwrap();
     ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
-    let panther_host::exec::Running::Docker(container) = &s else { panic!("a Docker service runs as a container") };
+    let container = &s;
     let seen = ex
         .client()
         .inspect_container(&container.id, None::<docker::bollard::query_parameters::InspectContainerOptions>)

@@ -11,8 +11,9 @@ use nix::errno::Errno;
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 use panther_host::events::EventSink;
+use panther_host::exec::local::RunningLocal;
 use panther_host::exec::local::{LocalExecutor, COMPLETE_MARKER};
-use panther_host::exec::{ExecError, Running, ServiceDirs, ServiceInstance};
+use panther_host::exec::{ExecError, Executor, ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
 use panther_host::plugin::types::{Command, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport};
 use tokio_util::sync::CancellationToken;
@@ -101,11 +102,8 @@ impl Fixture {
     }
 }
 
-fn pgid_of(r: &Running) -> Option<i32> {
-    match r {
-        Running::Local(l) => l.pgid(),
-        _ => None,
-    }
+fn pgid_of(r: &RunningLocal) -> Option<i32> {
+    r.pgid()
 }
 
 fn group_gone(pgid: i32) -> bool {

@@ -26,3 +26,5 @@ mod text;
 mod lifecycle;
 // `make install` and the installed binary; commands without a file use the embedded demo.
 mod install;
+// The conformance suite (`plugins test`): every bundled plugin passes; rule breakers fail precisely.
+mod conformance;

@@ -61,16 +61,7 @@ impl std::fmt::Display for Out {
     }
 }
 
-/// A cache directory of the test's own (its runs index, its compile caches) whose compiled
-/// components are the host's shared ones: compiling every plugin once per test would cost a
-/// minute of CPU each.
-fn cache() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = panther_host::run::default_cache_root().join("components");
-    std::fs::create_dir_all(&shared).unwrap();
-    std::os::unix::fs::symlink(&shared, dir.path().join("components")).unwrap();
-    dir
-}
+use panther_tests::component_cache as cache;
 
 fn panther(cwd: &Path, cache: &Path, args: &[&str]) -> Out {
     let out = Command::new(panther_bin())

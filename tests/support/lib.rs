@@ -6,6 +6,17 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The workspace root.
+/// A cache directory of the test's own (its runs index, its compile caches) whose compiled
+/// components are the host's shared ones: compiling every plugin once per test would cost a
+/// minute of CPU each.
+pub fn component_cache() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = panther_host::run::default_cache_root().join("components");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(&shared, dir.path().join("components")).unwrap();
+    dir
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }

@@ -200,7 +200,7 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
                 out,
                 "      {} ({}{})",
                 clean(&a.path),
-                crate::plugin::wit::wit_name(&a.kind),
+                crate::contract::wit_name(&a.kind),
                 if a.required { ", required" } else { "" }
             );
         }
@@ -218,7 +218,7 @@ pub fn write_service_plan(out: &mut String, plan: &ServicePlan, ports: &BTreeMap
 
 /// Writes what one deployment asks for.
 pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
-    let _ = writeln!(out, "    executor: {}", crate::plugin::wit::wit_name(&d.kind));
+    let _ = writeln!(out, "    executor: {}", crate::contract::wit_name(&d.kind));
     if none_or(out, "networks", d.networks.is_empty()) {
         for n in d.networks.iter().take(MAX_SHOWN_ITEMS) {
             let _ = writeln!(
@@ -446,7 +446,7 @@ mod cmd {
                 a.services.push(ServiceAudit {
                     test: t.spec.name.clone(),
                     service: s.spec.name.clone(),
-                    role: crate::plugin::wit::wit_name(&s.spec.role),
+                    role: crate::contract::wit_name(&s.spec.role),
                     plugin,
                     plan: shown,
                     rendered,

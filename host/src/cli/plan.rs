@@ -144,7 +144,7 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
         implementation: name.to_string(),
     });
     let req = PlanRequest {
-        service: format!("{name}-{}", crate::plugin::wit::wit_name(&role)),
+        service: format!("{name}-{}", crate::contract::wit_name(&role)),
         role,
         protocol,
         protocol_version: version,
@@ -174,10 +174,10 @@ fn plan_plugin(cmd: &PlanCmd, name: &str, g: &GlobalArgs) -> u8 {
                         "{} {} · {} · {} {} · {}",
                         t(&plugin.info.name),
                         t(&plugin.info.version),
-                        crate::plugin::wit::wit_name(&role),
+                        crate::contract::wit_name(&role),
                         t(&req.protocol),
                         t(&req.protocol_version),
-                        crate::plugin::wit::wit_name(&req.environment)
+                        crate::contract::wit_name(&req.environment)
                     );
                     display::write_plan(&mut out, &plan);
                     print!("{out}");
@@ -242,7 +242,7 @@ pub fn tests_text(tests: &[PlannedTest]) -> String {
                 "service `{}` ({} {}, {} {})",
                 s.spec.name,
                 s.spec.implementation,
-                crate::plugin::wit::wit_name(&s.spec.role),
+                crate::contract::wit_name(&s.spec.role),
                 s.spec.protocol,
                 s.spec.version
             );
@@ -270,12 +270,12 @@ pub fn tests_json(tests: &[PlannedTest]) -> serde_json::Value {
             .map(|t| {
                 serde_json::json!({
                     "test": t.spec.name,
-                    "environment": crate::plugin::wit::wit_name(&t.environment),
+                    "environment": crate::contract::wit_name(&t.environment),
                     "deployment": t.deployment,
                     "services": t.services.iter().map(|s| serde_json::json!({
                         "name": s.spec.name,
                         "implementation": s.spec.implementation,
-                        "role": crate::plugin::wit::wit_name(&s.spec.role),
+                        "role": crate::contract::wit_name(&s.spec.role),
                         "plan": s.instance.as_ref().map(|i| serde_json::to_value(i.plan.plan()).expect("plain data")),
                         "raw_plan": s.raw,
                         "ports": s.instance.as_ref().map(|i| i.ports.clone()),

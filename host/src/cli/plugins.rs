@@ -66,6 +66,26 @@ pub enum PluginsAction {
         #[arg(long, value_name = "FILE")]
         sig: Option<PathBuf>,
     },
+    /// Run the conformance suite on plugins: describe, plans for every declared role, version
+    /// and environment under the policy, `unsupported` and `invalid-param` answers, assess on
+    /// odd outcomes, determinism, headroom to the limits. Exit 1 if any check fails, 2 if a
+    /// plugin cannot be tested (not found, refused on admission).
+    Test {
+        /// Component files or plugin names.
+        #[arg(required_unless_present = "all")]
+        targets: Vec<String>,
+        /// Every plugin in the plugin directories.
+        #[arg(long, conflicts_with = "targets")]
+        all: bool,
+        /// Judge plans with this policy (a preset or a policy file).
+        #[arg(long, default_value = "default")]
+        policy: String,
+        /// Also write the results as JUnit XML.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time loading, compiling and calling every plugin (use a release build).
     Bench {
         /// Repetitions per measurement.
@@ -161,6 +181,61 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                 print!("{}", inspect_text(&v));
             }
             Ok(EXIT_OK)
+        }
+        PluginsAction::Test { targets, all, policy, junit, json } => {
+            let policy = match policy.as_str() {
+                "default" | "strict" => crate::plan::Policy::preset(policy),
+                file => crate::plan::Policy::load(Path::new(file)),
+            }
+            .map_err(|e| {
+                print_error(&e);
+                EXIT_ERROR
+            })?;
+            let mut host = open(g, g.plugin_dirs())?;
+            let mut names = vec![];
+            if *all {
+                names = host.plugins().iter().map(|p| p.info.name.clone()).collect();
+            }
+            for target in targets {
+                let as_path = Path::new(target);
+                if target.ends_with(".wasm") || as_path.is_file() {
+                    let canonical = as_path.canonicalize().unwrap_or_else(|_| as_path.to_path_buf());
+                    let already =
+                        host.plugins().iter().find(|p| p.path.canonicalize().ok().as_ref() == Some(&canonical));
+                    match already {
+                        Some(p) => names.push(p.info.name.clone()),
+                        None => names.push(host.add_file(as_path).map_err(|r| {
+                            print_error(&r);
+                            EXIT_ERROR
+                        })?),
+                    }
+                } else {
+                    names.push(target.clone());
+                }
+            }
+            let mut reports = vec![];
+            let mut failed = false;
+            for name in &names {
+                let report = crate::conformance::run(&host, name, &policy).map_err(|e| {
+                    print_error(&e);
+                    EXIT_ERROR
+                })?;
+                failed |= report.failed() > 0;
+                if !*json {
+                    print!("{}", crate::conformance::write_text(&report, &crate::conformance::usage_line(&host, name)));
+                }
+                reports.push(report);
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&reports).expect("reports are plain data"));
+            }
+            if let Some(path) = junit {
+                if let Err(e) = std::fs::write(path, crate::conformance::junit(&reports)) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return Err(EXIT_ERROR);
+                }
+            }
+            Ok(if failed { super::EXIT_TEST_FAILED } else { EXIT_OK })
         }
         PluginsAction::Verify { paths, json } => {
             let host = open(g, vec![])?;

@@ -42,15 +42,15 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::contract::Phase;
+use crate::contract::{DirName, Phase};
 use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::procnet::bound_sockets;
 use crate::exec::{
-    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
-    TeardownReport, TeardownStep,
+    command_finished, phase_finished, readiness, CommandReport, ExecError, Executor, PhaseReport, ServiceExit,
+    ServiceInstance, TeardownReport, TeardownStep,
 };
 use crate::plan::confine::Confinement;
-use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
+use crate::plugin::types::{ArtifactKind, Command, Transport};
 use crate::plugin::wit::latest::env;
 use crate::run::subnets::Subnet;
 
@@ -69,6 +69,71 @@ const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 const POLL: Duration = Duration::from_millis(50);
 /// Upper bound of one one-shot phase command without its own timeout.
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What readiness polling sees of a container: its state from the daemon, its sockets in its
+/// own network namespace (through its init process) and files through its mounts or its root.
+struct ContainerProbe<'a> {
+    exec: &'a DockerExecutor,
+    svc: &'a ServiceInstance,
+    rc: &'a RunningContainer,
+    /// The container's init process, as of the last look.
+    pid: Option<i64>,
+    exit: Option<ServiceExit>,
+}
+
+impl ContainerProbe<'_> {
+    fn last_exit(&self) -> Option<ServiceExit> {
+        self.exit.clone()
+    }
+}
+
+impl readiness::Probe for ContainerProbe<'_> {
+    async fn look(&mut self) -> Result<readiness::Look, ExecError> {
+        let info = self
+            .exec
+            .docker
+            .inspect_container(&self.rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(|e| docker_err(format!("service `{}`: cannot inspect its container", self.svc.name), e))?;
+        let st = info.state.unwrap_or_default();
+        let running = st.running.unwrap_or(false);
+        self.pid = st.pid.filter(|p| running && *p > 0);
+        self.exit = (!running).then(|| exit_of_state(st.exit_code.map(|c| c as i32), self.rc.started.elapsed(), false));
+        Ok(readiness::Look { started: true, exited: self.exit.clone() })
+    }
+
+    fn port_bound(&self, port: u16, transports: &[Transport]) -> bool {
+        let Some(pid) = self.pid else { return false };
+        let net = PathBuf::from(format!("/proc/{pid}/net"));
+        transports.iter().any(|t| !bound_sockets(&net, port, *t).is_empty())
+    }
+
+    fn file_exists(&self, path: &str) -> bool {
+        match self.exec.to_host_path(self.svc, path) {
+            Some(p) => p.exists(),
+            None => self.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists()),
+        }
+    }
+
+    fn logs(&self) -> Option<(PathBuf, PathBuf)> {
+        Some((self.svc.dirs.logs.join("stdout.log"), self.svc.dirs.logs.join("stderr.log")))
+    }
+
+    async fn pause(&mut self, poll: Duration) {
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// A container's exit as the daemon reports it. When the host stopped it, docker-init's 128+N
+/// is the signal N it sent; a program that ends by itself with such a code keeps it.
+fn exit_of_state(code: Option<i32>, duration: Duration, stopped_by_host: bool) -> ServiceExit {
+    let mut exit = ServiceExit { exit_code: code, stopped_by_host, duration, ..Default::default() };
+    if let Some(c) = exit.exit_code.filter(|c| stopped_by_host && (129..=159).contains(c)) {
+        exit.exit_code = None;
+        exit.signal = Some(c - 128);
+    }
+    exit
+}
 
 /// A started service container.
 #[derive(Debug)]
@@ -127,8 +192,8 @@ impl std::fmt::Debug for DockerExecutor {
     }
 }
 
-fn docker_err(what: impl std::fmt::Display, e: impl std::fmt::Display) -> ExecError {
-    ExecError::Docker(format!("{what}: {e}"))
+fn docker_err(what: impl std::fmt::Display, source: bollard::errors::Error) -> ExecError {
+    ExecError::Daemon { what: what.to_string(), source }
 }
 
 /// A mount as the Engine API and the compose file both write it: `host:target[:ro]`.
@@ -160,22 +225,15 @@ fn sanitize(s: &str) -> String {
 /// No daemon answers; the message says where it looked and how to fix it.
 pub async fn connect_daemon() -> Result<Docker, ExecError> {
     let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let hint = "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
-                use `[tests.network] type = \"localhost\"` to run without Docker";
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?
-        .with_timeout(Duration::from_secs(600));
+    let unreachable = |detail: String| ExecError::NoDaemon { at: where_.clone(), detail };
+    let docker =
+        Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?.with_timeout(Duration::from_secs(600));
     let docker = match tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version()).await {
         Ok(Ok(d)) => d,
-        Ok(Err(e)) => return Err(ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}"))),
-        Err(_) => {
-            return Err(ExecError::Docker(format!("the Docker daemon at {where_} did not answer within 5 s; {hint}")))
-        }
+        Ok(Err(e)) => return Err(unreachable(e.to_string())),
+        Err(_) => return Err(unreachable("it did not answer within 5 s".into())),
     };
-    docker
-        .ping()
-        .await
-        .map_err(|e| ExecError::Docker(format!("no Docker daemon reachable at {where_}: {e}; {hint}")))?;
+    docker.ping().await.map_err(|e| unreachable(e.to_string()))?;
     Ok(docker)
 }
 
@@ -211,7 +269,7 @@ impl DockerExecutor {
     /// Connects to the daemon for one run. Nothing is created yet.
     ///
     /// # Errors
-    /// [`ExecError::Docker`] when no daemon is reachable, saying how to start one.
+    /// [`ExecError::NoDaemon`] when no daemon is reachable, saying how to start one.
     pub async fn connect(run_dir: PathBuf, run_id: &str, events: EventSink) -> Result<Self, ExecError> {
         let docker = connect_daemon().await?;
         let experiment =
@@ -347,43 +405,32 @@ impl DockerExecutor {
 
     fn placement<'a>(&self, svc: &'a ServiceInstance) -> Result<&'a env::Placement, ExecError> {
         svc.placement.as_ref().ok_or_else(|| {
-            ExecError::Docker(format!(
-                "service `{}` of test `{}` has no placement; the Docker executor needs the deployment plan of an environment plugin (docker-compose)",
-                svc.name, svc.test
-            ))
+            ExecError::Placement {
+                service: svc.name.clone(),
+                problem: format!(
+                    "it has no placement in test `{}`; the Docker executor needs the deployment plan of an environment plugin (docker-compose)",
+                    svc.test
+                ),
+            }
         })
     }
 
     /// The host directory behind one of the placement's `dir` names. Only directories under
     /// the run directory may be bind-mounted.
     fn host_dir(&self, svc: &ServiceInstance, dir: &str) -> Result<PathBuf, ExecError> {
-        let d = &svc.dirs;
-        let p = match dir {
-            "logs" => &d.logs,
-            "www" => &d.www,
-            "downloads" => &d.downloads,
-            "certs" => &d.certs,
-            "qlog" => &d.qlog,
-            "work" => &d.work,
-            "cache" => &d.cache,
-            "tools" => &d.tools,
-            other => {
-                return Err(ExecError::Docker(format!(
-                    "service `{}`: mount of unknown directory `{other}`; known: logs, www, downloads, certs, qlog, work, cache, tools",
-                    svc.name
-                )))
-            }
-        };
+        let p = DirName::parse(dir).map(|d| svc.dirs.get(d)).ok_or_else(|| ExecError::Placement {
+            service: svc.name.clone(),
+            problem: format!("mount of unknown directory `{dir}`; known: {}", DirName::listed()),
+        })?;
         // The same confinement the policy and the local executor use: symlinks followed, so a
         // directory that is a link out of the run is refused like a path outside it.
         Confinement::new([&self.run_dir]).check(p, &self.run_dir).map_err(|why| {
-            ExecError::Docker(format!(
-                "service `{}`: mount `{dir}` is {} which {why}, outside the run directory {}; the Docker executor bind-mounts only run directories \
-                 (put build caches into the image spec instead)",
-                svc.name,
-                p.display(),
-                self.run_dir.display()
-            ))
+            ExecError::Placement {
+                service: svc.name.clone(),
+                problem: format!("mount `{dir}` is {} which {why}, outside the run directory {}; the Docker executor bind-mounts only run directories \
+                 (put build caches into the image spec instead)", p.display(),
+                self.run_dir.display()),
+            }
         })
     }
 
@@ -396,10 +443,10 @@ impl DockerExecutor {
                 .map_err(|e| ExecError::Io(format!("cannot create {}: {e}", host.display())))?;
             let target = m.target.clone().unwrap_or_else(|| host.to_string_lossy().into_owned());
             if !target.starts_with('/') {
-                return Err(ExecError::Docker(format!(
-                    "service `{}`: mount target `{target}` of `{}` is not absolute",
-                    svc.name, m.dir
-                )));
+                return Err(ExecError::Placement {
+                    service: svc.name.clone(),
+                    problem: format!("mount target `{target}` of `{}` is not absolute", m.dir),
+                });
             }
             out.push((host, target, m.read_only));
         }
@@ -433,16 +480,14 @@ impl DockerExecutor {
             .prepared
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.image.clone())
-            .ok_or_else(|| ExecError::Docker(format!("service `{}` was not prepared; call prepare first", svc.name)))
+            .ok_or_else(|| ExecError::OutOfOrder { service: svc.name.clone(), step: "a phase ran" })
     }
 
     /// The last command of the run phase: the service itself.
     fn run_command(svc: &ServiceInstance) -> Result<&Command, ExecError> {
-        svc.plan.plan().phases.run.last().ok_or_else(|| {
-            ExecError::Docker(format!(
-                "service `{}`: the plan's run phase is empty; it needs the command that is the service",
-                svc.name
-            ))
+        svc.plan.plan().phases.run.last().ok_or_else(|| ExecError::Placement {
+            service: svc.name.clone(),
+            problem: "the plan's run phase is empty; it needs the command that is the service".into(),
         })
     }
 
@@ -453,10 +498,10 @@ impl DockerExecutor {
                 PathBuf::from(path)
             } else {
                 self.to_host_path(svc, path).ok_or_else(|| {
-                    ExecError::Docker(format!(
-                        "service `{}`: plan file `{path}` is not under any mount of its placement; the host can only write files into mounted directories",
-                        svc.name
-                    ))
+                    ExecError::Placement {
+                        service: svc.name.clone(),
+                        problem: format!("plan file `{path}` is not under any mount of its placement; the host can only write files into mounted directories"),
+                    }
                 })?
             };
             if let Some(parent) = host.parent() {
@@ -467,123 +512,6 @@ impl DockerExecutor {
                 .map_err(|e| ExecError::Io(format!("cannot write {}: {e}", host.display())))?;
         }
         Ok(())
-    }
-
-    /// Builds the image (cached by spec hash), runs the compile phases as one-shot containers
-    /// and creates the service container (not started).
-    ///
-    /// # Errors
-    /// Image build failure (with the build log's tail), a failing critical compile command,
-    /// a mount outside the run directory, or a daemon error.
-    pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
-        let placement = self.placement(svc)?.clone();
-        // Refuse bad mounts before spending minutes on an image build.
-        self.binds(svc)?;
-        for d in [&svc.dirs.root, &svc.dirs.logs] {
-            std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
-        }
-        let plan = svc.plan.plan();
-        let mut reports = Vec::new();
-        let t0 = Instant::now();
-        let entity = Entity::service(&svc.test, &svc.name);
-        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
-        let (tag, cached) = match &plan.image {
-            Some(spec) => {
-                let sources = crate::exec::sources::Sources::for_tools_dir(&svc.dirs.tools);
-                let built = image::build(&self.docker, &svc.name, spec, &[], &sources).await;
-                let built = match built {
-                    Ok(b) => b,
-                    Err(e) => {
-                        self.events.emit(entity.clone(), phase_finished("image", false, false, t0.elapsed()));
-                        return Err(e);
-                    }
-                };
-                let _ = std::fs::write(svc.dirs.logs.join("Dockerfile"), &built.dockerfile);
-                if !built.log.is_empty() {
-                    let _ = std::fs::write(svc.dirs.logs.join("image-build.log"), &built.log);
-                }
-                (built.tag, built.cached)
-            }
-            None => {
-                let made = image::ensure_base(&self.docker).await?;
-                (image::BASE_IMAGE.to_string(), !made)
-            }
-        };
-        self.events.emit(entity.clone(), phase_finished("image", true, cached, t0.elapsed()));
-        reports.push(PhaseReport {
-            phase: "image".into(),
-            commands: vec![CommandReport {
-                argv: vec!["docker-build".into(), tag.clone()],
-                exit: ServiceExit { exit_code: Some(0), duration: t0.elapsed(), ..Default::default() },
-                critical: true,
-                stdout: svc.dirs.logs.join("image-build.log"),
-                stderr: svc.dirs.logs.join("image-build.log"),
-            }],
-            cached,
-        });
-        // The image is needed by the one-shot containers below.
-        self.state()
-            .prepared
-            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
-        self.write_files(svc)?;
-        for phase in Phase::COMPILE {
-            reports.push(self.run_phase(svc, phase.name(), phase.of(&plan.phases)).await?);
-        }
-
-        let run = Self::run_command(svc)?;
-        let binds = self.binds(svc)?;
-        let mut endpoints = HashMap::new();
-        let mut first_net = None;
-        for n in &placement.networks {
-            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
-                ExecError::Docker(format!(
-                    "service `{}`: network `{n}` of its placement was not created; call create_network for test `{}` first",
-                    svc.name, svc.test
-                ))
-            })?;
-            first_net.get_or_insert(info.name.clone());
-            let mut aliases = vec![svc.name.clone()];
-            aliases.extend(placement.aliases.iter().cloned());
-            if placement.host != svc.name {
-                aliases.push(placement.host.clone());
-            }
-            aliases.dedup();
-            let ipam_config =
-                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
-            endpoints.insert(
-                info.name.clone(),
-                EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
-            );
-        }
-        let host_config = HostConfig {
-            binds: Some(binds.iter().map(bind_spec).collect()),
-            cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
-            network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
-            // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
-            init: Some(true),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(tag.clone()),
-            cmd: Some(run.argv.clone()),
-            // An empty entrypoint so the argv is the whole command, whatever the image says.
-            entrypoint: Some(vec![]),
-            env: Some(self.env_of(svc, run)),
-            working_dir: run.cwd.clone(),
-            hostname: Some(sanitize(&placement.host)),
-            labels: Some(self.labels(&svc.test, Some(&svc.name))),
-            host_config: Some(host_config),
-            networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
-            ..Default::default()
-        };
-        let name = self.container_name(svc);
-        let container_id =
-            self.create_named(&name, body, format!("service `{}`: cannot create container `{name}`", svc.name)).await?;
-        self.state()
-            .prepared
-            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id });
-        self.update_compose(svc, &tag, &binds, run)?;
-        Ok(reports)
     }
 
     fn update_compose(
@@ -679,10 +607,10 @@ impl DockerExecutor {
         cmd: &Command,
     ) -> Result<CommandReport, ExecError> {
         if cmd.argv.is_empty() {
-            return Err(ExecError::Docker(format!(
-                "service `{}`: command {index} of phase {phase} has an empty argv",
-                svc.name
-            )));
+            return Err(ExecError::Placement {
+                service: svc.name.clone(),
+                problem: format!("command {index} of phase {phase} has an empty argv"),
+            });
         }
         let image = self.image_of(svc)?;
         let binds = self.binds(svc)?;
@@ -729,12 +657,207 @@ impl DockerExecutor {
         Ok(CommandReport { argv: cmd.argv.clone(), exit, critical: cmd.critical, stdout, stderr })
     }
 
+    async fn stop_container(&self, svc: &ServiceInstance, rc: &RunningContainer, grace: Duration) -> ServiceExit {
+        let info = self
+            .docker
+            .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .ok();
+        let st = info.and_then(|i| i.state).unwrap_or_default();
+        if !st.running.unwrap_or(false) {
+            return exit_of_state(st.exit_code.map(|c| c as i32), rc.started.elapsed(), false);
+        }
+        let t = grace.as_secs_f64().ceil() as i32;
+        if let Err(e) =
+            self.docker.stop_container(&rc.id, Some(StopContainerOptions { t: Some(t), signal: None })).await
+        {
+            tracing::warn!(service = %svc.name, "docker stop failed: {e}");
+        }
+        exit_of_state(wait_exit(&self.docker, &rc.id).await, rc.started.elapsed(), true)
+    }
+
+    async fn finish(&self, svc: &ServiceInstance, rc: &mut RunningContainer, exit: ServiceExit) -> ServiceExit {
+        if let Some(t) = rc.log_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.events.emit(
+            Entity::service(&svc.test, &svc.name),
+            command_finished("run", svc.plan.plan().phases.run.len().saturating_sub(1), &exit),
+        );
+        rc.exit = Some(exit.clone());
+        exit
+    }
+
+    /// Copies a path out of a (stopped) container into `<logs>/artifacts/`.
+    async fn copy_out(&self, id: &str, svc: &ServiceInstance, path: &str) -> Option<PathBuf> {
+        let mut stream = self.docker.download_from_container(
+            id,
+            Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() }),
+        );
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk.ok()?);
+        }
+        let dest = svc.dirs.logs.join("artifacts");
+        std::fs::create_dir_all(&dest).ok()?;
+        tar::Archive::new(buf.as_slice()).unpack(&dest).ok()?;
+        let name = Path::new(path).file_name()?;
+        Some(dest.join(name))
+    }
+}
+
+impl Executor for DockerExecutor {
+    type Running = RunningContainer;
+
+    /// The test's networks, internal, on the subnets chosen when it was planned.
+    async fn setup_networks(
+        &self,
+        test: &str,
+        d: &env::DeploymentPlan,
+        subnets: &crate::run::subnets::TestSubnets,
+    ) -> Result<(), ExecError> {
+        for n in &d.networks {
+            self.create_network(test, n, subnets.get(&n.name).copied()).await?;
+        }
+        Ok(())
+    }
+
+    /// The Linux bridge of the test's first network.
+    fn capture_interface(&self, test: &str, d: &env::DeploymentPlan) -> Option<String> {
+        d.capture.as_ref()?;
+        d.networks.first().and_then(|n| self.bridge_of(test, &n.name))
+    }
+
+    fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf) {
+        (svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log"))
+    }
+
+    /// Builds the image (cached by spec hash), runs the compile phases as one-shot containers
+    /// and creates the service container (not started).
+    ///
+    /// # Errors
+    /// Image build failure (with the build log's tail), a failing critical compile command,
+    /// a mount outside the run directory, or a daemon error.
+    async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
+        let placement = self.placement(svc)?.clone();
+        // Refuse bad mounts before spending minutes on an image build.
+        self.binds(svc)?;
+        for d in [&svc.dirs.root, &svc.dirs.logs] {
+            std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
+        }
+        let plan = svc.plan.plan();
+        let mut reports = Vec::new();
+        let t0 = Instant::now();
+        let entity = Entity::service(&svc.test, &svc.name);
+        self.events.emit(entity.clone(), EventKind::PhaseStarted { phase: "image".into(), commands: 1 });
+        let (tag, cached) = match &plan.image {
+            Some(spec) => {
+                let sources = crate::exec::sources::Sources::for_tools_dir(&svc.dirs.tools);
+                let built = image::build(&self.docker, &svc.name, spec, &[], &sources).await;
+                let built = match built {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.events.emit(entity.clone(), phase_finished("image", false, false, t0.elapsed()));
+                        return Err(e);
+                    }
+                };
+                let _ = std::fs::write(svc.dirs.logs.join("Dockerfile"), &built.dockerfile);
+                if !built.log.is_empty() {
+                    let _ = std::fs::write(svc.dirs.logs.join("image-build.log"), &built.log);
+                }
+                (built.tag, built.cached)
+            }
+            None => {
+                let made = image::ensure_base(&self.docker).await?;
+                (image::BASE_IMAGE.to_string(), !made)
+            }
+        };
+        self.events.emit(entity.clone(), phase_finished("image", true, cached, t0.elapsed()));
+        reports.push(PhaseReport {
+            phase: "image".into(),
+            commands: vec![CommandReport {
+                argv: vec!["docker-build".into(), tag.clone()],
+                exit: ServiceExit { exit_code: Some(0), duration: t0.elapsed(), ..Default::default() },
+                critical: true,
+                stdout: svc.dirs.logs.join("image-build.log"),
+                stderr: svc.dirs.logs.join("image-build.log"),
+            }],
+            cached,
+        });
+        // The image is needed by the one-shot containers below.
+        self.state()
+            .prepared
+            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id: String::new() });
+        self.write_files(svc)?;
+        for phase in Phase::COMPILE {
+            reports.push(self.run_phase(svc, phase.name(), phase.of(&plan.phases)).await?);
+        }
+
+        let run = Self::run_command(svc)?;
+        let binds = self.binds(svc)?;
+        let mut endpoints = HashMap::new();
+        let mut first_net = None;
+        for n in &placement.networks {
+            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
+                ExecError::Placement {
+                    service: svc.name.clone(),
+                    problem: format!(
+                        "network `{n}` of its placement was not created; call create_network for test `{}` first",
+                        svc.test
+                    ),
+                }
+            })?;
+            first_net.get_or_insert(info.name.clone());
+            let mut aliases = vec![svc.name.clone()];
+            aliases.extend(placement.aliases.iter().cloned());
+            if placement.host != svc.name {
+                aliases.push(placement.host.clone());
+            }
+            aliases.dedup();
+            let ipam_config =
+                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
+            endpoints.insert(
+                info.name.clone(),
+                EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
+            );
+        }
+        let host_config = HostConfig {
+            binds: Some(binds.iter().map(bind_spec).collect()),
+            cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
+            network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
+            // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
+            init: Some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(tag.clone()),
+            cmd: Some(run.argv.clone()),
+            // An empty entrypoint so the argv is the whole command, whatever the image says.
+            entrypoint: Some(vec![]),
+            env: Some(self.env_of(svc, run)),
+            working_dir: run.cwd.clone(),
+            hostname: Some(sanitize(&placement.host)),
+            labels: Some(self.labels(&svc.test, Some(&svc.name))),
+            host_config: Some(host_config),
+            networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }),
+            ..Default::default()
+        };
+        let name = self.container_name(svc);
+        let container_id =
+            self.create_named(&name, body, format!("service `{}`: cannot create container `{name}`", svc.name)).await?;
+        self.state()
+            .prepared
+            .insert((svc.test.clone(), svc.name.clone()), Prepared { image: tag.clone(), container_id });
+        self.update_compose(svc, &tag, &binds, run)?;
+        Ok(reports)
+    }
+
     /// Runs pre-run and the run phase's leading commands, then starts the service container
     /// and follows its output into `<logs>/stdout.log` and `stderr.log`.
     ///
     /// # Errors
     /// A failing critical pre-run command, or the daemon cannot start the container.
-    pub async fn start(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
+    async fn start(&self, svc: &ServiceInstance) -> Result<RunningContainer, ExecError> {
         let plan = svc.plan.plan();
         self.run_phase(svc, "pre-run", &plan.phases.pre_run).await?;
         let run = &plan.phases.run;
@@ -747,7 +870,7 @@ impl DockerExecutor {
             .get(&(svc.test.clone(), svc.name.clone()))
             .map(|p| p.container_id.clone())
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| ExecError::Docker(format!("service `{}` has no container; call prepare first", svc.name)))?;
+            .ok_or_else(|| ExecError::OutOfOrder { service: svc.name.clone(), step: "start" })?;
         let started = Instant::now();
         self.start_id(&id, format!("service `{}`: cannot start its container", svc.name)).await?;
         let pid = self
@@ -774,7 +897,7 @@ impl DockerExecutor {
             None,
         ));
         let name = self.container_name(svc);
-        Ok(Running::Docker(RunningContainer { id, name, started, log_task: Some(log_task), exit: None }))
+        Ok(RunningContainer { id, name, started, log_task: Some(log_task), exit: None })
     }
 
     /// Polls the plan's readiness condition until it holds, the container ends, the timeout
@@ -782,108 +905,25 @@ impl DockerExecutor {
     ///
     /// # Errors
     /// [`ExecError::NotReady`], [`ExecError::ExitedEarly`] or [`ExecError::Interrupted`].
-    pub async fn wait_ready(
+    async fn wait_ready(
         &self,
         svc: &ServiceInstance,
-        running: &mut Running,
+        rc: &mut RunningContainer,
         cancel: &CancellationToken,
     ) -> Result<(), ExecError> {
-        let Running::Docker(rc) = running else {
-            return Err(ExecError::Docker(format!("service `{}` was not started by the Docker executor", svc.name)));
-        };
-        let readiness = &svc.plan.plan().readiness;
-        let timeout = Duration::from_millis(readiness.timeout_ms.max(1));
-        let t0 = Instant::now();
-        let condition = format!("{:?}", readiness.condition);
-        loop {
-            if cancel.is_cancelled() {
-                return Err(ExecError::Interrupted);
-            }
-            let info = self
-                .docker
-                .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
-                .await
-                .map_err(|e| docker_err(format!("service `{}`: cannot inspect its container", svc.name), e))?;
-            let st = info.state.unwrap_or_default();
-            let running_now = st.running.unwrap_or(false);
-            let ready = match &readiness.condition {
-                ReadinessCondition::Started => true,
-                ReadinessCondition::Exited => !running_now && st.exit_code == Some(0),
-                ReadinessCondition::PortBound(port) => {
-                    let transport = svc.plan.plan().ports.iter().find(|p| &p.name == port).map(|p| p.transport);
-                    let number = svc.ports.get(port).copied().or_else(|| port.parse().ok()).ok_or_else(|| {
-                        ExecError::Docker(format!(
-                            "service `{}`: readiness waits for port `{port}`, which the plan does not declare",
-                            svc.name
-                        ))
-                    })?;
-                    // The container's own namespace, through its init process.
-                    let bound = |pid: i64| {
-                        let net = PathBuf::from(format!("/proc/{pid}/net"));
-                        let transports = transport.map_or(vec![Transport::Udp, Transport::Tcp], |t| vec![t]);
-                        transports.into_iter().any(|t| !bound_sockets(&net, number, t).is_empty())
-                    };
-                    running_now && st.pid.is_some_and(bound)
-                }
-                ReadinessCondition::LogLine(text) => {
-                    [svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")]
-                        .iter()
-                        .any(|f| std::fs::read_to_string(f).is_ok_and(|s| s.contains(text.as_str())))
-                }
-                ReadinessCondition::FileExists(path) => match self.to_host_path(svc, path) {
-                    Some(p) => p.exists(),
-                    None => {
-                        running_now && st.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists())
-                    }
-                },
-            };
-            if ready {
-                self.events.emit(
-                    Entity::service(&svc.test, &svc.name),
-                    EventKind::Readiness { condition, ready: true, waited_ms: t0.elapsed().as_millis() as u64 },
-                );
-                return Ok(());
-            }
-            if !running_now && !matches!(readiness.condition, ReadinessCondition::Exited) {
-                let code = st.exit_code.map(|c| c as i32);
-                rc.exit = Some(ServiceExit { exit_code: code, duration: rc.started.elapsed(), ..Default::default() });
-                return Err(ExecError::ExitedEarly {
-                    service: svc.name.clone(),
-                    exit: format!("exit code {code:?}; see {}", svc.dirs.logs.join("stderr.log").display()),
-                });
-            }
-            if !running_now && matches!(readiness.condition, ReadinessCondition::Exited) {
-                return Err(ExecError::ExitedEarly {
-                    service: svc.name.clone(),
-                    exit: format!("exit code {:?}", st.exit_code),
-                });
-            }
-            if t0.elapsed() >= timeout {
-                self.events.emit(
-                    Entity::service(&svc.test, &svc.name),
-                    EventKind::Readiness {
-                        condition: condition.clone(),
-                        ready: false,
-                        waited_ms: t0.elapsed().as_millis() as u64,
-                    },
-                );
-                return Err(ExecError::NotReady {
-                    service: svc.name.clone(),
-                    timeout,
-                    condition,
-                    logs: svc.dirs.logs.display().to_string(),
-                });
-            }
-            tokio::time::sleep(POLL).await;
+        let mut probe = ContainerProbe { exec: self, svc, rc, pid: None, exit: None };
+        let outcome = readiness::wait_ready(svc, &mut probe, POLL, cancel, &self.events).await;
+        if let Err(ExecError::ExitedEarly { .. }) = &outcome {
+            // Its end was seen; `wait` and `stop` report the same exit.
+            let exit = probe.last_exit();
+            rc.exit = exit;
         }
+        outcome
     }
 
     /// Waits for the container to end by itself, within the run command's timeout (or the
     /// service's), or until `cancel` fires — then it is stopped.
-    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
-        let Running::Docker(rc) = running else {
-            return ServiceExit::never_started();
-        };
+    async fn wait(&self, svc: &ServiceInstance, rc: &mut RunningContainer, cancel: &CancellationToken) -> ServiceExit {
         if let Some(e) = &rc.exit {
             return e.clone();
         }
@@ -905,10 +945,7 @@ impl DockerExecutor {
 
     /// Stops the container: SIGTERM, `grace`, SIGKILL (what `docker stop -t` does). A container
     /// that already ended keeps its own exit status.
-    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
-        let Running::Docker(rc) = running else {
-            return ServiceExit::never_started();
-        };
+    async fn stop(&self, svc: &ServiceInstance, rc: &mut RunningContainer, grace: Duration) -> ServiceExit {
         if let Some(e) = &rc.exit {
             return e.clone();
         }
@@ -916,57 +953,10 @@ impl DockerExecutor {
         self.finish(svc, rc, exit).await
     }
 
-    async fn stop_container(&self, svc: &ServiceInstance, rc: &RunningContainer, grace: Duration) -> ServiceExit {
-        let info = self
-            .docker
-            .inspect_container(&rc.id, None::<bollard::query_parameters::InspectContainerOptions>)
-            .await
-            .ok();
-        let st = info.and_then(|i| i.state).unwrap_or_default();
-        if !st.running.unwrap_or(false) {
-            return ServiceExit {
-                exit_code: st.exit_code.map(|c| c as i32),
-                duration: rc.started.elapsed(),
-                ..Default::default()
-            };
-        }
-        let t = grace.as_secs_f64().ceil() as i32;
-        if let Err(e) =
-            self.docker.stop_container(&rc.id, Some(StopContainerOptions { t: Some(t), signal: None })).await
-        {
-            tracing::warn!(service = %svc.name, "docker stop failed: {e}");
-        }
-        let code = wait_exit(&self.docker, &rc.id).await;
-        let mut exit = ServiceExit {
-            exit_code: code,
-            stopped_by_host: true,
-            duration: rc.started.elapsed(),
-            ..Default::default()
-        };
-        // docker-init reports a signal death as 128+N.
-        if let Some(c) = code.filter(|c| (129..=159).contains(c)) {
-            exit.exit_code = None;
-            exit.signal = Some(c - 128);
-        }
-        exit
-    }
-
-    async fn finish(&self, svc: &ServiceInstance, rc: &mut RunningContainer, exit: ServiceExit) -> ServiceExit {
-        if let Some(t) = rc.log_task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
-        self.events.emit(
-            Entity::service(&svc.test, &svc.name),
-            command_finished("run", svc.plan.plan().phases.run.len().saturating_sub(1), &exit),
-        );
-        rc.exit = Some(exit.clone());
-        exit
-    }
-
     /// Post-run commands (one-shot containers), then artifact collection: plan artifacts are
     /// container paths, found on the host through the mounts or copied out of the container;
     /// plus the container's stdout/stderr, `docker inspect` JSON and the key log.
-    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let mut reports = Vec::new();
         match self.run_phase(svc, "post-run", &svc.plan.plan().phases.post_run).await {
             Ok(r) => reports.push(r),
@@ -1020,26 +1010,9 @@ impl DockerExecutor {
         (reports, arts)
     }
 
-    /// Copies a path out of a (stopped) container into `<logs>/artifacts/`.
-    async fn copy_out(&self, id: &str, svc: &ServiceInstance, path: &str) -> Option<PathBuf> {
-        let mut stream = self.docker.download_from_container(
-            id,
-            Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.to_string() }),
-        );
-        let mut buf = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            buf.extend_from_slice(&chunk.ok()?);
-        }
-        let dest = svc.dirs.logs.join("artifacts");
-        std::fs::create_dir_all(&dest).ok()?;
-        tar::Archive::new(buf.as_slice()).unpack(&dest).ok()?;
-        let name = Path::new(path).file_name()?;
-        Some(dest.join(name))
-    }
-
     /// Removes everything labelled with this run directory: containers (forced), then
     /// networks. Safe to call many times; each step is reported.
-    pub async fn teardown(&self) -> TeardownReport {
+    async fn teardown(&self) -> TeardownReport {
         let mut report = TeardownReport::default();
         let mut steps = remove_labelled(&self.docker, LABEL_RUN_KEY, &self.run_key, false).await;
         report.steps.append(&mut steps);
@@ -1051,13 +1024,11 @@ impl DockerExecutor {
         st.prepared.clear();
         report
     }
-}
 
-impl DockerExecutor {
     /// Removes the run's containers and networks from a thread with its own runtime and its
     /// own connection: called while a test unwinds from a panic, where the executor's runtime
     /// cannot be awaited on.
-    pub fn emergency_teardown(&self) {
+    fn emergency_teardown(&self) {
         let run_key = self.run_key.clone();
         let worker = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;

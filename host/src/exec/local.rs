@@ -54,11 +54,11 @@ use crate::events::{Entity, EventKind, EventSink};
 use crate::exec::procnet::bound_sockets;
 use crate::exec::sources::{copy_tree, Sources};
 use crate::plan::confine::{Confinement, Escape};
-use crate::plugin::types::{ArtifactKind, Command, ReadinessCondition, Transport};
+use crate::plugin::types::{ArtifactKind, Command, Transport};
 
 use super::{
-    command_finished, phase_finished, CommandReport, ExecError, PhaseReport, Running, ServiceExit, ServiceInstance,
-    TeardownReport, TeardownStep,
+    command_finished, phase_finished, readiness, CommandReport, ExecError, Executor, PhaseReport, ServiceExit,
+    ServiceInstance, TeardownReport, TeardownStep,
 };
 
 /// Marker written into a tools directory once its compile phases all succeeded.
@@ -146,7 +146,6 @@ pub struct RunningLocal {
     started: Instant,
     /// The exit once someone saw it, with what the host added (timed_out, stopped_by_host).
     exit: Option<ServiceExit>,
-    log_scan: Vec<(PathBuf, u64, Vec<u8>)>,
 }
 
 impl RunningLocal {
@@ -584,31 +583,6 @@ fn resolvable(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> bool {
     std::env::split_paths(path_var).any(|d| d.join(program).is_file())
 }
 
-/// Searches `needle` in the new part of `file` since `offset`, remembering enough of the end to
-/// find a needle split across two reads.
-fn scan_for(file: &Path, offset: &mut u64, carry: &mut Vec<u8>, needle: &[u8]) -> bool {
-    let Ok(mut f) = std::fs::File::open(file) else {
-        return false;
-    };
-    if f.seek(SeekFrom::Start(*offset)).is_err() {
-        return false;
-    }
-    let mut fresh = Vec::new();
-    if f.read_to_end(&mut fresh).is_err() {
-        return false;
-    }
-    *offset += fresh.len() as u64;
-    carry.extend_from_slice(&fresh);
-    if needle.is_empty() || carry.windows(needle.len()).any(|w| w == needle) {
-        return true;
-    }
-    let keep = needle.len().saturating_sub(1);
-    if carry.len() > keep {
-        carry.drain(..carry.len() - keep);
-    }
-    false
-}
-
 /// Whether a process of group `pgid` holds one of `inodes`.
 fn group_owns(pgid: i32, inodes: &[u64]) -> bool {
     for pid in group_members(pgid) {
@@ -630,6 +604,48 @@ fn group_owns(pgid: i32, inodes: &[u64]) -> bool {
         }
     }
     false
+}
+
+/// What readiness polling sees of a local service: the run task's shared state, its sockets
+/// (in the host's network namespace, held by its process group) and its work directory.
+struct LocalProbe<'a> {
+    r: &'a mut RunningLocal,
+    svc: &'a ServiceInstance,
+}
+
+impl readiness::Probe for LocalProbe<'_> {
+    async fn look(&mut self) -> Result<readiness::Look, ExecError> {
+        let started = lock(&self.r.shared).last_started;
+        Ok(readiness::Look { started, exited: self.r.done.borrow().clone() })
+    }
+
+    fn port_bound(&self, port: u16, transports: &[Transport]) -> bool {
+        let Some(pgid) = lock(&self.r.shared).pgid else { return false };
+        transports.iter().any(|t| {
+            let inodes = bound_sockets(Path::new("/proc/net"), port, *t);
+            !inodes.is_empty() && group_owns(pgid, &inodes)
+        })
+    }
+
+    fn file_exists(&self, f: &str) -> bool {
+        let p = Path::new(f);
+        if p.is_absolute() {
+            p.exists()
+        } else {
+            self.svc.dirs.work.join(p).exists()
+        }
+    }
+
+    fn logs(&self) -> Option<(PathBuf, PathBuf)> {
+        lock(&self.r.shared).service_logs.clone()
+    }
+
+    async fn pause(&mut self, poll: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = self.r.done.changed() => {}
+        }
+    }
 }
 
 impl LocalExecutor {
@@ -654,30 +670,6 @@ impl LocalExecutor {
     pub fn recording(self, recorder: Arc<super::leftovers::Recorder>) -> Self {
         let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("recording() is called on a new executor"));
         LocalExecutor { inner: Arc::new(Inner { recorder: Some(recorder), ..inner }) }
-    }
-
-    /// SIGKILL to every group still alive, at once (see `AnyExecutor::emergency_teardown`).
-    pub fn emergency_teardown(&self) {
-        let groups: Vec<Group> = lock(&self.inner.groups).iter().filter(|g| !g.gone).cloned().collect();
-        for g in groups {
-            let _ = killpg(Pid::from_raw(g.pgid), Signal::SIGKILL);
-            tracing::warn!("emergency teardown: killed process group {} ({})", g.pgid, g.label);
-            self.inner.mark_gone(g.pgid);
-        }
-    }
-
-    /// Runs the pre-compile, compile and post-compile phases, or skips all three when the
-    /// tools directory holds a complete build (see the module docs).
-    ///
-    /// # Errors
-    /// A critical command failed or could not start, or the tools directory cannot be used.
-    pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
-        let inner = &self.inner;
-        let r = self.prepare_inner(svc).await;
-        if let Err(e) = &r {
-            inner.fail(svc, e);
-        }
-        r
     }
 
     async fn prepare_inner(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
@@ -775,21 +767,7 @@ impl LocalExecutor {
         tracing::info!("service `{}`: compile phases cached in {}", svc.name, tools.display());
     }
 
-    /// Writes the plan's files, runs the pre-run commands, then starts the run phase in the
-    /// background: its commands in order, the last one being the service itself.
-    ///
-    /// # Errors
-    /// A file outside the allowed directories, a failed critical pre-run command, a run
-    /// program that cannot be found.
-    pub async fn start(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
-        let r = self.start_inner(svc).await;
-        if let Err(e) = &r {
-            self.inner.fail(svc, e);
-        }
-        r
-    }
-
-    async fn start_inner(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
+    async fn start_inner(&self, svc: &ServiceInstance) -> Result<RunningLocal, ExecError> {
         let inner = self.inner.clone();
         let plan = svc.plan.plan();
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
@@ -836,120 +814,7 @@ impl LocalExecutor {
             let exit = run_background(&inner, &task_svc, &task_shared, started).await;
             let _ = tx.send(Some(exit));
         });
-        Ok(Running::Local(RunningLocal {
-            test: svc.test.clone(),
-            service: svc.name.clone(),
-            shared,
-            done: rx,
-            started,
-            exit: None,
-            log_scan: Vec::new(),
-        }))
-    }
-
-    /// Polls the plan's readiness condition until its timeout. On failure the service's group
-    /// is killed, so a service that never became ready leaves nothing behind.
-    ///
-    /// # Errors
-    /// [`ExecError::NotReady`] at the timeout, [`ExecError::ExitedEarly`] when the run phase
-    /// ended first, [`ExecError::Interrupted`] when `cancel` fires.
-    pub async fn wait_ready(
-        &self,
-        svc: &ServiceInstance,
-        running: &mut Running,
-        cancel: &CancellationToken,
-    ) -> Result<(), ExecError> {
-        let Running::Local(r) = running else {
-            return Err(ExecError::Io("a Docker service was given to the local executor".into()));
-        };
-        let readiness = &svc.plan.plan().readiness;
-        let condition = describe_condition(&readiness.condition);
-        let timeout = Duration::from_millis(readiness.timeout_ms);
-        let t0 = Instant::now();
-        let deadline = tokio::time::Instant::now() + timeout;
-        let outcome = loop {
-            let (last_started, pgid, logs) = {
-                let s = lock(&r.shared);
-                (s.last_started, s.pgid, s.service_logs.clone())
-            };
-            let exited = r.done.borrow().clone();
-            let met = match &readiness.condition {
-                ReadinessCondition::Started => last_started,
-                ReadinessCondition::Exited => matches!(&exited, Some(e) if !failed(e)),
-                ReadinessCondition::PortBound(name) => {
-                    let Some(&port) = svc.ports.get(name) else {
-                        break Err(ExecError::Io(format!(
-                            "service `{}`: readiness waits for port `{name}`, which the plan does not declare (ports: {})",
-                            svc.name,
-                            svc.ports.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )));
-                    };
-                    let transport = svc
-                        .plan
-                        .plan()
-                        .ports
-                        .iter()
-                        .find(|p| &p.name == name)
-                        .map(|p| p.transport)
-                        .unwrap_or(Transport::Udp);
-                    let inodes =
-                        if last_started { bound_sockets(Path::new("/proc/net"), port, transport) } else { vec![] };
-                    !inodes.is_empty() && pgid.is_some_and(|g| group_owns(g, &inodes))
-                }
-                ReadinessCondition::LogLine(text) => {
-                    if r.log_scan.is_empty() {
-                        if let Some((o, e)) = logs {
-                            r.log_scan = vec![(o, 0, vec![]), (e, 0, vec![])];
-                        }
-                    }
-                    let mut hit = false;
-                    for (file, off, carry) in r.log_scan.iter_mut() {
-                        hit |= scan_for(file, off, carry, text.as_bytes());
-                    }
-                    hit
-                }
-                ReadinessCondition::FileExists(f) => {
-                    last_started
-                        && (if Path::new(f).is_absolute() { PathBuf::from(f) } else { svc.dirs.work.join(f) }).exists()
-                }
-            };
-            if met {
-                break Ok(());
-            }
-            if let Some(e) = exited {
-                break Err(ExecError::ExitedEarly { service: svc.name.clone(), exit: e.describe() });
-            }
-            if tokio::time::Instant::now() >= deadline {
-                break Err(ExecError::NotReady {
-                    service: svc.name.clone(),
-                    timeout,
-                    condition: condition.clone(),
-                    logs: svc.dirs.logs.join("run").display().to_string(),
-                });
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => break Err(ExecError::Interrupted),
-                _ = tokio::time::sleep(POLL) => {}
-                _ = r.done.changed() => {}
-            }
-        };
-        let inner = &self.inner;
-        inner.events.emit(
-            Inner::entity(svc),
-            EventKind::Readiness { condition, ready: outcome.is_ok(), waited_ms: t0.elapsed().as_millis() as u64 },
-        );
-        match &outcome {
-            Ok(()) => {}
-            Err(e) => {
-                inner.fail(svc, e);
-                if r.done.borrow().is_none() {
-                    let mut exit = self.kill_running(r, KILL_GRACE).await;
-                    exit.stopped_by_host = true;
-                    r.exit = Some(exit);
-                }
-            }
-        }
-        outcome
+        Ok(RunningLocal { test: svc.test.clone(), service: svc.name.clone(), shared, done: rx, started, exit: None })
     }
 
     /// Marks the run phase as stopping, kills the current group and waits for the task.
@@ -978,13 +843,80 @@ impl LocalExecutor {
         }
         r.exit.clone().unwrap_or_default()
     }
+}
+
+impl Executor for LocalExecutor {
+    type Running = RunningLocal;
+
+    /// SIGKILL to every group still alive, at once (see `AnyExecutor::emergency_teardown`).
+    fn emergency_teardown(&self) {
+        let groups: Vec<Group> = lock(&self.inner.groups).iter().filter(|g| !g.gone).cloned().collect();
+        for g in groups {
+            let _ = killpg(Pid::from_raw(g.pgid), Signal::SIGKILL);
+            tracing::warn!("emergency teardown: killed process group {} ({})", g.pgid, g.label);
+            self.inner.mark_gone(g.pgid);
+        }
+    }
+
+    /// Runs the pre-compile, compile and post-compile phases, or skips all three when the
+    /// tools directory holds a complete build (see the module docs).
+    ///
+    /// # Errors
+    /// A critical command failed or could not start, or the tools directory cannot be used.
+    async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
+        let inner = &self.inner;
+        let r = self.prepare_inner(svc).await;
+        if let Err(e) = &r {
+            inner.fail(svc, e);
+        }
+        r
+    }
+
+    /// Writes the plan's files, runs the pre-run commands, then starts the run phase in the
+    /// background: its commands in order, the last one being the service itself.
+    ///
+    /// # Errors
+    /// A file outside the allowed directories, a failed critical pre-run command, a run
+    /// program that cannot be found.
+    async fn start(&self, svc: &ServiceInstance) -> Result<RunningLocal, ExecError> {
+        let r = self.start_inner(svc).await;
+        if let Err(e) = &r {
+            self.inner.fail(svc, e);
+        }
+        r
+    }
+
+    /// Polls the plan's readiness condition until its timeout. On failure the service's group
+    /// is killed, so a service that never became ready leaves nothing behind.
+    ///
+    /// # Errors
+    /// [`ExecError::NotReady`] at the timeout, [`ExecError::ExitedEarly`] when the run phase
+    /// ended first, [`ExecError::Interrupted`] when `cancel` fires.
+    async fn wait_ready(
+        &self,
+        svc: &ServiceInstance,
+        r: &mut RunningLocal,
+        cancel: &CancellationToken,
+    ) -> Result<(), ExecError> {
+        let outcome = readiness::wait_ready(svc, &mut LocalProbe { r, svc }, POLL, cancel, &self.inner.events).await;
+        if let Err(e) = &outcome {
+            self.inner.fail(svc, e);
+            if r.done.borrow().is_none() {
+                let mut exit = self.kill_running(r, KILL_GRACE).await;
+                exit.stopped_by_host = true;
+                r.exit = Some(exit);
+            }
+        }
+        outcome
+    }
+
+    fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf) {
+        service_logs(svc)
+    }
 
     /// Waits for the run phase to end, at most `svc.timeout` from its start; then kills the
     /// whole group and reports `timed_out`. `cancel` stops it like [`LocalExecutor::stop`].
-    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
-        let Running::Local(r) = running else {
-            return ServiceExit::never_started();
-        };
+    async fn wait(&self, svc: &ServiceInstance, r: &mut RunningLocal, cancel: &CancellationToken) -> ServiceExit {
         if let Some(e) = &r.exit {
             let e = e.clone();
             return self.finished(svc, r, e);
@@ -1021,10 +953,7 @@ impl LocalExecutor {
 
     /// SIGTERM to the service's process group, `grace`, then SIGKILL. A service that had
     /// already ended keeps its own exit; otherwise `stopped_by_host` is set.
-    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
-        let Running::Local(r) = running else {
-            return ServiceExit::never_started();
-        };
+    async fn stop(&self, svc: &ServiceInstance, r: &mut RunningLocal, grace: Duration) -> ServiceExit {
         if let Some(e) = r.exit.clone().or_else(|| r.done.borrow().clone()) {
             return self.finished(svc, r, e);
         }
@@ -1036,7 +965,7 @@ impl LocalExecutor {
 
     /// Runs the post-run commands and collects the plan's artifacts that exist. Returns the
     /// pre-run, run and post-run phase reports (the first two were recorded by `start`).
-    pub async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
+    async fn post_run(&self, svc: &ServiceInstance) -> (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>) {
         let inner = &self.inner;
         let plan = svc.plan.plan();
         let mut reports = lock(&inner.phases).remove(&(svc.test.clone(), svc.name.clone())).unwrap_or_default();
@@ -1065,7 +994,7 @@ impl LocalExecutor {
 
     /// Kills every process group this executor started that is still alive: SIGTERM, a short
     /// grace, SIGKILL, and a check that no member is left. Idempotent; every group is a step.
-    pub async fn teardown(&self) -> TeardownReport {
+    async fn teardown(&self) -> TeardownReport {
         let inner = &self.inner;
         let groups: Vec<Group> = lock(&inner.groups).iter().filter(|g| !g.gone).cloned().collect();
         let mut report = TeardownReport::default();
@@ -1128,16 +1057,6 @@ fn read_phase_reports(dir: &Path) -> Vec<CommandReport> {
             stderr: dir.join(e["stderr"].as_str().unwrap_or_default()),
         })
         .collect()
-}
-
-fn describe_condition(c: &ReadinessCondition) -> String {
-    match c {
-        ReadinessCondition::Started => "the run command has started".into(),
-        ReadinessCondition::PortBound(p) => format!("port `{p}` is bound"),
-        ReadinessCondition::LogLine(l) => format!("its output contains `{l}`"),
-        ReadinessCondition::FileExists(f) => format!("file {f} exists"),
-        ReadinessCondition::Exited => "the run phase has exited with status 0".into(),
-    }
 }
 
 /// The run phase: each command after the previous one exits; the last one is the service.
@@ -1224,18 +1143,6 @@ mod tests {
         assert_eq!(tail(&dir.path().join("nope"), 5), "");
         std::fs::write(&p, "aé").unwrap();
         assert_eq!(tail(&p, 1), "…", "half a character is dropped");
-    }
-
-    // A needle split across two reads is still found.
-    #[test]
-    fn log_scan_spans_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out");
-        std::fs::write(&p, "xxxx rea").unwrap();
-        let (mut off, mut carry) = (0, vec![]);
-        assert!(!scan_for(&p, &mut off, &mut carry, b"ready!"));
-        std::fs::write(&p, "xxxx ready!").unwrap();
-        assert!(scan_for(&p, &mut off, &mut carry, b"ready!"));
     }
 
     // /proc/<pid>/stat parsing survives names with spaces and parentheses.

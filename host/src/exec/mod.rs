@@ -1,28 +1,32 @@
 //! Executors: run checked, rendered plans as local processes ([`local`]) or Docker containers
-//! ([`docker`]). They decide *how* to run a plan, never *what* to run.
+//! ([`docker`]), both behind the [`Executor`] trait. They decide *how* to run a plan, never
+//! *what* to run.
 //!
 //! The orchestrator ([`crate::run`]) drives one test through these steps, for each service in
 //! the deployment's start order:
 //!
-//! 1. [`AnyExecutor::prepare`] — pre-compile, compile, post-compile phases (cached by content
+//! 0. [`Executor::setup_networks`] — what the deployment needs first (Docker networks).
+//! 1. [`Executor::prepare`] — pre-compile, compile, post-compile phases (cached by content
 //!    hash), or the image build; nothing is started yet.
-//! 2. [`AnyExecutor::start`] — pre-run commands, then the run phase in the background.
-//! 3. [`AnyExecutor::wait_ready`] — polls the plan's readiness condition.
-//! 4. [`AnyExecutor::wait`] / [`AnyExecutor::stop`] — clients are waited for; servers are
+//! 2. [`Executor::start`] — pre-run commands, then the run phase in the background.
+//! 3. [`Executor::wait_ready`] — polls the plan's readiness condition ([`readiness`]).
+//! 4. [`Executor::wait`] / [`Executor::stop`] — clients are waited for; servers are
 //!    stopped once every client is done (SIGTERM to the group, grace, SIGKILL).
-//! 5. [`AnyExecutor::post_run`] — post-run commands, artifact collection.
-//! 6. [`AnyExecutor::teardown`] — always, also after errors and Ctrl-C; idempotent.
+//! 5. [`Executor::post_run`] — post-run commands, artifact collection.
+//! 6. [`Executor::teardown`] — always, also after errors and Ctrl-C; idempotent.
 
 pub mod capture;
 pub mod docker;
 pub mod leftovers;
 pub mod local;
 pub mod procnet;
+pub mod readiness;
 pub mod sources;
 
 pub use local::tail;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,7 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::EventKind;
 use crate::plan::CheckedPlan;
-use crate::plugin::types::Role;
+use crate::plugin::types::{ArtifactKind, Role};
+use crate::plugin::wit::latest::env::DeploymentPlan;
 
 /// The directories the host makes for one service, all under the run directory.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -58,6 +63,21 @@ pub struct ServiceDirs {
 }
 
 impl ServiceDirs {
+    /// The host path of a named directory.
+    pub fn get(&self, name: crate::contract::DirName) -> &std::path::Path {
+        use crate::contract::DirName;
+        match name {
+            DirName::Logs => &self.logs,
+            DirName::Www => &self.www,
+            DirName::Downloads => &self.downloads,
+            DirName::Certs => &self.certs,
+            DirName::Qlog => &self.qlog,
+            DirName::Work => &self.work,
+            DirName::Cache => &self.cache,
+            DirName::Tools => &self.tools,
+        }
+    }
+
     /// The TLS key log file the service is asked to write (SSLKEYLOGFILE).
     pub fn keylog(&self) -> PathBuf {
         self.logs.join("keys.log")
@@ -141,7 +161,7 @@ impl ServiceExit {
         self.exit_code == Some(127) && !self.not_started
     }
 
-    /// What `wait` and `stop` report for a service this executor did not start.
+    /// A service that never started (nothing ran yet, or an earlier phase failed).
     pub(crate) fn never_started() -> Self {
         ServiceExit { not_started: true, ..ServiceExit::default() }
     }
@@ -222,9 +242,9 @@ pub enum ExecError {
         help("look at its logs in {logs}; raise readiness timeout in the plugin parameters if it is just slow")
     )]
     NotReady { service: String, timeout: Duration, condition: String, logs: String },
-    #[error("service `{service}` exited before it became ready ({exit})")]
+    #[error("service `{service}` exited before it became ready ({exit}); see {logs}")]
     #[diagnostic(code(panther::exec::exited_early))]
-    ExitedEarly { service: String, exit: String },
+    ExitedEarly { service: String, exit: String, logs: String },
     #[error("service `{service}`: cannot start `{program}`: {source}")]
     #[diagnostic(
         code(panther::exec::spawn),
@@ -236,9 +256,35 @@ pub enum ExecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("docker: {0}")]
+    /// The Docker daemon refused or failed a request.
+    #[error("docker: {what}: {source}")]
     #[diagnostic(code(panther::exec::docker))]
-    Docker(String),
+    Daemon {
+        what: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("no Docker daemon reachable at {at}: {detail}")]
+    #[diagnostic(
+        code(panther::exec::no_docker),
+        help(
+            "start the Docker engine (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST; \
+             use `[tests.network] type = \"localhost\"` to run without Docker"
+        )
+    )]
+    NoDaemon { at: String, detail: String },
+    /// A service's plan or placement asks for what the Docker executor cannot do.
+    #[error("docker: service `{service}`: {problem}")]
+    #[diagnostic(code(panther::exec::placement))]
+    Placement { service: String, problem: String },
+    /// The base image could not be made, or an image spec could not be built.
+    #[error("docker: image {image}: {problem}")]
+    #[diagnostic(code(panther::exec::image))]
+    Image { image: String, problem: String },
+    /// The orchestrator called an executor's steps out of order: a bug of the host.
+    #[error("service `{service}`: {step} before it was prepared (a bug of panther-host; please report it)")]
+    #[diagnostic(code(panther::exec::out_of_order))]
+    OutOfOrder { service: String, step: &'static str },
     /// The subnet chosen for a test's network was taken by another network between the
     /// choice and the creation; the orchestrator plans the test again on another subnet.
     #[error("docker: test `{test}`: subnet {subnet} is taken by another network: {message}")]
@@ -259,132 +305,93 @@ pub enum ExecError {
     },
 }
 
-/// A started service. Executors keep what they need to wait for or stop it.
-#[derive(Debug)]
-pub enum Running {
-    Local(local::RunningLocal),
-    Docker(docker::RunningContainer),
-}
+/// How a test's services run: as local processes ([`local::LocalExecutor`]), as containers
+/// ([`docker::DockerExecutor`]), and whatever comes next (a simulator, a cluster). The
+/// orchestrator ([`crate::run::drive`]) calls these in the order the module docs give and
+/// never looks inside; an executor decides *how* a checked plan runs, never *what* runs.
+///
+/// Futures are `Send` so a test can be driven on any runtime thread. Readiness polling is
+/// shared ([`readiness::wait_ready`]); an executor only says how to observe its services.
+pub trait Executor: Sync {
+    /// A started service: what the executor needs to wait for it or stop it.
+    type Running: Send;
 
-/// The executor of a test, chosen by the deployment plan's environment kind. An enum rather
-/// than a trait object because async methods are not dyn-safe.
-pub enum AnyExecutor {
-    Local(local::LocalExecutor),
-    Docker(docker::DockerExecutor),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $e:ident => $call:expr) => {
-        match $self {
-            AnyExecutor::Local($e) => $call,
-            AnyExecutor::Docker($e) => $call,
-        }
-    };
-}
-
-impl AnyExecutor {
-    /// Ends everything this executor started, synchronously and without grace: for a test
-    /// whose drive is unwinding from a panic ([`crate::run::drive`]'s guard), where no async
-    /// teardown can run. Local groups get SIGKILL; Docker containers and networks of the run
-    /// are removed from a thread of its own.
-    pub fn emergency_teardown(&self) {
-        match self {
-            AnyExecutor::Local(e) => e.emergency_teardown(),
-            AnyExecutor::Docker(e) => e.emergency_teardown(),
-        }
+    /// Makes what a deployment needs before any service is prepared (networks); nothing by
+    /// default.
+    ///
+    /// # Errors
+    /// The environment refused (e.g. [`ExecError::SubnetTaken`]).
+    fn setup_networks(
+        &self,
+        _test: &str,
+        _deployment: &DeploymentPlan,
+        _subnets: &crate::run::subnets::TestSubnets,
+    ) -> impl Future<Output = Result<(), ExecError>> + Send {
+        async { Ok(()) }
     }
 
-    /// See [`local::LocalExecutor::prepare`].
+    /// The interface to capture a test's traffic on; by default what the deployment asked for.
+    fn capture_interface(&self, _test: &str, deployment: &DeploymentPlan) -> Option<String> {
+        deployment.capture.as_ref().map(|c| c.interface.clone())
+    }
+
+    /// Pre-compile, compile and post-compile phases (cached by content hash), or the image
+    /// build; nothing is started yet.
     ///
     /// # Errors
     /// A critical command or the image build failed.
-    pub async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
-        dispatch!(self, e => e.prepare(svc).await)
-    }
+    fn prepare(&self, svc: &ServiceInstance) -> impl Future<Output = Result<Vec<PhaseReport>, ExecError>> + Send;
 
-    /// See [`local::LocalExecutor::start`].
+    /// Pre-run commands, then the run phase in the background.
     ///
     /// # Errors
     /// Writing files, a pre-run command or starting the service failed.
-    pub async fn start(&self, svc: &ServiceInstance) -> Result<Running, ExecError> {
-        dispatch!(self, e => e.start(svc).await)
-    }
+    fn start(&self, svc: &ServiceInstance) -> impl Future<Output = Result<Self::Running, ExecError>> + Send;
 
-    /// See [`local::LocalExecutor::wait_ready`].
+    /// Waits until the plan's readiness condition holds ([`readiness::wait_ready`]). A service
+    /// that does not become ready stays in `running` for [`Executor::stop`].
     ///
     /// # Errors
     /// Not ready in time, exited first, or interrupted.
-    pub async fn wait_ready(
+    fn wait_ready(
         &self,
         svc: &ServiceInstance,
-        running: &mut Running,
+        running: &mut Self::Running,
         cancel: &CancellationToken,
-    ) -> Result<(), ExecError> {
-        dispatch!(self, e => e.wait_ready(svc, running, cancel).await)
-    }
+    ) -> impl Future<Output = Result<(), ExecError>> + Send;
 
-    /// See [`local::LocalExecutor::wait`].
-    pub async fn wait(&self, svc: &ServiceInstance, running: &mut Running, cancel: &CancellationToken) -> ServiceExit {
-        dispatch!(self, e => e.wait(svc, running, cancel).await)
-    }
-
-    /// See [`local::LocalExecutor::stop`].
-    pub async fn stop(&self, svc: &ServiceInstance, running: &mut Running, grace: Duration) -> ServiceExit {
-        dispatch!(self, e => e.stop(svc, running, grace).await)
-    }
-
-    /// See [`local::LocalExecutor::post_run`].
-    pub async fn post_run(
+    /// Waits for the service to end on its own, within its timeout; `cancel` stops it.
+    fn wait(
         &self,
         svc: &ServiceInstance,
-    ) -> (Vec<PhaseReport>, Vec<(crate::plugin::types::ArtifactKind, PathBuf)>) {
-        dispatch!(self, e => e.post_run(svc).await)
-    }
+        running: &mut Self::Running,
+        cancel: &CancellationToken,
+    ) -> impl Future<Output = ServiceExit> + Send;
 
-    /// Where this executor puts the stdout and stderr of a service's own process (the last run
-    /// command): `<logs>/run/cmd-<n>.stdout|.stderr` locally, `<logs>/stdout.log|stderr.log`
-    /// for containers. Use these for the outcome's log tails.
-    pub fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf) {
-        match self {
-            AnyExecutor::Local(_) => local::service_logs(svc),
-            AnyExecutor::Docker(_) => (svc.dirs.logs.join("stdout.log"), svc.dirs.logs.join("stderr.log")),
-        }
-    }
-
-    /// Makes what a deployment needs before any service is prepared: the test's networks
-    /// under Docker; nothing locally.
-    ///
-    /// # Errors
-    /// The daemon refused a network.
-    pub async fn setup_networks(
+    /// SIGTERM, `grace`, SIGKILL. A service that already ended keeps its own exit.
+    fn stop(
         &self,
-        test: &str,
-        d: &crate::plugin::wit::latest::env::DeploymentPlan,
-        subnets: &crate::run::subnets::TestSubnets,
-    ) -> Result<(), ExecError> {
-        match self {
-            AnyExecutor::Local(_) => Ok(()),
-            AnyExecutor::Docker(e) => {
-                for n in &d.networks {
-                    e.create_network(test, n, subnets.get(&n.name).copied()).await?;
-                }
-                Ok(())
-            }
-        }
-    }
+        svc: &ServiceInstance,
+        running: &mut Self::Running,
+        grace: Duration,
+    ) -> impl Future<Output = ServiceExit> + Send;
 
-    /// The interface to capture a test's traffic on: what the deployment asked for locally
-    /// (`lo`), the Linux bridge of the test's first network under Docker.
-    pub fn capture_interface(&self, test: &str, d: &crate::plugin::wit::latest::env::DeploymentPlan) -> Option<String> {
-        let requested = d.capture.as_ref()?.interface.clone();
-        match self {
-            AnyExecutor::Local(_) => Some(requested),
-            AnyExecutor::Docker(e) => d.networks.first().and_then(|n| e.bridge_of(test, &n.name)),
-        }
-    }
+    /// Post-run commands, then the artifacts that exist. Returns every phase report of the
+    /// service not returned by `prepare`.
+    fn post_run(
+        &self,
+        svc: &ServiceInstance,
+    ) -> impl Future<Output = (Vec<PhaseReport>, Vec<(ArtifactKind, PathBuf)>)> + Send;
 
-    /// See [`local::LocalExecutor::teardown`].
-    pub async fn teardown(&self) -> TeardownReport {
-        dispatch!(self, e => e.teardown().await)
-    }
+    /// Where the stdout and stderr of the service's own process (the last run command) are;
+    /// the outcome's log tails come from them.
+    fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf);
+
+    /// Ends everything this executor started; always called, also after errors and Ctrl-C;
+    /// idempotent, every step reported.
+    fn teardown(&self) -> impl Future<Output = TeardownReport> + Send;
+
+    /// The same, synchronously and without grace, for a drive unwinding from a panic, where
+    /// nothing async can run ([`crate::run::drive`]'s guard).
+    fn emergency_teardown(&self);
 }

@@ -78,7 +78,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
                     "{} {}/{}",
                     t(&p.name),
                     if p.number == 0 { "auto".to_string() } else { p.number.to_string() },
-                    crate::plugin::wit::wit_name(&p.transport)
+                    crate::contract::wit_name(&p.transport)
                 )
             })
             .collect();
@@ -96,7 +96,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
         let _ = writeln!(
             out,
             "  artifact: {} {}{}",
-            crate::plugin::wit::wit_name(&a.kind),
+            crate::contract::wit_name(&a.kind),
             t(&a.path),
             if a.required { " (required)" } else { "" }
         );
@@ -131,7 +131,7 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
 
 /// Writes the readable form of a deployment plan.
 pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
-    let _ = writeln!(out, "  environment: {}", crate::plugin::wit::wit_name(&d.kind));
+    let _ = writeln!(out, "  environment: {}", crate::contract::wit_name(&d.kind));
     for n in &d.networks {
         let _ = writeln!(out, "  network: {}{}", t(&n.name), if n.internal { " (internal)" } else { "" });
     }

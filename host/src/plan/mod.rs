@@ -98,4 +98,35 @@ pub(crate) mod test_support {
             description: String::new(),
         }])
     }
+
+    /// A localhost service of test `t` running `plan`, with every directory under `root`.
+    pub fn instance(name: &str, root: &std::path::Path, plan: ServicePlan) -> crate::exec::ServiceInstance {
+        let d = |n: &str| root.join(n);
+        crate::exec::ServiceInstance {
+            test: "t".into(),
+            name: name.into(),
+            role: Role::Server,
+            implementation: name.into(),
+            tester: false,
+            plan: super::CheckedPlan { plan },
+            dirs: crate::exec::ServiceDirs {
+                root: root.to_path_buf(),
+                logs: d("logs"),
+                work: d("work"),
+                www: d("www"),
+                downloads: d("downloads"),
+                certs: d("certs"),
+                qlog: d("qlog"),
+                cache: d("cache"),
+                tools: d("tools"),
+            },
+            host: "127.0.0.1".into(),
+            ips: Default::default(),
+            ports: Default::default(),
+            after: vec![],
+            extra_env: vec![],
+            placement: None,
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
 }

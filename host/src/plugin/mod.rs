@@ -237,6 +237,8 @@ pub struct PluginHost {
     lock: Option<(PathBuf, lock::LockFile)>,
     plugins: Vec<LoadedPlugin>,
     refused: Vec<Refusal>,
+    /// The most each plugin used of its limits in one call, over the calls made so far.
+    usage: std::sync::Mutex<std::collections::BTreeMap<String, sandbox::Usage>>,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -265,8 +267,17 @@ impl PluginHost {
         };
         let cache = cache::Cache::new(opts.cache_dir.clone(), &engine);
         let index = index::Index::new(opts.cache_dir.clone(), cache.engine_key());
-        let mut host =
-            PluginHost { engine, linker, cache, index, limits: opts.limits, lock, plugins: vec![], refused: vec![] };
+        let mut host = PluginHost {
+            engine,
+            linker,
+            cache,
+            index,
+            limits: opts.limits,
+            lock,
+            plugins: vec![],
+            refused: vec![],
+            usage: Default::default(),
+        };
 
         let mut files = vec![];
         for dir in &opts.plugin_dirs {
@@ -288,23 +299,12 @@ impl PluginHost {
         }
 
         for path in files {
-            match host.admit(&path) {
-                Ok(p) => {
-                    if let Some(other) = host.plugins.iter().find(|o| o.info.name == p.info.name) {
-                        let reason = RefusalReason::Duplicate { name: p.info.name.clone(), other: other.path.clone() };
-                        host.refused.push(Refusal { path, reason });
-                    } else {
-                        host.plugins.push(p);
-                    }
-                }
-                Err(r) => {
-                    tracing::warn!("{r}");
-                    host.refused.push(r);
-                }
+            if let Err(r) = host.add_file(&path) {
+                tracing::warn!("{r}");
+                host.refused.push(r);
             }
         }
         host.check_missing_pins();
-        host.plugins.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         let indexed = host.plugins.iter().filter(|p| p.from_index).count();
         tracing::debug!(
             "opened {} plugins ({indexed} from the describe index, none of those loaded), {} refused, in {:.1} ms",
@@ -501,6 +501,46 @@ impl PluginHost {
         r.map_err(|e| e.to_string())
     }
 
+    /// Asks a plugin to describe itself again (admission asked once already).
+    ///
+    /// # Errors
+    /// As for [`PluginHost::plan`].
+    pub fn describe(&self, plugin: &str) -> Result<types::PluginInfo, CallError> {
+        let p = self.find(plugin)?;
+        let pre = self.loaded(p)?;
+        self.call(p, "describe", |store| match pre {
+            Pre::Service(pre) => pre.instantiate(&mut *store)?.panther_plugin_service().call_describe(&mut *store),
+            Pre::Environment(pre) => {
+                pre.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store)
+            }
+        })
+    }
+
+    /// The most `plugin` used of its limits in any one call so far (fuel, memory).
+    pub fn usage(&self, plugin: &str) -> sandbox::Usage {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).get(plugin).copied().unwrap_or_default()
+    }
+
+    /// Admits one more component file: each of the plugin directories' files when the host
+    /// opens, and a file given by path (`plugins test FILE`). The first plugin to claim a name
+    /// keeps it. Returns its name.
+    ///
+    /// # Errors
+    /// The file is refused, or a plugin of the same name is already admitted.
+    pub fn add_file(&mut self, path: &Path) -> Result<String, Refusal> {
+        let p = self.admit(path)?;
+        if let Some(other) = self.plugins.iter().find(|o| o.info.name == p.info.name) {
+            return Err(Refusal {
+                path: path.to_path_buf(),
+                reason: RefusalReason::Duplicate { name: p.info.name.clone(), other: other.path.clone() },
+            });
+        }
+        let name = p.info.name.clone();
+        self.plugins.push(p);
+        self.plugins.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        Ok(name)
+    }
+
     /// Loaded plugins, sorted by name.
     pub fn plugins(&self) -> &[LoadedPlugin] {
         &self.plugins
@@ -660,6 +700,11 @@ impl PluginHost {
         let mut store = sandbox::store(&self.engine, label.clone(), &self.limits);
         let r = f(&mut store);
         sandbox::finish(&store);
+        let used = sandbox::usage(&store, &self.limits);
+        let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = usage.entry(label.to_string()).or_default();
+        *seen = seen.max(used);
+        drop(usage);
         r.map_err(|e| {
             let (limit, message) = sandbox::classify(&store, &e, &self.limits);
             let guest_stderr = store.data().output.contents();

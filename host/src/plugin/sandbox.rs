@@ -193,7 +193,7 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
     let state = HostState {
         wasi: b.build(),
         table,
-        limiter: Limiter { memory_limit: limits.memory_bytes, memory_hit: None },
+        limiter: Limiter { memory_limit: limits.memory_bytes, memory_hit: None, memory_peak: 0 },
         plugin,
         logs_kept: 0,
         logs_dropped: 0,
@@ -208,6 +208,29 @@ pub fn store(engine: &Engine, plugin: Arc<str>, limits: &Limits) -> Store<HostSt
     store.set_epoch_deadline(ticks + 1);
     store.epoch_deadline_trap();
     store
+}
+
+/// What one call used of its limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub fuel: u64,
+    /// The largest linear memory of the call's instances, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Usage {
+    /// The larger of each.
+    pub fn max(self, other: Usage) -> Usage {
+        Usage { fuel: self.fuel.max(other.fuel), memory_bytes: self.memory_bytes.max(other.memory_bytes) }
+    }
+}
+
+/// What the call in `store` used so far.
+pub fn usage(store: &Store<HostState>, limits: &Limits) -> Usage {
+    Usage {
+        fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        memory_bytes: store.data().limiter.memory_peak,
+    }
 }
 
 /// Called after every call: reports dropped log messages once.
@@ -258,10 +281,13 @@ fn panic_message(stderr: &str) -> Option<String> {
 struct Limiter {
     memory_limit: usize,
     memory_hit: Option<usize>,
+    /// The largest linear memory the call grew to, for [`Usage`].
+    memory_peak: usize,
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.memory_peak = self.memory_peak.max(desired);
         if desired > self.memory_limit {
             self.memory_hit = Some(desired);
             wasmtime::bail!("memory limit: growing to {desired} bytes exceeds {} bytes", self.memory_limit);

@@ -40,36 +40,3 @@ impl std::fmt::Display for Version {
 pub fn supported_range_text() -> String {
     "panther:plugin@0.1.x (0.1.0 and later patch releases)".to_string()
 }
-
-/// The WIT spelling of a generated enum value (`EnvironmentKind::Localhost` → `localhost`,
-/// `VerdictStatus::UnsupportedByIut` → `unsupported-by-iut`), for output people read.
-pub fn wit_name<T: serde::Serialize>(v: &T) -> String {
-    let camel = match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => return "?".into(),
-    };
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::latest::types::{EnvironmentKind, VerdictStatus};
-
-    #[test]
-    fn wit_names_are_kebab_case() {
-        assert_eq!(super::wit_name(&EnvironmentKind::Localhost), "localhost");
-        assert_eq!(super::wit_name(&VerdictStatus::UnsupportedByIut), "unsupported-by-iut");
-    }
-}

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use super::matrix;
+use super::model::TestStatus;
 use super::model::{RunSummary, TestResult, VerdictWord};
-use crate::run::layout;
-use crate::run::TestStatus;
+use crate::text::slug;
 
 /// One matrix cell of a run: which cell, the index of its test in the summary, and a status
 /// that overrides the test's own (for plans refused before anything ran).
@@ -24,7 +24,7 @@ pub fn matrix_files(root: &Path, cells: &[CellResult]) -> Vec<PathBuf> {
     let names: std::collections::BTreeSet<&str> = cells.iter().map(|c| c.cell.matrix.as_str()).collect();
     names
         .iter()
-        .map(|n| if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(n))) })
+        .map(|n| if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", slug(n))) })
         .flat_map(|d| [matrix::MATRIX_HTML, matrix::MATRIX_JSON, matrix::MATRIX_JUNIT].map(|f| d.join(f)))
         .filter(|p| p.exists())
         .collect()
@@ -120,7 +120,7 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
         logs: t
             .services
             .iter()
-            .map(|s| (format!("{} logs", s.role), dir.join(layout::slug(&s.name)).join("logs")))
+            .map(|s| (format!("{} logs", s.role), dir.join(slug(&s.name)).join("logs")))
             .filter(|(_, p)| p.read_dir().is_ok_and(|mut d| d.next().is_some()))
             .map(|(l, p)| (l, rel(&p)))
             .collect(),
@@ -128,7 +128,7 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
         qlog: t
             .services
             .iter()
-            .map(|s| dir.join(layout::slug(&s.name)).join("qlog"))
+            .map(|s| dir.join(slug(&s.name)).join("qlog"))
             .filter(|q| q.read_dir().is_ok_and(|mut d| d.next().is_some()))
             .map(|q| rel(&q))
             .collect(),
@@ -183,8 +183,7 @@ pub fn write_matrices(root: &Path, experiment: &str, cells: &[CellResult], summa
             tests,
             cells: out,
         };
-        let dir =
-            if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", layout::slug(name))) };
+        let dir = if names.len() == 1 { root.to_path_buf() } else { root.join(format!("matrix-{}", slug(name))) };
         if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| matrix::write_all(&m, &dir)) {
             tracing::error!("cannot write the result matrix to {}: {e}", dir.display());
         }

@@ -7,8 +7,17 @@ use std::time::{Duration, Instant};
 
 use crate::exec::{PhaseReport, ServiceExit, TeardownReport};
 use crate::plugin::types::{ArtifactKind, Verdict, VerdictStatus};
-use crate::run::drive::{DriveResult, ServiceRun};
-use crate::run::judge::Judgement;
+
+/// The judgement of one test (made by `run::judge`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Judgement {
+    pub status: TestStatus,
+    /// Most important first.
+    pub reasons: Vec<String>,
+    pub evidence: Vec<String>,
+    /// Every plugin verdict that went into it, with the plugin's name.
+    pub verdicts: Vec<(String, Verdict)>,
+}
 
 /// The status of a test, as the reports name it (the seed's words). The orchestrator's
 /// judge produces it.
@@ -275,8 +284,15 @@ impl TestResult {
         Self::base(name, TestStatus::Failed, dir, duration, Some(message))
     }
 
-    /// A test that ran, with its judgement.
-    pub fn from_run(name: &str, dir: &Path, drive: &DriveResult, judgement: Judgement, duration: Duration) -> Self {
+    /// A test that ran: its services as driven, their teardown and its judgement.
+    pub fn ran(
+        name: &str,
+        dir: &Path,
+        services: Vec<ServiceResult>,
+        teardown: TeardownReport,
+        judgement: Judgement,
+        duration: Duration,
+    ) -> Self {
         let end = crate::events::now_rfc3339();
         let passed = judgement.status == TestStatus::Passed;
         let error = if passed { None } else { judgement.reasons.first().map(|r| truncate_chars(r, MAX_ERROR_CHARS)) };
@@ -291,9 +307,9 @@ impl TestResult {
             evidence: judgement.evidence,
             logs_path: dir.display().to_string(),
             fast_fail_triggered: false,
-            services: drive.services.iter().map(ServiceResult::from_run).collect(),
+            services,
             verdicts: judgement.verdicts.iter().map(|(p, v)| VerdictResult::new(p, v)).collect(),
-            teardown: drive.teardown.clone(),
+            teardown,
         }
     }
 }
@@ -365,21 +381,6 @@ pub fn artifact_word(k: ArtifactKind) -> &'static str {
 }
 
 impl ServiceResult {
-    /// A service as the orchestrator's driver recorded it.
-    pub fn from_run(r: &ServiceRun) -> Self {
-        Self::new(
-            &r.name,
-            &r.implementation,
-            &r.role,
-            r.tester,
-            &r.phases,
-            &r.exit,
-            r.error.clone(),
-            r.became_ready,
-            &r.artifacts,
-        )
-    }
-
     /// Summarises a service from its phase reports and exit; reads the tails of the service
     /// process's logs (the last run command's files).
     #[allow(clippy::too_many_arguments)]

@@ -15,7 +15,7 @@ use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{EventSink, ServiceState};
-use crate::exec::{AnyExecutor, PhaseReport, Running, ServiceExit, ServiceInstance, TeardownReport};
+use crate::exec::{ExecError, Executor, PhaseReport, ServiceExit, ServiceInstance, TeardownReport};
 use crate::plugin::types::{ArtifactKind, Role};
 
 /// `PANTHER_INJECT_PANIC=drive`: panic inside the drive once every service is ready (tests).
@@ -23,13 +23,13 @@ pub const INJECT_PANIC_ENV: &str = "PANTHER_INJECT_PANIC";
 
 /// Ends what an executor started when dropped armed: the drive unwound (a panic) before its
 /// teardown. The normal path disarms it after `teardown()`.
-pub struct TeardownGuard<'a> {
-    exec: &'a AnyExecutor,
+pub struct TeardownGuard<'a, E: Executor> {
+    exec: &'a E,
     armed: bool,
 }
 
-impl<'a> TeardownGuard<'a> {
-    pub fn new(exec: &'a AnyExecutor) -> Self {
+impl<'a, E: Executor> TeardownGuard<'a, E> {
+    pub fn new(exec: &'a E) -> Self {
         TeardownGuard { exec, armed: true }
     }
 
@@ -39,7 +39,7 @@ impl<'a> TeardownGuard<'a> {
     }
 }
 
-impl Drop for TeardownGuard<'_> {
+impl<E: Executor> Drop for TeardownGuard<'_, E> {
     fn drop(&mut self) {
         if self.armed {
             tracing::error!("a test's drive ended without its teardown (panic); killing what it started");
@@ -68,18 +68,53 @@ pub struct ServiceRun {
     pub finite: bool,
 }
 
+impl ServiceRun {
+    /// As the reports show it.
+    pub fn result(&self) -> crate::report::model::ServiceResult {
+        crate::report::model::ServiceResult::new(
+            &self.name,
+            &self.implementation,
+            &self.role,
+            self.tester,
+            &self.phases,
+            &self.exit,
+            self.error.clone(),
+            self.became_ready,
+            &self.artifacts,
+        )
+    }
+}
+
 /// The raw result of driving a test, before evidence and verdicts.
 #[derive(Debug, Default)]
 pub struct DriveResult {
     pub services: Vec<ServiceRun>,
     pub teardown: TeardownReport,
-    /// An error that stopped the lifecycle (not ready, critical command failed, …).
-    pub error: Option<String>,
+    /// What stopped the lifecycle, if something did.
+    pub error: Option<DriveError>,
     pub interrupted: bool,
     pub timed_out: bool,
     pub duration: Duration,
     /// Time spent inside the IUTs' own run phases (for the orchestration-overhead benchmark).
     pub run_phase_time: Duration,
+}
+
+/// Why a test's lifecycle stopped before its services ran to their end.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error("service `{service}` could not be prepared: {source}")]
+    Prepare {
+        service: String,
+        #[source]
+        source: ExecError,
+    },
+    /// The deployment's order names a service that is not ready (it failed, or comes later).
+    #[error("service `{service}` must start after `{missing}`, which is not ready")]
+    StartOrder { service: String, missing: String },
+    #[error(transparent)]
+    Start(ExecError),
+    #[error(transparent)]
+    Readiness(ExecError),
 }
 
 /// Which services the test waits for: testers that run something, else every service that
@@ -108,8 +143,8 @@ fn state(events: &EventSink, svc: &ServiceInstance, to: ServiceState) {
 }
 
 /// Runs the lifecycle of one test. `deadline` bounds everything after preparation.
-pub async fn drive_test(
-    exec: &AnyExecutor,
+pub async fn drive_test<E: Executor>(
+    exec: &E,
     instances: &[ServiceInstance],
     settle: Option<Duration>,
     deadline: Duration,
@@ -124,14 +159,14 @@ pub async fn drive_test(
         .map(|s| ServiceRun {
             name: s.name.clone(),
             implementation: s.implementation.clone(),
-            role: crate::plugin::wit::wit_name(&s.role),
+            role: crate::contract::wit_name(&s.role),
             tester: s.tester,
             finite: finite.contains(&s.name),
-            exit: ServiceExit { not_started: true, ..Default::default() },
+            exit: ServiceExit::never_started(),
             ..Default::default()
         })
         .collect();
-    let mut running: Vec<Option<Running>> = instances.iter().map(|_| None).collect();
+    let mut running: Vec<Option<E::Running>> = instances.iter().map(|_| None).collect();
     let guard = TeardownGuard::new(exec);
 
     // Prepare everything first: builds are slow, and nothing should be half-started when one fails.
@@ -145,7 +180,7 @@ pub async fn drive_test(
             Err(e) => {
                 state(events, svc, ServiceState::Error);
                 runs[i].error = Some(e.to_string());
-                out.error = Some(format!("service `{}` could not be prepared: {e}", svc.name));
+                out.error = Some(DriveError::Prepare { service: svc.name.clone(), source: e });
                 break;
             }
         }
@@ -164,7 +199,7 @@ pub async fn drive_test(
     if out.error.is_none() && !out.interrupted {
         for (i, svc) in instances.iter().enumerate() {
             if let Some(missing) = svc.after.iter().find(|a| !ready.contains(*a)) {
-                out.error = Some(format!("service `{}` must start after `{missing}`, which is not ready", svc.name));
+                out.error = Some(DriveError::StartOrder { service: svc.name.clone(), missing: missing.clone() });
                 break;
             }
             if svc.plan.plan().phases.run.is_empty() {
@@ -179,7 +214,7 @@ pub async fn drive_test(
                 Err(e) => {
                     state(events, svc, ServiceState::Error);
                     runs[i].error = Some(e.to_string());
-                    out.error = Some(e.to_string());
+                    out.error = Some(DriveError::Start(e));
                     break;
                 }
             };
@@ -199,7 +234,7 @@ pub async fn drive_test(
                     } else {
                         state(events, svc, ServiceState::Error);
                         runs[i].error = Some(e.to_string());
-                        out.error = Some(e.to_string());
+                        out.error = Some(DriveError::Readiness(e));
                     }
                     break;
                 }

@@ -12,7 +12,7 @@ use crate::config::ServiceKind;
 use crate::events::EventSink;
 use crate::evidence::{self, GatherInput, ServiceOutcomeInput};
 use crate::exec::leftovers::{Recorder, Swept};
-use crate::exec::{AnyExecutor, ServiceInstance};
+use crate::exec::{Executor, ServiceInstance};
 use crate::plugin::types::{EnvironmentKind, Outcome, Role, ServiceOutcome};
 use crate::report::matrices::{matrix_files, write_matrices, CellResult};
 use crate::report::matrix;
@@ -253,100 +253,144 @@ async fn run_one(
     recorder: Option<&Arc<Recorder>>,
 ) -> (TestResult, bool) {
     let started = Instant::now();
-    let mut planned = plan_test(session, layout, spec, iteration, true);
+    let planned = plan_test(session, layout, spec, iteration, true);
     let dir = planned.dir.clone();
-    let refused = |planned: &PlannedTest| {
-        let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-        let blocks = planned.problems.iter().any(|p| blocks_run(p.as_ref()));
-        (TestResult::refused(name, &msg, &dir), blocks)
-    };
-    let Some(mut instances) = planned.instances() else { return refused(&planned) };
+    let attempt = Attempt { session, layout, spec, iteration, name, events, cancel, dir, started };
+    let Some(instances) = planned.instances() else { return attempt.refused(&planned) };
     events.test_started(name);
     let files: Vec<(String, u64)> = spec.files.iter().map(|f| (f.path.clone(), f.size)).collect();
-    if let Err(e) = layout::write_www(&dir.join("www"), &files) {
-        return (
-            TestResult::error(name, &format!("cannot write the served files: {e}"), &dir, started.elapsed()),
+    if let Err(e) = layout::write_www(&attempt.dir.join("www"), &files) {
+        return (attempt.error(&format!("cannot write the served files: {e}")), false);
+    }
+
+    match planned.environment {
+        EnvironmentKind::Localhost => {
+            let e = crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone());
+            let e = match recorder {
+                Some(r) => e.recording(r.clone()),
+                None => e,
+            };
+            attempt.carry_out(&e, planned, instances).await
+        }
+        EnvironmentKind::Docker => {
+            match crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await {
+                Ok(e) => attempt.carry_out(&e, planned, instances).await,
+                Err(e) => (attempt.error(&e.to_string()), false),
+            }
+        }
+        EnvironmentKind::Shadow => (
+            attempt.error("the shadow environment is not supported by this host yet; use localhost or docker-compose"),
             false,
-        );
+        ),
     }
-
-    let exec = match executor(planned.environment, layout, events, recorder).await {
-        Ok(e) => e,
-        Err(e) => return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false),
-    };
-
-    // Another program (a parallel run, another test suite) may create a network on the subnet
-    // chosen for this test after it was chosen; the plans hold its addresses, so the test is
-    // planned again on another subnet, a few times at most.
-    let mut attempts = 0;
-    loop {
-        let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
-        match exec.setup_networks(&spec.name, deployment, &planned.subnets).await {
-            Ok(()) => break,
-            Err(crate::exec::ExecError::SubnetTaken { subnet, .. }) if attempts < 3 => {
-                attempts += 1;
-                tracing::info!(test = %name, %subnet, "subnet taken meanwhile; planning the test again on another one");
-                let _ = exec.teardown().await;
-                let key = dir.display().to_string();
-                layout.subnets.mark_in_use(subnet);
-                layout.subnets.release(&key);
-                planned = plan_test(session, layout, spec, iteration, true);
-                match planned.instances() {
-                    Some(i) => instances = i,
-                    None => return refused(&planned),
-                }
-            }
-            Err(e) => {
-                let teardown = exec.teardown().await;
-                tracing::debug!(?teardown, "torn down after a network error");
-                return (TestResult::error(name, &e.to_string(), &dir, started.elapsed()), false);
-            }
-        }
-    }
-    let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
-    let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
-    // Without ports there is nothing to filter on, and capturing all of loopback would record
-    // other tests' traffic; tshark also costs ~0.5 s to start, so such tests go without.
-    let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
-        Some(iface) => {
-            crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap")).await.map_err(|e| e.note())
-        }
-        None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
-        None => Err("the environment asked for no packet capture".to_string()),
-    };
-    let deadline = spec.timeout;
-    let driving = drive::drive_test(&exec, &instances, spec.wait, deadline, events, cancel);
-    // The drive's guard has killed what the test started by the time the panic lands here;
-    // the run goes on with the next test.
-    let drive = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(driving)).await {
-        Ok(d) => d,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            if let Ok(c) = capture {
-                let _ = c.stop().await;
-            }
-            events.test_finished(name, "failed");
-            let msg = format!("the host panicked while driving the test ({what}); everything it started was killed");
-            return (TestResult::error(name, &msg, &dir, started.elapsed()), false);
-        }
-    };
-    let capture_note = match capture {
-        Ok(c) => c.stop().await.err().map(|e| e.note()),
-        Err(note) => Some(note),
-    };
-
-    let outcome = gather(&exec, &planned, &instances, &drive, spec, &dir, capture_note);
-    let (tester, iut_verdicts) = assess(session, &planned, &outcome);
-    let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
-    events.test_finished(name, crate::report::model::test_status_word(judgement.status));
-    (TestResult::from_run(name, &dir, &drive, judgement, started.elapsed()), false)
 }
 
-/// The executor for an environment kind.
+/// One iteration of one test, planned, on its way through an executor.
+struct Attempt<'a> {
+    session: &'a Session,
+    layout: &'a RunLayout,
+    spec: &'a crate::config::TestSpec,
+    iteration: u32,
+    name: &'a str,
+    events: &'a EventSink,
+    cancel: &'a CancellationToken,
+    dir: PathBuf,
+    started: Instant,
+}
+
+impl Attempt<'_> {
+    fn error(&self, msg: &str) -> TestResult {
+        TestResult::error(self.name, msg, &self.dir, self.started.elapsed())
+    }
+
+    fn refused(&self, planned: &PlannedTest) -> (TestResult, bool) {
+        let msg = planned.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+        let blocks = planned.problems.iter().any(|p| blocks_run(p.as_ref()));
+        (TestResult::refused(self.name, &msg, &self.dir), blocks)
+    }
+
+    /// Networks, capture, drive, evidence, verdicts: the test from its executor's side.
+    async fn carry_out<E: Executor>(
+        &self,
+        exec: &E,
+        mut planned: PlannedTest,
+        mut instances: Vec<ServiceInstance>,
+    ) -> (TestResult, bool) {
+        let (name, spec, dir, events) = (self.name, self.spec, &self.dir, self.events);
+        // Another program (a parallel run, another test suite) may create a network on the
+        // subnet chosen for this test after it was chosen; the plans hold its addresses, so the
+        // test is planned again on another subnet, a few times at most.
+        let mut attempts = 0;
+        loop {
+            let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
+            match exec.setup_networks(&spec.name, deployment, &planned.subnets).await {
+                Ok(()) => break,
+                Err(crate::exec::ExecError::SubnetTaken { subnet, .. }) if attempts < 3 => {
+                    attempts += 1;
+                    tracing::info!(test = %name, %subnet, "subnet taken meanwhile; planning the test again on another one");
+                    let _ = exec.teardown().await;
+                    let key = dir.display().to_string();
+                    self.layout.subnets.mark_in_use(subnet);
+                    self.layout.subnets.release(&key);
+                    planned = plan_test(self.session, self.layout, spec, self.iteration, true);
+                    match planned.instances() {
+                        Some(i) => instances = i,
+                        None => return self.refused(&planned),
+                    }
+                }
+                Err(e) => {
+                    let teardown = exec.teardown().await;
+                    tracing::debug!(?teardown, "torn down after a network error");
+                    return (self.error(&e.to_string()), false);
+                }
+            }
+        }
+        let ports: Vec<u16> = instances.iter().flat_map(|s| s.ports.values().copied()).collect();
+        let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
+        // Without ports there is nothing to filter on, and capturing all of loopback would
+        // record other tests' traffic; tshark also costs ~0.5 s to start, so such tests go
+        // without.
+        let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
+            Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap"))
+                .await
+                .map_err(|e| e.note()),
+            None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
+            None => Err("the environment asked for no packet capture".to_string()),
+        };
+        let driving = drive::drive_test(exec, &instances, spec.wait, spec.timeout, events, self.cancel);
+        // The drive's guard has killed what the test started by the time the panic lands
+        // here; the run goes on with the next test.
+        let drive = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(driving)).await {
+            Ok(d) => d,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no message");
+                if let Ok(c) = capture {
+                    let _ = c.stop().await;
+                }
+                events.test_finished(name, "failed");
+                let msg =
+                    format!("the host panicked while driving the test ({what}); everything it started was killed");
+                return (self.error(&msg), false);
+            }
+        };
+        let capture_note = match capture {
+            Ok(c) => c.stop().await.err().map(|e| e.note()),
+            Err(note) => Some(note),
+        };
+
+        let outcome = gather(exec, &planned, &instances, &drive, spec, dir, capture_note);
+        let (tester, iut_verdicts) = assess(self.session, &planned, &outcome);
+        let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
+        events.test_finished(name, crate::report::model::test_status_word(judgement.status));
+        let services = drive.services.iter().map(drive::ServiceRun::result).collect();
+        (TestResult::ran(name, dir, services, drive.teardown, judgement, self.started.elapsed()), false)
+    }
+}
+
 /// Tells the run's subnet pool which subnets the daemon's networks use right now, just before
 /// a Docker test is planned to run. Without a daemon nothing changes: the executor then says
 /// clearly that Docker is missing.
@@ -361,31 +405,8 @@ async fn refresh_subnets(layout: &RunLayout) {
     }
 }
 
-async fn executor(
-    kind: EnvironmentKind,
-    layout: &RunLayout,
-    events: &EventSink,
-    recorder: Option<&Arc<Recorder>>,
-) -> Result<AnyExecutor, crate::exec::ExecError> {
-    match kind {
-        EnvironmentKind::Localhost => {
-            let e = crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone());
-            Ok(AnyExecutor::Local(match recorder {
-                Some(r) => e.recording(r.clone()),
-                None => e,
-            }))
-        }
-        EnvironmentKind::Docker => Ok(AnyExecutor::Docker(
-            crate::exec::docker::DockerExecutor::connect(layout.root.clone(), &layout.id, events.clone()).await?,
-        )),
-        EnvironmentKind::Shadow => Err(crate::exec::ExecError::Io(
-            "the shadow environment is not supported by this host yet; use localhost or docker-compose".into(),
-        )),
-    }
-}
-
 fn service_outcome(
-    exec: &AnyExecutor,
+    exec: &impl Executor,
     svc: &ServiceInstance,
     r: &drive::ServiceRun,
     run_root: &Path,
@@ -407,7 +428,7 @@ fn service_outcome(
 }
 
 fn gather(
-    exec: &AnyExecutor,
+    exec: &impl Executor,
     planned: &PlannedTest,
     instances: &[ServiceInstance],
     drive: &DriveResult,

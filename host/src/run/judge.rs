@@ -8,18 +8,7 @@ use crate::plugin::types::{Outcome, Verdict, VerdictStatus};
 
 use super::drive::DriveResult;
 
-pub use crate::report::model::TestStatus;
-
-/// The judgement of one test.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Judgement {
-    pub status: TestStatus,
-    /// Most important first.
-    pub reasons: Vec<String>,
-    pub evidence: Vec<String>,
-    /// Every plugin verdict that went into it, with the plugin's name.
-    pub verdicts: Vec<(String, Verdict)>,
-}
+pub use crate::report::model::{Judgement, TestStatus};
 
 fn status_of(v: VerdictStatus) -> TestStatus {
     match v {
@@ -137,7 +126,7 @@ pub fn judge(
         // interop runner's contract that exit means "unsupported", so it is judged below
         // (by the tester, else by the built-in rule) instead of being a harness failure.
         if !drive.services.iter().any(|s| s.exit.is_unsupported()) {
-            return Judgement { status: TestStatus::Failed, reasons: vec![e.clone()], evidence: vec![], verdicts };
+            return Judgement { status: TestStatus::Failed, reasons: vec![e.to_string()], evidence: vec![], verdicts };
         }
     }
     let (mut status, mut reasons, mut evidence) = match &tester {
@@ -250,7 +239,11 @@ mod tests {
                 run("srv", false, ServiceExit { exit_code: Some(127), ..Default::default() }),
                 run("cli", true, ServiceExit { not_started: true, ..Default::default() }),
             ],
-            error: Some("service `srv` exited before it became ready (exit 127)".into()),
+            error: Some(crate::run::drive::DriveError::Readiness(crate::exec::ExecError::ExitedEarly {
+                service: "srv".into(),
+                exit: "exit code 127".into(),
+                logs: "srv/logs".into(),
+            })),
             ..Default::default()
         };
         let j = judge(&d, &outcome(vec![]), None, vec![]);
@@ -258,7 +251,12 @@ mod tests {
         assert!(j.reasons[0].contains("`srv` exited with 127"), "{:?}", j.reasons);
         let d = DriveResult {
             services: vec![run("srv", false, ServiceExit { exit_code: Some(1), ..Default::default() })],
-            error: Some("not ready".into()),
+            error: Some(crate::run::drive::DriveError::Readiness(crate::exec::ExecError::NotReady {
+                service: "srv".into(),
+                timeout: std::time::Duration::from_secs(1),
+                condition: "port `quic` is bound".into(),
+                logs: "logs".into(),
+            })),
             ..Default::default()
         };
         assert_eq!(judge(&d, &outcome(vec![]), None, vec![]).status, TestStatus::Failed);

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::contract::DirName;
 use crate::exec::ServiceDirs;
 use crate::plan::render::{ip_decimal, Endpoint, NameOnly, RenderContext, RunInfo, TargetEndpoint};
 use crate::plugin::types::{EnvironmentKind, ServicePlan, Transport};
@@ -89,24 +90,7 @@ pub fn run_id_now() -> String {
     now.format(&f).unwrap_or_else(|_| "run".to_string())
 }
 
-/// A file-system and URL safe form of a name: lower-case ASCII letters, digits, `-` and `_`.
-pub fn slug(name: &str) -> String {
-    let mut s = String::with_capacity(name.len());
-    for c in name.chars() {
-        match c {
-            'a'..='z' | '0'..='9' | '_' | '-' => s.push(c),
-            'A'..='Z' => s.push(c.to_ascii_lowercase()),
-            _ if !s.ends_with('-') => s.push('-'),
-            _ => {}
-        }
-    }
-    let t = s.trim_matches('-').to_string();
-    if t.is_empty() {
-        "unnamed".into()
-    } else {
-        t
-    }
-}
+pub use crate::text::slug;
 
 /// The key of a plugin's compile cache: the unrendered compile phases of its plan, the plugin
 /// name and the environment. Plugin rebuilds that do not change those commands keep the cache.
@@ -281,18 +265,9 @@ pub fn address_of(
 /// Directory names → paths as the service sees them (host paths, or container paths from the
 /// placement's mounts under Docker).
 pub fn visible_dirs(dirs: &ServiceDirs, placement: &Placement, run_root: &Path) -> BTreeMap<String, String> {
-    let host: [(&str, &Path); 10] = [
-        ("run", run_root),
-        ("logs", &dirs.logs),
-        ("work", &dirs.work),
-        ("www", &dirs.www),
-        ("downloads", &dirs.downloads),
-        ("certs", &dirs.certs),
-        ("qlog", &dirs.qlog),
-        ("cache", &dirs.cache),
-        ("tools", &dirs.tools),
-        ("root", &dirs.root),
-    ];
+    let named = DirName::ALL.into_iter().map(|d| (d.name(), dirs.get(d)));
+    let host: Vec<(&str, &Path)> =
+        [("run", run_root), ("root", dirs.root.as_path())].into_iter().chain(named).collect();
     let mut out: BTreeMap<String, String> =
         host.iter().map(|(k, p)| (k.to_string(), p.display().to_string())).collect();
     // A directory mounted twice (docker-compose shows `logs` at /app/logs and /logs) is named

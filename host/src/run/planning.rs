@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Experiment, ResolvedParams, ServiceKind, ServiceSpec, TestSpec};
+use crate::contract::DirName;
 use crate::exec::ServiceInstance;
 use crate::plan::{self, CheckedPlan, Policy, RenderContext};
 use crate::plugin::types::{EnvironmentKind, Peer, PlanRequest, PluginKind, ServicePlan};
@@ -361,10 +362,10 @@ impl Instantiate<'_> {
             raw
         };
         let visible = layout::visible_dirs(&dirs, placement, &run.root);
-        let certs_dir = visible.get("certs").cloned().unwrap_or_default();
+        let certs_dir = visible.get(DirName::Certs.name()).cloned().unwrap_or_default();
         let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
         let target = s.target.as_ref().and_then(|t| self.addresses.iter().find(|a| &a.name == t));
-        let tools_seen = visible.get("tools").cloned().unwrap_or_default();
+        let tools_seen = visible.get(DirName::Tools.name()).cloned().unwrap_or_default();
         let mut ctx = layout::render_context(addr, target, self.addresses, visible, certs, &spec.name, &run.id);
         ctx.sources = layout::source_paths(raw, env, &tools_seen);
         let checked: Option<CheckedPlan> = match plan::check(&s.implementation, raw, &ctx, &self.session.policy) {

@@ -74,7 +74,8 @@ impl<X> Iut<X> {
 }
 
 /// Implements and exports the `service` interface for an IUT described by the [`Iut`] `$iut`:
-/// `describe` is `$iut.info($params)` (no extra parameters when left out), `plan` calls `$plan`,
+/// `describe` is `$iut.info($params)` (no extra parameters when left out), `plan` refuses values
+/// outside a parameter's choices ([`crate::check_choices`]) and then calls `$plan`,
 /// and `assess` gives no verdict, since an IUT leaves judging to the testers.
 ///
 /// ```ignore
@@ -95,6 +96,7 @@ macro_rules! export_iut {
             }
 
             fn plan(req: $crate::PlanRequest) -> ::std::result::Result<$crate::ServicePlan, $crate::PluginError> {
+                $crate::check_choices(&$iut.info($params), &req)?;
                 ($plan)(req)
             }
 

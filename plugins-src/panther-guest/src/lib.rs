@@ -60,7 +60,7 @@ pub use env_bindings::exports::panther::plugin::environment;
 
 pub use error::{internal, invalid_param, unsupported};
 pub use iut::Iut;
-pub use params::Params;
+pub use params::{check_choices, Params};
 pub use plan::cmd;
 pub use versions::{require_environment, require_role, source_infos, source_param, Pin, SourceRow, VersionRow, VersionTable};
 

@@ -56,6 +56,28 @@ fn spec(name: &str, ty: ParamType, default: Option<ParamValue>, doc: &str) -> Pa
     }
 }
 
+/// Refuses a request whose string or list parameter is not one of the choices `info` declares
+/// for it, as `invalid-param` naming the parameter. The host checks experiment files against
+/// the same declarations, so this matters for requests that did not come through it (another
+/// host, `panther-host plugins test`); it runs before any plan logic, so every plugin answers
+/// a bad choice the same way.
+pub fn check_choices(info: &crate::PluginInfo, req: &PlanRequest) -> Result<(), PluginError> {
+    for spec in info.parameters.iter().filter(|p| !p.choices.is_empty()) {
+        let given: Vec<&str> = match req.param(&spec.name) {
+            Some(ParamValue::String(s)) => vec![s.as_str()],
+            Some(ParamValue::List(l)) => l.iter().map(String::as_str).collect(),
+            _ => continue,
+        };
+        if let Some(bad) = given.into_iter().find(|v| !spec.choices.iter().any(|c| c == v)) {
+            return Err(error::invalid_param(
+                &spec.name,
+                format!("`{bad}` is not one of {}", spec.choices.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Typed access to a plan request's parameters.
 pub trait Params {
     fn param(&self, name: &str) -> Option<&ParamValue>;

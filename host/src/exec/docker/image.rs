@@ -81,8 +81,8 @@ fn mirror_from_sources(text: &str) -> Option<String> {
     None
 }
 
-fn docker_err(what: &str, e: impl std::fmt::Display) -> ExecError {
-    ExecError::Docker(format!("{what}: {e}"))
+fn docker_err(what: &str, source: bollard::errors::Error) -> ExecError {
+    ExecError::Daemon { what: what.to_string(), source }
 }
 
 /// Whether the daemon has this image.
@@ -127,19 +127,23 @@ pub async fn ensure_base(docker: &Docker) -> Result<bool, ExecError> {
             .arg(&mirror)
             .output()
             .await
-            .map_err(|e| {
-                ExecError::Docker(format!(
-                    "cannot run debootstrap to make {BASE_IMAGE}: {e}; install it with `apt-get install debootstrap` (or `make setup`)"
-                ))
+            .map_err(|e| ExecError::Image {
+                image: BASE_IMAGE.into(),
+                problem: format!(
+                    "cannot run debootstrap: {e}; install it with `apt-get install debootstrap` (or `make setup`)"
+                ),
             })?;
         if !out.status.success() {
             let log = dir.join("debootstrap.log");
             let _ = std::fs::write(&log, [out.stdout, out.stderr].concat());
-            return Err(ExecError::Docker(format!(
-                "debootstrap {BASE_SUITE} from {mirror} failed ({}); see {}",
-                out.status,
-                log.display()
-            )));
+            return Err(ExecError::Image {
+                image: BASE_IMAGE.into(),
+                problem: format!(
+                    "debootstrap {BASE_SUITE} from {mirror} failed ({}); see {}",
+                    out.status,
+                    log.display()
+                ),
+            });
         }
         std::fs::write(&done, b"").map_err(|e| ExecError::Io(e.to_string()))?;
     }
@@ -201,10 +205,16 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
     }
     let status = child.wait().await.map_err(|e| ExecError::Io(e.to_string()))?;
     if !status.success() {
-        return Err(ExecError::Docker(format!("tar of {} failed ({status})", rootfs.display())));
+        return Err(ExecError::Image {
+            image: BASE_IMAGE.into(),
+            problem: format!("tar of {} failed ({status})", rootfs.display()),
+        });
     }
     if !exists(docker, BASE_IMAGE).await {
-        return Err(ExecError::Docker(format!("the daemon accepted the import but has no {BASE_IMAGE} afterwards")));
+        return Err(ExecError::Image {
+            image: BASE_IMAGE.into(),
+            problem: "the daemon accepted the import but does not have it afterwards".into(),
+        });
     }
     Ok(())
 }
@@ -212,7 +222,10 @@ async fn import_rootfs(docker: &Docker, rootfs: &Path) -> Result<(), ExecError> 
 /// Checks the spec's names before they reach a Dockerfile.
 pub fn validate(service: &str, spec: &ImageSpec) -> Result<(), ExecError> {
     let bad = |field: &str, value: &str, why: &str| {
-        Err(ExecError::Docker(format!("service `{service}`: image spec field `{field}` = {value:?} {why}")))
+        Err(ExecError::Placement {
+            service: service.to_string(),
+            problem: format!("image spec field `{field}` = {value:?} {why}"),
+        })
     };
     let name_ok = |s: &str| {
         !s.is_empty()
@@ -350,11 +363,14 @@ pub async fn build(
     } else if spec.base.contains(':') && exists(docker, &spec.base).await {
         spec.base.clone()
     } else {
-        return Err(ExecError::Docker(format!(
-            "service `{service}`: image `{}` is based on `{}`, which is neither {BASE_IMAGE} nor another image spec of this test; \
-             images cannot be pulled here (no registry)",
-            spec.name, spec.base
-        )));
+        return Err(ExecError::Image {
+            image: spec.name.clone(),
+            problem: format!(
+                "(of service `{service}`) is based on `{}`, which is neither {BASE_IMAGE} nor another image spec of this test; \
+                 images cannot be pulled here (no registry)",
+                spec.base
+            ),
+        });
     };
     let base_id = docker
         .inspect_image(&base_ref)
@@ -454,7 +470,10 @@ fn build_failed(service: &str, tag: &str, err: &str, log: &str) -> ExecError {
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     };
-    ExecError::Docker(format!("service `{service}`: building image {tag} failed: {err}\n{tail}"))
+    ExecError::Image {
+        image: tag.to_string(),
+        problem: format!("(of service `{service}`) the build failed: {err}\n{tail}"),
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Component, Path};
 use super::checker::{shorten, Checker, BOUNDED_SIZES, MAX_PATH_BYTES, VALID_NAMES};
 use super::rules::Rule;
 use super::{Policy, Violations};
+use crate::contract::DirName;
 use crate::plugin::types::EnvironmentKind;
 use crate::plugin::wit::latest::env::DeploymentPlan;
 
@@ -24,8 +25,6 @@ pub const ALLOWED_EXECUTORS: Rule = Rule {
     docs: "### What it checks\nThe deployment's kind (`localhost`, `docker`, `shadow`) is in the policy's `executors` (default all three; strict `docker` only).\n\n### Why\nThe localhost executor runs plan programs as the user running panther-host, with that user's files and network; only the Docker executor puts a boundary (namespaces, capabilities, bind mounts under the run directory) between a plan and the machine. Hardened CI therefore accepts Docker only.\n\n### Example\nUnder `strict`, a test with `[tests.network] type = \"localhost\"` is refused before anything runs.",
 };
 
-/// The directories a mount may name (wit `mount.dir`).
-pub const MOUNT_DIRS: &[&str] = &["logs", "www", "downloads", "certs", "qlog", "work", "cache", "tools"];
 const RESERVED_NETWORKS: &[&str] = &["host", "none", "bridge", "default"];
 const SYSTEM_TARGETS: &[&str] = &[
     "/proc",
@@ -147,21 +146,21 @@ pub(super) fn check_deployment(policy: &Policy, plugin: &str, plan: &DeploymentP
             }
         }
         c.env(&format!("{at}.env"), &p.env);
-        if p.mounts.len() > MOUNT_DIRS.len() * 2 {
+        if p.mounts.len() > DirName::ALL.len() * 2 {
             c.violate(
                 format!("{at}.mounts"),
                 &BOUNDED_SIZES,
-                format!("{} mounts, more than {}", p.mounts.len(), MOUNT_DIRS.len() * 2),
+                format!("{} mounts, more than {}", p.mounts.len(), DirName::ALL.len() * 2),
             );
         }
-        for (j, m) in p.mounts.iter().enumerate().take(MOUNT_DIRS.len() * 2 + 1) {
+        for (j, m) in p.mounts.iter().enumerate().take(DirName::ALL.len() * 2 + 1) {
             let f = format!("{at}.mounts[{j}]");
             c.text(&format!("{f}.dir"), &m.dir, MAX_PATH_BYTES);
-            if !MOUNT_DIRS.contains(&m.dir.as_str()) {
+            if DirName::parse(&m.dir).is_none() {
                 c.violate(
                     format!("{f}.dir"),
                     &CONFINED_MOUNTS,
-                    format!("`{}` is not one of the host's directories ({})", shorten(&m.dir), MOUNT_DIRS.join(", ")),
+                    format!("`{}` is not one of the host's directories ({})", shorten(&m.dir), DirName::listed()),
                 );
             }
             if let Some(t) = &m.target {

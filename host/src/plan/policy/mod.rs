@@ -29,7 +29,7 @@ use super::RenderContext;
 
 pub use argv::{shell_string_in, BOUNDED_TIMEOUTS, NO_DANGEROUS_ENV, NO_EMPTY_ARGV, NO_ESCALATION, NO_SHELL};
 pub use checker::{BOUNDED_SIZES, NO_NUL, VALID_NAMES};
-pub use deployment::{ALLOWED_EXECUTORS, CONFINED_MOUNTS, MOUNT_DIRS, NO_HOST_NAMESPACES};
+pub use deployment::{ALLOWED_EXECUTORS, CONFINED_MOUNTS, NO_HOST_NAMESPACES};
 pub use file::PolicyError;
 pub use image::LOCAL_IMAGES;
 pub use paths::CONFINED_PATHS;

@@ -44,6 +44,7 @@ impl ServicePlugin for CommandPlugin {
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
         require_role(NAME, &req, ROLES)?;
+        check_choices(&Self::describe(), &req)?;
         require_environment(NAME, &req, &[EnvironmentKind::Localhost])?;
         let argv = req.param_list("argv")?;
         if argv.is_empty() || argv[0].is_empty() {

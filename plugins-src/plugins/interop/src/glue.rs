@@ -7,6 +7,7 @@ use crate::{judge, model};
 struct Interop;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+const ROLES: [Role; 3] = [Role::Client, Role::Server, Role::Peer];
 
 impl ServicePlugin for Interop {
     fn describe() -> PluginInfo {
@@ -20,7 +21,9 @@ impl ServicePlugin for Interop {
                 and the transferred files, never from an endpoint's own word; runs no process"
                 .into(),
             protocols: vec!["quic".into()],
-            roles: vec![Role::Client, Role::Server],
+            // A matrix gives its tester the role `peer`; a test naming the tester as a
+            // service may give it either endpoint's.
+            roles: ROLES.to_vec(),
             versions: vec![
                 ProtocolVersion { name: "rfc9000".into(), wire: Some(judge::V1.into()), alpn: vec!["hq-interop".into(), "h3".into()] },
                 ProtocolVersion { name: "rfc9369".into(), wire: Some(judge::V2.into()), alpn: vec!["hq-interop".into(), "h3".into()] },
@@ -36,6 +39,8 @@ impl ServicePlugin for Interop {
     }
 
     fn plan(request: PlanRequest) -> Result<ServicePlan, PluginError> {
+        require_role("interop", &request, &ROLES)?;
+        panther_guest::check_choices(&Self::describe(), &request)?;
         if let Some(tc) = &request.testcase {
             if judge::testcase(tc).is_none() {
                 return Err(invalid_param(

@@ -80,6 +80,7 @@ impl ServicePlugin for Ivy {
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
+        panther_guest::check_choices(&Self::describe(), &req)?;
         let test = req.param_str("test")?.to_string();
         let Some(role) = catalogue::ivy_role(&test) else {
             return Err(invalid_param(

@@ -133,6 +133,7 @@ impl ServicePlugin for QuicGo {
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
         require_role(NAME, &req, ROLES)?;
+        check_choices(&Self::describe(), &req)?;
         let v = VERSIONS.get(&req.protocol_version)?;
         match req.param_str("source")? {
             "debian" => debian(&req, v),
