@@ -376,29 +376,15 @@ fn odd_outcomes() -> Vec<(&'static str, Outcome)> {
 
 /// A plan that runs `program`; deployments only look at its ports and image.
 fn sample_plan(program: &str, ports: Vec<Port>) -> ServicePlan {
-    ServicePlan {
-        phases: Phases {
-            pre_compile: vec![],
-            compile: vec![],
-            post_compile: vec![],
-            pre_run: vec![],
-            run: vec![Command {
-                argv: vec![program.into()],
-                env: vec![],
-                cwd: None,
-                timeout_ms: None,
-                critical: true,
-                description: String::new(),
-            }],
-            post_run: vec![],
-        },
-        image: None,
-        ports,
-        readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 5_000 },
-        artifacts: vec![],
-        capabilities: vec![],
-        files: vec![],
-    }
+    let run = Command {
+        argv: vec![program.into()],
+        env: vec![],
+        cwd: None,
+        timeout_ms: None,
+        critical: true,
+        description: String::new(),
+    };
+    ServicePlan { ports, ..crate::plan::running(vec![run]) }
 }
 
 fn sample_deploy_request() -> DeployRequest {

@@ -10,7 +10,7 @@ pub mod policy;
 pub mod render;
 pub mod wrap;
 
-use crate::plugin::types::ServicePlan;
+use crate::plugin::types::{Command, Phases, Readiness, ReadinessCondition, ServicePlan};
 
 pub use policy::{Policy, PolicyViolation, Violations};
 pub use render::{RenderContext, RenderError};
@@ -61,30 +61,35 @@ pub fn check(
     Ok(CheckedPlan { plan: rendered })
 }
 
+/// A plan with only these run commands: no image, ports, artifacts or files, ready when
+/// started (sample plans, tests).
+pub fn running(run: Vec<Command>) -> ServicePlan {
+    ServicePlan {
+        phases: Phases {
+            pre_compile: vec![],
+            compile: vec![],
+            post_compile: vec![],
+            pre_run: vec![],
+            run,
+            post_run: vec![],
+        },
+        image: None,
+        ports: vec![],
+        readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
+        artifacts: vec![],
+        capabilities: vec![],
+        files: vec![],
+    }
+}
+
 /// Plans for the unit tests of this module's parts.
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::plugin::types::*;
 
-    /// A plan with only these run commands: no image, ports, artifacts or files, ready when
-    /// started. Tests override what they need with `..plan_with_run(run)`.
+    /// See [`super::running`]; tests override what they need with `..plan_with_run(run)`.
     pub fn plan_with_run(run: Vec<Command>) -> ServicePlan {
-        ServicePlan {
-            phases: Phases {
-                pre_compile: vec![],
-                compile: vec![],
-                post_compile: vec![],
-                pre_run: vec![],
-                run,
-                post_run: vec![],
-            },
-            image: None,
-            ports: vec![],
-            readiness: Readiness { condition: ReadinessCondition::Started, timeout_ms: 1000 },
-            artifacts: vec![],
-            capabilities: vec![],
-            files: vec![],
-        }
+        super::running(run)
     }
 
     /// A plan whose only phase is one run command with `argv` and a key-log variable.
