@@ -306,6 +306,16 @@ class Service(exports.Service):
             raise _unsupported(
                 "protocol version `" + req.protocol_version + "` (aioquic has " + ", ".join(v.name for v in VERSIONS) + ")"
             )
+        # A value outside a parameter's declared choices is refused before anything else, as
+        # panther_guest::check_choices does for the Rust plugins.
+        for spec in self.describe().parameters:
+            if not spec.choices:
+                continue
+            for key, value in req.params:
+                given = value.value if isinstance(value.value, list) else [value.value]
+                for v in given:
+                    if key == spec.name and v not in spec.choices:
+                        raise _invalid(spec.name, "`" + str(v) + "` is not one of " + ", ".join(spec.choices))
         source = _param(req, "source")
         if source == "pypi":
             if req.environment == types.EnvironmentKind.LOCALHOST:
