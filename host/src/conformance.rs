@@ -101,9 +101,15 @@ pub fn run(host: &PluginHost, name: &str, policy: &Policy) -> Result<Report, Cal
     let mut rules = vec![describe_is_stable(host, name, &info)];
     match world {
         World::Service => {
-            let cases = declared_cases(&info);
-            rules.push(declared_cases_plan(host, name, &cases, policy));
-            rules.push(same_request_same_plan(host, name, &cases));
+            let planned: Vec<Planned> = declared_cases(&info)
+                .into_iter()
+                .map(|c| {
+                    let r = working_request(host, name, &info, &c);
+                    (c, r)
+                })
+                .collect();
+            rules.push(declared_cases_plan(name, &planned, policy));
+            rules.push(same_request_same_plan(host, name, &planned));
             rules.push(undeclared_roles_unsupported(host, name, &info));
             rules.push(bad_params_named(host, name, &info));
             rules.push(assess_survives(host, name));
@@ -192,26 +198,28 @@ fn working_request(
     Err(first)
 }
 
-fn declared_cases_plan(host: &PluginHost, name: &str, cases: &[Case], policy: &Policy) -> Rule {
+/// A declared case with its [`working_request`].
+type Planned = (Case, Result<(PlanRequest, ServicePlan, Option<String>), CallError>);
+
+fn declared_cases_plan(name: &str, planned: &[Planned], policy: &Policy) -> Rule {
     let mut r = Rule::new(
         "every declared role × version × environment plans, renders with sample values and passes the policy",
     );
-    let info = &host.find(name).expect("checked by run").info;
-    for c in cases {
+    for (c, result) in planned {
         r.cases += 1;
-        let (plan, with) = match working_request(host, name, info, c) {
+        let (plan, with) = match result {
             Ok((_, plan, with)) => (plan, with),
             Err(e) => {
                 r.fail(format!("{c}: plan() failed with the defaults and with every other choice: {e}"));
                 continue;
             }
         };
-        let ctx = sample_context(c.role, &plan, c.env);
+        let ctx = sample_context(c.role, plan, c.env);
         let label = match with {
             Some(w) => format!("{c} ({w})"),
             None => c.to_string(),
         };
-        let rendered = match render_plan(name, &plan, &ctx) {
+        let rendered = match render_plan(name, plan, &ctx) {
             Ok(p) => p,
             Err(e) => {
                 r.fail(format!("{label}: the plan does not render: {e}"));
@@ -224,20 +232,19 @@ fn declared_cases_plan(host: &PluginHost, name: &str, cases: &[Case], policy: &P
             }
         }
     }
-    if cases.is_empty() {
+    if planned.is_empty() {
         r.fail("the plugin declares no role, so nothing can be planned".into());
     }
     r
 }
 
-fn same_request_same_plan(host: &PluginHost, name: &str, cases: &[Case]) -> Rule {
+fn same_request_same_plan(host: &PluginHost, name: &str, planned: &[Planned]) -> Rule {
     let mut r = Rule::new("the same request twice gives the same plan");
-    let info = &host.find(name).expect("checked by run").info;
-    for c in cases {
-        let Ok((req, first, _)) = working_request(host, name, info, c) else { continue };
+    for (c, result) in planned {
+        let Ok((req, first, _)) = result else { continue };
         r.cases += 1;
-        match host.plan(name, &req) {
-            Ok(again) if again == first => {}
+        match host.plan(name, req) {
+            Ok(again) if &again == first => {}
             Ok(_) => r.fail(format!("{c}: two plan() calls with the same request differ")),
             Err(e) => r.fail(format!("{c}: the second plan() call failed: {e}")),
         }

@@ -367,10 +367,9 @@ async fn run_pair(
     let cancel = CancellationToken::new();
     let mut s = ex.start(&server).await.unwrap();
     ex.wait_ready(&server, &mut s, &cancel).await.unwrap();
-    let container = &s;
     let seen = ex
         .client()
-        .inspect_container(&container.id, None::<docker::bollard::query_parameters::InspectContainerOptions>)
+        .inspect_container(&s.id, None::<docker::bollard::query_parameters::InspectContainerOptions>)
         .await
         .unwrap();
     let addresses: Vec<String> = seen

@@ -11,11 +11,10 @@ use nix::errno::Errno;
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 use panther_host::events::EventSink;
-use panther_host::exec::local::RunningLocal;
-use panther_host::exec::local::{LocalExecutor, COMPLETE_MARKER};
+use panther_host::exec::local::{LocalExecutor, RunningLocal, COMPLETE_MARKER};
 use panther_host::exec::{ExecError, Executor, ServiceDirs, ServiceInstance};
 use panther_host::plan::CheckedPlan;
-use panther_host::plugin::types::{Command, Phases, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport};
+use panther_host::plugin::types::{Command, Port, Readiness, ReadinessCondition, Role, ServicePlan, Transport};
 use tokio_util::sync::CancellationToken;
 
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-iut");
@@ -33,20 +32,9 @@ fn cmd(args: &[&str]) -> Command {
 
 fn plan(run: Vec<Command>, condition: ReadinessCondition, timeout_ms: u64) -> ServicePlan {
     ServicePlan {
-        phases: Phases {
-            pre_compile: vec![],
-            compile: vec![],
-            post_compile: vec![],
-            pre_run: vec![],
-            run,
-            post_run: vec![],
-        },
-        image: None,
         ports: vec![Port { name: "quic".into(), number: 0, transport: Transport::Udp }],
         readiness: Readiness { condition, timeout_ms },
-        artifacts: vec![],
-        capabilities: vec![],
-        files: vec![],
+        ..panther_host::plan::running(run)
     }
 }
 

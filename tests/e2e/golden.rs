@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use panther_host::plan::render::{render_plan, RenderContext};
+use panther_host::conformance::sample_context;
+use panther_host::plan::render::render_plan;
 use panther_host::plugin::types::*;
 use panther_host::plugin::{CallError, HostOptions, PluginHost};
 
@@ -40,12 +41,6 @@ fn env_name(e: EnvironmentKind) -> &'static str {
         EnvironmentKind::Docker => "docker",
         EnvironmentKind::Shadow => "shadow",
     }
-}
-
-/// The conformance suite's sample values: a server `srv` at 10.0.0.2 and a client `cli` at
-/// 10.0.0.3.
-fn sample_context(role: Role, plan: &ServicePlan, env: EnvironmentKind) -> RenderContext {
-    panther_host::conformance::sample_context(role, plan, env)
 }
 
 /// The conformance suite's sample request, built from `source`.

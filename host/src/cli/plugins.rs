@@ -183,11 +183,7 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
             Ok(EXIT_OK)
         }
         PluginsAction::Test { targets, all, policy, junit, json } => {
-            let policy = match policy.as_str() {
-                "default" | "strict" => crate::plan::Policy::preset(policy),
-                file => crate::plan::Policy::load(Path::new(file)),
-            }
-            .map_err(|e| {
+            let policy = crate::plan::Policy::from_name_or_path(policy).map_err(|e| {
                 print_error(&e);
                 EXIT_ERROR
             })?;

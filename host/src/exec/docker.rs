@@ -81,12 +81,6 @@ struct ContainerProbe<'a> {
     exit: Option<ServiceExit>,
 }
 
-impl ContainerProbe<'_> {
-    fn last_exit(&self) -> Option<ServiceExit> {
-        self.exit.clone()
-    }
-}
-
 impl readiness::Probe for ContainerProbe<'_> {
     async fn look(&mut self) -> Result<readiness::Look, ExecError> {
         let info = self
@@ -915,7 +909,7 @@ impl Executor for DockerExecutor {
         let outcome = readiness::wait_ready(svc, &mut probe, POLL, cancel, &self.events).await;
         if let Err(ExecError::ExitedEarly { .. }) = &outcome {
             // Its end was seen; `wait` and `stop` report the same exit.
-            let exit = probe.last_exit();
+            let exit = probe.exit.take();
             rc.exit = exit;
         }
         outcome
