@@ -10,7 +10,7 @@ VENV := $(PANTHER_CACHE)/venv
 STAMPS := $(PANTHER_CACHE)/stamps
 HOST_BIN := target/debug/panther-host
 
-.PHONY: all setup setup-rust setup-apt setup-python plugins plugins-rust plugins-python check-plugins build install test demo bench clean-cache
+.PHONY: all setup setup-rust setup-apt setup-python setup-wit-bindgen plugins plugins-rust plugins-python check-plugins build install test demo bench clean-cache
 
 all: build
 
@@ -29,9 +29,10 @@ setup-rust:
 	fi
 
 # Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), python3-venv
-# (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image.
+# (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image,
+# lld + wasi-libc + clang's wasm32 runtime for plugins written in C (`plugin new --lang c`).
 # tshark gets the non-setuid debconf answer first, so the install never stops to ask.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32
 APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)
@@ -62,6 +63,21 @@ setup-python:
 	else \
 	  echo "==> making the Python venv $(VENV) ($(PY_PACKAGES))"; \
 	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) && echo "$$want" > $(STAMPS)/venv && echo "    done"; \
+	fi
+
+# wit-bindgen's C generator, for plugins written in C (the tests build a `plugin new --lang c`
+# project). Built once from crates.io into the tools cache (about two minutes), C only.
+WIT_BINDGEN_VERSION := 0.63.0
+WIT_BINDGEN := $(PANTHER_CACHE)/tools/wit-bindgen-$(WIT_BINDGEN_VERSION)/bin/wit-bindgen
+export WIT_BINDGEN
+export COMPONENTIZE_PY := $(VENV)/bin/componentize-py
+setup-wit-bindgen:
+	@if [ -x "$(WIT_BINDGEN)" ]; then \
+	  echo "==> wit-bindgen $(WIT_BINDGEN_VERSION): already built ($(WIT_BINDGEN))"; \
+	else \
+	  echo "==> building wit-bindgen $(WIT_BINDGEN_VERSION) (C bindings for plugins in C) into $(PANTHER_CACHE)/tools, once"; \
+	  $(CARGO) install -q --locked wit-bindgen-cli --version $(WIT_BINDGEN_VERSION) --no-default-features --features c \
+	    --root "$(PANTHER_CACHE)/tools/wit-bindgen-$(WIT_BINDGEN_VERSION)" && echo "    done"; \
 	fi
 
 ## ---------------------------------------------------------------- plugins
@@ -119,7 +135,7 @@ install:
 	case ":$$PATH:" in *":$(abspath $(PREFIX))/bin:"*) ;; *) echo "    note: $(PREFIX)/bin is not on PATH";; esac; \
 	echo "    try: $(PREFIX)/bin/panther-host plugins list"
 
-test: setup plugins check-plugins
+test: setup setup-wit-bindgen plugins check-plugins
 	@echo "==> running the plugins' own unit tests (native target)"
 	@cd plugins-src && $(CARGO) test -q --target $$(rustc -vV | sed -n 's/^host: //p') --workspace
 	@echo "==> building panther-host (the end-to-end tests drive the real binary)"

@@ -20,6 +20,7 @@
 //! | [`text`]     | plugin text neutralised for terminals, logs, Markdown, HTML and XML         |
 //! | [`conformance`] | `plugins test`: the rules every plugin component must meet               |
 
+pub mod author;
 pub mod certs;
 pub mod cli;
 pub mod config;

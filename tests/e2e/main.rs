@@ -28,3 +28,5 @@ mod lifecycle;
 mod install;
 // The conformance suite (`plugins test`): every bundled plugin passes; rule breakers fail precisely.
 mod conformance;
+// Plugin authoring: `plugin new` in each language, built by its own Makefile, conforming.
+mod authoring;

@@ -315,14 +315,31 @@ fn the_cache_is_reused_and_a_tampered_entry_is_recompiled() {
     let cache = tempfile::tempdir().unwrap();
     let file = dir.path().join("good.wasm");
     let host = PluginHost::open(options(dir.path(), cache.path())).unwrap();
+    // Once the artifact has settled, a load checks its digest and records its identity, so
+    // later loads map the file instead of reading it.
+    std::thread::sleep(panther_host::plugin::identity::SETTLE + std::time::Duration::from_millis(100));
     assert_eq!(host.verify_file(&file).unwrap().cache, panther_host::plugin::CacheOutcome::Hit);
+    let artifacts: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert!(!artifacts.is_empty());
+    for p in &artifacts {
+        let sidecar = std::fs::read_to_string(p.with_extension("json")).unwrap();
+        assert!(sidecar.contains("\"ctime_ns\""), "the identity is recorded: {sidecar}");
+    }
+    assert_eq!(host.verify_file(&file).unwrap().cache, panther_host::plugin::CacheOutcome::Hit, "mapped");
 
-    // Overwrite every artifact with garbage: the digest check notices, the host recompiles.
-    for e in std::fs::read_dir(cache.path()).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "cwasm") {
-            std::fs::write(&p, b"forged machine code").unwrap();
-        }
+    // Overwrite every artifact in place with garbage of the same size, so only the change time
+    // tells (after the kernel's coarse timestamp tick): the host notices, checks the digest,
+    // and recompiles.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    for p in &artifacts {
+        let len = std::fs::metadata(p).unwrap().len() as usize;
+        let garbage: Vec<u8> = b"forged machine code ".iter().copied().cycle().take(len).collect();
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        std::io::Write::write_all(&mut f, &garbage).unwrap();
     }
     let host = PluginHost::open(options(dir.path(), cache.path())).unwrap();
     good_plan_works(&host);

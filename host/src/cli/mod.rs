@@ -87,7 +87,8 @@ pub enum Command {
     Plan(plan::PlanCmd),
     /// Print everything an experiment's plugins would ask for, and the policy's verdict; run nothing.
     Audit(audit::AuditCmd),
-    /// List, inspect or verify installed plugins; pin and sign them.
+    /// List, inspect, verify and test plugins; pin and sign them; write and build new ones.
+    #[command(visible_alias = "plugin")]
     Plugins(plugins::PluginsCmd),
     /// Check an experiment file and the plugins it names; run nothing.
     Validate(validate::ValidateCmd),

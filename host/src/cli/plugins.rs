@@ -86,6 +86,25 @@ pub enum PluginsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin project (sample plan, WIT, Makefile, sample experiment) in DIR.
+    New {
+        /// The plugin's name (lowercase letters, digits and dashes).
+        name: String,
+        #[arg(long, value_enum)]
+        lang: crate::author::scaffold::Lang,
+        #[arg(long, value_enum, default_value = "iut")]
+        kind: crate::author::scaffold::Kind,
+        /// Where to write it [default: ./NAME]; must be missing or empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Make a core module (C, Go) into a plugin component, as DIR/panther-plugin.toml says,
+    /// then run the admission checks on it.
+    Build {
+        /// The project directory [default: .].
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Time loading, compiling and calling every plugin (use a release build).
     Bench {
         /// Repetitions per measurement.
@@ -326,6 +345,39 @@ fn run_inner(cmd: &PluginsCmd, g: &GlobalArgs) -> Result<u8, u8> {
                 EXIT_ERROR
             })?;
             println!("ok: {} is signed by {}", l.display(), pubkey.display());
+            Ok(EXIT_OK)
+        }
+        PluginsAction::New { name, lang, kind, dir } => {
+            let dir = dir.clone().unwrap_or_else(|| PathBuf::from(name));
+            let p = crate::author::scaffold::new_project(name, *lang, *kind, &dir).map_err(|e| {
+                print_error(&e);
+                EXIT_ERROR
+            })?;
+            println!("wrote {} ({} files)", p.dir.display(), p.files.len());
+            println!("next: cd {} && make && make test", p.dir.display());
+            Ok(EXIT_OK)
+        }
+        PluginsAction::Build { dir } => {
+            let built = crate::author::build(dir).map_err(|e| {
+                print_error(&e);
+                EXIT_ERROR
+            })?;
+            // The result is judged like any downloaded plugin: the same admission, here and now.
+            let host = open(g, vec![])?;
+            let v = host.verify_file(&built.component).map_err(|r| {
+                print_error(&r);
+                EXIT_ERROR
+            })?;
+            println!(
+                "built {} ({} bytes, world {}, contract {}) from {}",
+                built.component.display(),
+                built.bytes,
+                built.world.wit_world(),
+                v.contract,
+                built.core.display()
+            );
+            println!("imports: {}", if v.imports.is_empty() { "none".to_string() } else { v.imports.join(", ") });
+            println!("next: panther-host plugins test {}", built.component.display());
             Ok(EXIT_OK)
         }
         PluginsAction::Bench { rounds, json } => {

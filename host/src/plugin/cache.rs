@@ -8,10 +8,21 @@
 //! * entries are keyed by the sha256 of the `.wasm` *and* the engine's compatibility hash, so a
 //!   different wasmtime or engine setting never reuses an artifact;
 //! * each `.cwasm` has a sidecar `.json` holding the sha256 of the `.cwasm` bytes the host
-//!   produced; a load reads the bytes, checks that digest, and deserializes the very bytes it
-//!   checked (no window between check and use);
+//!   produced and, once a load has checked those bytes, the file's identity
+//!   ([`super::identity`]: device, inode, size, modification and change times);
+//! * a load whose file still has that identity maps the file directly (a 32 MB Python
+//!   artifact maps in about a millisecond, where reading and hashing it took tens and doubled
+//!   the memory). Any write, or another file renamed into place, shows as a different
+//!   identity; the identity is checked again after mapping, so a swap during the load is
+//!   caught too;
+//! * any other load reads the bytes, checks the recorded sha256, deserializes the very bytes it
+//!   checked (no window between check and use) and records the identity for next time when the
+//!   file had settled;
 //! * files are written to a temporary name and renamed, so a crash never leaves a half entry;
 //! * the directory is created private (0700).
+//!
+//! Neither check stops someone who can write the user's own cache directory: they could
+//! rewrite the sidecar as well. Both exist to catch damage and stray writes, not forgery.
 //!
 //! Does not decide whether a component is acceptable; it only saves compile time.
 
@@ -20,6 +31,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use super::identity::Identity;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -40,6 +53,9 @@ struct Sidecar {
     engine: String,
     wasmtime: String,
     written_by: String,
+    /// The `.cwasm` file's identity when its bytes were last known to hash to `cwasm_sha256`.
+    #[serde(default)]
+    file: Option<Identity>,
 }
 
 /// The cache directory and the engine it serves.
@@ -99,10 +115,15 @@ impl Cache {
     /// The cached component for `wasm_sha256`, if a verified entry exists.
     pub(crate) fn load(&self, engine: &Engine, wasm_sha256: &str) -> Option<Component> {
         let (cwasm, json) = self.paths(wasm_sha256);
-        let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(&json).ok()?).ok()?;
+        let mut sidecar: Sidecar = serde_json::from_slice(&std::fs::read(&json).ok()?).ok()?;
         if sidecar.wasm_sha256 != wasm_sha256 || sidecar.engine != self.engine_key {
             return None;
         }
+        if let Some(c) = self.map_unchanged(engine, &cwasm, &sidecar) {
+            return Some(c);
+        }
+        let started = std::time::SystemTime::now();
+        let identity = Identity::of(&cwasm);
         let art = std::fs::read(&cwasm).ok()?;
         if hex::encode(Sha256::digest(&art)) != sidecar.cwasm_sha256 {
             tracing::warn!(file = %cwasm.display(), "cache entry does not match the digest the host recorded; recompiling");
@@ -112,12 +133,36 @@ impl Cache {
         // serialized a component it compiled itself (see the module docs); it was produced
         // for an engine with the same compatibility hash.
         match unsafe { Component::deserialize(engine, &art) } {
-            Ok(c) => Some(c),
+            Ok(c) => {
+                // The bytes read hash right, so this identity may map them next time: if the
+                // file had settled before the read and did not change during it
+                // (`identity` module docs).
+                if identity.as_ref().is_some_and(|i| i.settled_before(started)) && identity == Identity::of(&cwasm) {
+                    sidecar.file = identity;
+                    if let Ok(text) = serde_json::to_vec_pretty(&sidecar) {
+                        let _ = write_atomic(&json, &text);
+                    }
+                }
+                Some(c)
+            }
             Err(e) => {
                 tracing::warn!(file = %cwasm.display(), "cannot load cache entry, recompiling: {e:#}");
                 None
             }
         }
+    }
+
+    /// Maps `cwasm` without reading it when it is still the file whose bytes were checked.
+    fn map_unchanged(&self, engine: &Engine, cwasm: &Path, sidecar: &Sidecar) -> Option<Component> {
+        let recorded = sidecar.file.as_ref()?;
+        if Identity::of(cwasm).as_ref() != Some(recorded) {
+            return None;
+        }
+        // SAFETY: the file has the identity it had when its bytes hashed to the digest the
+        // host recorded for an artifact it serialized itself (module docs), and it still has
+        // it after the mapping is made (checked below before the component is used).
+        let component = unsafe { Component::deserialize_file(engine, cwasm) }.ok()?;
+        (Identity::of(cwasm).as_ref() == Some(recorded)).then_some(component)
     }
 
     fn store(&self, wasm_sha256: &str, art: &[u8]) -> std::io::Result<()> {
@@ -129,7 +174,9 @@ impl Cache {
             engine: self.engine_key.clone(),
             wasmtime: "48.0.8".into(),
             written_by: format!("panther-host {}", env!("CARGO_PKG_VERSION")),
+            file: None,
         };
+        // No identity yet: a file just written has not settled; the first load records it.
         write_atomic(&cwasm, art)?;
         write_atomic(&json, &serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?)
     }

@@ -291,13 +291,13 @@ impl Diagnostic for CallError {
             }
             CallError::Plugin { .. } => "the plugin cannot serve this request; pick another implementation, role or version".into(),
             CallError::Trap { limit: Some(LimitHit::Fuel { .. }), .. } => {
-                "the plugin probably loops forever; raise the host's fuel budget only if the plugin legitimately needs more, or report it to the plugin's authors".into()
+                "the plugin probably loops forever; the budget is the same for every plugin (SECURITY.md, limits): report it to the plugin's authors, who can see their use with `panther-host plugins test`".into()
             }
             CallError::Trap { limit: Some(LimitHit::Deadline { .. }), .. } => {
-                "plugin calls must be quick and pure; raise the host's call deadline or report it to the plugin's authors".into()
+                "plugin calls must be quick and pure, and the deadline is the same for every plugin (SECURITY.md, limits): report it to the plugin's authors".into()
             }
             CallError::Trap { limit: Some(LimitHit::Memory { .. }), .. } => {
-                "raise the host's plugin memory limit if the plugin really needs that much, or report it to the plugin's authors".into()
+                "the memory limit is the same for every plugin (SECURITY.md, limits): report it to the plugin's authors, who can see their use with `panther-host plugins test`".into()
             }
             CallError::Trap { limit: Some(LimitHit::Stack { .. }), .. } => "report it to the plugin's authors; deep recursion in a plugin is a bug".into(),
             CallError::Trap { limit: Some(LimitHit::Panic { .. }), .. } => "this is a bug in the plugin; report it to its authors with the message above".into(),

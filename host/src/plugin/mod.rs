@@ -24,6 +24,7 @@
 pub mod bench;
 pub mod cache;
 pub mod error;
+pub mod identity;
 pub mod index;
 pub mod lock;
 pub mod sandbox;
@@ -53,6 +54,16 @@ pub enum World {
     Service,
     /// `panther:plugin/environment`: network environments (`deploy`).
     Environment,
+}
+
+impl World {
+    /// The world's name in the contract's WIT (`worlds.wit`).
+    pub fn wit_world(self) -> &'static str {
+        match self {
+            World::Service => "service-plugin",
+            World::Environment => "environment-plugin",
+        }
+    }
 }
 
 impl std::fmt::Display for World {
@@ -233,6 +244,7 @@ pub struct PluginHost {
     linker: Linker<HostState>,
     cache: cache::Cache,
     index: index::Index,
+    digests: identity::Digests,
     limits: Limits,
     lock: Option<(PathBuf, lock::LockFile)>,
     plugins: Vec<LoadedPlugin>,
@@ -272,6 +284,7 @@ impl PluginHost {
             linker,
             cache,
             index,
+            digests: identity::Digests::new(&opts.cache_dir),
             limits: opts.limits,
             lock,
             plugins: vec![],
@@ -333,7 +346,7 @@ impl PluginHost {
     /// pipeline. The size cap, the lock pin and the sniffing apply to both.
     fn admit(&self, path: &Path) -> Result<LoadedPlugin, Refusal> {
         let refuse = |reason| Refusal { path: path.to_path_buf(), reason };
-        let (digest, head) = hash_file(path).map_err(refuse)?;
+        let (digest, head) = self.digest_of(path).map_err(refuse)?;
         self.check_pin(path, &digest).map_err(refuse)?;
         verify::sniff(&head).map_err(refuse)?;
         if let Some(e) = self.index.get(&digest) {
@@ -730,6 +743,37 @@ pub(crate) fn check_describe(info: &types::PluginInfo, world: World) -> Result<(
         return Err(format!("it returned {size} bytes (as JSON); the limit is {MAX_DESCRIBE_BYTES}"));
     }
     Ok(())
+}
+
+impl PluginHost {
+    /// The sha256 of a plugin file and its first bytes (enough to sniff): remembered when the
+    /// file is as it was when last hashed ([`identity`]), else hashed now.
+    fn digest_of(&self, path: &Path) -> Result<(String, Vec<u8>), RefusalReason> {
+        let started = std::time::SystemTime::now();
+        let before = identity::Identity::of(path);
+        if let Some(id) = &before {
+            if id.size > verify::MAX_COMPONENT_BYTES {
+                return Err(RefusalReason::TooLarge { bytes: id.size, limit: verify::MAX_COMPONENT_BYTES });
+            }
+            if let Some(digest) = self.digests.get(path, id) {
+                return Ok((digest, read_head(path)?));
+            }
+        }
+        let (digest, head) = hash_file(path)?;
+        if let Some(id) = &before {
+            self.digests.put(path, id, started, &digest);
+        }
+        Ok((digest, head))
+    }
+}
+
+/// The first bytes of a file, enough to sniff.
+fn read_head(path: &Path) -> Result<Vec<u8>, RefusalReason> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| RefusalReason::Unreadable { message: e.to_string() };
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).map_err(unreadable)?;
+    Ok(head)
 }
 
 /// The sha256 of a file and its first bytes (enough to sniff), read in chunks: the index

@@ -455,7 +455,8 @@ fn gather(
         www: dir.join("www"),
         downloads: instances
             .iter()
-            .filter(|s| s.role == Role::Client && !s.tester)
+            // A tester that fetches as the client counts too (it was given the requests).
+            .filter(|s| s.role == Role::Client)
             .map(|s| s.dirs.downloads.clone())
             .collect(),
         requests: spec.files.iter().map(|f| f.path.clone()).collect(),

@@ -100,7 +100,9 @@ fn request_plans(
         .iter()
         .map(|s| {
             let target = s.target.as_ref().and_then(|t| spec.services.iter().find(|o| &o.name == t)).map(peer_of);
-            let is_client = target.is_some() && s.kind == ServiceKind::Iut;
+            // Any service with a target fetches the test's files from it: an IUT client, or a
+            // tester acting as the client (testers that do not fetch ignore the list).
+            let is_client = target.is_some();
             let req = PlanRequest {
                 service: s.name.clone(),
                 role: s.role,

@@ -22,11 +22,11 @@ pub const NO_ESCALATION: Rule = Rule {
 };
 pub const BOUNDED_TIMEOUTS: Rule = Rule {
     name: "bounded-timeouts",
-    docs: "### What it checks\nEvery command timeout and the readiness timeout are at most `max_timeout_ms` (default 2 h, strict 30 min), and readiness timeouts are not zero.\n\n### Why\nA test must end: an absurd timeout turns a hung implementation into a CI job that never finishes.\n\n### Example\n`timeout-ms = 18446744073709551615` is refused.",
+    docs: "### What it checks\nEvery command timeout and the readiness timeout are at most `max_timeout_ms` (default 2 h, strict 30 min).\n\n### Why\nA test must end: an absurd timeout turns a hung implementation into a CI job that never finishes.\n\n### Example\n`timeout-ms = 18446744073709551615` is refused.",
 };
 pub const NO_DANGEROUS_ENV: Rule = Rule {
     name: "no-loader-env",
-    docs: "### What it checks\nNo command, build step or placement sets a variable that changes what programs load or run: any `LD_*` except `LD_LIBRARY_PATH` and `LD_BIND_NOW`, `DYLD_*`, `GLIBC_TUNABLES`, `GCONV_PATH`, `BASH_ENV`, `ENV`, `BASH_FUNC_*`, `SHELLOPTS`, `PS4`, `PROMPT_COMMAND`, `IFS`, `PYTHONSTARTUP`, `PYTHONINSPECT`, `PERL5OPT`, `PERL5DB`, `RUBYOPT`, `NODE_OPTIONS`, `JAVA_TOOL_OPTIONS`, `_JAVA_OPTIONS`, `MALLOC_CHECK_`-style allocator hooks are allowed.\n\n### Why\n`LD_PRELOAD=/run/x.so` injects code into every program of the service, including ones the plan did not name; `BASH_ENV` and `NODE_OPTIONS` run code before the program starts.\n\n### Example\n`env = [(\"LD_PRELOAD\", \"{{dirs.work}}/hook.so\")]` is refused.",
+    docs: "### What it checks\nNo command, build step or placement sets a variable that changes what programs load or run: any `LD_*` except `LD_LIBRARY_PATH` and `LD_BIND_NOW`, `DYLD_*`, `GLIBC_TUNABLES`, `GCONV_PATH`, `BASH_ENV`, `ENV`, `BASH_FUNC_*`, `SHELLOPTS`, `PS4`, `PROMPT_COMMAND`, `IFS`, `PYTHONSTARTUP`, `PYTHONINSPECT`, `PERL5OPT`, `PERL5DB`, `RUBYOPT`, `NODE_OPTIONS`, `JAVA_TOOL_OPTIONS` and `_JAVA_OPTIONS`. Allocator settings such as `MALLOC_CHECK_` are allowed: they tune, they load nothing.\n\n### Why\n`LD_PRELOAD=/run/x.so` injects code into every program of the service, including ones the plan did not name; `BASH_ENV` and `NODE_OPTIONS` run code before the program starts.\n\n### Example\n`env = [(\"LD_PRELOAD\", \"{{dirs.work}}/hook.so\")]` is refused.",
 };
 
 const SHELLS: &[&str] =

@@ -13,7 +13,7 @@ use crate::plugin::types::{Command, ReadinessCondition, ServicePlan};
 
 pub const ALLOWED_CAPS: Rule = Rule {
     name: "allowed-capabilities",
-    docs: "### What it checks\nEvery Linux capability a plan asks for is on the policy's `allowed_capabilities` (default `NET_ADMIN`, `NET_RAW`, `SYS_PTRACE`; strict `NET_ADMIN`, `NET_RAW`). `ALL`, `SYS_ADMIN`, `SYS_MODULE`, `SYS_RAWIO`, `MKNOD`, `DAC_READ_SEARCH`, `BPF` and `SYS_BOOT` are refused even when a policy file lists them, because each is equivalent to a privileged container or host device access. `privileged` is refused as a capability name.\n\n### Why\nCapabilities are the only privilege a plan can ask for; the allow-list keeps that privilege to what network tests need.\n\n### Example\n`capabilities = [\"SYS_ADMIN\"]` is refused; `[\"NET_ADMIN\"]` is fine.",
+    docs: "### What it checks\nEvery Linux capability a plan asks for is on the policy's `allowed_capabilities` (default `NET_ADMIN`, `NET_RAW`, `SYS_PTRACE`; strict `NET_ADMIN`, `NET_RAW`). `ALL`, `SYS_ADMIN`, `SYS_MODULE`, `SYS_RAWIO`, `MKNOD`, `DAC_READ_SEARCH`, `BPF`, `SYS_BOOT` and `PERFMON` are refused even when a policy file lists them, because each is equivalent to a privileged container or host device access. `privileged` is refused as a capability name.\n\n### Why\nCapabilities are the only privilege a plan can ask for; the allow-list keeps that privilege to what network tests need.\n\n### Example\n`capabilities = [\"SYS_ADMIN\"]` is refused; `[\"NET_ADMIN\"]` is fine.",
 };
 
 /// Capabilities no policy file can allow: each one amounts to a privileged container.

@@ -1,0 +1,148 @@
+//! A core WebAssembly module (what clang for `wasm32-wasi` and Go for `wasip1` emit) made into
+//! a plugin component, in process: the contract's WIT is embedded when the module does not
+//! carry it already (wit-bindgen's C output links it in; Go's does not), then `wit-component`
+//! wraps the module with the WASI preview1 reactor adapter of this wasmtime release. The same
+//! work as `wasm-tools component embed` + `component new --adapt`, without that binary.
+//!
+//! The result is not trusted for being built here: the caller runs it through admission like
+//! any other file.
+
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::{Resolve, SourceMap};
+
+use crate::plugin::World;
+
+/// The contract's WIT files (the newest version), as a plugin project needs them.
+pub const CONTRACT_WIT: &[(&str, &str)] = &[
+    ("worlds.wit", include_str!("../../../wit/since_v0.1.0/worlds.wit")),
+    ("service.wit", include_str!("../../../wit/since_v0.1.0/service.wit")),
+    ("environment.wit", include_str!("../../../wit/since_v0.1.0/environment.wit")),
+    ("types.wit", include_str!("../../../wit/since_v0.1.0/types.wit")),
+];
+
+/// Where componentizing stopped.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ComponentizeError {
+    #[error("{what} imports {} from WASI preview 1: the adapter can only give these with file or socket access, which plugins never get", imports.join(", "))]
+    #[diagnostic(help("they come from stdio (printf, snprintf, puts), files or sockets: format text yourself, and log with the host's `log` import"))]
+    NeedsFiles { what: String, imports: Vec<String> },
+    #[error("{what} is already a component, not a core module; it needs no `plugin build`")]
+    AlreadyComponent { what: String },
+    #[error("{what} is not a WebAssembly core module ({detail})")]
+    NotWasm { what: String, detail: String },
+    #[error("cannot embed the contract's `{world}` world in {what}: {detail}")]
+    Embed { what: String, world: &'static str, detail: String },
+    #[error("cannot make a component of {what}: {detail}")]
+    Encode { what: String, detail: String },
+}
+
+/// Wraps `core` (named `what` in errors) into a component exporting `world`.
+pub fn componentize(core: &[u8], world: World, what: &str) -> Result<Vec<u8>, ComponentizeError> {
+    if wasmparser::Parser::is_component(core) {
+        return Err(ComponentizeError::AlreadyComponent { what: what.into() });
+    }
+    if !wasmparser::Parser::is_core_wasm(core) {
+        return Err(ComponentizeError::NotWasm { what: what.into(), detail: "no `\\0asm` version 1 header".into() });
+    }
+    let imports = preview1_imports(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })?;
+    let needs_files: Vec<String> = imports.into_iter().filter(|f| needs_files(f)).collect();
+    if !needs_files.is_empty() {
+        return Err(ComponentizeError::NeedsFiles { what: what.into(), imports: needs_files });
+    }
+    let mut module = core.to_vec();
+    if !carries_wit(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })? {
+        let embed = |detail: String| ComponentizeError::Embed { what: what.into(), world: world.wit_world(), detail };
+        let (resolve, id) = contract(world).map_err(|e| embed(format!("{e:#}")))?;
+        wit_component::embed_component_metadata(&mut module, &resolve, id, StringEncoding::UTF8)
+            .map_err(|e| embed(format!("{e:#}")))?;
+    }
+    let encode = |e: anyhow::Error| ComponentizeError::Encode { what: what.into(), detail: format!("{e:#}") };
+    ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .map_err(encode)?
+        .adapter(
+            "wasi_snapshot_preview1",
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        )
+        .map_err(encode)?
+        .encode()
+        .map_err(encode)
+}
+
+/// The functions the module imports from `wasi_snapshot_preview1`.
+fn preview1_imports(core: &[u8]) -> Result<Vec<String>, String> {
+    let mut names = vec![];
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        if let wasmparser::Payload::ImportSection(section) = payload.map_err(|e| e.to_string())? {
+            for import in section.into_imports() {
+                let import = import.map_err(|e| e.to_string())?;
+                if import.module == "wasi_snapshot_preview1" {
+                    names.push(import.name.to_string());
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Preview 1 calls the reactor adapter implements with `wasi:filesystem` or `wasi:sockets`
+/// (descriptors, paths, polling), which admission would refuse anyway.
+fn needs_files(function: &str) -> bool {
+    ["fd_", "path_", "sock_", "poll_oneoff"].iter().any(|p| function.starts_with(p))
+}
+
+/// Whether the module has a `component-type` custom section (bindings generators link one in).
+fn carries_wit(core: &[u8]) -> Result<bool, String> {
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        if let wasmparser::Payload::CustomSection(s) = payload.map_err(|e| e.to_string())? {
+            if s.name().starts_with("component-type") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The contract parsed, and the id of `world` in it.
+fn contract(world: World) -> anyhow::Result<(Resolve, wit_parser::WorldId)> {
+    let mut map = SourceMap::new();
+    for (name, text) in CONTRACT_WIT {
+        map.push(std::path::Path::new(name), *text);
+    }
+    let group = map.parse().map_err(|(_, e)| anyhow::anyhow!("{e}"))?;
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_group(group)?;
+    let id = resolve.select_world(&[pkg], Some(world.wit_world()))?;
+    Ok((resolve, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_parses_and_has_both_worlds() {
+        for w in [World::Service, World::Environment] {
+            contract(w).unwrap();
+        }
+    }
+
+    #[test]
+    fn components_and_garbage_are_refused_with_their_name() {
+        let component = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins-dist/command.wasm")).unwrap();
+        let e = componentize(&component, World::Service, "command.wasm").unwrap_err();
+        assert!(matches!(e, ComponentizeError::AlreadyComponent { .. }), "{e}");
+        let e = componentize(b"#!/bin/sh\n", World::Service, "build.sh").unwrap_err();
+        assert_eq!(e.to_string(), "build.sh is not a WebAssembly core module (no `\\0asm` version 1 header)");
+    }
+
+    #[test]
+    fn a_module_that_does_not_export_the_world_is_refused() {
+        // The smallest valid core module: it has none of the contract's exports.
+        let empty = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        let e = componentize(&empty, World::Service, "empty.wasm").unwrap_err();
+        assert!(matches!(e, ComponentizeError::Encode { .. }), "{e}");
+        assert!(e.to_string().contains("describe"), "names the missing export: {e}");
+    }
+}

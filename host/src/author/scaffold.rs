@@ -1,0 +1,261 @@
+//! `plugin new`: a plugin project in a directory of its own, ready to build. Every language
+//! gets the same sample (an HTTP server and client, both roles, localhost), the contract's WIT,
+//! a Makefile whose `make` builds the component and whose `make test` runs the conformance
+//! suite, and a sample experiment. The samples pass `plugins test` unchanged (`make test` of
+//! this repository builds one per language and checks that).
+
+use std::path::{Path, PathBuf};
+
+use super::componentize::CONTRACT_WIT;
+
+/// The languages a project can be made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Python,
+    C,
+}
+
+/// What the plugin is; both are service plugins (`service-plugin` world).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// An implementation under test: it plans, the host judges.
+    Iut,
+    /// A tester: it plans and also judges the outcome in `assess`.
+    Tester,
+}
+
+/// Why no project was written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ScaffoldError {
+    #[error("`{name}` is not a plugin name")]
+    #[diagnostic(help("use 1 to 48 lowercase letters, digits and dashes, starting with a letter (e.g. `my-quic`)"))]
+    BadName { name: String },
+    #[error("{} exists and is not empty", dir.display())]
+    #[diagnostic(help("choose another directory with --dir, or remove this one"))]
+    NotEmpty { dir: PathBuf },
+    #[error("cannot write {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Project {
+    pub dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// The component `make` builds, relative to `dir`.
+    pub component: String,
+}
+
+struct Template {
+    path: &'static str,
+    text: &'static str,
+}
+
+const fn t(path: &'static str, text: &'static str) -> Template {
+    Template { path, text }
+}
+
+const RUST: &[Template] = &[
+    t("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
+    t("src/lib.rs", include_str!("templates/rust/lib.rs")),
+    t("Makefile", include_str!("templates/rust/Makefile")),
+];
+const PYTHON: &[Template] =
+    &[t("app.py", include_str!("templates/python/app.py")), t("Makefile", include_str!("templates/python/Makefile"))];
+const C: &[Template] = &[
+    t("plugin.c", include_str!("templates/c/plugin.c")),
+    t("Makefile", include_str!("templates/c/Makefile")),
+    t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
+];
+
+fn templates(lang: Lang) -> &'static [Template] {
+    match lang {
+        Lang::Rust => RUST,
+        Lang::Python => PYTHON,
+        Lang::C => C,
+    }
+}
+
+const COMMON: &[Template] = &[
+    t("experiment.toml", include_str!("templates/common/experiment.toml")),
+    t("README.md", include_str!("templates/common/README.md")),
+    t(".gitignore", include_str!("templates/common/gitignore")),
+];
+
+/// Whether `name` can name a plugin (and a file, a crate and a C identifier once dashes
+/// become underscores).
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.len() <= 48
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+}
+
+/// Writes a `lang` project for a plugin called `name` of kind `kind` into `dir`, which must be
+/// missing or empty.
+pub fn new_project(name: &str, lang: Lang, kind: Kind, dir: &Path) -> Result<Project, ScaffoldError> {
+    if !valid_name(name) {
+        return Err(ScaffoldError::BadName { name: name.into() });
+    }
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(ScaffoldError::NotEmpty { dir: dir.into() });
+    }
+    let vars = variables(name, lang, kind);
+    let mut files = Vec::new();
+    let mut write = |rel: &str, text: &str| -> Result<(), ScaffoldError> {
+        let path = dir.join(rel);
+        let io = |source| ScaffoldError::Io { path: path.clone(), source };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(&path, fill(text, &vars)).map_err(io)?;
+        files.push(path);
+        Ok(())
+    };
+    for tpl in templates(lang).iter().chain(COMMON) {
+        write(tpl.path, tpl.text)?;
+    }
+    for (file, text) in CONTRACT_WIT {
+        write(&format!("wit/{file}"), text)?;
+    }
+    Ok(Project { dir: dir.into(), files, component: format!("{name}.wasm") })
+}
+
+fn fill(text: &str, vars: &[(&str, String)]) -> String {
+    vars.iter().fold(text.to_string(), |acc, (k, v)| acc.replace(&format!("@@{k}@@"), v))
+}
+
+fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> {
+    let ident = name.replace('-', "_");
+    let (kind_word, summary) = match kind {
+        Kind::Iut => ("an implementation under test", "a sample HTTP server and client (replace them with your implementation)"),
+        Kind::Tester => ("a tester", "a sample HTTP server and client that judges each transfer"),
+    };
+    let (lang_name, source, build_note) = match lang {
+        Lang::Rust => ("Rust", "src/lib.rs", "`make` needs cargo and the `wasm32-wasip2` target (the Makefile adds it with rustup)."),
+        Lang::Python => (
+            "Python",
+            "app.py",
+            "`make` needs componentize-py 0.25 (`pip install componentize-py==0.25.1`; set `COMPONENTIZE_PY` to its path).",
+        ),
+        Lang::C => (
+            "C",
+            "plugin.c",
+            "`make` needs clang with the WASI libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`) and `wit-bindgen` 0.63 (`cargo install wit-bindgen-cli --version 0.63.0`; set `WIT_BINDGEN` to its path). clang makes a core module; `panther-host plugin build .` makes it a component (see `panther-plugin.toml`).",
+        ),
+    };
+    let assess_rust = match kind {
+        Kind::Iut => "        // An IUT has no opinion: the host compares the transfers itself.\n        None",
+        Kind::Tester => TESTER_ASSESS_RUST,
+    };
+    let assess_py = match kind {
+        Kind::Iut => "        # An IUT has no opinion: the host compares the transfers itself.\n        return None",
+        Kind::Tester => TESTER_ASSESS_PY,
+    };
+    let assess_c = match kind {
+        Kind::Iut => "    // An IUT has no opinion: the host compares the transfers itself.\n    (void)outcome;\n    (void)ret;\n    return false;",
+        Kind::Tester => TESTER_ASSESS_C,
+    };
+    vec![
+        ("NAME", name.to_string()),
+        ("IDENT", ident),
+        ("KIND", kind_word.to_string()),
+        ("SUMMARY", summary.to_string()),
+        ("LANG", lang_name.to_string()),
+        ("SOURCE", source.to_string()),
+        ("BUILD_NOTE", build_note.to_string()),
+        ("KIND_VARIANT", if kind == Kind::Tester { "Tester" } else { "Iut" }.to_string()),
+        ("KIND_PY", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
+        ("KIND_C", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
+        ("SERVER", match kind {
+            Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"server\" }}"),
+            // A test has one tester, which judges it: here it is the client, against a server
+            // run by the bundled `command` plugin.
+            Kind::Tester => "implementation = \"command\"\nprotocol = { name = \"any\", version = \"any\", role = \"server\" }\nparams = { argv = [\"python3\", \"-m\", \"http.server\", \"{{ports.main}}\", \"--bind\", \"{{self.ip}}\", \"--directory\", \"{{dirs.www}}\"], port = \"tcp\" }".to_string(),
+        }),
+        ("TEST_NAME", match kind {
+            Kind::Iut => format!("{name} server, {name} client"),
+            Kind::Tester => format!("{name} fetches from a Python HTTP server and judges"),
+        }),
+        ("TYPE_LINE", if kind == Kind::Tester { "type = \"tester\"\n" } else { "" }.to_string()),
+        ("ASSESS_ARG", if kind == Kind::Tester { "outcome" } else { "_outcome" }.to_string()),
+        ("ASSESS_BODY", assess_rust.to_string()),
+        ("ASSESS_PY", assess_py.to_string()),
+        ("ASSESS_C", assess_c.to_string()),
+    ]
+}
+
+const TESTER_ASSESS_RUST: &str = r#"        // Pass when every service that ended by itself exited 0 and every file arrived intact.
+        let mut reasons = Vec::new();
+        for s in &outcome.services {
+            match s.exit_code {
+                Some(0) | None if !s.timed_out => {}
+                Some(code) => reasons.push(format!("{} exited with status {code}", s.service)),
+                None => reasons.push(format!("{} timed out", s.service)),
+            }
+        }
+        for t in &outcome.transfers {
+            let served = t.served.as_ref().map(|d| &d.sha256);
+            if served.is_none() || t.downloaded.as_ref().map(|d| &d.sha256) != served {
+                reasons.push(format!("{} did not arrive intact", t.path));
+            }
+        }
+        let status = if reasons.is_empty() { VerdictStatus::Pass } else { VerdictStatus::Fail };
+        Some(Verdict { status, reasons, evidence: vec![] })"#;
+
+const TESTER_ASSESS_PY: &str = r#"        # Pass when every service that ended by itself exited 0 and every file arrived intact.
+        reasons = []
+        for s in outcome.services:
+            if s.timed_out:
+                reasons.append(s.service + " timed out")
+            elif s.exit_code is not None and s.exit_code != 0:
+                reasons.append(s.service + " exited with status " + str(s.exit_code))
+        for t in outcome.transfers:
+            if t.served is None or t.downloaded is None or t.served.sha256 != t.downloaded.sha256:
+                reasons.append(t.path + " did not arrive intact")
+        status = types.VerdictStatus.FAIL if reasons else types.VerdictStatus.PASS
+        return types.Verdict(status=status, reasons=reasons, evidence=[])"#;
+
+const TESTER_ASSESS_C: &str = "    return judge(outcome, ret);";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for ok in ["a", "my-quic", "h3x2"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "My", "1st", "a_b", "a-", "../x", "a b", &"a".repeat(49)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        for lang in [Lang::Rust, Lang::Python, Lang::C] {
+            for kind in [Kind::Iut, Kind::Tester] {
+                let d = dir.path().join(format!("{lang:?}-{kind:?}"));
+                let p = new_project("hello-x", lang, kind, &d).unwrap();
+                for f in &p.files {
+                    let text = std::fs::read_to_string(f).unwrap();
+                    assert!(!text.contains("@@"), "{} keeps a template variable", f.display());
+                }
+                assert!(d.join("wit/types.wit").is_file() && d.join("Makefile").is_file());
+            }
+        }
+    }
+
+    #[test]
+    fn a_directory_with_files_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        let e = new_project("hello", Lang::Rust, Kind::Iut, dir.path()).unwrap_err();
+        assert!(matches!(e, ScaffoldError::NotEmpty { .. }), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,126 @@
+//! `plugin new` and `plugin build`: a project in each language, made in a temporary directory
+//! outside the repository, built by its own Makefile with the real toolchain (cargo,
+//! componentize-py, clang + wit-bindgen + `plugin build`) and passing `plugins test` unchanged.
+//! `make test` installs the toolchains (setup-python, setup-apt, setup-wit-bindgen).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use panther_tests::{cli_at, component_cache, panther_bin, workspace};
+
+/// A toolchain program: the variable the Makefile exports, else where `make` puts it.
+fn tool(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panther_host::run::default_cache_root().join(fallback))
+}
+
+/// Writes a project with `plugin new`, builds it with its own `make`, and runs `make test`
+/// (the conformance suite); returns the project directory and the suite's output.
+fn new_build_test(lang: &str, kind: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let cache = component_cache();
+    let tmp = tempfile::tempdir().unwrap();
+    let name = format!("hello-{lang}");
+    let dir = tmp.path().join(&name);
+    let bin = panther_bin();
+    let (code, out, err) = cli_at(
+        &bin,
+        &["plugin", "new", &name, "--lang", lang, "--kind", kind, "--dir", dir.to_str().unwrap()],
+        tmp.path(),
+        cache.path(),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("next: cd "), "{out}");
+
+    let make = |target: &str| {
+        let out = Command::new("make")
+            .arg(target)
+            .current_dir(&dir)
+            .env("PANTHER_HOST", &bin)
+            .env("PANTHER_CACHE", cache.path())
+            .env("NO_COLOR", "1")
+            .env("COMPONENTIZE_PY", tool("COMPONENTIZE_PY", "venv/bin/componentize-py"))
+            .env("WIT_BINDGEN", tool("WIT_BINDGEN", "tools/wit-bindgen-0.63.0/bin/wit-bindgen"))
+            // The Rust project builds in a target directory of its own that outlives the test,
+            // so a second run does not compile wit-bindgen again.
+            .env("CARGO_TARGET_DIR", workspace().join("target").join("authoring-rust"))
+            .output()
+            .expect("make runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "make {target} in {} failed:\n{text}", dir.display());
+        text
+    };
+    make(&format!("{name}.wasm"));
+    let report = make("test");
+    (tmp, dir, report)
+}
+
+fn assert_conforms(report: &str, name: &str) {
+    assert!(report.contains(&format!("conformance of `{name}`")), "{report}");
+    assert!(!report.contains("does not conform"), "{report}");
+    assert!(report.contains(" 1. ok   describe() is pure and stable"), "{report}");
+}
+
+// The sample experiment of a new project validates against the plugin it was made with.
+fn assert_sample_validates(dir: &Path) {
+    let cache = component_cache();
+    let (code, out, err) =
+        cli_at(&panther_bin(), &["--plugin-dir", ".", "validate", "experiment.toml"], dir, cache.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("valid"), "{out}");
+}
+
+#[test]
+fn a_new_rust_plugin_builds_and_conforms() {
+    let (_tmp, dir, report) = new_build_test("rust", "iut");
+    assert_conforms(&report, "hello-rust");
+    assert_sample_validates(&dir);
+}
+
+#[test]
+fn a_new_python_tester_builds_and_conforms() {
+    let (_tmp, dir, report) = new_build_test("python", "tester");
+    assert_conforms(&report, "hello-python");
+    assert_sample_validates(&dir);
+}
+
+#[test]
+fn a_new_c_plugin_builds_with_plugin_build_and_conforms() {
+    let (_tmp, dir, report) = new_build_test("c", "iut");
+    assert_conforms(&report, "hello-c");
+    assert_sample_validates(&dir);
+}
+
+// `plugin build` explains what is wrong with a project, and never overwrites a directory.
+#[test]
+fn plugin_new_and_build_refuse_bad_input_clearly() {
+    let cache = component_cache();
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = panther_bin();
+    let run = |args: &[&str]| cli_at(&bin, args, tmp.path(), cache.path());
+
+    let (code, _, err) = run(&["plugin", "new", "Bad_Name", "--lang", "rust"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`Bad_Name` is not a plugin name"), "{err}");
+
+    std::fs::create_dir(tmp.path().join("taken")).unwrap();
+    std::fs::write(tmp.path().join("taken/notes.txt"), "mine").unwrap();
+    let (code, _, err) = run(&["plugin", "new", "taken", "--lang", "c"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exists and is not empty"), "{err}");
+
+    let (code, _, err) = run(&["plugin", "build", "taken"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("panther-plugin.toml"), "{err}");
+
+    std::fs::write(tmp.path().join("taken/panther-plugin.toml"), "name = \"taken\"\nworld = \"service-plugin\"\ncore = \"notes.txt\"\n").unwrap();
+    let (code, _, err) = run(&["plugin", "build", "taken"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("notes.txt is not a WebAssembly core module"), "{err}");
+
+    // A component is not a core module: the author is told it needs no build.
+    std::fs::copy(workspace().join("plugins-dist/command.wasm"), tmp.path().join("taken/notes.txt")).unwrap();
+    let (code, _, err) = run(&["plugin", "build", "taken"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is already a component"), "{err}");
+}
