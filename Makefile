@@ -10,7 +10,7 @@ VENV := $(PANTHER_CACHE)/venv
 STAMPS := $(PANTHER_CACHE)/stamps
 HOST_BIN := target/debug/panther-host
 
-.PHONY: all setup setup-rust setup-apt setup-python setup-wit-bindgen plugins plugins-rust plugins-python check-plugins build install test demo bench clean-cache
+.PHONY: all setup setup-rust setup-apt setup-python setup-wit-bindgen plugins plugins-rust plugins-python plugins-c check-plugins check-plugins-c build install test demo bench clean-cache
 
 all: build
 
@@ -30,9 +30,10 @@ setup-rust:
 
 # Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), python3-venv
 # (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image,
-# lld + wasi-libc + clang's wasm32 runtime for plugins written in C (`plugin new --lang c`).
+# lld + wasi-libc + clang's wasm32 runtime for plugins written in C (`plugin new --lang c`, the
+# ngtcp2 plugin), ngtcp2's example programs (an IUT), curl (the plugin samples' client).
 # tshark gets the non-setuid debconf answer first, so the install never stops to ask.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32 ngtcp2-server ngtcp2-client curl
 APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)
@@ -91,9 +92,19 @@ plugins-python: setup-python
 	@echo "==> building the Python plugins with componentize-py into plugins-dist/"
 	@VENV=$(VENV) plugins-src/build-python.sh
 
+# The C plugins (plugins-src/c/*: ngtcp2) are committed, bit-identical builds: `make demo` never
+# needs their toolchain. Rebuild them after changing their source, then commit plugins-dist/.
+plugins-c: setup-apt setup-wit-bindgen build
+	@echo "==> building the C plugins (clang, wit-bindgen, panther-host plugin build) into plugins-dist/"
+	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-c.sh
+
 # Fails when a committed component no longer matches what its source builds to.
 check-plugins: plugins-rust
 	@plugins-src/check-lock.sh
+
+check-plugins-c: setup-apt setup-wit-bindgen build
+	@echo "==> checking the committed C plugins against their sources"
+	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-c.sh --check
 
 ## ---------------------------------------------------------------- host
 build:
@@ -135,7 +146,7 @@ install:
 	case ":$$PATH:" in *":$(abspath $(PREFIX))/bin:"*) ;; *) echo "    note: $(PREFIX)/bin is not on PATH";; esac; \
 	echo "    try: $(PREFIX)/bin/panther-host plugins list"
 
-test: setup setup-wit-bindgen plugins check-plugins
+test: setup setup-wit-bindgen plugins check-plugins check-plugins-c
 	@echo "==> running the plugins' own unit tests (native target)"
 	@cd plugins-src && $(CARGO) test -q --target $$(rustc -vV | sed -n 's/^host: //p') --workspace
 	@echo "==> building panther-host (the end-to-end tests drive the real binary)"

@@ -7,12 +7,8 @@
 #   cargo writes it as <name with dashes turned into underscores>.wasm;
 # * the release profile of plugins-src/Cargo.toml makes builds bit-identical (strip, one
 #   codegen unit), so a committed component can be checked against its source (check-lock.sh);
-# * plugins.lock has the format `host/src/plugin/lock.rs` reads for `--locked`:
-#     version = 1
-#     [[component]]  file = "x.wasm"  sha256 = "<hex>"  name = "x"
-#   one entry per Rust component, sorted by file. Python components are not pinned here:
-#   componentize-py output differs on every build, so a committed pin could never hold; a
-#   hardened CI running with --locked therefore refuses them (see SECURITY.md).
+# * plugins.lock is written by write-lock.sh (Rust and C components; Python ones are never
+#   pinned, see there).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,24 +19,6 @@ target="${CARGO_TARGET_DIR:-$here/target}/wasm32-wasip2/release"
 # The package name of a member, from the first `name = "..."` of its [package] table.
 package_name() {
   awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && $1=="name" {gsub(/"/,"",$3); print $3; exit}' "$1/Cargo.toml"
-}
-
-# plugins.lock for the components named by $2.. in $1, sorted by file name (byte order).
-write_lock() {
-  local dir="$1" f
-  shift
-  {
-    echo "# plugins.lock — written by \`panther-host plugins lock\`; review changes like code."
-    echo "version = 1"
-    for f in $(printf '%s.wasm\n' "$@" | LC_ALL=C sort); do
-      echo
-      echo "[[component]]"
-      echo "file = \"$f\""
-      echo "sha256 = \"$(sha256sum "$dir/$f" | cut -d' ' -f1)\""
-      echo "name = \"${f%.wasm}\""
-    done
-  } > "$dir/plugins.lock.tmp"
-  mv "$dir/plugins.lock.tmp" "$dir/plugins.lock"
 }
 
 members=()
@@ -63,5 +41,5 @@ for dir in "${members[@]}"; do
   cp "$built" "$dist/$name.wasm"
 done
 
-write_lock "$dist" "${names[@]}"
+"$here/write-lock.sh"
 echo "build-rust: ${#members[@]} Rust plugins in plugins-dist/, plugins.lock updated"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the C plugins (plugins-src/c/<name>/plugin.c) into plugins-dist/<name>.wasm:
+# wit-bindgen's C generator writes the contract's bindings, clang compiles them with the plugin
+# into a WASI reactor core module, and `panther-host plugin build` makes that a component (the
+# same path `plugin new --lang c` gives third parties).
+#
+# Environment: WIT_BINDGEN (wit-bindgen 0.63, `make setup-wit-bindgen`), PANTHER_HOST (a built
+# panther-host). The output is bit-identical for the same sources and toolchain, so the
+# component is committed and pinned in plugins.lock like the Rust ones; check-lock.sh rebuilds
+# it and compares. With `--check`, nothing in plugins-dist/ is written: each fresh build is
+# compared with the committed component instead.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+dist="$root/plugins-dist"
+wit="$root/wit/since_v0.1.0"
+wit_bindgen="${WIT_BINDGEN:?WIT_BINDGEN must name wit-bindgen 0.63 (make setup-wit-bindgen builds it)}"
+panther_host="${PANTHER_HOST:?PANTHER_HOST must name a built panther-host}"
+check=false
+[ "${1:-}" = "--check" ] && check=true
+
+stale=()
+for src in "$here"/c/*/; do
+  src="${src%/}"
+  [ -f "$src/panther-plugin.toml" ] || continue
+  name="$(basename "$src")"
+  rm -rf "$src/build"
+  mkdir -p "$src/build/gen"
+  "$wit_bindgen" c "$wit" --world service-plugin --out-dir "$src/build/gen" >/dev/null 2>&1
+  (cd "$src" && clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Ibuild/gen -Wl,--strip-all \
+    -o "build/$name.core.wasm" plugin.c build/gen/service_plugin.c build/gen/service_plugin_component_type.o)
+  "$panther_host" -q plugin build "$src" >/dev/null
+  if $check; then
+    rel="plugins-dist/$name.wasm"
+    git -C "$root" ls-files --error-unmatch "$rel" >/dev/null 2>&1 || continue
+    want="$(sha256sum "$src/$name.wasm" | cut -d' ' -f1)"
+    have="$(git -C "$root" show "HEAD:$rel" | sha256sum | cut -d' ' -f1)"
+    if [ "$want" != "$have" ]; then
+      stale+=("$name")
+      echo "check-lock: component \`$name\` is stale: committed $rel has sha256 $have, but plugins-src/c/$name builds to $want" >&2
+    fi
+  else
+    cp "$src/$name.wasm" "$dist/$name.wasm"
+    echo "build-c: $name.wasm ($(stat -c %s "$dist/$name.wasm") bytes)"
+  fi
+done
+if [ ${#stale[@]} -gt 0 ]; then
+  echo "check-lock: rebuild with \`make plugins-c\` and commit plugins-dist/" >&2
+  exit 1
+fi
+$check || "$here/write-lock.sh"
