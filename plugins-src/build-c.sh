@@ -28,7 +28,7 @@ for src in "$here"/c/*/; do
   rm -rf "$src/build"
   mkdir -p "$src/build/gen"
   "$wit_bindgen" c "$wit" --world service-plugin --out-dir "$src/build/gen" >/dev/null 2>&1
-  (cd "$src" && clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Ibuild/gen -Wl,--strip-all \
+  (cd "$src" && clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Wno-unused-function -I"$here/c" -Ibuild/gen -Wl,--strip-all \
     -o "build/$name.core.wasm" plugin.c build/gen/service_plugin.c build/gen/service_plugin_component_type.o)
   "$panther_host" -q plugin build "$src" >/dev/null
   if $check; then

@@ -65,6 +65,8 @@ const PYTHON: &[Template] =
     &[t("app.py", include_str!("templates/python/app.py")), t("Makefile", include_str!("templates/python/Makefile"))];
 const C: &[Template] = &[
     t("plugin.c", include_str!("templates/c/plugin.c")),
+    // The one C helper header, shared with the bundled C plugins.
+    t("panther_guest.h", include_str!("../../../plugins-src/c/panther_guest.h")),
     t("Makefile", include_str!("templates/c/Makefile")),
     t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
 ];
