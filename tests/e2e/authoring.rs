@@ -18,10 +18,43 @@ fn tool(var: &str, fallback: &str) -> PathBuf {
 /// Writes a project with `plugin new`, builds it with its own `make`, and runs `make test`
 /// (the conformance suite); returns the project directory and the suite's output.
 fn new_build_test(lang: &str, kind: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let (tmp, dir, cache) = new_project(lang, kind, &format!("hello-{lang}"));
+    let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+    make(&dir, cache.path(), &format!("{name}.wasm"));
+    let report = make(&dir, cache.path(), "test");
+    (tmp, dir, report)
+}
+
+/// Runs `make TARGET` in a project with the toolchains `make test` installed; fails the test,
+/// with make's output, when make fails.
+fn make(dir: &Path, cache: &Path, target: &str) -> String {
+    let out = make_output(dir, cache, target);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "make {target} in {} failed:\n{text}", dir.display());
+    text
+}
+
+fn make_output(dir: &Path, cache: &Path, target: &str) -> std::process::Output {
+    Command::new("make")
+        .arg(target)
+        .current_dir(dir)
+        .env("PANTHER_HOST", panther_bin())
+        .env("PANTHER_CACHE", cache)
+        .env("NO_COLOR", "1")
+        .env("COMPONENTIZE_PY", tool("COMPONENTIZE_PY", "venv/bin/componentize-py"))
+        .env("WIT_BINDGEN", tool("WIT_BINDGEN", "tools/wit-bindgen-0.63.0/bin/wit-bindgen"))
+        // The Rust project builds in a target directory of its own that outlives the test,
+        // so a second run does not compile wit-bindgen again.
+        .env("CARGO_TARGET_DIR", workspace().join("target").join("authoring-rust"))
+        .output()
+        .expect("make runs")
+}
+
+/// `plugin new NAME --lang LANG --kind KIND` in a fresh temporary directory.
+fn new_project(lang: &str, kind: &str, name: &str) -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
     let cache = component_cache();
     let tmp = tempfile::tempdir().unwrap();
-    let name = format!("hello-{lang}");
-    let dir = tmp.path().join(&name);
+    let dir = tmp.path().join(name);
     let bin = panther_bin();
     let (code, out, err) = cli_at(
         &bin,
@@ -31,28 +64,7 @@ fn new_build_test(lang: &str, kind: &str) -> (tempfile::TempDir, PathBuf, String
     );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("next: cd "), "{out}");
-
-    let make = |target: &str| {
-        let out = Command::new("make")
-            .arg(target)
-            .current_dir(&dir)
-            .env("PANTHER_HOST", &bin)
-            .env("PANTHER_CACHE", cache.path())
-            .env("NO_COLOR", "1")
-            .env("COMPONENTIZE_PY", tool("COMPONENTIZE_PY", "venv/bin/componentize-py"))
-            .env("WIT_BINDGEN", tool("WIT_BINDGEN", "tools/wit-bindgen-0.63.0/bin/wit-bindgen"))
-            // The Rust project builds in a target directory of its own that outlives the test,
-            // so a second run does not compile wit-bindgen again.
-            .env("CARGO_TARGET_DIR", workspace().join("target").join("authoring-rust"))
-            .output()
-            .expect("make runs");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "make {target} in {} failed:\n{text}", dir.display());
-        text
-    };
-    make(&format!("{name}.wasm"));
-    let report = make("test");
-    (tmp, dir, report)
+    (tmp, dir, cache)
 }
 
 fn assert_conforms(report: &str, name: &str) {
@@ -123,4 +135,47 @@ fn plugin_new_and_build_refuse_bad_input_clearly() {
     let (code, _, err) = run(&["plugin", "build", "taken"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is already a component"), "{err}");
+}
+
+// The conformance suite fails, naming the rule and the case, on plugins that break a rule: made
+// from a fresh Rust project by changing one thing each. (Rules 1 and 3, a pure and
+// deterministic `describe` and `plan`, cannot be broken from inside the sandbox: every call runs
+// on a fresh instance with a fixed clock and seeded randomness.)
+#[test]
+fn rule_breakers_made_from_a_new_project_fail_precisely() {
+    let (_tmp, dir, cache) = new_project("rust", "iut", "breaker");
+    let lib = dir.join("src/lib.rs");
+    let pristine = std::fs::read_to_string(&lib).unwrap();
+    let cases: [(&str, &str, &str, i32, &[&str]); 3] = [
+        // Rule 5: the server plans whatever `client-tool` says.
+        ("        check_choices(&req)?;\n", "", "choices", 1, &[" 5. FAIL", "parameter `client-tool` = \"not-one-of-the-choices\": plan() accepted a value outside its choices"]),
+        // Rule 6: assess traps.
+        (
+            "        // An IUT has no opinion: the host compares the transfers itself.\n        None",
+            "        panic!(\"no verdict today\")",
+            "assess",
+            1,
+            &[" 6. FAIL", "no verdict today"],
+        ),
+        // Rule 7: the server's plan burns a fifth of the fuel budget (a warning, not a failure).
+        (
+            "fn server() -> ServicePlan {\n",
+            "fn server() -> ServicePlan {\n    let mut x = 0u64;\n    for i in 0..std::hint::black_box(60_000_000u64) {\n        x = x.wrapping_add(i ^ (x >> 3));\n    }\n    std::hint::black_box(x);\n",
+            "fuel",
+            0,
+            &[" 7. warn", "less than 10× headroom"],
+        ),
+    ];
+    for (from, to, what, code, expected) in cases {
+        assert!(pristine.contains(from), "the template changed; update this test ({what})");
+        std::fs::write(&lib, pristine.replacen(from, to, 1)).unwrap();
+        make(&dir, cache.path(), "breaker.wasm");
+        let out = make_output(&dir, cache.path(), "test");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code() == Some(0), code == 0, "{what}: exit {:?}\n{text}", out.status.code());
+        for e in expected {
+            assert!(text.contains(e), "{what}: `{e}` missing from\n{text}");
+        }
+        std::fs::remove_file(dir.join("breaker.wasm")).unwrap();
+    }
 }
