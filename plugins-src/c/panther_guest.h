@@ -93,6 +93,46 @@ static int pg_choice(const panther_plugin_types_plan_request_t *req, const char 
     return fallback;
 }
 
+// A string parameter whose value must be one of `choices` (NULL-terminated); the first is the
+// default.
+static panther_plugin_types_param_spec_t pg_choice_param(const char *name, const char *const *choices, const char *doc) {
+    panther_plugin_types_param_spec_t p;
+    memset(&p, 0, sizeof p);
+    p.name = pg_string(name);
+    p.ty = PANTHER_PLUGIN_TYPES_PARAM_TYPE_STRING;
+    p.default_.is_some = true;
+    p.default_.val.tag = PANTHER_PLUGIN_TYPES_PARAM_VALUE_STRING;
+    p.default_.val.val.string = pg_string(choices[0]);
+    p.doc = pg_string(doc);
+    p.choices = pg_strings_of(choices, 0);
+    return p;
+}
+
+// The roles `server` and `client`.
+static panther_plugin_types_list_role_t pg_server_and_client(void) {
+    panther_plugin_types_list_role_t roles = {.ptr = pg_alloc(2, sizeof(panther_plugin_types_role_t)), .len = 2};
+    roles.ptr[0] = PANTHER_PLUGIN_TYPES_ROLE_SERVER;
+    roles.ptr[1] = PANTHER_PLUGIN_TYPES_ROLE_CLIENT;
+    return roles;
+}
+
+// The environments list of a plugin that plans for localhost only.
+static panther_plugin_types_list_environment_kind_t pg_localhost_only(void) {
+    panther_plugin_types_list_environment_kind_t envs = {.ptr = pg_alloc(1, sizeof(panther_plugin_types_environment_kind_t)), .len = 1};
+    envs.ptr[0] = PANTHER_PLUGIN_TYPES_ENVIRONMENT_KIND_LOCALHOST;
+    return envs;
+}
+
+// A server's port `name` (number chosen by the host); ready once something listens on it.
+static void pg_listen(pg_plan *plan, const char *name, panther_plugin_types_transport_t transport) {
+    plan->ports.len = 1;
+    plan->ports.ptr = pg_alloc(1, sizeof(panther_plugin_types_port_t));
+    plan->ports.ptr[0].name = pg_string(name);
+    plan->ports.ptr[0].transport = transport;
+    plan->readiness.condition.tag = PANTHER_PLUGIN_TYPES_READINESS_CONDITION_PORT_BOUND;
+    plan->readiness.condition.val.port_bound = pg_string(name);
+}
+
 // Returns `unsupported`: the plugin cannot serve this role, version, environment or case.
 static bool pg_unsupported(pg_error *err, const char *message) {
     err->tag = PANTHER_PLUGIN_TYPES_PLUGIN_ERROR_UNSUPPORTED;

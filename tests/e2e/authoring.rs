@@ -10,9 +10,7 @@ use panther_tests::{cli_at, component_cache, panther_bin, workspace};
 
 /// A toolchain program: the variable the Makefile exports, else where `make` puts it.
 fn tool(var: &str, fallback: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panther_host::run::default_cache_root().join(fallback))
+    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| panther_host::run::default_cache_root().join(fallback))
 }
 
 /// Writes a project with `plugin new`, builds it with its own `make`, and runs `make test`
@@ -125,7 +123,11 @@ fn plugin_new_and_build_refuse_bad_input_clearly() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("panther-plugin.toml"), "{err}");
 
-    std::fs::write(tmp.path().join("taken/panther-plugin.toml"), "name = \"taken\"\nworld = \"service-plugin\"\ncore = \"notes.txt\"\n").unwrap();
+    std::fs::write(
+        tmp.path().join("taken/panther-plugin.toml"),
+        "name = \"taken\"\nworld = \"service-plugin\"\ncore = \"notes.txt\"\n",
+    )
+    .unwrap();
     let (code, _, err) = run(&["plugin", "build", "taken"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("notes.txt is not a WebAssembly core module"), "{err}");

@@ -29,7 +29,9 @@ pub const MANIFEST: &str = "panther-plugin.toml";
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BuildError {
     #[error("cannot read {}: {source}", path.display())]
-    #[diagnostic(help("`plugin build DIR` reads DIR/panther-plugin.toml (name, world, core); `plugin new --lang c` writes one"))]
+    #[diagnostic(help(
+        "`plugin build DIR` reads DIR/panther-plugin.toml (name, world, core); `plugin new --lang c` writes one"
+    ))]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
@@ -75,6 +77,7 @@ pub fn build(dir: &Path) -> Result<Built, BuildError> {
     let bytes = std::fs::read(&core).map_err(|source| BuildError::Core { path: core.clone(), source })?;
     let component = componentize::componentize(&bytes, world, &core.display().to_string())?;
     let out = dir.join(format!("{}.wasm", m.name));
-    crate::plugin::cache::write_atomic(&out, &component).map_err(|source| BuildError::Write { path: out.clone(), source })?;
+    crate::plugin::cache::write_atomic(&out, &component)
+        .map_err(|source| BuildError::Write { path: out.clone(), source })?;
     Ok(Built { name: m.name, world, core, component: out, bytes: component.len() })
 }

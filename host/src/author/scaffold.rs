@@ -132,7 +132,9 @@ fn fill(text: &str, vars: &[(&str, String)]) -> String {
 fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> {
     let ident = name.replace('-', "_");
     let (kind_word, summary) = match kind {
-        Kind::Iut => ("an implementation under test", "a sample HTTP server and client (replace them with your implementation)"),
+        Kind::Iut => {
+            ("an implementation under test", "a sample HTTP server and client (replace them with your implementation)")
+        }
         Kind::Tester => ("a tester", "a sample HTTP server and client that judges each transfer"),
     };
     let (lang_name, source, build_note) = match lang {

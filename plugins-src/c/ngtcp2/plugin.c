@@ -44,10 +44,7 @@ void exports_panther_plugin_service_describe(panther_plugin_types_plugin_info_t 
     ret->description = pg_string("ngtcp2 0.12 HTTP/3 example server and client (GnuTLS), plugin written in C");
     ret->protocols = pg_strings_of(protocols, 0);
 
-    ret->roles.len = 2;
-    ret->roles.ptr = pg_alloc(2, sizeof(panther_plugin_types_role_t));
-    ret->roles.ptr[0] = PANTHER_PLUGIN_TYPES_ROLE_SERVER;
-    ret->roles.ptr[1] = PANTHER_PLUGIN_TYPES_ROLE_CLIENT;
+    ret->roles = pg_server_and_client();
 
     ret->versions.len = 1;
     ret->versions.ptr = pg_alloc(1, sizeof(panther_plugin_types_protocol_version_t));
@@ -64,30 +61,15 @@ void exports_panther_plugin_service_describe(panther_plugin_types_plugin_info_t 
 
     ret->parameters.len = 1;
     ret->parameters.ptr = pg_alloc(1, sizeof(panther_plugin_types_param_spec_t));
-    panther_plugin_types_param_spec_t *source = &ret->parameters.ptr[0];
-    source->name = pg_string("source");
-    source->ty = PANTHER_PLUGIN_TYPES_PARAM_TYPE_STRING;
-    source->default_.is_some = true;
-    source->default_.val.tag = PANTHER_PLUGIN_TYPES_PARAM_VALUE_STRING;
-    source->default_.val.val.string = pg_string(SOURCES[0]);
-    source->doc = pg_string("where the implementation's programs come from (see `sources`)");
-    source->choices = pg_strings_of(SOURCES, 0);
-
-    ret->environments.len = 1;
-    ret->environments.ptr = pg_alloc(1, sizeof(panther_plugin_types_environment_kind_t));
-    ret->environments.ptr[0] = PANTHER_PLUGIN_TYPES_ENVIRONMENT_KIND_LOCALHOST;
+    ret->parameters.ptr[0] = pg_choice_param("source", SOURCES, "where the implementation's programs come from (see `sources`)");
+    ret->environments = pg_localhost_only();
 }
 
 static void server(pg_plan *plan) {
     static const char *const argv[] = {"gtlsserver", "--quiet", "--htdocs", "{{dirs.www}}", "{{self.ip}}", "{{ports.quic}}",
                                        "{{certs.key_pem}}", "{{certs.chain_pem}}", NULL};
     pg_run(plan, with_keylog(pg_cmd(pg_strings_of(argv, 0), "ngtcp2 HTTP/3 server serving the www directory")));
-    plan->ports.len = 1;
-    plan->ports.ptr = pg_alloc(1, sizeof(panther_plugin_types_port_t));
-    plan->ports.ptr[0].name = pg_string("quic");
-    plan->ports.ptr[0].transport = PANTHER_PLUGIN_TYPES_TRANSPORT_UDP;
-    plan->readiness.condition.tag = PANTHER_PLUGIN_TYPES_READINESS_CONDITION_PORT_BOUND;
-    plan->readiness.condition.val.port_bound = pg_string("quic");
+    pg_listen(plan, "quic", PANTHER_PLUGIN_TYPES_TRANSPORT_UDP);
 }
 
 // Fetches every request (`/index.html` when the test names none) over HTTP/3.

@@ -34,10 +34,7 @@ void exports_panther_plugin_service_describe(panther_plugin_types_plugin_info_t 
     ret->description = pg_string("@@SUMMARY@@");
     ret->protocols = pg_strings_of(protocols, 0);
 
-    ret->roles.len = 2;
-    ret->roles.ptr = pg_alloc(2, sizeof(panther_plugin_types_role_t));
-    ret->roles.ptr[0] = PANTHER_PLUGIN_TYPES_ROLE_SERVER;
-    ret->roles.ptr[1] = PANTHER_PLUGIN_TYPES_ROLE_CLIENT;
+    ret->roles = pg_server_and_client();
 
     ret->versions.len = 1;
     ret->versions.ptr = pg_alloc(1, sizeof(panther_plugin_types_protocol_version_t));
@@ -45,18 +42,9 @@ void exports_panther_plugin_service_describe(panther_plugin_types_plugin_info_t 
 
     ret->parameters.len = 1;
     ret->parameters.ptr = pg_alloc(1, sizeof(panther_plugin_types_param_spec_t));
-    panther_plugin_types_param_spec_t *tool = &ret->parameters.ptr[0];
-    tool->name = pg_string("client-tool");
-    tool->ty = PANTHER_PLUGIN_TYPES_PARAM_TYPE_STRING;
-    tool->default_.is_some = true;
-    tool->default_.val.tag = PANTHER_PLUGIN_TYPES_PARAM_VALUE_STRING;
-    tool->default_.val.val.string = pg_string(CLIENT_TOOLS[0]);
-    tool->doc = pg_string("client: the program that downloads the requests (`curl` or `python`)");
-    tool->choices = pg_strings_of(CLIENT_TOOLS, 0);
-
-    ret->environments.len = 1;
-    ret->environments.ptr = pg_alloc(1, sizeof(panther_plugin_types_environment_kind_t));
-    ret->environments.ptr[0] = PANTHER_PLUGIN_TYPES_ENVIRONMENT_KIND_LOCALHOST;
+    ret->parameters.ptr[0] =
+        pg_choice_param("client-tool", CLIENT_TOOLS, "client: the program that downloads the requests (`curl` or `python`)");
+    ret->environments = pg_localhost_only();
 }
 
 // Python's own HTTP server, serving the files the host put in `{{dirs.www}}`.
@@ -64,12 +52,7 @@ static void server(pg_plan *plan) {
     static const char *const argv[] = {"python3", "-m", "http.server", "{{ports.main}}", "--bind", "{{self.ip}}",
                                        "--directory", "{{dirs.www}}", NULL};
     pg_run(plan, pg_cmd(pg_strings_of(argv, 0), "serve {{dirs.www}} over HTTP"));
-    plan->ports.len = 1;
-    plan->ports.ptr = pg_alloc(1, sizeof(panther_plugin_types_port_t));
-    plan->ports.ptr[0].name = pg_string("main");
-    plan->ports.ptr[0].transport = PANTHER_PLUGIN_TYPES_TRANSPORT_TCP;
-    plan->readiness.condition.tag = PANTHER_PLUGIN_TYPES_READINESS_CONDITION_PORT_BOUND;
-    plan->readiness.condition.val.port_bound = pg_string("main");
+    pg_listen(plan, "main", PANTHER_PLUGIN_TYPES_TRANSPORT_TCP);
 }
 
 // Downloads every requested path from the target into `{{dirs.downloads}}`, where the host
