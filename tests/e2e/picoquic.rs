@@ -15,6 +15,8 @@ use panther_tests::{panther_bin, run_dir, run_into, summary, workspace};
 // byte, judged from the decrypted capture.
 #[test]
 fn picoquic_from_pinned_sources_interoperates() {
+    // It has a quiche server too (quiche server, picoquic client).
+    let _quiche = panther_tests::quiche_server_lock();
     let out = tempfile::tempdir().unwrap();
     let o = run_into(&["run", "experiments/picoquic.toml"], out.path());
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));

@@ -178,6 +178,7 @@ fn sigint_tears_down_and_keeps_a_partial_summary() {
 // ~/.cache/panther-host/tools.
 #[test]
 fn quiche_and_quinn_interoperate() {
+    let _quiche = panther_tests::quiche_server_lock();
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(&["-q", "run", "experiments/quiche.toml"], out.path());
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");

@@ -144,3 +144,11 @@ pub fn run_into(args: &[&str], out: &Path) -> std::process::Output {
         .output()
         .expect("panther-host runs")
 }
+
+/// quiche's crates.io example server always binds 127.0.0.1:4433 (docs/PLUGINS.md), so two
+/// experiments with a quiche server cannot run at once: the second server's bind fails and it
+/// exits 101. Tests that start one hold this lock for the whole run.
+pub fn quiche_server_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
