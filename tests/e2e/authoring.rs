@@ -88,6 +88,19 @@ fn a_new_rust_plugin_builds_and_conforms() {
 }
 
 #[test]
+fn a_new_rust_environment_builds_conforms_and_places_a_real_test() {
+    let (_tmp, dir, report) = new_build_test("rust", "environment");
+    assert!(report.contains("conformance of `hello-rust` (environment plugin)"), "{report}");
+    assert!(report.contains("conforms: 4 checks passed"), "{report}");
+    // Its sample experiment names it as the network: it places a real server and client.
+    let cache = component_cache();
+    let (code, out, err) =
+        cli_at(&panther_bin(), &["--plugin-dir", ".", "-q", "run", "experiment.toml"], &dir, cache.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("1 passed"), "{out}");
+}
+
+#[test]
 fn a_new_python_tester_builds_and_conforms() {
     let (_tmp, dir, report) = new_build_test("python", "tester");
     assert_conforms(&report, "hello-python");

@@ -16,13 +16,15 @@ pub enum Lang {
     C,
 }
 
-/// What the plugin is; both are service plugins (`service-plugin` world).
+/// What the plugin is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
-    /// An implementation under test: it plans, the host judges.
+    /// An implementation under test: it plans, the host judges (`service-plugin` world).
     Iut,
-    /// A tester: it plans and also judges the outcome in `assess`.
+    /// A tester: it plans and also judges the outcome in `assess` (`service-plugin` world).
     Tester,
+    /// A network environment: it places a test's services (`environment-plugin` world).
+    Environment,
 }
 
 /// Why no project was written.
@@ -34,6 +36,9 @@ pub enum ScaffoldError {
     #[error("{} exists and is not empty", dir.display())]
     #[diagnostic(help("choose another directory with --dir, or remove this one"))]
     NotEmpty { dir: PathBuf },
+    #[error("`--kind environment` has a template in Rust only, not in {lang:?}")]
+    #[diagnostic(help("use --lang rust for an environment plugin; other languages can build one from the WIT (world `environment-plugin`)"))]
+    NoTemplate { lang: Lang },
     #[error("cannot write {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -56,6 +61,11 @@ const fn t(path: &'static str, text: &'static str) -> Template {
     Template { path, text }
 }
 
+const RUST_ENVIRONMENT: &[Template] = &[
+    t("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
+    t("src/lib.rs", include_str!("templates/rust/env_lib.rs")),
+    t("Makefile", include_str!("templates/rust/Makefile")),
+];
 const RUST: &[Template] = &[
     t("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
     t("src/lib.rs", include_str!("templates/rust/lib.rs")),
@@ -71,12 +81,14 @@ const C: &[Template] = &[
     t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
 ];
 
-fn templates(lang: Lang) -> &'static [Template] {
-    match lang {
-        Lang::Rust => RUST,
-        Lang::Python => PYTHON,
-        Lang::C => C,
-    }
+fn templates(lang: Lang, kind: Kind) -> Result<&'static [Template], ScaffoldError> {
+    Ok(match (lang, kind) {
+        (Lang::Rust, Kind::Environment) => RUST_ENVIRONMENT,
+        (lang, Kind::Environment) => return Err(ScaffoldError::NoTemplate { lang }),
+        (Lang::Rust, _) => RUST,
+        (Lang::Python, _) => PYTHON,
+        (Lang::C, _) => C,
+    })
 }
 
 const COMMON: &[Template] = &[
@@ -101,6 +113,7 @@ pub fn new_project(name: &str, lang: Lang, kind: Kind, dir: &Path) -> Result<Pro
     if !valid_name(name) {
         return Err(ScaffoldError::BadName { name: name.into() });
     }
+    let templates = templates(lang, kind)?;
     if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
         return Err(ScaffoldError::NotEmpty { dir: dir.into() });
     }
@@ -116,7 +129,7 @@ pub fn new_project(name: &str, lang: Lang, kind: Kind, dir: &Path) -> Result<Pro
         files.push(path);
         Ok(())
     };
-    for tpl in templates(lang).iter().chain(COMMON) {
+    for tpl in templates.iter().chain(COMMON) {
         write(tpl.path, tpl.text)?;
     }
     for (file, text) in CONTRACT_WIT {
@@ -136,6 +149,7 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
             ("an implementation under test", "a sample HTTP server and client (replace them with your implementation)")
         }
         Kind::Tester => ("a tester", "a sample HTTP server and client that judges each transfer"),
+        Kind::Environment => ("an environment", "runs every service as a local process on 127.0.0.1, servers first"),
     };
     let (lang_name, source, build_note) = match lang {
         Lang::Rust => ("Rust", "src/lib.rs", "`make` needs cargo and the `wasm32-wasip2` target (the Makefile adds it with rustup)."),
@@ -151,15 +165,19 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ),
     };
     let assess_rust = match kind {
-        Kind::Iut => "        // An IUT has no opinion: the host compares the transfers itself.\n        None",
+        Kind::Iut | Kind::Environment => {
+            "        // An IUT has no opinion: the host compares the transfers itself.\n        None"
+        }
         Kind::Tester => TESTER_ASSESS_RUST,
     };
     let assess_py = match kind {
-        Kind::Iut => "        # An IUT has no opinion: the host compares the transfers itself.\n        return None",
+        Kind::Iut | Kind::Environment => {
+            "        # An IUT has no opinion: the host compares the transfers itself.\n        return None"
+        }
         Kind::Tester => TESTER_ASSESS_PY,
     };
     let assess_c = match kind {
-        Kind::Iut => "    // An IUT has no opinion: the host compares the transfers itself.\n    (void)outcome;\n    (void)ret;\n    return false;",
+        Kind::Iut | Kind::Environment => "    // An IUT has no opinion: the host compares the transfers itself.\n    (void)outcome;\n    (void)ret;\n    return false;",
         Kind::Tester => TESTER_ASSESS_C,
     };
     vec![
@@ -173,23 +191,37 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("KIND_VARIANT", if kind == Kind::Tester { "Tester" } else { "Iut" }.to_string()),
         ("KIND_PY", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
         ("KIND_C", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
+        ("NETWORK", if kind == Kind::Environment { name.to_string() } else { "localhost".to_string() }),
         ("SERVER", match kind {
             Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"server\" }}"),
-            // A test has one tester, which judges it: here it is the client, against a server
-            // run by the bundled `command` plugin.
-            Kind::Tester => "implementation = \"command\"\nprotocol = { name = \"any\", version = \"any\", role = \"server\" }\nparams = { argv = [\"python3\", \"-m\", \"http.server\", \"{{ports.main}}\", \"--bind\", \"{{self.ip}}\", \"--directory\", \"{{dirs.www}}\"], port = \"tcp\" }".to_string(),
+            // A test has one tester, which judges it, so a tester's sample runs as the client
+            // against a server of the bundled `command` plugin; an environment places two.
+            Kind::Tester | Kind::Environment => COMMAND_SERVER.to_string(),
+        }),
+        ("CLIENT", match kind {
+            Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"client\", target = \"server\" }}"),
+            Kind::Tester => format!("type = \"tester\"\nimplementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"client\", target = \"server\" }}"),
+            Kind::Environment => COMMAND_CLIENT.to_string(),
         }),
         ("TEST_NAME", match kind {
             Kind::Iut => format!("{name} server, {name} client"),
             Kind::Tester => format!("{name} fetches from a Python HTTP server and judges"),
+            Kind::Environment => format!("a Python HTTP server and curl, placed by {name}"),
         }),
-        ("TYPE_LINE", if kind == Kind::Tester { "type = \"tester\"\n" } else { "" }.to_string()),
         ("ASSESS_ARG", if kind == Kind::Tester { "outcome" } else { "_outcome" }.to_string()),
         ("ASSESS_BODY", assess_rust.to_string()),
         ("ASSESS_PY", assess_py.to_string()),
         ("ASSESS_C", assess_c.to_string()),
     ]
 }
+
+/// The bundled `command` plugin as a sample server and client (tester and environment samples).
+const COMMAND_SERVER: &str = r#"implementation = "command"
+protocol = { name = "any", version = "any", role = "server" }
+params = { argv = ["python3", "-m", "http.server", "{{ports.main}}", "--bind", "{{self.ip}}", "--directory", "{{dirs.www}}"], port = "tcp" }"#;
+const COMMAND_CLIENT: &str = r#"implementation = "command"
+protocol = { name = "any", version = "any", role = "client", target = "server" }
+params = { argv = ["curl", "--fail", "--silent", "--show-error", "--output-dir", "{{dirs.downloads}}", "--remote-name-all", "http://{{target.ip}}:{{target.port}}/hello.txt", "http://{{target.ip}}:{{target.port}}/data.bin"], port = "none" }"#;
 
 const TESTER_ASSESS_RUST: &str = r#"        // Pass when every service that ended by itself exited 0 and every file arrived intact.
         let mut reasons = Vec::new();
@@ -242,7 +274,12 @@ mod tests {
     fn every_placeholder_is_filled() {
         let dir = tempfile::tempdir().unwrap();
         for lang in [Lang::Rust, Lang::Python, Lang::C] {
-            for kind in [Kind::Iut, Kind::Tester] {
+            for kind in [Kind::Iut, Kind::Tester, Kind::Environment] {
+                if kind == Kind::Environment && lang != Lang::Rust {
+                    let e = new_project("x", lang, kind, &dir.path().join("no")).unwrap_err();
+                    assert!(matches!(e, ScaffoldError::NoTemplate { .. }), "{e}");
+                    continue;
+                }
                 let d = dir.path().join(format!("{lang:?}-{kind:?}"));
                 let p = new_project("hello-x", lang, kind, &d).unwrap();
                 for f in &p.files {
