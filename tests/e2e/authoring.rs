@@ -89,8 +89,17 @@ fn a_new_rust_plugin_builds_and_conforms() {
 
 #[test]
 fn a_new_rust_environment_builds_conforms_and_places_a_real_test() {
-    let (_tmp, dir, report) = new_build_test("rust", "environment");
-    assert!(report.contains("conformance of `hello-rust` (environment plugin)"), "{report}");
+    environment_places_a_real_test("rust");
+}
+
+#[test]
+fn a_new_python_environment_builds_conforms_and_places_a_real_test() {
+    environment_places_a_real_test("python");
+}
+
+fn environment_places_a_real_test(lang: &str) {
+    let (_tmp, dir, report) = new_build_test(lang, "environment");
+    assert!(report.contains(&format!("conformance of `hello-{lang}` (environment plugin)")), "{report}");
     assert!(report.contains("conforms: 4 checks passed"), "{report}");
     // Its sample experiment names it as the network: it places a real server and client.
     let cache = component_cache();

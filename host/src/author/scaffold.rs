@@ -36,8 +36,8 @@ pub enum ScaffoldError {
     #[error("{} exists and is not empty", dir.display())]
     #[diagnostic(help("choose another directory with --dir, or remove this one"))]
     NotEmpty { dir: PathBuf },
-    #[error("`--kind environment` has a template in Rust only, not in {lang:?}")]
-    #[diagnostic(help("use --lang rust for an environment plugin; other languages can build one from the WIT (world `environment-plugin`)"))]
+    #[error("`--kind environment` has templates in Rust and Python, not in {lang:?}")]
+    #[diagnostic(help("use --lang rust or --lang python for an environment plugin; C can build one from the WIT (world `environment-plugin`)"))]
     NoTemplate { lang: Lang },
     #[error("cannot write {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -73,6 +73,10 @@ const RUST: &[Template] = &[
 ];
 const PYTHON: &[Template] =
     &[t("app.py", include_str!("templates/python/app.py")), t("Makefile", include_str!("templates/python/Makefile"))];
+const PYTHON_ENVIRONMENT: &[Template] = &[
+    t("app.py", include_str!("templates/python/env_app.py")),
+    t("Makefile", include_str!("templates/python/Makefile")),
+];
 const C: &[Template] = &[
     t("plugin.c", include_str!("templates/c/plugin.c")),
     // The one C helper header, shared with the bundled C plugins.
@@ -84,6 +88,7 @@ const C: &[Template] = &[
 fn templates(lang: Lang, kind: Kind) -> Result<&'static [Template], ScaffoldError> {
     Ok(match (lang, kind) {
         (Lang::Rust, Kind::Environment) => RUST_ENVIRONMENT,
+        (Lang::Python, Kind::Environment) => PYTHON_ENVIRONMENT,
         (lang, Kind::Environment) => return Err(ScaffoldError::NoTemplate { lang }),
         (Lang::Rust, _) => RUST,
         (Lang::Python, _) => PYTHON,
@@ -191,6 +196,7 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("KIND_VARIANT", if kind == Kind::Tester { "Tester" } else { "Iut" }.to_string()),
         ("KIND_PY", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
         ("KIND_C", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
+        ("WORLD", if kind == Kind::Environment { "environment-plugin" } else { "service-plugin" }.to_string()),
         ("NETWORK", if kind == Kind::Environment { name.to_string() } else { "localhost".to_string() }),
         ("SERVER", match kind {
             Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"server\" }}"),
@@ -275,7 +281,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for lang in [Lang::Rust, Lang::Python, Lang::C] {
             for kind in [Kind::Iut, Kind::Tester, Kind::Environment] {
-                if kind == Kind::Environment && lang != Lang::Rust {
+                if kind == Kind::Environment && lang == Lang::C {
                     let e = new_project("x", lang, kind, &dir.path().join("no")).unwrap_err();
                     assert!(matches!(e, ScaffoldError::NoTemplate { .. }), "{e}");
                     continue;
