@@ -114,9 +114,9 @@ impl Digests {
 mod tests {
     use super::*;
 
-    fn age(path: &Path, secs: u64) -> SystemTime {
-        // The change time cannot be set back, so move "now" forward instead.
-        let _ = path;
+    /// A moment `secs` from now: a change time cannot be set back, so tests move "now" forward
+    /// to see a file as settled.
+    fn later(secs: u64) -> SystemTime {
         SystemTime::now() + Duration::from_secs(secs)
     }
 
@@ -132,7 +132,7 @@ mod tests {
         digests.put(&file, &id, SystemTime::now(), &"a".repeat(64));
         assert_eq!(digests.get(&file, &id), None);
 
-        digests.put(&file, &id, age(&file, 3), &"a".repeat(64));
+        digests.put(&file, &id, later(3), &"a".repeat(64));
         assert_eq!(digests.get(&file, &id), Some("a".repeat(64)));
 
         // Same size, written in place after the kernel's timestamp tick.
@@ -157,7 +157,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&file, b"three").unwrap();
         let digests = Digests::new(&dir.path().join("cache"));
-        digests.put(&file, &before, age(&file, 3), &"a".repeat(64));
+        digests.put(&file, &before, later(3), &"a".repeat(64));
         assert_eq!(digests.get(&file, &before), None);
         assert_eq!(digests.get(&file, &Identity::of(&file).unwrap()), None);
     }
