@@ -16,7 +16,9 @@ fn tool(var: &str, fallback: &str) -> PathBuf {
 /// Writes a project with `plugin new`, builds it with its own `make`, and runs `make test`
 /// (the conformance suite); returns the project directory and the suite's output.
 fn new_build_test(lang: &str, kind: &str) -> (tempfile::TempDir, PathBuf, String) {
-    let (tmp, dir, cache) = new_project(lang, kind, &format!("hello-{lang}"));
+    // One name per language and kind: the Rust projects share a cargo target directory, where
+    // two packages of one name would overwrite each other's component.
+    let (tmp, dir, cache) = new_project(lang, kind, &format!("hello-{lang}-{kind}"));
     let name = dir.file_name().unwrap().to_str().unwrap().to_string();
     make(&dir, cache.path(), &format!("{name}.wasm"));
     let report = make(&dir, cache.path(), "test");
@@ -83,7 +85,7 @@ fn assert_sample_validates(dir: &Path) {
 #[test]
 fn a_new_rust_plugin_builds_and_conforms() {
     let (_tmp, dir, report) = new_build_test("rust", "iut");
-    assert_conforms(&report, "hello-rust");
+    assert_conforms(&report, "hello-rust-iut");
     assert_sample_validates(&dir);
 }
 
@@ -99,7 +101,7 @@ fn a_new_python_environment_builds_conforms_and_places_a_real_test() {
 
 fn environment_places_a_real_test(lang: &str) {
     let (_tmp, dir, report) = new_build_test(lang, "environment");
-    assert!(report.contains(&format!("conformance of `hello-{lang}` (environment plugin)")), "{report}");
+    assert!(report.contains(&format!("conformance of `hello-{lang}-environment` (environment plugin)")), "{report}");
     assert!(report.contains("conforms: 4 checks passed"), "{report}");
     // Its sample experiment names it as the network: it places a real server and client.
     let cache = component_cache();
@@ -112,14 +114,14 @@ fn environment_places_a_real_test(lang: &str) {
 #[test]
 fn a_new_python_tester_builds_and_conforms() {
     let (_tmp, dir, report) = new_build_test("python", "tester");
-    assert_conforms(&report, "hello-python");
+    assert_conforms(&report, "hello-python-tester");
     assert_sample_validates(&dir);
 }
 
 #[test]
 fn a_new_c_plugin_builds_with_plugin_build_and_conforms() {
     let (_tmp, dir, report) = new_build_test("c", "iut");
-    assert_conforms(&report, "hello-c");
+    assert_conforms(&report, "hello-c-iut");
     assert_sample_validates(&dir);
 }
 
