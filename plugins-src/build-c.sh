@@ -17,6 +17,7 @@ dist="$root/plugins-dist"
 wit="$root/wit/since_v0.1.0"
 wit_bindgen="${WIT_BINDGEN:?WIT_BINDGEN must name wit-bindgen 0.63 (make setup-wit-bindgen builds it)}"
 panther_host="${PANTHER_HOST:?PANTHER_HOST must name a built panther-host}"
+. "$here/common.sh"
 check=false
 [ "${1:-}" = "--check" ] && check=true
 
@@ -32,13 +33,8 @@ for src in "$here"/c/*/; do
     -o "build/$name.core.wasm" plugin.c build/gen/service_plugin.c build/gen/service_plugin_component_type.o)
   "$panther_host" -q plugin build "$src" >/dev/null
   if $check; then
-    rel="plugins-dist/$name.wasm"
-    git -C "$root" ls-files --error-unmatch "$rel" >/dev/null 2>&1 || continue
-    want="$(sha256sum "$src/$name.wasm" | cut -d' ' -f1)"
-    have="$(git -C "$root" show "HEAD:$rel" | sha256sum | cut -d' ' -f1)"
-    if [ "$want" != "$have" ]; then
+    if committed_differs "$root" "$name" "$src/$name.wasm" "plugins-src/c/$name"; then
       stale+=("$name")
-      echo "check-lock: component \`$name\` is stale: committed $rel has sha256 $have, but plugins-src/c/$name builds to $want" >&2
     fi
   else
     cp "$src/$name.wasm" "$dist/$name.wasm"

@@ -16,10 +16,7 @@ root="$(dirname "$here")"
 dist="$root/plugins-dist"
 target="${CARGO_TARGET_DIR:-$here/target}/wasm32-wasip2/release"
 
-# The package name of a member, from the first `name = "..."` of its [package] table.
-package_name() {
-  awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && $1=="name" {gsub(/"/,"",$3); print $3; exit}' "$1/Cargo.toml"
-}
+. "$here/common.sh"
 
 members=()
 for dir in "$here"/plugins/*/; do

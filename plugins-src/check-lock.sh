@@ -12,9 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 target="${CARGO_TARGET_DIR:-$here/target}/wasm32-wasip2/release"
 
-package_name() {
-  awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && $1=="name" {gsub(/"/,"",$3); print $3; exit}' "$1/Cargo.toml"
-}
+. "$here/common.sh"
 
 if ! git -C "$root" rev-parse --verify -q HEAD >/dev/null; then
   echo "check-lock: $root is not a git checkout with a commit; nothing committed to check" >&2
@@ -29,15 +27,10 @@ for dir in "$here"/plugins/*/; do
   dir="${dir%/}"
   [ -f "$dir/Cargo.toml" ] || continue
   name="$(package_name "$dir")"
-  rel="plugins-dist/$name.wasm"
-  git -C "$root" ls-files --error-unmatch "$rel" >/dev/null 2>&1 || continue
-  built="$target/${name//-/_}.wasm"
-  want="$(sha256sum "$built" | cut -d' ' -f1)"
-  have="$(git -C "$root" show "HEAD:$rel" | sha256sum | cut -d' ' -f1)"
+  git -C "$root" ls-files --error-unmatch "plugins-dist/$name.wasm" >/dev/null 2>&1 || continue
   checked=$((checked + 1))
-  if [ "$want" != "$have" ]; then
+  if committed_differs "$root" "$name" "$target/${name//-/_}.wasm" "plugins-src/plugins/$(basename "$dir")"; then
     stale+=("$name")
-    echo "check-lock: component \`$name\` is stale: committed $rel has sha256 $have, but plugins-src/plugins/$(basename "$dir") builds to $want" >&2
   fi
 done
 

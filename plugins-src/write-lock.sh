@@ -12,9 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dist="$(dirname "$here")/plugins-dist"
 
-package_name() {
-  awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && $1=="name" {gsub(/"/,"",$3); print $3; exit}' "$1/Cargo.toml"
-}
+. "$here/common.sh"
 
 names=()
 for dir in "$here"/plugins/*/; do

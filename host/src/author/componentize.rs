@@ -44,13 +44,14 @@ pub fn componentize(core: &[u8], world: World, what: &str) -> Result<Vec<u8>, Co
     if !wasmparser::Parser::is_core_wasm(core) {
         return Err(ComponentizeError::NotWasm { what: what.into(), detail: "no `\\0asm` version 1 header".into() });
     }
-    let imports = preview1_imports(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })?;
+    let (imports, carries_wit) =
+        read(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })?;
     let needs_files: Vec<String> = imports.into_iter().filter(|f| needs_files(f)).collect();
     if !needs_files.is_empty() {
         return Err(ComponentizeError::NeedsFiles { what: what.into(), imports: needs_files });
     }
     let mut module = core.to_vec();
-    if !carries_wit(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })? {
+    if !carries_wit {
         let embed = |detail: String| ComponentizeError::Embed { what: what.into(), world: world.wit_world(), detail };
         let (resolve, id) = contract(world).map_err(|e| embed(format!("{e:#}")))?;
         wit_component::embed_component_metadata(&mut module, &resolve, id, StringEncoding::UTF8)
@@ -70,38 +71,31 @@ pub fn componentize(core: &[u8], world: World, what: &str) -> Result<Vec<u8>, Co
         .map_err(encode)
 }
 
-/// The functions the module imports from `wasi_snapshot_preview1`.
-fn preview1_imports(core: &[u8]) -> Result<Vec<String>, String> {
-    let mut names = vec![];
+/// What the module imports from `wasi_snapshot_preview1` (function names), and whether it
+/// has a `component-type` custom section (bindings generators link one in).
+fn read(core: &[u8]) -> Result<(Vec<String>, bool), String> {
+    let (mut imports, mut carries_wit) = (vec![], false);
     for payload in wasmparser::Parser::new(0).parse_all(core) {
-        if let wasmparser::Payload::ImportSection(section) = payload.map_err(|e| e.to_string())? {
-            for import in section.into_imports() {
-                let import = import.map_err(|e| e.to_string())?;
-                if import.module == "wasi_snapshot_preview1" {
-                    names.push(import.name.to_string());
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::ImportSection(section) => {
+                for import in section.into_imports() {
+                    let import = import.map_err(|e| e.to_string())?;
+                    if import.module == "wasi_snapshot_preview1" {
+                        imports.push(import.name.to_string());
+                    }
                 }
             }
+            wasmparser::Payload::CustomSection(s) if s.name().starts_with("component-type") => carries_wit = true,
+            _ => {}
         }
     }
-    Ok(names)
+    Ok((imports, carries_wit))
 }
 
 /// Preview 1 calls the reactor adapter implements with `wasi:filesystem` or `wasi:sockets`
 /// (descriptors, paths, polling), which admission would refuse anyway.
 fn needs_files(function: &str) -> bool {
     ["fd_", "path_", "sock_", "poll_oneoff"].iter().any(|p| function.starts_with(p))
-}
-
-/// Whether the module has a `component-type` custom section (bindings generators link one in).
-fn carries_wit(core: &[u8]) -> Result<bool, String> {
-    for payload in wasmparser::Parser::new(0).parse_all(core) {
-        if let wasmparser::Payload::CustomSection(s) = payload.map_err(|e| e.to_string())? {
-            if s.name().starts_with("component-type") {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }
 
 /// The contract parsed, and the id of `world` in it.

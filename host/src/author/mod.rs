@@ -68,10 +68,8 @@ pub fn build(dir: &Path) -> Result<Built, BuildError> {
             message: format!("`{}` is not a plugin name (lowercase letters, digits and dashes)", m.name),
         });
     }
-    let world = match m.world.as_str() {
-        "service-plugin" => World::Service,
-        "environment-plugin" => World::Environment,
-        _ => return Err(BuildError::World { path, world: m.world }),
+    let Some(world) = [World::Service, World::Environment].into_iter().find(|w| w.wit_world() == m.world) else {
+        return Err(BuildError::World { path, world: m.world });
     };
     let core = dir.join(&m.core);
     let bytes = std::fs::read(&core).map_err(|source| BuildError::Core { path: core.clone(), source })?;

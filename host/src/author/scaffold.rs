@@ -61,39 +61,35 @@ const fn t(path: &'static str, text: &'static str) -> Template {
     Template { path, text }
 }
 
-const RUST_ENVIRONMENT: &[Template] = &[
+/// What builds a project, per language.
+const RUST_BUILD: &[Template] = &[
     t("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
-    t("src/lib.rs", include_str!("templates/rust/env_lib.rs")),
     t("Makefile", include_str!("templates/rust/Makefile")),
 ];
-const RUST: &[Template] = &[
-    t("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
-    t("src/lib.rs", include_str!("templates/rust/lib.rs")),
-    t("Makefile", include_str!("templates/rust/Makefile")),
-];
-const PYTHON: &[Template] =
-    &[t("app.py", include_str!("templates/python/app.py")), t("Makefile", include_str!("templates/python/Makefile"))];
-const PYTHON_ENVIRONMENT: &[Template] = &[
-    t("app.py", include_str!("templates/python/env_app.py")),
-    t("Makefile", include_str!("templates/python/Makefile")),
-];
-const C: &[Template] = &[
-    t("plugin.c", include_str!("templates/c/plugin.c")),
+const PYTHON_BUILD: &[Template] = &[t("Makefile", include_str!("templates/python/Makefile"))];
+const C_BUILD: &[Template] = &[
     // The one C helper header, shared with the bundled C plugins.
     t("panther_guest.h", include_str!("../../../plugins-src/c/panther_guest.h")),
     t("Makefile", include_str!("templates/c/Makefile")),
     t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
 ];
 
-fn templates(lang: Lang, kind: Kind) -> Result<&'static [Template], ScaffoldError> {
-    Ok(match (lang, kind) {
-        (Lang::Rust, Kind::Environment) => RUST_ENVIRONMENT,
-        (Lang::Python, Kind::Environment) => PYTHON_ENVIRONMENT,
-        (lang, Kind::Environment) => return Err(ScaffoldError::NoTemplate { lang }),
-        (Lang::Rust, _) => RUST,
-        (Lang::Python, _) => PYTHON,
-        (Lang::C, _) => C,
-    })
+/// A project's files: its language's build files and its plan logic, which differs between
+/// service plugins (iut, tester) and environment plugins.
+fn templates(lang: Lang, kind: Kind) -> Result<Vec<&'static Template>, ScaffoldError> {
+    const RUST_SERVICE: Template = t("src/lib.rs", include_str!("templates/rust/lib.rs"));
+    const RUST_ENVIRONMENT: Template = t("src/lib.rs", include_str!("templates/rust/env_lib.rs"));
+    const PYTHON_SERVICE: Template = t("app.py", include_str!("templates/python/app.py"));
+    const PYTHON_ENVIRONMENT: Template = t("app.py", include_str!("templates/python/env_app.py"));
+    const C_SERVICE: Template = t("plugin.c", include_str!("templates/c/plugin.c"));
+    let environment = kind == Kind::Environment;
+    let (build, source) = match lang {
+        Lang::Rust => (RUST_BUILD, if environment { &RUST_ENVIRONMENT } else { &RUST_SERVICE }),
+        Lang::Python => (PYTHON_BUILD, if environment { &PYTHON_ENVIRONMENT } else { &PYTHON_SERVICE }),
+        Lang::C if environment => return Err(ScaffoldError::NoTemplate { lang }),
+        Lang::C => (C_BUILD, &C_SERVICE),
+    };
+    Ok(build.iter().chain([source]).chain(COMMON).collect())
 }
 
 const COMMON: &[Template] = &[
@@ -134,7 +130,7 @@ pub fn new_project(name: &str, lang: Lang, kind: Kind, dir: &Path) -> Result<Pro
         files.push(path);
         Ok(())
     };
-    for tpl in templates.iter().chain(COMMON) {
+    for tpl in templates {
         write(tpl.path, tpl.text)?;
     }
     for (file, text) in CONTRACT_WIT {
@@ -193,9 +189,10 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("LANG", lang_name.to_string()),
         ("SOURCE", source.to_string()),
         ("BUILD_NOTE", build_note.to_string()),
+        // The service kind as the bindings spell it: Rust `PluginKind::Iut`, Python
+        // `types.PluginKind.IUT`, C `PANTHER_PLUGIN_TYPES_PLUGIN_KIND_IUT`.
         ("KIND_VARIANT", if kind == Kind::Tester { "Tester" } else { "Iut" }.to_string()),
-        ("KIND_PY", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
-        ("KIND_C", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
+        ("KIND_CONST", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
         ("WORLD", if kind == Kind::Environment { "environment-plugin" } else { "service-plugin" }.to_string()),
         ("NETWORK", if kind == Kind::Environment { name.to_string() } else { "localhost".to_string() }),
         ("SERVER", match kind {

@@ -119,7 +119,7 @@ impl Cache {
         if sidecar.wasm_sha256 != wasm_sha256 || sidecar.engine != self.engine_key {
             return None;
         }
-        if let Some(c) = self.map_unchanged(engine, &cwasm, &sidecar) {
+        if let Some(c) = map_unchanged(engine, &cwasm, &sidecar) {
             return Some(c);
         }
         let started = std::time::SystemTime::now();
@@ -137,8 +137,8 @@ impl Cache {
                 // The bytes read hash right, so this identity may map them next time: if the
                 // file had settled before the read and did not change during it
                 // (`identity` module docs).
-                if identity.as_ref().is_some_and(|i| i.settled_before(started)) && identity == Identity::of(&cwasm) {
-                    sidecar.file = identity;
+                if let Some(id) = identity.filter(|id| id.held_while_read(&cwasm, started)) {
+                    sidecar.file = Some(id);
                     if let Ok(text) = serde_json::to_vec_pretty(&sidecar) {
                         let _ = write_atomic(&json, &text);
                     }
@@ -150,19 +150,6 @@ impl Cache {
                 None
             }
         }
-    }
-
-    /// Maps `cwasm` without reading it when it is still the file whose bytes were checked.
-    fn map_unchanged(&self, engine: &Engine, cwasm: &Path, sidecar: &Sidecar) -> Option<Component> {
-        let recorded = sidecar.file.as_ref()?;
-        if Identity::of(cwasm).as_ref() != Some(recorded) {
-            return None;
-        }
-        // SAFETY: the file has the identity it had when its bytes hashed to the digest the
-        // host recorded for an artifact it serialized itself (module docs), and it still has
-        // it after the mapping is made (checked below before the component is used).
-        let component = unsafe { Component::deserialize_file(engine, cwasm) }.ok()?;
-        (Identity::of(cwasm).as_ref() == Some(recorded)).then_some(component)
     }
 
     fn store(&self, wasm_sha256: &str, art: &[u8]) -> std::io::Result<()> {
@@ -180,6 +167,19 @@ impl Cache {
         write_atomic(&cwasm, art)?;
         write_atomic(&json, &serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?)
     }
+}
+
+/// Maps `cwasm` without reading it when it is still the file whose bytes were checked.
+fn map_unchanged(engine: &Engine, cwasm: &Path, sidecar: &Sidecar) -> Option<Component> {
+    let recorded = sidecar.file.as_ref()?;
+    if Identity::of(cwasm).as_ref() != Some(recorded) {
+        return None;
+    }
+    // SAFETY: the file has the identity it had when its bytes hashed to the digest the
+    // host recorded for an artifact it serialized itself (module docs), and it still has
+    // it after the mapping is made (checked below before the component is used).
+    let component = unsafe { Component::deserialize_file(engine, cwasm) }.ok()?;
+    (Identity::of(cwasm).as_ref() == Some(recorded)).then_some(component)
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {

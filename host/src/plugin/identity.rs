@@ -54,9 +54,15 @@ impl Identity {
     }
 
     /// Whether the file was last changed at least [`SETTLE`] before `since`.
-    pub fn settled_before(&self, since: SystemTime) -> bool {
+    fn settled_before(&self, since: SystemTime) -> bool {
         let since_ns = since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
         self.ctime_ns + SETTLE.as_nanos() as i128 <= since_ns
+    }
+
+    /// Whether what was read of `path` since `started`, when it had this identity, may be
+    /// remembered by it: the file had settled by then and is still the same file now.
+    pub fn held_while_read(&self, path: &Path, started: SystemTime) -> bool {
+        self.settled_before(started) && Identity::of(path).as_ref() == Some(self)
     }
 }
 
@@ -97,7 +103,7 @@ impl Digests {
     /// Remembers `sha256` for `path`, if the file was settled when hashing began (`started`)
     /// and is still as it was (`before`).
     pub fn put(&self, path: &Path, before: &Identity, started: SystemTime, sha256: &str) {
-        if !before.settled_before(started) || Identity::of(path).as_ref() != Some(before) {
+        if !before.held_while_read(path, started) {
             return;
         }
         let r = Remembered { path: path.to_path_buf(), identity: before.clone(), sha256: sha256.to_string() };

@@ -376,6 +376,26 @@ impl PluginHost {
         })
     }
 
+    /// The sha256 of a plugin file and its first bytes (enough to sniff): remembered when the
+    /// file is as it was when last hashed ([`identity`]), else hashed now.
+    fn digest_of(&self, path: &Path) -> Result<(String, Vec<u8>), RefusalReason> {
+        let started = std::time::SystemTime::now();
+        let before = identity::Identity::of(path);
+        if let Some(id) = &before {
+            if id.size > verify::MAX_COMPONENT_BYTES {
+                return Err(RefusalReason::TooLarge { bytes: id.size, limit: verify::MAX_COMPONENT_BYTES });
+            }
+            if let Some(digest) = self.digests.get(path, id) {
+                return Ok((digest, read_head(path)?));
+            }
+        }
+        let (digest, head) = hash_file(path)?;
+        if let Some(id) = &before {
+            self.digests.put(path, id, started, &digest);
+        }
+        Ok((digest, head))
+    }
+
     /// What calls `p`, loading its component on first use when it came from the index.
     fn loaded<'a>(&self, p: &'a LoadedPlugin) -> Result<&'a Pre, CallError> {
         p.pre.get_or_init(|| self.load_indexed(p)).as_ref().map_err(|message| CallError::Unloadable {
@@ -745,34 +765,15 @@ pub(crate) fn check_describe(info: &types::PluginInfo, world: World) -> Result<(
     Ok(())
 }
 
-impl PluginHost {
-    /// The sha256 of a plugin file and its first bytes (enough to sniff): remembered when the
-    /// file is as it was when last hashed ([`identity`]), else hashed now.
-    fn digest_of(&self, path: &Path) -> Result<(String, Vec<u8>), RefusalReason> {
-        let started = std::time::SystemTime::now();
-        let before = identity::Identity::of(path);
-        if let Some(id) = &before {
-            if id.size > verify::MAX_COMPONENT_BYTES {
-                return Err(RefusalReason::TooLarge { bytes: id.size, limit: verify::MAX_COMPONENT_BYTES });
-            }
-            if let Some(digest) = self.digests.get(path, id) {
-                return Ok((digest, read_head(path)?));
-            }
-        }
-        let (digest, head) = hash_file(path)?;
-        if let Some(id) = &before {
-            self.digests.put(path, id, started, &digest);
-        }
-        Ok((digest, head))
-    }
-}
+/// How much of a file sniffing needs.
+const HEAD_BYTES: usize = 4096;
 
 /// The first bytes of a file, enough to sniff.
 fn read_head(path: &Path) -> Result<Vec<u8>, RefusalReason> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| RefusalReason::Unreadable { message: e.to_string() };
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).map_err(unreadable)?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    std::fs::File::open(path).and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head)).map_err(unreadable)?;
     Ok(head)
 }
 
@@ -800,8 +801,8 @@ fn hash_file(path: &Path) -> Result<(String, Vec<u8>), RefusalReason> {
         if total > verify::MAX_COMPONENT_BYTES {
             return Err(RefusalReason::TooLarge { bytes: total, limit: verify::MAX_COMPONENT_BYTES });
         }
-        if head.len() < 4096 {
-            let take = n.min(4096 - head.len());
+        if head.len() < HEAD_BYTES {
+            let take = n.min(HEAD_BYTES - head.len());
             head.extend_from_slice(&buf[..take]);
         }
         hasher.update(&buf[..n]);

@@ -102,7 +102,7 @@ fn request_plans(
             let target = s.target.as_ref().and_then(|t| spec.services.iter().find(|o| &o.name == t)).map(peer_of);
             // Any service with a target fetches the test's files from it: an IUT client, or a
             // tester acting as the client (testers that do not fetch ignore the list).
-            let is_client = target.is_some();
+            let fetches = target.is_some();
             let req = PlanRequest {
                 service: s.name.clone(),
                 role: s.role,
@@ -112,7 +112,7 @@ fn request_plans(
                 target,
                 peers: spec.services.iter().filter(|o| o.name != s.name).map(peer_of).collect(),
                 environment: env,
-                requests: if is_client { spec.files.iter().map(|f| f.path.clone()).collect() } else { vec![] },
+                requests: if fetches { spec.files.iter().map(|f| f.path.clone()).collect() } else { vec![] },
                 testcase: spec.testcase.clone(),
             };
             match session.host.plan(&s.implementation, &req) {

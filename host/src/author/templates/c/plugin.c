@@ -30,7 +30,7 @@ void exports_panther_plugin_service_describe(panther_plugin_types_plugin_info_t 
     memset(ret, 0, sizeof *ret);
     ret->name = pg_string(NAME);
     ret->version = pg_string("0.1.0");
-    ret->kind = PANTHER_PLUGIN_TYPES_PLUGIN_KIND_@@KIND_C@@;
+    ret->kind = PANTHER_PLUGIN_TYPES_PLUGIN_KIND_@@KIND_CONST@@;
     ret->description = pg_string("@@SUMMARY@@");
     ret->protocols = pg_strings_of(protocols, 0);
 

@@ -82,7 +82,7 @@ class Service(exports.Service):
         return types.PluginInfo(
             name=NAME,
             version=VERSION,
-            kind=types.PluginKind.@@KIND_PY@@,
+            kind=types.PluginKind.@@KIND_CONST@@,
             description="@@SUMMARY@@",
             protocols=["http"],
             roles=ROLES,
