@@ -169,6 +169,8 @@ bench: setup plugins
 	@echo "==> orchestration overhead per test (experiments/bench-overhead.toml, 30 tests)"
 	@rm -rf target/bench-out && target/release/panther-host -q run experiments/bench-overhead.toml --output-dir target/bench-out >/dev/null
 	@python3 tests/bench/overhead.py target/bench-out
+	@echo "==> the link emulator on loopback: added latency, throughput at 1Gbps, delay accuracy, loss rate"
+	@$(CARGO) run --release -q -p panther-host --example link_bench
 
 clean-cache:
 	rm -rf $(PANTHER_CACHE)

@@ -30,6 +30,7 @@ pub mod events;
 pub mod evidence;
 pub mod exec;
 pub mod import;
+pub mod link;
 pub mod plan;
 pub mod plugin;
 pub mod report;

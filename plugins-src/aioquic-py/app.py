@@ -153,10 +153,15 @@ def _requests(req: types.PlanRequest) -> List[str]:
 
 # The runner sends a few test cases to the endpoints under another name (the `interop`
 # tester's table; quic-interop-runner testcases_quic.py).
-_ENDPOINT_TESTCASE = {"multiplexing": "transfer", "amplificationlimit": "transfer"}
+_ENDPOINT_TESTCASE = {"multiplexing": "transfer", "amplificationlimit": "transfer",
+                      # The cases over an impaired link run a plain endpoint (the link is the host's).
+                      "transferloss": "transfer", "transfercorruption": "transfer", "blackhole": "transfer",
+                      "goodput": "transfer", "rebind-port": "transfer", "rebind-addr": "transfer",
+                      "longrtt": "handshake", "handshakeloss": "multiconnect", "handshakecorruption": "multiconnect"}
 SERVER_CASES = {"handshake": [], "transfer": [], "retry": ["--retry"], "resumption": [], "zerortt": [],
-                "http3": [], "chacha20": [], "v2": []}
-CLIENT_CASES = {"handshake", "transfer", "retry", "chacha20", "resumption", "zerortt", "http3", "keyupdate", "v2"}
+                "http3": [], "chacha20": [], "v2": [], "multiconnect": []}
+CLIENT_CASES = {"handshake", "transfer", "retry", "chacha20", "resumption", "zerortt", "http3", "keyupdate", "v2",
+                "multiconnect"}
 TICKET = "{{dirs.work}}/session-ticket.pickle"
 WRAPPER = "{{dirs.work}}/panther_keyupdate.py"
 # Written by the host next to the client (plan `files`); no braces, since file contents are
@@ -403,6 +408,8 @@ class Service(exports.Service):
                                "second connection: resume the session" + (" and send the requests in 0-RTT" if testcase == "zerortt" else "")
                                + " for the other files"),
                 ]
+            elif testcase == "multiconnect":
+                runs = [client_run([], [u], "one connection per file (the runner's multiconnect)") for u in urls]
             else:
                 runs = [client_run([], urls, "aioquic example client saving each response into the downloads directory")]
             ports = []

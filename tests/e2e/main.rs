@@ -30,3 +30,5 @@ mod install;
 mod conformance;
 // Plugin authoring: `plugin new` in each language, built by its own Makefile, conforming.
 mod authoring;
+// The link emulator's relay on a real UDP echo pair: each impairment, determinism, captures.
+mod link;

@@ -227,3 +227,58 @@ fn ngtcp2_interoperates_over_http3() {
         }
     }
 }
+
+// Real QUIC over the link emulator (experiments/impaired.toml, a few of its tests): a lossy
+// transfer, a 1.5 s round trip and a NAT rebinding pass the interop tester's checks; the test
+// whose link loses every answer fails, and its reasons point at the decision log and frames.
+#[test]
+fn quic_over_impaired_links() {
+    let out = tempfile::tempdir().unwrap();
+    let only = [
+        "lossy: transferloss, server quic-go",
+        "slow: longrtt, server aioquic",
+        "rebinding: rebind-port, server aioquic",
+        "a link that loses every answer",
+    ];
+    let mut args = vec!["-q", "run", "experiments/impaired.toml"];
+    for t in &only {
+        args.extend(["--test", t]);
+    }
+    let (code, stdout, stderr) = run(&args, out.path());
+    assert_eq!(code, 1, "one test fails on purpose\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let dir = run_dir(out.path());
+    let s = summary(&dir);
+    assert_eq!(s["seed"], 7);
+    let results = s["tests"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{results:#?}");
+    for t in results {
+        let name = t["name"].as_str().unwrap();
+        let link = &t["link"];
+        let relay = &link["relays"][0];
+        for f in relay["files"].as_array().unwrap() {
+            assert!(dir.join(f.as_str().unwrap()).is_file(), "{name}: {f} missing");
+        }
+        let stats = &relay["stats"];
+        if name.starts_with("a link that loses") {
+            assert_eq!(t["status"], "failed", "{t:#}");
+            assert_eq!(stats["to_client"]["dropped_loss"], stats["to_client"]["received"]);
+            let reasons = t["reasons"].to_string();
+            assert!(reasons.contains("link.jsonl#L") && reasons.contains("dropped (loss)"), "{reasons}");
+            let evidence = t["evidence"].to_string();
+            assert!(evidence.contains("server-side.pcap#frame="), "{evidence}");
+            continue;
+        }
+        assert_eq!(t["status"], "passed", "{name}: {t:#}");
+        assert!(link["description"].as_str().unwrap().contains("10Mbit/s queue 25"), "{link}");
+        if name.contains("transferloss") {
+            let dropped = stats["to_server"]["dropped_loss"].as_u64().unwrap()
+                + stats["to_client"]["dropped_loss"].as_u64().unwrap();
+            assert!(dropped > 0, "2 % loss over a 545 KiB transfer drops something: {stats}");
+        }
+        if name.contains("rebind") {
+            assert!(stats["rebinds"].as_u64().unwrap() >= 1, "{stats}");
+        }
+    }
+    let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap();
+    assert!(report.contains("## Links") && report.contains("| Seed | 7 |"), "{report}");
+}

@@ -236,6 +236,18 @@ pub fn tests_text(tests: &[PlannedTest]) -> String {
         if let Some(d) = &t.deployment {
             display::write_deployment(&mut out, d);
         }
+        for l in &t.links {
+            let _ = writeln!(
+                out,
+                "link to `{}` port `{}`: clients send to {}, the relay forwards to {} ({}; seed {})",
+                l.server,
+                l.port,
+                l.listen,
+                l.server_addr,
+                l.spec.summary(),
+                l.seed
+            );
+        }
         for s in &t.services {
             let _ = writeln!(
                 out,
@@ -272,6 +284,15 @@ pub fn tests_json(tests: &[PlannedTest]) -> serde_json::Value {
                     "test": t.spec.name,
                     "environment": crate::contract::wit_name(&t.environment),
                     "deployment": t.deployment,
+                    "links": t.links.iter().map(|l| serde_json::json!({
+                        "server": l.server,
+                        "port": l.port,
+                        "listen": l.listen.to_string(),
+                        "server_address": l.server_addr.to_string(),
+                        "link": &*l.spec,
+                        "description": l.spec.summary(),
+                        "seed": l.seed,
+                    })).collect::<Vec<_>>(),
                     "services": t.services.iter().map(|s| serde_json::json!({
                         "name": s.spec.name,
                         "implementation": s.spec.implementation,

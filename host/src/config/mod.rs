@@ -85,6 +85,9 @@ pub struct Settings {
     /// Limit of a test that sets no `timeout`.
     pub default_timeout: Duration,
     pub policy: PolicyChoice,
+    /// `seed = 7`: every seeded decision of the run (the link emulator's) derives from it, per
+    /// test and iteration ([`TestSpec::seed`]), and the results record it.
+    pub seed: u64,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             fast_fail: false,
             default_timeout: DEFAULT_TEST_TIMEOUT,
             policy: PolicyChoice::Default,
+            seed: 0,
         }
     }
 }
@@ -136,6 +140,28 @@ pub struct TestSpec {
     pub cell: Option<MatrixCell>,
 }
 
+impl TestSpec {
+    /// The link between its clients and their servers: the one written in `network`, else
+    /// the scenario its interop test case implies (quic-interop-runner's), else none.
+    pub fn link(&self) -> Option<crate::link::LinkSpec> {
+        match &self.network.link {
+            Some((l, _)) => Some(l.clone()),
+            None => self.testcase.as_deref().and_then(crate::link::LinkSpec::for_testcase),
+        }
+    }
+
+    /// The seed of one iteration, derived from the experiment's: iterations of a lossy test
+    /// see different losses, and a rerun of one iteration sees the same ones.
+    pub fn seed(&self, experiment_seed: u64, iteration: u32) -> u64 {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(experiment_seed.to_le_bytes());
+        h.update(self.slug.as_bytes());
+        h.update(iteration.to_le_bytes());
+        u64::from_le_bytes(h.finalize()[..8].try_into().expect("8 bytes"))
+    }
+}
+
 /// Where an expanded test sits in its matrix, for result tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatrixCell {
@@ -157,6 +183,10 @@ pub struct NetworkSpec {
     pub span: Span,
     /// Key and value spans of each parameter.
     pub param_spans: BTreeMap<String, (Span, Span)>,
+    /// `link = { ... }`: the link emulator between the test's clients and servers, and where
+    /// it was written. A test case with a scenario of its own (`transferloss`) gets that
+    /// scenario when no link is written ([`TestSpec::link`]).
+    pub link: Option<(crate::link::LinkSpec, Span)>,
 }
 
 /// An execution-environment wrapper (`execution = [{ type = "strace", ... }]`) put around the

@@ -19,6 +19,10 @@ use super::error::{similar, ticked, ConfigError, Problem, Source, Span};
 use super::units::{parse_duration, parse_size};
 use super::*;
 
+mod link;
+#[cfg(test)]
+pub(crate) use link::LINK_KEYS;
+
 type Val<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 /// Parameters as written, and the key and value span of each.
@@ -26,7 +30,7 @@ type Params = (BTreeMap<String, toml::Value>, BTreeMap<String, (Span, Span)>);
 
 pub(crate) const ROOT_KEYS: &[&str] = &["experiment", "tests", "matrix"];
 pub(crate) const EXPERIMENT_KEYS: &[&str] =
-    &["name", "description", "output_dir", "log_level", "fast_fail", "timeout", "policy"];
+    &["name", "description", "output_dir", "log_level", "fast_fail", "timeout", "policy", "seed"];
 pub(crate) const TEST_KEYS: &[&str] =
     &["name", "description", "network", "execution", "services", "iterations", "timeout", "wait", "testcase", "files"];
 pub(crate) const SERVICE_KEYS: &[&str] = &["implementation", "type", "protocol", "params", "timeout"];
@@ -116,6 +120,23 @@ pub(super) fn parse(name: &str, text: Arc<str>, base: &Path, stem: &str) -> Resu
             }
             if let Some((p, span)) = cx.string(&o, "policy") {
                 settings.policy = cx.policy(&p, span, base);
+            }
+            if let Some(v) = o.get("seed") {
+                match v.get_ref() {
+                    DeValue::Integer(i) => match u64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                        Ok(n) if !i.as_str().starts_with('-') => settings.seed = n,
+                        _ => cx.push(
+                            cx.at(
+                                "invalid_value",
+                                v.span().into(),
+                                "not 0 to 2^64-1",
+                                "invalid value for `seed`: it must be a whole number from 0 to 18446744073709551615",
+                            )
+                            .help("write, for example, `seed = 7`"),
+                        ),
+                    },
+                    _ => cx.type_error(v, "seed", "a whole number", "7"),
+                }
             }
         }
     }
@@ -583,6 +604,7 @@ impl<'s> Cx<'s> {
                 params: BTreeMap::new(),
                 span: v.span().into(),
                 param_spans: BTreeMap::new(),
+                link: None,
             });
         }
         let DeValue::Table(t) = v.get_ref() else {
@@ -592,11 +614,18 @@ impl<'s> Cx<'s> {
         let at = o.key_span("network");
         let mut params = BTreeMap::new();
         let mut param_spans = BTreeMap::new();
+        let mut link = None;
         let mut entries: Vec<_> = t.iter().collect();
         entries.sort_by_key(|(k, _)| k.span().start);
         for (k, pv) in entries {
             let name = k.get_ref().to_string();
             if name == "type" {
+                continue;
+            }
+            // The link is the host's (its relay sits between the services); environment
+            // plugins of contract 0.1 never see it.
+            if name == "link" {
+                link = self.link(pv, k.span().into()).map(|l| (l, Span::from(k.span())));
                 continue;
             }
             let text = match pv.get_ref() {
@@ -614,7 +643,7 @@ impl<'s> Cx<'s> {
         }
         let net = Obj { t, at, what: "`network`".into() };
         let (kind, span) = self.required_string(&net, "type", "\"localhost\"")?;
-        Some(NetworkSpec { kind, params, span, param_spans })
+        Some(NetworkSpec { kind, params, span, param_spans, link })
     }
 
     fn execution(&mut self, o: &Obj) -> Vec<WrapperSpec> {

@@ -45,6 +45,9 @@ pub struct ExperimentSection {
     pub timeout: Option<String>,
     /// `default`, `strict`, or the path of a policy TOML file relative to this file.
     pub policy: Option<String>,
+    /// Seed of every seeded decision of the run (the link emulator's); each test iteration's
+    /// seed derives from it. Default 0.
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -99,8 +102,118 @@ pub struct NetworkTable {
     /// The environment plugin, such as `localhost` or `docker`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The emulated link between the test's clients and the servers they target (localhost):
+    /// a quic-network-simulator scenario name, or a table.
+    pub link: Option<Link>,
     #[serde(flatten)]
     pub params: BTreeMap<String, Scalar>,
+}
+
+/// A link: a scenario name (`"drop-rate"`) or its keys.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Link {
+    Scenario(Scenario),
+    Table(LinkTable),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    SimpleP2p,
+    DropRate,
+    CorruptRate,
+    Droplist,
+    Blackhole,
+    Rebind,
+}
+
+/// A percentage (`"2%"`) or a fraction from 0 to 1.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Probability {
+    Percent(#[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"))] String),
+    Fraction(#[schemars(range(min = 0.0, max = 1.0))] f64),
+}
+
+/// The link's keys; each overrides its scenario's value. Order of effects per direction:
+/// FIFO queue → serialisation at `bandwidth` → `delay` ± `jitter` → impairments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkTable {
+    /// Starts from a quic-network-simulator scenario's values (15ms, 10Mbps, queue 25).
+    pub scenario: Option<Scenario>,
+    /// One-way delay, such as "15ms".
+    #[schemars(regex(pattern = DURATION))]
+    pub delay: Option<String>,
+    /// Each packet's delay is `delay ± jitter`.
+    #[schemars(regex(pattern = DURATION))]
+    pub jitter: Option<String>,
+    /// Let jitter reorder packets. Default false.
+    pub reorder: Option<bool>,
+    /// Such as "10Mbps"; absent: unlimited.
+    pub bandwidth: Option<String>,
+    /// Packets the FIFO holds before tail drop. Default 25.
+    #[schemars(range(min = 1, max = 100000))]
+    pub queue: Option<u32>,
+    pub loss: Option<Probability>,
+    pub loss_to_server: Option<Probability>,
+    pub loss_to_client: Option<Probability>,
+    /// After this many random losses in a row the next packet passes.
+    pub burst: Option<u32>,
+    /// Gilbert–Elliott loss: `{ p = "1%", r = "30%" }`.
+    pub gilbert: Option<Gilbert>,
+    /// Corrupts one byte in the first 50 of the UDP payload (never a Version Negotiation).
+    pub corrupt: Option<Probability>,
+    pub corrupt_to_server: Option<Probability>,
+    pub corrupt_to_client: Option<Probability>,
+    pub duplicate: Option<Probability>,
+    /// 1-based UDP packet numbers dropped, client to server.
+    pub drops_to_server: Option<Vec<u64>>,
+    pub drops_to_client: Option<Vec<u64>>,
+    pub blackhole: Option<BlackholeTable>,
+    pub rebind: Option<RebindTable>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gilbert {
+    /// Good → bad.
+    pub p: Probability,
+    /// Bad → good.
+    pub r: Probability,
+    /// Loss while bad. Default 100%.
+    pub bad_loss: Option<Probability>,
+    /// Loss while good. Default 0%.
+    pub good_loss: Option<Probability>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlackholeTable {
+    /// How long the link works before each dark period. Default "5s".
+    #[schemars(regex(pattern = DURATION))]
+    pub on: Option<String>,
+    /// How long each dark period lasts. Default "2s".
+    #[schemars(regex(pattern = DURATION))]
+    pub off: Option<String>,
+    /// Dark periods; 0 (default) repeats for ever.
+    pub repeat: Option<u32>,
+    /// `both` (default), `to-server` or `to-client`.
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebindTable {
+    /// `port` (default) or `address` (a new 127.0.0.x).
+    pub kind: Option<String>,
+    /// First rebinding. Default "1s".
+    #[schemars(regex(pattern = DURATION))]
+    pub first: Option<String>,
+    /// Then every. Default "5s".
+    #[schemars(regex(pattern = DURATION))]
+    pub freq: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -268,6 +381,7 @@ mod tests {
         assert_eq!(props(&s, Some("Protocol")), sorted(PROTOCOL_KEYS));
         assert_eq!(props(&s, Some("WwwFile")), sorted(FILE_KEYS));
         assert_eq!(props(&s, Some("Matrix")), sorted(MATRIX_KEYS));
+        assert_eq!(props(&s, Some("LinkTable")), sorted(crate::config::parse::LINK_KEYS));
         let wrappers: Vec<String> = s["$defs"]["WrapperKind"]["enum"]
             .as_array()
             .unwrap()

@@ -385,3 +385,64 @@ fn policy_file() {
         load_err(&format!("[experiment]\npolicy = \"strickt\"\n{TWO_SERVICES}")).contains("unknown policy `strickt`")
     );
 }
+
+fn with_link(link: &str) -> String {
+    TWO_SERVICES
+        .replace("network = { type = \"localhost\" }", &format!("network = {{ type = \"localhost\", link = {link} }}"))
+}
+
+// A link's keys become the relay's model; a scenario starts from the simulator's values; an
+// interop test case brings the runner's scenario when no link is written; the seed is read.
+#[test]
+fn links_scenarios_and_seeds() {
+    let e = load_ok(&with_link(
+        r#"{ scenario = "drop-rate", loss_to_server = "5%", burst = 3, jitter = "2ms", drops_to_client = [3, 1, 3], rebind = { kind = "address", freq = "2s" } }"#,
+    ));
+    let l = e.tests[0].link().expect("a link");
+    assert_eq!((l.delay, l.bandwidth, l.queue), (Duration::from_millis(15), Some(10_000_000), 25));
+    assert_eq!((l.loss, l.burst, l.jitter), ([0.05, 0.0], 3, Duration::from_millis(2)));
+    assert_eq!(l.drops[1], [1, 3]);
+    let r = l.rebind.unwrap();
+    assert_eq!(
+        (r.kind, r.first, r.every),
+        (crate::link::spec::RebindKind::Address, Duration::from_secs(1), Duration::from_secs(2))
+    );
+    assert!(!e.tests[0].network.params.contains_key("link"), "the environment plugin never sees the link");
+
+    let e = load_ok(&with_link("\"blackhole\""));
+    assert!(e.tests[0].link().unwrap().blackhole.is_some());
+
+    let text = format!(
+        "[experiment]\nseed = 7\n{}",
+        TWO_SERVICES.replace("[tests.services.client]", "testcase = \"transferloss\"\n[tests.services.client]")
+    );
+    let e = load_ok(&text);
+    assert_eq!(e.settings.seed, 7);
+    assert_eq!(e.tests[0].link().unwrap().loss, [0.02; 2]);
+    let t = &e.tests[0];
+    assert_ne!(t.seed(7, 1), t.seed(7, 2), "iterations get their own seed");
+    assert_eq!(t.seed(7, 1), t.seed(7, 1));
+    assert!(load_ok(TWO_SERVICES).tests[0].link().is_none());
+}
+
+// Values a link cannot have are errors at their place, with what to write instead.
+#[test]
+fn impossible_links_are_located_errors() {
+    for (link, at, says) in [
+        (r#"{ loss = "150%" }"#, "t.toml:4:", "invalid value for `loss`: 150% is not a probability"),
+        (r#"{ loss = 2 }"#, "t.toml:4:", "invalid value for `loss`: 2 is not a probability"),
+        (r#"{ bandwidth = "0Mbps" }"#, "t.toml:4:", "a link with no bandwidth carries nothing"),
+        (r#"{ bandwidth = "10" }"#, "t.toml:4:", "has no unit"),
+        (r#"{ delay = "-15ms" }"#, "t.toml:4:", "a link cannot have a negative delay"),
+        (r#"{ delay = "5ms", jitter = "10ms" }"#, "t.toml:4:", "it is larger than `delay`"),
+        (r#"{ queue = 0 }"#, "t.toml:4:", "0 is not between 1 and 100000"),
+        (r#"{ drops_to_server = [0, 2] }"#, "t.toml:4:", "the first packet is 1"),
+        (r#"{ scenario = "drop_rate" }"#, "t.toml:4:", "`drop_rate` is not one of `simple-p2p`, `drop-rate`"),
+        (r#"{ los = "2%" }"#, "t.toml:4:", "unknown key `los` in `link`"),
+        (r#"{ blackhole = { on = "1s", direction = "up" } }"#, "t.toml:4:", "`up` is not one of"),
+        (r#"{ gilbert = { p = "1%" } }"#, "t.toml:4:", "`gilbert` has no `r`"),
+    ] {
+        let err = load_err(&with_link(link));
+        assert!(err.contains(at) && err.contains(says), "{link}: {err}");
+    }
+}

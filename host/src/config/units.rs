@@ -102,9 +102,59 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// Highest link rate: 100 Gbit/s, far above what a user-space relay carries.
+pub const MAX_RATE: u64 = 100_000_000_000;
+
+/// Parses a link rate into bits per second: `"10Mbps"`, `"1Gbit/s"`, `"500kbps"`,
+/// `"64000bps"`, `"2.5Mbps"`. Units are decimal, as ns-3 and tc write them; `B` means bytes
+/// (`"1MBps"` is 8 Mbit/s).
+///
+/// # Errors
+/// A message saying what part is wrong, lower-case, without location.
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    let num_len = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(s.len());
+    if num_len == 0 {
+        return Err(format!("`{s}` does not start with a number"));
+    }
+    let value: f64 =
+        s[..num_len].replace('_', "").parse().map_err(|_| format!("`{}` is not a number", &s[..num_len]))?;
+    let unit = s[num_len..].trim();
+    let (prefix, rest) = match unit.chars().next() {
+        Some('k' | 'K') => (1e3, &unit[1..]),
+        Some('M') => (1e6, &unit[1..]),
+        Some('G') => (1e9, &unit[1..]),
+        _ => (1.0, unit),
+    };
+    let per_unit = match rest {
+        "bps" | "bit/s" | "b/s" | "bit" => 1.0,
+        "Bps" | "B/s" => 8.0,
+        "" => return Err(format!("`{s}` has no unit; write `{s}Mbps` or `{s}kbps`")),
+        other => return Err(format!("unknown unit `{other}` in `{s}`; use bps, kbps, Mbps or Gbps")),
+    };
+    let bps = value * prefix * per_unit;
+    if bps > MAX_RATE as f64 {
+        return Err(format!("`{s}` is more than the maximum of 100Gbps"));
+    }
+    Ok(bps.round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("10Mbps"), Ok(10_000_000));
+        assert_eq!(parse_rate("1Gbit/s"), Ok(1_000_000_000));
+        assert_eq!(parse_rate("500kbps"), Ok(500_000));
+        assert_eq!(parse_rate("2.5Mbps"), Ok(2_500_000));
+        assert_eq!(parse_rate("1MBps"), Ok(8_000_000));
+        assert_eq!(parse_rate("0Mbps"), Ok(0));
+        assert!(parse_rate("10").unwrap_err().contains("no unit"));
+        assert!(parse_rate("10 furlongs").unwrap_err().contains("unknown unit"));
+        assert!(parse_rate("1000Gbps").unwrap_err().contains("maximum"));
+    }
 
     // It reads every unit and sums compound durations.
     #[test]

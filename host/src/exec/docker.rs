@@ -93,7 +93,7 @@ impl readiness::Probe for ContainerProbe<'_> {
         let running = st.running.unwrap_or(false);
         self.pid = st.pid.filter(|p| running && *p > 0);
         self.exit = (!running).then(|| exit_of_state(st.exit_code.map(|c| c as i32), self.rc.started.elapsed(), false));
-        Ok(readiness::Look { started: true, exited: self.exit.clone() })
+        Ok(readiness::Look { started: true, running: true, exited: self.exit.clone() })
     }
 
     fn port_bound(&self, port: u16, transports: &[Transport]) -> bool {

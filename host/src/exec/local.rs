@@ -130,6 +130,8 @@ struct RunShared {
     pgid: Option<i32>,
     /// The last run command (the service itself) has been spawned.
     last_started: bool,
+    /// The first run command has been spawned.
+    first_started: bool,
     /// The host asked the service to stop: start no further command.
     stopping: bool,
     /// stdout and stderr of the last run command.
@@ -615,8 +617,11 @@ struct LocalProbe<'a> {
 
 impl readiness::Probe for LocalProbe<'_> {
     async fn look(&mut self) -> Result<readiness::Look, ExecError> {
-        let started = lock(&self.r.shared).last_started;
-        Ok(readiness::Look { started, exited: self.r.done.borrow().clone() })
+        let (started, running) = {
+            let s = lock(&self.r.shared);
+            (s.last_started, s.first_started)
+        };
+        Ok(readiness::Look { started, running, exited: self.r.done.borrow().clone() })
     }
 
     fn port_bound(&self, port: u16, transports: &[Transport]) -> bool {
@@ -1084,6 +1089,7 @@ async fn run_background(
             match inner.spawn(svc, "run", i, cmd) {
                 Ok(sp) => {
                     s.pgid = Some(sp.pgid);
+                    s.first_started = true;
                     if last {
                         s.last_started = true;
                         s.service_logs = Some((sp.stdout.clone(), sp.stderr.clone()));

@@ -21,6 +21,9 @@ use super::{ExecError, ServiceExit, ServiceInstance};
 pub struct Look {
     /// The service's own process (the last run command) has started.
     pub started: bool,
+    /// Its run phase has started (its first command). A client that runs one command per
+    /// connection is running from then on, though its last command starts much later.
+    pub running: bool,
     /// It has ended, like this.
     pub exited: Option<ServiceExit>,
 }
@@ -42,7 +45,7 @@ pub trait Probe: Send {
 /// The condition in words, for events and errors.
 pub fn describe(c: &ReadinessCondition) -> String {
     match c {
-        ReadinessCondition::Started => "the run command has started".into(),
+        ReadinessCondition::Started => "its run phase has started".into(),
         ReadinessCondition::PortBound(p) => format!("port `{p}` is bound"),
         ReadinessCondition::LogLine(l) => format!("its output contains `{l}`"),
         ReadinessCondition::FileExists(f) => format!("file {f} exists"),
@@ -79,7 +82,7 @@ pub async fn wait_ready(
         }
         let look = probe.look().await?;
         let met = match &readiness.condition {
-            ReadinessCondition::Started => look.started,
+            ReadinessCondition::Started => look.running,
             ReadinessCondition::Exited => look.exited.as_ref().is_some_and(|e| e.exit_code == Some(0)),
             ReadinessCondition::PortBound(_) => {
                 let (number, transports) = port.as_ref().expect("resolved above");
@@ -223,7 +226,7 @@ mod tests {
                 .exit_at
                 .filter(|n| self.looks >= *n)
                 .map(|_| ServiceExit { exit_code: Some(3), ..ServiceExit::default() });
-            Ok(Look { started: true, exited })
+            Ok(Look { started: true, running: true, exited })
         }
         fn port_bound(&self, _: u16, _: &[Transport]) -> bool {
             false

@@ -52,6 +52,7 @@ pub fn summary_json(s: &RunSummary) -> Value {
                     "stderr": v.stderr,
                 })).collect::<Vec<_>>(),
                 "teardown": t.teardown,
+                "link": t.link,
             })
         })
         .collect();
@@ -87,6 +88,7 @@ pub fn summary_json(s: &RunSummary) -> Value {
         "end_time": s.end_time,
         "duration_seconds": s.duration_seconds,
         "configuration_file": s.configuration_file,
+        "seed": s.seed,
         "tests": {
             "total": s.tests.len(),
             "passed": s.count(TestStatus::Passed),

@@ -101,6 +101,7 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
     let _ = writeln!(o, "| Ended | {} |", s.end_time.as_deref().unwrap_or("—"));
     let _ = writeln!(o, "| Duration | {:.1} s |", s.duration_seconds);
     let _ = writeln!(o, "| Configuration | `{}` |", s.configuration_file);
+    let _ = writeln!(o, "| Seed | {} |", s.seed);
     let _ = writeln!(o, "| panther-host | {} |\n", s.panther_version);
 
     let _ = writeln!(o, "## Tests\n");
@@ -180,6 +181,43 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
                 cell(if phases.is_empty() { "—" } else { &phases }),
                 if arts.is_empty() { "—".to_string() } else { arts },
             );
+        }
+        let _ = writeln!(o);
+    }
+
+    let linked: Vec<_> = s.tests.iter().filter_map(|t| t.link.as_ref().map(|l| (t, l))).collect();
+    if !linked.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Links
+"
+        );
+        let _ =
+            writeln!(o, "Every decision is in the test's `link.jsonl`; each side of the relay has its own capture.\n");
+        let _ = writeln!(o, "| Test | Link | Seed | To the server: received / dropped / corrupted | To the client: received / dropped / corrupted | Rebinds | Files |\n|---|---|---|---|---|---|---|");
+        for (t, l) in linked {
+            for r in &l.relays {
+                let dir = |d: Option<&crate::link::relay::DirectionStats>| {
+                    d.map_or("—".to_string(), |d| format!("{} / {} / {}", d.received, d.dropped(), d.corrupted))
+                };
+                let files = r
+                    .files
+                    .iter()
+                    .map(|f| link(root, f, f.rsplit('/').next().unwrap_or(f)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&t.name),
+                    cell(&l.description),
+                    l.seed,
+                    dir(r.stats.as_ref().map(|s| &s.to_server)),
+                    dir(r.stats.as_ref().map(|s| &s.to_client)),
+                    r.stats.as_ref().map_or("—".to_string(), |s| s.rebinds.to_string()),
+                    files
+                );
+            }
         }
         let _ = writeln!(o);
     }

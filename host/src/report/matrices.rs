@@ -46,7 +46,7 @@ const RUNNER_TESTCASES: &[(&str, &str, &str)] = &[
     ("ecn", "E", "both sides mark packets with ECN and report it"),
     ("amplificationlimit", "A", "the server respects the 3x amplification limit"),
     ("longrtt", "LR", "handshake over a long-delay link"),
-    ("multiconnect", "L1", "handshakes under packet loss"),
+    ("handshakeloss", "L1", "handshakes under packet loss"),
     ("blackhole", "B", "transfer across a link outage"),
     ("transferloss", "L2", "transfer under packet loss"),
     ("handshakecorruption", "C1", "handshakes under packet corruption"),

@@ -126,6 +126,9 @@ pub struct RunSummary {
     pub end_time: Option<String>,
     pub duration_seconds: f64,
     pub configuration_file: String,
+    /// The experiment's seed (`[experiment] seed`); each test's is derived from it.
+    #[serde(default)]
+    pub seed: u64,
     pub tests: Vec<TestResult>,
     pub fast_fail: FastFail,
     pub resources: Resources,
@@ -165,6 +168,7 @@ impl RunSummary {
             end_time: None,
             duration_seconds: 0.0,
             configuration_file: configuration_file.as_ref().display().to_string(),
+            seed: 0,
             tests: vec![],
             fast_fail: FastFail { enabled: fast_fail, test_level: true, ..FastFail::default() },
             resources: Resources::default(),
@@ -247,6 +251,35 @@ pub struct TestResult {
     pub services: Vec<ServiceResult>,
     pub verdicts: Vec<VerdictResult>,
     pub teardown: TeardownReport,
+    /// The emulated link the test ran over, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkResult>,
+}
+
+/// What the link emulator did in one test.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkResult {
+    /// The test iteration's seed (derived from the experiment's).
+    pub seed: u64,
+    /// `drop-rate, delay 15ms, 10Mbit/s queue 25, loss 2%`.
+    pub description: String,
+    pub relays: Vec<RelayResult>,
+}
+
+/// One relay of a link.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelayResult {
+    pub server: String,
+    pub port: String,
+    /// Where clients sent.
+    pub listen: String,
+    pub server_address: String,
+    /// `link.jsonl`, `client-side.pcap`, `server-side.pcap`, relative to the run directory.
+    pub files: Vec<String>,
+    /// `None` when the relay failed; `error` says why.
+    pub stats: Option<crate::link::LinkStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl TestResult {
@@ -266,6 +299,7 @@ impl TestResult {
             services: vec![],
             verdicts: vec![],
             teardown: TeardownReport::default(),
+            link: None,
         }
     }
 
@@ -310,6 +344,7 @@ impl TestResult {
             services,
             verdicts: judgement.verdicts.iter().map(|(p, v)| VerdictResult::new(p, v)).collect(),
             teardown,
+            link: None,
         }
     }
 }

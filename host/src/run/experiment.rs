@@ -21,6 +21,7 @@ use crate::report::model::{RunSummary, TestResult};
 use super::drive::{self, DriveResult};
 use super::judge::{self, TestStatus};
 use super::layout::{self, RunLayout};
+use super::links;
 use super::planning::{plan_test, PlannedTest, Session};
 
 /// How a run ended, for the CLI's exit code and final message.
@@ -151,6 +152,7 @@ async fn run_tests(
 ) -> (RunSummary, Vec<PathBuf>, usize) {
     let exp = &session.experiment;
     let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
+    summary.seed = exp.settings.seed;
     events.experiment_started(&exp.name, &layout.id);
 
     // Plan everything first: a plan the policy refuses is reported before anything runs,
@@ -357,6 +359,19 @@ impl Attempt<'_> {
             None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
             None => Err("the environment asked for no packet capture".to_string()),
         };
+        // The link's relays run before any service starts and stop after every one ended, so
+        // their captures hold the whole conversation.
+        let relays = match links::start(&planned.links, dir) {
+            Ok(r) => r,
+            Err(e) => {
+                if let Ok(c) = capture {
+                    let _ = c.stop().await;
+                }
+                let teardown = exec.teardown().await;
+                tracing::debug!(?teardown, "torn down after the link failed to start");
+                return (self.error(&e), false);
+            }
+        };
         let driving = drive::drive_test(exec, &instances, spec.wait, spec.timeout, events, self.cancel);
         // The drive's guard has killed what the test started by the time the panic lands
         // here; the run goes on with the next test.
@@ -377,6 +392,7 @@ impl Attempt<'_> {
                 return (self.error(&msg), false);
             }
         };
+        let link = links::stop(relays, &planned, &self.layout.root);
         let capture_note = match capture {
             Ok(c) => c.stop().await.err().map(|e| e.note()),
             Err(note) => Some(note),
@@ -387,7 +403,17 @@ impl Attempt<'_> {
         let judgement = judge::judge(&drive, &outcome, tester, iut_verdicts);
         events.test_finished(name, crate::report::model::test_status_word(judgement.status));
         let services = drive.services.iter().map(drive::ServiceRun::result).collect();
-        (TestResult::ran(name, dir, services, drive.teardown, judgement, self.started.elapsed()), false)
+        let mut result = TestResult::ran(name, dir, services, drive.teardown, judgement, self.started.elapsed());
+        // A test that did not pass over an impaired link says what the link did to it.
+        if let Some(l) = &link {
+            if !matches!(result.status, TestStatus::Passed | TestStatus::Skipped) {
+                let (reasons, evidence) = links::explain(l, dir, &self.layout.root);
+                result.reasons.extend(reasons);
+                result.evidence.extend(evidence);
+            }
+        }
+        result.link = link;
+        (result, false)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod drive;
 mod experiment;
 pub mod judge;
 pub mod layout;
+mod links;
 pub mod planning;
 pub mod subnets;
 

@@ -58,7 +58,25 @@ pub struct PlannedTest {
     pub subnets: TestSubnets,
     /// In start order.
     pub services: Vec<PlannedService>,
+    /// The link relays between clients and the servers they target (localhost tests with a
+    /// link; see [`plan_links`]).
+    pub links: Vec<PlannedLink>,
     pub problems: Vec<Problem>,
+}
+
+/// One relay of a test's link: clients send to `listen`, the relay forwards to the server.
+#[derive(Debug, Clone)]
+pub struct PlannedLink {
+    /// The server service and its UDP port's name.
+    pub server: String,
+    pub port: String,
+    pub server_addr: std::net::SocketAddr,
+    pub listen: std::net::SocketAddr,
+    pub spec: Arc<crate::link::LinkSpec>,
+    pub seed: u64,
+    /// Names the relay's files in the test directory: empty for a test's only relay, else
+    /// `server-port-`.
+    pub prefix: String,
 }
 
 impl PlannedTest {
@@ -154,6 +172,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         environment,
         deployment: None,
         subnets: TestSubnets::new(),
+        links: vec![],
         services: spec
             .services
             .iter()
@@ -197,8 +216,12 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     }
     let order = start_order(spec, &deployment, &mut problems);
     let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
-    let addresses = assign_addresses(&order, &raws, env, &subnets, &mut problems);
-    let step = Instantiate { session, run, spec, iteration, env, dir: &dir, create, addresses: &addresses };
+    let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, &mut problems);
+    let seed = spec.seed(session.experiment.settings.seed, iteration);
+    let links = plan_links(spec, env, &order, &raws, &addresses, seed, &mut taken, &mut problems);
+    let seen = through_links(&addresses, &links);
+    let step =
+        Instantiate { session, run, spec, iteration, env, dir: &dir, create, addresses: &addresses, seen: &seen };
     let services = order
         .iter()
         .zip(&addresses)
@@ -212,8 +235,118 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         deployment: Some(deployment),
         subnets,
         services,
+        links,
         problems,
     }
+}
+
+/// The relays of a test's link: one per UDP port of every service another service targets.
+/// Only localhost tests get them for now; a link written for another environment is a
+/// problem, and a test case's implied link (`transferloss`) is left to the tester, which
+/// judges such cases `unsupported-by-environment` there.
+#[allow(clippy::too_many_arguments)] // the planning state, passed as `plan_test` holds it
+fn plan_links(
+    spec: &TestSpec,
+    env: EnvironmentKind,
+    order: &[(usize, &Placement)],
+    raws: &[ServicePlan],
+    addresses: &[layout::ServiceAddress],
+    seed: u64,
+    taken: &mut Vec<u16>,
+    problems: &mut Vec<Problem>,
+) -> Vec<PlannedLink> {
+    let Some(link) = spec.link() else { return vec![] };
+    if env != EnvironmentKind::Localhost {
+        if spec.network.link.is_some() {
+            problems.push(Box::new(PlanProblem(format!(
+                "test `{}` has a `link`, but this host emulates links for localhost tests only; \
+                 run it with `network = {{ type = \"localhost\", link = ... }}`",
+                spec.name
+            ))));
+        }
+        return vec![];
+    }
+    let link = Arc::new(link);
+    let targets: std::collections::BTreeSet<&str> = spec.services.iter().filter_map(|s| s.target.as_deref()).collect();
+    let mut links = vec![];
+    for ((i, _), addr) in order.iter().zip(addresses) {
+        if !targets.contains(addr.name.as_str()) {
+            continue;
+        }
+        let ip: std::net::IpAddr = match addr.ip.parse().or_else(|_| {
+            if addr.host == "localhost" {
+                Ok(std::net::Ipv4Addr::LOCALHOST.into())
+            } else {
+                Err(())
+            }
+        }) {
+            Ok(ip) => ip,
+            Err(()) => {
+                problems.push(Box::new(PlanProblem(format!(
+                    "the link cannot reach `{}`: its host `{}` is not an IP address",
+                    addr.name, addr.host
+                ))));
+                continue;
+            }
+        };
+        for port in raws[*i].ports.iter().filter(|p| p.transport == crate::plugin::types::Transport::Udp) {
+            let Some(&number) = addr.ports.get(&port.name) else { continue };
+            let listen_ip = if ip.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { ip };
+            let listen = match layout::free_port(crate::plugin::types::Transport::Udp) {
+                Ok(mut n) => {
+                    while taken.contains(&n) {
+                        n = layout::free_port(crate::plugin::types::Transport::Udp).unwrap_or(n);
+                    }
+                    taken.push(n);
+                    std::net::SocketAddr::new(listen_ip, n)
+                }
+                Err(e) => {
+                    problems.push(Box::new(PlanProblem(format!("cannot allocate a port for the link: {e}"))));
+                    continue;
+                }
+            };
+            links.push(PlannedLink {
+                server: addr.name.clone(),
+                port: port.name.clone(),
+                server_addr: std::net::SocketAddr::new(ip, number),
+                listen,
+                spec: link.clone(),
+                seed: seed.wrapping_add(links.len() as u64),
+                prefix: String::new(),
+            });
+        }
+    }
+    if links.is_empty() {
+        let why = if targets.is_empty() {
+            "no service targets another (the link sits between a client and the server it targets)"
+        } else {
+            "the services it targets declare no UDP port"
+        };
+        problems.push(Box::new(PlanProblem(format!("test `{}` has a link, but {why}", spec.name))));
+    }
+    if links.len() > 1 {
+        for l in &mut links {
+            l.prefix = format!("{}-{}-", crate::text::slug(&l.server), crate::text::slug(&l.port));
+        }
+    }
+    links
+}
+
+/// The addresses as clients see them: a relayed server's UDP ports are its relays' ports.
+fn through_links(addresses: &[layout::ServiceAddress], links: &[PlannedLink]) -> Vec<layout::ServiceAddress> {
+    addresses
+        .iter()
+        .map(|a| {
+            let mut seen = a.clone();
+            for l in links.iter().filter(|l| l.server == a.name) {
+                let real = seen.ports.insert(l.port.clone(), l.listen.port());
+                if seen.first_port == real {
+                    seen.first_port = Some(l.listen.port());
+                }
+            }
+            seen
+        })
+        .collect()
 }
 
 /// Asks the environment plugin where the services run.
@@ -285,7 +418,7 @@ fn assign_addresses(
     env: EnvironmentKind,
     subnets: &TestSubnets,
     problems: &mut Vec<Problem>,
-) -> Vec<layout::ServiceAddress> {
+) -> (Vec<layout::ServiceAddress>, Vec<u16>) {
     let mut taken = vec![];
     let mut addresses = vec![];
     for (k, (i, p)) in order.iter().enumerate() {
@@ -304,7 +437,7 @@ fn assign_addresses(
             .collect();
         addresses.push(layout::address_of(p, ports, first, ips));
     }
-    addresses
+    (addresses, taken)
 }
 
 /// What turning one placed service into an instance needs from its test.
@@ -317,6 +450,8 @@ struct Instantiate<'a> {
     dir: &'a std::path::Path,
     create: bool,
     addresses: &'a [layout::ServiceAddress],
+    /// The addresses as a client sees them (through the link, when there is one).
+    seen: &'a [layout::ServiceAddress],
 }
 
 impl Instantiate<'_> {
@@ -366,7 +501,8 @@ impl Instantiate<'_> {
         let visible = layout::visible_dirs(&dirs, placement, &run.root);
         let certs_dir = visible.get(DirName::Certs.name()).cloned().unwrap_or_default();
         let certs = crate::certs::FILE_NAMES.iter().map(|(k, f)| (k.to_string(), format!("{certs_dir}/{f}"))).collect();
-        let target = s.target.as_ref().and_then(|t| self.addresses.iter().find(|a| &a.name == t));
+        // A client reaches its target through the link; everything else is direct.
+        let target = s.target.as_ref().and_then(|t| self.seen.iter().find(|a| &a.name == t));
         let tools_seen = visible.get(DirName::Tools.name()).cloned().unwrap_or_default();
         let mut ctx = layout::render_context(addr, target, self.addresses, visible, certs, &spec.name, &run.id);
         ctx.sources = layout::source_paths(raw, env, &tools_seen);

@@ -56,11 +56,22 @@ struct Case {
     alpn: Option<&'static str>,
     server: &'static [&'static str],
     client: &'static [&'static str],
-    /// The client makes two connections: the first file, then the rest on a resumed one.
-    resumed: bool,
+    /// How the client spreads the requests over connections.
+    connections: Connections,
 }
 
-const PLAIN: Case = Case { alpn: None, server: &[], client: &[], resumed: false };
+/// How a picoquicdemo client spreads the test's requests over connections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Connections {
+    /// All on one connection.
+    One,
+    /// The first file, then the rest on a resumed connection.
+    Resumed,
+    /// One connection per file (the runner's `multiconnect`, for handshakes under loss).
+    EachFile,
+}
+
+const PLAIN: Case = Case { alpn: None, server: &[], client: &[], connections: Connections::One };
 
 /// The test cases picoquicdemo can be configured for; `None` for the ones it cannot do
 /// (it has no switch to make a client update its keys, and no ECN configuration). As a
@@ -69,13 +80,14 @@ const PLAIN: Case = Case { alpn: None, server: &[], client: &[], resumed: false 
 /// the case stays unsupported on both sides until that is understood.
 fn case(testcase: Option<&str>, demo: &Demo, _role: Role) -> Option<Case> {
     Some(match testcase {
-        None | Some("handshake" | "transfer" | "multiplexing" | "longrtt" | "blackhole" | "handshakeloss" | "transferloss")
-        | Some("handshakecorruption" | "transfercorruption" | "goodput" | "crosstraffic" | "amplificationlimit") => PLAIN,
+        None | Some("handshake" | "transfer" | "multiplexing" | "longrtt" | "blackhole" | "transferloss")
+        | Some("transfercorruption" | "goodput" | "crosstraffic" | "amplificationlimit" | "rebind-port" | "rebind-addr") => PLAIN,
+        Some("handshakeloss" | "handshakecorruption" | "multiconnect") => Case { connections: Connections::EachFile, ..PLAIN },
         Some("http3") => Case { alpn: Some("h3"), ..PLAIN },
         Some("retry") => Case { server: &["-r"], ..PLAIN },
         Some("chacha20") => Case { client: &["-C", "20"], ..PLAIN },
         // picoquic sends 0-RTT by itself when it holds a ticket that allows early data.
-        Some("resumption" | "zerortt") if demo.tickets => Case { resumed: true, ..PLAIN },
+        Some("resumption" | "zerortt") if demo.tickets => Case { connections: Connections::Resumed, ..PLAIN },
         Some(_) => return None,
     })
 }
@@ -130,11 +142,14 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
                     .args(["-o", "{{dirs.downloads}}", "-v", v.wire.unwrap_or("00000001")])
                     .args([flavour.target, "{{target.port}}", &scenario(paths)])
             };
-            if case.resumed && requests.len() > 1 {
-                plan.run(client(&requests[..1]).describe("picoquicdemo client, first connection: stores a session ticket"))
-                    .run(client(&requests[1..]).describe("picoquicdemo client, resumed connection (0-RTT when the ticket allows it)"))
-            } else {
-                plan.run(client(&requests).describe("picoquicdemo client fetching the test's requests"))
+            match case.connections {
+                Connections::Resumed if requests.len() > 1 => plan
+                    .run(client(&requests[..1]).describe("picoquicdemo client, first connection: stores a session ticket"))
+                    .run(client(&requests[1..]).describe("picoquicdemo client, resumed connection (0-RTT when the ticket allows it)")),
+                Connections::EachFile => requests.iter().fold(plan, |plan, r| {
+                    plan.run(client(std::slice::from_ref(r)).describe("picoquicdemo client, one connection per file"))
+                }),
+                _ => plan.run(client(&requests).describe("picoquicdemo client fetching the test's requests")),
             }
         }
     })
@@ -267,7 +282,9 @@ mod tests {
         assert_eq!(case(Some("http3"), now, Role::Client).unwrap().alpn, Some("h3"));
         assert_eq!(case(Some("retry"), now, Role::Server).unwrap().server, ["-r"]);
         assert_eq!(case(Some("chacha20"), now, Role::Client).unwrap().client, ["-C", "20"]);
-        assert!(case(Some("resumption"), now, Role::Client).unwrap().resumed);
+        assert!(case(Some("resumption"), now, Role::Client).unwrap().connections == Connections::Resumed);
+        assert!(case(Some("handshakeloss"), now, Role::Client).unwrap().connections == Connections::EachFile);
+        assert!(case(Some("transferloss"), now, Role::Client).unwrap().connections == Connections::One);
         assert!(case(Some("zerortt"), &Demo::DRAFT27_ERA, Role::Client).is_none(), "no tickets before -T");
         assert!(case(Some("keyupdate"), now, Role::Server).is_none());
         assert!(case(Some("keyupdate"), now, Role::Client).is_none());

@@ -10,7 +10,7 @@
 //! own, makes it `fail`; evidence the harness could not produce (no capture, no keys when
 //! the check needs decryption) is `infra-error`; otherwise the test case's check decides.
 
-use crate::model::{ArtifactKind, Outcome, QuicPacket, Role, Status, Verdict};
+use crate::model::{ArtifactKind, EnvironmentKind, Outcome, QuicPacket, Role, Status, Verdict};
 
 /// QUIC version 1 and version 2 on the wire.
 pub const V1: &str = "00000001";
@@ -32,6 +32,10 @@ pub struct TestCase {
     pub doc: &'static str,
     /// `Some(why)` when the check needs something no environment here provides yet.
     pub needs: Option<&'static str>,
+    /// `Some(link)` when the case runs over an impaired link. The host puts the runner's
+    /// scenario under such a case on localhost (its link emulator); elsewhere the case is
+    /// unsupported by the environment.
+    pub link: Option<&'static str>,
 }
 
 const fn tc(
@@ -50,6 +54,15 @@ const fn tc(
         needs_keys,
         doc,
         needs: None,
+        link: None,
+    }
+}
+
+/// A test case over an emulated link (`link` says which).
+const fn over(link: &'static str, t: TestCase) -> TestCase {
+    TestCase {
+        link: Some(link),
+        ..t
     }
 }
 
@@ -68,6 +81,7 @@ const fn later(
         needs_keys: false,
         doc: "not judged yet",
         needs: Some(needs),
+        link: None,
     }
 }
 
@@ -84,23 +98,25 @@ pub const TESTCASES: &[TestCase] = &[
     tc("keyupdate", "U", "transfer", "keyupdate", true, "one handshake, both sides send 1-RTT packets in key phase 1, files intact"),
     tc("v2", "V2", "v2", "v2", false, "client Initial in v1, server Initial and all Handshake packets in v2, files intact"),
     tc("ecn", "E", "ecn", "ecn", true, "both sides mark every 1-RTT packet with one ECT codepoint and never CE, both send ACK_ECN, files intact"),
-    tc("amplificationlimit", "A", "transfer", "transfer", false, "server Handshake data of at least 7500 bytes, and before the client's first Handshake packet the server sends at most 3x what it received"),
-    later("longrtt", "LR", "handshake", "handshake", "a 750 ms link delay"),
-    later("multiconnect", "L1", "multiconnect", "multiconnect", "30% packet loss (handshakeloss)"),
-    later("blackhole", "B", "transfer", "transfer", "a link that goes dark for seconds"),
-    later("transferloss", "L2", "transfer", "transfer", "2% packet loss"),
-    later("handshakecorruption", "C1", "multiconnect", "multiconnect", "30% packet corruption"),
-    later("transfercorruption", "C2", "transfer", "transfer", "2% packet corruption"),
+    over("a droplist: the client's packets 2 to 7", tc("amplificationlimit", "A", "transfer", "transfer", false, "server Handshake data of at least 7500 bytes, and before the client's first Handshake packet the server sends at most 3x what it received")),
+    over("750 ms one-way delay", tc("longrtt", "LR", "handshake", "handshake", false, "the client retransmitted its ClientHello (at least 2), one handshake, no Retry, files intact")),
+    over("30% loss, bursts of at most 3", tc("handshakeloss", "L1", "multiconnect", "multiconnect", false, "one handshake per file, files intact")),
+    over("blackholes: 5 s on, 2 s off", tc("blackhole", "B", "transfer", "transfer", false, "one handshake, files intact")),
+    over("2% loss", tc("transferloss", "L2", "transfer", "transfer", false, "one handshake, files intact")),
+    over("30% corruption", tc("handshakecorruption", "C1", "multiconnect", "multiconnect", false, "one handshake per file, files intact")),
+    over("2% corruption", tc("transfercorruption", "C2", "transfer", "transfer", false, "one handshake, files intact")),
     later("ipv6", "6", "transfer", "transfer", "an IPv6 network"),
-    later("rebind-port", "BP", "transfer", "transfer", "a NAT that rebinds the client's port"),
-    later("rebind-addr", "BA", "transfer", "transfer", "a NAT that rebinds the client's address"),
+    over("a NAT that rebinds the client's port (1 s, then every 5 s)", tc("rebind-port", "BP", "transfer", "transfer", true, "the server saw several client ports and probed each new one with PATH_CHALLENGE, files intact")),
+    over("a NAT that rebinds the client's address (1 s, then every 5 s)", tc("rebind-addr", "BA", "transfer", "transfer", true, "the server saw several client addresses and probed each new one with PATH_CHALLENGE, files intact")),
     later("connectionmigration", "CM", "connectionmigration", "transfer", "a dual-stack server address to migrate to"),
-    later("goodput", "G", "transfer", "transfer", "a 10 Mbit/s shaped link and five repetitions"),
+    over("10 Mbit/s, 15 ms", tc("goodput", "G", "transfer", "transfer", false, "one handshake, files intact; the goodput in Mbit/s")),
     later("crosstraffic", "C", "transfer", "transfer", "competing TCP traffic on a shaped link"),
 ];
 
-/// Looks a test case up by name.
+/// Looks a test case up by name (`multiconnect`, the name the runner starts endpoints with,
+/// is `handshakeloss`).
 pub fn testcase(name: &str) -> Option<&'static TestCase> {
+    let name = if name == "multiconnect" { "handshakeloss" } else { name };
     TESTCASES.iter().find(|t| t.name == name)
 }
 
@@ -147,6 +163,16 @@ pub fn judge(o: &Outcome) -> Verdict {
             Status::UnsupportedByEnvironment,
             vec![format!(
                 "`{}` needs {needs}, which this run's environment does not emulate",
+                tc.name
+            )],
+            vec![],
+        );
+    }
+    if let (Some(link), false) = (tc.link, o.environment == EnvironmentKind::Localhost) {
+        return verdict(
+            Status::UnsupportedByEnvironment,
+            vec![format!(
+                "`{}` runs over {link}; the host emulates links for localhost tests only",
                 tc.name
             )],
             vec![],
@@ -249,6 +275,30 @@ pub fn judge(o: &Outcome) -> Verdict {
             c.version_and_files(V1);
             c.handshakes(1);
             c.amplification();
+        }
+        "longrtt" => {
+            c.client_hellos_at_least(2);
+            c.version_and_files(V1);
+            c.no_retry();
+            c.handshakes(1);
+        }
+        "handshakeloss" | "handshakecorruption" => {
+            c.version_and_files(V1);
+            c.handshakes(o.transfers.len());
+        }
+        "transferloss" | "transfercorruption" | "blackhole" => {
+            c.version_and_files(V1);
+            c.handshakes(1);
+        }
+        "rebind-port" | "rebind-addr" => {
+            c.version_and_files(V1);
+            c.handshakes(1);
+            c.path_validated(tc.name == "rebind-addr");
+        }
+        "goodput" => {
+            c.version_and_files(V1);
+            c.handshakes(1);
+            c.goodput();
         }
         other => unreachable!("test case `{other}` is in TESTCASES without a check"),
     }
@@ -419,6 +469,8 @@ struct Checks<'e, 'a> {
     ev: &'e Evidence<'a>,
     reasons: Vec<String>,
     evidence: Vec<String>,
+    /// Measurements reported with a passing verdict (goodput).
+    notes: Vec<String>,
 }
 
 impl<'e, 'a> Checks<'e, 'a> {
@@ -427,6 +479,7 @@ impl<'e, 'a> Checks<'e, 'a> {
             ev,
             reasons: Vec::new(),
             evidence: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -443,6 +496,7 @@ impl<'e, 'a> Checks<'e, 'a> {
     fn finish(mut self, o: &Outcome, tc: &TestCase) -> Verdict {
         if self.reasons.is_empty() {
             let mut reasons = vec![format!("{}: {}", tc.name, tc.doc)];
+            reasons.append(&mut self.notes);
             if o.packets_truncated {
                 reasons.push(format!(
                     "judged on the first {} packets of a longer capture",
@@ -533,6 +587,101 @@ impl<'e, 'a> Checks<'e, 'a> {
                 ),
                 at,
             );
+        }
+    }
+
+    /// The runner's long-RTT check: the client's first ClientHello went unanswered long enough
+    /// that it sent it again. tshark dissects a retransmitted ClientHello only as CRYPTO data
+    /// (the bytes at an offset it has seen; wireshark issue 18696, which the runner works
+    /// around too), so a client Initial carrying CRYPTO data and no other handshake message
+    /// counts as one.
+    fn client_hellos_at_least(&mut self, want: usize) {
+        let n = self
+            .ev
+            .client_packets("initial")
+            .filter(|p| {
+                p.tls_handshake.iter().any(|h| h == "client_hello")
+                    || (p.tls_handshake.is_empty() && p.frames.iter().any(|f| f == "crypto"))
+            })
+            .count();
+        if n < want {
+            self.fail(
+                format!("expected at least {want} ClientHellos (the first one retransmitted over the long RTT), saw {n}"),
+                self.ev.client_packets("initial").next(),
+            );
+        }
+    }
+
+    /// The runner's rebinding check: the server saw the client on more than one path (port,
+    /// or address with `by_address`), and its first packet to each new path carries a
+    /// PATH_CHALLENGE.
+    fn path_validated(&mut self, by_address: bool) {
+        let path = |dst: &str| -> String {
+            if by_address {
+                dst.rsplit_once(':').map(|(a, _)| a.to_string()).unwrap_or_default()
+            } else {
+                dst.to_string()
+            }
+        };
+        let from_server: Vec<&QuicPacket> = self
+            .ev
+            .o
+            .packets
+            .iter()
+            .filter(|p| self.ev.from_server(p))
+            .collect();
+        let mut paths: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        for p in &from_server {
+            let cur = path(&p.dst);
+            if last.as_ref().is_some_and(|l| *l != cur) && !paths.contains(&cur) {
+                if p.decrypted && !p.frames.iter().any(|f| f == "path_challenge") {
+                    self.fail(
+                        format!(
+                            "the server's first packet to the client's new {} {} carries no PATH_CHALLENGE",
+                            if by_address { "address" } else { "path" },
+                            p.dst
+                        ),
+                        Some(p),
+                    );
+                }
+            }
+            if !paths.contains(&cur) {
+                paths.push(cur.clone());
+            }
+            last = Some(cur);
+        }
+        if paths.len() < 2 {
+            self.fail(
+                format!(
+                    "the server saw the client on a single {} ({}): the NAT did not rebind during the transfer, or the server never answered the new one",
+                    if by_address { "address" } else { "port" },
+                    paths.first().map(String::as_str).unwrap_or("none")
+                ),
+                None,
+            );
+        }
+    }
+
+    /// The runner's goodput: the files' bytes over the time from the client's first Initial to
+    /// the server's last packet with stream data, reported with the verdict.
+    fn goodput(&mut self) {
+        let bytes: u64 = self.ev.o.transfers.iter().filter_map(|t| t.downloaded.as_ref()).map(|d| d.size).sum();
+        let first = self.ev.client_packets("initial").next().map(|p| p.time_ms);
+        let last = self
+            .ev
+            .o
+            .packets
+            .iter()
+            .filter(|p| self.ev.from_server(p) && p.stream_bytes > 0)
+            .map(|p| p.time_ms)
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        match (first, last) {
+            (Some(a), Some(b)) if b > a && bytes > 0 => {
+                let mbps = bytes as f64 * 8.0 / ((b - a) / 1000.0) / 1e6;
+                self.notes.push(format!("goodput {mbps:.2} Mbit/s ({bytes} bytes in {:.0} ms)", b - a));
+            }
+            _ => self.fail("cannot measure the goodput: no stream data from the server after the client's first Initial".into(), None),
         }
     }
 

@@ -296,9 +296,9 @@ fn unknown_and_not_yet_judged_test_cases_say_what_they_are() {
         "unknown interop test case `nosuchtest`",
     );
     assert_status(
-        &judged_as("transfer", "blackhole"),
+        &judged_as("transfer", "crosstraffic"),
         Status::UnsupportedByEnvironment,
-        "link that goes dark",
+        "competing TCP traffic",
     );
 }
 
@@ -317,4 +317,87 @@ fn endpoints_get_the_runners_testcase_names() {
         Some("transfer")
     );
     assert_eq!(endpoint_testcase("nosuch", Role::Client), None);
+}
+
+// The cases over an impaired link are judged on localhost, where the host emulates the link,
+// and are unsupported by any other environment.
+#[test]
+fn link_cases_are_judged_where_the_host_emulates_links() {
+    for tc in ["transferloss", "transfercorruption", "blackhole"] {
+        assert_status(&judged_as("transfer", tc), Status::Pass, "one handshake, files intact");
+        let mut o = fixture("transfer");
+        o.testcase = Some(tc.into());
+        o.environment = crate::model::EnvironmentKind::Docker;
+        assert_status(&judge(&o), Status::UnsupportedByEnvironment, "emulates links for localhost tests only");
+    }
+}
+
+// handshakeloss wants one handshake per file: the two-file transfer recording made one.
+#[test]
+fn handshakeloss_wants_a_handshake_per_file() {
+    assert_status(&judged_as("transfer", "handshakeloss"), Status::Fail, "expected 2 handshake(s), saw 1");
+    assert_status(&judged_as("transfer", "multiconnect"), Status::Fail, "expected 2 handshake(s), saw 1");
+    let mut o = fixture("transfer");
+    o.testcase = Some("handshakecorruption".into());
+    o.transfers.truncate(1);
+    assert_eq!(judge(&o).status, Status::Pass, "{:#?}", judge(&o));
+}
+
+// longrtt: one ClientHello fails; a retransmitted one (which tshark shows as bare CRYPTO
+// data, not as a ClientHello) passes.
+#[test]
+fn longrtt_wants_a_retransmitted_client_hello() {
+    assert_status(&judged_as("handshake", "longrtt"), Status::Fail, "expected at least 2 ClientHellos");
+    let mut o = fixture("handshake");
+    o.testcase = Some("longrtt".into());
+    let first = o
+        .packets
+        .iter()
+        .position(|p| p.tls_handshake.iter().any(|h| h == "client_hello"))
+        .unwrap();
+    let mut again = o.packets[first].clone();
+    again.tls_handshake.clear();
+    again.frame += 1000;
+    again.packet_number = Some(1);
+    o.packets.insert(first + 1, again);
+    assert_eq!(judge(&o).status, Status::Pass, "{:#?}", judge(&o));
+}
+
+// Rebinding: a server that only ever answers one port fails; one whose first packet to each
+// new port carries PATH_CHALLENGE passes; one that migrates without probing fails.
+#[test]
+fn rebinding_wants_path_validation_on_each_new_port() {
+    assert_status(&judged_as("transfer", "rebind-port"), Status::Fail, "on a single port");
+    let mut o = fixture("transfer");
+    o.testcase = Some("rebind-port".into());
+    let server = o.packets[0].dst.clone();
+    let client = o.packets[0].src.clone();
+    let moved = client.replace(':', ":1");
+    let half = o.packets.len() / 2;
+    let mut probed = false;
+    for p in o.packets.iter_mut().skip(half) {
+        if p.src == client {
+            p.src = moved.clone();
+        } else if p.dst == client {
+            p.dst = moved.clone();
+            if !probed {
+                p.frames.push("path_challenge".into());
+                probed = true;
+            }
+        }
+    }
+    assert!(probed);
+    assert_eq!(judge(&o).status, Status::Pass, "{:#?}", judge(&o));
+    for p in &mut o.packets {
+        p.frames.retain(|f| f != "path_challenge");
+    }
+    assert_status(&judge(&o), Status::Fail, "carries no PATH_CHALLENGE");
+    let _ = server;
+}
+
+// goodput passes with the transfer's rate in its reasons.
+#[test]
+fn goodput_reports_its_rate() {
+    let v = judged_as("transfer", "goodput");
+    assert_status(&v, Status::Pass, "Mbit/s");
 }

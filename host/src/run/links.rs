@@ -1,0 +1,155 @@
+//! A test's link relays, started before its services and stopped after them, and what they
+//! did, for the test's result.
+
+use std::path::Path;
+
+use crate::link::{LinkFiles, Relay, RelaySetup};
+use crate::report::model::{LinkResult, RelayResult};
+
+use super::planning::{PlannedLink, PlannedTest};
+
+/// Starts every relay of the test, in its directory; the first that cannot start stops the
+/// others and says why.
+pub fn start(links: &[PlannedLink], dir: &Path) -> Result<Vec<Relay>, String> {
+    let mut relays = vec![];
+    for l in links {
+        let setup = RelaySetup {
+            listen: l.listen,
+            server: l.server_addr,
+            spec: l.spec.clone(),
+            seed: l.seed,
+            files: LinkFiles::in_dir(dir, &l.prefix),
+        };
+        match Relay::start(setup) {
+            Ok(r) => relays.push(r),
+            // Dropping the started ones stops them.
+            Err(e) => return Err(format!("cannot start the link to `{}` on {}: {e}", l.server, l.listen)),
+        }
+    }
+    Ok(relays)
+}
+
+/// Stops the relays and describes the link for the result (`None` without a link).
+pub fn stop(relays: Vec<Relay>, planned: &PlannedTest, run_root: &Path) -> Option<LinkResult> {
+    let first = planned.links.first()?;
+    let rel = |p: &Path| p.strip_prefix(run_root).unwrap_or(p).display().to_string();
+    let relays = relays
+        .into_iter()
+        .zip(&planned.links)
+        .map(|(r, l)| {
+            let files = LinkFiles::in_dir(&planned.dir, &l.prefix);
+            let (stats, error) = match r.stop() {
+                Ok(s) => (Some(s), None),
+                Err(e) => {
+                    tracing::error!(server = %l.server, "the link relay failed: {e}");
+                    (None, Some(e.to_string()))
+                }
+            };
+            RelayResult {
+                server: l.server.clone(),
+                port: l.port.clone(),
+                listen: l.listen.to_string(),
+                server_address: l.server_addr.to_string(),
+                files: [&files.log, &files.client_pcap, &files.server_pcap].into_iter().map(|p| rel(p)).collect(),
+                stats,
+                error,
+            }
+        })
+        .collect();
+    Some(LinkResult { seed: first.seed, description: first.spec.summary(), relays })
+}
+
+/// Most decision-log lines named in a failed test's reasons, per direction.
+const EXPLAIN_LINES: usize = 5;
+/// Most bytes of `link.jsonl` read to explain a failure (a long lossy transfer logs millions
+/// of lines; the first drops are the telling ones).
+const EXPLAIN_BYTES: u64 = 64 << 20;
+
+/// Why a test over a link may have failed, from the link's own record: one reason per relay
+/// that changed anything, naming the first decision-log lines and capture frames of its
+/// drops and corruptions, and those as evidence (`link.jsonl#L12`, `client-side.pcap#frame=9`).
+pub fn explain(link: &LinkResult, test_dir: &Path, run_root: &Path) -> (Vec<String>, Vec<String>) {
+    let (mut reasons, mut evidence) = (vec![], vec![]);
+    for r in &link.relays {
+        let Some(stats) = &r.stats else { continue };
+        let log = run_root.join(&r.files[0]);
+        let rel = |p: &Path| p.strip_prefix(test_dir).unwrap_or(p).display().to_string();
+        let log_name = rel(&log);
+        let side = |dir: &str| {
+            if dir == "to-server" {
+                rel(&run_root.join(&r.files[1]))
+            } else {
+                rel(&run_root.join(&r.files[2]))
+            }
+        };
+        let mut firsts: Vec<String> = vec![];
+        let mut per_kind = [0usize; 3];
+        if let Ok(f) = std::fs::File::open(&log) {
+            use std::io::{BufRead, Read};
+            for (n, line) in std::io::BufReader::new(f.take(EXPLAIN_BYTES)).lines().enumerate() {
+                let Ok(line) = line else { break };
+                let Ok(e) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+                let at = format!("{log_name}#L{}", n + 1);
+                // Three kinds of telling lines, each shown a few times: what happened to the
+                // server's way, to the client's way, and the NAT's rebindings.
+                let (k, what, frame) = match e["action"].as_str() {
+                    Some("packet") if !(e["drop"].is_null() && e["corrupt"].is_null()) => {
+                        let dir = e["dir"].as_str().unwrap_or("");
+                        let what = match e["drop"].as_str() {
+                            Some(reason) => format!("{dir} packet {} dropped ({reason})", e["index"]),
+                            None => format!("{dir} packet {} corrupted at byte {}", e["index"], e["corrupt"][0]),
+                        };
+                        (usize::from(dir == "to-client"), what, Some(format!("{}#frame={}", side(dir), e["frame"])))
+                    }
+                    Some("rebind") => {
+                        let (from, to) = (e["from"].as_str().unwrap_or("?"), e["to"].as_str().unwrap_or("?"));
+                        (2, format!("the NAT moved the client from {from} to {to}"), None)
+                    }
+                    Some("stale") => {
+                        let to = e["to"].as_str().unwrap_or("?");
+                        let frame = format!("{}#frame={}", side("to-client"), e["frame"]);
+                        (2, format!("an answer to the replaced {to} dropped"), Some(frame))
+                    }
+                    _ => continue,
+                };
+                if per_kind[k] >= EXPLAIN_LINES {
+                    continue;
+                }
+                per_kind[k] += 1;
+                firsts.push(match &frame {
+                    Some(f) => format!("{at} {what}, {f}"),
+                    None => format!("{at} {what}"),
+                });
+                evidence.push(at);
+                evidence.extend(frame);
+            }
+        }
+        let (up, down) = (&stats.to_server, &stats.to_client);
+        if up.dropped() + down.dropped() + up.corrupted + down.corrupted == 0 && stats.rebinds == 0 {
+            continue;
+        }
+        let mut what = format!(
+            "the link ({}) to `{}` dropped {} of {} packets to the server and {} of {} to the client",
+            link.description,
+            r.server,
+            up.dropped(),
+            up.received,
+            down.dropped(),
+            down.received
+        );
+        if up.corrupted + down.corrupted > 0 {
+            what.push_str(&format!(", corrupted {}", up.corrupted + down.corrupted));
+        }
+        if stats.rebinds > 0 {
+            what.push_str(&format!(
+                ", rebound the client {} time(s) ({} stale answers dropped)",
+                stats.rebinds, stats.stale
+            ));
+        }
+        if !firsts.is_empty() {
+            what.push_str(&format!("; first: {}", firsts.join("; ")));
+        }
+        reasons.push(what);
+    }
+    (reasons, evidence)
+}
