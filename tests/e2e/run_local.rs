@@ -282,3 +282,68 @@ fn quic_over_impaired_links() {
     let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap();
     assert!(report.contains("## Links") && report.contains("| Seed | 7 |"), "{report}");
 }
+
+// `--jobs 2` runs the demo's two tests at once: their running times overlap, each capture
+// holds only its own test's ports, and the verdicts are the serial run's. `--jobs 0` is a
+// usage error (exit 2).
+#[test]
+fn jobs_run_tests_at_once_and_keep_their_evidence_apart() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", "experiments/demo.toml", "--jobs", "2"], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let dir = run_dir(out.path());
+    let s = summary(&dir);
+    assert_eq!(
+        statuses(&s),
+        [
+            ("quic-go server, aioquic client".into(), "passed".into()),
+            ("aioquic server, quic-go client".into(), "passed".into())
+        ],
+        "the experiment's order, whatever order they finished in"
+    );
+    // When each test ran, from the event log.
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let mut spans: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    for line in events.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        if e["entity"]["type"] != "test" {
+            continue;
+        }
+        let name = e["entity"]["name"].as_str().unwrap().to_string();
+        let t = e["time"].as_str().unwrap().to_string();
+        let span = spans.entry(name).or_insert_with(|| (t.clone(), t.clone()));
+        if e["to"] == "running" {
+            span.0 = t.clone();
+        }
+        span.1 = t;
+    }
+    let v: Vec<&(String, String)> = spans.values().collect();
+    assert_eq!(v.len(), 2);
+    assert!(v[0].0 < v[1].1 && v[1].0 < v[0].1, "the two tests did not overlap: {spans:?}");
+    // Each capture holds its own ports only.
+    if tshark_installed() {
+        let ports = |test: &str| -> std::collections::BTreeSet<u16> {
+            let out = Command::new("tshark")
+                .args([
+                    "-r",
+                    dir.join(test).join("capture.pcap").to_str().unwrap(),
+                    "-T",
+                    "fields",
+                    "-e",
+                    "udp.srcport",
+                    "-e",
+                    "udp.dstport",
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+        };
+        let (a, b) = (ports("quic-go-server-aioquic-client"), ports("aioquic-server-quic-go-client"));
+        assert!(!a.is_empty() && !b.is_empty(), "{a:?} {b:?}");
+        assert!(a.is_disjoint(&b), "the captures share ports: {a:?} {b:?}");
+    }
+
+    let (code, _, stderr) = run(&["run", "experiments/demo.toml", "--jobs", "0"], out.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--jobs") && stderr.contains("0"), "{stderr}");
+}

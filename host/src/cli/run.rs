@@ -20,14 +20,25 @@ pub struct RunCmd {
     /// Only run tests whose name contains this text (repeatable).
     #[arg(long = "test", value_name = "NAME")]
     pub only: Vec<String>,
+    /// Replace the experiment's `seed` (every test iteration's seed derives from it, so
+    /// `--test NAME --seed S` reruns one test with the losses it had in a run with seed S).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Run up to N tests at once. Each has its own ports, directory and capture; tests whose
+    /// plans bind the same fixed port still run one after the other.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
 }
 
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
 pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
-    let session = match super::open_session_or_demo(cmd.experiment.as_deref(), g) {
+    let mut session = match super::open_session_or_demo(cmd.experiment.as_deref(), g) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(seed) = cmd.seed {
+        session.experiment.settings.seed = seed;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -35,7 +46,11 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let opts = crate::run::RunOptions { output_dir: cmd.output_dir.clone(), only: cmd.only.clone() };
+    let opts = crate::run::RunOptions {
+        output_dir: cmd.output_dir.clone(),
+        only: cmd.only.clone(),
+        jobs: usize::from(cmd.jobs),
+    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -504,25 +504,32 @@ impl<'s> Cx<'s> {
     }
 
     fn iterations(&mut self, o: &Obj) -> Option<u32> {
-        let v = o.get("iterations")?;
+        let help = "`iterations` counts runs of the test; use 1 to run it once, or remove the key";
+        self.whole(o, "iterations", 1, MAX_ITERATIONS as u64, Some(help)).map(|n| n as u32)
+    }
+
+    /// A whole number in `lo..=hi`; out of range, the error says the range and `help` (or how
+    /// to write one).
+    fn whole(&mut self, o: &Obj, key: &str, lo: u64, hi: u64, help: Option<&str>) -> Option<u64> {
+        let v = o.get(key)?;
         let DeValue::Integer(i) = v.get_ref() else {
-            self.type_error(v, "iterations", "a whole number", "3");
+            self.type_error(v, key, "a whole number", &lo.max(1).to_string());
             return None;
         };
         let n = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).unwrap_or(i64::MAX);
-        if !(1..=MAX_ITERATIONS).contains(&n) {
+        if n < 0 || (n as u64) < lo || n as u64 > hi {
             let p = self
                 .at(
                     "invalid_value",
                     v.span().into(),
-                    format!("must be 1 to {MAX_ITERATIONS}"),
-                    format!("invalid value for `iterations`: {n} is not between 1 and {MAX_ITERATIONS}"),
+                    format!("must be {lo} to {hi}"),
+                    format!("invalid value for `{key}`: {n} is not between {lo} and {hi}"),
                 )
-                .help("`iterations` counts runs of the test; use 1 to run it once, or remove the key");
+                .help(help.map_or_else(|| format!("write a whole number from {lo} to {hi}"), String::from));
             self.push(p);
             return None;
         }
-        Some(n as u32)
+        Some(n as u64)
     }
 
     fn string_list(&mut self, o: &Obj, key: &str, example: &str) -> Option<Vec<(String, Span)>> {

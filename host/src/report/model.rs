@@ -193,6 +193,12 @@ impl RunSummary {
         self.tick();
     }
 
+    /// Adds a finished test at `index` (tests finishing out of order keep the experiment's).
+    pub fn insert(&mut self, index: usize, t: TestResult) {
+        self.tests.insert(index, t);
+        self.tick();
+    }
+
     /// Records that `test` failing stopped the run.
     pub fn fast_fail_triggered(&mut self, test: &str) {
         self.fast_fail.triggered = true;

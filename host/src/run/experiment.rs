@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub output_dir: Option<PathBuf>,
     /// Only tests whose name or slug contains one of these.
     pub only: Vec<String>,
+    /// Tests run at once (at least 1).
+    pub jobs: usize,
 }
 
 /// Why a run could not start at all.
@@ -130,7 +132,7 @@ pub async fn run_experiment(
         tracing::warn!("interrupted: stopping the current test and tearing it down");
         stop.cancel();
     };
-    let work = run_tests(session, &layout, &tests, &events, &cancel, recorder.as_ref());
+    let work = run_tests(session, &layout, &tests, &events, &cancel, recorder.as_ref(), opts.jobs.max(1));
     let (summary, files, refused) = tokio::select! {
         r = work => r,
         _ = async { watcher.await; std::future::pending::<()>().await } => unreachable!("the watcher never finishes"),
@@ -142,6 +144,7 @@ pub async fn run_experiment(
     Ok(RunOutcome { run_dir: layout.root.clone(), summary, files, interrupted, refused })
 }
 
+#[allow(clippy::too_many_arguments)] // the run's context, passed down as `run_experiment` holds it
 async fn run_tests(
     session: &Session,
     layout: &RunLayout,
@@ -149,6 +152,7 @@ async fn run_tests(
     events: &EventSink,
     cancel: &CancellationToken,
     recorder: Option<&Arc<Recorder>>,
+    jobs: usize,
 ) -> (RunSummary, Vec<PathBuf>, usize) {
     let exp = &session.experiment;
     let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
@@ -165,71 +169,73 @@ async fn run_tests(
     }
 
     let progress = events.progress(tests.iter().map(|t| t.iterations as u64).sum(), "tests");
-    let mut files = vec![];
-    // Matrix cells: the cell, its test's index in the summary, and a status that overrides the
-    // test's own (for plans refused before anything ran).
-    let mut cells: Vec<CellResult> = vec![];
-    let mut stop_reason: Option<String> = None;
-    let mut refused = 0;
+    let mut board = Board {
+        summary,
+        progress,
+        orders: vec![],
+        cells: vec![],
+        stop_reason: None,
+        refused: 0,
+        files: vec![],
+        running: vec![],
+    };
+    // Up to `jobs` tests at once. Each has its own ports (the run's port registry), run
+    // directory and capture filtered to its ports; tests that ask for the same fixed port
+    // never run at the same time.
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut order = 0;
     for (spec, pre) in tests.iter().zip(&checked) {
+        let fixed = fixed_ports(pre);
         for iteration in 1..=spec.iterations {
+            order += 1;
             let name = super::planning::iteration_name(spec, iteration);
-            if let Some(reason) = &stop_reason {
-                summary.push(TestResult::skipped(&name, reason));
-                progress.inc(1);
+            while !running.is_empty() && (running.len() >= jobs || board.holds_any(&fixed)) {
+                let done = futures_util::StreamExt::next(&mut running).await.expect("not empty");
+                board.done(done, layout, exp, cancel);
+            }
+            if let Some(reason) = &board.stop_reason {
+                let r = TestResult::skipped(&name, reason);
+                board.record(order, r, None);
                 continue;
             }
             if !pre.problems.is_empty() {
                 let msg = pre.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
                 if pre.problems.iter().any(|p| blocks_run(p.as_ref())) {
-                    refused += 1;
+                    board.refused += 1;
                 }
                 let mut result =
                     TestResult::refused(&name, &msg, &layout.test_dir(&spec.slug, iteration, spec.iterations));
-                if let Some(c) = &spec.cell {
-                    // An IUT plugin that refuses a test case as `unsupported` says what a runner
-                    // endpoint says with exit 127; any other refusal is the harness's problem.
-                    let unsupported = pre.problems.iter().all(|p| !blocks_run(p.as_ref()));
-                    if unsupported {
-                        result.status = TestStatus::Skipped;
-                    }
-                    let status =
-                        if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
-                    cells.push(CellResult { cell: c.clone(), test: summary.tests.len(), status: Some(status) });
+                // An IUT plugin that refuses a test case as `unsupported` says what a runner
+                // endpoint says with exit 127; any other refusal is the harness's problem.
+                let unsupported = pre.problems.iter().all(|p| !blocks_run(p.as_ref()));
+                if unsupported && spec.cell.is_some() {
+                    result.status = TestStatus::Skipped;
                 }
-                summary.push(result);
-                write_matrices(&layout.root, &exp.name, &cells, &summary);
-                progress.inc(1);
+                let status = if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
+                board.record(order, result, spec.cell.clone().map(|c| (c, Some(status))));
+                board.write(layout, exp);
                 continue;
             }
-            progress.set_message(&name);
-            if pre.environment == EnvironmentKind::Docker {
-                refresh_subnets(layout).await;
-            }
-            let (result, was_refused) =
-                run_one(session, layout, spec, iteration, &name, events, cancel, recorder).await;
-            // Its networks are gone by now (teardown), so its subnets are free again.
-            layout.subnets.release(&layout.test_dir(&spec.slug, iteration, spec.iterations).display().to_string());
-            refused += usize::from(was_refused);
-            let failed = !matches!(result.status, TestStatus::Passed | TestStatus::Skipped);
-            if let Some(c) = &spec.cell {
-                cells.push(CellResult { cell: c.clone(), test: summary.tests.len(), status: None });
-            }
-            summary.push(result);
-            write_matrices(&layout.root, &exp.name, &cells, &summary);
-            progress.inc(1);
-            files = crate::report::write_all(&layout.root, &summary).unwrap_or_else(|e| {
-                tracing::error!("cannot write the reports: {e}");
-                vec![]
+            board.start(order, &name, fixed.clone());
+            let name2 = name.clone();
+            running.push(async move {
+                if pre.environment == EnvironmentKind::Docker {
+                    refresh_subnets(layout).await;
+                }
+                let r = run_one(session, layout, spec, iteration, &name2, events, cancel, recorder).await;
+                // Its networks are gone by now (teardown), so its subnets and ports are free again.
+                let key = layout.test_dir(&spec.slug, iteration, spec.iterations).display().to_string();
+                layout.subnets.release(&key);
+                layout.ports.release(&key);
+                Done { order, name: name2, cell: spec.cell.clone(), result: r.0, refused: r.1 }
             });
-            if cancel.is_cancelled() {
-                stop_reason = Some("the run was interrupted".into());
-            } else if failed && exp.settings.fast_fail {
-                stop_reason = Some(format!("fast-fail: `{name}` failed"));
-                summary.fast_fail_triggered(&name);
-            }
         }
     }
+    while let Some(done) = futures_util::StreamExt::next(&mut running).await {
+        board.done(done, layout, exp, cancel);
+    }
+    let cells = board.cells();
+    let Board { mut summary, progress, refused, mut files, .. } = board;
     progress.finish();
     summary.finish(cancel.is_cancelled());
     events.experiment_finished(&exp.name, summary.status_word());
@@ -240,6 +246,117 @@ async fn run_tests(
     // The result matrices are results too: list them with the reports.
     files.extend(matrix_files(&layout.root, &cells));
     (summary, files, refused)
+}
+
+/// A test that finished running.
+struct Done {
+    order: usize,
+    name: String,
+    cell: Option<crate::config::MatrixCell>,
+    result: TestResult,
+    refused: bool,
+}
+
+/// The run's results so far, in the experiment's order whatever order its tests finish in
+/// (with `--jobs`), and the tests running now.
+struct Board {
+    summary: RunSummary,
+    progress: crate::events::Progress,
+    /// The experiment order of each test in `summary.tests`, ascending.
+    orders: Vec<usize>,
+    /// Matrix cells: the order of their test, the cell, and a status that overrides the
+    /// test's own (for plans refused before anything ran).
+    cells: Vec<(usize, crate::config::MatrixCell, Option<matrix::Status>)>,
+    stop_reason: Option<String>,
+    refused: usize,
+    files: Vec<PathBuf>,
+    /// Running: order, name, the fixed ports its plans bind.
+    running: Vec<(usize, String, Vec<u16>)>,
+}
+
+impl Board {
+    /// Adds a finished (or skipped, or refused) test at its place.
+    fn record(
+        &mut self,
+        order: usize,
+        result: TestResult,
+        cell: Option<(crate::config::MatrixCell, Option<matrix::Status>)>,
+    ) {
+        let at = self.orders.partition_point(|o| *o < order);
+        self.orders.insert(at, order);
+        self.summary.insert(at, result);
+        if let Some((c, status)) = cell {
+            self.cells.push((order, c, status));
+        }
+        self.progress.inc(1);
+    }
+
+    fn cells(&self) -> Vec<CellResult> {
+        let mut cells: Vec<CellResult> = self
+            .cells
+            .iter()
+            .map(|(order, cell, status)| CellResult {
+                cell: cell.clone(),
+                test: self.orders.partition_point(|o| o < order),
+                status: *status,
+            })
+            .collect();
+        cells.sort_by_key(|c| c.test);
+        cells
+    }
+
+    /// Writes the results so far: a run killed now leaves them.
+    fn write(&mut self, layout: &RunLayout, exp: &crate::config::Experiment) {
+        write_matrices(&layout.root, &exp.name, &self.cells(), &self.summary);
+        self.files = crate::report::write_all(&layout.root, &self.summary).unwrap_or_else(|e| {
+            tracing::error!("cannot write the reports: {e}");
+            vec![]
+        });
+    }
+
+    fn start(&mut self, order: usize, name: &str, fixed: Vec<u16>) {
+        self.running.push((order, name.to_string(), fixed));
+        self.show_running();
+    }
+
+    fn show_running(&self) {
+        let names: Vec<&str> = self.running.iter().map(|(_, n, _)| n.as_str()).collect();
+        self.progress.set_message(&names.join(" | "));
+    }
+
+    /// Whether a running test holds one of these fixed ports.
+    fn holds_any(&self, fixed: &[u16]) -> bool {
+        self.running.iter().any(|(_, _, p)| p.iter().any(|x| fixed.contains(x)))
+    }
+
+    fn done(&mut self, d: Done, layout: &RunLayout, exp: &crate::config::Experiment, cancel: &CancellationToken) {
+        self.running.retain(|(o, _, _)| *o != d.order);
+        self.show_running();
+        self.refused += usize::from(d.refused);
+        let failed = !matches!(d.result.status, TestStatus::Passed | TestStatus::Skipped);
+        self.record(d.order, d.result, d.cell.map(|c| (c, None)));
+        if cancel.is_cancelled() {
+            self.stop_reason = Some("the run was interrupted".into());
+        } else if failed && exp.settings.fast_fail && self.stop_reason.is_none() {
+            self.stop_reason = Some(format!("fast-fail: `{}` failed", d.name));
+            self.summary.fast_fail_triggered(&d.name);
+        }
+        self.write(layout, exp);
+    }
+}
+
+/// The fixed ports a local test's plans bind (a port number the plugin chose, not `0`): two
+/// tests that bind the same one cannot run at once. Containers have addresses of their own.
+fn fixed_ports(t: &PlannedTest) -> Vec<u16> {
+    if t.environment != EnvironmentKind::Localhost {
+        return vec![];
+    }
+    t.services
+        .iter()
+        .filter_map(|s| s.raw.as_ref())
+        .flat_map(|p| p.ports.iter().map(|p| p.number))
+        .filter(|n| *n != 0)
+        .collect()
 }
 
 /// Runs one iteration of one test and judges it; `true` when its plans were refused.

@@ -25,6 +25,32 @@ pub struct RunLayout {
     pub cache_root: PathBuf,
     /// The Docker subnets this run's tests hold (shared by clones of the layout).
     pub subnets: std::sync::Arc<super::subnets::SubnetPool>,
+    /// The loopback ports handed to tests that run now, so that tests run at once
+    /// (`--jobs`) never get the same one.
+    pub ports: std::sync::Arc<PortRegistry>,
+}
+
+/// Ports held per test (keyed by its directory) until the test ends.
+#[derive(Debug, Default)]
+pub struct PortRegistry(std::sync::Mutex<BTreeMap<String, Vec<u16>>>);
+
+impl PortRegistry {
+    fn held(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u16>>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every port another test holds.
+    pub fn in_use(&self) -> Vec<u16> {
+        self.held().values().flatten().copied().collect()
+    }
+
+    pub fn hold(&self, test: &str, ports: Vec<u16>) {
+        self.held().insert(test.to_string(), ports);
+    }
+
+    pub fn release(&self, test: &str) {
+        self.held().remove(test);
+    }
 }
 
 impl RunLayout {
@@ -40,7 +66,7 @@ impl RunLayout {
         // Seeded by the directory, not the id: runs of other experiments started in the same
         // second share the id.
         let subnets = std::sync::Arc::new(super::subnets::SubnetPool::starting_from(&root.to_string_lossy()));
-        RunLayout { root, id: id.to_string(), cache_root: cache_root.to_path_buf(), subnets }
+        RunLayout { root, id: id.to_string(), cache_root: cache_root.to_path_buf(), subnets, ports: Default::default() }
     }
 
     /// A fresh run directory under `output/<experiment>/`, made now. Its id is

@@ -216,9 +216,15 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     }
     let order = start_order(spec, &deployment, &mut problems);
     let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
-    let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, &mut problems);
+    // Ports other tests of the run hold now are not handed out again (`--jobs`).
+    let others = run.ports.in_use();
+    let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, others.clone(), &mut problems);
     let seed = spec.seed(session.experiment.settings.seed, iteration);
     let links = plan_links(spec, env, &order, &raws, &addresses, seed, &mut taken, &mut problems);
+    if create {
+        taken.retain(|p| !others.contains(p));
+        run.ports.hold(&dir.display().to_string(), taken);
+    }
     let seen = through_links(&addresses, &links);
     let step =
         Instantiate { session, run, spec, iteration, env, dir: &dir, create, addresses: &addresses, seen: &seen };
@@ -417,9 +423,9 @@ fn assign_addresses(
     raws: &[ServicePlan],
     env: EnvironmentKind,
     subnets: &TestSubnets,
+    mut taken: Vec<u16>,
     problems: &mut Vec<Problem>,
 ) -> (Vec<layout::ServiceAddress>, Vec<u16>) {
-    let mut taken = vec![];
     let mut addresses = vec![];
     for (k, (i, p)) in order.iter().enumerate() {
         let ports = match layout::allocate_ports(&raws[*i], env, &mut taken) {

@@ -54,7 +54,7 @@ impl Cx<'_> {
         if let Some(v) = o.get("bandwidth") {
             spec.bandwidth = self.rate(v, "bandwidth");
         }
-        if let Some(q) = self.whole(&o, "queue", 1, u64::from(MAX_QUEUE)) {
+        if let Some(q) = self.whole(&o, "queue", 1, u64::from(MAX_QUEUE), None) {
             spec.queue = q as u32;
         }
         for (key, d) in [("loss", None), ("loss_to_server", Some(0)), ("loss_to_client", Some(1))] {
@@ -63,7 +63,7 @@ impl Cx<'_> {
         for (key, d) in [("corrupt", None), ("corrupt_to_server", Some(0)), ("corrupt_to_client", Some(1))] {
             self.per_direction(&o, key, d, &mut spec.corrupt);
         }
-        if let Some(b) = self.whole(&o, "burst", 0, 1_000_000) {
+        if let Some(b) = self.whole(&o, "burst", 0, 1_000_000, None) {
             spec.burst = b as u32;
         }
         if let Some(v) = o.get("duplicate") {
@@ -136,29 +136,6 @@ impl Cx<'_> {
             return None;
         }
         Some(d)
-    }
-
-    /// A whole number in `lo..=hi`.
-    fn whole(&mut self, o: &Obj, key: &str, lo: u64, hi: u64) -> Option<u64> {
-        let v = o.get(key)?;
-        let DeValue::Integer(i) = v.get_ref() else {
-            self.type_error(v, key, "a whole number", &lo.max(1).to_string());
-            return None;
-        };
-        let n = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).unwrap_or(i64::MAX);
-        if n < 0 || (n as u64) < lo || n as u64 > hi {
-            let p = self
-                .at(
-                    "invalid_value",
-                    v.span().into(),
-                    format!("must be {lo} to {hi}"),
-                    format!("invalid value for `{key}`: {n} is not between {lo} and {hi}"),
-                )
-                .help(format!("write a whole number from {lo} to {hi}"));
-            self.push(p);
-            return None;
-        }
-        Some(n as u64)
     }
 
     /// A probability: `"2%"`, or a fraction from 0 to 1.
@@ -334,7 +311,7 @@ impl Cx<'_> {
         if let Some(d) = self.duration(&o, "off", false) {
             b.off = d;
         }
-        if let Some(n) = self.whole(&o, "repeat", 0, 1_000_000) {
+        if let Some(n) = self.whole(&o, "repeat", 0, 1_000_000, None) {
             b.repeat = n as u32;
         }
         if let Some((d, span)) = self.string(&o, "direction") {
