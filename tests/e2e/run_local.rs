@@ -347,3 +347,83 @@ fn jobs_run_tests_at_once_and_keep_their_evidence_apart() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--jobs") && stderr.contains("0"), "{stderr}");
 }
+
+// `compare` of two runs: exit 1 and the regression first when a passing test stops passing,
+// exit 0 when nothing regressed, exit 2 (and what to give it) for something that is not a run.
+#[test]
+fn compare_names_regressions_and_fixes() {
+    let t = tempfile::tempdir().unwrap();
+    let write = |name: &str, tests: &[(&str, &str)]| {
+        let d = t.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let results: Vec<serde_json::Value> = tests
+            .iter()
+            .map(|(n, s)| serde_json::json!({ "name": n, "status": s, "error_message": "it broke" }))
+            .collect();
+        let v = serde_json::json!({ "experiment_id": name, "tests": { "results": results } });
+        std::fs::write(d.join("experiment_summary.json"), v.to_string()).unwrap();
+        d.display().to_string()
+    };
+    let a = write("monday", &[("handshake", "passed"), ("transfer", "failed")]);
+    let b = write("tuesday", &[("handshake", "failed"), ("transfer", "passed")]);
+    let cache = panther_tests::component_cache();
+    let (code, out, err) = panther_tests::cli(&["compare", &a, &b], cache.path());
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "monday → tuesday: 1 regressed, 1 fixed, 0 changed, 0 new, 0 gone, 0 the same");
+    assert!(
+        lines[1].contains("regressed") && lines[1].contains("handshake") && lines[1].contains("(it broke)"),
+        "{out}"
+    );
+    let (code, out, _) = panther_tests::cli(&["compare", &b, &b, "--format", "markdown", "--all"], cache.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("| same | handshake | failed | failed | it broke |"), "{out}");
+    let (code, _, err) = panther_tests::cli(&["compare", "/nonexistent", &b], cache.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent") && err.contains("give a run directory"), "{err}");
+}
+
+// `--repeat 3`: a client that passes only on its first run is flaky (1/3) in the summary and
+// the report; it fails the run unless `--pass 1` says one passing run is enough. `--pass`
+// above `--repeat` is a usage error.
+#[test]
+fn repeats_find_flaky_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("ran-once");
+    let mark = format!("panther-e2e-flaky-{}", std::process::id());
+    let exp = [
+        "[experiment]\nname = \"flaky\"\n".to_string(),
+        "[[tests]]\nname = \"first time lucky\"\nnetwork = { type = \"localhost\" }\ntimeout = \"20s\"\n".into(),
+        service("srv", "server", None, &fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]), ""),
+        service("cli", "client", Some("srv"), &fake(&mark, &["once", marker.to_str().unwrap()]), ""),
+    ]
+    .join("\n");
+    let file = tmp.path().join("flaky.toml");
+    std::fs::write(&file, exp).unwrap();
+    for (pass, want) in [(None, 1), (Some("1"), 0)] {
+        let _ = std::fs::remove_file(&marker);
+        let out = tmp.path().join(format!("out-{want}"));
+        let mut args = vec!["-q", "run", file.to_str().unwrap(), "--repeat", "3"];
+        if let Some(k) = pass {
+            args.extend(["--pass", k]);
+        }
+        let (code, stdout, stderr) = run(&args, &out);
+        assert_eq!(code, want, "--pass {pass:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        let dir = run_dir(&out);
+        let s = summary(&dir);
+        let names: Vec<String> = statuses(&s).into_iter().map(|(n, st)| format!("{n}: {st}")).collect();
+        assert_eq!(
+            names,
+            ["first time lucky #1: passed", "first time lucky #2: failed", "first time lucky #3: failed"]
+        );
+        assert_eq!(s["repeat"], 3);
+        assert_eq!(s["flaky"], serde_json::json!([{ "test": "first time lucky", "passed": 1, "runs": 3 }]));
+        let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap();
+        assert!(report.contains("## Flaky") && report.contains("first time lucky — 1/3 runs passed"), "{report}");
+    }
+    let (code, _, stderr) =
+        run(&["run", file.to_str().unwrap(), "--repeat", "3", "--pass", "4"], &tmp.path().join("x"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`--pass 4` is more than `--repeat 3`"), "{stderr}");
+    assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
+}

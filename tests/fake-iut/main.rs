@@ -18,6 +18,7 @@
 //! | `bind-tcp PORT`         | listen on 127.0.0.1:PORT/tcp and keep it                      |
 //! | `fork-child PATH`       | start a copy of itself that hangs (same process group), write its pid to PATH |
 //! | `check-group`           | exit 99 unless it leads its own process group                 |
+//! | `once PATH`             | exit 1 if PATH exists, else create it and go on (passes once) |
 //!
 //! Without actions it exits 0. A malformed argv exits 2 with a message on stderr.
 
@@ -57,6 +58,14 @@ fn main() {
             },
             "exit" => std::process::exit(num(&arg(&mut it, "exit"), "exit")),
             "crash" => std::process::abort(),
+            "once" => {
+                let path = arg(&mut it, "once");
+                if std::path::Path::new(&path).exists() {
+                    eprintln!("fake-iut: {path} exists: this is not the first run");
+                    std::process::exit(1);
+                }
+                std::fs::write(&path, "").unwrap_or_else(|e| panic!("write {path}: {e}"));
+            }
             "segv" => {
                 let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV);
             }

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod audit;
 pub mod clean;
+pub mod compare;
 pub mod import;
 pub mod plan;
 pub mod plugins;
@@ -98,6 +99,8 @@ pub enum Command {
     Clean(clean::CleanCmd),
     /// Convert an experiment file of the original PANTHER (YAML) into this host's TOML.
     Import(import::ImportCmd),
+    /// Compare two runs: which tests regressed, were fixed, are new or gone.
+    Compare(compare::CompareCmd),
 }
 
 impl GlobalArgs {
@@ -217,6 +220,7 @@ pub fn main() -> ExitCode {
         Command::Schema(c) => schema::run(&c),
         Command::Clean(c) => clean::run(&c, &cli.global),
         Command::Import(c) => import::run(&c, &cli.global),
+        Command::Compare(c) => compare::run(&c),
     };
     ExitCode::from(code)
 }

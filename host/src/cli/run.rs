@@ -28,10 +28,23 @@ pub struct RunCmd {
     /// plans bind the same fixed port still run one after the other.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
+    /// Run every test N times; a test (or matrix cell) whose runs both passed and failed is
+    /// reported as flaky (`3/5`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeat: Option<u32>,
+    /// With --repeat: a test passes when K of its runs passed [default: all of them].
+    #[arg(long = "pass", value_name = "K", requires = "repeat", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pass: Option<u32>,
 }
 
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
 pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    if let (Some(k), Some(n)) = (cmd.pass, cmd.repeat) {
+        if k > n {
+            eprintln!("error: `--pass {k}` is more than `--repeat {n}`: a test cannot pass more often than it runs");
+            return EXIT_ERROR;
+        }
+    }
     let mut session = match super::open_session_or_demo(cmd.experiment.as_deref(), g) {
         Ok(s) => s,
         Err(code) => return code,
@@ -50,6 +63,8 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         output_dir: cmd.output_dir.clone(),
         only: cmd.only.clone(),
         jobs: usize::from(cmd.jobs),
+        repeat: cmd.repeat,
+        pass: cmd.pass,
     };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

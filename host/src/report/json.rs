@@ -89,6 +89,9 @@ pub fn summary_json(s: &RunSummary) -> Value {
         "duration_seconds": s.duration_seconds,
         "configuration_file": s.configuration_file,
         "seed": s.seed,
+        "repeat": s.repeat,
+        "pass": s.pass,
+        "flaky": s.flaky().iter().map(|(name, passed, runs)| json!({ "test": name, "passed": passed, "runs": runs })).collect::<Vec<_>>(),
         "tests": {
             "total": s.tests.len(),
             "passed": s.count(TestStatus::Passed),

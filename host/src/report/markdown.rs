@@ -185,6 +185,23 @@ pub fn markdown(s: &RunSummary, root: &Path) -> String {
         let _ = writeln!(o);
     }
 
+    let flaky = s.flaky();
+    if !flaky.is_empty() {
+        let _ = writeln!(o, "## Flaky\n");
+        let _ = writeln!(
+            o,
+            "Tests that both passed and did not over their runs{}:\n",
+            match s.pass {
+                Some(k) => format!(" (each passes with {k} passing runs)"),
+                None => String::new(),
+            }
+        );
+        for (name, passed, runs) in &flaky {
+            let _ = writeln!(o, "- {} — {passed}/{runs} runs passed", cell(name));
+        }
+        let _ = writeln!(o);
+    }
+
     let linked: Vec<_> = s.tests.iter().filter_map(|t| t.link.as_ref().map(|l| (t, l))).collect();
     if !linked.is_empty() {
         let _ = writeln!(

@@ -137,6 +137,31 @@ fn cell_links(root: &Path, t: &TestResult) -> matrix::Links {
 
 /// Writes one result matrix per `[[matrix]]` of the experiment (in the run directory, or in
 /// `matrix-<name>/` when there are several), from the tests run so far.
+/// One verdict from a cell's runs: their common status, or with mixed results a pass when at
+/// least `pass` of them passed (all of them by default) and otherwise a failure (or the
+/// harness's error when no run failed). Several runs are counted.
+fn verdict_of_runs(
+    runs: &[(&TestResult, matrix::Status)],
+    pass: Option<u32>,
+) -> (matrix::Status, Option<matrix::Runs>) {
+    use matrix::Status as S;
+    let total = runs.len() as u32;
+    let passed = runs.iter().filter(|(_, s)| *s == S::Pass).count() as u32;
+    let counted = (total > 1).then_some(matrix::Runs { passed, total });
+    let first = runs[0].1;
+    if runs.iter().all(|(_, s)| *s == first) {
+        return (first, counted);
+    }
+    let status = if passed >= pass.unwrap_or(total).min(total) && passed > 0 {
+        S::Pass
+    } else if runs.iter().any(|(_, s)| *s == S::Fail) {
+        S::Fail
+    } else {
+        runs.iter().map(|(_, s)| *s).find(|s| *s != S::Pass).unwrap_or(S::Fail)
+    };
+    (status, counted)
+}
+
 pub fn write_matrices(root: &Path, experiment: &str, cells: &[CellResult], summary: &RunSummary) {
     let names: std::collections::BTreeSet<&str> = cells.iter().map(|c| c.cell.matrix.as_str()).collect();
     for name in &names {
@@ -145,8 +170,21 @@ pub fn write_matrices(root: &Path, experiment: &str, cells: &[CellResult], summa
         let mut servers: Vec<String> = vec![];
         let mut tests: Vec<matrix::TestInfo> = vec![];
         let mut out = vec![];
+        // A cell run several times (`--repeat`, `iterations`) is one cell: its runs are
+        // counted and it passes when at least `--pass` of them did (all, by default).
+        let mut groups: Vec<(&crate::config::MatrixCell, Vec<(&TestResult, matrix::Status)>)> = vec![];
         for CellResult { cell: c, test: i, status } in mine {
             let t = &summary.tests[*i];
+            let st = status.unwrap_or_else(|| cell_status(t));
+            match groups
+                .iter_mut()
+                .find(|(g, _)| g.client == c.client && g.server == c.server && g.testcase == c.testcase)
+            {
+                Some((_, runs)) => runs.push((t, st)),
+                None => groups.push((c, vec![(t, st)])),
+            }
+        }
+        for (c, runs) in groups {
             let test = c.testcase.clone().unwrap_or_else(|| "transfer".into());
             if !clients.contains(&c.client) {
                 clients.push(c.client.clone());
@@ -161,15 +199,20 @@ pub fn write_matrices(root: &Path, experiment: &str, cells: &[CellResult], summa
                     name: test.clone(),
                 });
             }
+            let (status, counted) = verdict_of_runs(&runs, summary.pass);
+            // The run that stands for the cell: the first that agrees with its verdict.
+            let t =
+                runs.iter().find(|(_, s)| *s == status).or(runs.first()).map(|(t, _)| *t).expect("a group has runs");
             out.push(matrix::Cell {
                 client: c.client.clone(),
                 server: c.server.clone(),
                 test,
-                status: status.unwrap_or_else(|| cell_status(t)),
+                status,
                 reasons: cell_reasons(t),
                 evidence: t.evidence.clone(),
                 links: cell_links(root, t),
                 duration_ms: Some((t.duration_seconds * 1000.0) as u64),
+                runs: counted,
             });
         }
         let m = matrix::Matrix {
@@ -193,6 +236,29 @@ pub fn write_matrices(root: &Path, experiment: &str, cells: &[CellResult], summa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A cell's runs: one status when they agree; mixed, a pass needs `--pass` passing runs
+    // (all by default), and the runs are counted either way.
+    #[test]
+    fn repeated_cells_are_counted_and_decided() {
+        use matrix::Status::{Fail, InfraError, Pass};
+        let t = TestResult::skipped("x", "");
+        let runs = |s: &[matrix::Status]| s.iter().map(|s| (&t, *s)).collect::<Vec<_>>();
+        let r = |passed, total| Some(matrix::Runs { passed, total });
+        assert_eq!(verdict_of_runs(&runs(&[Pass]), None), (Pass, None));
+        assert_eq!(verdict_of_runs(&runs(&[Pass, Pass, Pass]), None), (Pass, r(3, 3)));
+        assert_eq!(verdict_of_runs(&runs(&[Pass, Fail, Pass]), None), (Fail, r(2, 3)));
+        assert_eq!(verdict_of_runs(&runs(&[Pass, Fail, Pass]), Some(2)), (Pass, r(2, 3)));
+        assert_eq!(verdict_of_runs(&runs(&[Pass, InfraError]), None), (InfraError, r(1, 2)));
+        assert!(r(2, 3).unwrap().flaky() && !r(3, 3).unwrap().flaky() && !r(0, 3).unwrap().flaky());
+        let mut m = matrix::sample();
+        m.cells[0].runs = r(3, 5);
+        let html = matrix::to_html(&m);
+        assert!(html.contains(" flaky\"") && html.contains(" 3/5</a>"), "{html}");
+        let json = matrix::to_json(&m).to_string();
+        assert!(json.contains("\"flaky\":true") && json.contains("\"runs\":{\"passed\":3,\"total\":5}"), "{json}");
+        assert!(matrix::to_junit(&m).contains("name=\"runs\" value=\"3/5\""));
+    }
 
     fn info(abbr: &str) -> matrix::TestInfo {
         matrix::TestInfo { name: String::new(), abbr: abbr.into(), desc: String::new() }

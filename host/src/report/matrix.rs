@@ -115,6 +115,37 @@ pub struct Cell {
     pub evidence: Vec<String>,
     pub links: Links,
     pub duration_ms: Option<u64>,
+    /// When the cell ran more than once (`--repeat`, `iterations`): how many runs passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Runs>,
+}
+
+/// How many of a cell's runs passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runs {
+    pub passed: u32,
+    pub total: u32,
+}
+
+impl Runs {
+    /// Both passed and did not pass.
+    pub fn flaky(self) -> bool {
+        self.passed > 0 && self.passed < self.total
+    }
+
+    /// `3/5`.
+    pub fn fraction(self) -> String {
+        format!("{}/{}", self.passed, self.total)
+    }
+}
+
+/// ` 3/5` after a badge of a cell that ran several times, nothing otherwise.
+fn runs_suffix(c: Option<&Cell>) -> String {
+    c.and_then(|c| c.runs).map(|r| format!(" {}", r.fraction())).unwrap_or_default()
+}
+
+fn is_flaky(c: Option<&Cell>) -> bool {
+    c.and_then(|c| c.runs).is_some_and(Runs::flaky)
 }
 
 /// Everything a matrix shows.
@@ -184,6 +215,8 @@ pub fn to_json(m: &Matrix) -> serde_json::Value {
                         "evidence": cell.map(|x| x.evidence.clone()).unwrap_or_default(),
                         "links": cell.map(|x| x.links.clone()).unwrap_or_default(),
                         "duration_ms": cell.and_then(|x| x.duration_ms),
+                        "runs": cell.and_then(|x| x.runs),
+                        "flaky": is_flaky(cell),
                     })
                 })
                 .collect();
@@ -225,6 +258,14 @@ fn tooltip(c: Option<&Cell>, test: &str) -> String {
         None => format!("{test}: not run"),
         Some(c) => {
             let mut t = format!("{}: {}", test, c.status.label());
+            if let Some(r) = c.runs {
+                t.push_str(&format!(
+                    " ({} of {} runs passed{})",
+                    r.passed,
+                    r.total,
+                    if r.flaky() { ": flaky" } else { "" }
+                ));
+            }
             for r in &c.reasons {
                 t.push_str("\n• ");
                 t.push_str(r);
@@ -256,6 +297,7 @@ th.corner { font-weight: 400; color: #57606a; font-size: 12px; }
 tbody th { background: #f6f8fa; white-space: nowrap; }
 .counts > span { display: inline-block; margin: 0 18px 6px 0; white-space: nowrap; }
 .counts > span.zero { color: #8c959f; }
+.b.flaky { outline: 2px dashed #9a6700; outline-offset: 1px; }
 .b { display: inline-block; min-width: 30px; margin: 2px; padding: 2px 6px; border-radius: 4px; color: #fff; font-weight: 600; font-size: 12px; text-align: center; text-decoration: none; }
 .b:hover { outline: 2px solid #0969da; }
 .pass { background: var(--pass); } .fail { background: var(--fail); } .unsupported-by-iut { background: var(--uiut); }
@@ -325,10 +367,12 @@ pub fn to_html(m: &Matrix) -> String {
                     .unwrap_or_else(|| format!("#t-{}", slug(&t.name)));
                 let _ = write!(
                     h,
-                    "<a class=\"b {w}\" href=\"{target}\" title=\"{tip}\">{a}</a>",
+                    "<a class=\"b {w}{f}\" href=\"{target}\" title=\"{tip}\">{a}{r}</a>",
                     w = st.word(),
+                    f = if is_flaky(cell) { " flaky" } else { "" },
                     tip = esc(&tooltip(cell, &t.name)),
-                    a = esc(&t.abbr)
+                    a = esc(&t.abbr),
+                    r = esc(&runs_suffix(cell))
                 );
             }
             h.push_str("</td>");
@@ -351,11 +395,13 @@ pub fn to_html(m: &Matrix) -> String {
                 let st = cell.map(|x| x.status).unwrap_or(Status::NotRun);
                 let _ = write!(
                     h,
-                    "<td class=\"v {w}\" title=\"{tip}\"><div class=\"word\">{sym} {l}</div>",
+                    "<td class=\"v {w}\" title=\"{tip}\"><div class=\"word\">{sym} {l}{r}{f}</div>",
                     w = st.word(),
                     tip = esc(&tooltip(cell, &t.name)),
                     sym = st.symbol(),
-                    l = st.label()
+                    l = st.label(),
+                    r = esc(&runs_suffix(cell)),
+                    f = if is_flaky(cell) { " · flaky" } else { "" }
                 );
                 if let Some(cell) = cell {
                     if let Some(r) = cell.reasons.first() {
@@ -434,6 +480,10 @@ pub fn to_junit(m: &Matrix) -> String {
                 }
                 let mut case = TestCase::new(format!("client={c} server={s}"), status);
                 case.set_classname(format!("{}.{}", slug(&m.title), t.name));
+                if let Some(r) = cell.and_then(|x| x.runs) {
+                    case.add_property(quick_junit::Property::new("runs", r.fraction()));
+                    case.add_property(quick_junit::Property::new("flaky", r.flaky().to_string()));
+                }
                 if let Some(ms) = cell.and_then(|x| x.duration_ms) {
                     case.set_time(std::time::Duration::from_millis(ms));
                 }
@@ -476,6 +526,7 @@ pub(crate) fn sample() -> Matrix {
                 qlog: vec![format!("{dir}/client/qlog/a.qlog")],
             },
             duration_ms: Some(1250),
+            runs: None,
         }
     };
     Matrix {

@@ -8,6 +8,7 @@
 //! complete version. Does not run anything and does not decide statuses (the orchestrator
 //! does).
 
+pub mod compare;
 pub mod json;
 pub mod junit;
 pub mod markdown;

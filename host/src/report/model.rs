@@ -129,6 +129,13 @@ pub struct RunSummary {
     /// The experiment's seed (`[experiment] seed`); each test's is derived from it.
     #[serde(default)]
     pub seed: u64,
+    /// `--repeat N`: every test ran N times.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// `--pass K`: a test (or matrix cell) that ran several times passes when K runs passed;
+    /// all of them when unset.
+    #[serde(default)]
+    pub pass: Option<u32>,
     pub tests: Vec<TestResult>,
     pub fast_fail: FastFail,
     pub resources: Resources,
@@ -169,6 +176,8 @@ impl RunSummary {
             duration_seconds: 0.0,
             configuration_file: configuration_file.as_ref().display().to_string(),
             seed: 0,
+            repeat: None,
+            pass: None,
             tests: vec![],
             fast_fail: FastFail { enabled: fast_fail, test_level: true, ..FastFail::default() },
             resources: Resources::default(),
@@ -191,6 +200,28 @@ impl RunSummary {
             None => self.tests.push(t),
         }
         self.tick();
+    }
+
+    /// Tests that ran several times (`name #1`, `name #2`, …) and both passed and did not:
+    /// `(name, passed, runs)`.
+    pub fn flaky(&self) -> Vec<(String, u32, u32)> {
+        let mut runs: Vec<(String, u32, u32)> = vec![];
+        for t in &self.tests {
+            let Some((base, n)) = t.name.rsplit_once(" #") else { continue };
+            if n.parse::<u32>().is_err() || t.status == TestStatus::Skipped {
+                continue;
+            }
+            let passed = u32::from(t.status == TestStatus::Passed);
+            match runs.iter_mut().find(|(b, _, _)| b == base) {
+                Some(r) => {
+                    r.1 += passed;
+                    r.2 += 1;
+                }
+                None => runs.push((base.to_string(), passed, 1)),
+            }
+        }
+        runs.retain(|(_, p, n)| *p > 0 && p < n);
+        runs
     }
 
     /// Adds a finished test at `index` (tests finishing out of order keep the experiment's).

@@ -38,9 +38,23 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// Whether every test passed (skipped tests do not count against it).
+    /// Whether every test passed (skipped tests do not count against it). With `--pass K`, a
+    /// test that ran several times passed when K of its runs did.
     pub fn all_passed(&self) -> bool {
-        self.summary.tests.iter().all(|t| matches!(t.status, TestStatus::Passed | TestStatus::Skipped))
+        let ok = |t: &TestResult| matches!(t.status, TestStatus::Passed | TestStatus::Skipped);
+        let Some(k) = self.summary.pass else { return self.summary.tests.iter().all(ok) };
+        let mut runs: Vec<(&str, u32, u32)> = vec![];
+        for t in &self.summary.tests {
+            let base = t.name.rsplit_once(" #").map_or(t.name.as_str(), |(b, _)| b);
+            match runs.iter_mut().find(|(b, _, _)| *b == base) {
+                Some(r) => {
+                    r.1 += u32::from(ok(t));
+                    r.2 += 1;
+                }
+                None => runs.push((base, u32::from(ok(t)), 1)),
+            }
+        }
+        runs.iter().all(|(_, passed, total)| *passed >= k.min(*total))
     }
 }
 
@@ -53,6 +67,10 @@ pub struct RunOptions {
     pub only: Vec<String>,
     /// Tests run at once (at least 1).
     pub jobs: usize,
+    /// Run every test this many times (replacing its `iterations`).
+    pub repeat: Option<u32>,
+    /// With `repeat`: how many runs must pass (all when unset).
+    pub pass: Option<u32>,
 }
 
 /// Why a run could not start at all.
@@ -91,13 +109,15 @@ pub async fn run_experiment(
             tracing::warn!("a killed run left processes behind: {s}");
         }
     }
-    let tests: Vec<_> = exp
+    let tests: Vec<crate::config::TestSpec> = exp
         .tests
         .iter()
         .filter(|t| {
             opts.only.is_empty() || opts.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str()))
         })
+        .map(|t| crate::config::TestSpec { iterations: opts.repeat.unwrap_or(t.iterations), ..t.clone() })
         .collect();
+    let tests: Vec<&crate::config::TestSpec> = tests.iter().collect();
     if tests.is_empty() {
         return Err(RunError::NoTests(opts.only.clone()));
     }
@@ -132,7 +152,7 @@ pub async fn run_experiment(
         tracing::warn!("interrupted: stopping the current test and tearing it down");
         stop.cancel();
     };
-    let work = run_tests(session, &layout, &tests, &events, &cancel, recorder.as_ref(), opts.jobs.max(1));
+    let work = run_tests(session, &layout, &tests, &events, &cancel, recorder.as_ref(), opts);
     let (summary, files, refused) = tokio::select! {
         r = work => r,
         _ = async { watcher.await; std::future::pending::<()>().await } => unreachable!("the watcher never finishes"),
@@ -152,11 +172,13 @@ async fn run_tests(
     events: &EventSink,
     cancel: &CancellationToken,
     recorder: Option<&Arc<Recorder>>,
-    jobs: usize,
+    opts: &RunOptions,
 ) -> (RunSummary, Vec<PathBuf>, usize) {
     let exp = &session.experiment;
+    let jobs = opts.jobs.max(1);
     let mut summary = RunSummary::start(&exp.name, &layout.id, &exp.path, exp.settings.fast_fail);
     summary.seed = exp.settings.seed;
+    (summary.repeat, summary.pass) = (opts.repeat, opts.pass);
     events.experiment_started(&exp.name, &layout.id);
 
     // Plan everything first: a plan the policy refuses is reported before anything runs,
