@@ -427,3 +427,103 @@ fn repeats_find_flaky_tests() {
     assert!(stderr.contains("`--pass 4` is more than `--repeat 3`"), "{stderr}");
     assert_eq!(processes_with(&mark), Vec::<i32>::new(), "processes left behind");
 }
+
+/// `panther-host ARGS` from the workspace root, without `--output-dir` (a resume writes into
+/// the run it continues).
+fn run_here(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(panther_bin()).args(args).current_dir(workspace()).env("NO_COLOR", "1").output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// How many times each test of a run started running, from its event log.
+fn starts(dir: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut n = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(dir.join("events.jsonl")).unwrap().lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        if e["entity"]["type"] == "test" && e["to"] == "running" {
+            *n.entry(e["entity"]["name"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+    }
+    n
+}
+
+// kill -9 of the host in the middle of a run, then `--resume`: only the tests without a saved
+// result run, and the summary is the one an uninterrupted run writes. `--rerun-failed` runs
+// the failed one again; a changed experiment file is refused with the difference named.
+#[test]
+fn resume_after_kill_9_gives_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = format!("panther-e2e-resume-{}", std::process::id());
+    let server = fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]);
+    let mut exp = "[experiment]\nname = \"resumable\"\n".to_string();
+    for (name, exit) in [("a", "0"), ("b", "0"), ("c", "1"), ("d", "0")] {
+        exp.push_str(&format!(
+            "[[tests]]\nname = \"{name}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
+        ));
+        exp.push_str(&service("srv", "server", None, &server, ""));
+        exp.push_str(&service("cli", "client", Some("srv"), &fake(&mark, &["sleep", "1500", "exit", exit]), ""));
+    }
+    let file = tmp.path().join("resumable.toml");
+    std::fs::write(&file, &exp).unwrap();
+    let out = tmp.path().join("out");
+    let mut host = Command::new(panther_bin())
+        .args(["-q", "run", file.to_str().unwrap(), "--output-dir", out.to_str().unwrap()])
+        .current_dir(workspace())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let dir = loop {
+        let found = std::fs::read_dir(out.join("resumable")).ok().and_then(|mut d| d.next()).map(|e| e.unwrap().path());
+        if let Some(d) = found.filter(|d| d.join("b/result.json").exists()) {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "the first two tests did not finish in a minute");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    host.kill().unwrap(); // SIGKILL
+    host.wait().unwrap();
+    assert!(!dir.join("d/result.json").exists(), "killed too late to show anything");
+    let a_before = std::fs::read(dir.join("a/result.json")).unwrap();
+
+    let d = dir.to_str().unwrap();
+    let (code, stdout, stderr) = run_here(&["-q", "run", "--resume", d]);
+    assert_eq!(code, 1, "test c fails by design\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let s = summary(&dir);
+    assert_eq!(
+        (s["status"].as_str(), s["in_progress"].as_bool()),
+        (Some("failed"), Some(false)),
+        "as an uninterrupted run with a failed test"
+    );
+    assert_eq!(
+        statuses(&s),
+        [
+            ("a".into(), "passed".into()),
+            ("b".into(), "passed".into()),
+            ("c".into(), "failed".into()),
+            ("d".into(), "passed".into())
+        ]
+    );
+    assert_eq!(std::fs::read(dir.join("a/result.json")).unwrap(), a_before, "a was not run again");
+    let n = starts(&dir);
+    assert_eq!((n["a"], n["b"], n["d"]), (1, 1, 1), "{n:?}");
+    assert_eq!(processes_with(&mark), Vec::<i32>::new(), "the killed run's processes were ended");
+
+    let (code, _, _) = run_here(&["-q", "run", "--rerun-failed", d]);
+    assert_eq!(code, 1);
+    let n = starts(&dir);
+    assert_eq!((n["a"], n["b"], n["c"], n["d"]), (1, 1, n["c"], 1), "{n:?}");
+    assert!(n["c"] >= 2, "c ran again: {n:?}");
+
+    std::fs::write(&file, format!("{exp}\n# changed\n")).unwrap();
+    let (code, _, stderr) = run_here(&["run", file.to_str().unwrap(), "--resume", d]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the experiment file changed"), "{stderr}");
+    let (code, _, stderr) = run_here(&["run", "--resume", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+}

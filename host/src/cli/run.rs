@@ -35,6 +35,14 @@ pub struct RunCmd {
     /// With --repeat: a test passes when K of its runs passed [default: all of them].
     #[arg(long = "pass", value_name = "K", requires = "repeat", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub pass: Option<u32>,
+    /// Continue a run that was interrupted or killed, in its directory: run only the tests
+    /// without a result there, then write the whole report. The experiment file defaults to
+    /// the run's copy; a different file, plugins or options are refused.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["output_dir", "rerun_failed"])]
+    pub resume: Option<PathBuf>,
+    /// Like --resume, and also run again the tests that did not pass.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "output_dir")]
+    pub rerun_failed: Option<PathBuf>,
 }
 
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
@@ -45,7 +53,15 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    let mut session = match super::open_session_or_demo(cmd.experiment.as_deref(), g) {
+    use crate::run::resume::Keep;
+    let resume = match (&cmd.resume, &cmd.rerun_failed) {
+        (Some(d), _) => Some((d.clone(), Keep::Finished)),
+        (_, Some(d)) => Some((d.clone(), Keep::Passed)),
+        _ => None,
+    };
+    let run_copy = resume.as_ref().map(|(d, _)| d.join("experiment.toml"));
+    let file = cmd.experiment.as_deref().or(run_copy.as_deref());
+    let mut session = match super::open_session_or_demo(file, g) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -65,6 +81,7 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         jobs: usize::from(cmd.jobs),
         repeat: cmd.repeat,
         pass: cmd.pass,
+        resume,
     };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

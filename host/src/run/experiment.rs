@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub repeat: Option<u32>,
     /// With `repeat`: how many runs must pass (all when unset).
     pub pass: Option<u32>,
+    /// Continue this run directory: run only the tests without a saved result to keep.
+    pub resume: Option<(PathBuf, super::resume::Keep)>,
 }
 
 /// Why a run could not start at all.
@@ -89,6 +91,9 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Certs(#[from] crate::certs::CertError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Resume(#[from] super::resume::ResumeError),
     #[error("no test matches {0:?}")]
     #[diagnostic(code(panther::run::no_tests), help("`panther-host validate FILE` lists the tests of an experiment"))]
     NoTests(Vec<String>),
@@ -121,8 +126,18 @@ pub async fn run_experiment(
     if tests.is_empty() {
         return Err(RunError::NoTests(opts.only.clone()));
     }
-    let layout = RunLayout::create(&output, &exp.name, &session.cache_root)
-        .map_err(|(path, source)| RunError::Output { path, source })?;
+    let identity = super::resume::RunIdentity::of(session, opts);
+    let layout = match &opts.resume {
+        Some((dir, _)) => {
+            super::resume::check(dir, &identity)?;
+            RunLayout::open(dir, &session.cache_root)
+        }
+        None => RunLayout::create(&output, &exp.name, &session.cache_root)
+            .map_err(|(path, source)| RunError::Output { path, source })?,
+    };
+    if let Err(e) = identity.write(&layout.root) {
+        tracing::warn!("cannot write {}: {e}; this run cannot be resumed", super::resume::RUN_JSON);
+    }
     let recorder = match Recorder::create(&layout.root, &session.cache_root) {
         Ok(r) => Some(Arc::new(r)),
         Err(e) => {
@@ -238,6 +253,14 @@ async fn run_tests(
                 board.write(layout, exp);
                 continue;
             }
+            if let Some((_, keep)) = &opts.resume {
+                let dir = layout.test_dir(&spec.slug, iteration, spec.iterations);
+                if let Some(result) = super::resume::saved(&dir, *keep) {
+                    let done = Done { order, name: name.clone(), cell: spec.cell.clone(), result, refused: false };
+                    board.done(done, layout, exp, cancel);
+                    continue;
+                }
+            }
             board.start(order, &name, fixed.clone());
             let name2 = name.clone();
             running.push(async move {
@@ -245,8 +268,11 @@ async fn run_tests(
                     refresh_subnets(layout).await;
                 }
                 let r = run_one(session, layout, spec, iteration, &name2, events, cancel, recorder).await;
+                let dir = layout.test_dir(&spec.slug, iteration, spec.iterations);
+                // Saved at once: a run killed from now on resumes after this test.
+                super::resume::save(&dir, &r.0);
                 // Its networks are gone by now (teardown), so its subnets and ports are free again.
-                let key = layout.test_dir(&spec.slug, iteration, spec.iterations).display().to_string();
+                let key = dir.display().to_string();
                 layout.subnets.release(&key);
                 layout.ports.release(&key);
                 Done { order, name: name2, cell: spec.cell.clone(), result: r.0, refused: r.1 }

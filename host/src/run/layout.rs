@@ -93,6 +93,14 @@ impl RunLayout {
         }
     }
 
+    /// The layout of an existing run directory (to resume it).
+    pub fn open(root: &Path, cache_root: &Path) -> Self {
+        let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        let id = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let subnets = std::sync::Arc::new(super::subnets::SubnetPool::starting_from(&root.to_string_lossy()));
+        RunLayout { root, id, cache_root: cache_root.to_path_buf(), subnets, ports: Default::default() }
+    }
+
     pub fn certs(&self) -> PathBuf {
         self.root.join("certs")
     }

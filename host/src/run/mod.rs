@@ -14,6 +14,7 @@ pub mod judge;
 pub mod layout;
 mod links;
 pub mod planning;
+pub mod resume;
 pub mod subnets;
 
 pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};
