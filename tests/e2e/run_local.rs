@@ -527,3 +527,50 @@ fn resume_after_kill_9_gives_the_uninterrupted_result() {
     let (code, _, stderr) = run_here(&["run", "--resume", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+// `--shard 0/2` and `--shard 1/2` split the tests between two runs; `merge` joins them into
+// the summary one run gives. The same shard twice, or a shard that does not exist, is refused.
+#[test]
+fn shards_merge_into_the_single_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = format!("panther-e2e-shard-{}", std::process::id());
+    let server = fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]);
+    let mut exp = "[experiment]\nname = \"sharded\"\n".to_string();
+    for (name, exit) in [("a", "0"), ("b", "1"), ("c", "0"), ("d", "0"), ("e", "0")] {
+        exp.push_str(&format!(
+            "[[tests]]\nname = \"{name}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
+        ));
+        exp.push_str(&service("srv", "server", None, &server, ""));
+        exp.push_str(&service("cli", "client", Some("srv"), &fake(&mark, &["exit", exit]), ""));
+    }
+    let file = tmp.path().join("sharded.toml");
+    std::fs::write(&file, &exp).unwrap();
+    let f = file.to_str().unwrap();
+    let (code, _, _) = run(&["-q", "run", f], &tmp.path().join("single"));
+    assert_eq!(code, 1);
+    let single = summary(&run_dir(&tmp.path().join("single")));
+    let mut shards = vec![];
+    for s in ["0/2", "1/2"] {
+        let out = tmp.path().join(format!("shard{}", &s[..1]));
+        let (code, stdout, stderr) = run(&["-q", "run", f, "--shard", s], &out);
+        assert!(code <= 1, "{stdout}{stderr}");
+        let d = run_dir(&out);
+        assert_eq!(statuses(&summary(&d)).len(), if s == "0/2" { 3 } else { 2 }, "shard {s}");
+        shards.push(d.display().to_string());
+    }
+    let merged_out = tmp.path().join("merged");
+    let (code, stdout, stderr) =
+        run_here(&["merge", &shards[0], &shards[1], "--output-dir", merged_out.to_str().unwrap()]);
+    assert_eq!(code, 1, "b fails\n{stdout}{stderr}");
+    let merged = summary(&run_dir(&merged_out));
+    assert_eq!(statuses(&merged), statuses(&single));
+    assert_eq!(merged["status"], single["status"]);
+
+    let (code, _, stderr) = run_here(&["merge", &shards[0], &shards[0]]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("given twice"), "{stderr}");
+    let (code, _, stderr) = run(&["run", f, "--shard", "3/2"], &tmp.path().join("x"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("shard 3 of 2 does not exist"), "{stderr}");
+    assert_eq!(processes_with(&mark), Vec::<i32>::new());
+}

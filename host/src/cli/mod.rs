@@ -15,6 +15,7 @@ pub mod audit;
 pub mod clean;
 pub mod compare;
 pub mod import;
+pub mod merge;
 pub mod plan;
 pub mod plugins;
 pub mod run;
@@ -101,6 +102,8 @@ pub enum Command {
     Import(import::ImportCmd),
     /// Compare two runs: which tests regressed, were fixed, are new or gone.
     Compare(compare::CompareCmd),
+    /// Join the runs of an experiment's shards (`run --shard I/N`) into one run.
+    Merge(merge::MergeCmd),
 }
 
 impl GlobalArgs {
@@ -221,6 +224,7 @@ pub fn main() -> ExitCode {
         Command::Clean(c) => clean::run(&c, &cli.global),
         Command::Import(c) => import::run(&c, &cli.global),
         Command::Compare(c) => compare::run(&c),
+        Command::Merge(c) => merge::run(&c, &cli.global),
     };
     ExitCode::from(code)
 }

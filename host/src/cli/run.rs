@@ -40,6 +40,10 @@ pub struct RunCmd {
     /// the run's copy; a different file, plugins or options are refused.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["output_dir", "rerun_failed"])]
     pub resume: Option<PathBuf>,
+    /// Run a deterministic share of the tests: those whose 0-based position k has k % N == I
+    /// (`--shard 0/4` … `--shard 3/4`); `panther-host merge` joins the shards' runs.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
     /// Like --resume, and also run again the tests that did not pass.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "output_dir")]
     pub rerun_failed: Option<PathBuf>,
@@ -82,6 +86,7 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         repeat: cmd.repeat,
         pass: cmd.pass,
         resume,
+        shard: cmd.shard,
     };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -113,4 +118,20 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
     } else {
         EXIT_TEST_FAILED
     }
+}
+
+/// `I/N` with `0 <= I < N`.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not I/N, such as 0/4"))?;
+    let num = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("`{x}` in `{s}` is not a whole number"));
+    let (i, n) = (num(i)?, num(n)?);
+    if n == 0 || i >= n {
+        return Err(format!(
+            "shard {i} of {n} does not exist: shards are numbered 0 to N-1 (`0/{}` … `{}/{}`)",
+            n.max(1),
+            n.max(1) - 1,
+            n.max(1)
+        ));
+    }
+    Ok((i, n))
 }

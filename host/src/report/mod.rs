@@ -27,7 +27,9 @@ pub const REPORT_MD: &str = "EXPERIMENT_REPORT.md";
 pub const JUNIT_XML: &str = "junit.xml";
 pub const MODEL_JSON: &str = "run-summary.json";
 
-fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
+/// A temporary file beside `path`, then a rename: readers (and a host killed meanwhile) see the
+/// old file or the new one, never half of one.
+pub(crate) fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
     std::fs::write(&tmp, content)?;
     std::fs::rename(&tmp, path)

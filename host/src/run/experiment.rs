@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub pass: Option<u32>,
     /// Continue this run directory: run only the tests without a saved result to keep.
     pub resume: Option<(PathBuf, super::resume::Keep)>,
+    /// `(I, N)`: run only the tests whose 0-based position `k` has `k % N == I`.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// Why a run could not start at all.
@@ -225,6 +227,12 @@ async fn run_tests(
         let fixed = fixed_ports(pre);
         for iteration in 1..=spec.iterations {
             order += 1;
+            // A shard holds every N-th test, so each shard gets its share of every matrix.
+            if let Some((i, n)) = opts.shard {
+                if (order - 1) % n as usize != i as usize {
+                    continue;
+                }
+            }
             let name = super::planning::iteration_name(spec, iteration);
             while !running.is_empty() && (running.len() >= jobs || board.holds_any(&fixed)) {
                 let done = futures_util::StreamExt::next(&mut running).await.expect("not empty");
@@ -249,6 +257,7 @@ async fn run_tests(
                     result.status = TestStatus::Skipped;
                 }
                 let status = if unsupported { matrix::Status::UnsupportedByIut } else { matrix::Status::InfraError };
+                super::resume::save(&layout.test_dir(&spec.slug, iteration, spec.iterations), &result);
                 board.record(order, result, spec.cell.clone().map(|c| (c, Some(status))));
                 board.write(layout, exp);
                 continue;

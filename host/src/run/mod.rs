@@ -13,6 +13,7 @@ mod experiment;
 pub mod judge;
 pub mod layout;
 mod links;
+pub mod merge;
 pub mod planning;
 pub mod resume;
 pub mod subnets;

@@ -40,6 +40,9 @@ pub struct RunIdentity {
     pub pass: Option<u32>,
     /// `--test` filters.
     pub only: Vec<String>,
+    /// `--shard I/N`: this run holds the tests whose 0-based position `k` has `k % N == I`.
+    #[serde(default)]
+    pub shard: Option<(u32, u32)>,
 }
 
 impl RunIdentity {
@@ -61,11 +64,12 @@ impl RunIdentity {
             repeat: opts.repeat,
             pass: opts.pass,
             only: opts.only.clone(),
+            shard: opts.shard,
         }
     }
 
     pub fn write(&self, run_dir: &Path) -> std::io::Result<()> {
-        write_atomically(&run_dir.join(RUN_JSON), &serde_json::to_vec_pretty(self).expect("plain data"))
+        crate::report::write_atomic(&run_dir.join(RUN_JSON), &serde_json::to_vec_pretty(self).expect("plain data"))
     }
 
     /// Every way `now` differs from this (the run's) identity, in words.
@@ -100,6 +104,10 @@ impl RunIdentity {
                 self.repeat, self.pass, now.repeat, now.pass
             ));
         }
+        if self.shard != now.shard {
+            let show = |s: Option<(u32, u32)>| s.map_or("no shard".to_string(), |(i, n)| format!("shard {i}/{n}"));
+            d.push(format!("the run was {}, this one is {}", show(self.shard), show(now.shard)));
+        }
         if self.only != now.only {
             d.push(format!("the run had --test {:?}, this one {:?}", self.only, now.only));
         }
@@ -121,12 +129,16 @@ pub enum ResumeError {
     Mismatch { dir: PathBuf, differences: Vec<String> },
 }
 
-/// Checks that `dir` is a run made of `now`.
-pub fn check(dir: &Path, now: &RunIdentity) -> Result<(), ResumeError> {
+/// The identity a run directory records.
+pub fn identity(dir: &Path) -> Result<RunIdentity, ResumeError> {
     let not = |why: String| ResumeError::NotARun { dir: dir.to_path_buf(), why };
     let text = std::fs::read(dir.join(RUN_JSON)).map_err(|e| not(format!("{RUN_JSON}: {e}")))?;
-    let was: RunIdentity = serde_json::from_slice(&text).map_err(|e| not(format!("{RUN_JSON}: {e}")))?;
-    let differences = was.differences(now);
+    serde_json::from_slice(&text).map_err(|e| not(format!("{RUN_JSON}: {e}")))
+}
+
+/// Checks that `dir` is a run made of `now`.
+pub fn check(dir: &Path, now: &RunIdentity) -> Result<(), ResumeError> {
+    let differences = identity(dir)?.differences(now);
     if differences.is_empty() {
         Ok(())
     } else {
@@ -149,7 +161,7 @@ pub fn saved(test_dir: &Path, keep: Keep) -> Option<TestResult> {
 /// Saves a test's result in its directory.
 pub fn save(test_dir: &Path, r: &TestResult) {
     let write = std::fs::create_dir_all(test_dir).and_then(|()| {
-        write_atomically(&test_dir.join(RESULT_JSON), &serde_json::to_vec_pretty(r).expect("plain data"))
+        crate::report::write_atomic(&test_dir.join(RESULT_JSON), &serde_json::to_vec_pretty(r).expect("plain data"))
     });
     if let Err(e) = write {
         tracing::warn!(
@@ -158,11 +170,4 @@ pub fn save(test_dir: &Path, r: &TestResult) {
             test_dir.display()
         );
     }
-}
-
-/// A temporary file beside `path`, then a rename: readers see the old file or the new one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
