@@ -32,3 +32,5 @@ mod conformance;
 mod authoring;
 // The link emulator's relay on a real UDP echo pair: each impairment, determinism, captures.
 mod link;
+// `run --engine slurm` on a one-node Slurm cluster the test starts and stops.
+mod engines;

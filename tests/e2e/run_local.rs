@@ -14,7 +14,7 @@ fn run(args: &[&str], out: &Path) -> (i32, String, String) {
 }
 
 /// `name → status` of every test in a summary.
-fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {
+pub(super) fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {
     s["tests"]["results"]
         .as_array()
         .expect("tests.results")
@@ -23,13 +23,13 @@ fn statuses(s: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn fake(marker: &str, actions: &[&str]) -> String {
+pub(super) fn fake(marker: &str, actions: &[&str]) -> String {
     let mut argv = vec![format!("{FAKE:?}"), format!("{:?}", "print"), format!("{marker:?}")];
     argv.extend(actions.iter().map(|a| format!("{a:?}")));
     format!("[{}]", argv.join(", "))
 }
 
-fn service(name: &str, role: &str, target: Option<&str>, argv: &str, extra: &str) -> String {
+pub(super) fn service(name: &str, role: &str, target: Option<&str>, argv: &str, extra: &str) -> String {
     let target = target.map(|t| format!(", target = {t:?}")).unwrap_or_default();
     format!("[tests.services.{name}]\nimplementation = \"command\"\nprotocol = {{ name = \"quic\", version = \"any\", role = {role:?}{target} }}\nparams = {{ argv = {argv}{extra} }}\n")
 }

@@ -39,12 +39,7 @@ pub fn run(cmd: &MergeCmd, g: &GlobalArgs) -> u8 {
     for f in &merged.files {
         println!("  {}", f.display());
     }
-    let passed = merged
-        .summary
-        .tests
-        .iter()
-        .all(|t| matches!(t.status, crate::run::TestStatus::Passed | crate::run::TestStatus::Skipped));
-    if merged.missing == 0 && passed {
+    if merged.all_passed() {
         EXIT_OK
     } else {
         EXIT_TEST_FAILED

@@ -44,13 +44,35 @@ pub struct RunCmd {
     /// (`--shard 0/4` … `--shard 3/4`); `panther-host merge` joins the shards' runs.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
+    /// Where the tests run: `local` (this machine) or `slurm` (an array job of `--shards`
+    /// tasks, each `run --shard i/N` on a node, merged when the job ends; docs/SCALE.md).
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    /// With --engine slurm: how many array tasks (shards).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shards: u32,
+    /// With --engine slurm: most tasks running at once [default: all].
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub slurm_parallel: Option<u32>,
+    /// With --engine slurm: an option for sbatch (`--sbatch-option=--partition=debug`), repeatable.
+    #[arg(long, value_name = "OPT", allow_hyphen_values = true)]
+    pub sbatch_option: Vec<String>,
     /// Like --resume, and also run again the tests that did not pass.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "output_dir")]
     pub rerun_failed: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Local,
+    Slurm,
+}
+
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
 pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    if cmd.engine == Engine::Slurm {
+        return on_slurm(cmd, g);
+    }
     if let (Some(k), Some(n)) = (cmd.pass, cmd.repeat) {
         if k > n {
             eprintln!("error: `--pass {k}` is more than `--repeat {n}`: a test cannot pass more often than it runs");
@@ -134,4 +156,71 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         ));
     }
     Ok((i, n))
+}
+
+/// `--engine slurm`: check the experiment here, then let Slurm run its shards and merge them.
+fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    let Some(file) = &cmd.experiment else {
+        eprintln!("error: --engine slurm needs the experiment file: the tasks on the nodes read it");
+        return EXIT_ERROR;
+    };
+    if cmd.resume.is_some() || cmd.rerun_failed.is_some() || cmd.shard.is_some() {
+        eprintln!("error: --engine slurm makes its own shards; --resume, --rerun-failed and --shard go to `run` on one machine");
+        return EXIT_ERROR;
+    }
+    // Refuse a broken file here rather than in every task.
+    let session = match super::open_session_or_demo(Some(file), g) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut run_args: Vec<String> = vec!["--jobs".into(), cmd.jobs.to_string()];
+    let seed = cmd.seed.unwrap_or(session.experiment.settings.seed);
+    run_args.extend(["--seed".into(), seed.to_string()]);
+    if let Some(n) = cmd.repeat {
+        run_args.extend(["--repeat".into(), n.to_string()]);
+    }
+    if let Some(k) = cmd.pass {
+        run_args.extend(["--pass".into(), k.to_string()]);
+    }
+    for t in &cmd.only {
+        run_args.extend(["--test".into(), t.clone()]);
+    }
+    for d in &g.plugin_dirs {
+        run_args.extend([
+            "--plugin-dir".into(),
+            std::path::absolute(d).unwrap_or_else(|_| d.clone()).display().to_string(),
+        ]);
+    }
+    if g.locked {
+        run_args.push("--locked".into());
+    }
+    run_args.extend(["--cache-dir".into(), g.cache_root().display().to_string()]);
+    let r = crate::run::slurm::SlurmRun {
+        experiment: std::path::absolute(file).unwrap_or_else(|_| file.clone()),
+        output: cmd.output_dir.clone().unwrap_or_else(|| session.experiment.settings.output_dir.clone()),
+        shards: cmd.shards,
+        parallel: cmd.slurm_parallel.unwrap_or(cmd.shards),
+        run_args,
+        sbatch_args: cmd.sbatch_option.clone(),
+        cache_root: g.cache_root(),
+    };
+    match crate::run::slurm::run(&r) {
+        Ok(o) => {
+            print!("{}", crate::report::console_summary(&o.merged.summary));
+            println!("slurm job {}: {} shards merged", crate::text::terminal(&o.job), cmd.shards);
+            println!("results: {}", o.merged.dir.display());
+            for f in &o.merged.files {
+                println!("  {}", f.display());
+            }
+            if o.merged.all_passed() {
+                EXIT_OK
+            } else {
+                EXIT_TEST_FAILED
+            }
+        }
+        Err(e) => {
+            super::print_error(&e);
+            EXIT_ERROR
+        }
+    }
 }

@@ -52,6 +52,18 @@ pub struct Merged {
     pub missing: usize,
 }
 
+impl Merged {
+    /// Every test passed (or was skipped on purpose) and every shard finished its tests.
+    pub fn all_passed(&self) -> bool {
+        self.missing == 0
+            && self
+                .summary
+                .tests
+                .iter()
+                .all(|t| matches!(t.status, super::TestStatus::Passed | super::TestStatus::Skipped))
+    }
+}
+
 /// Merges `shards` into a new run directory under `output`.
 pub fn merge(shards: &[PathBuf], output: &Path, cache_root: &Path) -> Result<Merged, MergeError> {
     let shard_err = |m: String| MergeError::Shards(m);

@@ -16,6 +16,7 @@ mod links;
 pub mod merge;
 pub mod planning;
 pub mod resume;
+pub mod slurm;
 pub mod subnets;
 
 pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};
