@@ -1,5 +1,6 @@
 // panther_guest.h: helpers for panther plugins written in C, on top of the bindings wit-bindgen's
-// C generator writes for the contract (service_plugin.h). Used by the bundled C plugins
+// C generator writes for the contract (service_plugin.h, or environment_plugin.h when the file
+// defines PANTHER_ENVIRONMENT before including this one). Used by the bundled C plugins
 // (plugins-src/c/*) and written into every `panther-host plugin new --lang c` project.
 //
 // Every string and list a plugin returns is freed by the bindings after the call, so these
@@ -11,10 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The bindings name their world's own helpers (`service_plugin_string_dup`); everything from
+// the contract's `types` interface is the same in both worlds.
+#ifdef PANTHER_ENVIRONMENT
+#include "environment_plugin.h"
+#define PG_WORLD(item) environment_plugin_##item
+#else
 #include "service_plugin.h"
+#define PG_WORLD(item) service_plugin_##item
+#endif
 
-typedef service_plugin_string_t pg_str;
-typedef service_plugin_list_string_t pg_strings;
+typedef PG_WORLD(string_t) pg_str;
+typedef PG_WORLD(list_string_t) pg_strings;
 typedef panther_plugin_types_command_t pg_command;
 typedef panther_plugin_types_service_plan_t pg_plan;
 typedef panther_plugin_types_plugin_error_t pg_error;
@@ -22,7 +31,7 @@ typedef panther_plugin_types_plugin_error_t pg_error;
 // An allocated copy of `text`.
 static pg_str pg_string(const char *text) {
     pg_str out;
-    service_plugin_string_dup(&out, text);
+    PG_WORLD(string_dup)(&out, text);
     return out;
 }
 

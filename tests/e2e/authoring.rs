@@ -99,6 +99,11 @@ fn a_new_python_environment_builds_conforms_and_places_a_real_test() {
     environment_places_a_real_test("python");
 }
 
+#[test]
+fn a_new_c_environment_builds_conforms_and_places_a_real_test() {
+    environment_places_a_real_test("c");
+}
+
 fn environment_places_a_real_test(lang: &str) {
     let (_tmp, dir, report) = new_build_test(lang, "environment");
     assert!(report.contains(&format!("conformance of `hello-{lang}-environment` (environment plugin)")), "{report}");

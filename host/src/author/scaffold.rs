@@ -36,9 +36,6 @@ pub enum ScaffoldError {
     #[error("{} exists and is not empty", dir.display())]
     #[diagnostic(help("choose another directory with --dir, or remove this one"))]
     NotEmpty { dir: PathBuf },
-    #[error("`--kind environment` has templates in Rust and Python, not in {lang:?}")]
-    #[diagnostic(help("use --lang rust or --lang python for an environment plugin; C can build one from the WIT (world `environment-plugin`)"))]
-    NoTemplate { lang: Lang },
     #[error("cannot write {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -82,12 +79,12 @@ fn templates(lang: Lang, kind: Kind) -> Result<Vec<&'static Template>, ScaffoldE
     const PYTHON_SERVICE: Template = t("app.py", include_str!("templates/python/app.py"));
     const PYTHON_ENVIRONMENT: Template = t("app.py", include_str!("templates/python/env_app.py"));
     const C_SERVICE: Template = t("plugin.c", include_str!("templates/c/plugin.c"));
+    const C_ENVIRONMENT: Template = t("plugin.c", include_str!("templates/c/env_plugin.c"));
     let environment = kind == Kind::Environment;
     let (build, source) = match lang {
         Lang::Rust => (RUST_BUILD, if environment { &RUST_ENVIRONMENT } else { &RUST_SERVICE }),
         Lang::Python => (PYTHON_BUILD, if environment { &PYTHON_ENVIRONMENT } else { &PYTHON_SERVICE }),
-        Lang::C if environment => return Err(ScaffoldError::NoTemplate { lang }),
-        Lang::C => (C_BUILD, &C_SERVICE),
+        Lang::C => (C_BUILD, if environment { &C_ENVIRONMENT } else { &C_SERVICE }),
     };
     Ok(build.iter().chain([source]).chain(COMMON).collect())
 }
@@ -194,6 +191,7 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("KIND_VARIANT", if kind == Kind::Tester { "Tester" } else { "Iut" }.to_string()),
         ("KIND_CONST", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
         ("WORLD", if kind == Kind::Environment { "environment-plugin" } else { "service-plugin" }.to_string()),
+        ("WORLD_C", if kind == Kind::Environment { "environment_plugin" } else { "service_plugin" }.to_string()),
         ("NETWORK", if kind == Kind::Environment { name.to_string() } else { "localhost".to_string() }),
         ("SERVER", match kind {
             Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"server\" }}"),
@@ -278,11 +276,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for lang in [Lang::Rust, Lang::Python, Lang::C] {
             for kind in [Kind::Iut, Kind::Tester, Kind::Environment] {
-                if kind == Kind::Environment && lang == Lang::C {
-                    let e = new_project("x", lang, kind, &dir.path().join("no")).unwrap_err();
-                    assert!(matches!(e, ScaffoldError::NoTemplate { .. }), "{e}");
-                    continue;
-                }
                 let d = dir.path().join(format!("{lang:?}-{kind:?}"));
                 let p = new_project("hello-x", lang, kind, &d).unwrap();
                 for f in &p.files {
