@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use panther_tests::{panther_bin, processes_with, summary, workspace};
 
-use super::run_local::{fake, service, statuses};
+use super::run_local::{fake_tests, statuses};
 
 /// A one-node Slurm cluster of the test's own; stopped when dropped.
 struct Cluster {
@@ -109,17 +109,7 @@ fn slurm_runs_shards_as_an_array_job_and_merges_them() {
     let cluster = Cluster::start();
     let tmp = tempfile::tempdir().unwrap();
     let mark = format!("panther-e2e-slurm-{}", std::process::id());
-    let server = fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]);
-    let mut exp = "[experiment]\nname = \"on-slurm\"\n".to_string();
-    for (name, exit) in [("a", "0"), ("b", "1"), ("c", "0"), ("d", "0")] {
-        exp.push_str(&format!(
-            "[[tests]]\nname = \"{name}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
-        ));
-        exp.push_str(&service("srv", "server", None, &server, ""));
-        exp.push_str(&service("cli", "client", Some("srv"), &fake(&mark, &["exit", exit]), ""));
-    }
-    let file = tmp.path().join("on-slurm.toml");
-    std::fs::write(&file, &exp).unwrap();
+    let file = fake_tests(tmp.path(), "on-slurm", &mark, &[], &[("a", "0"), ("b", "1"), ("c", "0"), ("d", "0")]);
     let out = tmp.path().join("out");
     let o = Command::new(panther_bin())
         .args([

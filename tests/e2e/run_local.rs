@@ -34,6 +34,30 @@ pub(super) fn service(name: &str, role: &str, target: Option<&str>, argv: &str, 
     format!("[tests.services.{name}]\nimplementation = \"command\"\nprotocol = {{ name = \"quic\", version = \"any\", role = {role:?}{target} }}\nparams = {{ argv = {argv}{extra} }}\n")
 }
 
+/// An experiment `name` of plain tests, each a fake server and a fake client that runs
+/// `client_actions` and then exits with the test's code; written into `dir`. Returns its path.
+pub(super) fn fake_tests(
+    dir: &Path,
+    name: &str,
+    mark: &str,
+    client_actions: &[&str],
+    tests: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let server = fake(mark, &["bind-udp", "{{ports.main}}", "hang"]);
+    let mut exp = format!("[experiment]\nname = \"{name}\"\n");
+    for (test, exit) in tests {
+        exp.push_str(&format!(
+            "[[tests]]\nname = \"{test}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
+        ));
+        exp.push_str(&service("srv", "server", None, &server, ""));
+        let actions: Vec<&str> = client_actions.iter().copied().chain(["exit", exit]).collect();
+        exp.push_str(&service("cli", "client", Some("srv"), &fake(mark, &actions), ""));
+    }
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, &exp).unwrap();
+    file
+}
+
 // The embedded default passes for real: quic-go and aioquic, each way, byte-identical downloads.
 #[test]
 fn demo_passes_for_real() {
@@ -458,17 +482,9 @@ fn starts(dir: &Path) -> std::collections::BTreeMap<String, usize> {
 fn resume_after_kill_9_gives_the_uninterrupted_result() {
     let tmp = tempfile::tempdir().unwrap();
     let mark = format!("panther-e2e-resume-{}", std::process::id());
-    let server = fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]);
-    let mut exp = "[experiment]\nname = \"resumable\"\n".to_string();
-    for (name, exit) in [("a", "0"), ("b", "0"), ("c", "1"), ("d", "0")] {
-        exp.push_str(&format!(
-            "[[tests]]\nname = \"{name}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
-        ));
-        exp.push_str(&service("srv", "server", None, &server, ""));
-        exp.push_str(&service("cli", "client", Some("srv"), &fake(&mark, &["sleep", "1500", "exit", exit]), ""));
-    }
-    let file = tmp.path().join("resumable.toml");
-    std::fs::write(&file, &exp).unwrap();
+    let tests = [("a", "0"), ("b", "0"), ("c", "1"), ("d", "0")];
+    let file = fake_tests(tmp.path(), "resumable", &mark, &["sleep", "1500"], &tests);
+    let exp = std::fs::read_to_string(&file).unwrap();
     let out = tmp.path().join("out");
     let mut host = Command::new(panther_bin())
         .args(["-q", "run", file.to_str().unwrap(), "--output-dir", out.to_str().unwrap()])
@@ -534,17 +550,8 @@ fn resume_after_kill_9_gives_the_uninterrupted_result() {
 fn shards_merge_into_the_single_run() {
     let tmp = tempfile::tempdir().unwrap();
     let mark = format!("panther-e2e-shard-{}", std::process::id());
-    let server = fake(&mark, &["bind-udp", "{{ports.main}}", "hang"]);
-    let mut exp = "[experiment]\nname = \"sharded\"\n".to_string();
-    for (name, exit) in [("a", "0"), ("b", "1"), ("c", "0"), ("d", "0"), ("e", "0")] {
-        exp.push_str(&format!(
-            "[[tests]]\nname = \"{name}\"\nnetwork = {{ type = \"localhost\" }}\ntimeout = \"20s\"\n"
-        ));
-        exp.push_str(&service("srv", "server", None, &server, ""));
-        exp.push_str(&service("cli", "client", Some("srv"), &fake(&mark, &["exit", exit]), ""));
-    }
-    let file = tmp.path().join("sharded.toml");
-    std::fs::write(&file, &exp).unwrap();
+    let file =
+        fake_tests(tmp.path(), "sharded", &mark, &[], &[("a", "0"), ("b", "1"), ("c", "0"), ("d", "0"), ("e", "0")]);
     let f = file.to_str().unwrap();
     let (code, _, _) = run(&["-q", "run", f], &tmp.path().join("single"));
     assert_eq!(code, 1);
