@@ -79,14 +79,20 @@ fn installed() -> Vec<PluginInfo> {
         ),
         plugin("aioquic", PluginKind::Iut, &[Role::Server, Role::Client], &["rfc9000"], vec![]),
         plugin("interop", PluginKind::Tester, &[], &[], vec![]),
-        plugin("localhost", PluginKind::Environment, &[], &[], vec![]),
-        plugin(
-            "docker-compose",
-            PluginKind::Environment,
-            &[],
-            &[],
-            vec![spec("capture", ParamType::String, s("true"), false, &[], "capture traffic")],
-        ),
+        PluginInfo {
+            environments: vec![EnvironmentKind::Localhost],
+            ..plugin("localhost", PluginKind::Environment, &[], &[], vec![])
+        },
+        PluginInfo {
+            environments: vec![EnvironmentKind::Docker],
+            ..plugin(
+                "docker-compose",
+                PluginKind::Environment,
+                &[],
+                &[],
+                vec![spec("capture", ParamType::String, s("true"), false, &[], "capture traffic")],
+            )
+        },
     ]
 }
 

@@ -161,6 +161,22 @@ impl<'a> Checker<'a> {
             return None;
         }
         let mut ok = true;
+        // The link emulator is a relay on this machine; other environments cannot have it yet.
+        if let Some((_, span)) = &net.link {
+            let local = info.environments.first() == Some(&crate::plugin::types::EnvironmentKind::Localhost);
+            if !local {
+                let p = self
+                    .at(
+                        "link_environment",
+                        *span,
+                        "needs a localhost environment",
+                        format!("network environment `{}` cannot have a `link`: this host emulates links for localhost tests only", info.name),
+                    )
+                    .help("run the test with `network = { type = \"localhost\", link = ... }`, or remove `link`");
+                self.problems.push(p);
+                ok = false;
+            }
+        }
         for (name, (kspan, _)) in &net.param_spans {
             if !info.parameters.iter().any(|p| &p.name == name) {
                 let (message, help) = params::unknown_parts(&info, name);
