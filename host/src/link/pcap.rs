@@ -19,10 +19,17 @@ pub struct PcapWriter {
     out: BufWriter<File>,
     /// Records written so far: the last one's frame number in Wireshark's counting.
     frames: u64,
+    /// Bytes written, and the most the file may hold: an IUT that floods the link must not
+    /// fill the disk.
+    bytes: u64,
+    limit: u64,
+    /// A record was left out because the file was full.
+    pub full: bool,
 }
 
 impl PcapWriter {
-    pub fn create(path: &Path) -> io::Result<PcapWriter> {
+    /// A capture file of at most `limit` bytes.
+    pub fn create(path: &Path, limit: u64) -> io::Result<PcapWriter> {
         let mut out = BufWriter::with_capacity(1 << 16, File::create(path)?);
         out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
         out.write_all(&2u16.to_le_bytes())?;
@@ -31,11 +38,11 @@ impl PcapWriter {
         out.write_all(&0u32.to_le_bytes())?;
         out.write_all(&65_535u32.to_le_bytes())?;
         out.write_all(&LINKTYPE_RAW.to_le_bytes())?;
-        Ok(PcapWriter { out, frames: 0 })
+        Ok(PcapWriter { out, frames: 0, bytes: 24, limit, full: false })
     }
 
     /// Records one datagram from `src` to `dst` with traffic class `tos` (ECN bits included);
-    /// returns its frame number (1-based, as Wireshark counts).
+    /// returns its frame number (1-based, as Wireshark counts), or `None` when the file is full.
     pub fn record(
         &mut self,
         at: SystemTime,
@@ -43,8 +50,14 @@ impl PcapWriter {
         dst: SocketAddr,
         tos: u8,
         payload: &[u8],
-    ) -> io::Result<u64> {
+    ) -> io::Result<Option<u64>> {
         let packet = ip_udp(src, dst, tos, payload);
+        let size = 16 + packet.len() as u64;
+        if self.bytes + size > self.limit {
+            self.full = true;
+            return Ok(None);
+        }
+        self.bytes += size;
         let t = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         self.out.write_all(&(t.as_secs() as u32).to_le_bytes())?;
         self.out.write_all(&t.subsec_micros().to_le_bytes())?;
@@ -52,7 +65,7 @@ impl PcapWriter {
         self.out.write_all(&(packet.len() as u32).to_le_bytes())?;
         self.out.write_all(&packet)?;
         self.frames += 1;
-        Ok(self.frames)
+        Ok(Some(self.frames))
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -136,6 +149,20 @@ mod tests {
         assert_eq!(checksum(&[&p[..20]]), 0);
         assert_eq!(p[1], 2, "the ECN bits are kept");
         assert_eq!(&p[20..22], &5000u16.to_be_bytes());
+    }
+
+    #[test]
+    fn a_full_capture_records_nothing_more() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("c.pcap");
+        let mut w = PcapWriter::create(&path, 24 + 2 * (16 + 20 + 8 + 100)).unwrap();
+        let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+        let frames: Vec<Option<u64>> =
+            (0..3).map(|_| w.record(SystemTime::now(), a, b, 0, &[0; 100]).unwrap()).collect();
+        assert_eq!(frames, [Some(1), Some(2), None]);
+        assert!(w.full);
+        w.flush().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 24 + 2 * 144);
     }
 
     #[test]

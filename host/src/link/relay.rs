@@ -37,6 +37,10 @@ const MAX_DATAGRAM: usize = 65_507;
 const READ_BATCH: usize = 64;
 /// How often an idle relay looks at its stop flag.
 const IDLE_TICK: Duration = Duration::from_millis(20);
+/// Most bytes of each side's capture and of the decision log: a flooding IUT must not fill
+/// the disk. What does not fit is counted, not written, and the result says so.
+const MAX_CAPTURE_BYTES: u64 = 1 << 30;
+const MAX_LOG_BYTES: u64 = 256 << 20;
 
 /// What a relay needs to start.
 #[derive(Debug, Clone)]
@@ -106,6 +110,12 @@ pub struct LinkStats {
     pub stale: u64,
     /// Datagrams the relay could not send (an errno from the kernel), not counted as forwarded.
     pub send_errors: u64,
+    /// `link.jsonl` reached its size limit: later decisions were made but not written.
+    #[serde(default)]
+    pub log_truncated: bool,
+    /// A capture reached its size limit: later datagrams were relayed but not captured.
+    #[serde(default)]
+    pub capture_truncated: bool,
 }
 
 /// A running relay; stopping it (or dropping it) ends its thread and flushes its files.
@@ -128,6 +138,7 @@ impl Relay {
             let mut r = Running::new(setup, listen, files);
             let result = r.run(&flag);
             r.files.flush();
+            r.stats.capture_truncated = r.files.client.full || r.files.server.full;
             result.map(|()| r.stats)
         })?;
         Ok(Relay { listen: listen_addr, stop, thread: Some(thread) })
@@ -202,6 +213,7 @@ impl Ord for Pending {
 
 struct Files {
     log: BufWriter<File>,
+    log_bytes: u64,
     client: PcapWriter,
     server: PcapWriter,
 }
@@ -210,8 +222,9 @@ impl Files {
     fn create(f: &LinkFiles) -> io::Result<Files> {
         Ok(Files {
             log: BufWriter::with_capacity(1 << 16, File::create(&f.log)?),
-            client: PcapWriter::create(&f.client_pcap)?,
-            server: PcapWriter::create(&f.server_pcap)?,
+            log_bytes: 0,
+            client: PcapWriter::create(&f.client_pcap, MAX_CAPTURE_BYTES)?,
+            server: PcapWriter::create(&f.server_pcap, MAX_CAPTURE_BYTES)?,
         })
     }
 
@@ -246,8 +259,9 @@ enum Event<'a> {
         #[serde(skip_serializing_if = "is_zero")]
         ecn: u8,
         /// Where the relay received it: its frame in `client-side.pcap` (to the server) or
-        /// `server-side.pcap` (to the client).
-        frame: u64,
+        /// `server-side.pcap` (to the client); absent once the capture is full.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        frame: Option<u64>,
     },
     Binding {
         client: SocketAddr,
@@ -262,7 +276,12 @@ enum Event<'a> {
     Stale {
         size: usize,
         to: SocketAddr,
-        frame: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        frame: Option<u64>,
+    },
+    /// The log is full: nothing more is written.
+    Truncated {
+        limit_bytes: u64,
     },
 }
 
@@ -320,10 +339,19 @@ impl Running {
     }
 
     fn log(&mut self, t: Duration, what: Event) {
-        let line = LogLine { t_us: t.as_micros() as u64, what };
-        if serde_json::to_writer(&mut self.files.log, &line).is_ok() {
-            let _ = self.files.log.write_all(b"\n");
+        if self.stats.log_truncated {
+            return;
         }
+        let Ok(mut line) = serde_json::to_vec(&LogLine { t_us: t.as_micros() as u64, what }) else { return };
+        line.push(b'\n');
+        if self.files.log_bytes + line.len() as u64 > MAX_LOG_BYTES {
+            self.stats.log_truncated = true;
+            let last = LogLine { t_us: t.as_micros() as u64, what: Event::Truncated { limit_bytes: MAX_LOG_BYTES } };
+            line = serde_json::to_vec(&last).unwrap_or_default();
+            line.push(b'\n');
+        }
+        self.files.log_bytes += line.len() as u64;
+        let _ = self.files.log.write_all(&line);
     }
 
     fn run(&mut self, stop: &AtomicBool) -> io::Result<()> {
@@ -445,7 +473,7 @@ impl Running {
     }
 
     #[allow(clippy::too_many_arguments)] // one datagram and where it came from
-    fn arrive(&mut self, dir: Direction, binding: usize, payload: &[u8], tos: u8, now: Duration, frame: u64) {
+    fn arrive(&mut self, dir: Direction, binding: usize, payload: &[u8], tos: u8, now: Duration, frame: Option<u64>) {
         let decision = self.lanes[dir.index()].decide(now, payload);
         let stats = match dir {
             Direction::ToServer => &mut self.stats.to_server,

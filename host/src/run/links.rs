@@ -99,7 +99,8 @@ pub fn explain(link: &LinkResult, test_dir: &Path, run_root: &Path) -> (Vec<Stri
                             Some(reason) => format!("{dir} packet {} dropped ({reason})", e["index"]),
                             None => format!("{dir} packet {} corrupted at byte {}", e["index"], e["corrupt"][0]),
                         };
-                        (usize::from(dir == "to-client"), what, Some(format!("{}#frame={}", side(dir), e["frame"])))
+                        let frame = e["frame"].as_u64().map(|f| format!("{}#frame={f}", side(dir)));
+                        (usize::from(dir == "to-client"), what, frame)
                     }
                     Some("rebind") => {
                         let (from, to) = (e["from"].as_str().unwrap_or("?"), e["to"].as_str().unwrap_or("?"));
@@ -107,8 +108,8 @@ pub fn explain(link: &LinkResult, test_dir: &Path, run_root: &Path) -> (Vec<Stri
                     }
                     Some("stale") => {
                         let to = e["to"].as_str().unwrap_or("?");
-                        let frame = format!("{}#frame={}", side("to-client"), e["frame"]);
-                        (2, format!("an answer to the replaced {to} dropped"), Some(frame))
+                        let frame = e["frame"].as_u64().map(|f| format!("{}#frame={f}", side("to-client")));
+                        (2, format!("an answer to the replaced {to} dropped"), frame)
                     }
                     _ => continue,
                 };
