@@ -19,6 +19,16 @@ pub const RUN_JSON: &str = "run.json";
 /// A test's saved result, in its directory.
 pub const RESULT_JSON: &str = "result.json";
 
+/// Largest `run.json` or `result.json` read back: they are a few KiB; more is not ours.
+const MAX_SAVED_BYTES: u64 = 16 << 20;
+
+/// A saved file's bytes, at most [`MAX_SAVED_BYTES`].
+fn read_saved(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut out = vec![];
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, MAX_SAVED_BYTES), &mut out)?;
+    Ok(out)
+}
+
 /// Which saved results a resumed run keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
@@ -132,7 +142,7 @@ pub enum ResumeError {
 /// The identity a run directory records.
 pub fn identity(dir: &Path) -> Result<RunIdentity, ResumeError> {
     let not = |why: String| ResumeError::NotARun { dir: dir.to_path_buf(), why };
-    let text = std::fs::read(dir.join(RUN_JSON)).map_err(|e| not(format!("{RUN_JSON}: {e}")))?;
+    let text = read_saved(&dir.join(RUN_JSON)).map_err(|e| not(format!("{RUN_JSON}: {e}")))?;
     serde_json::from_slice(&text).map_err(|e| not(format!("{RUN_JSON}: {e}")))
 }
 
@@ -148,7 +158,7 @@ pub fn check(dir: &Path, now: &RunIdentity) -> Result<(), ResumeError> {
 
 /// The saved result of the test whose directory is `test_dir`, if it is one to keep.
 pub fn saved(test_dir: &Path, keep: Keep) -> Option<TestResult> {
-    let text = std::fs::read(test_dir.join(RESULT_JSON)).ok()?;
+    let text = read_saved(&test_dir.join(RESULT_JSON)).ok()?;
     let r: TestResult = serde_json::from_slice(&text).ok()?;
     let final_ = !matches!(r.status, TestStatus::Interrupted | TestStatus::Unknown);
     let kept = match keep {
