@@ -92,14 +92,27 @@ pub fn script(r: &SlurmRun, host: &Path, shards_dir: &Path, logs: &Path) -> Stri
 /// How often the job's state is asked for.
 const POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Returns once Slurm lists no task of `job` any more (finished, failed or cancelled).
+/// Returns once Slurm lists no task of `job` any more (finished, failed or cancelled). A
+/// controller that does not answer for a minute is an error, not the end of the job.
 fn wait_for(job: &str) -> Result<(), SlurmError> {
+    let mut unanswered = 0;
     loop {
         let o = Command::new("squeue").args(["-h", "-j", job, "-o", "%T"]).output().map_err(SlurmError::Sbatch)?;
-        let listed = String::from_utf8_lossy(&o.stdout);
-        // A job that has left the controller's memory is "invalid": it is over.
-        if listed.trim().is_empty() {
-            return Ok(());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        if o.status.success() || stderr.contains("Invalid job id") {
+            // A job that has left the controller's memory is "invalid": it is over.
+            if String::from_utf8_lossy(&o.stdout).trim().is_empty() {
+                return Ok(());
+            }
+            unanswered = 0;
+        } else {
+            unanswered += 1;
+            if unanswered * POLL > std::time::Duration::from_secs(60) {
+                return Err(SlurmError::Refused(format!(
+                    "squeue stopped answering about job {job}: {}",
+                    crate::text::terminal(stderr.trim())
+                )));
+            }
         }
         std::thread::sleep(POLL);
     }
