@@ -444,6 +444,8 @@ fn repeats_find_flaky_tests() {
         assert_eq!(s["flaky"], serde_json::json!([{ "test": "first time lucky", "passed": 1, "runs": 3 }]));
         let report = std::fs::read_to_string(dir.join("EXPERIMENT_REPORT.md")).unwrap();
         assert!(report.contains("## Flaky") && report.contains("first time lucky — 1/3 runs passed"), "{report}");
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<property name=\"runs\" value=\"1/3\"/>").count(), 3, "{junit}");
     }
     let (code, _, stderr) =
         run(&["run", file.to_str().unwrap(), "--repeat", "3", "--pass", "4"], &tmp.path().join("x"));

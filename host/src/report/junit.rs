@@ -28,6 +28,7 @@ fn system_out(t: &TestResult) -> String {
 pub fn junit_xml(s: &RunSummary) -> String {
     let mut report = Report::new(format!("panther-host {}", s.experiment));
     let mut suite = TestSuite::new(s.experiment.clone());
+    let flaky = s.flaky();
     for t in &s.tests {
         let mut status = match t.status {
             TestStatus::Passed => TestCaseStatus::success(),
@@ -48,6 +49,12 @@ pub fn junit_xml(s: &RunSummary) -> String {
         }
         let mut case = TestCase::new(xml(&t.name), status);
         case.set_classname(s.experiment.clone());
+        // Each run of a repeated test is its own testcase; the ones of a flaky test say so.
+        let base = t.name.rsplit_once(" #").map_or(t.name.as_str(), |(b, _)| b);
+        if let Some((_, passed, runs)) = flaky.iter().find(|(name, _, _)| name == base) {
+            case.add_property(quick_junit::Property::new("flaky", "true"));
+            case.add_property(quick_junit::Property::new("runs", format!("{passed}/{runs}")));
+        }
         case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds.max(0.0)));
         let out = system_out(t);
         if !out.is_empty() {
