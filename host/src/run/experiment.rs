@@ -238,6 +238,10 @@ async fn run_tests(
                 let done = futures_util::StreamExt::next(&mut running).await.expect("not empty");
                 board.done(done, layout, exp, cancel);
             }
+            // With a free slot a new test could start after Ctrl-C; it must not.
+            if cancel.is_cancelled() && board.stop_reason.is_none() {
+                board.stop_reason = Some("the run was interrupted".into());
+            }
             if let Some(reason) = &board.stop_reason {
                 let r = TestResult::skipped(&name, reason);
                 board.record(order, r, None);
