@@ -66,6 +66,15 @@ static pg_str pg_join(const char *head, pg_str middle, const char *tail) {
     return out;
 }
 
+// A list holding the one pair (`key`, `value`): a plan file and its contents, an environment
+// variable and its value.
+static PG_WORLD(list_tuple2_string_string_t) pg_pair(const char *key, const char *value) {
+    PG_WORLD(list_tuple2_string_string_t) list = {.ptr = pg_alloc(1, sizeof(PG_WORLD(tuple2_string_string_t))), .len = 1};
+    list.ptr[0].f0 = pg_string(key);
+    list.ptr[0].f1 = pg_string(value);
+    return list;
+}
+
 // A command the host runs directly (never through a shell); a failure stops the service.
 static pg_command pg_cmd(pg_strings argv, const char *description) {
     pg_command c;

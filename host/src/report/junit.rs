@@ -50,7 +50,7 @@ pub fn junit_xml(s: &RunSummary) -> String {
         let mut case = TestCase::new(xml(&t.name), status);
         case.set_classname(s.experiment.clone());
         // Each run of a repeated test is its own testcase; the ones of a flaky test say so.
-        let base = t.name.rsplit_once(" #").map_or(t.name.as_str(), |(b, _)| b);
+        let base = super::model::base_name(&t.name);
         if let Some((_, passed, runs)) = flaky.iter().find(|(name, _, _)| name == base) {
             case.add_property(quick_junit::Property::new("flaky", "true"));
             case.add_property(quick_junit::Property::new("runs", format!("{passed}/{runs}")));

@@ -152,6 +152,23 @@ impl PartialEq for RunSummary {
     }
 }
 
+/// How the runs of one test ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRuns {
+    pub name: String,
+    pub passed: u32,
+    pub skipped: u32,
+    pub total: u32,
+}
+
+/// A test's name without the ` #N` each iteration of a repeated test carries.
+pub fn base_name(name: &str) -> &str {
+    match name.rsplit_once(" #") {
+        Some((base, n)) if n.parse::<u32>().is_ok() => base,
+        _ => name,
+    }
+}
+
 /// Cuts to at most `n` characters, marking the cut with `…`.
 pub fn truncate_chars(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -202,26 +219,35 @@ impl RunSummary {
         self.tick();
     }
 
-    /// Tests that ran several times (`name #1`, `name #2`, …) and both passed and did not:
-    /// `(name, passed, runs)`.
-    pub fn flaky(&self) -> Vec<(String, u32, u32)> {
-        let mut runs: Vec<(String, u32, u32)> = vec![];
+    /// Every test's runs counted together (the iterations `name #1`, `name #2`, … of one test),
+    /// in the order of their first run.
+    pub fn runs(&self) -> Vec<TestRuns> {
+        let mut runs: Vec<TestRuns> = vec![];
         for t in &self.tests {
-            let Some((base, n)) = t.name.rsplit_once(" #") else { continue };
-            if n.parse::<u32>().is_err() || t.status == TestStatus::Skipped {
-                continue;
-            }
-            let passed = u32::from(t.status == TestStatus::Passed);
-            match runs.iter_mut().find(|(b, _, _)| b == base) {
-                Some(r) => {
-                    r.1 += passed;
-                    r.2 += 1;
+            let name = base_name(&t.name);
+            let i = match runs.iter().position(|r| r.name == name) {
+                Some(i) => i,
+                None => {
+                    runs.push(TestRuns { name: name.to_string(), passed: 0, skipped: 0, total: 0 });
+                    runs.len() - 1
                 }
-                None => runs.push((base.to_string(), passed, 1)),
-            }
+            };
+            let r = &mut runs[i];
+            r.passed += u32::from(t.status == TestStatus::Passed);
+            r.skipped += u32::from(t.status == TestStatus::Skipped);
+            r.total += 1;
         }
-        runs.retain(|(_, p, n)| *p > 0 && p < n);
         runs
+    }
+
+    /// Tests whose runs both passed and did not (skipped runs aside): `(name, passed, runs)`.
+    pub fn flaky(&self) -> Vec<(String, u32, u32)> {
+        self.runs()
+            .into_iter()
+            .map(|r| (r.passed, r.total - r.skipped, r.name))
+            .filter(|(passed, ran, _)| *passed > 0 && passed < ran)
+            .map(|(passed, ran, name)| (name, passed, ran))
+            .collect()
     }
 
     /// Adds a finished test at `index` (tests finishing out of order keep the experiment's).

@@ -226,6 +226,15 @@ pub fn free_port(transport: Transport) -> std::io::Result<u16> {
     })
 }
 
+/// A free loopback port that is not in `taken`.
+pub fn free_port_not_in(transport: Transport, taken: &[u16]) -> std::io::Result<u16> {
+    let mut n = free_port(transport)?;
+    while taken.contains(&n) {
+        n = free_port(transport)?;
+    }
+    Ok(n)
+}
+
 /// Gives every `number = 0` port of a plan a number: a free loopback port for local runs,
 /// the port's conventional number (4443) inside containers, where each service has its own
 /// address. Ports already taken by earlier services of the same test are not handed out again.
@@ -241,11 +250,7 @@ pub fn allocate_ports(
         } else if env == EnvironmentKind::Docker {
             4443 + out.len() as u16
         } else {
-            let mut n = free_port(p.transport)?;
-            while taken.contains(&n) {
-                n = free_port(p.transport)?;
-            }
-            n
+            free_port_not_in(p.transport, taken)?
         };
         taken.push(n);
         out.insert(p.name.clone(), n);

@@ -298,11 +298,8 @@ fn plan_links(
         for port in raws[*i].ports.iter().filter(|p| p.transport == crate::plugin::types::Transport::Udp) {
             let Some(&number) = addr.ports.get(&port.name) else { continue };
             let listen_ip = if ip.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { ip };
-            let listen = match layout::free_port(crate::plugin::types::Transport::Udp) {
-                Ok(mut n) => {
-                    while taken.contains(&n) {
-                        n = layout::free_port(crate::plugin::types::Transport::Udp).unwrap_or(n);
-                    }
+            let listen = match layout::free_port_not_in(crate::plugin::types::Transport::Udp, taken) {
+                Ok(n) => {
                     taken.push(n);
                     std::net::SocketAddr::new(listen_ip, n)
                 }

@@ -21,10 +21,7 @@ static const char UNSUPPORTED_SH[] =
 
 // A command whose TLS secrets go to the key log the host collects.
 static pg_command with_keylog(pg_command c) {
-    c.env.len = 1;
-    c.env.ptr = pg_alloc(1, sizeof(service_plugin_tuple2_string_string_t));
-    c.env.ptr[0].f0 = pg_string("SSLKEYLOGFILE");
-    c.env.ptr[0].f1 = pg_string("{{files.keylog}}");
+    c.env = pg_pair("SSLKEYLOGFILE", "{{files.keylog}}");
     return c;
 }
 
@@ -94,10 +91,7 @@ static void unsupported_case(const panther_plugin_types_plan_request_t *req, pg_
     pg_strings argv = pg_strings_of(head, 1);
     argv.ptr[argv.len++] = pg_join("", req->testcase.val, "");
     pg_run(plan, pg_cmd(argv, "ngtcp2 cannot do this interop test case: exit 127, as a runner endpoint does"));
-    plan->files.len = 1;
-    plan->files.ptr = pg_alloc(1, sizeof(service_plugin_tuple2_string_string_t));
-    plan->files.ptr[0].f0 = pg_string("{{dirs.work}}/unsupported.sh");
-    plan->files.ptr[0].f1 = pg_string(UNSUPPORTED_SH);
+    plan->files = pg_pair("{{dirs.work}}/unsupported.sh", UNSUPPORTED_SH);
     plan->readiness.condition.tag = PANTHER_PLUGIN_TYPES_READINESS_CONDITION_STARTED;
 }
 

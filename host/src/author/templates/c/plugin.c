@@ -67,12 +67,7 @@ static void client(const panther_plugin_types_plan_request_t *req, bool curl, pg
         argv.ptr[argv.len++] = pg_join(curl ? BASE : "", req->requests.ptr[i], "");
     }
     pg_run(plan, pg_cmd(argv, "download the requests"));
-    if (!curl) {
-        plan->files.len = 1;
-        plan->files.ptr = pg_alloc(1, sizeof(service_plugin_tuple2_string_string_t));
-        plan->files.ptr[0].f0 = pg_string("{{dirs.work}}/fetch.py");
-        plan->files.ptr[0].f1 = pg_string(FETCH_PY);
-    }
+    if (!curl) plan->files = pg_pair("{{dirs.work}}/fetch.py", FETCH_PY);
     plan->readiness.condition.tag = PANTHER_PLUGIN_TYPES_READINESS_CONDITION_STARTED;
 }
 
