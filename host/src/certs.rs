@@ -85,7 +85,47 @@ fn is_dns_name(s: &str) -> bool {
 /// # Errors
 /// An extra name that is neither a DNS name nor an IP address; a file that cannot be written.
 pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> {
-    let (not_before, not_after) = validity();
+    make(dir, extra_names, validity())
+}
+
+/// Certificates made once for `key` (an experiment's seed and names) and kept in `store`, then
+/// copied into `dir`: the same bytes every run, as a deterministic simulation needs. They are
+/// valid from 1999 (a Shadow clock starts on 2000-01-01) for a century.
+///
+/// # Errors
+/// As [`generate`], or the store cannot be written.
+pub fn generate_kept(dir: &Path, extra_names: &[String], store: &Path, key: &str) -> Result<Certs, CertError> {
+    use sha2::Digest;
+    let id = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    let kept = store.join(&id[..16]);
+    let write = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CertError::Write { path: path.clone(), source }
+    };
+    if !kept.join(FILE_NAMES[FILE_NAMES.len() - 1].1).is_file() {
+        let tmp = store.join(format!("{}.{}.partial", &id[..16], std::process::id()));
+        let y = |year| time::Date::from_calendar_date(year, time::Month::January, 1).expect("a date").midnight().assume_utc();
+        make(&tmp, extra_names, (y(1999), y(2099)))?;
+        // Another run may have kept the same ones meanwhile; either copy is as good.
+        if std::fs::rename(&tmp, &kept).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(write(dir))?;
+    let mut paths = BTreeMap::new();
+    for (name, file) in FILE_NAMES {
+        let to = dir.join(file);
+        std::fs::copy(kept.join(file), &to).map_err(write(&to))?;
+        paths.insert(name, to);
+    }
+    Ok(Certs { dir: dir.to_path_buf(), paths })
+}
+
+fn make(
+    dir: &Path,
+    extra_names: &[String],
+    (not_before, not_after): (time::OffsetDateTime, time::OffsetDateTime),
+) -> Result<Certs, CertError> {
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -149,7 +149,7 @@ impl Pair {
         self.relay.as_ref().unwrap().listen
     }
 
-    /// Sends packets 1..=n, `gap` apart, then collects echoes until `settle` passes quietly.
+    /// Sends packets 1..=n, `gap` apart, then collects the echoes (see [`Pair::collect`]).
     fn exchange(&self, n: u64, gap: Duration, settle: Duration) -> Vec<u64> {
         let start = Instant::now();
         for i in 1..=n {
@@ -159,20 +159,32 @@ impl Pair {
             }
             self.client.send_to(&packet(i), self.listen()).unwrap();
         }
-        self.collect(settle)
+        self.collect(n, settle)
     }
 
-    fn collect(&self, settle: Duration) -> Vec<u64> {
+    /// Collects echoes of the `sent` packets until the relay has read all of them and every
+    /// answer, holds nothing in flight, and the client has heard nothing for `settle`. Waiting
+    /// on the relay's progress, not on a quiet time alone, keeps a loaded machine (a starved
+    /// relay thread) from ending the exchange early.
+    fn collect(&self, sent: u64, settle: Duration) -> Vec<u64> {
         let mut got = vec![];
         let mut buf = [0u8; 2048];
         let mut quiet = Instant::now();
-        while quiet.elapsed() < settle {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        loop {
             if let Ok((len, _)) = self.client.recv_from(&mut buf) {
                 got.push(index_of(&buf[..len]));
                 quiet = Instant::now();
+                continue;
             }
+            let p = self.relay.as_ref().unwrap().progress();
+            let answered = self.echo.seen().len() as u64;
+            let drained = p.from_clients >= sent && p.from_server >= answered && p.in_flight == 0;
+            if drained && quiet.elapsed() >= settle {
+                return got;
+            }
+            assert!(Instant::now() < give_up, "the relay never drained: {p:?}, {answered} answered, sent {sent}");
         }
-        got
     }
 
     fn stop(&mut self) -> LinkStats {
@@ -386,7 +398,7 @@ fn the_queue_tail_drops_a_burst_and_paces_the_rest() {
     for i in 1..=20 {
         p.client.send_to(&packet(i), p.listen()).unwrap();
     }
-    let got = p.collect(Duration::from_millis(200));
+    let got = p.collect(20, Duration::from_millis(200));
     let stats = p.stop();
     // All 20 arrive within one serialisation time unless the sender is held up (under load),
     // which only leaves room for more.

@@ -34,3 +34,5 @@ mod authoring;
 mod link;
 // `run --engine slurm` on a one-node Slurm cluster the test starts and stops.
 mod engines;
+// Shadow: a simulated network built from its pinned sources, QUIC inside it, determinism.
+mod shadow;

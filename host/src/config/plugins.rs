@@ -161,19 +161,37 @@ impl<'a> Checker<'a> {
             return None;
         }
         let mut ok = true;
-        // The link emulator is a relay on this machine; other environments cannot have it yet.
-        if let Some((_, span)) = &net.link {
-            let local = info.environments.first() == Some(&crate::plugin::types::EnvironmentKind::Localhost);
-            if !local {
-                let p = self
-                    .at(
-                        "link_environment",
-                        *span,
-                        "needs a localhost environment",
-                        format!("network environment `{}` cannot have a `link`: this host emulates links for localhost tests only", info.name),
-                    )
-                    .help("run the test with `network = { type = \"localhost\", link = ... }`, or remove `link`");
-                self.problems.push(p);
+        // The link emulator is a relay on this machine; a simulator models part of a link
+        // itself; Docker cannot have one yet.
+        if let Some((link, span)) = &net.link {
+            use crate::plugin::types::EnvironmentKind as K;
+            let problem = match info.environments.first() {
+                Some(K::Localhost) => None,
+                Some(K::Shadow) => {
+                    let beyond = link.beyond_simulation();
+                    (!beyond.is_empty()).then(|| {
+                        (
+                            "beyond what Shadow models",
+                            format!(
+                                "network environment `{}` simulates a link's delay, bandwidth and loss only; it cannot model {}",
+                                info.name,
+                                beyond.join(", ")
+                            ),
+                            "remove those keys, or run the test with `network = { type = \"localhost\", link = ... }`, where the link emulator has them all",
+                        )
+                    })
+                }
+                _ => Some((
+                    "needs a localhost or shadow environment",
+                    format!(
+                        "network environment `{}` cannot have a `link`: this host emulates links for localhost tests and simulates them under Shadow",
+                        info.name
+                    ),
+                    "run the test with `network = { type = \"localhost\", link = ... }`, or remove `link`",
+                )),
+            };
+            if let Some((label, message, help)) = problem {
+                self.problems.push(self.at("link_environment", *span, label, message).help(help));
                 ok = false;
             }
         }

@@ -93,6 +93,20 @@ fn toolchain_env() -> Vec<(&'static str, std::ffi::OsString)> {
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The whole environment of a command of `svc`, later entries winning: the host's PATH, HOME
+/// in the work directory, the toolchains' homes, the environment plugin's additions, the
+/// command's own. A simulated process gets the same.
+pub(crate) fn command_env(svc: &ServiceInstance, cmd: &Command) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = vec![
+        ("PATH".into(), std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into())),
+        ("HOME".into(), svc.dirs.work.clone().into_os_string()),
+    ];
+    env.extend(toolchain_env().into_iter().map(|(k, v)| (k.into(), v)));
+    env.extend(svc.extra_env.iter().map(|(k, v)| (k.into(), v.into())));
+    env.extend(cmd.env.iter().map(|(k, v)| (k.into(), v.into())));
+    env
+}
+
 /// A process group the executor started.
 #[derive(Debug, Clone)]
 struct Group {
@@ -405,11 +419,7 @@ impl Inner {
         let mut c = tokio::process::Command::new(program);
         c.args(&cmd.argv[1..])
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()))
-            .env("HOME", &svc.dirs.work)
-            .envs(toolchain_env())
-            .envs(svc.extra_env.iter().map(|(k, v)| (k, v)))
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .envs(command_env(svc, cmd))
             .current_dir(&cwd)
             .stdin(std::process::Stdio::null())
             .stdout(out)
@@ -577,12 +587,14 @@ struct Spawned {
 }
 
 /// Whether `program` can be found the way the child will look for it.
-fn resolvable(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> bool {
+/// Where `program` is, as `execvp` would find it from `cwd` with `path_var`.
+pub(crate) fn resolve(program: &str, cwd: &Path, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
     if program.contains('/') {
         let p = Path::new(program);
-        return if p.is_absolute() { p.is_file() } else { cwd.join(p).is_file() };
+        let p = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        return p.is_file().then_some(p);
     }
-    std::env::split_paths(path_var).any(|d| d.join(program).is_file())
+    std::env::split_paths(path_var).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
 /// Whether a process of group `pgid` holds one of `inodes`.
@@ -772,28 +784,43 @@ impl LocalExecutor {
         tracing::info!("service `{}`: compile phases cached in {}", svc.name, tools.display());
     }
 
-    async fn start_inner(&self, svc: &ServiceInstance) -> Result<RunningLocal, ExecError> {
-        let inner = self.inner.clone();
-        let plan = svc.plan.plan();
+    /// What comes before a service's run phase wherever it runs: its directories, the plan's
+    /// files, the pre-run commands (reported by `post_run`).
+    pub(crate) async fn pre_run(&self, svc: &ServiceInstance) -> Result<(), ExecError> {
+        let inner = &self.inner;
         for dir in [&svc.dirs.work, &svc.dirs.logs] {
             std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
         inner.write_files(svc)?;
-        let pre = inner.run_phase(svc, "pre-run", &plan.phases.pre_run).await;
-        match pre {
-            Ok(r) => inner.stash(svc, r),
-            Err(e) => return Err(e),
+        let r = inner.run_phase(svc, "pre-run", &svc.plan.plan().phases.pre_run).await?;
+        inner.stash(svc, r);
+        Ok(())
+    }
+
+    /// Keeps a phase report that ran elsewhere (a simulation) for `post_run` to hand back.
+    pub(crate) fn record_phase(&self, svc: &ServiceInstance, report: PhaseReport) {
+        self.inner.stash(svc, report);
+    }
+
+    /// The working directory of a command, confined to the service's directories.
+    pub(crate) fn working_dir(&self, svc: &ServiceInstance, cmd: &Command) -> Result<PathBuf, ExecError> {
+        match &cmd.cwd {
+            Some(d) => self.inner.confine(svc, "working directory", Path::new(d)),
+            None => Ok(svc.dirs.work.clone()),
         }
+    }
+
+    async fn start_inner(&self, svc: &ServiceInstance) -> Result<RunningLocal, ExecError> {
+        let inner = self.inner.clone();
+        let plan = svc.plan.plan();
+        self.pre_run(svc).await?;
 
         let path_var = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
         for cmd in &plan.phases.run {
             let Some(program) = cmd.argv.first() else {
                 continue;
             };
-            let cwd = match &cmd.cwd {
-                Some(d) => inner.confine(svc, "working directory", Path::new(d))?,
-                None => svc.dirs.work.clone(),
-            };
+            let cwd = self.working_dir(svc, cmd)?;
             let path = cmd
                 .env
                 .iter()
@@ -801,7 +828,7 @@ impl LocalExecutor {
                 .find(|(k, _)| k == "PATH")
                 .map(|(_, v)| std::ffi::OsString::from(v))
                 .unwrap_or_else(|| path_var.clone());
-            if !resolvable(program, &cwd, &path) {
+            if resolve(program, &cwd, &path).is_none() {
                 return Err(ExecError::Spawn {
                     service: svc.name.clone(),
                     program: program.clone(),

@@ -21,6 +21,7 @@ pub mod leftovers;
 pub mod local;
 pub mod procnet;
 pub mod readiness;
+pub mod shadow;
 pub mod sources;
 
 pub use local::tail;
@@ -290,6 +291,11 @@ pub enum ExecError {
     #[error("docker: test `{test}`: subnet {subnet} is taken by another network: {message}")]
     #[diagnostic(code(panther::exec::subnet_taken))]
     SubnetTaken { test: String, subnet: crate::run::subnets::Subnet, message: String },
+    /// The environment cannot run this service at all; the test is judged
+    /// `unsupported-by-environment` with the reason, not failed.
+    #[error("service `{service}` cannot run under {environment}: {reason}")]
+    #[diagnostic(code(panther::exec::unsupported_by_environment))]
+    UnsupportedByEnvironment { service: String, environment: String, reason: String },
     #[error("interrupted")]
     #[diagnostic(code(panther::exec::interrupted))]
     Interrupted,
@@ -333,6 +339,12 @@ pub trait Executor: Sync {
     /// The interface to capture a test's traffic on; by default what the deployment asked for.
     fn capture_interface(&self, _test: &str, deployment: &DeploymentPlan) -> Option<String> {
         deployment.capture.as_ref().map(|c| c.interface.clone())
+    }
+
+    /// Whether the executor records the test's traffic itself into `capture.pcap` (a
+    /// simulator writes its own captures), so the host starts no capture and notes none missing.
+    fn captures_itself(&self) -> bool {
+        false
     }
 
     /// Pre-compile, compile and post-compile phases (cached by content hash), or the image

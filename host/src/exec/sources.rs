@@ -203,6 +203,33 @@ impl Sources {
         Ok(dest)
     }
 
+    /// A bare git clone of the mirror bundle of `s` at `dest`, for tools that want a git
+    /// repository rather than a tree (cargo's git dependencies). `None` when no mirror has a
+    /// bundle of it: the tool then fetches from the URL itself.
+    ///
+    /// # Errors
+    /// A bundle that cannot be cloned or lacks the pinned commit.
+    pub fn git_clone_from_mirror(&self, s: &SourceRef, dest: &Path) -> Option<Result<PathBuf, SourceError>> {
+        let (host, owner, repo) = url_parts(&s.url)?;
+        let bundle = self.mirrors.iter().map(|m| m.join(&host).join(&owner).join(format!("{repo}.bundle"))).find(|b| b.is_file())?;
+        let fail = |problem: String| SourceError {
+            name: s.name.clone(),
+            url: s.url.clone(),
+            rev: s.rev.clone(),
+            problem,
+            looked: format!("    {}", bundle.display()),
+            help: "replace the bundle with one that holds the pinned commit".into(),
+        };
+        let _ = std::fs::remove_dir_all(dest);
+        let parent = dest.parent().unwrap_or(Path::new("/"));
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            return Some(Err(fail(format!("cannot create {}: {e}", parent.display()))));
+        }
+        let made = git(&["clone", "--quiet", "--bare", &bundle.to_string_lossy(), &dest.to_string_lossy()], parent)
+            .and_then(|_| git(&["cat-file", "-e", &format!("{}^{{commit}}", s.rev)], dest).map_err(|_| format!("has no commit `{}`", s.rev)));
+        Some(made.map(|_| dest.to_path_buf()).map_err(fail))
+    }
+
     /// Unpacks a one-commit tarball into `dest` after checking its name, its top folder and
     /// its sha256 against `sources.lock`. Returns the sha256.
     fn from_tarball(&self, file: &Path, url: &str, rev: &str, repo: &str, dest: &Path) -> Result<String, String> {
@@ -273,7 +300,8 @@ impl Sources {
     }
 }
 
-fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+/// An exclusive lock on `path` (made if missing), held until the file is dropped.
+pub fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
     let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
     f.lock()?;
     Ok(f)

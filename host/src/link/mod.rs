@@ -11,5 +11,5 @@ pub mod pcap;
 pub mod relay;
 pub mod spec;
 
-pub use relay::{LinkFiles, LinkStats, Relay, RelaySetup};
+pub use relay::{LinkFiles, LinkStats, Progress, Relay, RelaySetup};
 pub use spec::{Direction, LinkSpec};

@@ -18,7 +18,7 @@ use std::io::{self, BufWriter, IoSlice, IoSliceMut, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -122,7 +122,28 @@ pub struct LinkStats {
 pub struct Relay {
     pub listen: SocketAddr,
     stop: Arc<AtomicBool>,
+    progress: Arc<SharedProgress>,
     thread: Option<JoinHandle<io::Result<LinkStats>>>,
+}
+
+/// How far a running relay has got, as of the end of its last loop turn. Whoever stops a
+/// relay can first wait until it has read everything that was sent and delivered everything
+/// it delayed, instead of guessing a quiet time that a loaded machine may not keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Datagrams read from clients.
+    pub from_clients: u64,
+    /// Datagrams read from the server, on current and stale bindings.
+    pub from_server: u64,
+    /// Datagrams accepted and not yet sent (delayed or serialising).
+    pub in_flight: u64,
+}
+
+#[derive(Default)]
+struct SharedProgress {
+    from_clients: AtomicU64,
+    from_server: AtomicU64,
+    in_flight: AtomicU64,
 }
 
 impl Relay {
@@ -134,14 +155,24 @@ impl Relay {
         let files = Files::create(&setup.files)?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let progress = Arc::new(SharedProgress::default());
+        let shared = progress.clone();
         let thread = std::thread::Builder::new().name(format!("link {listen_addr}")).spawn(move || {
             let mut r = Running::new(setup, listen, files);
-            let result = r.run(&flag);
+            let result = r.run(&flag, &shared);
             r.files.flush();
             r.stats.capture_truncated = r.files.client.full || r.files.server.full;
             result.map(|()| r.stats)
         })?;
-        Ok(Relay { listen: listen_addr, stop, thread: Some(thread) })
+        Ok(Relay { listen: listen_addr, stop, progress, thread: Some(thread) })
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            from_clients: self.progress.from_clients.load(Ordering::Acquire),
+            from_server: self.progress.from_server.load(Ordering::Acquire),
+            in_flight: self.progress.in_flight.load(Ordering::Acquire),
+        }
     }
 
     /// Stops the relay and returns what it did. Packets still in flight (delayed) are lost,
@@ -354,7 +385,7 @@ impl Running {
         let _ = self.files.log.write_all(&line);
     }
 
-    fn run(&mut self, stop: &AtomicBool) -> io::Result<()> {
+    fn run(&mut self, stop: &AtomicBool, progress: &SharedProgress) -> io::Result<()> {
         while !stop.load(Ordering::Relaxed) {
             let now = self.now();
             self.send_due(now);
@@ -374,6 +405,10 @@ impl Running {
                     self.read(i)?;
                 }
             }
+            let s = &self.stats;
+            progress.in_flight.store(self.pending.len() as u64, Ordering::Release);
+            progress.from_server.store(s.to_client.received + s.stale, Ordering::Release);
+            progress.from_clients.store(s.to_server.received, Ordering::Release);
         }
         Ok(())
     }

@@ -196,6 +196,29 @@ impl Default for LinkSpec {
 pub const SCENARIOS: &[&str] = &["simple-p2p", "drop-rate", "corrupt-rate", "droplist", "blackhole", "rebind"];
 
 impl LinkSpec {
+    /// The keys of this link a network simulator such as Shadow cannot model: it has a delay,
+    /// a bandwidth and one loss rate per path, and nothing else (its jitter does not work and
+    /// its router queues are its own). Empty when the simulation can be faithful.
+    pub fn beyond_simulation(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        let mut no = |on: bool, key: &'static str| {
+            if on {
+                out.push(key);
+            }
+        };
+        no(!self.jitter.is_zero(), "jitter");
+        no(self.reorder, "reorder");
+        no(self.loss[0] != self.loss[1], "loss_to_server/loss_to_client (one rate for both directions)");
+        no(self.burst != 0, "burst");
+        no(self.gilbert.is_some(), "gilbert");
+        no(self.corrupt != [0.0, 0.0], "corrupt");
+        no(self.duplicate != 0.0, "duplicate");
+        no(self.drops.iter().any(|d| !d.is_empty()), "drops_to_server/drops_to_client");
+        no(self.blackhole.is_some(), "blackhole");
+        no(self.rebind.is_some(), "rebind");
+        out
+    }
+
     /// The base of a named scenario: the simulator's delay, bandwidth and queue, and the
     /// scenario's own impairment at the rates its test cases use unless the experiment
     /// overrides them.

@@ -148,7 +148,17 @@ pub async fn run_experiment(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let certs = crate::certs::generate(&layout.certs(), &names)?;
+    // A simulation must send the same bytes from run to run, its certificates included, and
+    // its clock starts in the year 2000: such runs get certificates kept per seed and names.
+    let simulated = tests.iter().any(|t| {
+        matches!(super::planning::environment_kind(&session.host, &t.network.kind), Ok(EnvironmentKind::Shadow))
+    });
+    let certs = if simulated {
+        let key = format!("{}:{}", exp.settings.seed, names.join(","));
+        crate::certs::generate_kept(&layout.certs(), &names, &layout.cache_root.join("certs"), &key)?
+    } else {
+        crate::certs::generate(&layout.certs(), &names)?
+    };
     tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
 
     let cancel = CancellationToken::new();
@@ -447,10 +457,40 @@ async fn run_one(
                 Err(e) => (attempt.error(&e.to_string()), false),
             }
         }
-        EnvironmentKind::Shadow => (
-            attempt.error("the shadow environment is not supported by this host yet; use localhost or docker-compose"),
-            false,
-        ),
+        EnvironmentKind::Shadow => {
+            let local = crate::exec::local::LocalExecutor::new(layout.root.clone(), events.clone());
+            let local = match recorder {
+                Some(r) => local.recording(r.clone()),
+                None => local,
+            };
+            let settings = shadow_settings(session, spec, iteration);
+            let e = crate::exec::shadow::ShadowExecutor::new(
+                local,
+                attempt.dir.clone(),
+                layout.cache_root.clone(),
+                events.clone(),
+                settings,
+            );
+            attempt.carry_out(&e, planned, instances).await
+        }
+    }
+}
+
+/// How a test is simulated under Shadow: the iteration's seed, the test's link (planning
+/// refused what Shadow cannot model), `stop_time` (default: the test's timeout) and
+/// `model_unblocked_syscall_latency` from the network table.
+fn shadow_settings(session: &Session, spec: &crate::config::TestSpec, iteration: u32) -> crate::exec::shadow::SimSettings {
+    use crate::exec::shadow::SimLink;
+    let params = &spec.network.params;
+    let stop = params
+        .get("stop_time")
+        .and_then(|v| crate::config::units::parse_duration(v).ok())
+        .unwrap_or(spec.timeout);
+    crate::exec::shadow::SimSettings {
+        seed: spec.seed(session.experiment.settings.seed, iteration),
+        stop,
+        link: spec.network.link.as_ref().map(|(l, _)| SimLink::of(l)).unwrap_or(SimLink::DEFAULT),
+        model_syscall_latency: params.get("model_unblocked_syscall_latency").is_some_and(|v| v == "true"),
     }
 }
 
@@ -523,6 +563,7 @@ impl Attempt<'_> {
             Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap"))
                 .await
                 .map_err(|e| e.note()),
+            None if exec.captures_itself() => Err(String::new()),
             None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
             None => Err("the environment asked for no packet capture".to_string()),
         };
@@ -562,7 +603,7 @@ impl Attempt<'_> {
         let link = links::stop(relays, &planned, &self.layout.root);
         let capture_note = match capture {
             Ok(c) => c.stop().await.err().map(|e| e.note()),
-            Err(note) => Some(note),
+            Err(note) => Some(note).filter(|n| !n.is_empty()),
         };
 
         let outcome = gather(exec, &planned, &instances, &drive, spec, dir, capture_note);

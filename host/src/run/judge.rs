@@ -121,6 +121,14 @@ pub fn judge(
             verdicts,
         };
     }
+    if let Some(super::drive::DriveError::Start(crate::exec::ExecError::UnsupportedByEnvironment { environment, .. })) =
+        &drive.error
+    {
+        let why = drive.error.as_ref().map(ToString::to_string).unwrap_or_default();
+        let verdict = Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
+        verdicts.push((environment.clone(), verdict));
+        return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
+    }
     if let Some(e) = &drive.error {
         // A server that exits 127 never becomes ready, which stops the lifecycle; in the
         // interop runner's contract that exit means "unsupported", so it is judged below

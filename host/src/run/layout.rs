@@ -247,7 +247,9 @@ pub fn allocate_ports(
     for p in &plan.ports {
         let n = if p.number != 0 {
             p.number
-        } else if env == EnvironmentKind::Docker {
+        } else if matches!(env, EnvironmentKind::Docker | EnvironmentKind::Shadow) {
+            // Each container or simulated host has ports of its own; fixed numbers also keep
+            // a simulation's packets the same from run to run.
             4443 + out.len() as u16
         } else {
             free_port_not_in(p.transport, taken)?

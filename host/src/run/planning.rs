@@ -262,6 +262,10 @@ fn plan_links(
     problems: &mut Vec<Problem>,
 ) -> Vec<PlannedLink> {
     let Some(link) = spec.link() else { return vec![] };
+    // Shadow simulates the link itself (`exec::shadow`); the configuration checked its keys.
+    if env == EnvironmentKind::Shadow {
+        return vec![];
+    }
     if env != EnvironmentKind::Localhost {
         if spec.network.link.is_some() {
             problems.push(Box::new(PlanProblem(format!(

@@ -47,6 +47,7 @@ pub mod error;
 pub mod front_end;
 pub mod iut;
 pub mod log;
+pub mod order;
 pub mod params;
 pub mod picoquic;
 pub mod plan;

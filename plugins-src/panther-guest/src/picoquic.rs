@@ -47,6 +47,9 @@ pub struct Flavour {
     pub client_certs: bool,
     /// The address the client connects to (`{{target.host}}` or `{{target.ip}}`).
     pub target: &'static str,
+    /// The picoquic tree to build for the Shadow simulator, in place of the version's (which
+    /// then must be `rfc9000`, the era of that tree); `None`: no Shadow.
+    pub shadow_tree: Option<crate::Pin>,
 }
 
 /// How picoquicdemo does an interop test case (quic-interop-runner's picoquic endpoint).
@@ -96,11 +99,30 @@ fn case(testcase: Option<&str>, demo: &Demo, _role: Role) -> Option<Case> {
 /// into `{{dirs.downloads}}`, both writing qlogs and a TLS key log.
 pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<ServicePlan, PluginError> {
     let v = iut.admit(req)?;
-    let local = req.environment == EnvironmentKind::Localhost;
-    let build = Build::new(local);
-    let mut plan = ServicePlan::new().image(image(iut, v));
+    let mut picoquic = &v.upstream[0];
+    if req.environment == EnvironmentKind::Shadow {
+        match &flavour.shadow_tree {
+            Some(tree) if v.name == "rfc9000" => picoquic = tree,
+            Some(tree) => {
+                return Err(crate::unsupported(format!(
+                    "under Shadow, {} builds picoquic {} (its Shadow fixes), an rfc9000-era tree; version `{}` is not",
+                    iut.name,
+                    short(tree.rev),
+                    v.name
+                )))
+            }
+            None => return Err(crate::unsupported(format!("{} does not run under Shadow", iut.name))),
+        }
+    }
+    let trees = (picoquic, &v.upstream[1]);
+    // Under Shadow the programs run on this machine too (inside the simulation), so they are
+    // built like local ones, with the changes Shadow needs.
+    let local = matches!(req.environment, EnvironmentKind::Localhost | EnvironmentKind::Shadow);
+    let shadow = req.environment == EnvironmentKind::Shadow;
+    let build = Build { for_shadow: shadow, ..Build::new(local) };
+    let mut plan = ServicePlan::new().image(image(iut, v, trees));
     if local {
-        for c in build.commands(v) {
+        for c in build.commands(trees) {
             plan = plan.compile(c);
         }
     }
@@ -116,6 +138,8 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
     let alpn = case.alpn.unwrap_or(v.alpn[0]);
     let bin = build.demo();
     let logs = common_flags(&v.extra);
+    // Shadow takes a GSO `sendmsg` for one oversized datagram: transfers above ~400 kB hang.
+    let gso: &[&str] = if shadow { &["-0"] } else { &[] };
     Ok(match req.role {
         Role::Server => plan.port("quic", crate::listen_port(req, 4443), Transport::Udp).ready_when_bound("quic").run(
             demo(&bin, &v.extra)
@@ -123,6 +147,7 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
                 .args(["-a", alpn])
                 .args(flavour.server_flags)
                 .args(case.server)
+                .args(gso)
                 .args(logs)
                 .args(["-w", "{{dirs.www}}", "-p", "{{ports.quic}}"])
                 .describe("picoquicdemo server"),
@@ -138,6 +163,7 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
                     // without it picoquic sends the bare address and the handshake fails.
                     .args(["-n", "servername", "-a", alpn, "-L"])
                     .args(case.client)
+                    .args(gso)
                     .args(logs)
                     .args(["-o", "{{dirs.downloads}}", "-v", v.wire.unwrap_or("00000001")])
                     .args([flavour.target, "{{target.port}}", &scenario(paths)])
@@ -190,14 +216,21 @@ struct Build {
     picotls: &'static str,
     picoquic: &'static str,
     out: &'static str,
+    /// Make the socket options Shadow does not have (IP_RECVTOS, IP_PKTINFO, IP_MTU_DISCOVER:
+    /// ENOPROTOOPT there) non-fatal for the server's sockets, as they are for the client's.
+    for_shadow: bool,
 }
+
+/// The server's socket setup in `picoquic/sockloop.c` treats a failed option as fatal; this
+/// turns each of the three option calls into `(call, 0)`, so it is tried and then ignored.
+const SHADOW_SOCKOPTS: &str = r"s/\b(picoquic_socket_set_(ecn_options|pkt_info|pmtud_options)\([^)]*\)) != 0/(\1, 0) != 0/";
 
 impl Build {
     fn new(local: bool) -> Build {
         if local {
-            Build { picotls: "{{sources.picotls}}", picoquic: "{{sources.picoquic}}", out: "{{dirs.tools}}" }
+            Build { picotls: "{{sources.picotls}}", picoquic: "{{sources.picoquic}}", out: "{{dirs.tools}}", for_shadow: false }
         } else {
-            Build { picotls: "/opt/picotls", picoquic: "/opt/picoquic", out: "/opt" }
+            Build { picotls: "/opt/picotls", picoquic: "/opt/picoquic", out: "/opt", for_shadow: false }
         }
     }
 
@@ -213,7 +246,16 @@ impl Build {
         let tb = format!("{out}/picotls-build");
         let qb = format!("{out}/picoquic-build");
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        vec![
+        let sockloop = format!("{pq}/picoquic/sockloop.c");
+        let patch = match self.for_shadow {
+            true => vec![
+                s(&["sed", "-i", "-E", SHADOW_SOCKOPTS, &sockloop]),
+                // The pattern must have matched: a tree where it does not is not one this plan knows.
+                s(&["grep", "-qF", "picoquic_socket_set_pkt_info(s_socket[i], sock_af[i]), 0) != 0", &sockloop]),
+            ],
+            false => vec![],
+        };
+        patch.into_iter().chain([
             s(&["mkdir", "-p", &format!("{tls}/deps/picotest")]),
             s(&["touch", &format!("{tls}/deps/picotest/picotest.c"), &format!("{tls}/deps/picotest/picotest.h")]),
             s(&["cmake", "-S", tls, "-B", &tb, "-DCMAKE_BUILD_TYPE=Release", "-DWITH_FUSION=OFF", "-DWITH_DTRACE=OFF"]),
@@ -234,11 +276,12 @@ impl Build {
                 &format!("-DPTLS_OPENSSL_LIBRARY={tb}/libpicotls-openssl.a"),
             ]),
             s(&["cmake", "--build", &qb, "-j", "2", "--target", "picoquicdemo"]),
-        ]
+        ])
+        .collect()
     }
 
-    fn commands(&self, v: &VersionRow<Demo>) -> Vec<Command> {
-        let what = format!("build picotls {} and picoquicdemo {}", short(v.upstream[1].rev), short(v.upstream[0].rev));
+    fn commands(&self, (picoquic, picotls): Trees) -> Vec<Command> {
+        let what = format!("build picotls {} and picoquicdemo {}", short(picotls.rev), short(picoquic.rev));
         self.argvs()
             .into_iter()
             .map(|a| {
@@ -249,6 +292,9 @@ impl Build {
     }
 }
 
+/// The picoquic and picotls trees a plan builds.
+type Trees<'a> = (&'a crate::Pin, &'a crate::Pin);
+
 fn short(rev: &str) -> &str {
     &rev[..rev.len().min(8)]
 }
@@ -256,8 +302,7 @@ fn short(rev: &str) -> &str {
 /// The image: Debian's build tools, both pinned trees (fetched and verified by the host), and
 /// the same cmake commands as a local build (a local plan carries it too: the host fetches its
 /// sources for the compile phases). Version rows list picoquic first, then picotls.
-fn image(iut: &Iut<Demo>, v: &VersionRow<Demo>) -> ImageSpec {
-    let (pq, pt) = (&v.upstream[0], &v.upstream[1]);
+fn image(iut: &Iut<Demo>, v: &VersionRow<Demo>, (pq, pt): Trees) -> ImageSpec {
     let mut img = iut
         .image(v)
         .packages(&["build-essential", "cmake", "pkg-config", "libssl-dev"])

@@ -38,14 +38,14 @@ impl ServicePlugin for CommandPlugin {
                 ParamSpec::integer("timeout_ms", 0, "run-phase limit in milliseconds; 0 leaves it to the test"),
                 ParamSpec::list("compile", &[], "an optional compile command (argv), cached by the host by content"),
             ],
-            environments: vec![EnvironmentKind::Localhost],
+            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Shadow],
         }
     }
 
     fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
         require_role(NAME, &req, ROLES)?;
         check_choices(&Self::describe(), &req)?;
-        require_environment(NAME, &req, &[EnvironmentKind::Localhost])?;
+        require_environment(NAME, &req, &[EnvironmentKind::Localhost, EnvironmentKind::Shadow])?;
         let argv = req.param_list("argv")?;
         if argv.is_empty() || argv[0].is_empty() {
             return Err(invalid_param("argv", "give at least the program, e.g. argv = [\"/usr/bin/my-server\", \"-p\", \"{{ports.main}}\"]"));

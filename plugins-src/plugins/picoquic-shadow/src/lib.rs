@@ -12,6 +12,10 @@ use panther_guest::*;
 
 const NAME: &str = "picoquic-shadow";
 const FORK: Pin = Pin::new("picoquic", "https://github.com/ElNiak/picoquic.git", "bb67995f2d7c0e577c2c8788313c3b580d3df9a7");
+/// The fork's master (Aug 2024), "fix for shadow": the server opens an IPv4 socket only
+/// (Shadow has no IPv6) and its send loop no longer spins. Built for the Shadow simulator, with
+/// the socket options Shadow lacks made non-fatal and `-0` (no UDP GSO) on both ends.
+const SHADOW_TREE: Pin = Pin::new("picoquic", "https://github.com/ElNiak/picoquic.git", "3b15977a76d4a93ad7f4a4d96a049f12b203db93");
 const PICOTLS: &str = "https://github.com/h2o/picotls.git";
 
 /// A version on the fork's commit and a picotls commit (a macro: a `const fn` cannot return a
@@ -42,7 +46,7 @@ const IUT: Iut<Demo> = Iut {
         row!("draft27", "ff00001b", "hq-27", "5e0f82e184f1ae79de58837819b13ea7ef89b6f1"),
     ],
     sources: &[SourceRow::upstream(
-        "the Shadow-compatible picoquic fork (ElNiak/picoquic bb67995f) and picotls, built with cmake in a Docker image",
+        "the Shadow-compatible picoquic fork (ElNiak/picoquic bb67995f; 3b15977a under Shadow) and picotls, built with cmake (a Docker image, or the tools cache under Shadow)",
     )],
 };
 
@@ -50,6 +54,7 @@ const FLAVOUR: Flavour = Flavour {
     server_flags: &["-n", "servername", "-D", "-L"],
     client_certs: true,
     target: "{{target.ip}}",
+    shadow_tree: Some(SHADOW_TREE),
 };
 
 export_iut!(IUT, |req: PlanRequest| picoquic::plan(&IUT, &FLAVOUR, &req));

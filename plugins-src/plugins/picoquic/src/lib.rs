@@ -55,6 +55,7 @@ const FLAVOUR: Flavour = Flavour {
     server_flags: &["-n", "servername", "-D", "-L"],
     client_certs: false,
     target: "{{target.host}}",
+    shadow_tree: None,
 };
 
 export_iut!(IUT, |req: PlanRequest| picoquic::plan(&IUT, &FLAVOUR, &req));

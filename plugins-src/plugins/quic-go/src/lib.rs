@@ -127,7 +127,7 @@ impl ServicePlugin for QuicGo {
                 ),
                 ParamSpec::integer("timeout-s", 30, "client: give up downloading after this many seconds"),
             ],
-            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker],
+            environments: vec![EnvironmentKind::Localhost, EnvironmentKind::Docker, EnvironmentKind::Shadow],
         }
     }
 
