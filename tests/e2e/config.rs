@@ -84,6 +84,10 @@ fn installed() -> Vec<PluginInfo> {
             ..plugin("localhost", PluginKind::Environment, &[], &[], vec![])
         },
         PluginInfo {
+            environments: vec![EnvironmentKind::Shadow],
+            ..plugin("shadow", PluginKind::Environment, &[], &[], vec![])
+        },
+        PluginInfo {
             environments: vec![EnvironmentKind::Docker],
             ..plugin(
                 "docker-compose",

@@ -47,8 +47,8 @@ pub struct Flavour {
     pub client_certs: bool,
     /// The address the client connects to (`{{target.host}}` or `{{target.ip}}`).
     pub target: &'static str,
-    /// The picoquic tree to build for the Shadow simulator, in place of the version's (which
-    /// then must be `rfc9000`, the era of that tree); `None`: no Shadow.
+    /// The picoquic tree to build for the Shadow simulator, in place of the version's; `None`:
+    /// no Shadow.
     pub shadow_tree: Option<crate::Pin>,
 }
 
@@ -99,21 +99,13 @@ fn case(testcase: Option<&str>, demo: &Demo, _role: Role) -> Option<Case> {
 /// into `{{dirs.downloads}}`, both writing qlogs and a TLS key log.
 pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<ServicePlan, PluginError> {
     let v = iut.admit(req)?;
-    let mut picoquic = &v.upstream[0];
-    if req.environment == EnvironmentKind::Shadow {
-        match &flavour.shadow_tree {
-            Some(tree) if v.name == "rfc9000" => picoquic = tree,
-            Some(tree) => {
-                return Err(crate::unsupported(format!(
-                    "under Shadow, {} builds picoquic {} (its Shadow fixes), an rfc9000-era tree; version `{}` is not",
-                    iut.name,
-                    short(tree.rev),
-                    v.name
-                )))
-            }
-            None => return Err(crate::unsupported(format!("{} does not run under Shadow", iut.name))),
-        }
-    }
+    // Every version row of the fork names one tree (its versions differ in picotls, ALPN and
+    // wire version); under Shadow that tree is the one with the fork's Shadow fixes.
+    let picoquic = match (req.environment, &flavour.shadow_tree) {
+        (EnvironmentKind::Shadow, Some(tree)) => tree,
+        (EnvironmentKind::Shadow, None) => return Err(crate::unsupported(format!("{} does not run under Shadow", iut.name))),
+        _ => &v.upstream[0],
+    };
     let trees = (picoquic, &v.upstream[1]);
     // Under Shadow the programs run on this machine too (inside the simulation), so they are
     // built like local ones, with the changes Shadow needs.
