@@ -1,6 +1,7 @@
 //! The Shadow environment for real: Shadow built from its pinned sources (the first test to
 //! need it builds it into the tools cache, about ten minutes on two cores), picoquic built
 //! with Shadow's changes, QUIC transfers inside the simulation judged from Shadow's captures,
+//! the Ivy MiniP tester inside the simulation,
 //! determinism (one seed, the same bytes; another seed, other bytes), a statically linked
 //! program refused as `unsupported-by-environment`, and a process that never ends surfacing as
 //! a timeout with Shadow's own lines.
@@ -58,7 +59,7 @@ fn run(args: &[&str]) -> (tempfile::TempDir, PathBuf, serde_json::Value, String)
 
 // The experiment: the picoquic pair passes (the interop tester judged it from the server
 // host's capture), the lossy pair passes, quic-go is unsupported by the environment with
-// Shadow's reason. Then the lossy test again with the same seed: every capture and output is
+// Shadow's reason, the Ivy MiniP tester passes the functional server and catches the faulty one. Then the lossy test again with the same seed: every capture and output is
 // the same; with another seed the captures differ.
 #[test]
 fn quic_in_shadow_passes_and_one_seed_gives_the_same_bytes() {
@@ -74,6 +75,11 @@ fn quic_in_shadow_passes_and_one_seed_gives_the_same_bytes() {
     let text = quic_go.to_string();
     assert!(text.contains("unsupported-by-environment") && text.contains("statically linked"), "{quic_go}");
     assert_eq!(s["seed"], 7, "{}", s["seed"]);
+    let ivy = test_named(&s, "ivy vs minip functional in Shadow");
+    assert_eq!(ivy["status"], "passed", "{ivy}\n{log}");
+    let caught = test_named(&s, "ivy vs minip fail in Shadow");
+    assert_eq!(caught["status"], "failed", "{caught}");
+    assert!(caught.to_string().contains("violated the specification"), "Ivy catches the faulty server: {caught}");
 
     let lossy_dir = dir.join("picoquic-pair-in-shadow-2-loss");
     let first = host_files(&lossy_dir, &dir);

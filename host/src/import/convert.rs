@@ -515,6 +515,9 @@ impl Cx<'_> {
                 _ => flat.push((at.key(&name), k, val)),
             }
         }
+        // Keys the tables send to `network.link.*` (Shadow's latency and loss) go into one
+        // `link` table, the host's own key.
+        let mut link = InlineTable::new();
         for (kat, k, val) in flat {
             let Some(rule) = tables::rule(&kat.pat) else {
                 let n = self.by_rule(&kat, k, val);
@@ -527,8 +530,9 @@ impl Cx<'_> {
                 continue;
             };
             let value: Option<TV> = match (target, &val.value) {
-                ("latency" | "jitter", Value::Int(ms)) => Some(format!("{ms}ms").into()),
-                ("latency" | "jitter", Value::Float(ms)) => Some(format!("{ms}ms").into()),
+                ("link.delay", Value::Int(ms)) => Some(format!("{ms}ms").into()),
+                ("link.delay", Value::Float(ms)) => Some(format!("{}us", (ms * 1000.0).round() as i64).into()),
+                ("link.loss", Value::Int(0)) => Some(TV::from(0.0)),
                 ("stop_time", Value::Int(s)) => Some(format!("{s}s").into()),
                 (_, Value::Str(s)) => Some(s.as_str().into()),
                 (_, Value::Int(i)) => Some((*i).into()),
@@ -536,6 +540,11 @@ impl Cx<'_> {
                 (_, Value::Bool(b)) => Some((*b).into()),
                 _ => None,
             };
+            if let (Some(key), Some(tv)) = (target.strip_prefix("link."), &value) {
+                link.insert(key, tv.clone());
+                comment.push_str(&format!("; link.{key}: line {}", k.line));
+                continue;
+            }
             let declared = info.as_ref().map(|i| i.parameters.iter().any(|p| p.name == target)).unwrap_or(true);
             match value {
                 Some(tv) if declared => {
@@ -561,6 +570,9 @@ impl Cx<'_> {
                     comments.push(note_comment(&n));
                 }
             }
+        }
+        if !link.is_empty() {
+            table.insert("link", TV::InlineTable(link));
         }
         (table, comment)
     }

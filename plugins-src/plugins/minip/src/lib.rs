@@ -23,7 +23,7 @@ const IUT: Iut = Iut {
     description: "MiniP ping-pong server and client (UDP), in five behaviour variants",
     protocol: "minip",
     roles: &[Role::Server, Role::Client],
-    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker],
+    environments: &[EnvironmentKind::Localhost, EnvironmentKind::Docker, EnvironmentKind::Shadow],
     versions: &[row("functional"), row("fail"), row("flaky"), row("random"), row("vulnerable")],
     sources: &[
         SourceRow::offline(
@@ -63,7 +63,7 @@ fn plan(req: PlanRequest) -> Result<ServicePlan, PluginError> {
     };
     let (plan, bin) = match req.param_str("source")? {
         "pypi" => {
-            require_environment("minip from pypi", &req, &[EnvironmentKind::Localhost])?;
+            require_environment("minip from pypi", &req, &[EnvironmentKind::Localhost, EnvironmentKind::Shadow])?;
             let src = format!("{{{{dirs.tools}}}}/wheel/{SRC}/{variant}");
             let out = format!("{{{{dirs.tools}}}}/bin/{variant}");
             let plan = ServicePlan::new()

@@ -82,7 +82,9 @@ pub fn deploy_plan(request: &DeployRequest) -> Result<DeploymentPlan, PluginErro
                 networks: vec![],
                 after: deps(s, &request.services),
                 mounts: vec![],
-                env: vec![],
+                // Ivy's network shims (the original's) read it to skip SO_BINDTODEVICE, which
+                // Shadow does not have.
+                env: vec![("SHADOW_TEST".into(), "1".into())],
             }
         })
         .collect();
