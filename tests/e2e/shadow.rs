@@ -45,7 +45,8 @@ fn host_files(test_dir: &Path, run: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn test_named<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    s["tests"]["results"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no test {name}: {s}"))
+    let names: Vec<&serde_json::Value> = s["tests"]["results"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
+    s["tests"]["results"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no test {name} among {names:?}"))
 }
 
 fn run(args: &[&str]) -> (tempfile::TempDir, PathBuf, serde_json::Value, String) {
@@ -65,7 +66,7 @@ fn run(args: &[&str]) -> (tempfile::TempDir, PathBuf, serde_json::Value, String)
 fn quic_in_shadow_passes_and_one_seed_gives_the_same_bytes() {
     let _one = lock();
     let (_o1, dir, s, log) = run(&["run", "experiments/shadow.toml"]);
-    let clean = test_named(&s, "picoquic pair in Shadow");
+    let clean = test_named(&s, "interop: transfer, server picoquic-shadow, client picoquic-shadow");
     assert_eq!(clean["status"], "passed", "{clean}\n{log}");
     assert!(clean["verdicts"].to_string().contains("interop"), "the interop tester judged it: {clean}");
     let lossy = test_named(&s, "picoquic pair in Shadow, 2% loss");

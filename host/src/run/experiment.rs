@@ -142,7 +142,10 @@ pub async fn run_experiment(
 
     let events = EventSink::create(&layout.root.join("events.jsonl"))
         .map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
-    let names: Vec<String> = tests
+    // Every service of the experiment, not only of the tests chosen to run: a test gets the
+    // same certificate whichever others run with it (`--test`, shards).
+    let names: Vec<String> = exp
+        .tests
         .iter()
         .flat_map(|t| t.services.iter().map(|s| s.name.clone()))
         .collect::<std::collections::BTreeSet<_>>()
