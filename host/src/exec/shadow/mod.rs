@@ -99,6 +99,8 @@ pub struct ShadowExecutor {
     sim: tokio::sync::Mutex<Sim>,
     /// Shadow's pid while it runs, for a teardown that cannot wait.
     pid: Arc<Mutex<Option<i32>>>,
+    /// The test's name in events, learnt from its first service.
+    test: Mutex<String>,
     /// Found or built by the first `prepare`, so a first build (minutes) is not counted
     /// against the test's deadline.
     binary: tokio::sync::OnceCell<Result<build::ShadowBinary, String>>,
@@ -141,6 +143,7 @@ impl ShadowExecutor {
             sim: tokio::sync::Mutex::new(Sim::Idle),
             pid: Arc::new(Mutex::new(None)),
             binary: tokio::sync::OnceCell::new(),
+            test: Mutex::new(String::new()),
         }
     }
 
@@ -148,7 +151,7 @@ impl ShadowExecutor {
     async fn binary(&self) -> &Result<build::ShadowBinary, String> {
         self.binary
             .get_or_init(|| async {
-                let (cache, events, test) = (self.cache_root.clone(), self.events.clone(), self.test_dir.display().to_string());
+                let (cache, events, test) = (self.cache_root.clone(), self.events.clone(), self.test_name());
                 tokio::task::spawn_blocking(move || {
                     build::ensure(&cache, &|m| {
                         eprintln!("panther-host: {m}");
@@ -288,7 +291,13 @@ impl ShadowExecutor {
                 Err(e) => Err(format!("the simulation task failed: {e}")),
             };
             match &r {
-                Ok(r) => self.publish(r),
+                Ok(r) => {
+                    self.events.note(
+                        Entity::test(&self.test_name()),
+                        format!("{} simulated {:?} in {:.2?} of wall time", r.version, self.settings.stop, r.wall),
+                    );
+                    self.publish(r)
+                }
                 // Each service's stderr says why it has no output of its own; reports show it.
                 Err(e) => {
                     for entry in self.entries().iter() {
@@ -332,10 +341,16 @@ impl ShadowExecutor {
         }
     }
 
+    /// The test's name as events know it (its services carry it).
+    fn test_name(&self) -> String {
+        self.test.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     fn exit_of(&self, svc: &ServiceInstance, r: &Result<SimResult, String>, host: &str) -> ServiceExit {
         match r {
             Ok(r) => {
-                let exit = r.exits.get(host).cloned().unwrap_or_else(ServiceExit::never_started);
+                // The run phase lasted as long as the simulation did, in wall time.
+                let exit = r.exits.get(host).cloned().map(|e| ServiceExit { duration: r.wall, ..e }).unwrap_or_else(ServiceExit::never_started);
                 if exit.timed_out {
                     let why = r.lines.get(host).map(|l| l.join(" | ")).unwrap_or_default();
                     self.events.note(
@@ -505,6 +520,7 @@ impl Executor for ShadowExecutor {
     }
 
     async fn prepare(&self, svc: &ServiceInstance) -> Result<Vec<PhaseReport>, ExecError> {
+        *self.test.lock().unwrap_or_else(|p| p.into_inner()) = svc.test.clone();
         let reports = self.local.prepare(svc).await?;
         match self.binary().await {
             Ok(b) => {
