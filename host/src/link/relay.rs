@@ -345,7 +345,9 @@ impl Running {
             Lane::new(setup.spec.clone(), setup.seed, Direction::ToServer),
             Lane::new(setup.spec.clone(), setup.seed, Direction::ToClient),
         ];
-        let next_rebind = setup.spec.rebind.map(|r| r.first);
+        // The rebinding clock starts with the first client packet (see `binding_for`): a
+        // relay starts before the services, and a slow start must not use up `first`.
+        let next_rebind = None;
         Running {
             listen_addr: listen.local_addr().unwrap_or(setup.listen),
             listen,
@@ -485,6 +487,9 @@ impl Running {
         }
         let socket = bind(SocketAddr::new(self.local_ip(false), 0))?;
         let local = socket.local_addr()?;
+        if self.bindings.is_empty() && self.stats.rebinds == 0 {
+            self.next_rebind = self.setup.spec.rebind.map(|r| now + r.first);
+        }
         self.bindings.push(Binding { client, socket, local });
         self.stats.bindings += 1;
         self.log(now, Event::Binding { client, via: local });

@@ -119,6 +119,7 @@ pub enum RebindKind {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Rebind {
     pub kind: RebindKind,
+    /// After the first client packet (the relay is up before the services start).
     #[serde(with = "micros")]
     pub first: Duration,
     #[serde(with = "micros")]
