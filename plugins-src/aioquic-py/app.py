@@ -300,7 +300,7 @@ class Service(exports.Service):
             versions=VERSIONS,
             sources=SOURCES,
             parameters=PARAMETERS,
-            environments=[types.EnvironmentKind.LOCALHOST, types.EnvironmentKind.DOCKER],
+            environments=[types.EnvironmentKind.LOCALHOST, types.EnvironmentKind.DOCKER, types.EnvironmentKind.SHADOW],
         )
 
     def plan(self, request: types.PlanRequest) -> types.ServicePlan:
@@ -323,12 +323,13 @@ class Service(exports.Service):
                         raise _invalid(spec.name, "`" + str(v) + "` is not one of " + ", ".join(spec.choices))
         source = _param(req, "source")
         if source == "pypi":
-            if req.environment == types.EnvironmentKind.LOCALHOST:
+            # Under Shadow the programs run on this machine too, inside the simulation.
+            if req.environment in (types.EnvironmentKind.LOCALHOST, types.EnvironmentKind.SHADOW):
                 python, examples, compile_phase, image = PYTHON, EXAMPLES, _compile_pypi(), None
             elif req.environment == types.EnvironmentKind.DOCKER:
                 python, examples, compile_phase, image = PYPI_IMAGE_PYTHON, PYPI_IMAGE_EXAMPLES, [], _pypi_image()
             else:
-                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `pypi` (aioquic plans for localhost and docker)")
+                raise _unsupported("environment `" + _env_name(req.environment) + "` with source `pypi` (aioquic plans for localhost, docker and shadow)")
         elif source == "upstream":
             if req.environment != types.EnvironmentKind.DOCKER:
                 raise _unsupported("environment `" + _env_name(req.environment) + "` with source `upstream` (use source `pypi` on localhost)")

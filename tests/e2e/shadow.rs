@@ -60,7 +60,8 @@ fn run(args: &[&str]) -> (tempfile::TempDir, PathBuf, serde_json::Value, String)
 
 // The experiment: the picoquic pair passes (the interop tester judged it from the server
 // host's capture), the lossy pair passes, quic-go is unsupported by the environment with
-// Shadow's reason, the Ivy MiniP tester passes the functional server and catches the faulty one. Then the lossy test again with the same seed: every capture and output is
+// Shadow's reason, the Ivy MiniP tester passes the functional server and catches the faulty one,
+// aioquic serves in Shadow and its client, which needs IPv6, is unsupported by the environment. Then the lossy test again with the same seed: every capture and output is
 // the same; with another seed the captures differ.
 #[test]
 fn quic_in_shadow_passes_and_one_seed_gives_the_same_bytes() {
@@ -76,6 +77,12 @@ fn quic_in_shadow_passes_and_one_seed_gives_the_same_bytes() {
     let text = quic_go.to_string();
     assert!(text.contains("unsupported-by-environment") && text.contains("statically linked"), "{quic_go}");
     assert_eq!(s["seed"], 7, "{}", s["seed"]);
+    let aioquic = test_named(&s, "aioquic server, picoquic client in Shadow");
+    assert_eq!(aioquic["status"], "passed", "{aioquic}\n{log}");
+    let no_ipv6 = test_named(&s, "aioquic client in Shadow");
+    assert_eq!(no_ipv6["status"], "skipped", "{no_ipv6}");
+    let text = no_ipv6.to_string();
+    assert!(text.contains("unsupported-by-environment") && text.contains("no IPv6"), "{no_ipv6}");
     let ivy = test_named(&s, "ivy vs minip functional in Shadow");
     assert_eq!(ivy["status"], "passed", "{ivy}\n{log}");
     let caught = test_named(&s, "ivy vs minip fail in Shadow");

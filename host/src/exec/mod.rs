@@ -123,6 +123,10 @@ pub struct ServiceExit {
     /// It never started (an earlier phase failed).
     pub not_started: bool,
     pub duration: Duration,
+    /// It failed because the environment lacks something it needs (a simulator without
+    /// IPv6), and why: the test is `unsupported-by-environment`, not failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported_by_environment: Option<String>,
 }
 
 impl ServiceExit {

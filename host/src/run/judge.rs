@@ -129,6 +129,14 @@ pub fn judge(
         verdicts.push((environment.clone(), verdict));
         return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
     }
+    if let Some((name, why)) =
+        drive.services.iter().find_map(|s| s.exit.unsupported_by_environment.as_ref().map(|w| (&s.name, w)))
+    {
+        let why = format!("`{name}` cannot run in this environment: {why}");
+        let verdict = Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
+        verdicts.push(("environment".into(), verdict));
+        return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
+    }
     if let Some(e) = &drive.error {
         // A server that exits 127 never becomes ready, which stops the lifecycle; in the
         // interop runner's contract that exit means "unsupported", so it is judged below

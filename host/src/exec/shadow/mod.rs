@@ -447,7 +447,20 @@ impl Job {
                 crate::exec::tail(&log, 1500) + &crate::exec::tail(&stderr, 1500)
             ));
         }
-        let exits = self.config.hosts.iter().map(|h| (h.name.clone(), final_state(h, lines.get(&h.name)))).collect();
+        let exits = self
+            .config
+            .hosts
+            .iter()
+            .map(|h| {
+                let mut exit = final_state(h, lines.get(&h.name));
+                let failed = exit.exit_code.is_some_and(|c| c != 0) || (exit.signal.is_some() && !exit.stopped_by_host);
+                if failed {
+                    let stderr = first_with_ext(&data.join("hosts").join(&h.name), "stderr");
+                    exit.unsupported_by_environment = stderr.and_then(|f| beyond_shadow(&crate::exec::tail(&f, 4096)));
+                }
+                (h.name.clone(), exit)
+            })
+            .collect();
         Ok(SimResult { data, log, exits, lines, wall, version: shadow.version.clone() })
     }
 }
@@ -502,6 +515,17 @@ fn final_state(h: &SimHost, lines: Option<&Vec<String>>) -> ServiceExit {
         }
     }
     exit
+}
+
+/// What a failed simulated process's stderr says Shadow lacks, if anything: Shadow has no
+/// IPv6, and a program that insists on an IPv6 socket (aioquic's client, a dual-stack one)
+/// gets EAFNOSUPPORT.
+fn beyond_shadow(stderr: &str) -> Option<String> {
+    let line = stderr.lines().find(|l| l.contains("Address family not supported by protocol"))?;
+    Some(format!(
+        "Shadow has no IPv6, and the program failed to open an IPv6 socket: {}",
+        crate::text::terminal(line.trim())
+    ))
 }
 
 fn signal_number(name: &str) -> Option<i32> {
@@ -646,6 +670,13 @@ mod tests {
         assert!(hung.timed_out && hung.stopped_by_host);
         let server = final_state(&host(Expected::Running), Some(&line("StoppedByShadow")));
         assert!(!server.timed_out && server.stopped_by_host);
+    }
+
+    #[test]
+    fn an_ipv6_socket_refused_by_shadow_is_named() {
+        let why = beyond_shadow("Traceback\nOSError: [Errno 97] Address family not supported by protocol\n").unwrap();
+        assert!(why.contains("no IPv6") && why.contains("Errno 97"), "{why}");
+        assert!(beyond_shadow("connection refused").is_none());
     }
 
     #[test]
