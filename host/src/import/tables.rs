@@ -79,7 +79,7 @@ pub const NETWORKS: &[Network] = &[
     Network {
         original: "shadow_ns",
         here: "shadow",
-        note: "Shadow's network simulation; its parameters are kept by name (latency and jitter in ms)",
+        note: "Shadow's network simulation; latency and packet loss become the test's `link`, `stop_time` and `model_unblocked_syscall_latency` stay the environment's",
     },
 ];
 
