@@ -345,9 +345,10 @@ pub trait Executor: Sync {
         deployment.capture.as_ref().map(|c| c.interface.clone())
     }
 
-    /// Whether the executor records the test's traffic itself into `capture.pcap` (a
-    /// simulator writes its own captures), so the host starts no capture and notes none missing.
-    fn captures_itself(&self) -> bool {
+    /// Whether the executor runs the test inside a simulation with a clock of its own: it
+    /// writes `capture.pcap` itself (the host starts no capture and notes none missing), and a
+    /// test's `wait` in wall-clock time means nothing to it.
+    fn simulates(&self) -> bool {
         false
     }
 

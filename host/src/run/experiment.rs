@@ -566,7 +566,7 @@ impl Attempt<'_> {
             Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap"))
                 .await
                 .map_err(|e| e.note()),
-            None if exec.captures_itself() => Err(String::new()),
+            None if exec.simulates() => Err(String::new()),
             None if ports.is_empty() => Err("no capture: the services declare no ports".to_string()),
             None => Err("the environment asked for no packet capture".to_string()),
         };
@@ -583,7 +583,8 @@ impl Attempt<'_> {
                 return (self.error(&e), false);
             }
         };
-        let driving = drive::drive_test(exec, &instances, spec.wait, spec.timeout, events, self.cancel);
+        let settle = spec.wait.filter(|_| !exec.simulates());
+        let driving = drive::drive_test(exec, &instances, settle, spec.timeout, events, self.cancel);
         // The drive's guard has killed what the test started by the time the panic lands
         // here; the run goes on with the next test.
         let drive = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(driving)).await {

@@ -539,7 +539,7 @@ impl Executor for ShadowExecutor {
         None
     }
 
-    fn captures_itself(&self) -> bool {
+    fn simulates(&self) -> bool {
         true
     }
 
