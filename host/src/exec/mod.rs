@@ -1,6 +1,6 @@
-//! Executors: run checked, rendered plans as local processes ([`local`]) or Docker containers
-//! ([`docker`]), both behind the [`Executor`] trait. They decide *how* to run a plan, never
-//! *what* to run.
+//! Executors: run checked, rendered plans as local processes ([`local`]), Docker containers
+//! ([`docker`]) or processes of a Shadow simulation ([`shadow`]), all behind the [`Executor`]
+//! trait. They decide *how* to run a plan, never *what* to run.
 //!
 //! The orchestrator ([`crate::run`]) drives one test through these steps, for each service in
 //! the deployment's start order:
@@ -316,7 +316,8 @@ pub enum ExecError {
 }
 
 /// How a test's services run: as local processes ([`local::LocalExecutor`]), as containers
-/// ([`docker::DockerExecutor`]), and whatever comes next (a simulator, a cluster). The
+/// ([`docker::DockerExecutor`]), inside a simulation ([`shadow::ShadowExecutor`]), and
+/// whatever comes next. The
 /// orchestrator ([`crate::run::drive`]) calls these in the order the module docs give and
 /// never looks inside; an executor decides *how* a checked plan runs, never *what* runs.
 ///
