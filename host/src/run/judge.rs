@@ -121,18 +121,18 @@ pub fn judge(
             verdicts,
         };
     }
-    if let Some(super::drive::DriveError::Start(crate::exec::ExecError::UnsupportedByEnvironment { environment, .. })) =
-        &drive.error
-    {
-        let why = drive.error.as_ref().map(ToString::to_string).unwrap_or_default();
-        let verdict = Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
-        verdicts.push((environment.clone(), verdict));
-        return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
-    }
-    if let Some((name, why)) =
-        drive.services.iter().find_map(|s| s.exit.unsupported_by_environment.as_ref().map(|w| (&s.name, w)))
-    {
-        let why = format!("`{name}` cannot run in this environment: {why}");
+    // The environment could not run a service at all: refused before it started (a statically
+    // linked program under Shadow), or failed for what the environment lacks (no IPv6).
+    let refused = match &drive.error {
+        Some(e @ super::drive::DriveError::Start(crate::exec::ExecError::UnsupportedByEnvironment { .. })) => {
+            Some(e.to_string())
+        }
+        _ => drive.services.iter().find_map(|s| {
+            let why = s.exit.unsupported_by_environment.as_ref()?;
+            Some(format!("service `{}` cannot run in this environment: {why}", s.name))
+        }),
+    };
+    if let Some(why) = refused {
         let verdict = Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
         verdicts.push(("environment".into(), verdict));
         return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
@@ -223,6 +223,33 @@ mod tests {
             vec![],
         );
         assert_eq!(j.status, TestStatus::Passed, "{:?}", j.reasons);
+    }
+
+    // What the environment cannot run is unsupported by it, not failed, whether it was
+    // refused before starting or failed for what the environment lacks; no tester overrides it.
+    #[test]
+    fn what_the_environment_cannot_run_is_unsupported_by_it() {
+        let lacking = ServiceExit {
+            exit_code: Some(1),
+            unsupported_by_environment: Some("Shadow has no IPv6".into()),
+            ..Default::default()
+        };
+        let d = drive(vec![run("cli", true, lacking)]);
+        let tester = Verdict { status: VerdictStatus::Fail, reasons: vec![], evidence: vec![] };
+        let j = judge(&d, &outcome(vec![]), Some(("interop".into(), tester)), vec![]);
+        assert_eq!(j.status, TestStatus::Skipped);
+        assert!(j.reasons[0].contains("`cli`") && j.reasons[0].contains("no IPv6"), "{:?}", j.reasons);
+        assert_eq!(j.verdicts[0].1.status, VerdictStatus::UnsupportedByEnvironment);
+
+        let refused = crate::exec::ExecError::UnsupportedByEnvironment {
+            service: "srv".into(),
+            environment: "shadow".into(),
+            reason: "statically linked".into(),
+        };
+        let d = DriveResult { error: Some(super::super::drive::DriveError::Start(refused)), ..drive(vec![]) };
+        let j = judge(&d, &outcome(vec![]), None, vec![]);
+        assert_eq!(j.status, TestStatus::Skipped);
+        assert!(j.reasons[0].contains("cannot run under shadow: statically linked"), "{:?}", j.reasons);
     }
 
     // It fails a download whose bytes differ, and says which file.
