@@ -252,10 +252,13 @@ impl ShadowExecutor {
         Ok(Entry { service: svc.name.clone(), host, ready_after, argv: cmd.argv.clone(), critical: cmd.critical, logs: svc.dirs.logs.clone() })
     }
 
-    /// The simulation's result, running it first if nobody has; `kill` ends a simulation that
-    /// is still running (the test's deadline passed, or Ctrl-C).
+    /// The simulation's result, running it first if nobody has; `kill` ends a simulation
+    /// another call had started and is still waiting for (the test's deadline passed, or
+    /// Ctrl-C). A simulation this call starts runs to its end: a test of servers only is
+    /// first asked for when they are stopped.
     async fn simulation(&self, kill: bool) -> Arc<Result<SimResult, String>> {
         let mut sim = self.sim.lock().await;
+        let kill = kill && matches!(*sim, Sim::Running(..));
         if let Sim::Idle = *sim {
             let token = CancellationToken::new();
             let shadow = match self.binary().await {
