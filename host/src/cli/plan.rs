@@ -236,6 +236,18 @@ pub fn tests_text(tests: &[PlannedTest]) -> String {
         if let Some(d) = &t.deployment {
             display::write_deployment(&mut out, d);
         }
+        if t.environment == crate::plugin::types::EnvironmentKind::Shadow {
+            let link = t.spec.network.link.as_ref().map(|(l, _)| crate::exec::shadow::SimLink::of(l));
+            let l = link.clone().unwrap_or(crate::exec::shadow::SimLink::DEFAULT);
+            let _ = writeln!(
+                out,
+                "simulated by Shadow: every path {:?} one way, {} bit/s per host, loss {}{}",
+                l.latency,
+                l.bandwidth,
+                l.loss,
+                if link.is_none() { " (no link written: the defaults)" } else { "" }
+            );
+        }
         for l in &t.links {
             let _ = writeln!(
                 out,
