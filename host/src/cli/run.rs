@@ -44,10 +44,24 @@ pub struct RunCmd {
     /// (`--shard 0/4` … `--shard 3/4`); `panther-host merge` joins the shards' runs.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
-    /// Where the tests run: `local` (this machine) or `slurm` (an array job of `--shards`
-    /// tasks, each `run --shard i/N` on a node, merged when the job ends; docs/SCALE.md).
+    /// Where the tests run: `local` (this machine), `slurm` (an array job of `--shards`
+    /// tasks, each `run --shard i/N` on a node, merged when the job ends) or `swarm` (each
+    /// Docker test a replicated-job service on a Docker Swarm, merged when all end); docs/SCALE.md.
     #[arg(long, value_enum, default_value_t = Engine::Local)]
     pub engine: Engine,
+    /// With --engine swarm: push the cells' image to this registry (`host:port`) so every
+    /// node can pull it [default: each node uses its local images].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub registry: Option<String>,
+    /// With --engine swarm: CPUs reserved for (and allowed to) each cell's runner.
+    #[arg(long, value_name = "CPUS", default_value_t = 1.0, value_parser = parse_cpus)]
+    pub cell_cpus: f64,
+    /// With --engine swarm: memory limit (and reservation) of each cell's runner (`2GiB`).
+    #[arg(long, value_name = "SIZE", value_parser = crate::config::units::parse_size)]
+    pub cell_memory: Option<u64>,
+    /// With --engine swarm: a placement constraint for the cells (`node.labels.panther==yes`), repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub constraint: Vec<String>,
     /// With --engine slurm: how many array tasks (shards).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub shards: u32,
@@ -66,18 +80,25 @@ pub struct RunCmd {
 pub enum Engine {
     Local,
     Slurm,
+    Swarm,
 }
 
 /// Runs `run`: the exit code says whether every test passed (see the crate's exit codes).
 pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
-    if cmd.engine == Engine::Slurm {
-        return on_slurm(cmd, g);
-    }
     if let (Some(k), Some(n)) = (cmd.pass, cmd.repeat) {
         if k > n {
             eprintln!("error: `--pass {k}` is more than `--repeat {n}`: a test cannot pass more often than it runs");
             return EXIT_ERROR;
         }
+    }
+    if cmd.engine != Engine::Swarm && (cmd.registry.is_some() || cmd.cell_memory.is_some() || !cmd.constraint.is_empty()) {
+        eprintln!("error: --registry, --cell-memory and --constraint are options of --engine swarm");
+        return EXIT_ERROR;
+    }
+    match cmd.engine {
+        Engine::Local => {}
+        Engine::Slurm => return on_slurm(cmd, g),
+        Engine::Swarm => return on_swarm(cmd, g),
     }
     use crate::run::resume::Keep;
     let resume = match (&cmd.resume, &cmd.rerun_failed) {
@@ -158,21 +179,18 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     Ok((i, n))
 }
 
-/// `--engine slurm`: check the experiment here, then let Slurm run its shards and merge them.
-fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+/// What an engine that spreads shards over machines needs first: the experiment, checked here
+/// rather than in every task, and the options each task's `run` gets.
+fn engine_tasks(cmd: &RunCmd, g: &GlobalArgs, engine: &str) -> Result<(PathBuf, crate::run::Session, Vec<String>), u8> {
     let Some(file) = &cmd.experiment else {
-        eprintln!("error: --engine slurm needs the experiment file: the tasks on the nodes read it");
-        return EXIT_ERROR;
+        eprintln!("error: --engine {engine} needs the experiment file: the tasks on the nodes read it");
+        return Err(EXIT_ERROR);
     };
     if cmd.resume.is_some() || cmd.rerun_failed.is_some() || cmd.shard.is_some() {
-        eprintln!("error: --engine slurm makes its own shards; --resume, --rerun-failed and --shard go to `run` on one machine");
-        return EXIT_ERROR;
+        eprintln!("error: --engine {engine} makes its own shards; --resume, --rerun-failed and --shard go to `run` on one machine");
+        return Err(EXIT_ERROR);
     }
-    // Refuse a broken file here rather than in every task.
-    let session = match super::open_session_or_demo(Some(file), g) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let session = super::open_session_or_demo(Some(file), g)?;
     let mut run_args: Vec<String> = vec!["--jobs".into(), cmd.jobs.to_string()];
     let seed = cmd.seed.unwrap_or(session.experiment.settings.seed);
     run_args.extend(["--seed".into(), seed.to_string()]);
@@ -186,17 +204,42 @@ fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         run_args.extend(["--test".into(), t.clone()]);
     }
     for d in &g.plugin_dirs {
-        run_args.extend([
-            "--plugin-dir".into(),
-            std::path::absolute(d).unwrap_or_else(|_| d.clone()).display().to_string(),
-        ]);
+        run_args.extend(["--plugin-dir".into(), absolute(d).display().to_string()]);
     }
     if g.locked {
         run_args.push("--locked".into());
     }
     run_args.extend(["--cache-dir".into(), g.cache_root().display().to_string()]);
+    Ok((absolute(file), session, run_args))
+}
+
+fn absolute(p: &std::path::Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// What an engine prints when its shards are merged; the exit code follows the merged run.
+fn report_merged(merged: &crate::run::merge::Merged, what: &str) -> u8 {
+    print!("{}", crate::report::console_summary(&merged.summary));
+    println!("{what}");
+    println!("results: {}", merged.dir.display());
+    for f in &merged.files {
+        println!("  {}", f.display());
+    }
+    if merged.all_passed() {
+        EXIT_OK
+    } else {
+        EXIT_TEST_FAILED
+    }
+}
+
+/// `--engine slurm`: check the experiment here, then let Slurm run its shards and merge them.
+fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    let (file, session, run_args) = match engine_tasks(cmd, g, "slurm") {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let r = crate::run::slurm::SlurmRun {
-        experiment: std::path::absolute(file).unwrap_or_else(|_| file.clone()),
+        experiment: file,
         output: cmd.output_dir.clone().unwrap_or_else(|| session.experiment.settings.output_dir.clone()),
         shards: cmd.shards,
         parallel: cmd.slurm_parallel.unwrap_or(cmd.shards),
@@ -205,22 +248,96 @@ fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         cache_root: g.cache_root(),
     };
     match crate::run::slurm::run(&r) {
+        Ok(o) => report_merged(
+            &o.merged,
+            &format!("slurm job {}: {} shards merged", crate::text::terminal(&o.job), cmd.shards),
+        ),
+        Err(e) => {
+            super::print_error(&e);
+            EXIT_ERROR
+        }
+    }
+}
+
+/// `--engine swarm`: check the experiment here, send each of its cells to the swarm, merge.
+fn on_swarm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
+    let (file, session, mut run_args) = match engine_tasks(cmd, g, "swarm") {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    // A cell is one test iteration: `--jobs` has nothing to share out inside it.
+    run_args.splice(0..2, ["--jobs".to_string(), "1".to_string()]);
+    let tests = crate::run::planning::selected_tests(&session.experiment, &cmd.only, cmd.repeat);
+    if tests.is_empty() {
+        eprintln!("error: no test of the experiment matches {:?}", cmd.only);
+        return EXIT_ERROR;
+    }
+    let not_docker: Vec<String> = tests
+        .iter()
+        .filter(|t| {
+            !matches!(
+                crate::run::planning::environment_kind(&session.host, &t.network.kind),
+                Ok(crate::plugin::types::EnvironmentKind::Docker)
+            )
+        })
+        .map(|t| format!("`{}` ({})", crate::text::terminal(&t.name), crate::text::terminal(&t.network.kind)))
+        .collect();
+    if !not_docker.is_empty() {
+        eprintln!(
+            "error: --engine swarm runs Docker tests (a cell runs its test's containers on its node); not: {}\n  \
+             help: choose Docker tests with --test, or run these with --engine local or slurm",
+            not_docker.join(", ")
+        );
+        return EXIT_ERROR;
+    }
+    let cells: Vec<String> = tests
+        .iter()
+        .flat_map(|t| (1..=t.iterations).map(move |i| crate::run::planning::iteration_name(t, i)))
+        .collect();
+    let mut plugin_dirs: Vec<PathBuf> = g.plugin_dirs().iter().map(|d| absolute(d)).filter(|d| d.is_dir()).collect();
+    plugin_dirs.dedup();
+    let r = crate::run::swarm::SwarmRun {
+        experiment: file,
+        output: absolute(&cmd.output_dir.clone().unwrap_or_else(|| session.experiment.settings.output_dir.clone())),
+        cells,
+        run_args,
+        plugin_dirs,
+        cache_root: absolute(&g.cache_root()),
+        registry: cmd.registry.clone(),
+        cpus: cmd.cell_cpus,
+        memory: cmd.cell_memory,
+        constraints: cmd.constraint.clone(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match rt.block_on(crate::run::swarm::run(&r, shutdown)) {
         Ok(o) => {
-            print!("{}", crate::report::console_summary(&o.merged.summary));
-            println!("slurm job {}: {} shards merged", crate::text::terminal(&o.job), cmd.shards);
-            println!("results: {}", o.merged.dir.display());
-            for f in &o.merged.files {
-                println!("  {}", f.display());
-            }
-            if o.merged.all_passed() {
-                EXIT_OK
+            let code = report_merged(&o.merged, &format!("swarm: {} cells merged (their logs: {})", r.cells.len(), o.work.display()));
+            if o.interrupted {
+                EXIT_INTERRUPTED
             } else {
-                EXIT_TEST_FAILED
+                code
             }
         }
         Err(e) => {
             super::print_error(&e);
             EXIT_ERROR
         }
+    }
+}
+
+/// A positive number of CPUs (`0.5`, `2`).
+fn parse_cpus(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(c) if c > 0.0 && c <= 1024.0 => Ok(c),
+        _ => Err(format!("`{s}` is not a number of CPUs between 0 and 1024, such as 0.5 or 2")),
     }
 }

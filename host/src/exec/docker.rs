@@ -98,14 +98,16 @@ impl readiness::Probe for ContainerProbe<'_> {
 
     fn port_bound(&self, port: u16, transports: &[Transport]) -> bool {
         let Some(pid) = self.pid else { return false };
-        let net = PathBuf::from(format!("/proc/{pid}/net"));
+        let net = crate::exec::procnet::daemon_proc(pid).join("net");
         transports.iter().any(|t| !bound_sockets(&net, port, *t).is_empty())
     }
 
     fn file_exists(&self, path: &str) -> bool {
         match self.exec.to_host_path(self.svc, path) {
             Some(p) => p.exists(),
-            None => self.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}/root{path}")).exists()),
+            None => self.pid.is_some_and(|pid| {
+                crate::exec::procnet::daemon_proc(pid).join("root").join(path.trim_start_matches('/')).exists()
+            }),
         }
     }
 

@@ -53,6 +53,11 @@ pub struct RunRecord {
     pub host_start_ticks: u64,
     /// `/proc/sys/kernel/random/boot_id` when the run started.
     pub boot_id: String,
+    /// The pid namespace the pids are numbers in (`/proc/self/ns/pid`). A host running in a
+    /// container (a Swarm cell) shares the cache with hosts outside it; neither may judge the
+    /// other's pids, which mean other processes there.
+    #[serde(default)]
+    pub pid_ns: String,
     pub groups: Vec<GroupRecord>,
 }
 
@@ -88,6 +93,10 @@ pub fn cmdline(pid: i32) -> String {
 
 fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid").map(|l| l.display().to_string()).unwrap_or_default()
 }
 
 fn all_pids() -> Vec<i32> {
@@ -139,6 +148,7 @@ impl Recorder {
             host_pid: me,
             host_start_ticks: proc_stat(me).map(|s| s.start_ticks).unwrap_or(0),
             boot_id: boot_id(),
+            pid_ns: pid_namespace(),
             groups: vec![],
         };
         let index_dir = cache_root.join(INDEX_DIR);
@@ -264,6 +274,7 @@ pub fn sweep(cache_root: &Path, only: Option<&str>) -> Vec<Swept> {
     let mut out = vec![];
     let Ok(rd) = std::fs::read_dir(cache_root.join(INDEX_DIR)) else { return out };
     let boot = boot_id();
+    let pid_ns = pid_namespace();
     for e in rd.flatten() {
         let index = e.path();
         if index.extension().is_none_or(|x| x != "path") {
@@ -282,6 +293,9 @@ pub fn sweep(cache_root: &Path, only: Option<&str>) -> Vec<Swept> {
         };
         if record.boot_id != boot {
             let _ = std::fs::remove_file(&index);
+            continue;
+        }
+        if !record.pid_ns.is_empty() && record.pid_ns != pid_ns {
             continue;
         }
         let host_alive = record.host_start_ticks != 0

@@ -3,9 +3,18 @@
 //! attributes the sockets to a process group by inode; the Docker one reads the container's
 //! namespace through its init process (`/proc/<pid>/net`), with no exec into the container.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::plugin::types::Transport;
+
+/// Where the Docker daemon's pids can be looked up: `/proc`, or the host's `/proc` mounted
+/// elsewhere (`PANTHER_HOST_PROC`) when this host itself runs in a container of its own pid
+/// namespace, as a Swarm cell does. A container's init pid from `inspect` is a host pid.
+pub fn daemon_proc(pid: i64) -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| std::env::var_os("PANTHER_HOST_PROC").map_or_else(|| PathBuf::from("/proc"), PathBuf::from))
+        .join(pid.to_string())
+}
 
 /// Inodes of the sockets bound to `port` under `net_dir` (`/proc/net` or `/proc/<pid>/net`)
 /// in the state readiness wants: a listening TCP socket, or any UDP socket.

@@ -105,14 +105,7 @@ pub async fn run_experiment(
             tracing::warn!("a killed run left processes behind: {s}");
         }
     }
-    let tests: Vec<crate::config::TestSpec> = exp
-        .tests
-        .iter()
-        .filter(|t| {
-            opts.only.is_empty() || opts.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str()))
-        })
-        .map(|t| crate::config::TestSpec { iterations: opts.repeat.unwrap_or(t.iterations), ..t.clone() })
-        .collect();
+    let tests = super::planning::selected_tests(exp, &opts.only, opts.repeat);
     let tests: Vec<&crate::config::TestSpec> = tests.iter().collect();
     if tests.is_empty() {
         return Err(RunError::NoTests(opts.only.clone()));

@@ -64,6 +64,21 @@ impl Merged {
     }
 }
 
+/// The shard runs under `dir` (`<dir>/<experiment>/<run>/` holding a `run.json`), in order:
+/// what an engine's tasks wrote into their shared directory.
+pub fn shard_runs(dir: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|experiment| std::fs::read_dir(experiment.path()).into_iter().flatten().flatten())
+        .map(|run| run.path())
+        .filter(|p| p.join(resume::RUN_JSON).is_file())
+        .collect();
+    runs.sort();
+    runs
+}
+
 /// Merges `shards` into a new run directory under `output`.
 pub fn merge(shards: &[PathBuf], output: &Path, cache_root: &Path) -> Result<Merged, MergeError> {
     let shard_err = |m: String| MergeError::Shards(m);
@@ -107,14 +122,10 @@ pub fn merge(shards: &[PathBuf], output: &Path, cache_root: &Path) -> Result<Mer
     (summary.seed, summary.repeat, summary.pass) = (first.seed, first.repeat, first.pass);
     let mut cells = vec![];
     let mut missing = 0;
-    let tests = experiment.tests.iter().filter(|t| {
-        first.only.is_empty() || first.only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str()))
-    });
-    for spec in tests {
-        let iterations = first.repeat.unwrap_or(spec.iterations);
+    for spec in &super::planning::selected_tests(&experiment, &first.only, first.repeat) {
+        let iterations = spec.iterations;
         for iteration in 1..=iterations {
-            let name =
-                super::planning::iteration_name(&crate::config::TestSpec { iterations, ..spec.clone() }, iteration);
+            let name = super::planning::iteration_name(spec, iteration);
             let found: Vec<(PathBuf, TestResult)> = shards
                 .iter()
                 .filter_map(|d| {

@@ -17,6 +17,7 @@ pub mod merge;
 pub mod planning;
 pub mod resume;
 pub mod slurm;
+pub mod swarm;
 pub mod subnets;
 
 pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};

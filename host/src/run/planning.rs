@@ -144,6 +144,17 @@ fn request_plans(
         .collect()
 }
 
+/// The tests a run holds, in the file's order: those whose name or slug contains one of
+/// `only` (all when empty), each with `repeat` iterations when given. A run, a merge of its
+/// shards and a Swarm run's cells count tests the same way.
+pub fn selected_tests(exp: &crate::config::Experiment, only: &[String], repeat: Option<u32>) -> Vec<TestSpec> {
+    exp.tests
+        .iter()
+        .filter(|t| only.is_empty() || only.iter().any(|o| t.name.contains(o.as_str()) || t.slug.contains(o.as_str())))
+        .map(|t| TestSpec { iterations: repeat.unwrap_or(t.iterations), ..t.clone() })
+        .collect()
+}
+
 /// The name of one iteration of a test in events and reports: `name`, or `name #N` when
 /// the test has several iterations.
 pub fn iteration_name(spec: &TestSpec, iteration: u32) -> String {

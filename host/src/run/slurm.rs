@@ -143,15 +143,7 @@ pub fn run(r: &SlurmRun) -> Result<SlurmOutcome, SlurmError> {
     }
     wait_for(&job)?;
     // A task that exits non-zero (a failed test exits 1) is not an error here: the merge says why.
-    let mut shards: Vec<PathBuf> = std::fs::read_dir(&shards_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|experiment| std::fs::read_dir(experiment.path()).into_iter().flatten().flatten())
-        .map(|run| run.path())
-        .filter(|p| p.join(super::resume::RUN_JSON).is_file())
-        .collect();
-    shards.sort();
+    let shards = merge::shard_runs(&shards_dir);
     if shards.is_empty() {
         return Err(SlurmError::NoShards { job, dir: work });
     }
