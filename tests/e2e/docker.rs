@@ -870,6 +870,47 @@ fn demo_docker_passes_through_panther_host_run() {
     });
 }
 
+/// Two Docker tests of one run at once (`--jobs 2`): the short one ends while the long one is
+/// still transferring, and its teardown must leave the other's containers alone (it used to
+/// remove everything of the run, and the long test's server died with exit 137).
+#[test]
+fn docker_tests_at_once_keep_their_own_containers() {
+    if !daemon("docker_tests_at_once_keep_their_own_containers") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(panther_tests::workspace().join("experiments/demo-docker.toml")).unwrap();
+    // The second test moves 16 MiB, the first 256 KiB.
+    let (first, second) = demo.split_at(demo.find("[[tests]]\nname = \"aioquic server").expect("the second test"));
+    let first = first.replace(", { path = \"/f2.bin\", size = \"1MiB\" }", "");
+    let second = second.replace("size = \"1MiB\"", "size = \"16MiB\"");
+    let file = dir.path().join("at-once.toml");
+    std::fs::write(&file, format!("{first}{second}").replace("name = \"demo-docker\"", "name = \"at-once\"")).unwrap();
+    let out = dir.path().join("out");
+    let o = Proc::new(panther_tests::panther_bin())
+        .args(["run", file.to_str().unwrap(), "--jobs", "2", "--output-dir", out.to_str().unwrap()])
+        .current_dir(panther_tests::workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let run = panther_tests::run_dir(&out);
+    let _cleanup = Cleanup::run_dir(&run);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let s = panther_tests::summary(&run);
+    let results = s["tests"]["results"].as_array().unwrap();
+    assert!(results.iter().all(|t| t["status"] == "passed"), "{s:#}");
+    // They did overlap: the long test was still going when the short one ended.
+    let ends: Vec<String> = std::fs::read_to_string(run.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"event\":\"finished\"") && l.contains("\"type\":\"test\""))
+        .map(String::from)
+        .collect();
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    assert!(ends[0].contains("quic-go server"), "the short test ends first: {ends:?}");
+}
+
 /// `panther-host run experiments/picoquic-docker.toml`: picoquic's image is built from the
 /// pinned picoquic and picotls trees the host fetched and verified (no git inside the build),
 /// and a picoquic pair transfers both files byte for byte between containers.

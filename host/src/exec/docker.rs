@@ -177,6 +177,9 @@ pub struct DockerExecutor {
     experiment: String,
     events: EventSink,
     state: Mutex<State>,
+    /// Every test this executor labelled something for. Teardown removes only what carries
+    /// one of them: tests of one run that run at once (`--jobs`) share the run key.
+    tests: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for DockerExecutor {
@@ -257,10 +260,6 @@ pub fn run_key(run_dir: &Path, run_id: &str) -> String {
     format!("{run_id}-{}", &hex::encode(digest)[..8])
 }
 
-fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
-}
-
 impl DockerExecutor {
     /// Connects to the daemon for one run. Nothing is created yet.
     ///
@@ -279,12 +278,22 @@ impl DockerExecutor {
             experiment,
             events,
             state: Mutex::new(State::default()),
+            tests: Mutex::default(),
         })
     }
 
     /// The bollard client, for tests and `clean`.
     pub fn client(&self) -> &Docker {
         &self.docker
+    }
+
+    /// One label filter per test this executor served: its run key and the test.
+    fn own_filters(&self) -> Vec<Vec<String>> {
+        let tests = self.tests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        tests
+            .into_iter()
+            .map(|t| vec![format!("{LABEL_RUN_KEY}={}", self.run_key), format!("{LABEL_TEST}={t}")])
+            .collect()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -316,6 +325,7 @@ impl DockerExecutor {
     }
 
     fn labels(&self, test: &str, service: Option<&str>) -> HashMap<String, String> {
+        self.tests.lock().unwrap_or_else(|e| e.into_inner()).insert(test.to_string());
         let mut l = HashMap::from([
             (LABEL_RUN.to_string(), self.run_id.clone()),
             (LABEL_RUN_KEY.to_string(), self.run_key.clone()),
@@ -1006,12 +1016,16 @@ impl Executor for DockerExecutor {
         (reports, arts)
     }
 
-    /// Removes everything labelled with this run directory: containers (forced), then
-    /// networks. Safe to call many times; each step is reported.
+    /// Removes everything labelled with this run directory and one of the tests this executor
+    /// served: containers (forced), then networks. Another test of the run, running at the
+    /// same time with an executor of its own, keeps its containers. Safe to call many times;
+    /// each step is reported.
     async fn teardown(&self) -> TeardownReport {
         let mut report = TeardownReport::default();
-        let mut steps = remove_labelled(&self.docker, LABEL_RUN_KEY, &self.run_key, false).await;
-        report.steps.append(&mut steps);
+        for filter in self.own_filters() {
+            let mut steps = remove_matching(&self.docker, filter, false).await;
+            report.steps.append(&mut steps);
+        }
         for s in &report.steps {
             self.events.emit(Entity::experiment(&self.experiment), s.event());
         }
@@ -1025,12 +1039,16 @@ impl Executor for DockerExecutor {
     /// own connection: called while a test unwinds from a panic, where the executor's runtime
     /// cannot be awaited on.
     fn emergency_teardown(&self) {
-        let run_key = self.run_key.clone();
+        let filters = self.own_filters();
         let worker = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let docker = connect_daemon().await.ok()?;
-                Some(remove_labelled(&docker, LABEL_RUN_KEY, &run_key, false).await)
+                let mut steps = vec![];
+                for f in filters {
+                    steps.extend(remove_matching(&docker, f, false).await);
+                }
+                Some(steps)
             })
         });
         match worker.join() {
@@ -1062,11 +1080,13 @@ fn removal<T>(what: String, r: Result<T, bollard::errors::Error>, gone_is_done: 
 /// Removes containers and networks (and with `images`, images panther built) carrying the
 /// label `key=value` (or just `key` when `value` is empty). Used by teardown and `clean`.
 pub async fn remove_labelled(docker: &Docker, key: &str, value: &str, images: bool) -> Vec<TeardownStep> {
-    let filter = if value.is_empty() {
-        HashMap::from([("label".to_string(), vec![key.to_string()])])
-    } else {
-        label_filter(key, value)
-    };
+    let label = if value.is_empty() { key.to_string() } else { format!("{key}={value}") };
+    remove_matching(docker, vec![label], images).await
+}
+
+/// Removes containers and networks carrying every one of `labels` (`key=value` or `key`).
+async fn remove_matching(docker: &Docker, labels: Vec<String>, images: bool) -> Vec<TeardownStep> {
+    let filter = HashMap::from([("label".to_string(), labels)]);
     let mut steps = Vec::new();
     match docker
         .list_containers(Some(ListContainersOptions { all: true, filters: Some(filter.clone()), ..Default::default() }))
