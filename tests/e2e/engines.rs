@@ -283,3 +283,25 @@ fn swarm_runs_each_cell_as_a_replicated_job_and_merges_them() {
         assert_eq!(state.trim(), "inactive", "the test left the swarm it made");
     }
 }
+
+// What a cell cannot run is refused on the submitting host, before anything reaches a swarm;
+// the Swarm options mean nothing to the other engines.
+#[test]
+fn swarm_refuses_what_a_cell_cannot_run() {
+    let run = |args: &[&str]| {
+        let o = Command::new(panther_bin()).args(args).current_dir(workspace()).env("NO_COLOR", "1").output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, stderr) = run(&["run", "experiments/demo.toml", "--engine", "swarm"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--engine swarm runs Docker tests") && stderr.contains("(localhost)"), "{stderr}");
+    let (code, stderr) = run(&["run", "experiments/demo.toml", "--registry", "reg.example:5000"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("options of --engine swarm"), "{stderr}");
+    let (code, stderr) = run(&["run", "experiments/demo-docker.toml", "--engine", "swarm", "--cell-cpus", "0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a number of CPUs"), "{stderr}");
+    let (code, stderr) = run(&["run", "--engine", "swarm"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("needs the experiment file"), "{stderr}");
+}
