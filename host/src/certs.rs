@@ -104,7 +104,9 @@ pub fn generate_kept(dir: &Path, extra_names: &[String], store: &Path, key: &str
     };
     if !kept.join(FILE_NAMES[FILE_NAMES.len() - 1].1).is_file() {
         let tmp = store.join(format!("{}.{}.partial", &id[..16], std::process::id()));
-        let y = |year| time::Date::from_calendar_date(year, time::Month::January, 1).expect("a date").midnight().assume_utc();
+        let y = |year| {
+            time::Date::from_calendar_date(year, time::Month::January, 1).expect("a date").midnight().assume_utc()
+        };
         make(&tmp, extra_names, (y(1999), y(2099)))?;
         // Another run may have kept the same ones meanwhile; either copy is as good.
         if std::fs::rename(&tmp, &kept).is_err() {
@@ -126,7 +128,6 @@ fn make(
     extra_names: &[String],
     (not_before, not_after): (time::OffsetDateTime, time::OffsetDateTime),
 ) -> Result<Certs, CertError> {
-
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(DnType::CommonName, "panther-host run CA");

@@ -224,7 +224,12 @@ fn swarm_runs_each_cell_as_a_replicated_job_and_merges_them() {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("swarm-"))
         .unwrap_or_else(|| panic!("no swarm work directory\nstdout:\n{stdout}\nstderr:\n{stderr}"));
     let logs: String = (0..2)
-        .map(|k| format!("cell-{k}.log:\n{}\n", std::fs::read_to_string(work.join(format!("cell-{k}.log"))).unwrap_or_default()))
+        .map(|k| {
+            format!(
+                "cell-{k}.log:\n{}\n",
+                std::fs::read_to_string(work.join(format!("cell-{k}.log"))).unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(o.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}\n{logs}");
     assert!(stdout.contains("swarm: 2 cells merged"), "{stdout}");
@@ -258,7 +263,10 @@ fn swarm_runs_each_cell_as_a_replicated_job_and_merges_them() {
         let t = shard.join(test);
         let served = std::fs::read(t.join("www/f2.bin")).unwrap();
         assert!(std::fs::read(t.join(client).join("downloads/f2.bin")).unwrap() == served, "{test}: f2.bin differs");
-        assert!(std::fs::metadata(t.join("capture.pcap")).is_ok_and(|m| m.len() > 0), "{test}: the cell captured nothing");
+        assert!(
+            std::fs::metadata(t.join("capture.pcap")).is_ok_and(|m| m.len() > 0),
+            "{test}: the cell captured nothing"
+        );
         let record: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(shard.join("processes.json")).unwrap()).unwrap();
         let mine = std::fs::read_link("/proc/self/ns/pid").unwrap().display().to_string();
@@ -273,7 +281,13 @@ fn swarm_runs_each_cell_as_a_replicated_job_and_merges_them() {
     assert_eq!(containers.trim(), "", "cell containers left");
     for shard in std::fs::read_dir(work.join("shards/demo-docker")).unwrap().flatten() {
         let key = panther_host::exec::docker::run_key(&shard.path(), &shard.file_name().to_string_lossy());
-        let (_, left) = docker_cli(&["ps", "-a", "-q", "--filter", &format!("label={}={key}", panther_host::exec::docker::LABEL_RUN_KEY)]);
+        let (_, left) = docker_cli(&[
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label={}={key}", panther_host::exec::docker::LABEL_RUN_KEY),
+        ]);
         assert_eq!(left.trim(), "", "the test containers of {} were left", shard.path().display());
     }
     let joined = swarm.joined;

@@ -46,7 +46,12 @@ fn host_files(test_dir: &Path, run: &Path) -> BTreeMap<String, Vec<u8>> {
 
 fn test_named<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     let names: Vec<&serde_json::Value> = s["tests"]["results"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
-    s["tests"]["results"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no test {name} among {names:?}"))
+    s["tests"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no test {name} among {names:?}"))
 }
 
 fn run(args: &[&str]) -> (tempfile::TempDir, PathBuf, serde_json::Value, String) {

@@ -91,7 +91,9 @@ pub fn run(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    if cmd.engine != Engine::Swarm && (cmd.registry.is_some() || cmd.cell_memory.is_some() || !cmd.constraint.is_empty()) {
+    if cmd.engine != Engine::Swarm
+        && (cmd.registry.is_some() || cmd.cell_memory.is_some() || !cmd.constraint.is_empty())
+    {
         eprintln!("error: --registry, --cell-memory and --constraint are options of --engine swarm");
         return EXIT_ERROR;
     }
@@ -320,7 +322,10 @@ fn on_swarm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
     };
     match rt.block_on(crate::run::swarm::run(&r, shutdown)) {
         Ok(o) => {
-            let code = report_merged(&o.merged, &format!("swarm: {} cells merged (their logs: {})", r.cells.len(), o.work.display()));
+            let code = report_merged(
+                &o.merged,
+                &format!("swarm: {} cells merged (their logs: {})", r.cells.len(), o.work.display()),
+            );
             if o.interrupted {
                 EXIT_INTERRUPTED
             } else {

@@ -211,7 +211,11 @@ impl Sources {
     /// A bundle that cannot be cloned or lacks the pinned commit.
     pub fn git_clone_from_mirror(&self, s: &SourceRef, dest: &Path) -> Option<Result<PathBuf, SourceError>> {
         let (host, owner, repo) = url_parts(&s.url)?;
-        let bundle = self.mirrors.iter().map(|m| m.join(&host).join(&owner).join(format!("{repo}.bundle"))).find(|b| b.is_file())?;
+        let bundle = self
+            .mirrors
+            .iter()
+            .map(|m| m.join(&host).join(&owner).join(format!("{repo}.bundle")))
+            .find(|b| b.is_file())?;
         let fail = |problem: String| SourceError {
             name: s.name.clone(),
             url: s.url.clone(),
@@ -226,7 +230,10 @@ impl Sources {
             return Some(Err(fail(format!("cannot create {}: {e}", parent.display()))));
         }
         let made = git(&["clone", "--quiet", "--bare", &bundle.to_string_lossy(), &dest.to_string_lossy()], parent)
-            .and_then(|_| git(&["cat-file", "-e", &format!("{}^{{commit}}", s.rev)], dest).map_err(|_| format!("has no commit `{}`", s.rev)));
+            .and_then(|_| {
+                git(&["cat-file", "-e", &format!("{}^{{commit}}", s.rev)], dest)
+                    .map_err(|_| format!("has no commit `{}`", s.rev))
+            });
         Some(made.map(|_| dest.to_path_buf()).map_err(fail))
     }
 

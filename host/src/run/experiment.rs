@@ -475,13 +475,15 @@ async fn run_one(
 /// How a test is simulated under Shadow: the iteration's seed, the test's link (planning
 /// refused what Shadow cannot model), `stop_time` (default: the test's timeout) and
 /// `model_unblocked_syscall_latency` from the network table.
-fn shadow_settings(session: &Session, spec: &crate::config::TestSpec, iteration: u32) -> crate::exec::shadow::SimSettings {
+fn shadow_settings(
+    session: &Session,
+    spec: &crate::config::TestSpec,
+    iteration: u32,
+) -> crate::exec::shadow::SimSettings {
     use crate::exec::shadow::SimLink;
     let params = &spec.network.params;
-    let stop = params
-        .get("stop_time")
-        .and_then(|v| crate::config::units::parse_duration(v).ok())
-        .unwrap_or(spec.timeout);
+    let stop =
+        params.get("stop_time").and_then(|v| crate::config::units::parse_duration(v).ok()).unwrap_or(spec.timeout);
     crate::exec::shadow::SimSettings {
         seed: spec.seed(session.experiment.settings.seed, iteration),
         stop,

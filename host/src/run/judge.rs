@@ -133,7 +133,8 @@ pub fn judge(
         }),
     };
     if let Some(why) = refused {
-        let verdict = Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
+        let verdict =
+            Verdict { status: VerdictStatus::UnsupportedByEnvironment, reasons: vec![why.clone()], evidence: vec![] };
         verdicts.push(("environment".into(), verdict));
         return Judgement { status: TestStatus::Skipped, reasons: vec![why], evidence: vec![], verdicts };
     }

@@ -17,8 +17,8 @@ pub mod merge;
 pub mod planning;
 pub mod resume;
 pub mod slurm;
-pub mod swarm;
 pub mod subnets;
+pub mod swarm;
 
 pub use experiment::{blocks_run, run_experiment, RunError, RunOptions, RunOutcome};
 pub use judge::TestStatus;

@@ -286,7 +286,10 @@ pub fn cell_service(c: &Cells, k: usize) -> ServiceSpec {
             }),
             placement: (!r.constraints.is_empty())
                 .then(|| TaskSpecPlacement { constraints: Some(r.constraints.clone()), ..Default::default() }),
-            networks: Some(vec![NetworkAttachmentConfig { target: Some(c.host_network.clone()), ..Default::default() }]),
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some(c.host_network.clone()),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         ..Default::default()
@@ -348,7 +351,10 @@ impl Drop for Services {
 
 /// Checks that the daemon manages a swarm; returns the number of nodes.
 async fn manager(docker: &Docker) -> Result<i64, SwarmError> {
-    let info = docker.info().await.map_err(|e| ExecError::Daemon { what: "asking the daemon about its swarm".into(), source: e })?;
+    let info = docker
+        .info()
+        .await
+        .map_err(|e| ExecError::Daemon { what: "asking the daemon about its swarm".into(), source: e })?;
     let swarm = info.swarm.unwrap_or_default();
     let state = swarm.local_node_state.unwrap_or(LocalNodeState::INACTIVE);
     if state != LocalNodeState::ACTIVE || !swarm.control_available.unwrap_or(false) {
@@ -520,8 +526,11 @@ async fn remove_cell_containers(docker: &Docker, key: &str, interrupted: bool) {
     let mut signalled: Vec<String> = vec![];
     let mut killed: Vec<String> = vec![];
     loop {
-        let opts =
-            bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters.clone()), ..Default::default() };
+        let opts = bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        };
         let Ok(left) = docker.list_containers(Some(opts)).await else { return };
         if left.is_empty() {
             return;

@@ -22,11 +22,16 @@ use crate::plugin::types::SourceRef;
 pub const SHADOW_ENV: &str = "PANTHER_SHADOW";
 
 /// Shadow 3.3.0-199 (Aug 2026): its toolchain pin is this machine's Rust 1.95.
-const SHADOW: Pin = Pin { name: "shadow", url: "https://github.com/shadow/shadow", rev: "f1b2cacf2bb01e33d554a764dec02ccf2dcc5fdd" };
+const SHADOW: Pin =
+    Pin { name: "shadow", url: "https://github.com/shadow/shadow", rev: "f1b2cacf2bb01e33d554a764dec02ccf2dcc5fdd" };
 /// The git dependencies of Shadow's Cargo.lock at that commit.
 const GIT_DEPS: [Pin; 2] = [
     Pin { name: "bytes", url: "https://github.com/shadow/bytes", rev: "c48bd4439e7e043300521925524ecdcce7ff6bcc" },
-    Pin { name: "vsprintf", url: "https://github.com/shadow/vsprintf", rev: "fa9a307e3043a972501b3157323ed8a9973ad45a" },
+    Pin {
+        name: "vsprintf",
+        url: "https://github.com/shadow/vsprintf",
+        rev: "fa9a307e3043a972501b3157323ed8a9973ad45a",
+    },
 ];
 /// Bumped when the commands below change, so an install made by other commands is not reused.
 const RECIPE: &str = "setup build --clean -j2; cmake --install build (1)";
@@ -53,7 +58,10 @@ pub enum BuildError {
     #[diagnostic(transparent)]
     Source(#[from] SourceError),
     #[error("{SHADOW_ENV}={path}: {problem}")]
-    #[diagnostic(code(panther::shadow::binary), help("point {SHADOW_ENV} at an executable `shadow` (3.x), or unset it to build Shadow here"))]
+    #[diagnostic(
+        code(panther::shadow::binary),
+        help("point {SHADOW_ENV} at an executable `shadow` (3.x), or unset it to build Shadow here")
+    )]
     Binary { path: String, problem: String },
     #[error("building Shadow failed at `{step}`: {problem}; the last lines of {log}:\n{tail}")]
     #[diagnostic(
@@ -98,14 +106,18 @@ pub fn install_dir(cache_root: &Path) -> PathBuf {
 pub fn ensure(cache_root: &Path, say: &dyn Fn(String)) -> Result<ShadowBinary, BuildError> {
     if let Some(p) = std::env::var_os(SHADOW_ENV) {
         let path = PathBuf::from(p);
-        return version_of(&path).map(|version| ShadowBinary { path: path.clone(), version }).map_err(|problem| {
-            BuildError::Binary { path: path.display().to_string(), problem }
-        });
+        return version_of(&path)
+            .map(|version| ShadowBinary { path: path.clone(), version })
+            .map_err(|problem| BuildError::Binary { path: path.display().to_string(), problem });
     }
     let dir = install_dir(cache_root);
     let bin = dir.join("bin").join("shadow");
     let installed = || -> Option<ShadowBinary> {
-        dir.join(COMPLETE).exists().then(|| version_of(&bin).ok()).flatten().map(|version| ShadowBinary { path: bin.clone(), version })
+        dir.join(COMPLETE)
+            .exists()
+            .then(|| version_of(&bin).ok())
+            .flatten()
+            .map(|version| ShadowBinary { path: bin.clone(), version })
     };
     if let Some(b) = installed() {
         return Ok(b);

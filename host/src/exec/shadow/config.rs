@@ -141,10 +141,8 @@ impl SimConfig {
 /// A Shadow host name for a service: lower-case letters, digits and `-`, starting with a
 /// letter, at most 63 characters (a DNS label; Shadow resolves host names).
 pub fn host_name(service: &str) -> String {
-    let mut s: String = service
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
+    let mut s: String =
+        service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
         s.insert_str(0, "h-");
     }

@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Entity, EventSink};
 use crate::exec::local::{self, LocalExecutor};
-use crate::exec::{CommandReport, ExecError, Executor, PhaseReport, ServiceExit, ServiceInstance, TeardownReport, TeardownStep};
+use crate::exec::{
+    CommandReport, ExecError, Executor, PhaseReport, ServiceExit, ServiceInstance, TeardownReport, TeardownStep,
+};
 use crate::plugin::types::{ArtifactKind, ReadinessCondition, Role};
 use crate::plugin::wit::latest::env::DeploymentPlan;
 
@@ -132,7 +134,13 @@ pub fn is_static_elf(path: &Path) -> bool {
 }
 
 impl ShadowExecutor {
-    pub fn new(local: LocalExecutor, test_dir: PathBuf, cache_root: PathBuf, events: EventSink, settings: SimSettings) -> Self {
+    pub fn new(
+        local: LocalExecutor,
+        test_dir: PathBuf,
+        cache_root: PathBuf,
+        events: EventSink,
+        settings: SimSettings,
+    ) -> Self {
         ShadowExecutor {
             local,
             test_dir,
@@ -185,20 +193,23 @@ impl ShadowExecutor {
             service: svc.name.clone(),
             problem: format!("a Shadow host needs an IPv4 address, and the environment placed it at `{}`", svc.host),
         })?;
-        let program = cmd.argv.first().filter(|p| !p.is_empty()).ok_or_else(|| {
-            ExecError::Io(format!("service `{}`: its run command has an empty argv", svc.name))
-        })?;
+        let program = cmd
+            .argv
+            .first()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| ExecError::Io(format!("service `{}`: its run command has an empty argv", svc.name)))?;
         let cwd = self.local.working_dir(svc, cmd)?;
         let env: BTreeMap<String, String> = local::command_env(svc, cmd)
             .into_iter()
             .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
             .collect();
         let path_var = env.get("PATH").cloned().unwrap_or_default();
-        let resolved = local::resolve(program, &cwd, std::ffi::OsStr::new(&path_var)).ok_or_else(|| ExecError::Spawn {
-            service: svc.name.clone(),
-            program: program.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found in PATH or not a file"),
-        })?;
+        let resolved =
+            local::resolve(program, &cwd, std::ffi::OsStr::new(&path_var)).ok_or_else(|| ExecError::Spawn {
+                service: svc.name.clone(),
+                program: program.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found in PATH or not a file"),
+            })?;
         if is_static_elf(&resolved) {
             return Err(unsupported(
                 svc,
@@ -230,7 +241,10 @@ impl ShadowExecutor {
         if start >= self.settings.stop {
             return Err(unsupported(
                 svc,
-                format!("it would start at {start:?} of simulated time, at or after the simulation's end ({:?})", self.settings.stop),
+                format!(
+                    "it would start at {start:?} of simulated time, at or after the simulation's end ({:?})",
+                    self.settings.stop
+                ),
             ));
         }
         // Shadow starts every process in the host's data directory; the shell takes it to the
@@ -249,7 +263,14 @@ impl ShadowExecutor {
             start,
             expected,
         };
-        Ok(Entry { service: svc.name.clone(), host, ready_after, argv: cmd.argv.clone(), critical: cmd.critical, logs: svc.dirs.logs.clone() })
+        Ok(Entry {
+            service: svc.name.clone(),
+            host,
+            ready_after,
+            argv: cmd.argv.clone(),
+            critical: cmd.critical,
+            logs: svc.dirs.logs.clone(),
+        })
     }
 
     /// The simulation's result, running it first if nobody has; `kill` ends a simulation
@@ -306,7 +327,10 @@ impl ShadowExecutor {
                     for entry in self.entries().iter() {
                         let run = entry.logs.join("run");
                         let _ = std::fs::create_dir_all(&run);
-                        let _ = std::fs::write(run.join("cmd-0.stderr"), format!("panther-host: the simulation failed: {e}\n"));
+                        let _ = std::fs::write(
+                            run.join("cmd-0.stderr"),
+                            format!("panther-host: the simulation failed: {e}\n"),
+                        );
                     }
                 }
             }
@@ -340,7 +364,10 @@ impl ShadowExecutor {
         // The test's capture: the host the others connect to sees the whole conversation of
         // a client-server test; it is the first one started.
         if let Some(first) = entries.first() {
-            let _ = std::fs::copy(r.data.join("hosts").join(&first.host.name).join("eth0.pcap"), self.test_dir.join("capture.pcap"));
+            let _ = std::fs::copy(
+                r.data.join("hosts").join(&first.host.name).join("eth0.pcap"),
+                self.test_dir.join("capture.pcap"),
+            );
         }
     }
 
@@ -353,12 +380,20 @@ impl ShadowExecutor {
         match r {
             Ok(r) => {
                 // The run phase lasted as long as the simulation did, in wall time.
-                let exit = r.exits.get(host).cloned().map(|e| ServiceExit { duration: r.wall, ..e }).unwrap_or_else(ServiceExit::never_started);
+                let exit = r
+                    .exits
+                    .get(host)
+                    .cloned()
+                    .map(|e| ServiceExit { duration: r.wall, ..e })
+                    .unwrap_or_else(ServiceExit::never_started);
                 if exit.timed_out {
                     let why = r.lines.get(host).map(|l| l.join(" | ")).unwrap_or_default();
                     self.events.note(
                         entity(svc),
-                        format!("still running when the simulation ended at {:?} of simulated time; Shadow says: {why}", self.settings.stop),
+                        format!(
+                            "still running when the simulation ended at {:?} of simulated time; Shadow says: {why}",
+                            self.settings.stop
+                        ),
                     );
                 }
                 exit
@@ -366,7 +401,11 @@ impl ShadowExecutor {
             Err(e) => {
                 self.events.note(entity(svc), format!("the simulation failed: {e}"));
                 // Whatever ran was killed with the simulation.
-                ServiceExit { signal: Some(nix::sys::signal::Signal::SIGKILL as i32), stopped_by_host: true, ..ServiceExit::default() }
+                ServiceExit {
+                    signal: Some(nix::sys::signal::Signal::SIGKILL as i32),
+                    stopped_by_host: true,
+                    ..ServiceExit::default()
+                }
             }
         }
     }
@@ -397,7 +436,8 @@ impl Job {
         let _ = std::fs::remove_dir_all(&data);
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         let config_path = self.dir.join("shadow.yaml");
-        std::fs::write(&config_path, self.config.render()).map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+        std::fs::write(&config_path, self.config.render())
+            .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
         let log = self.dir.join("shadow.log");
         let stderr = self.dir.join("shadow.stderr");
         let open = |p: &Path| std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
@@ -568,7 +608,11 @@ impl Executor for ShadowExecutor {
                 e.host.name,
                 e.host.ip,
                 e.host.start,
-                if e.ready_after.is_zero() { String::new() } else { format!("; taken as ready {:?} later", e.ready_after) }
+                if e.ready_after.is_zero() {
+                    String::new()
+                } else {
+                    format!("; taken as ready {:?} later", e.ready_after)
+                }
             ),
         );
         let host = e.host.name.clone();
@@ -576,7 +620,12 @@ impl Executor for ShadowExecutor {
         Ok(RunningShadow { host })
     }
 
-    async fn wait_ready(&self, _svc: &ServiceInstance, _r: &mut RunningShadow, _cancel: &CancellationToken) -> Result<(), ExecError> {
+    async fn wait_ready(
+        &self,
+        _svc: &ServiceInstance,
+        _r: &mut RunningShadow,
+        _cancel: &CancellationToken,
+    ) -> Result<(), ExecError> {
         Ok(())
     }
 
@@ -666,7 +715,9 @@ mod tests {
     fn final_states_come_from_shadows_lines_or_the_expectation() {
         assert_eq!(final_state(&host(Expected::Exits), None).exit_code, Some(0));
         assert!(final_state(&host(Expected::Running), None).stopped_by_host);
-        let line = |s: &str| vec![format!("00:00:01 [ERROR] [client:11.0.0.2] process 'client.sh.1000' exited with status {s}; expected end state was exited: 0 but was x")];
+        let line = |s: &str| {
+            vec![format!("00:00:01 [ERROR] [client:11.0.0.2] process 'client.sh.1000' exited with status {s}; expected end state was exited: 0 but was x")]
+        };
         assert_eq!(final_state(&host(Expected::Exits), Some(&line("Normal(3)"))).exit_code, Some(3));
         assert_eq!(final_state(&host(Expected::Exits), Some(&line("Signaled(SIGSEGV)"))).signal, Some(11));
         let hung = final_state(&host(Expected::Exits), Some(&line("StoppedByShadow")));
