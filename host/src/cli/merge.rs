@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{GlobalArgs, EXIT_ERROR, EXIT_OK, EXIT_TEST_FAILED};
+use super::{GlobalArgs, EXIT_ERROR};
 
 /// Join the runs of an experiment's shards (`run --shard I/N`) into one run: one summary,
 /// report, JUnit and result matrix.
@@ -34,14 +34,5 @@ pub fn run(cmd: &MergeCmd, g: &GlobalArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    print!("{}", crate::report::console_summary(&merged.summary));
-    println!("merged {} shards: {}", cmd.runs.len(), merged.dir.display());
-    for f in &merged.files {
-        println!("  {}", f.display());
-    }
-    if merged.all_passed() {
-        EXIT_OK
-    } else {
-        EXIT_TEST_FAILED
-    }
+    super::run::report_merged(&merged, &format!("{} shards merged", cmd.runs.len()))
 }

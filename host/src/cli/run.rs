@@ -220,7 +220,7 @@ fn absolute(p: &std::path::Path) -> PathBuf {
 }
 
 /// What an engine prints when its shards are merged; the exit code follows the merged run.
-fn report_merged(merged: &crate::run::merge::Merged, what: &str) -> u8 {
+pub(super) fn report_merged(merged: &crate::run::merge::Merged, what: &str) -> u8 {
     print!("{}", crate::report::console_summary(&merged.summary));
     println!("{what}");
     println!("results: {}", merged.dir.display());
