@@ -574,6 +574,9 @@ fn shards_merge_into_the_single_run() {
     let merged = summary(&run_dir(&merged_out));
     assert_eq!(statuses(&merged), statuses(&single));
     assert_eq!(merged["status"], single["status"]);
+    // The merged run took as long as its shards did, from the first start to the last end.
+    let took = merged["duration_seconds"].as_f64().unwrap();
+    assert!(took > 0.5, "merged duration {took} s: {merged:#}");
 
     let (code, _, stderr) = run_here(&["merge", &shards[0], &shards[0]]);
     assert_eq!(code, 2);

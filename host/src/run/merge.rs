@@ -64,6 +64,33 @@ impl Merged {
     }
 }
 
+/// A merged run took from its first shard's start to its last shard's end (not the moment of
+/// the merge): the summary says so when the shards' summaries tell.
+fn span_of_shards(summary: &mut RunSummary, shards: &[PathBuf]) {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).ok();
+    let mut span: Option<(time::OffsetDateTime, String, time::OffsetDateTime, String)> = None;
+    for dir in shards {
+        let Ok(bytes) = resume::read_saved(&dir.join(crate::report::MODEL_JSON)) else { continue };
+        let Ok(s) = serde_json::from_slice::<RunSummary>(&bytes) else { continue };
+        let (Some(start), Some(end)) = (parse(&s.start_time), s.end_time.as_deref().and_then(parse)) else { continue };
+        let (end_text, start_text) = (s.end_time.clone().unwrap_or_default(), s.start_time.clone());
+        span = Some(match span {
+            None => (start, start_text, end, end_text),
+            Some((a, at, b, bt)) => {
+                let (a, at) = if start < a { (start, start_text) } else { (a, at) };
+                let (b, bt) = if end > b { (end, end_text) } else { (b, bt) };
+                (a, at, b, bt)
+            }
+        });
+    }
+    if let Some((start, start_text, end, end_text)) = span {
+        summary.start_time = start_text;
+        summary.end_time = Some(end_text);
+        summary.duration_seconds = (end - start).as_seconds_f64().max(0.0);
+    }
+}
+
 /// The shard runs under `dir` (`<dir>/<experiment>/<run>/` holding a `run.json`), in order:
 /// what an engine's tasks wrote into their shared directory.
 pub fn shard_runs(dir: &Path) -> Vec<PathBuf> {
@@ -155,6 +182,7 @@ pub fn merge(shards: &[PathBuf], output: &Path, cache_root: &Path) -> Result<Mer
         }
     }
     summary.finish(false);
+    span_of_shards(&mut summary, shards);
     let _ = std::fs::write(layout.root.join("experiment.toml"), experiment.source.as_bytes());
     let mut files = crate::report::write_all(&layout.root, &summary)
         .map_err(|source| MergeError::Output { dir: layout.root.clone(), source })?;

@@ -23,7 +23,7 @@ pub const RESULT_JSON: &str = "result.json";
 const MAX_SAVED_BYTES: u64 = 16 << 20;
 
 /// A saved file's bytes, at most [`MAX_SAVED_BYTES`].
-fn read_saved(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_saved(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut out = vec![];
     std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, MAX_SAVED_BYTES), &mut out)?;
     Ok(out)
