@@ -12,7 +12,7 @@ use crate::config::{Experiment, ResolvedParams, ServiceKind, ServiceSpec, TestSp
 use crate::contract::DirName;
 use crate::exec::ServiceInstance;
 use crate::plan::{self, CheckedPlan, Policy, RenderContext};
-use crate::plugin::types::{EnvironmentKind, Peer, PlanRequest, PluginKind, ServicePlan};
+use crate::plugin::types::{EnvironmentKind, ParamValue, Peer, PlanRequest, PluginKind, ServicePlan};
 use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, Placement, ServiceEntry};
 use crate::plugin::PluginHost;
 
@@ -107,11 +107,35 @@ fn peer_of(s: &ServiceSpec) -> Peer {
     Peer { name: s.name.clone(), role: s.role, implementation: s.implementation.clone() }
 }
 
+/// The name of the parameter through which a plugin takes the test's seed (Ivy's testers do).
+pub const SEED_PARAM: &str = "seed";
+
+/// A service's parameters with the test iteration's seed as its integer `seed` parameter,
+/// unless the experiment file sets that one: so `[experiment] seed` (or `--seed`) decides the
+/// tester's random choices as it decides the link's, and `--test NAME --seed S` reruns them.
+fn seeded(
+    params: &[(String, ParamValue)],
+    given: &BTreeMap<String, toml::Value>,
+    seed: u64,
+) -> Vec<(String, ParamValue)> {
+    let mut out = params.to_vec();
+    if !given.contains_key(SEED_PARAM) {
+        for (name, value) in &mut out {
+            if name == SEED_PARAM && matches!(value, ParamValue::Integer(_)) {
+                // 31 bits: every tester takes a positive C int.
+                *value = ParamValue::Integer((seed >> 33) as i64);
+            }
+        }
+    }
+    out
+}
+
 /// Asks each service plugin for its plan.
 fn request_plans(
     session: &Session,
     spec: &TestSpec,
     env: EnvironmentKind,
+    seed: u64,
     problems: &mut Vec<Problem>,
 ) -> Vec<Option<ServicePlan>> {
     spec.services
@@ -126,7 +150,7 @@ fn request_plans(
                 role: s.role,
                 protocol: s.protocol.clone(),
                 protocol_version: s.version.clone(),
-                params: session.params.get(&spec.slug, &s.name).to_vec(),
+                params: seeded(session.params.get(&spec.slug, &s.name), &s.params, seed),
                 target,
                 peers: spec.services.iter().filter(|o| o.name != s.name).map(peer_of).collect(),
                 environment: env,
@@ -208,7 +232,8 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         Ok(k) => k,
         Err(p) => return empty(vec![p], EnvironmentKind::Localhost, vec![]),
     };
-    let raws = request_plans(session, spec, env, &mut problems);
+    let seed = spec.seed(session.experiment.settings.seed, iteration);
+    let raws = request_plans(session, spec, env, seed, &mut problems);
     if !problems.is_empty() {
         return empty(problems, env, raws);
     }
@@ -230,7 +255,6 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     // Ports other tests of the run hold now are not handed out again (`--jobs`).
     let others = run.ports.in_use();
     let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, others.clone(), &mut problems);
-    let seed = spec.seed(session.experiment.settings.seed, iteration);
     let links = plan_links(spec, env, &order, &raws, &addresses, seed, &mut taken, &mut problems);
     if create {
         taken.retain(|p| !others.contains(p));
@@ -587,4 +611,27 @@ fn wrapper_options(w: &crate::config::WrapperSpec) -> Vec<String> {
 /// Plans every test of an experiment (first iteration), for `plan FILE` and `audit`.
 pub fn plan_experiment(session: &Session, run: &RunLayout) -> Vec<PlannedTest> {
     session.experiment.tests.iter().map(|t| plan_test(session, run, t, 1, false)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_parameter_follows_the_tests_seed_unless_the_file_sets_it() {
+        let params = vec![
+            ("seed".to_string(), ParamValue::Integer(0)),
+            ("test".to_string(), ParamValue::String("ping_server_test".into())),
+        ];
+        let seed = 0xdead_beef_0123_4567_u64;
+        let derived = seeded(&params, &BTreeMap::new(), seed);
+        assert_eq!(derived[0], ("seed".to_string(), ParamValue::Integer((seed >> 33) as i64)));
+        assert!((0..1 << 31).contains(&((seed >> 33) as i64)));
+        assert_eq!(derived[1], params[1]);
+        let given = BTreeMap::from([("seed".to_string(), toml::Value::Integer(0))]);
+        assert_eq!(seeded(&params, &given, seed), params);
+        // Only an integer `seed` is the tester's seed.
+        let text = vec![("seed".to_string(), ParamValue::String("abc".into()))];
+        assert_eq!(seeded(&text, &BTreeMap::new(), seed), text);
+    }
 }
