@@ -504,3 +504,44 @@ fn both_sides_are_captured() {
     assert_eq!(count(&f.server_pcap), 8);
     assert_eq!(p.dropped("to-server", "droplist"), [3]);
 }
+
+// The experiment's seed also reaches a tester's own `seed` parameter when the file leaves it
+// unset (Ivy's testers): each test its own, the same for one seed, other ones for another;
+// a `seed` the file sets is kept.
+#[test]
+fn the_experiment_seed_reaches_the_ivy_testers() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(panther_tests::workspace().join("experiments/ivy-minip.toml")).unwrap();
+    let seeds_of = |seed: u64, keep_first: bool| {
+        let mut text = base.replacen("timeout = \"20m\"", &format!("timeout = \"20m\"\nseed = {seed}"), 1);
+        text = if keep_first {
+            let at = text.find("seed = 1, ").unwrap() + 10;
+            format!("{}{}", &text[..at], text[at..].replace("seed = 1, ", ""))
+        } else {
+            text.replace("seed = 1, ", "")
+        };
+        let file = dir.path().join(format!("s{seed}-{keep_first}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let o = std::process::Command::new(panther_tests::panther_bin())
+            .args(["plan", file.to_str().unwrap()])
+            .current_dir(panther_tests::workspace())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+        let mut seeds: Vec<String> =
+            out.split("seed=").skip(1).map(|rest| rest.chars().take_while(char::is_ascii_digit).collect()).collect();
+        seeds.dedup();
+        seeds
+    };
+    let seven = seeds_of(7, false);
+    assert_eq!(seven.len(), 3, "one seed per Ivy test: {seven:?}");
+    assert!(seven.iter().all(|s| s != "0" && s != "1"), "{seven:?}");
+    assert_eq!(seeds_of(7, false), seven, "one experiment seed, the same testers' seeds");
+    let eight = seeds_of(8, false);
+    assert!(eight.iter().zip(&seven).all(|(a, b)| a != b), "{eight:?} vs {seven:?}");
+    let kept = seeds_of(7, true);
+    assert_eq!(kept[0], "1", "a seed the file sets is kept: {kept:?}");
+    assert_eq!(kept[1..], seven[1..]);
+}
