@@ -211,12 +211,15 @@ fn engine_tasks(cmd: &RunCmd, g: &GlobalArgs, engine: &str) -> Result<(PathBuf, 
     if g.locked {
         run_args.push("--locked".into());
     }
-    run_args.extend(["--cache-dir".into(), g.cache_root().display().to_string()]);
+    let _ = std::fs::create_dir_all(g.cache_root());
+    run_args.extend(["--cache-dir".into(), absolute(&g.cache_root()).display().to_string()]);
     Ok((absolute(file), session, run_args))
 }
 
+/// A path as the tasks on other nodes (and the Docker daemon, for a Swarm cell's mounts) must
+/// see it: canonical when it exists (no `..`, no symlink), else absolute.
 fn absolute(p: &std::path::Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 /// What an engine prints when its shards are merged; the exit code follows the merged run.
@@ -309,6 +312,13 @@ fn on_swarm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
         cpus: cmd.cell_cpus,
         memory: cmd.cell_memory,
         constraints: cmd.constraint.clone(),
+        mirrors: std::env::var_os(crate::exec::sources::MIRROR_ENV)
+            .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| absolute(&m))
+            .collect(),
+        plugin_path: std::env::var_os("PANTHER_PLUGIN_PATH").map(|p| p.to_string_lossy().into_owned()),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -62,6 +62,10 @@ pub struct SwarmRun {
     pub memory: Option<u64>,
     /// Placement constraints (`node.labels.panther==yes`).
     pub constraints: Vec<String>,
+    /// The directories of `PANTHER_SOURCE_MIRROR` (canonical), mounted and passed on.
+    pub mirrors: Vec<PathBuf>,
+    /// `PANTHER_PLUGIN_PATH`, passed on (its directories are among `plugin_dirs`).
+    pub plugin_path: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -153,15 +157,13 @@ fn same_path(path: &Path, read_only: bool) -> Mount {
 }
 
 /// The mounts of a cell: each path once (writable if any use needs it), nested paths allowed.
-fn mounts(r: &SwarmRun, host: &Path, work: &Path, mirror: Option<&Path>) -> Vec<Mount> {
+fn mounts(r: &SwarmRun, host: &Path, work: &Path) -> Vec<Mount> {
     let mut want: Vec<(PathBuf, bool)> = vec![(host.to_path_buf(), true)];
     want.extend(r.plugin_dirs.iter().map(|d| (d.clone(), true)));
     if let Some(dir) = r.experiment.parent() {
         want.push((dir.to_path_buf(), true));
     }
-    if let Some(m) = mirror {
-        want.push((m.to_path_buf(), true));
-    }
+    want.extend(r.mirrors.iter().map(|m| (m.clone(), true)));
     want.push((r.cache_root.clone(), false));
     want.push((work.to_path_buf(), false));
     let mut seen: Vec<(PathBuf, bool)> = vec![];
@@ -235,12 +237,13 @@ pub fn cell_service(c: &Cells, k: usize) -> ServiceSpec {
         format!("PANTHER_HOST_PROC={HOST_PROC_IN_CELL}"),
         format!("PANTHER_CACHE={}", r.cache_root.display()),
     ];
-    let mirror = std::env::var_os("PANTHER_SOURCE_MIRROR").map(PathBuf::from);
-    if let Some(m) = &mirror {
-        env.push(format!("PANTHER_SOURCE_MIRROR={}", m.display()));
+    if let Ok(joined) = std::env::join_paths(&r.mirrors) {
+        if !r.mirrors.is_empty() {
+            env.push(format!("PANTHER_SOURCE_MIRROR={}", joined.to_string_lossy()));
+        }
     }
-    if let Some(p) = std::env::var_os("PANTHER_PLUGIN_PATH") {
-        env.push(format!("PANTHER_PLUGIN_PATH={}", p.to_string_lossy()));
+    if let Some(p) = &r.plugin_path {
+        env.push(format!("PANTHER_PLUGIN_PATH={p}"));
     }
     let argv = cell_command(r, host, work, k);
     let nano_cpus = (r.cpus * 1e9) as i64;
@@ -258,7 +261,7 @@ pub fn cell_service(c: &Cells, k: usize) -> ServiceSpec {
                 command: Some(argv[..1].to_vec()),
                 args: Some(argv[1..].to_vec()),
                 env: Some(env),
-                mounts: Some(mounts(r, host, work, mirror.as_deref())),
+                mounts: Some(mounts(r, host, work)),
                 // The cell captures on the test network's bridge, in the host's network namespace.
                 capability_add: Some(vec!["NET_ADMIN".into(), "NET_RAW".into()]),
                 // The host tears its test down on SIGINT, as on Ctrl-C; an init as pid 1 passes
@@ -407,6 +410,8 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
     let stamp = super::layout::run_id_now();
     let work = base.join(format!("swarm-{stamp}-{}", std::process::id()));
     std::fs::create_dir_all(work.join("shards")).map_err(|e| out(&work, e))?;
+    // The cells see it at this very path: no `..` or symlink for the daemon to refuse or resolve.
+    let work = std::fs::canonicalize(&work).map_err(|e| out(&work, e))?;
     let key = crate::exec::docker::run_key(&work, &stamp);
     tracing::info!("preparing the cells' image (built once, then cached by content)");
     let image = runner_image(&docker, r).await?;
@@ -588,6 +593,8 @@ mod tests {
             cpus: 1.5,
             memory: Some(1 << 30),
             constraints: vec!["node.role==manager".into()],
+            mirrors: vec!["/m".into()],
+            plugin_path: None,
         }
     }
 
@@ -649,8 +656,12 @@ mod tests {
             .map(|m| (m.source.unwrap(), m.target.unwrap(), m.read_only.unwrap()))
             .collect();
         let (paths, ro): (Vec<String>, Vec<bool>) = m.iter().map(|(s, _, r)| (s.clone(), *r)).unzip();
-        assert_eq!(paths, ["/bin/panther-host", "/p", "/e", "/c", "/shared/out/w", "/var/run/docker.sock", "/proc"]);
-        assert_eq!(ro, [true, true, true, false, false, false, true]);
+        assert_eq!(
+            paths,
+            ["/bin/panther-host", "/p", "/e", "/m", "/c", "/shared/out/w", "/var/run/docker.sock", "/proc"]
+        );
+        assert_eq!(ro, [true, true, true, true, false, false, false, true]);
+        assert!(c.env.unwrap().contains(&"PANTHER_SOURCE_MIRROR=/m".to_string()));
         assert!(m.iter().all(|(s, t, _)| s == t || s == "/proc"));
     }
 }
