@@ -33,9 +33,9 @@ setup-rust:
 # lld + wasi-libc + clang's wasm32 runtime for plugins written in C (`plugin new --lang c`, the
 # ngtcp2 plugin), ngtcp2's example programs (an IUT), curl (the plugin samples' client), Slurm
 # and munge (the slurm engine), and what building the Shadow simulator needs besides cmake and
-# libclang (glib, networkx, libc-dbg, pkg-config).
+# libclang (glib, networkx, libc6-dbg, pkg-config).
 # tshark gets the non-setuid debconf answer first, so the install never stops to ask.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32 ngtcp2-server ngtcp2-client curl slurmctld slurmd slurm-client munge libglib2.0-dev python3-networkx libc-dbg pkg-config
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32 ngtcp2-server ngtcp2-client curl slurmctld slurmd slurm-client munge libglib2.0-dev python3-networkx libc6-dbg pkg-config
 APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)
