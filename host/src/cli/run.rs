@@ -183,7 +183,12 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
 
 /// What an engine that spreads shards over machines needs first: the experiment, checked here
 /// rather than in every task, and the options each task's `run` gets.
-fn engine_tasks(cmd: &RunCmd, g: &GlobalArgs, engine: &str) -> Result<(PathBuf, crate::run::Session, Vec<String>), u8> {
+fn engine_tasks(
+    cmd: &RunCmd,
+    g: &GlobalArgs,
+    engine: &str,
+    jobs: u16,
+) -> Result<(PathBuf, crate::run::Session, Vec<String>), u8> {
     let Some(file) = &cmd.experiment else {
         eprintln!("error: --engine {engine} needs the experiment file: the tasks on the nodes read it");
         return Err(EXIT_ERROR);
@@ -193,7 +198,7 @@ fn engine_tasks(cmd: &RunCmd, g: &GlobalArgs, engine: &str) -> Result<(PathBuf, 
         return Err(EXIT_ERROR);
     }
     let session = super::open_session_or_demo(Some(file), g)?;
-    let mut run_args: Vec<String> = vec!["--jobs".into(), cmd.jobs.to_string()];
+    let mut run_args: Vec<String> = vec!["--jobs".into(), jobs.to_string()];
     let seed = cmd.seed.unwrap_or(session.experiment.settings.seed);
     run_args.extend(["--seed".into(), seed.to_string()]);
     if let Some(n) = cmd.repeat {
@@ -239,7 +244,7 @@ pub(super) fn report_merged(merged: &crate::run::merge::Merged, what: &str) -> u
 
 /// `--engine slurm`: check the experiment here, then let Slurm run its shards and merge them.
 fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
-    let (file, session, run_args) = match engine_tasks(cmd, g, "slurm") {
+    let (file, session, run_args) = match engine_tasks(cmd, g, "slurm", cmd.jobs) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -266,12 +271,11 @@ fn on_slurm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
 
 /// `--engine swarm`: check the experiment here, send each of its cells to the swarm, merge.
 fn on_swarm(cmd: &RunCmd, g: &GlobalArgs) -> u8 {
-    let (file, session, mut run_args) = match engine_tasks(cmd, g, "swarm") {
+    // A cell is one test iteration: `--jobs` has nothing to share out inside it.
+    let (file, session, run_args) = match engine_tasks(cmd, g, "swarm", 1) {
         Ok(t) => t,
         Err(code) => return code,
     };
-    // A cell is one test iteration: `--jobs` has nothing to share out inside it.
-    run_args.splice(0..2, ["--jobs".to_string(), "1".to_string()]);
     let tests = crate::run::planning::selected_tests(&session.experiment, &cmd.only, cmd.repeat);
     if tests.is_empty() {
         eprintln!("error: no test of the experiment matches {:?}", cmd.only);

@@ -69,26 +69,20 @@ impl Merged {
 fn span_of_shards(summary: &mut RunSummary, shards: &[PathBuf]) {
     use time::format_description::well_known::Rfc3339;
     let parse = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).ok();
-    let mut span: Option<(time::OffsetDateTime, String, time::OffsetDateTime, String)> = None;
-    for dir in shards {
-        let Ok(bytes) = resume::read_saved(&dir.join(crate::report::MODEL_JSON)) else { continue };
-        let Ok(s) = serde_json::from_slice::<RunSummary>(&bytes) else { continue };
-        let (Some(start), Some(end)) = (parse(&s.start_time), s.end_time.as_deref().and_then(parse)) else { continue };
-        let (end_text, start_text) = (s.end_time.clone().unwrap_or_default(), s.start_time.clone());
-        span = Some(match span {
-            None => (start, start_text, end, end_text),
-            Some((a, at, b, bt)) => {
-                let (a, at) = if start < a { (start, start_text) } else { (a, at) };
-                let (b, bt) = if end > b { (end, end_text) } else { (b, bt) };
-                (a, at, b, bt)
-            }
-        });
-    }
-    if let Some((start, start_text, end, end_text)) = span {
-        summary.start_time = start_text;
-        summary.end_time = Some(end_text);
-        summary.duration_seconds = (end - start).as_seconds_f64().max(0.0);
-    }
+    let spans: Vec<(time::OffsetDateTime, time::OffsetDateTime, RunSummary)> = shards
+        .iter()
+        .filter_map(|dir| {
+            let s: RunSummary =
+                serde_json::from_slice(&resume::read_saved(&dir.join(crate::report::MODEL_JSON)).ok()?).ok()?;
+            Some((parse(&s.start_time)?, parse(s.end_time.as_deref()?)?, s))
+        })
+        .collect();
+    let (Some(first), Some(last)) = (spans.iter().min_by_key(|s| s.0), spans.iter().max_by_key(|s| s.1)) else {
+        return;
+    };
+    summary.start_time = first.2.start_time.clone();
+    summary.end_time = last.2.end_time.clone();
+    summary.duration_seconds = (last.1 - first.0).as_seconds_f64().max(0.0);
 }
 
 /// The shard runs under `dir` (`<dir>/<experiment>/<run>/` holding a `run.json`), in order:

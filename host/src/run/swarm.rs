@@ -109,23 +109,9 @@ pub enum SwarmError {
     Merge(#[from] merge::MergeError),
 }
 
-/// How one cell's task ended.
-#[derive(Debug, Clone)]
-pub struct CellEnd {
-    pub cell: usize,
-    pub test: String,
-    /// The task's final state (`complete`, `failed`, `shutdown`, ...).
-    pub state: String,
-    /// The runner's exit code (1: its test failed).
-    pub exit_code: Option<i64>,
-    pub node: String,
-    pub took: Duration,
-}
-
 /// What the Swarm run made.
 pub struct SwarmOutcome {
     pub merged: Merged,
-    pub cells: Vec<CellEnd>,
     /// Ctrl-C removed the services before every cell ended.
     pub interrupted: bool,
     /// The directory of the cells' runs and logs.
@@ -317,6 +303,11 @@ fn state_word(s: &TaskState) -> String {
     format!("{s:?}").to_lowercase()
 }
 
+/// The daemon's filter for everything of one Swarm run (services' tasks, cell containers).
+fn of_run(key: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{LABEL_SWARM_RUN}={key}")])])
+}
+
 /// The services of one run; removed when dropped, so an error or a panic leaves none behind.
 struct Services {
     docker: Docker,
@@ -435,13 +426,12 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
         services.ids.push(created.id.unwrap_or_default());
     }
 
-    let started = Instant::now();
-    let mut ends: Vec<Option<CellEnd>> = vec![None; r.cells.len()];
+    let mut ended: Vec<bool> = vec![false; r.cells.len()];
     let mut unplaced_since: Vec<Option<Instant>> = vec![None; r.cells.len()];
     let mut running: Vec<bool> = vec![false; r.cells.len()];
     let mut interrupted = false;
     tokio::pin!(shutdown);
-    while ends.iter().any(Option::is_none) {
+    while ended.contains(&false) {
         tokio::select! {
             _ = &mut shutdown => {
                 tracing::warn!("interrupted: removing the cells' services (each tears its test down first)");
@@ -450,16 +440,15 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
             }
             _ = tokio::time::sleep(POLL) => {}
         }
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_SWARM_RUN}={key}")])]);
         let tasks = docker
-            .list_tasks(Some(bollard::query_parameters::ListTasksOptions { filters: Some(filters) }))
+            .list_tasks(Some(bollard::query_parameters::ListTasksOptions { filters: Some(of_run(&key)) }))
             .await
             .map_err(|e| ExecError::Daemon { what: "listing the cells' tasks".into(), source: e })?;
         for t in tasks {
             let Some(k) = t.service_id.as_ref().and_then(|id| services.ids.iter().position(|s| s == id)) else {
                 continue;
             };
-            if ends[k].is_some() {
+            if ended[k] {
                 continue;
             }
             let status = t.status.clone().unwrap_or_default();
@@ -482,14 +471,6 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
                 tracing::info!(cell = k, test = %crate::text::terminal(&r.cells[k]), "cell running");
             }
             if is_final(&state) {
-                let end = CellEnd {
-                    cell: k,
-                    test: r.cells[k].clone(),
-                    state: state_word(&state),
-                    exit_code: status.container_status.and_then(|c| c.exit_code),
-                    node: t.node_id.unwrap_or_default(),
-                    took: started.elapsed(),
-                };
                 if state == TaskState::REJECTED {
                     services.remove().await;
                     return Err(SwarmError::Service {
@@ -501,11 +482,12 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
                 tracing::info!(
                     cell = k,
                     test = %crate::text::terminal(&r.cells[k]),
-                    state = %end.state,
-                    exit = ?end.exit_code,
+                    state = %state_word(&state),
+                    exit = ?status.container_status.and_then(|c| c.exit_code),
+                    node = %t.node_id.unwrap_or_default(),
                     "cell ended"
                 );
-                ends[k] = Some(end);
+                ended[k] = true;
             }
         }
     }
@@ -517,7 +499,7 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
         return Err(SwarmError::NoResults { dir: work });
     }
     let merged = merge::merge(&shards, &base, &r.cache_root)?;
-    Ok(SwarmOutcome { merged, cells: ends.into_iter().flatten().collect(), interrupted, work })
+    Ok(SwarmOutcome { merged, interrupted, work })
 }
 
 /// Removes this node's containers of the run's cells. The swarm neither stops a running job
@@ -527,13 +509,12 @@ pub async fn run(r: &SwarmRun, shutdown: impl std::future::Future<Output = ()>) 
 async fn remove_cell_containers(docker: &Docker, key: &str, interrupted: bool) {
     let patience = if interrupted { STOP_GRACE + Duration::from_secs(10) } else { Duration::from_secs(30) };
     let deadline = Instant::now() + patience;
-    let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_SWARM_RUN}={key}")])]);
     let mut signalled: Vec<String> = vec![];
     let mut killed: Vec<String> = vec![];
     loop {
         let opts = bollard::query_parameters::ListContainersOptions {
             all: true,
-            filters: Some(filters.clone()),
+            filters: Some(of_run(key)),
             ..Default::default()
         };
         let Ok(left) = docker.list_containers(Some(opts)).await else { return };
