@@ -116,6 +116,7 @@ pub fn run(host: &PluginHost, name: &str, policy: &Policy) -> Result<Report, Cal
         }
         World::Environment => {
             rules.push(deployments_pass(host, name, policy));
+            rules.push(links_placed(host, name, policy, plugin.contract));
             rules.push(same_deploy_same_plan(host, name));
         }
     }
@@ -412,6 +413,7 @@ fn sample_deploy_request() -> DeployRequest {
             entry("cli", Role::Client, Some("srv"), sample_plan("client", vec![])),
         ],
         params: vec![],
+        link: None,
     }
 }
 
@@ -432,6 +434,55 @@ fn deployments_pass(host: &PluginHost, name: &str, policy: &Policy) -> Rule {
             }
         }
         Err(e) => r.fail(format!("deploy() failed: {e}")),
+    }
+    r
+}
+
+/// With a link (contract 0.2.0), the deployment still passes, and any relay stands in front of
+/// the targeted server, between a network the server is on and one its client is on. Relays
+/// are not required: on loopback the host places them itself; a container environment that
+/// places none gets a warning, since tests over a link are then refused.
+fn links_placed(host: &PluginHost, name: &str, policy: &Policy, contract: crate::plugin::wit::Version) -> Rule {
+    let mut r = Rule::new("deploy() with a link places the server behind a relay, or leaves the relay to the host");
+    r.cases += 1;
+    let mut req = sample_deploy_request();
+    req.link = Some(crate::plugin::env::LinkRequest { servers: vec!["srv".into()], summary: "loss 2%".into() });
+    let d = match host.deploy(name, &req) {
+        Ok(d) => d,
+        Err(e) => {
+            r.fail(format!("deploy() with a link failed: {e}"));
+            return r;
+        }
+    };
+    if let Err(v) = policy.check_deployment(name, &d) {
+        for v in v.violations {
+            r.fail(format!("with a link: {}: {} (rule `{}`)", v.field, v.message, v.rule));
+        }
+    }
+    let on = |s: &str| d.placements.iter().find(|p| p.service == s).map(|p| p.networks.clone()).unwrap_or_default();
+    for (i, relay) in d.relays.iter().enumerate() {
+        if relay.server != "srv" {
+            r.fail(format!("relays[{i}] stands in front of `{}`, which no service targets", relay.server));
+        } else if !on("srv").contains(&relay.server_network) || on("srv").contains(&relay.client_network) {
+            r.fail(format!(
+                "relays[{i}]: `srv` is on {:?}, not on the server side `{}` only",
+                on("srv"),
+                relay.server_network
+            ));
+        } else if !on("cli").contains(&relay.client_network) || on("cli").contains(&relay.server_network) {
+            r.fail(format!(
+                "relays[{i}]: `cli` is on {:?}, not on the client side `{}` only",
+                on("cli"),
+                relay.client_network
+            ));
+        }
+    }
+    if d.relays.is_empty() && d.kind == crate::plugin::types::EnvironmentKind::Docker {
+        r.warnings.push(if contract < crate::plugin::wit::since_v0_2_0::MIN_VERSION {
+            format!("built against contract {contract}, which cannot place link relays: Docker tests over a link are refused")
+        } else {
+            "places no relay for a link: Docker tests over a link are refused".to_string()
+        });
     }
     r
 }

@@ -14,7 +14,7 @@ use panther_host::cli::audit;
 use panther_host::plan::policy::{self, Policy};
 use panther_host::plan::render::{self, RenderContext};
 use panther_host::plugin::types::*;
-use panther_host::plugin::wit::latest::env::{Capture, DeploymentPlan, Mount, Network, Placement};
+use panther_host::plugin::wit::latest::env::{Capture, DeploymentPlan, Mount, Network, Placement, Relay};
 use proptest::prelude::*;
 
 /// Words that steer generated text towards the interesting cases: shells and their flags,
@@ -200,12 +200,17 @@ fn deployment() -> impl Strategy<Value = DeploymentPlan> {
         prop::collection::vec((text(), any::<bool>()), 0..3),
         prop::collection::vec(placement, 0..3),
         prop::option::of((text(), any::<bool>())),
+        prop::collection::vec((text(), text(), text()), 0..2),
     )
-        .prop_map(|(kind, networks, placements, capture)| DeploymentPlan {
+        .prop_map(|(kind, networks, placements, capture, relays)| DeploymentPlan {
             kind,
             networks: networks.into_iter().map(|(name, internal)| Network { name, internal }).collect(),
             placements,
             capture: capture.map(|(interface, ports_only)| Capture { interface, ports_only }),
+            relays: relays
+                .into_iter()
+                .map(|(server, client_network, server_network)| Relay { server, client_network, server_network })
+                .collect(),
         })
 }
 

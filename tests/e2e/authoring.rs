@@ -87,6 +87,14 @@ fn a_new_rust_plugin_builds_and_conforms() {
     let (_tmp, dir, report) = new_build_test("rust", "iut");
     assert_conforms(&report, "hello-rust-iut");
     assert_sample_validates(&dir);
+    // New projects are built against the newest contract.
+    let cache = component_cache();
+    let (code, out, err) =
+        cli_at(&panther_bin(), &["--plugin-dir", ".", "plugins", "list", "--json"], &dir, cache.path());
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mine = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hello-rust-iut").expect("listed");
+    assert_eq!(mine["contract"], "0.2.0", "{mine:#}");
 }
 
 #[test]
@@ -107,7 +115,11 @@ fn a_new_c_environment_builds_conforms_and_places_a_real_test() {
 fn environment_places_a_real_test(lang: &str) {
     let (_tmp, dir, report) = new_build_test(lang, "environment");
     assert!(report.contains(&format!("conformance of `hello-{lang}-environment` (environment plugin)")), "{report}");
-    assert!(report.contains("conforms: 4 checks passed"), "{report}");
+    assert!(report.contains("conforms: 5 checks passed"), "{report}");
+    assert!(
+        report.contains("with a link places the server behind a relay, or leaves the relay to the host"),
+        "{report}"
+    );
     // Its sample experiment names it as the network: it places a real server and client.
     let cache = component_cache();
     let (code, out, err) =

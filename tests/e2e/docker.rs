@@ -933,3 +933,72 @@ fn picoquic_from_pinned_sources_runs_in_containers() {
         "the image gets the verified trees from the build context, never from git:\n{dockerfile}"
     );
 }
+
+/// A Docker test over a link: `experiments/impaired-docker.toml`, cut to one interop cell
+/// (quic-go serving aioquic over `transferloss`) and its droplisted test. The relay runs in a
+/// container between the clients' network and the server's, which the docker-compose
+/// environment (contract 0.2.0) placed: the client reaches `qgo_server` by name and gets the
+/// relay, the droplist drops exactly its indices (decision log and counts agree), both of the
+/// relay's captures and the clients' bridge capture exist, the transfers pass, and the run
+/// leaves no container or network behind.
+#[test]
+fn a_docker_test_gets_its_link_from_a_relay_container() {
+    if !daemon("a_docker_test_gets_its_link_from_a_relay_container") {
+        return;
+    }
+    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/impaired-docker.toml")).unwrap();
+    let text = text
+        .replace("servers = [\"quic-go\", \"aioquic\"]", "servers = [\"quic-go\"]")
+        .replace("testcases = [\"transferloss\", \"handshakecorruption\"]", "testcases = [\"transferloss\"]");
+    // Without the slow and rebinding matrices.
+    let (head, rest) = text.split_at(text.find("# A 1.5 s round trip").expect("the slow matrix"));
+    let text = format!("{head}{}", &rest[rest.find("[[tests]]").expect("the droplisted test")..]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("impaired-docker.toml");
+    std::fs::write(&file, text).unwrap();
+    let (code, messages, run, _cleanup, _out) = run_experiment(file.to_str().unwrap(), "impaired-docker");
+    assert_eq!(code, Some(0), "{messages}");
+    let summary = panther_tests::summary(&run);
+    let results = summary["tests"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{summary:#}");
+    assert!(results.iter().all(|t| t["status"] == "passed"), "{summary:#}");
+
+    let droplisted = results.iter().find(|t| t["name"] == "a droplisted link between containers").unwrap();
+    let relay = &droplisted["link"]["relays"][0];
+    assert_eq!(relay["server"], "qgo_server");
+    let listen = relay["listen"].as_str().unwrap();
+    assert!(
+        listen.starts_with("10.213.") && listen.ends_with(".254:4443"),
+        "the relay answers on the clients' network: {listen}"
+    );
+    let stats = &relay["stats"];
+    assert_eq!(stats["to_server"]["dropped_droplist"], 2, "{relay:#}");
+    assert_eq!(stats["to_client"]["dropped_droplist"], 1, "{relay:#}");
+    assert_eq!(stats["bindings"], 1, "{relay:#}");
+    let t = run.join("a-droplisted-link-between-containers");
+    let log = std::fs::read_to_string(t.join("link.jsonl")).unwrap();
+    let mut dropped: Vec<(String, u64)> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["action"] == "packet" && v["drop"] == "droplist")
+        .map(|v| (v["dir"].as_str().unwrap_or_default().to_string(), v["index"].as_u64().unwrap_or_default()))
+        .collect();
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        [("to-client".to_string(), 4), ("to-server".to_string(), 2), ("to-server".to_string(), 3)],
+        "the decision log names the droplist's packets:\n{log}"
+    );
+    for f in ["client-side.pcap", "server-side.pcap", "capture.pcap", "link-relay-qgo_server.log"] {
+        assert!(t.join(f).metadata().is_ok_and(|m| m.len() > 0), "{f} missing or empty in {}", t.display());
+    }
+    let got = std::fs::read(t.join("aioquic_client/downloads/f1.bin")).unwrap();
+    assert_eq!(got, std::fs::read(t.join("www/f1.bin")).unwrap());
+
+    let id = run.file_name().unwrap().to_string_lossy().into_owned();
+    rt().block_on(async {
+        let d = docker::connect_daemon().await.unwrap();
+        let steps = docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
+        assert!(steps.is_empty(), "left behind by the run: {steps:?}");
+    });
+}

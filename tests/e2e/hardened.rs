@@ -237,8 +237,20 @@ fn deploy_request(services: &[&str]) -> DeployRequest {
             })
             .collect(),
         params: vec![],
+        link: None,
     }
 }
+
+/// Relays on `host`, in front of a service the test lacks, between a network and itself, and
+/// twice in front of one: every policy refuses them alike.
+const RELAY_VIOLATIONS: Expected = &[
+    ("relays[0].client-network", "no-host-namespaces"),
+    ("relays[1].server", "valid-names"),
+    ("relays[1].server-network", "no-host-namespaces"),
+    ("relays[2].client-network", "no-host-namespaces"),
+    ("relays[3].server", "valid-names"),
+    ("relays[3].client-network", "no-host-namespaces"),
+];
 
 /// Hostile deployments for services `a` and `b`: (plugin, strict, default).
 const DEPLOY_CASES: &[(&str, Expected, Expected)] = &[
@@ -290,6 +302,7 @@ const DEPLOY_CASES: &[(&str, Expected, Expected)] = &[
         &[("networks[0].internal", "no-host-namespaces"), ("capture.interface", "no-host-namespaces")],
         &[("capture.interface", "no-host-namespaces")],
     ),
+    ("hp-env-relay", RELAY_VIOLATIONS, RELAY_VIOLATIONS),
     (
         "hp-env-crowd",
         &[("kind", "allowed-executors"), ("placements", "bounded-sizes")],

@@ -119,7 +119,7 @@ fn hostile_components_are_refused_with_their_reason_and_a_good_one_still_loads()
     let old = reason_of(&host, "old-contract.wasm");
     assert_eq!(
         old.to_string(),
-        "plugin `old-contract` speaks panther:plugin@0.0.3; this host accepts panther:plugin@0.1.x (0.1.0 and later patch releases)"
+        "plugin `old-contract` speaks panther:plugin@0.0.3; this host accepts panther:plugin@0.1.x or @0.2.x (0.1.0, 0.2.0 and their later patch releases)"
     );
     assert!(
         matches!(reason_of(&host, "neither-world.wasm"), RefusalReason::NoWorld { exports } if exports == &["other:thing/calc"])
@@ -236,6 +236,7 @@ fn every_limit_stops_its_plugin_and_the_host_survives() {
                 run_id: "r".into(),
                 services: vec![],
                 params: vec![],
+                link: None,
             },
         )
         .unwrap();
@@ -290,6 +291,54 @@ fn the_deadline_stops_a_loop_when_fuel_is_unlimited() {
     assert_eq!(text, "plugin `hostile-misbehave` exceeded its 300 ms deadline in plan()");
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(10), "{took:?}");
     good_plan_works(&host);
+}
+
+/// What contract 0.2.0 adds (the link, the relays) reaches a 0.2.0 environment, and a plugin
+/// built against 0.1.0 keeps loading and deploying beside it: its request loses the link, its
+/// plan gains no relays (the host then refuses a Docker link it did not place, in planning).
+#[test]
+fn plugins_built_against_0_1_0_keep_working_beside_0_2_0_ones() {
+    use panther_host::plugin::env::{DeployRequest, LinkRequest, ServiceEntry};
+    let dir = plugin_dir(&["good", "good-env"]);
+    std::fs::copy(workspace().join("plugins-dist/docker-compose.wasm"), dir.path().join("docker-compose.wasm"))
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let host = PluginHost::open(options(dir.path(), cache.path())).unwrap();
+    assert!(host.refused().is_empty(), "{:#?}", host.refused());
+    let contract = |n: &str| host.find(n).unwrap().contract.to_string();
+    assert_eq!(contract("hostile-good-env"), "0.1.0");
+    assert_eq!(contract("hostile-good"), "0.1.0");
+    assert_eq!(contract("docker-compose"), "0.2.0");
+    let imports = &host.find("hostile-good-env").unwrap().imports;
+    assert!(imports.iter().any(|i| i.ends_with("@0.1.0")), "{imports:?}");
+    good_plan_works(&host);
+
+    let plan = host.plan("hostile-good", &request("server")).unwrap();
+    let entry = |name: &str, role, target: Option<&str>| ServiceEntry {
+        name: name.into(),
+        role,
+        implementation: "hostile-good".into(),
+        target: target.map(String::from),
+        plan: plan.clone(),
+        tester: false,
+    };
+    let req = DeployRequest {
+        test: "t".into(),
+        run_id: "r".into(),
+        services: vec![
+            entry("server", types::Role::Server, None),
+            entry("client", types::Role::Client, Some("server")),
+        ],
+        params: vec![],
+        link: Some(LinkRequest { servers: vec!["server".into()], summary: "loss 2%".into() }),
+    };
+    let old = host.deploy("hostile-good-env", &req).unwrap();
+    assert_eq!(old.placements.len(), 2);
+    assert!(old.relays.is_empty() && old.networks.is_empty());
+    let new = host.deploy("docker-compose", &req).unwrap();
+    assert_eq!(new.relays.len(), 1, "{new:?}");
+    assert_eq!((new.relays[0].server.as_str(), new.relays[0].client_network.as_str()), ("server", "test"));
+    assert_eq!(new.networks.len(), 2);
 }
 
 #[test]

@@ -14,10 +14,10 @@ use crate::plugin::World;
 
 /// The contract's WIT files (the newest version), as a plugin project needs them.
 pub const CONTRACT_WIT: &[(&str, &str)] = &[
-    ("worlds.wit", include_str!("../../../wit/since_v0.1.0/worlds.wit")),
-    ("service.wit", include_str!("../../../wit/since_v0.1.0/service.wit")),
-    ("environment.wit", include_str!("../../../wit/since_v0.1.0/environment.wit")),
-    ("types.wit", include_str!("../../../wit/since_v0.1.0/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/since_v0.2.0/worlds.wit")),
+    ("service.wit", include_str!("../../../wit/since_v0.2.0/service.wit")),
+    ("environment.wit", include_str!("../../../wit/since_v0.2.0/environment.wit")),
+    ("types.wit", include_str!("../../../wit/since_v0.2.0/types.wit")),
 ];
 
 /// Where componentizing stopped.

@@ -104,6 +104,13 @@ pub enum Command {
     Compare(compare::CompareCmd),
     /// Join the runs of an experiment's shards (`run --shard I/N`) into one run.
     Merge(merge::MergeCmd),
+    /// Run a Docker test's link relays from the file the host wrote; the relay container's
+    /// program, not a command for users.
+    #[command(hide = true)]
+    LinkRelay {
+        /// The relay configuration the host wrote into the test's directory.
+        config: PathBuf,
+    },
 }
 
 impl GlobalArgs {
@@ -225,6 +232,13 @@ pub fn main() -> ExitCode {
         Command::Import(c) => import::run(&c, &cli.global),
         Command::Compare(c) => compare::run(&c),
         Command::Merge(c) => merge::run(&c, &cli.global),
+        Command::LinkRelay { config } => match crate::link::serve::serve(&config) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("link-relay: {e}");
+                1
+            }
+        },
     };
     ExitCode::from(code)
 }

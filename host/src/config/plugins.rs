@@ -161,8 +161,8 @@ impl<'a> Checker<'a> {
             return None;
         }
         let mut ok = true;
-        // The link emulator is a relay on this machine; a simulator models part of a link
-        // itself; Docker cannot have one yet.
+        // The link emulator is a relay, on this machine or in a container between the test's
+        // networks; a simulator models part of a link itself.
         if let Some((link, span)) = &net.link {
             use crate::plugin::types::EnvironmentKind as K;
             let problem = match info.environments.first() {
@@ -181,12 +181,24 @@ impl<'a> Checker<'a> {
                         )
                     })
                 }
-                _ => Some((
-                    "needs a localhost or shadow environment",
-                    format!(
-                        "network environment `{}` cannot have a `link`: this host emulates links for localhost tests and simulates them under Shadow",
-                        info.name
-                    ),
+                // The relay runs in a container the environment places (contract 0.2.0);
+                // planning says so if the plugin places none.
+                Some(K::Docker) => link
+                    .rebind
+                    .filter(|r| r.kind == crate::link::spec::RebindKind::Address)
+                    .map(|_| {
+                        (
+                            "needs a new address per rebinding",
+                            format!(
+                                "network environment `{}` runs the link's relay in a container, which has one address per network, so it cannot give the client a new address",
+                                info.name
+                            ),
+                            "rebind the port (`rebind = { kind = \"port\", ... }`), or run the test with `network = { type = \"localhost\", link = ... }`",
+                        )
+                    }),
+                None => Some((
+                    "declares no environment",
+                    format!("network environment `{}` declares no environment kind, so it cannot have a `link`", info.name),
                     "run the test with `network = { type = \"localhost\", link = ... }`, or remove `link`",
                 )),
             };

@@ -85,7 +85,8 @@ fn stderr_log(out: &Path) -> PathBuf {
 }
 
 impl Capture {
-    /// Starts tshark on `interface` (`lo` for localhost) keeping UDP traffic of `ports`, and
+    /// Starts tshark on `interface` (`lo` for localhost; several, comma-separated, for a Docker
+    /// test whose link joins two networks) keeping UDP traffic of `ports`, and
     /// returns once tshark reports `Capture started.`, so the first packets are not lost. tshark's
     /// stderr goes to `<out without extension>.tshark.log`.
     ///
@@ -98,7 +99,10 @@ impl Capture {
         }
         let filter = filter(ports);
         let mut cmd = tokio::process::Command::new("tshark");
-        cmd.args(["-i", interface, "-q", "-w"]).arg(out);
+        for i in interface.split(',') {
+            cmd.args(["-i", i]);
+        }
+        cmd.args(["-q", "-w"]).arg(out);
         if !filter.is_empty() {
             cmd.args(["-f", &filter]);
         }

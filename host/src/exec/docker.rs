@@ -21,6 +21,7 @@
 
 pub mod compose;
 pub mod image;
+mod relay;
 
 /// The Docker client crate, for callers that inspect what the executor made (tests, `clean`).
 pub use bollard;
@@ -165,6 +166,8 @@ struct State {
     prepared: BTreeMap<(String, String), Prepared>,
     /// Services of each test in prepare order, for the compose file.
     compose: BTreeMap<String, Vec<compose::ComposeService>>,
+    /// Link relay containers running now.
+    relays: Vec<relay::StartedRelay>,
 }
 
 /// Runs a test's services as containers. One per run; see the module docs.
@@ -605,6 +608,42 @@ impl DockerExecutor {
         Ok(report)
     }
 
+    /// The service's endpoints on its placement's networks (fixed address, its name, host and
+    /// aliases), and the first network's Docker name for `network_mode`.
+    fn endpoints(
+        &self,
+        svc: &ServiceInstance,
+        placement: &env::Placement,
+    ) -> Result<(Option<String>, HashMap<String, EndpointSettings>), ExecError> {
+        let mut endpoints = HashMap::new();
+        let mut first_net = None;
+        for n in &placement.networks {
+            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
+                ExecError::Placement {
+                    service: svc.name.clone(),
+                    problem: format!(
+                        "network `{n}` of its placement was not created; call create_network for test `{}` first",
+                        svc.test
+                    ),
+                }
+            })?;
+            first_net.get_or_insert(info.name.clone());
+            let mut aliases = vec![svc.name.clone()];
+            aliases.extend(placement.aliases.iter().cloned());
+            if placement.host != svc.name {
+                aliases.push(placement.host.clone());
+            }
+            aliases.dedup();
+            let ipam_config =
+                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
+            endpoints.insert(
+                info.name.clone(),
+                EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
+            );
+        }
+        Ok((first_net, endpoints))
+    }
+
     async fn one_shot(
         &self,
         svc: &ServiceInstance,
@@ -620,6 +659,15 @@ impl DockerExecutor {
         }
         let image = self.image_of(svc)?;
         let binds = self.binds(svc)?;
+        // The run phase's leading commands are the service's own work (a client's first
+        // connections): they run as the service, on its network with its address and names;
+        // other phases have no network.
+        let (network_mode, endpoints) = if phase == "run" {
+            let (first, endpoints) = self.endpoints(svc, self.placement(svc)?)?;
+            (first.unwrap_or_else(|| "none".into()), Some(endpoints))
+        } else {
+            ("none".to_string(), None)
+        };
         let stdout = svc.dirs.logs.join(format!("{phase}-{index}.stdout.log"));
         let stderr = svc.dirs.logs.join(format!("{phase}-{index}.stderr.log"));
         let body = ContainerCreateBody {
@@ -631,10 +679,11 @@ impl DockerExecutor {
             labels: Some(self.labels(&svc.test, Some(&svc.name))),
             host_config: Some(HostConfig {
                 binds: Some(binds.iter().map(bind_spec).collect()),
-                network_mode: Some("none".into()),
+                network_mode: Some(network_mode),
                 init: Some(true),
                 ..Default::default()
             }),
+            networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
             ..Default::default()
         };
         let name = sanitize(&format!("panther-{}-{}-{}-{phase}-{index}", self.run_key, svc.test, svc.name));
@@ -728,10 +777,22 @@ impl Executor for DockerExecutor {
         Ok(())
     }
 
-    /// The Linux bridge of the test's first network.
+    async fn start_relays(&self, test: &str, relays: &[crate::exec::RelayContainer]) -> Result<(), ExecError> {
+        self.start_relay_containers(test, relays).await
+    }
+
+    /// The Linux bridge of the test's first network; with link relays, the bridge of the
+    /// servers' side, so the capture is what the servers saw after the link, as the capture
+    /// of a localhost test over a link is (the relays' own captures hold both sides).
     fn capture_interface(&self, test: &str, d: &env::DeploymentPlan) -> Option<String> {
         d.capture.as_ref()?;
-        d.networks.first().and_then(|n| self.bridge_of(test, &n.name))
+        if d.relays.is_empty() {
+            return d.networks.first().and_then(|n| self.bridge_of(test, &n.name));
+        }
+        let mut bridges: Vec<String> =
+            d.relays.iter().filter_map(|r| self.bridge_of(test, &r.server_network)).collect();
+        bridges.dedup();
+        (!bridges.is_empty()).then(|| bridges.join(","))
     }
 
     fn service_logs(&self, svc: &ServiceInstance) -> (PathBuf, PathBuf) {
@@ -752,6 +813,11 @@ impl Executor for DockerExecutor {
             std::fs::create_dir_all(d).map_err(|e| ExecError::Io(format!("cannot create {}: {e}", d.display())))?;
         }
         let plan = svc.plan.plan();
+        if plan.phases.run.is_empty() && plan.image.is_none() {
+            // Nothing to run (a tester that only judges, like `interop`): no image, no
+            // container; the drive starts nothing for it either.
+            return Ok(vec![]);
+        }
         let mut reports = Vec::new();
         let t0 = Instant::now();
         let entity = Entity::service(&svc.test, &svc.name);
@@ -801,32 +867,7 @@ impl Executor for DockerExecutor {
 
         let run = Self::run_command(svc)?;
         let binds = self.binds(svc)?;
-        let mut endpoints = HashMap::new();
-        let mut first_net = None;
-        for n in &placement.networks {
-            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
-                ExecError::Placement {
-                    service: svc.name.clone(),
-                    problem: format!(
-                        "network `{n}` of its placement was not created; call create_network for test `{}` first",
-                        svc.test
-                    ),
-                }
-            })?;
-            first_net.get_or_insert(info.name.clone());
-            let mut aliases = vec![svc.name.clone()];
-            aliases.extend(placement.aliases.iter().cloned());
-            if placement.host != svc.name {
-                aliases.push(placement.host.clone());
-            }
-            aliases.dedup();
-            let ipam_config =
-                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
-            endpoints.insert(
-                info.name.clone(),
-                EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
-            );
-        }
+        let (first_net, endpoints) = self.endpoints(svc, &placement)?;
         let host_config = HostConfig {
             binds: Some(binds.iter().map(bind_spec).collect()),
             cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
@@ -1021,6 +1062,8 @@ impl Executor for DockerExecutor {
     /// same time with an executor of its own, keeps its containers. Safe to call many times;
     /// each step is reported.
     async fn teardown(&self) -> TeardownReport {
+        // The services have ended: the relays may stop too, and write their counts first.
+        self.stop_relay_containers().await;
         let mut report = TeardownReport::default();
         for filter in self.own_filters() {
             let mut steps = remove_matching(&self.docker, filter, false).await;

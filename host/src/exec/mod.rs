@@ -315,6 +315,37 @@ pub enum ExecError {
     },
 }
 
+/// A link relay the environment placed between two networks of a Docker test (contract
+/// 0.2.0 `relay`), with the addresses the host chose for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayContainer {
+    /// The service it stands in front of.
+    pub server: String,
+    pub client_network: String,
+    /// Its address on the clients' network, where it answers to `aliases`.
+    pub client_ip: std::net::Ipv4Addr,
+    pub server_network: String,
+    /// Its address on the server's network: the one the server sees its clients at.
+    pub server_ip: std::net::Ipv4Addr,
+    /// The server's names, which resolve to the relay on the clients' network.
+    pub aliases: Vec<String>,
+    /// The relay program's configuration ([`crate::link::serve::ServeConfig`]), in the test's
+    /// directory.
+    pub config: std::path::PathBuf,
+}
+
+impl RelayContainer {
+    /// Made by the relay once it listens ([`crate::link::serve::ServeConfig::ready`]).
+    pub fn ready_file(&self) -> PathBuf {
+        self.config.with_extension("ready")
+    }
+
+    /// The relay program's output.
+    pub fn log_file(&self) -> PathBuf {
+        self.config.with_extension("log")
+    }
+}
+
 /// How a test's services run: as local processes ([`local::LocalExecutor`]), as containers
 /// ([`docker::DockerExecutor`]), inside a simulation ([`shadow::ShadowExecutor`]), and
 /// whatever comes next. The
@@ -339,6 +370,31 @@ pub trait Executor: Sync {
         _subnets: &crate::run::subnets::TestSubnets,
     ) -> impl Future<Output = Result<(), ExecError>> + Send {
         async { Ok(()) }
+    }
+
+    /// Starts the link relays the environment placed between the test's networks (Docker),
+    /// after the networks and before any service, and returns once they listen. Each runs
+    /// `panther-host link-relay` on the configuration the host wrote ([`RelayContainer::config`]).
+    /// Other executors have none: localhost links are relays in this process and Shadow
+    /// simulates its own.
+    ///
+    /// # Errors
+    /// A relay could not be started, or this executor cannot run relays.
+    fn start_relays(
+        &self,
+        _test: &str,
+        relays: &[RelayContainer],
+    ) -> impl Future<Output = Result<(), ExecError>> + Send {
+        let first = relays.first().map(|r| r.server.clone());
+        async move {
+            match first {
+                None => Ok(()),
+                Some(server) => Err(ExecError::Placement {
+                    service: server,
+                    problem: "this executor cannot run a link relay between networks".into(),
+                }),
+            }
+        }
     }
 
     /// The interface to capture a test's traffic on; by default what the deployment asked for.

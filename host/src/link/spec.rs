@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 /// One direction of the link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Client → server.
@@ -32,7 +32,7 @@ impl Direction {
 }
 
 /// Which directions an impairment applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Directions {
     #[default]
@@ -63,7 +63,7 @@ impl Directions {
 }
 
 /// Gilbert–Elliott loss: a two-state chain evaluated once per packet.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GilbertElliott {
     /// Probability of moving good → bad.
     pub p: f64,
@@ -76,7 +76,7 @@ pub struct GilbertElliott {
 }
 
 /// Periods in which a direction of the link drops everything.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Blackhole {
     /// How long the link works before each dark period.
     #[serde(with = "micros")]
@@ -106,7 +106,7 @@ impl Blackhole {
 }
 
 /// What the NAT in front of the client changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RebindKind {
     /// A new source port.
@@ -116,7 +116,7 @@ pub enum RebindKind {
     Address,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rebind {
     pub kind: RebindKind,
     /// After the first client packet (the relay is up before the services start).
@@ -128,7 +128,7 @@ pub struct Rebind {
 
 /// One link between the clients of a test and the server they target. Rates are fractions
 /// (0.02 for 2 %), per direction where the experiment may set them per direction.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkSpec {
     /// The quic-network-simulator scenario it came from, if any (for reports).
     pub scenario: Option<String>,
@@ -368,6 +368,11 @@ pub fn format_rate(bps: u64) -> String {
 mod micros {
     pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_micros() as u64)
+    }
+
+    /// The relay of a Docker test reads its link back from the file the host wrote.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(std::time::Duration::from_micros)
     }
 }
 

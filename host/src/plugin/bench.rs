@@ -99,6 +99,7 @@ pub fn run(opts: &HostOptions, rounds: usize) -> Result<BenchReport, super::Plug
             run_id: "bench".into(),
             services: vec![],
             params: vec![],
+            link: None,
         };
         let one = || match p.world {
             World::Service => {

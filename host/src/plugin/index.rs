@@ -201,7 +201,8 @@ mod tests {
     }
 
     fn deploy(host: &PluginHost) -> Result<env::DeploymentPlan, CallError> {
-        let req = env::DeployRequest { test: "t".into(), run_id: "r".into(), services: vec![], params: vec![] };
+        let req =
+            env::DeployRequest { test: "t".into(), run_id: "r".into(), services: vec![], params: vec![], link: None };
         host.deploy("localhost", &req)
     }
 
@@ -249,7 +250,7 @@ mod tests {
                 "a forbidden import",
                 with(&|v| v["imports"].as_array_mut().unwrap().push("wasi:sockets/tcp@0.2.0".into())),
             ),
-            ("an unsupported contract", with(&|v| v["contract"] = serde_json::json!([0, 2, 0]))),
+            ("an unsupported contract", with(&|v| v["contract"] = serde_json::json!([0, 3, 0]))),
             (
                 "an oversized describe",
                 with(&|v| v["info"]["description"] = "x".repeat(super::MAX_DESCRIBE_BYTES).into()),

@@ -44,7 +44,8 @@ pub use error::{CallError, ForbiddenImport, LimitHit, PluginError, Refusal, Refu
 pub use wit::latest::{env, types};
 
 use sandbox::HostState;
-use wit::latest::{environment as env_world, service as svc_world};
+use wit::since_v0_1_0 as v0_1;
+use wit::since_v0_2_0 as v0_2;
 
 /// Which world a plugin exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -232,10 +233,95 @@ impl std::fmt::Debug for LoadedPlugin {
     }
 }
 
+/// A component ready to instantiate, by world and by the contract version it was built
+/// against. Calls go through [`Pre::service`] and [`Pre::deploy`], which adapt the versions.
 #[derive(Clone)]
 enum Pre {
-    Service(svc_world::ServicePluginPre<HostState>),
-    Environment(env_world::EnvironmentPluginPre<HostState>),
+    Service(v0_1::service::ServicePluginPre<HostState>),
+    ServiceV2(v0_2::service::ServicePluginPre<HostState>),
+    Environment(v0_1::environment::EnvironmentPluginPre<HostState>),
+    EnvironmentV2(v0_2::environment::EnvironmentPluginPre<HostState>),
+}
+
+/// A service plugin's calls, whichever contract version it was built against: the service
+/// interface is the same at 0.1.0 and 0.2.0 (one set of types), only its name differs.
+macro_rules! service_call {
+    ($pre:expr, $store:expr, |$svc:ident| $call:expr) => {
+        match $pre {
+            ServicePre::V1(p) => {
+                let $svc = p.instantiate(&mut *$store)?;
+                let $svc = $svc.panther_plugin_service();
+                $call
+            }
+            ServicePre::V2(p) => {
+                let $svc = p.instantiate(&mut *$store)?;
+                let $svc = $svc.panther_plugin_service();
+                $call
+            }
+        }
+    };
+}
+
+/// A service plugin's `InstancePre`, of either contract version.
+enum ServicePre<'a> {
+    V1(&'a v0_1::service::ServicePluginPre<HostState>),
+    V2(&'a v0_2::service::ServicePluginPre<HostState>),
+}
+
+impl Pre {
+    fn new(
+        ipre: wasmtime::component::InstancePre<HostState>,
+        world: World,
+        contract: wit::Version,
+    ) -> wasmtime::Result<Pre> {
+        let v2 = contract >= v0_2::MIN_VERSION;
+        Ok(match (world, v2) {
+            (World::Service, false) => Pre::Service(v0_1::service::ServicePluginPre::new(ipre)?),
+            (World::Service, true) => Pre::ServiceV2(v0_2::service::ServicePluginPre::new(ipre)?),
+            (World::Environment, false) => Pre::Environment(v0_1::environment::EnvironmentPluginPre::new(ipre)?),
+            (World::Environment, true) => Pre::EnvironmentV2(v0_2::environment::EnvironmentPluginPre::new(ipre)?),
+        })
+    }
+
+    fn service(&self) -> Option<ServicePre<'_>> {
+        match self {
+            Pre::Service(p) => Some(ServicePre::V1(p)),
+            Pre::ServiceV2(p) => Some(ServicePre::V2(p)),
+            _ => None,
+        }
+    }
+
+    fn describe(&self, store: &mut wasmtime::Store<HostState>) -> wasmtime::Result<types::PluginInfo> {
+        match self {
+            Pre::Environment(p) => p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store),
+            Pre::EnvironmentV2(p) => {
+                p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store)
+            }
+            _ => {
+                let pre = self.service().expect("the other variants are services");
+                service_call!(pre, store, |svc| svc.call_describe(&mut *store))
+            }
+        }
+    }
+
+    /// `deploy`, adapting the request and the plan for an environment built against 0.1.0.
+    /// `None` when this is not an environment.
+    fn deploy(
+        &self,
+        store: &mut wasmtime::Store<HostState>,
+        req: &env::DeployRequest,
+    ) -> Option<wasmtime::Result<Result<env::DeploymentPlan, types::PluginError>>> {
+        Some(match self {
+            Pre::EnvironmentV2(p) => {
+                p.instantiate(&mut *store).and_then(|i| i.panther_plugin_environment().call_deploy(&mut *store, req))
+            }
+            Pre::Environment(p) => p
+                .instantiate(&mut *store)
+                .and_then(|i| i.panther_plugin_environment().call_deploy(&mut *store, &v0_2::adapt::request(req)))
+                .map(|r| r.map(v0_2::adapt::deployment)),
+            _ => return None,
+        })
+    }
 }
 
 /// Loads plugins and calls them in the sandbox. `Send + Sync`: share it behind an `Arc`.
@@ -440,7 +526,7 @@ impl PluginHost {
         if shape.world != p.world || shape.contract != p.contract || shape.imports != p.imports {
             return Err(stale("its world, contract version or imports"));
         }
-        let pre = self.prepare(&component, shape.world)?;
+        let pre = self.prepare(&component, shape.world, shape.contract)?;
         let loaded = started.elapsed();
         let fresh = self.describe_pre(&pre, &stem).map_err(|m| format!("describe() failed: {m}"))?;
         if fresh != p.info {
@@ -479,8 +565,9 @@ impl PluginHost {
             .map_err(|message| refuse(RefusalReason::Malformed { message }))?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let shape = verify::shape(&self.engine, &component, &stem).map_err(refuse)?;
-        let pre =
-            self.prepare(&component, shape.world).map_err(|message| refuse(RefusalReason::Malformed { message }))?;
+        let pre = self
+            .prepare(&component, shape.world, shape.contract)
+            .map_err(|message| refuse(RefusalReason::Malformed { message }))?;
         let info = self.describe_pre(&pre, &stem).map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
         check_describe(&info, shape.world).map_err(|message| refuse(RefusalReason::BadDescribe { message }))?;
         let entry = index::Entry {
@@ -516,21 +603,14 @@ impl PluginHost {
         }
     }
 
-    fn prepare(&self, component: &Component, world: World) -> Result<Pre, String> {
+    fn prepare(&self, component: &Component, world: World, contract: wit::Version) -> Result<Pre, String> {
         let ipre = self.linker.instantiate_pre(component).map_err(|e| format!("cannot link: {e:#}"))?;
-        match world {
-            World::Service => svc_world::ServicePluginPre::new(ipre).map(Pre::Service),
-            World::Environment => env_world::EnvironmentPluginPre::new(ipre).map(Pre::Environment),
-        }
-        .map_err(|e| format!("{e:#}"))
+        Pre::new(ipre, world, contract).map_err(|e| format!("{e:#}"))
     }
 
     fn describe_pre(&self, pre: &Pre, stem: &str) -> Result<types::PluginInfo, String> {
         let label: Arc<str> = Arc::from(stem);
-        let r = self.call_raw(&label, "describe", |store| match pre {
-            Pre::Service(p) => p.instantiate(&mut *store)?.panther_plugin_service().call_describe(&mut *store),
-            Pre::Environment(p) => p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store),
-        });
+        let r = self.call_raw(&label, "describe", |store| pre.describe(store));
         r.map_err(|e| e.to_string())
     }
 
@@ -541,12 +621,7 @@ impl PluginHost {
     pub fn describe(&self, plugin: &str) -> Result<types::PluginInfo, CallError> {
         let p = self.find(plugin)?;
         let pre = self.loaded(p)?;
-        self.call(p, "describe", |store| match pre {
-            Pre::Service(pre) => pre.instantiate(&mut *store)?.panther_plugin_service().call_describe(&mut *store),
-            Pre::Environment(pre) => {
-                pre.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store)
-            }
-        })
+        self.call(p, "describe", |store| pre.describe(store))
     }
 
     /// The most `plugin` used of its limits in any one call so far (fuel, memory).
@@ -627,9 +702,7 @@ impl PluginHost {
     /// be loaded or no longer matches the index.
     pub fn plan(&self, plugin: &str, req: &types::PlanRequest) -> Result<types::ServicePlan, CallError> {
         let (p, pre) = self.service(plugin)?;
-        self.call_fallible(p, "plan", |store| {
-            pre.instantiate(&mut *store)?.panther_plugin_service().call_plan(&mut *store, req)
-        })
+        self.call_fallible(p, "plan", |store| service_call!(&pre, store, |svc| svc.call_plan(&mut *store, req)))
     }
 
     /// Asks a service plugin to judge a finished test; `None` means no opinion.
@@ -638,9 +711,7 @@ impl PluginHost {
     /// As for [`PluginHost::plan`], without `Plugin`.
     pub fn assess(&self, plugin: &str, outcome: &types::Outcome) -> Result<Option<types::Verdict>, CallError> {
         let (p, pre) = self.service(plugin)?;
-        self.call(p, "assess", |store| {
-            pre.instantiate(&mut *store)?.panther_plugin_service().call_assess(&mut *store, outcome)
-        })
+        self.call(p, "assess", |store| service_call!(&pre, store, |svc| svc.call_assess(&mut *store, outcome)))
     }
 
     /// Asks an environment plugin where and in which order the services run.
@@ -652,24 +723,23 @@ impl PluginHost {
         if p.world != World::Environment {
             return Err(wrong_world(p, World::Environment));
         }
-        let Pre::Environment(pre) = self.loaded(p)? else {
+        let pre = self.loaded(p)?;
+        if !matches!(pre, Pre::Environment(_) | Pre::EnvironmentV2(_)) {
             return Err(wrong_world(p, World::Environment));
-        };
-        self.call_fallible(p, "deploy", |store| {
-            pre.instantiate(&mut *store)?.panther_plugin_environment().call_deploy(&mut *store, req)
-        })
+        }
+        self.call_fallible(p, "deploy", |store| pre.deploy(store, req).expect("an environment"))
     }
 
     /// The loaded service plugin `plugin`, with what instantiates it.
-    fn service(&self, plugin: &str) -> Result<(&LoadedPlugin, &svc_world::ServicePluginPre<HostState>), CallError> {
+    fn service(&self, plugin: &str) -> Result<(&LoadedPlugin, ServicePre<'_>), CallError> {
         let p = self.find(plugin)?;
         // The world is known without loading: a wrong-world call loads nothing.
         if p.world != World::Service {
             return Err(wrong_world(p, World::Service));
         }
-        match self.loaded(p)? {
-            Pre::Service(pre) => Ok((p, pre)),
-            _ => Err(wrong_world(p, World::Service)),
+        match self.loaded(p)?.service() {
+            Some(pre) => Ok((p, pre)),
+            None => Err(wrong_world(p, World::Service)),
         }
     }
 

@@ -25,7 +25,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::error::LimitHit;
-use super::wit::latest::{host, service};
+use super::wit::{since_v0_1_0 as v0_1, since_v0_2_0 as v0_2};
 use super::Limits;
 
 /// How often the ticker thread advances the engine's epoch; the deadline's resolution.
@@ -107,7 +107,11 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
     cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
     cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(&mut l, HostState::cli)?;
-    service::ServicePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    // Both contract versions' `host`, each under its own name; `types` (unchanged since 0.1.0)
+    // is types only, so 0.2.0's is an empty instance.
+    v0_1::service::ServicePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    v0_2::host::add_to_linker::<HostState, HasSelf<HostState>>(&mut l, |s| s)?;
+    l.instance("panther:plugin/types@0.2.0")?;
     Ok(l)
 }
 
@@ -143,8 +147,9 @@ impl WasiView for HostState {
     }
 }
 
-impl host::Host for HostState {
-    fn log(&mut self, level: host::Level, message: String) {
+impl HostState {
+    /// `host.log`, the one call the contract offers plugins (every version has it).
+    fn log_message(&mut self, level: v0_1::host::Level, message: String) {
         if self.logs_kept >= MAX_LOG_MESSAGES {
             self.logs_dropped += 1;
             return;
@@ -153,17 +158,39 @@ impl host::Host for HostState {
         // One line, escapes shown: a plugin's message must not drive the reader's terminal.
         let msg = crate::text::terminal(&truncate(&message, MAX_LOG_MESSAGE_BYTES)).into_owned();
         let plugin = &*self.plugin;
+        use v0_1::host::Level;
         match level {
-            host::Level::Trace => tracing::trace!(plugin, "{msg}"),
-            host::Level::Debug => tracing::debug!(plugin, "{msg}"),
-            host::Level::Info => tracing::info!(plugin, "{msg}"),
-            host::Level::Warn => tracing::warn!(plugin, "{msg}"),
-            host::Level::Error => tracing::error!(plugin, "{msg}"),
+            Level::Trace => tracing::trace!(plugin, "{msg}"),
+            Level::Debug => tracing::debug!(plugin, "{msg}"),
+            Level::Info => tracing::info!(plugin, "{msg}"),
+            Level::Warn => tracing::warn!(plugin, "{msg}"),
+            Level::Error => tracing::error!(plugin, "{msg}"),
         }
     }
 }
 
-impl service::panther::plugin::types::Host for HostState {}
+impl v0_1::host::Host for HostState {
+    fn log(&mut self, level: v0_1::host::Level, message: String) {
+        self.log_message(level, message);
+    }
+}
+
+impl v0_2::host::Host for HostState {
+    fn log(&mut self, level: v0_2::host::Level, message: String) {
+        use v0_1::host::Level as Old;
+        use v0_2::host::Level as New;
+        let level = match level {
+            New::Trace => Old::Trace,
+            New::Debug => Old::Debug,
+            New::Info => Old::Info,
+            New::Warn => Old::Warn,
+            New::Error => Old::Error,
+        };
+        self.log_message(level, message);
+    }
+}
+
+impl v0_1::types::Host for HostState {}
 
 fn truncate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max {

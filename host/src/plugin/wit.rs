@@ -6,11 +6,12 @@
 //! `latest` ones, so old plugins keep working without forks (Zed's extension host does this).
 
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
-pub use since_v0_1_0 as latest;
+pub use since_v0_2_0 as latest;
 
 /// The contract versions this host accepts, inclusive, as `(major, minor, patch)`.
-pub const SUPPORTED_RANGE: (Version, Version) = (Version(0, 1, 0), Version(0, 1, u32::MAX));
+pub const SUPPORTED_RANGE: (Version, Version) = (Version(0, 1, 0), Version(0, 2, u32::MAX));
 
 /// A contract version, `panther:plugin@MAJOR.MINOR.PATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -38,5 +39,5 @@ impl std::fmt::Display for Version {
 
 /// Human-readable statement of [`SUPPORTED_RANGE`], used in every version error.
 pub fn supported_range_text() -> String {
-    "panther:plugin@0.1.x (0.1.0 and later patch releases)".to_string()
+    "panther:plugin@0.1.x or @0.2.x (0.1.0, 0.2.0 and their later patch releases)".to_string()
 }

@@ -530,7 +530,7 @@ impl Attempt<'_> {
         let mut attempts = 0;
         loop {
             let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
-            match exec.setup_networks(&spec.name, deployment, &planned.subnets).await {
+            match exec.setup_networks(name, deployment, &planned.subnets).await {
                 Ok(()) => break,
                 Err(crate::exec::ExecError::SubnetTaken { subnet, .. }) if attempts < 3 => {
                     attempts += 1;
@@ -557,7 +557,7 @@ impl Attempt<'_> {
         // Without ports there is nothing to filter on, and capturing all of loopback would
         // record other tests' traffic; tshark also costs ~0.5 s to start, so such tests go
         // without.
-        let capture = match exec.capture_interface(&spec.name, deployment).filter(|_| !ports.is_empty()) {
+        let capture = match exec.capture_interface(name, deployment).filter(|_| !ports.is_empty()) {
             Some(iface) => crate::exec::capture::Capture::start(&iface, &ports, &dir.join("capture.pcap"))
                 .await
                 .map_err(|e| e.note()),
@@ -567,7 +567,11 @@ impl Attempt<'_> {
         };
         // The link's relays run before any service starts and stop after every one ended, so
         // their captures hold the whole conversation.
-        let relays = match links::start(&planned.links, dir) {
+        let started = match links::start(&planned, dir) {
+            Ok(r) => exec.start_relays(name, &planned.relay_containers).await.map(|()| r).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let relays = match started {
             Ok(r) => r,
             Err(e) => {
                 if let Ok(c) = capture {

@@ -3,16 +3,44 @@
 
 use std::path::Path;
 
+use crate::link::serve::{ServeConfig, ServedRelay};
 use crate::link::{LinkFiles, Relay, RelaySetup};
 use crate::report::model::{LinkResult, RelayResult};
 
-use super::planning::{PlannedLink, PlannedTest};
+use super::planning::PlannedTest;
 
-/// Starts every relay of the test, in its directory; the first that cannot start stops the
-/// others and says why.
-pub fn start(links: &[PlannedLink], dir: &Path) -> Result<Vec<Relay>, String> {
+/// Starts every in-process relay of the test, in its directory, and writes the configuration
+/// of each relay container ([`crate::link::serve`]) for the executor to start. The first that
+/// cannot start stops the others and says why. One entry per planned link, `None` for those
+/// that run in a container.
+pub fn start(planned: &PlannedTest, dir: &Path) -> Result<Vec<Option<Relay>>, String> {
+    for c in &planned.relay_containers {
+        let config = ServeConfig {
+            relays: planned
+                .links
+                .iter()
+                .filter(|l| l.in_container && l.server == c.server)
+                .map(|l| ServedRelay {
+                    listen: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), l.listen.port()),
+                    server: l.server_addr,
+                    spec: (*l.spec).clone(),
+                    seed: l.seed,
+                    dir: dir.to_path_buf(),
+                    prefix: l.prefix.clone(),
+                })
+                .collect(),
+            ready: c.ready_file(),
+        };
+        let json = serde_json::to_vec_pretty(&config).expect("a relay configuration serialises");
+        std::fs::write(&c.config, json)
+            .map_err(|e| format!("cannot write the link relay's configuration {}: {e}", c.config.display()))?;
+    }
     let mut relays = vec![];
-    for l in links {
+    for l in &planned.links {
+        if l.in_container {
+            relays.push(None);
+            continue;
+        }
         let setup = RelaySetup {
             listen: l.listen,
             server: l.server_addr,
@@ -21,7 +49,7 @@ pub fn start(links: &[PlannedLink], dir: &Path) -> Result<Vec<Relay>, String> {
             files: LinkFiles::in_dir(dir, &l.prefix),
         };
         match Relay::start(setup) {
-            Ok(r) => relays.push(r),
+            Ok(r) => relays.push(Some(r)),
             // Dropping the started ones stops them.
             Err(e) => return Err(format!("cannot start the link to `{}` on {}: {e}", l.server, l.listen)),
         }
@@ -30,7 +58,9 @@ pub fn start(links: &[PlannedLink], dir: &Path) -> Result<Vec<Relay>, String> {
 }
 
 /// Stops the relays and describes the link for the result (`None` without a link).
-pub fn stop(relays: Vec<Relay>, planned: &PlannedTest, run_root: &Path) -> Option<LinkResult> {
+/// A container's relays were stopped by the executor's teardown, right after the services
+/// (`exec::docker::relay`); their counts are read from the files they wrote.
+pub fn stop(relays: Vec<Option<Relay>>, planned: &PlannedTest, run_root: &Path) -> Option<LinkResult> {
     let first = planned.links.first()?;
     let rel = |p: &Path| p.strip_prefix(run_root).unwrap_or(p).display().to_string();
     let relays = relays
@@ -38,11 +68,15 @@ pub fn stop(relays: Vec<Relay>, planned: &PlannedTest, run_root: &Path) -> Optio
         .zip(&planned.links)
         .map(|(r, l)| {
             let files = LinkFiles::in_dir(&planned.dir, &l.prefix);
-            let (stats, error) = match r.stop() {
+            let stopped = match r {
+                Some(r) => r.stop().map_err(|e| e.to_string()),
+                None => crate::link::serve::read_stats(&planned.dir, &l.prefix),
+            };
+            let (stats, error) = match stopped {
                 Ok(s) => (Some(s), None),
                 Err(e) => {
                     tracing::error!(server = %l.server, "the link relay failed: {e}");
-                    (None, Some(e.to_string()))
+                    (None, Some(e))
                 }
             };
             RelayResult {

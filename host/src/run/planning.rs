@@ -13,7 +13,7 @@ use crate::contract::DirName;
 use crate::exec::ServiceInstance;
 use crate::plan::{self, CheckedPlan, Policy, RenderContext};
 use crate::plugin::types::{EnvironmentKind, ParamValue, Peer, PlanRequest, PluginKind, ServicePlan};
-use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, Placement, ServiceEntry};
+use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, LinkRequest, Placement, ServiceEntry};
 use crate::plugin::PluginHost;
 
 use super::layout::{self, RunLayout};
@@ -58,9 +58,10 @@ pub struct PlannedTest {
     pub subnets: TestSubnets,
     /// In start order.
     pub services: Vec<PlannedService>,
-    /// The link relays between clients and the servers they target (localhost tests with a
-    /// link; see [`plan_links`]).
+    /// The link relays between clients and the servers they target (see [`LinkSite::plan`]).
     pub links: Vec<PlannedLink>,
+    /// Docker: the containers the environment placed the relays in, one per targeted service.
+    pub relay_containers: Vec<crate::exec::RelayContainer>,
     pub problems: Vec<Problem>,
 }
 
@@ -77,6 +78,9 @@ pub struct PlannedLink {
     /// Names the relay's files in the test directory: empty for a test's only relay, else
     /// `server-port-`.
     pub prefix: String,
+    /// Docker: runs in the relay container in front of its server (`listen` is then the
+    /// container's address), not in this process.
+    pub in_container: bool,
 }
 
 impl PlannedTest {
@@ -208,6 +212,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         deployment: None,
         subnets: TestSubnets::new(),
         links: vec![],
+        relay_containers: vec![],
         services: spec
             .services
             .iter()
@@ -243,7 +248,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     if let Err(vs) = session.policy.check_image_bases(&named) {
         problems.extend(vs.into_iter().map(|v| Box::new(v) as Problem));
     }
-    let deployment = match request_deployment(session, run, spec, &raws) {
+    let deployment = match request_deployment(session, run, spec, env, &raws) {
         Ok(d) => d,
         Err(p) => return empty(vec![p], env, raws.into_iter().map(Some).collect()),
     };
@@ -255,7 +260,9 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     // Ports other tests of the run hold now are not handed out again (`--jobs`).
     let others = run.ports.in_use();
     let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, others.clone(), &mut problems);
-    let links = plan_links(spec, env, &order, &raws, &addresses, seed, &mut taken, &mut problems);
+    let site =
+        LinkSite { spec, env, deployment: &deployment, subnets: &subnets, order: &order, raws: &raws, dir: &dir };
+    let (links, relay_containers) = site.plan(&addresses, seed, &mut taken, &mut problems);
     if create {
         taken.retain(|p| !others.contains(p));
         run.ports.hold(&dir.display().to_string(), taken);
@@ -277,104 +284,246 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         subnets,
         services,
         links,
+        relay_containers,
         problems,
     }
 }
 
-/// The relays of a test's link: one per UDP port of every service another service targets.
-/// Only localhost tests get them for now; a link written for another environment is a
-/// problem, and a test case's implied link (`transferloss`) is left to the tester, which
-/// judges such cases `unsupported-by-environment` there.
-#[allow(clippy::too_many_arguments)] // the planning state, passed as `plan_test` holds it
-fn plan_links(
-    spec: &TestSpec,
+/// The services some service of the test targets: the link sits in front of each.
+fn targets(spec: &TestSpec) -> std::collections::BTreeSet<&str> {
+    spec.services.iter().filter_map(|s| s.target.as_deref()).collect()
+}
+
+/// Where a test's link goes: what [`LinkSite::plan`] reads of the planning so far.
+struct LinkSite<'a> {
+    spec: &'a TestSpec,
     env: EnvironmentKind,
-    order: &[(usize, &Placement)],
-    raws: &[ServicePlan],
-    addresses: &[layout::ServiceAddress],
-    seed: u64,
-    taken: &mut Vec<u16>,
-    problems: &mut Vec<Problem>,
-) -> Vec<PlannedLink> {
-    let Some(link) = spec.link() else { return vec![] };
-    // Shadow simulates the link itself (`exec::shadow`); the configuration checked its keys.
-    if env == EnvironmentKind::Shadow {
-        return vec![];
-    }
-    if env != EnvironmentKind::Localhost {
-        if spec.network.link.is_some() {
-            problems.push(Box::new(PlanProblem(format!(
-                "test `{}` has a `link`, but this host emulates links for localhost tests only; \
-                 run it with `network = {{ type = \"localhost\", link = ... }}`",
-                spec.name
-            ))));
-        }
-        return vec![];
-    }
-    let link = Arc::new(link);
-    let targets: std::collections::BTreeSet<&str> = spec.services.iter().filter_map(|s| s.target.as_deref()).collect();
-    let mut links = vec![];
-    for ((i, _), addr) in order.iter().zip(addresses) {
-        if !targets.contains(addr.name.as_str()) {
-            continue;
-        }
-        let ip: std::net::IpAddr = match addr.ip.parse().or_else(|_| {
-            if addr.host == "localhost" {
-                Ok(std::net::Ipv4Addr::LOCALHOST.into())
+    deployment: &'a DeploymentPlan,
+    subnets: &'a TestSubnets,
+    order: &'a [(usize, &'a Placement)],
+    raws: &'a [ServicePlan],
+    dir: &'a std::path::Path,
+}
+
+/// The last address of a test network a relay container takes (`.254`, then down): services
+/// take theirs from `.2` up, so the two never meet within the policy's service bound.
+const RELAY_HOST_TOP: u32 = 254;
+
+impl LinkSite<'_> {
+    /// The relays of a test's link: one per UDP port of every service another service
+    /// targets. On localhost they run in this process, listening on a free loopback port the
+    /// clients are given instead of the server's; on Docker in a container per targeted
+    /// service that the environment placed between the clients' network and the server's,
+    /// answering to the server's names on the same port. Shadow simulates the link itself.
+    fn plan(
+        &self,
+        addresses: &[layout::ServiceAddress],
+        seed: u64,
+        taken: &mut Vec<u16>,
+        problems: &mut Vec<Problem>,
+    ) -> (Vec<PlannedLink>, Vec<crate::exec::RelayContainer>) {
+        let spec = self.spec;
+        let Some(link) = spec.link() else { return (vec![], vec![]) };
+        let link = Arc::new(link);
+        let before = problems.len();
+        let (mut links, containers) = match self.env {
+            EnvironmentKind::Shadow => return (vec![], vec![]),
+            EnvironmentKind::Localhost => (self.on_loopback(&link, addresses, seed, taken, problems), vec![]),
+            EnvironmentKind::Docker => self.in_containers(&link, addresses, seed, problems),
+        };
+        if links.is_empty() && problems.len() == before {
+            let why = if targets(spec).is_empty() {
+                "no service targets another (the link sits between a client and the server it targets)"
             } else {
-                Err(())
+                "the services it targets declare no UDP port"
+            };
+            problems.push(Box::new(PlanProblem(format!("test `{}` has a link, but {why}", spec.name))));
+        }
+        if links.len() > 1 {
+            for l in &mut links {
+                l.prefix = format!("{}-{}-", crate::text::slug(&l.server), crate::text::slug(&l.port));
             }
-        }) {
-            Ok(ip) => ip,
-            Err(()) => {
-                problems.push(Box::new(PlanProblem(format!(
-                    "the link cannot reach `{}`: its host `{}` is not an IP address",
-                    addr.name, addr.host
-                ))));
+        }
+        (links, containers)
+    }
+
+    /// Localhost: a relay per UDP port, each on a fresh loopback port.
+    fn on_loopback(
+        &self,
+        link: &Arc<crate::link::LinkSpec>,
+        addresses: &[layout::ServiceAddress],
+        seed: u64,
+        taken: &mut Vec<u16>,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<PlannedLink> {
+        let targets = targets(self.spec);
+        let mut links = vec![];
+        for ((i, _), addr) in self.order.iter().zip(addresses) {
+            if !targets.contains(addr.name.as_str()) {
                 continue;
             }
-        };
-        for port in raws[*i].ports.iter().filter(|p| p.transport == crate::plugin::types::Transport::Udp) {
-            let Some(&number) = addr.ports.get(&port.name) else { continue };
-            let listen_ip = if ip.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { ip };
-            let listen = match layout::free_port_not_in(crate::plugin::types::Transport::Udp, taken) {
-                Ok(n) => {
-                    taken.push(n);
-                    std::net::SocketAddr::new(listen_ip, n)
+            let ip: std::net::IpAddr = match addr.ip.parse().or_else(|_| {
+                if addr.host == "localhost" {
+                    Ok(std::net::Ipv4Addr::LOCALHOST.into())
+                } else {
+                    Err(())
                 }
-                Err(e) => {
-                    problems.push(Box::new(PlanProblem(format!("cannot allocate a port for the link: {e}"))));
+            }) {
+                Ok(ip) => ip,
+                Err(()) => {
+                    problems.push(Box::new(PlanProblem(format!(
+                        "the link cannot reach `{}`: its host `{}` is not an IP address",
+                        addr.name, addr.host
+                    ))));
                     continue;
                 }
             };
-            links.push(PlannedLink {
-                server: addr.name.clone(),
-                port: port.name.clone(),
-                server_addr: std::net::SocketAddr::new(ip, number),
-                listen,
-                spec: link.clone(),
-                seed: seed.wrapping_add(links.len() as u64),
-                prefix: String::new(),
+            for (port, number) in udp_ports(&self.raws[*i], addr) {
+                let listen_ip = if ip.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { ip };
+                let listen = match layout::free_port_not_in(crate::plugin::types::Transport::Udp, taken) {
+                    Ok(n) => {
+                        taken.push(n);
+                        std::net::SocketAddr::new(listen_ip, n)
+                    }
+                    Err(e) => {
+                        problems.push(Box::new(PlanProblem(format!("cannot allocate a port for the link: {e}"))));
+                        continue;
+                    }
+                };
+                links.push(PlannedLink {
+                    server: addr.name.clone(),
+                    port,
+                    server_addr: std::net::SocketAddr::new(ip, number),
+                    listen,
+                    spec: link.clone(),
+                    seed: seed.wrapping_add(links.len() as u64),
+                    prefix: String::new(),
+                    in_container: false,
+                });
+            }
+        }
+        links
+    }
+
+    /// Docker: the relays the environment placed (`deployment.relays`, contract 0.2.0), each
+    /// checked against the placements: the server on the server side only, its clients on the
+    /// client side only.
+    fn in_containers(
+        &self,
+        link: &Arc<crate::link::LinkSpec>,
+        addresses: &[layout::ServiceAddress],
+        seed: u64,
+        problems: &mut Vec<Problem>,
+    ) -> (Vec<PlannedLink>, Vec<crate::exec::RelayContainer>) {
+        let (spec, plugin) = (self.spec, &self.spec.network.kind);
+        let mut fail = |m: String| problems.push(Box::new(PlanProblem(m)) as Problem);
+        if self.deployment.relays.is_empty() {
+            fail(format!(
+                "test `{}` runs over a link ({}), but environment plugin `{plugin}` placed no relay for it; \
+                 an environment places link relays from contract panther:plugin@0.2.0 on (the bundled \
+                 `docker-compose` does), or run the test with `network = {{ type = \"localhost\" }}`",
+                spec.name,
+                link.summary()
+            ));
+            return (vec![], vec![]);
+        }
+        if link.rebind.is_some_and(|r| r.kind == crate::link::spec::RebindKind::Address) {
+            fail(format!(
+                "test `{}`: address rebinding gives the client a new address at every rebinding, and a relay \
+                 container has one address per network; rebind the port on Docker, or run the test on localhost",
+                spec.name
+            ));
+            return (vec![], vec![]);
+        }
+        let targets = targets(spec);
+        let placement = |name: &str| self.order.iter().position(|(_, p)| p.service == name);
+        let (mut links, mut containers) = (vec![], vec![]);
+        for (j, r) in self.deployment.relays.iter().enumerate() {
+            let field = format!("environment plugin `{plugin}`: relays[{j}]");
+            if !targets.contains(r.server.as_str()) {
+                fail(format!("{field}: no service of test `{}` targets `{}`", spec.name, r.server));
+                continue;
+            }
+            let Some(k) = placement(&r.server) else { continue };
+            let (i, p) = self.order[k];
+            if !p.networks.contains(&r.server_network) || p.networks.contains(&r.client_network) {
+                fail(format!(
+                    "{field}: `{}` must be on the relay's server network `{}` and not on its client network `{}` \
+                     (it is on {:?})",
+                    r.server, r.server_network, r.client_network, p.networks
+                ));
+                continue;
+            }
+            let clients = spec.services.iter().filter(|s| s.target.as_deref() == Some(r.server.as_str()));
+            if let Some(c) = clients
+                .filter_map(|c| placement(&c.name).map(|k| self.order[k].1))
+                .find(|c| !c.networks.contains(&r.client_network) || c.networks.contains(&r.server_network))
+            {
+                fail(format!(
+                    "{field}: `{}` targets `{}`, so it must be on the relay's client network `{}` and not on its \
+                     server network `{}` (it is on {:?})",
+                    c.service, r.server, r.client_network, r.server_network, c.networks
+                ));
+                continue;
+            }
+            let n = RELAY_HOST_TOP - containers.len() as u32;
+            let side = |net: &str| self.subnets.get(net).and_then(|s| s.host(n));
+            let server_ip =
+                addresses[k].ips.get(&r.server_network).and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok());
+            let (Some(client_ip), Some(own_ip), Some(server_ip)) =
+                (side(&r.client_network), side(&r.server_network), server_ip)
+            else {
+                fail(format!("{field}: the networks of the relay in front of `{}` have no addresses", r.server));
+                continue;
+            };
+            for (port, number) in udp_ports(&self.raws[i], &addresses[k]) {
+                links.push(PlannedLink {
+                    server: r.server.clone(),
+                    port,
+                    server_addr: std::net::SocketAddr::new(server_ip.into(), number),
+                    listen: std::net::SocketAddr::new(client_ip.into(), number),
+                    spec: link.clone(),
+                    seed: seed.wrapping_add(links.len() as u64),
+                    prefix: String::new(),
+                    in_container: true,
+                });
+            }
+            let mut aliases = vec![p.host.clone()];
+            aliases.extend(p.aliases.iter().cloned());
+            containers.push(crate::exec::RelayContainer {
+                server: r.server.clone(),
+                client_network: r.client_network.clone(),
+                client_ip,
+                server_network: r.server_network.clone(),
+                server_ip: own_ip,
+                aliases,
+                config: self.dir.join(format!("link-relay-{}.json", crate::text::slug(&r.server))),
             });
         }
-    }
-    if links.is_empty() {
-        let why = if targets.is_empty() {
-            "no service targets another (the link sits between a client and the server it targets)"
-        } else {
-            "the services it targets declare no UDP port"
-        };
-        problems.push(Box::new(PlanProblem(format!("test `{}` has a link, but {why}", spec.name))));
-    }
-    if links.len() > 1 {
-        for l in &mut links {
-            l.prefix = format!("{}-{}-", crate::text::slug(&l.server), crate::text::slug(&l.port));
+        for t in &targets {
+            if !self.deployment.relays.iter().any(|r| r.server == *t) {
+                fail(format!(
+                    "environment plugin `{plugin}` placed no relay in front of `{t}`, which test `{}` reaches \
+                     through its link",
+                    spec.name
+                ));
+            }
         }
+        (links, containers)
     }
-    links
 }
 
-/// The addresses as clients see them: a relayed server's UDP ports are its relays' ports.
+/// A service's UDP ports as allocated: (port name, number).
+fn udp_ports(raw: &ServicePlan, addr: &layout::ServiceAddress) -> Vec<(String, u16)> {
+    raw.ports
+        .iter()
+        .filter(|p| p.transport == crate::plugin::types::Transport::Udp)
+        .filter_map(|p| Some((p.name.clone(), *addr.ports.get(&p.name)?)))
+        .collect()
+}
+
+/// The addresses as clients see them: a relayed server's UDP ports are its relays' (on
+/// Docker the same numbers, at the relay container's address).
 fn through_links(addresses: &[layout::ServiceAddress], links: &[PlannedLink]) -> Vec<layout::ServiceAddress> {
     addresses
         .iter()
@@ -384,6 +533,9 @@ fn through_links(addresses: &[layout::ServiceAddress], links: &[PlannedLink]) ->
                 let real = seen.ports.insert(l.port.clone(), l.listen.port());
                 if seen.first_port == real {
                     seen.first_port = Some(l.listen.port());
+                }
+                if l.in_container {
+                    seen.ip = l.listen.ip().to_string();
                 }
             }
             seen
@@ -396,8 +548,15 @@ fn request_deployment(
     session: &Session,
     run: &RunLayout,
     spec: &TestSpec,
+    env: EnvironmentKind,
     raws: &[ServicePlan],
 ) -> Result<DeploymentPlan, Problem> {
+    // Shadow simulates the link itself (`exec::shadow`); elsewhere the host runs it and the
+    // environment may say where.
+    let link = spec
+        .link()
+        .filter(|_| env != EnvironmentKind::Shadow)
+        .map(|l| LinkRequest { servers: targets(spec).into_iter().map(String::from).collect(), summary: l.summary() });
     let request = DeployRequest {
         test: spec.name.clone(),
         run_id: run.id.clone(),
@@ -415,6 +574,7 @@ fn request_deployment(
             })
             .collect(),
         params: session.params.network(&spec.slug).iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        link,
     };
     session.host.deploy(&spec.network.kind, &request).map_err(|e| Box::new(e) as Problem)
 }

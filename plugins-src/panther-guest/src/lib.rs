@@ -15,6 +15,7 @@
 //! * [`picoquic`]: the `picoquicdemo` plan the two picoquic plugins share.
 //! * [`error`]: short constructors for [`PluginError`].
 //! * [`log`]: the one host import, as `log::info(..)` and friends.
+
 //!
 //! Apart from [`picoquic`] (one plan two plugins must agree on), this crate never decides what a
 //! plan contains; it only makes plans shorter to write.
@@ -29,16 +30,19 @@ pub mod bindings {
     });
 }
 
+/// Environment plugins are built against the newest contract, 0.2.0 (the test's link and the
+/// relays the plugin places); its `types` are 0.1.0's, unchanged, so one set of Rust types
+/// serves both worlds.
 pub mod env_bindings {
     wit_bindgen::generate!({
         world: "environment-plugin",
-        path: "../../wit/since_v0.1.0",
+        path: "../../wit/since_v0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_environment",
         default_bindings_module: "panther_guest::env_bindings",
         with: {
-            "panther:plugin/types@0.1.0": crate::bindings::panther::plugin::types,
-            "panther:plugin/host@0.1.0": crate::bindings::panther::plugin::host,
+            "panther:plugin/types@0.2.0": crate::bindings::panther::plugin::types,
+            "panther:plugin/host@0.2.0": generate,
         },
     });
 }

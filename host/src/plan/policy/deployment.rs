@@ -185,6 +185,42 @@ pub(super) fn check_deployment(policy: &Policy, plugin: &str, plan: &DeploymentP
             }
         }
     }
+    // A relay joins two of the test's networks and answers to a placed server's names there:
+    // the same rules as a placement's networks, and it may only stand in front of a service
+    // of this test, between two different networks.
+    if plan.relays.len() > policy.max_services {
+        c.violate("relays", &BOUNDED_SIZES, format!("{} relays, more than {}", plan.relays.len(), policy.max_services));
+    }
+    let mut relayed = BTreeSet::new();
+    for (i, r) in plan.relays.iter().enumerate().take(policy.max_services.saturating_add(1)) {
+        let at = format!("relays[{i}]");
+        c.name(&format!("{at}.server"), &r.server, "service name");
+        if !services.contains(r.server.as_str()) {
+            c.violate(
+                format!("{at}.server"),
+                &VALID_NAMES,
+                format!("`{}` is not a service the deployment places", shorten(&r.server)),
+            );
+        } else if !relayed.insert(r.server.as_str()) {
+            c.violate(format!("{at}.server"), &VALID_NAMES, format!("`{}` has two relays", shorten(&r.server)));
+        }
+        for (f, n) in [("client-network", &r.client_network), ("server-network", &r.server_network)] {
+            if reserved_network(n) || !declared.contains(n.as_str()) {
+                c.violate(
+                    format!("{at}.{f}"),
+                    &NO_HOST_NAMESPACES,
+                    format!("`{}` is not a network the deployment declares", shorten(n)),
+                );
+            }
+        }
+        if r.client_network == r.server_network {
+            c.violate(
+                format!("{at}.client-network"),
+                &NO_HOST_NAMESPACES,
+                "a relay sits between two different networks (clients on one, the server on the other)",
+            );
+        }
+    }
     if let Some(cap) = &plan.capture {
         let i = cap.interface.as_str();
         if !(i == "lo" || i == "test-network" || declared.contains(i)) {

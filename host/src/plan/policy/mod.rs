@@ -287,6 +287,7 @@ pub(crate) mod tests {
                 env: vec![("ROLE".into(), "server".into())],
             }],
             capture: Some(Capture { interface: "test-network".into(), ports_only: true }),
+            relays: vec![],
         }
     }
 

@@ -12,9 +12,14 @@
 //! 2. servers and peers — after the testers;
 //! 3. men in the middle — after the servers;
 //! 4. clients — after their `protocol.target` (or every server/peer/mitm when they have none).
+//!
+//! A test over an emulated link (contract 0.2.0 `link`) gets two networks instead of one:
+//! `<network>-servers` for the services clients reach through the link, `<network>` for the
+//! rest, and a relay between them in front of each such service. The host runs the relays;
+//! this plugin only says where they sit.
 
 use panther_guest::environment::{
-    Capture, DeployRequest, DeploymentPlan, Guest, Mount, Network, Placement, ServiceEntry,
+    Capture, DeployRequest, DeploymentPlan, Guest, Mount, Network, Placement, Relay, ServiceEntry,
 };
 use panther_guest::*;
 
@@ -38,7 +43,7 @@ struct DockerCompose;
 fn describe_info() -> PluginInfo {
     PluginInfo {
         name: "docker-compose".into(),
-        version: "0.1.0".into(),
+        version: "0.2.0".into(),
         kind: PluginKind::Environment,
         description: "One container per service on an internal Docker network private to the test; testers, then servers, then clients"
             .into(),
@@ -156,6 +161,30 @@ pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
         }
     }
     let testcase = param(req, "testcase").filter(|t| !t.is_empty());
+    // Behind a link, the services clients reach through it sit on a network of their own.
+    let servers: Vec<&str> = match &req.link {
+        Some(l) => l.servers.iter().map(String::as_str).collect(),
+        None => vec![],
+    };
+    let server_network = format!("{network}-servers");
+    for s in &req.services {
+        let behind = servers.contains(&s.name.as_str());
+        if behind && s.target.is_some() {
+            return Err(unsupported(format!(
+                "service `{}` is both reached through the link and a client of `{}`; a relay sits between \
+                 clients and servers, so a service cannot be on both sides",
+                s.name,
+                s.target.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    let network_of = |s: &ServiceEntry| {
+        if servers.contains(&s.name.as_str()) {
+            server_network.clone()
+        } else {
+            network.clone()
+        }
+    };
 
     let mut order: Vec<&ServiceEntry> = req.services.iter().collect();
     // Stable: services of the same rank keep the experiment's order.
@@ -207,7 +236,7 @@ pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
             service: s.name.clone(),
             host: s.name.clone(),
             aliases: vec![format!("{}.{}", s.name, network)],
-            networks: vec![network.clone()],
+            networks: vec![network_of(s)],
             after,
             mounts: MOUNTS
                 .iter()
@@ -226,14 +255,31 @@ pub fn deploy_plan(req: &DeployRequest) -> Result<DeploymentPlan, PluginError> {
             ports_only: flag(req, "capture-ports-only")?,
         })
     });
+    let mut networks = vec![Network {
+        name: network.clone(),
+        internal: true,
+    }];
+    if !servers.is_empty() {
+        networks.push(Network {
+            name: server_network.clone(),
+            internal: true,
+        });
+    }
+    // The host captures on the first network: the clients' side of the link, as the
+    // interop runner's sim captures on its left side.
     Ok(DeploymentPlan {
         kind: EnvironmentKind::Docker,
-        networks: vec![Network {
-            name: network,
-            internal: true,
-        }],
+        networks,
         placements,
         capture: capture.transpose()?,
+        relays: servers
+            .iter()
+            .map(|s| Relay {
+                server: s.to_string(),
+                client_network: network.clone(),
+                server_network: server_network.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -295,7 +341,65 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            link: None,
         }
+    }
+
+    #[test]
+    fn a_link_puts_its_servers_on_a_network_of_their_own_behind_a_relay() {
+        let mut r = req(
+            vec![
+                svc("client", Role::Client, Some("server"), false),
+                svc("server", Role::Server, None, false),
+            ],
+            &[],
+        );
+        r.link = Some(panther_guest::environment::LinkRequest {
+            servers: vec!["server".into()],
+            summary: "loss 2%".into(),
+        });
+        let p = deploy_plan(&r).unwrap();
+        let names: Vec<&str> = p.networks.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["test", "test-servers"]);
+        assert!(p.networks.iter().all(|n| n.internal));
+        let on = |s: &str| p.placements.iter().find(|p| p.service == s).unwrap().networks.clone();
+        assert_eq!(on("server"), ["test-servers"]);
+        assert_eq!(on("client"), ["test"]);
+        let relays: Vec<(&str, &str, &str)> = p
+            .relays
+            .iter()
+            .map(|r: &Relay| {
+                (
+                    r.server.as_str(),
+                    r.client_network.as_str(),
+                    r.server_network.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(relays, [("server", "test", "test-servers")]);
+        // Without a link: one network, no relay.
+        r.link = None;
+        let p = deploy_plan(&r).unwrap();
+        assert_eq!(p.networks.len(), 1);
+        assert!(p.relays.is_empty());
+    }
+
+    #[test]
+    fn a_service_on_both_sides_of_the_link_is_refused() {
+        let mut r = req(
+            vec![
+                svc("client", Role::Client, Some("mid"), false),
+                svc("mid", Role::Mitm, Some("server"), false),
+                svc("server", Role::Server, None, false),
+            ],
+            &[],
+        );
+        r.link = Some(panther_guest::environment::LinkRequest {
+            servers: vec!["mid".into(), "server".into()],
+            summary: "x".into(),
+        });
+        let e = deploy_plan(&r).unwrap_err();
+        assert!(matches!(e, PluginError::Unsupported(m) if m.contains("`mid`")));
     }
 
     #[test]

@@ -60,6 +60,8 @@ impl Guest for Localhost {
                 interface: "lo".into(),
                 ports_only: true,
             }),
+            // On loopback the host places a link's relays itself.
+            relays: vec![],
         })
     }
 }

@@ -89,7 +89,8 @@ pub fn deploy_plan(request: &DeployRequest) -> Result<DeploymentPlan, PluginErro
         })
         .collect();
     // No capture for the host to run: Shadow writes every simulated host's own.
-    Ok(DeploymentPlan { kind: EnvironmentKind::Shadow, networks: vec![], placements, capture: None })
+    // Shadow simulates the link in its network graph; there is no relay to place.
+    Ok(DeploymentPlan { kind: EnvironmentKind::Shadow, networks: vec![], placements, capture: None, relays: vec![] })
 }
 
 impl Guest for Shadow {
@@ -126,6 +127,7 @@ mod tests {
             run_id: "r".into(),
             services: vec![svc("client", Role::Client, Some("server")), svc("server", Role::Server, None)],
             params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            link: None,
         }
     }
 

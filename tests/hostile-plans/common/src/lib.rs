@@ -82,7 +82,7 @@ pub fn base_deployment(r: &DeployRequest, kind: EnvironmentKind) -> DeploymentPl
             env: vec![],
         })
         .collect();
-    DeploymentPlan { kind, networks, placements, capture: None }
+    DeploymentPlan { kind, networks, placements, capture: None, relays: vec![] }
 }
 
 /// A service plugin named `$name` whose plan is `base_plan` changed by `$body`

@@ -1,6 +1,14 @@
-//! A well-behaved environment plugin.
-use panther_guest::environment::{DeployRequest, DeploymentPlan, Guest, Placement};
-use panther_guest::*;
+//! A well-behaved environment plugin built against contract 0.1.0, as a third party's plugin
+//! from before 0.2.0 is: its own bindings of `wit/since_v0.1.0`, no helper crate. The host
+//! must keep loading it and adapt its calls (tests/e2e/plugins.rs).
+wit_bindgen::generate!({
+    world: "environment-plugin",
+    path: "../../../wit/since_v0.1.0",
+    generate_all,
+});
+
+use exports::panther::plugin::environment::{DeployRequest, DeploymentPlan, Guest, Placement};
+use panther::plugin::types::{EnvironmentKind, PluginError, PluginInfo, PluginKind};
 
 struct Env;
 
@@ -34,13 +42,8 @@ impl Guest for Env {
                 env: vec![],
             })
             .collect();
-        Ok(DeploymentPlan {
-            kind: EnvironmentKind::Localhost,
-            networks: vec![],
-            placements,
-            capture: None,
-        })
+        Ok(DeploymentPlan { kind: EnvironmentKind::Localhost, networks: vec![], placements, capture: None })
     }
 }
 
-panther_guest::export_environment!(Env);
+export!(Env);

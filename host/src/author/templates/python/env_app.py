@@ -72,4 +72,6 @@ class Environment(exports.Environment):
             networks=[],
             placements=placements,
             capture=environment.Capture(interface="lo", ports_only=True),
+            # On localhost the host places a link's relays itself.
+            relays=[],
         )

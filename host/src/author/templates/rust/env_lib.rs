@@ -58,6 +58,8 @@ impl Guest for Plugin {
             networks: vec![],
             placements,
             capture: Some(Capture { interface: "lo".into(), ports_only: true }),
+            // On localhost the host places a link's relays itself.
+            relays: vec![],
         })
     }
 }
