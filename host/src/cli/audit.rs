@@ -268,6 +268,16 @@ pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
         }
     }
     more(out, "    ", d.placements.len());
+    for r in d.relays.iter().take(MAX_SHOWN_ITEMS) {
+        let _ = writeln!(
+            out,
+            "    link relay in front of {}: clients on {}, server on {}",
+            clean(&r.server),
+            clean(&r.client_network),
+            clean(&r.server_network)
+        );
+    }
+    more(out, "    ", d.relays.len());
     match &d.capture {
         Some(c) => {
             let _ = writeln!(

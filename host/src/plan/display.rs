@@ -148,6 +148,15 @@ pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
             );
         }
     }
+    for r in &d.relays {
+        let _ = writeln!(
+            out,
+            "  link relay in front of {}: clients on {}, server on {}",
+            t(&r.server),
+            t(&r.client_network),
+            t(&r.server_network)
+        );
+    }
     if let Some(c) = &d.capture {
         let _ = writeln!(
             out,
@@ -170,6 +179,22 @@ mod tests {
         );
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("{{ports.quic}}"), "{{ports.quic}}");
+    }
+
+    #[test]
+    fn a_relay_is_shown_with_its_two_networks_and_text_neutralised() {
+        let mut d = crate::plan::policy::tests::deployment();
+        d.relays.push(crate::plugin::env::Relay {
+            server: "server\x1b[2J".into(),
+            client_network: "t-net".into(),
+            server_network: "t-servers".into(),
+        });
+        let mut out = String::new();
+        write_deployment(&mut out, &d);
+        assert!(
+            out.contains("  link relay in front of server\\x1b[2J: clients on t-net, server on t-servers\n"),
+            "{out}"
+        );
     }
 
     #[test]
