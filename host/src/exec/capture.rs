@@ -16,6 +16,12 @@ use tokio::io::AsyncBufReadExt;
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long tshark may take to flush and exit after SIGINT.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a capture keeps running after it is asked to stop. dumpcap reads the kernel's
+/// packet ring a block at a time, when a block fills or its 250 ms read timeout passes, and a
+/// SIGINT within that time of the last packets drops them: a test whose services ended within
+/// 250 ms of their last packet (a quick quic-go transfer, any connection's CONNECTION_CLOSE)
+/// lost them from its capture.
+const FLUSH_WAIT: Duration = Duration::from_millis(300);
 
 /// Why no capture runs.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -166,12 +172,13 @@ impl Capture {
         &self.out
     }
 
-    /// Stops tshark with SIGINT and waits until it has flushed the file (SIGKILL after
-    /// [`STOP_TIMEOUT`]).
+    /// Stops tshark with SIGINT, [`FLUSH_WAIT`] after being asked, and waits until it has
+    /// flushed the file (SIGKILL after [`STOP_TIMEOUT`]).
     ///
     /// # Errors
     /// [`CaptureError::Empty`] when no file (or only an empty one) was left.
     pub async fn stop(mut self) -> Result<CaptureReport, CaptureError> {
+        tokio::time::sleep(FLUSH_WAIT).await;
         if let Some(pid) = self.child.id() {
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGINT);
         }
@@ -208,8 +215,9 @@ mod tests {
         assert_eq!(filter(&[]), "");
     }
 
-    // A real capture on loopback sees the datagrams sent to the filtered port and no others.
-    // Needs tshark and the right to capture (root here); says so and passes otherwise.
+    // A real capture on loopback sees the datagrams sent to the filtered port and no others,
+    // even those sent just before it is stopped. Needs tshark and the right to capture (root
+    // here); says so and passes otherwise.
     #[tokio::test]
     async fn captures_udp_on_loopback() {
         let dir = tempfile::tempdir().unwrap();
@@ -230,7 +238,6 @@ mod tests {
             tx.send_to(&[i; 32], rx.local_addr().unwrap()).unwrap();
             tx.send_to(&[i; 32], other.local_addr().unwrap()).unwrap();
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
         let report = cap.stop().await.unwrap();
         assert!(report.bytes > 0);
         let listing = std::process::Command::new("tshark")

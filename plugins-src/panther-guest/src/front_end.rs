@@ -22,10 +22,21 @@ pub const fn fnv1a(bytes: &[u8]) -> u64 {
 /// The URL of one request against the target. Requests are absolute paths without `..`, so a
 /// client cannot be made to write outside its downloads directory.
 pub fn request_url(path: &str) -> Result<String, PluginError> {
+    check_request(path)?;
+    Ok(crate::target_url(path))
+}
+
+/// [`request_url`] for this request ([`crate::target_url_for`]: IPv6 in the `ipv6` test case).
+pub fn request_url_for(req: &crate::PlanRequest, path: &str) -> Result<String, PluginError> {
+    check_request(path)?;
+    Ok(crate::target_url_for(req, path))
+}
+
+fn check_request(path: &str) -> Result<(), PluginError> {
     if !path.starts_with('/') || path.split('/').any(|s| s == "..") || path.contains(char::is_whitespace) {
         return Err(error::invalid_param("requests", format!("`{path}` is not an absolute URL path like /f1.bin")));
     }
-    Ok(crate::target_url(path))
+    Ok(())
 }
 
 /// A Rust front end: a crate (`Cargo.toml` + `src/main.rs`) written under `dir` and built

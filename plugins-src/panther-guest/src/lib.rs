@@ -108,10 +108,39 @@ pub fn listen_port(req: &PlanRequest, usual: u16) -> u16 {
 }
 
 /// The address a server binds: its own loopback address on localhost (test traffic stays on
-/// loopback), every address of its container otherwise.
+/// loopback), every address of its container otherwise; `::1` in the `ipv6` test case.
 pub fn listen_host(req: &PlanRequest) -> &'static str {
+    if on_ipv6(req) {
+        return "::1";
+    }
     match req.environment {
         EnvironmentKind::Localhost => "{{self.ip}}",
         EnvironmentKind::Docker | EnvironmentKind::Shadow => "0.0.0.0",
+    }
+}
+
+/// Whether the service takes part in the interop runner's `ipv6` test case where it can run:
+/// on localhost, over `::1` (the run's certificate names it), since the host's services
+/// otherwise meet on 127.0.0.1. The Docker networks and Shadow here are IPv4 only, and the
+/// `interop` tester judges the case `unsupported-by-environment` there.
+pub fn on_ipv6(req: &PlanRequest) -> bool {
+    req.testcase.as_deref() == Some("ipv6") && req.environment == EnvironmentKind::Localhost
+}
+
+/// [`listen_host`] with a port, as `host:port` (IPv6 in brackets).
+pub fn listen_addr(req: &PlanRequest, port: &str) -> String {
+    if on_ipv6(req) {
+        format!("[::1]:{port}")
+    } else {
+        format!("{}:{port}", listen_host(req))
+    }
+}
+
+/// [`target_url`] for this request: the server's IPv6 loopback address in the `ipv6` test case.
+pub fn target_url_for(req: &PlanRequest, path: &str) -> String {
+    if on_ipv6(req) {
+        format!("https://[::1]:{{{{target.port}}}}{path}")
+    } else {
+        target_url(path)
     }
 }

@@ -403,3 +403,20 @@ fn goodput_reports_its_rate() {
     let v = judged_as("transfer", "goodput");
     assert_status(&v, Status::Pass, "Mbit/s");
 }
+
+// ipv6: an IPv4 recording fails naming a packet; the same recording with its addresses made
+// IPv6 passes; and outside localhost the case is the environment's to lack.
+#[test]
+fn ipv6_wants_every_packet_over_ipv6_and_localhost() {
+    assert_status(&judged_as("transfer", "ipv6"), Status::Fail, "a packet went over IPv4");
+    let mut o = fixture("transfer");
+    o.testcase = Some("ipv6".into());
+    let v6 = |a: &str| format!("[::1]:{}", a.rsplit_once(':').unwrap().1);
+    for p in &mut o.packets {
+        p.src = v6(&p.src);
+        p.dst = v6(&p.dst);
+    }
+    assert_status(&judge(&o), Status::Pass, "every packet over IPv6");
+    o.environment = crate::model::EnvironmentKind::Docker;
+    assert_status(&judge(&o), Status::UnsupportedByEnvironment, "on localhost (::1) only");
+}

@@ -158,6 +158,8 @@ fn endpoint_testcase(testcase: &str, role: Role) -> &str {
         // The cases over an impaired link run a plain endpoint (the link is the host's).
         ("transferloss" | "transfercorruption" | "blackhole" | "goodput" | "rebind-port" | "rebind-addr", _) => "transfer",
         ("longrtt", _) => "handshake",
+        // Over IPv6: a plain transfer, on `::1` (`on_ipv6`).
+        ("ipv6", _) => "transfer",
         ("handshakeloss" | "handshakecorruption", _) => "multiconnect",
         (t, _) => t,
     }
@@ -240,7 +242,7 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
                     bin,
                     "server",
                     "-listen",
-                    &format!("{}:{{{{ports.quic}}}}", listen_host(req)),
+                    &listen_addr(req, "{{ports.quic}}"),
                 ]))
                 .args(["-cert", "{{certs.cert_pem}}", "-key", "{{certs.key_pem}}", "-www", "{{dirs.www}}"])
                 .args(case_flags)
@@ -258,7 +260,8 @@ fn debian(req: &PlanRequest, v: &VersionRow<Extra>) -> Result<ServicePlan, Plugi
             if !(1..=3600).contains(&timeout) {
                 return Err(invalid_param("timeout-s", format!("{timeout} is not between 1 and 3600")));
             }
-            let urls = requests_or_index(req).into_iter().map(|p| front_end::request_url(&p)).collect::<Result<Vec<_>, _>>()?;
+            let urls =
+                requests_or_index(req).into_iter().map(|p| front_end::request_url_for(req, &p)).collect::<Result<Vec<_>, _>>()?;
             // In an interop test case the client uses 8-byte connection IDs instead of quic-go's
             // empty ones: with an empty DCID tshark 4.0 attributes the zero bytes aioquic pads
             // its Initial datagrams with to the connection, unmasks a random key phase bit from
