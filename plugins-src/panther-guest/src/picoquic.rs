@@ -121,7 +121,14 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
     if v.extra.qlog {
         plan = plan.artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
     }
-    let Some(case) = case(req.testcase.as_deref(), &v.extra, req.role) else {
+    // `ipv6` on localhost is a plain transfer to `::1` (picoquicdemo's server listens on both
+    // families); elsewhere picoquicdemo has no IPv6 network to use, and exits 127.
+    let testcase = match req.testcase.as_deref() {
+        Some("ipv6") if crate::on_ipv6(req) => Some("transfer"),
+        other => other,
+    };
+    let target = if crate::on_ipv6(req) { "::1" } else { flavour.target };
+    let Some(case) = case(testcase, &v.extra, req.role) else {
         return Ok(plan.file("{{dirs.work}}/unsupported.sh", UNSUPPORTED).run(
             cmd(&["sh", "{{dirs.work}}/unsupported.sh", req.testcase.as_deref().unwrap_or("")])
                 .describe("picoquicdemo cannot do this interop test case: exit 127, as a runner endpoint does"),
@@ -158,7 +165,7 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
                     .args(gso)
                     .args(logs)
                     .args(["-o", "{{dirs.downloads}}", "-v", v.wire.unwrap_or("00000001")])
-                    .args([flavour.target, "{{target.port}}", &scenario(paths)])
+                    .args([target, "{{target.port}}", &scenario(paths)])
             };
             match case.connections {
                 Connections::Resumed if requests.len() > 1 => plan
