@@ -237,9 +237,9 @@ impl std::fmt::Debug for LoadedPlugin {
 /// against. Calls go through [`Pre::service`] and [`Pre::deploy`], which adapt the versions.
 #[derive(Clone)]
 enum Pre {
-    Service(v0_1::service::ServicePluginPre<HostState>),
+    ServiceV1(v0_1::service::ServicePluginPre<HostState>),
     ServiceV2(v0_2::service::ServicePluginPre<HostState>),
-    Environment(v0_1::environment::EnvironmentPluginPre<HostState>),
+    EnvironmentV1(v0_1::environment::EnvironmentPluginPre<HostState>),
     EnvironmentV2(v0_2::environment::EnvironmentPluginPre<HostState>),
 }
 
@@ -276,16 +276,16 @@ impl Pre {
     ) -> wasmtime::Result<Pre> {
         let v2 = contract >= v0_2::MIN_VERSION;
         Ok(match (world, v2) {
-            (World::Service, false) => Pre::Service(v0_1::service::ServicePluginPre::new(ipre)?),
+            (World::Service, false) => Pre::ServiceV1(v0_1::service::ServicePluginPre::new(ipre)?),
             (World::Service, true) => Pre::ServiceV2(v0_2::service::ServicePluginPre::new(ipre)?),
-            (World::Environment, false) => Pre::Environment(v0_1::environment::EnvironmentPluginPre::new(ipre)?),
+            (World::Environment, false) => Pre::EnvironmentV1(v0_1::environment::EnvironmentPluginPre::new(ipre)?),
             (World::Environment, true) => Pre::EnvironmentV2(v0_2::environment::EnvironmentPluginPre::new(ipre)?),
         })
     }
 
     fn service(&self) -> Option<ServicePre<'_>> {
         match self {
-            Pre::Service(p) => Some(ServicePre::V1(p)),
+            Pre::ServiceV1(p) => Some(ServicePre::V1(p)),
             Pre::ServiceV2(p) => Some(ServicePre::V2(p)),
             _ => None,
         }
@@ -293,7 +293,9 @@ impl Pre {
 
     fn describe(&self, store: &mut wasmtime::Store<HostState>) -> wasmtime::Result<types::PluginInfo> {
         match self {
-            Pre::Environment(p) => p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store),
+            Pre::EnvironmentV1(p) => {
+                p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store)
+            }
             Pre::EnvironmentV2(p) => {
                 p.instantiate(&mut *store)?.panther_plugin_environment().call_describe(&mut *store)
             }
@@ -315,7 +317,7 @@ impl Pre {
             Pre::EnvironmentV2(p) => {
                 p.instantiate(&mut *store).and_then(|i| i.panther_plugin_environment().call_deploy(&mut *store, req))
             }
-            Pre::Environment(p) => p
+            Pre::EnvironmentV1(p) => p
                 .instantiate(&mut *store)
                 .and_then(|i| i.panther_plugin_environment().call_deploy(&mut *store, &v0_2::adapt::request(req)))
                 .map(|r| r.map(v0_2::adapt::deployment)),
@@ -724,7 +726,7 @@ impl PluginHost {
             return Err(wrong_world(p, World::Environment));
         }
         let pre = self.loaded(p)?;
-        if !matches!(pre, Pre::Environment(_) | Pre::EnvironmentV2(_)) {
+        if !matches!(pre, Pre::EnvironmentV1(_) | Pre::EnvironmentV2(_)) {
             return Err(wrong_world(p, World::Environment));
         }
         self.call_fallible(p, "deploy", |store| pre.deploy(store, req).expect("an environment"))
