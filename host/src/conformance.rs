@@ -459,22 +459,16 @@ fn links_placed(host: &PluginHost, name: &str, policy: &Policy, contract: crate:
             r.fail(format!("with a link: {}: {} (rule `{}`)", v.field, v.message, v.rule));
         }
     }
-    let on = |s: &str| d.placements.iter().find(|p| p.service == s).map(|p| p.networks.clone()).unwrap_or_default();
+    let placed = |s: &str| d.placements.iter().find(|p| p.service == s);
     for (i, relay) in d.relays.iter().enumerate() {
         if relay.server != "srv" {
             r.fail(format!("relays[{i}] stands in front of `{}`, which no service targets", relay.server));
-        } else if !on("srv").contains(&relay.server_network) || on("srv").contains(&relay.client_network) {
-            r.fail(format!(
-                "relays[{i}]: `srv` is on {:?}, not on the server side `{}` only",
-                on("srv"),
-                relay.server_network
-            ));
-        } else if !on("cli").contains(&relay.client_network) || on("cli").contains(&relay.server_network) {
-            r.fail(format!(
-                "relays[{i}]: `cli` is on {:?}, not on the client side `{}` only",
-                on("cli"),
-                relay.client_network
-            ));
+            continue;
+        }
+        // A missing placement is rule 2's failure.
+        let (Some(srv), Some(cli)) = (placed("srv"), placed("cli")) else { continue };
+        if let Err(e) = crate::run::planning::relay_sides(relay, srv, &[cli]) {
+            r.fail(format!("relays[{i}]: {e}"));
         }
     }
     if d.relays.is_empty() && d.kind == crate::plugin::types::EnvironmentKind::Docker {

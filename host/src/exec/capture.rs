@@ -92,7 +92,8 @@ fn stderr_log(out: &Path) -> PathBuf {
 
 impl Capture {
     /// Starts tshark on `interface` (`lo` for localhost; several, comma-separated, for a Docker
-    /// test whose link joins two networks) keeping UDP traffic of `ports`, and
+    /// test whose relays stand in front of servers on several networks) keeping UDP traffic of
+    /// `ports`, and
     /// returns once tshark reports `Capture started.`, so the first packets are not lost. tshark's
     /// stderr goes to `<out without extension>.tshark.log`.
     ///

@@ -608,6 +608,17 @@ impl DockerExecutor {
         Ok(report)
     }
 
+    /// The Docker network that test `test` calls `name`; `service` (a service or a relay)
+    /// names who needs it in the error.
+    fn network(&self, test: &str, name: &str, service: &str) -> Result<NetInfo, ExecError> {
+        self.state().networks.get(&(test.to_string(), name.to_string())).cloned().ok_or_else(|| ExecError::Placement {
+            service: service.to_string(),
+            problem: format!(
+                "network `{name}` of its placement was not created; call create_network for test `{test}` first"
+            ),
+        })
+    }
+
     /// The service's endpoints on its placement's networks (fixed address, its name, host and
     /// aliases), and the first network's Docker name for `network_mode`.
     fn endpoints(
@@ -618,15 +629,7 @@ impl DockerExecutor {
         let mut endpoints = HashMap::new();
         let mut first_net = None;
         for n in &placement.networks {
-            let info = self.state().networks.get(&(svc.test.clone(), n.clone())).cloned().ok_or_else(|| {
-                ExecError::Placement {
-                    service: svc.name.clone(),
-                    problem: format!(
-                        "network `{n}` of its placement was not created; call create_network for test `{}` first",
-                        svc.test
-                    ),
-                }
-            })?;
+            let info = self.network(&svc.test, n, &svc.name)?;
             first_net.get_or_insert(info.name.clone());
             let mut aliases = vec![svc.name.clone()];
             aliases.extend(placement.aliases.iter().cloned());
@@ -789,9 +792,12 @@ impl Executor for DockerExecutor {
         if d.relays.is_empty() {
             return d.networks.first().and_then(|n| self.bridge_of(test, &n.name));
         }
-        let mut bridges: Vec<String> =
-            d.relays.iter().filter_map(|r| self.bridge_of(test, &r.server_network)).collect();
-        bridges.dedup();
+        let bridges: Vec<String> = d
+            .networks
+            .iter()
+            .filter(|n| d.relays.iter().any(|r| r.server_network == n.name))
+            .filter_map(|n| self.bridge_of(test, &n.name))
+            .collect();
         (!bridges.is_empty()).then(|| bridges.join(","))
     }
 

@@ -14,7 +14,7 @@ use nix::sys::signal::{SigSet, Signal};
 
 use super::{LinkFiles, LinkSpec, LinkStats, Relay, RelaySetup};
 
-/// Largest configuration file read (a link with a long droplist is a few kilobytes).
+/// Largest configuration or counts file read (a link with a long droplist is a few kilobytes).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// What one relay container runs.
@@ -44,8 +44,13 @@ pub fn stats_path(dir: &Path, prefix: &str) -> PathBuf {
 /// Reads the counts a served relay wrote when it stopped.
 pub fn read_stats(dir: &Path, prefix: &str) -> Result<LinkStats, String> {
     let path = stats_path(dir, prefix);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("the relay container wrote no counts ({}: {e})", path.display()))?;
+    let no_counts = |e: std::io::Error| format!("the relay container wrote no counts ({}: {e})", path.display());
+    // Written by a container: read as untrusted, bounded like the configuration.
+    let size = std::fs::metadata(&path).map_err(no_counts)?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(format!("{}: {size} bytes, more than a relay's counts take", path.display()));
+    }
+    let text = std::fs::read_to_string(&path).map_err(no_counts)?;
     match serde_json::from_str::<Result<LinkStats, String>>(&text) {
         Ok(r) => r,
         Err(e) => Err(format!("{}: not the relay's counts: {e}", path.display())),

@@ -13,7 +13,7 @@ use crate::contract::DirName;
 use crate::exec::ServiceInstance;
 use crate::plan::{self, CheckedPlan, Policy, RenderContext};
 use crate::plugin::types::{EnvironmentKind, ParamValue, Peer, PlanRequest, PluginKind, ServicePlan};
-use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, LinkRequest, Placement, ServiceEntry};
+use crate::plugin::wit::latest::env::{DeployRequest, DeploymentPlan, LinkRequest, Placement, Relay, ServiceEntry};
 use crate::plugin::PluginHost;
 
 use super::layout::{self, RunLayout};
@@ -446,24 +446,14 @@ impl LinkSite<'_> {
             }
             let Some(k) = placement(&r.server) else { continue };
             let (i, p) = self.order[k];
-            if !p.networks.contains(&r.server_network) || p.networks.contains(&r.client_network) {
-                fail(format!(
-                    "{field}: `{}` must be on the relay's server network `{}` and not on its client network `{}` \
-                     (it is on {:?})",
-                    r.server, r.server_network, r.client_network, p.networks
-                ));
-                continue;
-            }
-            let clients = spec.services.iter().filter(|s| s.target.as_deref() == Some(r.server.as_str()));
-            if let Some(c) = clients
+            let clients: Vec<&Placement> = spec
+                .services
+                .iter()
+                .filter(|s| s.target.as_deref() == Some(r.server.as_str()))
                 .filter_map(|c| placement(&c.name).map(|k| self.order[k].1))
-                .find(|c| !c.networks.contains(&r.client_network) || c.networks.contains(&r.server_network))
-            {
-                fail(format!(
-                    "{field}: `{}` targets `{}`, so it must be on the relay's client network `{}` and not on its \
-                     server network `{}` (it is on {:?})",
-                    c.service, r.server, r.client_network, r.server_network, c.networks
-                ));
+                .collect();
+            if let Err(e) = relay_sides(r, p, &clients) {
+                fail(format!("{field}: {e}"));
                 continue;
             }
             let n = RELAY_HOST_TOP - containers.len() as u32;
@@ -510,6 +500,29 @@ impl LinkSite<'_> {
             }
         }
         (links, containers)
+    }
+}
+
+/// Whether a relay stands between its server and the server's clients: the server on the
+/// relay's server network and not its client network, each client the other way round.
+/// Planning and `plugins test` both ask.
+pub(crate) fn relay_sides(relay: &Relay, server: &Placement, clients: &[&Placement]) -> Result<(), String> {
+    if !server.networks.contains(&relay.server_network) || server.networks.contains(&relay.client_network) {
+        return Err(format!(
+            "`{}` must be on the relay's server network `{}` and not on its client network `{}` (it is on {:?})",
+            server.service, relay.server_network, relay.client_network, server.networks
+        ));
+    }
+    match clients
+        .iter()
+        .find(|c| !c.networks.contains(&relay.client_network) || c.networks.contains(&relay.server_network))
+    {
+        Some(c) => Err(format!(
+            "`{}` targets `{}`, so it must be on the relay's client network `{}` and not on its server network \
+             `{}` (it is on {:?})",
+            c.service, server.service, relay.client_network, relay.server_network, c.networks
+        )),
+        None => Ok(()),
     }
 }
 

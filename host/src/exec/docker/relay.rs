@@ -24,6 +24,11 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a relay has to write its counts after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// How errors name a relay: as the service it stands in front of.
+fn who(r: &RelayContainer) -> String {
+    format!("relay in front of {}", r.server)
+}
+
 /// A relay container this executor started.
 #[derive(Debug, Clone)]
 pub(super) struct StartedRelay {
@@ -35,25 +40,17 @@ pub(super) struct StartedRelay {
 impl DockerExecutor {
     pub(super) async fn start_relay_containers(&self, test: &str, relays: &[RelayContainer]) -> Result<(), ExecError> {
         let Some(first) = relays.first() else { return Ok(()) };
-        let placement =
-            |problem: String| ExecError::Placement { service: format!("relay in front of {}", first.server), problem };
         image::ensure_base(&self.docker).await?;
-        let exe = std::env::current_exe()
-            .and_then(|p| p.canonicalize())
-            .map_err(|e| placement(format!("cannot find this program to run in the relay container: {e}")))?;
+        let exe = std::env::current_exe().and_then(|p| p.canonicalize()).map_err(|e| ExecError::Placement {
+            service: who(first),
+            problem: format!("cannot find this program to run in the relay container: {e}"),
+        })?;
         let user = format!("{}:{}", nix::unistd::getuid(), nix::unistd::getgid());
         for r in relays {
             let what = |step: &str| format!("relay in front of `{}`: cannot {step}", r.server);
             let dir = r.config.parent().unwrap_or(Path::new("/")).to_path_buf();
-            let net = |n: &str| {
-                self.state().networks.get(&(test.to_string(), n.to_string())).map(|i| i.name.clone()).ok_or_else(|| {
-                    ExecError::Placement {
-                        service: format!("relay in front of {}", r.server),
-                        problem: format!("network `{n}` was not created"),
-                    }
-                })
-            };
-            let (client_net, server_net) = (net(&r.client_network)?, net(&r.server_network)?);
+            let client_net = self.network(test, &r.client_network, &who(r))?.name;
+            let server_net = self.network(test, &r.server_network, &who(r))?.name;
             let endpoint = |ip: std::net::Ipv4Addr, aliases: Option<Vec<String>>| EndpointSettings {
                 aliases,
                 ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
@@ -121,7 +118,7 @@ impl DockerExecutor {
                 let why =
                     if running { format!("it did not listen within {READY_TIMEOUT:?}") } else { "it exited".into() };
                 return Err(ExecError::Placement {
-                    service: format!("relay in front of {}", r.server),
+                    service: who(r),
                     problem: format!("{why}: {}", crate::text::terminal(output.trim())),
                 });
             }
