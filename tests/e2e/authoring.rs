@@ -1,7 +1,8 @@
 //! `plugin new` and `plugin build`: a project in each language, made in a temporary directory
 //! outside the repository, built by its own Makefile with the real toolchain (cargo,
-//! componentize-py, clang + wit-bindgen + `plugin build`) and passing `plugins test` unchanged.
-//! `make test` installs the toolchains (setup-python, setup-apt, setup-wit-bindgen).
+//! componentize-py, clang or Go + wit-bindgen + `plugin build`) and passing `plugins test`
+//! unchanged. `make test` installs the toolchains (setup-python, setup-apt, setup-wit-bindgen,
+//! setup-go).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,7 +43,9 @@ fn make_output(dir: &Path, cache: &Path, target: &str) -> std::process::Output {
         .env("PANTHER_CACHE", cache)
         .env("NO_COLOR", "1")
         .env("COMPONENTIZE_PY", tool("COMPONENTIZE_PY", "venv/bin/componentize-py"))
-        .env("WIT_BINDGEN", tool("WIT_BINDGEN", "tools/wit-bindgen-0.63.0/bin/wit-bindgen"))
+        .env("WIT_BINDGEN", tool("WIT_BINDGEN", "tools/wit-bindgen-0.63.0-c-go/bin/wit-bindgen"))
+        .env("WIT_BINDGEN_GO_PKG", tool("WIT_BINDGEN_GO_PKG", "tools/wit-bindgen-0.63.0-c-go/go-pkg"))
+        .env("GO", tool("PANTHER_GO", "tools/go-1.27.3/go/bin/go"))
         // The Rust project builds in a target directory of its own that outlives the test,
         // so a second run does not compile wit-bindgen again.
         .env("CARGO_TARGET_DIR", workspace().join("target").join("authoring-rust"))
@@ -112,6 +115,11 @@ fn a_new_c_environment_builds_conforms_and_places_a_real_test() {
     environment_places_a_real_test("c");
 }
 
+#[test]
+fn a_new_go_environment_builds_conforms_and_places_a_real_test() {
+    environment_places_a_real_test("go");
+}
+
 fn environment_places_a_real_test(lang: &str) {
     let (_tmp, dir, report) = new_build_test(lang, "environment");
     assert!(report.contains(&format!("conformance of `hello-{lang}-environment` (environment plugin)")), "{report}");
@@ -140,6 +148,39 @@ fn a_new_c_plugin_builds_with_plugin_build_and_conforms() {
     let (_tmp, dir, report) = new_build_test("c", "iut");
     assert_conforms(&report, "hello-c-iut");
     assert_sample_validates(&dir);
+}
+
+// Go's runtime imports preview 1 calls the standard adapter serves only through
+// `wasi:filesystem`; `plugin build` gives it the adapter that grants nothing, so the component
+// imports no files and is admitted like any other.
+#[test]
+fn a_new_go_plugin_builds_with_plugin_build_and_conforms() {
+    let (_tmp, dir, report) = new_build_test("go", "iut");
+    assert_conforms(&report, "hello-go-iut");
+    assert_sample_validates(&dir);
+    let cache = component_cache();
+    let (code, out, err) = cli_at(&panther_bin(), &["plugins", "verify", "hello-go-iut.wasm"], &dir, cache.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("wasi:filesystem"), "{out}");
+}
+
+#[test]
+fn a_new_go_tester_builds_conforms_and_judges_a_real_test() {
+    let (_tmp, dir, report) = new_build_test("go", "tester");
+    assert_conforms(&report, "hello-go-tester");
+    // The sample runs a real transfer, and the Go tester's `assess` gives the verdict.
+    let cache = component_cache();
+    let (code, out, err) = cli_at(
+        &panther_bin(),
+        &["--plugin-dir", ".", "-q", "run", "experiment.toml", "--output-dir", "out"],
+        &dir,
+        cache.path(),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("1 passed"), "{out}");
+    let s = panther_tests::summary(&panther_tests::run_dir(&dir.join("out")));
+    let reasons = &s["tests"]["results"][0]["reasons"];
+    assert_eq!(reasons[0], "tester `hello-go-tester`: pass", "{s:#}");
 }
 
 // `plugin build` explains what is wrong with a project, and never overwrites a directory.

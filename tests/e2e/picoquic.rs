@@ -91,3 +91,43 @@ protocol = { name = "quic", version = "latest", role = "client", target = "serve
         .unwrap_or_default();
     assert!(built.is_empty(), "nothing may be built from a tree that was not verified: {built:?}");
 }
+
+// connectionmigration (experiments/interop-matrix.toml's `migration` matrix, cut to a picoquic
+// server): today's picoquicdemo server offers 127.0.0.2 as its preferred address, the picoquic
+// client moves there after the handshake, and the interop tester finds the move in the
+// decrypted capture (PATH_CHALLENGE, a new connection ID, the server's PATH_RESPONSE from the
+// new address). quic-go's client cannot move, and its plugin says so (exit 127).
+#[test]
+fn a_picoquic_client_moves_to_the_servers_preferred_address() {
+    let text = std::fs::read_to_string(workspace().join("experiments/interop-matrix.toml")).unwrap();
+    let start = text.find("[[matrix]]\nname = \"migration\"").expect("the migration matrix");
+    let end = start + text[start..].find("\n\n").expect("its end");
+    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
+    let matrix = text[start..end]
+        .replace("servers = [\"picoquic\", \"quic-go\", \"aioquic\"]", "servers = [\"picoquic\"]")
+        .replace("clients = [\"picoquic\", \"quic-go\", \"aioquic\"]", "clients = [\"picoquic\", \"quic-go\"]");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("migration.toml");
+    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = run_into(&["run", file.to_str().unwrap()], out.path());
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let s = summary(&run_dir(out.path()));
+    let status = |name: &str| {
+        s["tests"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no test {name}: {s}"))["status"]
+            .clone()
+    };
+    let both = "migration: connectionmigration, server picoquic, client picoquic";
+    assert_eq!(status(both), "passed", "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(status("migration: connectionmigration, server picoquic, client quic-go"), "skipped");
+    // picoquicdemo's client says so too.
+    let stdout_log = run_dir(out.path())
+        .join("migration-connectionmigration-server-picoquic-client-picoquic/client/logs/run/cmd-0.stdout");
+    let log = std::fs::read_to_string(&stdout_log).unwrap();
+    assert!(log.contains("Migrated to server preferred address!"), "{log}");
+}

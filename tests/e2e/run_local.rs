@@ -625,3 +625,41 @@ fn ipv6_runs_over_the_ipv6_loopback() {
     assert!(!lines.is_empty(), "the capture is empty");
     assert!(lines.iter().all(|l| l.trim() == "6\t::1"), "not every packet is IPv6 from ::1: {lines:?}");
 }
+
+// caddy, whose plugin is written in Go (plugins-src/go/caddy, componentized by `plugin build`
+// with the no-capability preview 1 adapter), serves HTTP/3 for real: the `http3-servers`
+// matrix of experiments/interop-matrix.toml cut to the caddy server and the quic-go and ngtcp2
+// clients. The interop tester judges each cell from the capture, decrypted with the client's
+// key log (caddy writes none).
+#[test]
+fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
+    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
+    let start = text.find("[[matrix]]\nname = \"http3-servers\"").expect("the http3-servers matrix");
+    let end = start + text[start..].find("\n\n").expect("its end");
+    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
+    let matrix = text[start..end]
+        .replace("servers = [\"caddy\", \"ngtcp2\"]", "servers = [\"caddy\"]")
+        .replace("clients = [\"quic-go\", \"aioquic\", \"picoquic\", \"ngtcp2\"]", "clients = [\"quic-go\", \"ngtcp2\"]")
+        .replace(", \"picoquic\" = { source = \"upstream\" }", "")
+        .replace("versions = { picoquic = \"latest\" }", "");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("caddy.toml");
+    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let run = run_dir(out.path());
+    let names = statuses(&summary(&run));
+    assert_eq!(
+        names,
+        [
+            ("http3-servers: http3, server caddy, client quic-go".to_string(), "passed".to_string()),
+            ("http3-servers: http3, server caddy, client ngtcp2".to_string(), "passed".to_string()),
+        ],
+        "{names:?}"
+    );
+    // The plan's file is caddy's configuration, rendered: HTTP/3 only, every placeholder filled.
+    let server = run.join("http3-servers-http3-server-caddy-client-quic-go/server");
+    let config = std::fs::read_to_string(server.join("work/caddy.json")).expect("caddy.json written");
+    assert!(config.contains("\"protocols\": [\"h3\"]") && !config.contains("{{"), "{config}");
+}

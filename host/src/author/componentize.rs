@@ -1,8 +1,14 @@
 //! A core WebAssembly module (what clang for `wasm32-wasi` and Go for `wasip1` emit) made into
 //! a plugin component, in process: the contract's WIT is embedded when the module does not
 //! carry it already (wit-bindgen's C output links it in; Go's does not), then `wit-component`
-//! wraps the module with the WASI preview1 reactor adapter of this wasmtime release. The same
-//! work as `wasm-tools component embed` + `component new --adapt`, without that binary.
+//! wraps the module with a WASI preview1 adapter. The same work as `wasm-tools component embed`
+//! + `component new --adapt`, without that binary.
+//!
+//! Which adapter: a module that imports only the preview 1 calls the standard reactor adapter
+//! (of this wasmtime release) serves without files gets that one; a module whose runtime
+//! imports descriptor or polling calls (Go's always does) gets [`adapter`]'s, which grants
+//! none of them, since the standard adapter would import `wasi:filesystem` for them and
+//! admission refuses that.
 //!
 //! The result is not trusted for being built here: the caller runs it through admission like
 //! any other file.
@@ -10,6 +16,7 @@
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{Resolve, SourceMap};
 
+use super::adapter;
 use crate::plugin::World;
 
 /// The contract's WIT files (the newest version), as a plugin project needs them.
@@ -20,12 +27,14 @@ pub const CONTRACT_WIT: &[(&str, &str)] = &[
     ("types.wit", include_str!("../../../wit/since_v0.2.0/types.wit")),
 ];
 
+/// The version `CONTRACT_WIT` declares.
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
 /// Where componentizing stopped.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ComponentizeError {
-    #[error("{what} imports {} from WASI preview 1: the adapter can only give these with file or socket access, which plugins never get", imports.join(", "))]
-    #[diagnostic(help("they come from stdio (printf, snprintf, puts), files or sockets: format text yourself, and log with the host's `log` import"))]
-    NeedsFiles { what: String, imports: Vec<String> },
+    #[error("cannot adapt the WASI preview 1 imports of {what}: {detail}")]
+    Adapter { what: String, detail: String },
     #[error("{what} is already a component, not a core module; it needs no `plugin build`")]
     AlreadyComponent { what: String },
     #[error("{what} is not a WebAssembly core module ({detail})")]
@@ -46,10 +55,14 @@ pub fn componentize(core: &[u8], world: World, what: &str) -> Result<Vec<u8>, Co
     }
     let (imports, carries_wit) =
         read(core).map_err(|detail| ComponentizeError::NotWasm { what: what.into(), detail })?;
-    let needs_files: Vec<String> = imports.into_iter().filter(|f| needs_files(f)).collect();
-    if !needs_files.is_empty() {
-        return Err(ComponentizeError::NeedsFiles { what: what.into(), imports: needs_files });
-    }
+    let adapter = if imports.iter().any(|i| !standard_adapter_serves(&i.name)) {
+        std::borrow::Cow::Owned(
+            adapter::module(&imports, CONTRACT_VERSION)
+                .map_err(|detail| ComponentizeError::Adapter { what: what.into(), detail })?,
+        )
+    } else {
+        std::borrow::Cow::Borrowed(wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
+    };
     let mut module = core.to_vec();
     if !carries_wit {
         let embed = |detail: String| ComponentizeError::Embed { what: what.into(), world: world.wit_world(), detail };
@@ -62,27 +75,45 @@ pub fn componentize(core: &[u8], world: World, what: &str) -> Result<Vec<u8>, Co
         .validate(true)
         .module(&module)
         .map_err(encode)?
-        .adapter(
-            "wasi_snapshot_preview1",
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-        )
+        .adapter("wasi_snapshot_preview1", &adapter)
         .map_err(encode)?
         .encode()
         .map_err(encode)
 }
 
-/// What the module imports from `wasi_snapshot_preview1` (function names), and whether it
-/// has a `component-type` custom section (bindings generators link one in).
-fn read(core: &[u8]) -> Result<(Vec<String>, bool), String> {
+/// What the module imports from `wasi_snapshot_preview1` (functions, with their types), and
+/// whether it has a `component-type` custom section (bindings generators link one in).
+fn read(core: &[u8]) -> Result<(Vec<adapter::Import>, bool), String> {
     let (mut imports, mut carries_wit) = (vec![], false);
+    let mut types: Vec<wasmparser::FuncType> = vec![];
     for payload in wasmparser::Parser::new(0).parse_all(core) {
         match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::TypeSection(section) => {
+                for group in section {
+                    for ty in group.map_err(|e| e.to_string())?.into_types() {
+                        match ty.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => types.push(f),
+                            // Keeps indices aligned; no preview 1 import has such a type.
+                            _ => types.push(wasmparser::FuncType::new([], [])),
+                        }
+                    }
+                }
+            }
             wasmparser::Payload::ImportSection(section) => {
                 for import in section.into_imports() {
                     let import = import.map_err(|e| e.to_string())?;
-                    if import.module == "wasi_snapshot_preview1" {
-                        imports.push(import.name.to_string());
+                    if import.module != "wasi_snapshot_preview1" {
+                        continue;
                     }
+                    let wasmparser::TypeRef::Func(index) = import.ty else {
+                        return Err(format!("`{}` is imported from preview 1 but is not a function", import.name));
+                    };
+                    let ty = types.get(index as usize).ok_or_else(|| format!("`{}` has no type", import.name))?;
+                    imports.push(adapter::Import {
+                        name: import.name.to_string(),
+                        params: ty.params().to_vec(),
+                        results: ty.results().to_vec(),
+                    });
                 }
             }
             wasmparser::Payload::CustomSection(s) if s.name().starts_with("component-type") => carries_wit = true,
@@ -92,10 +123,11 @@ fn read(core: &[u8]) -> Result<(Vec<String>, bool), String> {
     Ok((imports, carries_wit))
 }
 
-/// Preview 1 calls the reactor adapter implements with `wasi:filesystem` or `wasi:sockets`
-/// (descriptors, paths, polling), which admission would refuse anyway.
-fn needs_files(function: &str) -> bool {
-    ["fd_", "path_", "sock_", "poll_oneoff"].iter().any(|p| function.starts_with(p))
+/// Whether the standard reactor adapter serves `function` without `wasi:filesystem` or
+/// `wasi:sockets` (descriptors, paths and polling need them; admission refuses both) and has it
+/// at all (`adapter_*` calls are newer than wasmtime 48's adapter).
+fn standard_adapter_serves(function: &str) -> bool {
+    !["fd_", "path_", "sock_", "poll_oneoff", "adapter_"].iter().any(|p| function.starts_with(p))
 }
 
 /// The contract parsed, and the id of `world` in it.

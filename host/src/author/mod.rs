@@ -3,6 +3,7 @@
 //! ([`componentize`]). `plugins test` (the conformance suite, [`crate::conformance`]) checks
 //! the result. None of this is on the path of an experiment.
 
+mod adapter;
 pub mod componentize;
 pub mod scaffold;
 

