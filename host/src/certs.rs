@@ -78,7 +78,10 @@ fn is_dns_name(s: &str) -> bool {
         })
 }
 
-/// Makes a CA (CA:TRUE) and a leaf (CA:FALSE) for `localhost`, `127.0.0.1`, `::1` and every
+/// The server name picoquic's client sends.
+const PICOQUIC_SNI: &str = "servername";
+
+/// Makes a CA (CA:TRUE) and a leaf (CA:FALSE) for `localhost`, `servername`, `127.0.0.1`, `::1` and every
 /// name in `extra_names` (host names or IP addresses, such as Docker service names), and
 /// writes `ca.pem ca.der cert.pem cert.der key.pem key.der cert-chain.pem` into `dir`.
 ///
@@ -140,7 +143,9 @@ fn make(
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let mut leaf = CertificateParams::new(vec!["localhost".to_string()])?;
+    // `servername` is the name picoquic's client sends (the original's convention, which Ivy's
+    // QUIC testers rely on); servers that pick their certificate by SNI (caddy) need it named.
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), PICOQUIC_SNI.to_string()])?;
     leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from([127, 0, 0, 1])));
     leaf.subject_alt_names.push(SanType::IpAddress(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)));
     for name in extra_names {
@@ -214,6 +219,7 @@ mod tests {
         assert!(text.contains("CA:FALSE"), "{text}");
         for san in [
             "DNS:localhost",
+            "DNS:servername",
             "IP Address:127.0.0.1",
             "DNS:server",
             "IP Address:10.1.2.3",

@@ -629,8 +629,8 @@ fn ipv6_runs_over_the_ipv6_loopback() {
 // caddy, whose plugin is written in Go (plugins-src/go/caddy, componentized by `plugin build`
 // with the no-capability preview 1 adapter), serves HTTP/3 for real: the `http3-servers`
 // matrix of experiments/interop-matrix.toml cut to the caddy server and the quic-go and ngtcp2
-// clients. The interop tester judges each cell from the capture, decrypted with the client's
-// key log (caddy writes none).
+// clients. The interop tester judges each cell from the decrypted capture; caddy writes its
+// own key log (`insecure_secrets_log`).
 #[test]
 fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
     let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
@@ -662,4 +662,6 @@ fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
     let server = run.join("http3-servers-http3-server-caddy-client-quic-go/server");
     let config = std::fs::read_to_string(server.join("work/caddy.json")).expect("caddy.json written");
     assert!(config.contains("\"protocols\": [\"h3\"]") && !config.contains("{{"), "{config}");
+    let keys = std::fs::read_to_string(server.join("logs/keys.log")).unwrap_or_default();
+    assert!(keys.contains("SERVER_HANDSHAKE_TRAFFIC_SECRET"), "caddy logged no TLS secrets: {keys}");
 }

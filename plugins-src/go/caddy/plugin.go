@@ -8,8 +8,7 @@
 // and a file server over {{dirs.www}}. Automatic HTTPS and the admin API are off, and its
 // state (storage, autosaved config) stays in the service's work directory. It speaks HTTP/3
 // (ALPN h3) and no HTTP/0.9, so of the interop test cases only `http3` runs; any other exits
-// 127, as a runner endpoint does. Caddy writes no TLS key log, so the capture is decrypted
-// with the client's.
+// 127, as a runner endpoint does. Its TLS secrets go to the key log the host collects.
 package export_panther_plugin_service
 
 import (
@@ -35,7 +34,9 @@ exit 127
 `
 
 // The server's configuration; every {{...}} is filled in by the host before the file is
-// written. The server name matches any SNI, so clients may use the test's host names.
+// written. Caddy picks its certificate by SNI: a client that sends none gets the one for the
+// service's own name (the run's certificate names every service, and `servername`, which
+// picoquic's client sends). `insecure_secrets_log` is caddy's key log, for the capture.
 const configJSON = `{
   "admin": {"disabled": true},
   "logging": {"logs": {"default": {"level": "@LEVEL@"}}},
@@ -47,7 +48,7 @@ const configJSON = `{
           "listen": ["@LISTEN@"],
           "protocols": ["h3"],
           "automatic_https": {"disable": true},
-          "tls_connection_policies": [{}],
+          "tls_connection_policies": [{"default_sni": "{{self.name}}", "insecure_secrets_log": "{{files.keylog}}"}],
           "routes": [{"handle": [{"handler": "file_server", "root": "{{dirs.www}}"}]}]
         }
       }
@@ -108,7 +109,7 @@ func Plan(req t.PlanRequest) panther.PlanResult {
 	plan.Files = append(plan.Files, panther.File("{{dirs.work}}/caddy.json", config))
 	plan.Ports = []t.Port{{Name: "quic", Transport: t.Transport_Udp}}
 	plan.Readiness.Condition = t.MakeReadinessConditionPortBound("quic")
-	plan.Artifacts = []t.Artifact{logs, {Kind: t.ArtifactKind_Other, Path: "{{dirs.work}}/caddy.json"}}
+	plan.Artifacts = []t.Artifact{logs, {Kind: t.ArtifactKind_Keylog, Path: "{{files.keylog}}"}}
 	return panther.Ok(plan)
 }
 
