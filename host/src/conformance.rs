@@ -576,6 +576,8 @@ pub fn sample_context(role: Role, plan: &ServicePlan, env: EnvironmentKind) -> R
         host: name.into(),
         ip: ip.into(),
         ip_decimal: ip_decimal(ip),
+        ip6: ip.parse().ok().map(|v4| crate::run::subnets::ipv6_twin(v4).to_string()),
+        host6: Some(format!("{name}6")),
         ports: BTreeMap::from([("quic".to_string(), 4443)]),
     };
     let dir = |d: &str| (d.to_string(), format!("/run/panther/{me}/{d}"));

@@ -341,10 +341,13 @@ class Service(exports.Service):
 
         testcase = endpoint_testcase(req.testcase, req.role) if req.testcase is not None else None
         files = []
-        # The runner's ipv6 test case on localhost runs over ::1 (the run's certificate names it);
-        # Docker's networks and Shadow are IPv4 only here, and the tester says so.
-        ipv6 = req.testcase == "ipv6" and req.environment == types.EnvironmentKind.LOCALHOST
-        listen = "::1" if ipv6 else "{{self.ip}}" if req.environment == types.EnvironmentKind.LOCALHOST else "0.0.0.0"
+        # The runner's ipv6 test case runs over ::1 on localhost (the run's certificate names
+        # it) and over the test's dual-stack networks under Docker, where `{{target.host6}}`
+        # resolves to the server's IPv6 address only; Shadow is IPv4 only here, and the tester
+        # says so.
+        ipv6 = req.testcase == "ipv6" and req.environment in (types.EnvironmentKind.LOCALHOST, types.EnvironmentKind.DOCKER)
+        local = req.environment == types.EnvironmentKind.LOCALHOST
+        listen = ("::1" if local else "::") if ipv6 else "{{self.ip}}" if local else "0.0.0.0"
         env = [("PYTHONUNBUFFERED", "1")]
         artifacts = [
             types.Artifact(kind=types.ArtifactKind.KEYLOG, path="{{files.keylog}}", required=req.role == types.Role.CLIENT),
@@ -380,7 +383,7 @@ class Service(exports.Service):
                 # The runner's convention: HTTP/3 only in the http3 test case.
                 legacy = [] if testcase == "http3" else ["--legacy-http"]
             # (Not `host`: that name is the contract's `host` import.)
-            authority = "[::1]" if ipv6 else "{{target.host}}"
+            authority = ("[::1]" if local else "{{target.host6}}") if ipv6 else "{{target.host}}"
             urls = ["https://" + authority + ":{{target.port}}" + p for p in _requests(req)]
             program = [python, examples + "/http3_client.py"]
             extra: List[str] = []

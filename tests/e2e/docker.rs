@@ -241,6 +241,7 @@ fn instance(
         dirs,
         host: name.into(),
         ips: BTreeMap::new(),
+        hosts: vec![],
         ports: BTreeMap::from([("quic".to_string(), 443u16)]),
         after: after.iter().map(|s| s.to_string()).collect(),
         extra_env: vec![],
@@ -357,7 +358,7 @@ async fn run_pair(
     let server_ip = subnet.host(2).unwrap().to_string();
     server.ips = BTreeMap::from([("test".to_string(), server_ip.clone())]);
     client.ips = BTreeMap::from([("test".to_string(), subnet.host(3).unwrap().to_string())]);
-    ex.create_network(test, &Network { name: "test".into(), internal: true }, Some(subnet)).await.unwrap();
+    ex.create_network(test, &Network { name: "test".into(), internal: true }, Some(subnet), false).await.unwrap();
     ex.prepare(&server).await.unwrap();
     ex.prepare(&client).await.unwrap();
     let pcap = run.join(test).join("capture.pcap");
@@ -600,8 +601,8 @@ fn network_is_internal_labelled_and_removed_by_teardown() {
     rt().block_on(async {
         let ex = DockerExecutor::connect(tmp.path().join("exp").join(&id), &id, EventSink::null()).await.unwrap();
         // Two tests side by side: distinct networks, no fixed subnet to collide on.
-        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }, None).await.unwrap();
-        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }, None).await.unwrap();
+        let a = ex.create_network("a", &Network { name: "test".into(), internal: true }, None, false).await.unwrap();
+        let b = ex.create_network("b", &Network { name: "test".into(), internal: false }, None, false).await.unwrap();
         assert_ne!(a, b);
         for n in [&a, &b] {
             let info = ex
@@ -638,8 +639,8 @@ fn runs_sharing_a_run_id_do_not_tear_down_each_other() {
         let a = DockerExecutor::connect(tmp.path().join("exp-a").join(&id), &id, EventSink::null()).await.unwrap();
         let b = DockerExecutor::connect(tmp.path().join("exp-b").join(&id), &id, EventSink::null()).await.unwrap();
         let net = || Network { name: "test".into(), internal: true };
-        let na = a.create_network("t", &net(), None).await.unwrap();
-        let nb = b.create_network("t", &net(), None).await.unwrap();
+        let na = a.create_network("t", &net(), None, false).await.unwrap();
+        let nb = b.create_network("t", &net(), None, false).await.unwrap();
         assert_ne!(na, nb, "same run id and test, different runs: different networks");
         let client = b.client().clone();
         let exists = |n: &str| {
@@ -674,7 +675,7 @@ fn a_plan_without_placement_or_with_a_foreign_mount_is_refused() {
         assert!(e.contains("no placement") && e.contains("server"), "{e}");
         let mut svc = instance(&run, "t", "server", Role::Server, quic_go_server(), &[], "http3");
         svc.dirs.certs = PathBuf::from("/etc");
-        ex.create_network("t", &Network { name: "test".into(), internal: true }, None).await.unwrap();
+        ex.create_network("t", &Network { name: "test".into(), internal: true }, None, false).await.unwrap();
         let e = ex.prepare(&svc).await.unwrap_err().to_string();
         assert!(e.contains("outside the run directory") && e.contains("certs"), "{e}");
         // Inside the run directory by name only: a symlink out, and a climb with `..`.
@@ -724,7 +725,7 @@ fn bench_lifecycle_vs_docker_compose() {
             let server = instance(&run, test, "server", Role::Server, quic_go_server(), &[], "http3");
             let client = instance(&run, test, "client", Role::Client, client_plan(), &["server"], "http3");
             let cancel = CancellationToken::new();
-            ex.create_network(test, &Network { name: "test".into(), internal: true }, None).await.unwrap();
+            ex.create_network(test, &Network { name: "test".into(), internal: true }, None, false).await.unwrap();
             ex.prepare(&server).await.unwrap();
             ex.prepare(&client).await.unwrap();
             let mut s = ex.start(&server).await.unwrap();
@@ -1001,4 +1002,51 @@ fn a_docker_test_gets_its_link_from_a_relay_container() {
         let steps = docker::remove_labelled(&d, docker::LABEL_RUN, &id, false).await;
         assert!(steps.is_empty(), "left behind by the run: {steps:?}");
     });
+}
+
+// The `ipv6` test case between containers (experiments/interop-matrix.toml's `ipv6-docker`
+// matrix, cut to an aioquic server and a quic-go client): the test's network is dual-stack
+// (the /24's unique-local twin), the client fetches from `server6`, a name only the IPv6
+// address answers to, with the run's certificate checked, and every packet of the capture is
+// IPv6 between the two services' twin addresses. The compose file says the same.
+#[test]
+fn ipv6_runs_between_containers_on_a_dual_stack_network() {
+    if !daemon("ipv6_runs_between_containers_on_a_dual_stack_network") {
+        return;
+    }
+    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
+    let start = text.find("[[matrix]]\nname = \"ipv6-docker\"").expect("the ipv6-docker matrix");
+    let end = start + text[start..].find("\n\n").expect("its end");
+    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
+    let matrix = text[start..end]
+        .replace("servers = [\"quic-go\", \"aioquic\"]", "servers = [\"aioquic\"]")
+        .replace("clients = [\"quic-go\", \"aioquic\"]", "clients = [\"quic-go\"]");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ipv6-docker.toml");
+    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let (code, messages, run, _cleanup, _out) = run_experiment(file.to_str().unwrap(), "ipv6-docker");
+    assert_eq!(code, Some(0), "{messages}");
+    let summary = panther_tests::summary(&run);
+    let results = summary["tests"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{summary:#}");
+    assert_eq!(results[0]["status"], "passed", "{summary:#}");
+    assert_eq!(results[0]["reasons"][1], "ipv6: every packet over IPv6, one handshake, files intact");
+
+    let t = run.join("ipv6-docker-ipv6-server-aioquic-client-quic-go");
+    let listing = Proc::new("tshark")
+        .arg("-r")
+        .arg(t.join("capture.pcap"))
+        .args(["-T", "fields", "-e", "ip.version", "-e", "ipv6.src", "-e", "ipv6.dst"])
+        .output()
+        .unwrap();
+    let lines: Vec<String> = String::from_utf8_lossy(&listing.stdout).lines().map(String::from).collect();
+    assert!(!lines.is_empty(), "the capture is empty");
+    for l in &lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert!(f[0] == "6" && f[1..].iter().all(|a| a.starts_with("fd70:616e:")), "not IPv6 between twins: {l}");
+    }
+    let compose = std::fs::read_to_string(t.join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("enable_ipv6: true") && compose.contains("ipv6_address: \"fd70:616e:"), "{compose}");
+    assert!(compose.contains("- \"server6:fd70:616e:"), "{compose}");
+    check_compose_file(&t.join("docker-compose.yml"), &["server", "client"]);
 }

@@ -81,6 +81,7 @@ impl Fixture {
             },
             host: "127.0.0.1".into(),
             ips: BTreeMap::new(),
+            hosts: vec![],
             ports: BTreeMap::from([("quic".to_string(), free_udp_port())]),
             after: vec![],
             extra_env: vec![("FROM_ENV_PLUGIN".into(), "1".into())],

@@ -639,7 +639,10 @@ fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
     let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
     let matrix = text[start..end]
         .replace("servers = [\"caddy\", \"ngtcp2\"]", "servers = [\"caddy\"]")
-        .replace("clients = [\"quic-go\", \"aioquic\", \"picoquic\", \"ngtcp2\"]", "clients = [\"quic-go\", \"ngtcp2\"]")
+        .replace(
+            "clients = [\"quic-go\", \"aioquic\", \"picoquic\", \"ngtcp2\"]",
+            "clients = [\"quic-go\", \"ngtcp2\"]",
+        )
         .replace(", \"picoquic\" = { source = \"upstream\" }", "")
         .replace("versions = { picoquic = \"latest\" }", "");
     let dir = tempfile::tempdir().unwrap();

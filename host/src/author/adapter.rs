@@ -230,13 +230,18 @@ mod tests {
 
     #[test]
     fn it_assembles_with_stubs_in_the_modules_own_signatures() {
-        let m = module(&[import("fd_write", &[I32; 4]), import("path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32])], "0.2.0")
-            .unwrap();
+        let m = module(
+            &[import("fd_write", &[I32; 4]), import("path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32])],
+            "0.2.0",
+        )
+        .unwrap();
         let mut exports = vec![];
         let mut imports = vec![];
         for p in wasmparser::Parser::new(0).parse_all(&m) {
             match p.unwrap() {
-                wasmparser::Payload::ExportSection(s) => exports.extend(s.into_iter().map(|e| e.unwrap().name.to_string())),
+                wasmparser::Payload::ExportSection(s) => {
+                    exports.extend(s.into_iter().map(|e| e.unwrap().name.to_string()))
+                }
                 wasmparser::Payload::ImportSection(s) => {
                     for i in s.into_imports() {
                         let i = i.unwrap();
@@ -246,7 +251,10 @@ mod tests {
                 _ => {}
             }
         }
-        assert!(exports.contains(&"path_open".to_string()) && exports.contains(&"poll_oneoff".to_string()), "{exports:?}");
+        assert!(
+            exports.contains(&"path_open".to_string()) && exports.contains(&"poll_oneoff".to_string()),
+            "{exports:?}"
+        );
         assert_eq!(imports, ["env.memory", "panther:plugin/host@0.2.0.log"]);
     }
 

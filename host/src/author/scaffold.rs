@@ -284,7 +284,8 @@ const TESTER_ASSESS_PY: &str = r#"        # Pass when every service that ended b
 
 const TESTER_ASSESS_C: &str = "    return judge(outcome, ret);";
 
-const TESTER_ASSESS_GO: &str = "\t// Pass when every service that ended by itself exited 0 and every file arrived intact.
+const TESTER_ASSESS_GO: &str =
+    "\t// Pass when every service that ended by itself exited 0 and every file arrived intact.
 \tvar reasons []string
 \tfor _, s := range outcome.Services {
 \t\tif s.TimedOut {

@@ -149,6 +149,8 @@ struct NetInfo {
     id: String,
     name: String,
     subnet: Option<Subnet>,
+    /// Dual-stack: the subnet's IPv6 twin too, and each service the twin of its address.
+    ipv6: bool,
 }
 
 /// What the executor remembers about a prepared service, for the compose file and for stop.
@@ -344,7 +346,8 @@ impl DockerExecutor {
     /// Creates the test's network. Always internal (no NAT, no route out) whatever the plan
     /// says, with a run-scoped name, so tests run side by side, and the subnet the host chose
     /// for it when it planned the test (services get fixed addresses in it; see
-    /// [`crate::run::subnets`]). Without a subnet, Docker picks one.
+    /// [`crate::run::subnets`]). Without a subnet, Docker picks one. `dual_stack` (the `ipv6`
+    /// test case) adds the subnet's IPv6 twin, a unique-local /64.
     ///
     /// # Errors
     /// The daemon refuses (for instance, another network took the subnet meanwhile).
@@ -353,6 +356,7 @@ impl DockerExecutor {
         test: &str,
         net: &env::Network,
         subnet: Option<Subnet>,
+        dual_stack: bool,
     ) -> Result<String, ExecError> {
         if let Some(n) = self.state().networks.get(&(test.to_string(), net.name.clone())) {
             return Ok(n.name.clone());
@@ -361,20 +365,29 @@ impl DockerExecutor {
             tracing::warn!(test, network = %net.name, "the plan asked for a non-internal network; the Docker executor only makes internal ones");
         }
         let name = sanitize(&format!("panther-{}-{}-{}", self.run_key, test, net.name));
+        // The twin needs the host's subnet; without one there is no IPv6 to mirror.
+        let ipv6 = dual_stack && subnet.is_some();
         let req = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
             internal: Some(true),
             attachable: Some(false),
-            enable_ipv6: Some(false),
+            enable_ipv6: Some(ipv6),
             labels: Some(self.labels(test, None)),
-            ipam: subnet.map(|s| Ipam {
-                config: Some(vec![IpamConfig {
+            ipam: subnet.map(|s| {
+                let mut config = vec![IpamConfig {
                     subnet: Some(s.to_string()),
                     gateway: Some(s.gateway().to_string()),
                     ..Default::default()
-                }]),
-                ..Default::default()
+                }];
+                if ipv6 {
+                    config.push(IpamConfig {
+                        subnet: Some(s.ipv6_twin()),
+                        gateway: Some(s.ipv6_gateway().to_string()),
+                        ..Default::default()
+                    });
+                }
+                Ipam { config: Some(config), ..Default::default() }
             }),
             ..Default::default()
         };
@@ -393,14 +406,15 @@ impl DockerExecutor {
             };
             docker_err(what, e)
         })?;
-        let info = NetInfo { id: resp.id, name: name.clone(), subnet };
+        let info = NetInfo { id: resp.id, name: name.clone(), subnet, ipv6 };
         self.events.note(
             Entity::test(test),
             format!(
-                "docker network {} ({}) created, internal{}",
+                "docker network {} ({}) created, internal{}{}",
                 info.name,
                 &info.id[..12.min(info.id.len())],
-                subnet.map(|s| format!(", subnet {s}")).unwrap_or_default()
+                subnet.map(|s| format!(", subnet {s}")).unwrap_or_default(),
+                subnet.filter(|_| ipv6).map(|s| format!(" and {}", s.ipv6_twin())).unwrap_or_default()
             ),
         );
         self.state().networks.insert((test.to_string(), net.name.clone()), info);
@@ -546,6 +560,7 @@ impl DockerExecutor {
             cap_add: svc.plan.plan().capabilities.clone(),
             networks: placement.networks.iter().map(|n| (n.clone(), svc.ips.get(n).cloned())).collect(),
             aliases: placement.aliases.clone(),
+            extra_hosts: extra_hosts(svc).unwrap_or_default(),
             depends_on: svc.after.clone(),
             labels: self.labels(&svc.test, Some(&svc.name)).into_iter().collect(),
         };
@@ -554,11 +569,11 @@ impl DockerExecutor {
             let list = st.compose.entry(svc.test.clone()).or_default();
             list.retain(|s| s.name != svc.name);
             list.push(entry);
-            let nets: Vec<(String, Option<Subnet>)> = st
+            let nets: Vec<(String, Option<Subnet>, bool)> = st
                 .networks
                 .iter()
                 .filter(|((t, _), _)| t == &svc.test)
-                .map(|((_, n), info)| (n.clone(), info.subnet))
+                .map(|((_, n), info)| (n.clone(), info.subnet, info.ipv6))
                 .collect();
             compose::render(
                 &svc.test,
@@ -637,8 +652,15 @@ impl DockerExecutor {
                 aliases.push(placement.host.clone());
             }
             aliases.dedup();
-            let ipam_config =
-                svc.ips.get(n).map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() });
+            let ipam_config = svc.ips.get(n).map(|ip| EndpointIpamConfig {
+                ipv4_address: Some(ip.clone()),
+                ipv6_address: ip
+                    .parse()
+                    .ok()
+                    .filter(|_| info.ipv6)
+                    .map(|v4| crate::run::subnets::ipv6_twin(v4).to_string()),
+                ..Default::default()
+            });
             endpoints.insert(
                 info.name.clone(),
                 EndpointSettings { aliases: Some(aliases), ipam_config, ..Default::default() },
@@ -683,6 +705,7 @@ impl DockerExecutor {
             host_config: Some(HostConfig {
                 binds: Some(binds.iter().map(bind_spec).collect()),
                 network_mode: Some(network_mode),
+                extra_hosts: extra_hosts(svc),
                 init: Some(true),
                 ..Default::default()
             }),
@@ -764,6 +787,11 @@ impl DockerExecutor {
     }
 }
 
+/// The service's host-file entries as Docker takes them (`name:address`).
+fn extra_hosts(svc: &ServiceInstance) -> Option<Vec<String>> {
+    (!svc.hosts.is_empty()).then(|| svc.hosts.iter().map(|(name, addr)| format!("{name}:{addr}")).collect())
+}
+
 impl Executor for DockerExecutor {
     type Running = RunningContainer;
 
@@ -773,9 +801,10 @@ impl Executor for DockerExecutor {
         test: &str,
         d: &env::DeploymentPlan,
         subnets: &crate::run::subnets::TestSubnets,
+        dual_stack: bool,
     ) -> Result<(), ExecError> {
         for n in &d.networks {
-            self.create_network(test, n, subnets.get(&n.name).copied()).await?;
+            self.create_network(test, n, subnets.get(&n.name).copied(), dual_stack).await?;
         }
         Ok(())
     }
@@ -878,6 +907,7 @@ impl Executor for DockerExecutor {
             binds: Some(binds.iter().map(bind_spec).collect()),
             cap_add: (!plan.capabilities.is_empty()).then(|| plan.capabilities.clone()),
             network_mode: Some(first_net.clone().unwrap_or_else(|| "none".into())),
+            extra_hosts: extra_hosts(svc),
             // PID 1 ignores SIGTERM without a handler; docker-init forwards it to the program.
             init: Some(true),
             ..Default::default()

@@ -100,6 +100,9 @@ pub struct ServiceInstance {
     /// Docker only: its fixed IPv4 address on each network it joins (the host chose them, so
     /// plans could be rendered with them).
     pub ips: BTreeMap<String, String>,
+    /// Docker only: host-file entries (name, address) of the test's services, for names that
+    /// resolve to one family only (`<service>6` on dual-stack networks).
+    pub hosts: Vec<(String, String)>,
     /// Port name → number, after the host allocated the `0` ones.
     pub ports: BTreeMap<String, u16>,
     /// Services that must be ready before this one starts.
@@ -358,8 +361,8 @@ pub trait Executor: Sync {
     /// A started service: what the executor needs to wait for it or stop it.
     type Running: Send;
 
-    /// Makes what a deployment needs before any service is prepared (networks); nothing by
-    /// default.
+    /// Makes what a deployment needs before any service is prepared (networks, dual-stack
+    /// with `dual_stack`); nothing by default.
     ///
     /// # Errors
     /// The environment refused (e.g. [`ExecError::SubnetTaken`]).
@@ -368,6 +371,7 @@ pub trait Executor: Sync {
         _test: &str,
         _deployment: &DeploymentPlan,
         _subnets: &crate::run::subnets::TestSubnets,
+        _dual_stack: bool,
     ) -> impl Future<Output = Result<(), ExecError>> + Send {
         async { Ok(()) }
     }

@@ -127,6 +127,7 @@ pub(crate) mod test_support {
             },
             host: "127.0.0.1".into(),
             ips: Default::default(),
+            hosts: vec![],
             ports: Default::default(),
             after: vec![],
             extra_env: vec![],

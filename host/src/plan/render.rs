@@ -38,6 +38,16 @@ pub struct Endpoint {
     pub host: String,
     pub ip: String,
     pub ip_decimal: String,
+    /// Its IPv6 address where it has one: `::1` on localhost, the twin of `ip` on a Docker
+    /// test's dual-stack networks (the `ipv6` test case). Absent otherwise, so a plan that
+    /// names `{{target.ip6}}` there fails to render instead of getting an empty string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<String>,
+    /// A name that resolves to `ip6` only, for URLs and certificate checks: `<name>6` on a
+    /// Docker test's dual-stack networks (in every container's hosts file, and named by the
+    /// run's certificate), as quic-interop-runner's `server6`. Absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host6: Option<String>,
     pub ports: BTreeMap<String, u16>,
 }
 
@@ -199,6 +209,8 @@ mod tests {
                 host: "localhost".into(),
                 ip: "127.0.0.1".into(),
                 ip_decimal: ip_decimal("127.0.0.1"),
+                ip6: Some("::1".into()),
+                host6: None,
                 ports: Default::default(),
             },
             port: 4443,
@@ -232,6 +244,15 @@ mod tests {
         assert_eq!(e.plugin, "quic-go");
         assert_eq!(e.field, "phases.run[0].argv[1]");
         assert!(e.message.contains("peers.nobody.ip"), "{}", e.message);
+        // An endpoint without an IPv6 address has no `ip6`: naming it is an error too.
+        assert_eq!(
+            render_plan("t", &plan_with_argv(&["x", "[{{target.ip6}}]"]), &ctx()).unwrap().phases.run[0].argv[1],
+            "[::1]"
+        );
+        let mut v4_only = ctx();
+        v4_only.target.as_mut().unwrap().endpoint.ip6 = None;
+        let e = render_plan("t", &plan_with_argv(&["x", "{{target.ip6}}"]), &v4_only).unwrap_err();
+        assert!(e.message.contains("target.ip6"), "{}", e.message);
     }
 
     // Partials cannot be used to pull in anything.

@@ -137,10 +137,16 @@ pub async fn run_experiment(
         .map_err(|source| RunError::Output { path: layout.root.join("events.jsonl"), source })?;
     // Every service of the experiment, not only of the tests chosen to run: a test gets the
     // same certificate whichever others run with it (`--test`, shards).
+    // The `ipv6` test case adds `<name>6` (`{{target.host6}}` under Docker).
     let names: Vec<String> = exp
         .tests
         .iter()
-        .flat_map(|t| t.services.iter().map(|s| s.name.clone()))
+        .flat_map(|t| {
+            let ipv6 = t.testcase.as_deref() == Some("ipv6");
+            t.services
+                .iter()
+                .flat_map(move |s| std::iter::once(s.name.clone()).chain(ipv6.then(|| format!("{}6", s.name))))
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -530,7 +536,7 @@ impl Attempt<'_> {
         let mut attempts = 0;
         loop {
             let deployment = planned.deployment.as_ref().expect("a planned test without problems has a deployment");
-            match exec.setup_networks(name, deployment, &planned.subnets).await {
+            match exec.setup_networks(name, deployment, &planned.subnets, planned.dual_stack).await {
                 Ok(()) => break,
                 Err(crate::exec::ExecError::SubnetTaken { subnet, .. }) if attempts < 3 => {
                     attempts += 1;

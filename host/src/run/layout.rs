@@ -271,6 +271,9 @@ pub struct ServiceAddress {
     pub first_port: Option<u16>,
     /// Docker only: its fixed address on each network it joins.
     pub ips: BTreeMap<String, String>,
+    /// `{{self.ip6}}` and `{{self.host6}}` (see [`crate::plan::render::Endpoint`]).
+    pub ip6: Option<String>,
+    pub host6: Option<String>,
 }
 
 impl ServiceAddress {
@@ -280,6 +283,8 @@ impl ServiceAddress {
             host: self.host.clone(),
             ip: self.ip.clone(),
             ip_decimal: ip_decimal(&self.ip),
+            ip6: self.ip6.clone(),
+            host6: self.host6.clone(),
             ports: self.ports.clone(),
         }
     }
@@ -300,7 +305,7 @@ pub fn address_of(
             String::new()
         }
     });
-    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port, ips }
+    ServiceAddress { name: p.service.clone(), host: p.host.clone(), ip, ports, first_port, ips, ip6: None, host6: None }
 }
 
 /// Directory names → paths as the service sees them (host paths, or container paths from the

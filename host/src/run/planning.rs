@@ -56,6 +56,9 @@ pub struct PlannedTest {
     pub deployment: Option<DeploymentPlan>,
     /// Docker only: the subnet of each network of the deployment.
     pub subnets: TestSubnets,
+    /// Docker only: the networks are dual-stack, each /24 with its IPv6 twin /64 (the `ipv6`
+    /// test case; see [`super::subnets::ipv6_twin`]).
+    pub dual_stack: bool,
     /// In start order.
     pub services: Vec<PlannedService>,
     /// The link relays between clients and the servers they target (see [`LinkSite::plan`]).
@@ -211,6 +214,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         environment,
         deployment: None,
         subnets: TestSubnets::new(),
+        dual_stack: false,
         links: vec![],
         relay_containers: vec![],
         services: spec
@@ -257,9 +261,11 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
     }
     let order = start_order(spec, &deployment, &mut problems);
     let subnets = test_subnets(run, &dir, env, &deployment, create, &mut problems);
+    let dual_stack = env == EnvironmentKind::Docker && spec.testcase.as_deref() == Some("ipv6");
     // Ports other tests of the run hold now are not handed out again (`--jobs`).
     let others = run.ports.in_use();
-    let (addresses, mut taken) = assign_addresses(&order, &raws, env, &subnets, others.clone(), &mut problems);
+    let (addresses, mut taken) =
+        assign_addresses(&order, &raws, env, &subnets, dual_stack, others.clone(), &mut problems);
     let site =
         LinkSite { spec, env, deployment: &deployment, subnets: &subnets, order: &order, raws: &raws, dir: &dir };
     let (links, relay_containers) = site.plan(&addresses, seed, &mut taken, &mut problems);
@@ -282,6 +288,7 @@ pub fn plan_test(session: &Session, run: &RunLayout, spec: &TestSpec, iteration:
         environment: env,
         deployment: Some(deployment),
         subnets,
+        dual_stack,
         services,
         links,
         relay_containers,
@@ -626,12 +633,14 @@ fn start_order<'d>(
 
 /// Ports and addresses of every placed service, in start order: `0` ports allocated (never
 /// twice in a test), and under Docker a fixed address on each network it joins — `.1` is the
-/// gateway, services follow from `.2` in start order.
+/// gateway, services follow from `.2` in start order. The IPv6 address is `::1` on localhost
+/// and, on dual-stack Docker networks, the twin of the IPv4 one.
 fn assign_addresses(
     order: &[(usize, &Placement)],
     raws: &[ServicePlan],
     env: EnvironmentKind,
     subnets: &TestSubnets,
+    dual_stack: bool,
     mut taken: Vec<u16>,
     problems: &mut Vec<Problem>,
 ) -> (Vec<layout::ServiceAddress>, Vec<u16>) {
@@ -650,7 +659,18 @@ fn assign_addresses(
             .iter()
             .filter_map(|n| subnets.get(n).and_then(|s| s.host(k as u32 + 2)).map(|a| (n.clone(), a.to_string())))
             .collect();
-        addresses.push(layout::address_of(p, ports, first, ips));
+        let mut address = layout::address_of(p, ports, first, ips);
+        address.ip6 = match env {
+            EnvironmentKind::Localhost => Some("::1".to_string()),
+            EnvironmentKind::Docker if dual_stack => {
+                address.ip.parse().ok().map(|v4| super::subnets::ipv6_twin(v4).to_string())
+            }
+            _ => None,
+        };
+        if env == EnvironmentKind::Docker && address.ip6.is_some() {
+            address.host6 = Some(format!("{}6", address.name));
+        }
+        addresses.push(address);
     }
     (addresses, taken)
 }
@@ -738,6 +758,7 @@ impl Instantiate<'_> {
             dirs: dirs.clone(),
             host: addr.host.clone(),
             ips: addr.ips.clone(),
+            hosts: self.addresses.iter().filter_map(|a| Some((a.host6.clone()?, a.ip6.clone()?))).collect(),
             ports: addr.ports.clone(),
             after: placement.after.clone(),
             extra_env: placement.env.clone(),

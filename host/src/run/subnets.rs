@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 
 /// Where test networks come from: 10.213.0.0/16, 256 /24s. Outside Docker's default address
@@ -57,6 +57,30 @@ impl Subnet {
 
     pub fn gateway(&self) -> Ipv4Addr {
         self.host(1).expect("a /24 has a .1")
+    }
+}
+
+/// The unique-local prefix of the IPv6 twins (`fd70:616e::/32`).
+const TWIN_PREFIX: [u16; 2] = [0xfd70, 0x616e];
+
+/// The IPv6 address that stands beside `v4` on a dual-stack test network (the `ipv6` test case
+/// under Docker): `A.B.C.D` becomes `fd70:616e:AABB:CC00::D`, so each /24 of [`POOL`] has a /64
+/// of its own and every service the same host number in both families.
+pub fn ipv6_twin(v4: Ipv4Addr) -> Ipv6Addr {
+    let [a, b, c, d] = v4.octets();
+    let [p0, p1] = TWIN_PREFIX;
+    Ipv6Addr::new(p0, p1, u16::from_be_bytes([a, b]), u16::from(c) << 8, 0, 0, 0, u16::from(d))
+}
+
+impl Subnet {
+    /// The /64 of [`ipv6_twin`]s of this /24.
+    pub fn ipv6_twin(&self) -> String {
+        format!("{}/64", ipv6_twin(self.base))
+    }
+
+    /// The IPv6 twin of the gateway.
+    pub fn ipv6_gateway(&self) -> Ipv6Addr {
+        ipv6_twin(self.gateway())
     }
 }
 
@@ -184,6 +208,15 @@ mod tests {
         assert!(Subnet::parse("fd00::/64").is_none());
         assert!(Subnet::parse("10.0.0.0/33").is_none());
         assert!(Subnet::parse("10.0.0.0").is_none());
+    }
+
+    #[test]
+    fn ipv6_twins_mirror_the_ipv4_addresses() {
+        let n = s("10.213.7.0/24");
+        assert_eq!(n.ipv6_twin(), "fd70:616e:ad5:700::/64");
+        assert_eq!(n.ipv6_gateway().to_string(), "fd70:616e:ad5:700::1");
+        assert_eq!(ipv6_twin(n.host(2).unwrap()).to_string(), "fd70:616e:ad5:700::2");
+        assert_ne!(s("10.213.8.0/24").ipv6_twin(), n.ipv6_twin());
     }
 
     #[test]

@@ -108,39 +108,50 @@ pub fn listen_port(req: &PlanRequest, usual: u16) -> u16 {
 }
 
 /// The address a server binds: its own loopback address on localhost (test traffic stays on
-/// loopback), every address of its container otherwise; `::1` in the `ipv6` test case.
+/// loopback), every address of its container otherwise; in the `ipv6` test case `::1` on
+/// localhost and every address of both families (`::`) in a container.
 pub fn listen_host(req: &PlanRequest) -> &'static str {
-    if on_ipv6(req) {
-        return "::1";
-    }
-    match req.environment {
-        EnvironmentKind::Localhost => "{{self.ip}}",
-        EnvironmentKind::Docker | EnvironmentKind::Shadow => "0.0.0.0",
+    match (on_ipv6(req), req.environment) {
+        (true, EnvironmentKind::Localhost) => "::1",
+        (true, _) => "::",
+        (false, EnvironmentKind::Localhost) => "{{self.ip}}",
+        (false, EnvironmentKind::Docker | EnvironmentKind::Shadow) => "0.0.0.0",
     }
 }
 
 /// Whether the service takes part in the interop runner's `ipv6` test case where it can run:
-/// on localhost, over `::1` (the run's certificate names it), since the host's services
-/// otherwise meet on 127.0.0.1. The Docker networks and Shadow here are IPv4 only, and the
+/// on localhost over `::1`, and under Docker over the test's dual-stack networks, where the
+/// host gives every service `<name>6`, a name that resolves to its IPv6 address only (and that
+/// the run's certificate names), as the runner's `server6`. Shadow here is IPv4 only, and the
 /// `interop` tester judges the case `unsupported-by-environment` there.
 pub fn on_ipv6(req: &PlanRequest) -> bool {
-    req.testcase.as_deref() == Some("ipv6") && req.environment == EnvironmentKind::Localhost
+    req.testcase.as_deref() == Some("ipv6")
+        && matches!(req.environment, EnvironmentKind::Localhost | EnvironmentKind::Docker)
+}
+
+/// How a client names its target over IPv6 in the `ipv6` test case: `::1` on localhost,
+/// `{{target.host6}}` under Docker.
+pub fn ipv6_target(req: &PlanRequest) -> &'static str {
+    match req.environment {
+        EnvironmentKind::Localhost => "::1",
+        _ => "{{target.host6}}",
+    }
 }
 
 /// [`listen_host`] with a port, as `host:port` (IPv6 in brackets).
 pub fn listen_addr(req: &PlanRequest, port: &str) -> String {
     if on_ipv6(req) {
-        format!("[::1]:{port}")
+        format!("[{}]:{port}", listen_host(req))
     } else {
         format!("{}:{port}", listen_host(req))
     }
 }
 
-/// [`target_url`] for this request: the server's IPv6 loopback address in the `ipv6` test case.
+/// [`target_url`] for this request: the server over IPv6 in the `ipv6` test case.
 pub fn target_url_for(req: &PlanRequest, path: &str) -> String {
-    if on_ipv6(req) {
-        format!("https://[::1]:{{{{target.port}}}}{path}")
-    } else {
-        target_url(path)
+    match (on_ipv6(req), req.environment) {
+        (true, EnvironmentKind::Localhost) => format!("https://[::1]:{{{{target.port}}}}{path}"),
+        (true, _) => format!("https://{}:{{{{target.port}}}}{path}", ipv6_target(req)),
+        (false, _) => target_url(path),
     }
 }

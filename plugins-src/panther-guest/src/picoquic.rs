@@ -137,13 +137,13 @@ pub fn plan(iut: &Iut<Demo>, flavour: &Flavour, req: &PlanRequest) -> Result<Ser
     if v.extra.qlog {
         plan = plan.artifact(ArtifactKind::Qlog, "{{dirs.qlog}}", false);
     }
-    // `ipv6` on localhost is a plain transfer to `::1` (picoquicdemo's server listens on both
-    // families); elsewhere picoquicdemo has no IPv6 network to use, and exits 127.
+    // `ipv6` is a plain transfer over IPv6 (picoquicdemo's server listens on both families):
+    // to `::1` on localhost, to `{{target.host6}}` under Docker; under Shadow it exits 127.
     let testcase = match req.testcase.as_deref() {
         Some("ipv6") if crate::on_ipv6(req) => Some("transfer"),
         other => other,
     };
-    let target = if crate::on_ipv6(req) { "::1" } else { flavour.target };
+    let target = if crate::on_ipv6(req) { crate::ipv6_target(req) } else { flavour.target };
     let Some(case) = case(testcase, &v.extra, req.environment) else {
         return Ok(plan.file("{{dirs.work}}/unsupported.sh", UNSUPPORTED).run(
             cmd(&["sh", "{{dirs.work}}/unsupported.sh", req.testcase.as_deref().unwrap_or("")])

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use crate::run::subnets::Subnet;
+use crate::run::subnets::{ipv6_twin, Subnet};
 
 /// One service as the executor created it.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct ComposeService {
     /// Network, and the fixed address on it when the host chose one.
     pub networks: Vec<(String, Option<String>)>,
     pub aliases: Vec<String>,
+    /// Host-file entries, `name:address`.
+    pub extra_hosts: Vec<String>,
     pub depends_on: Vec<String>,
     pub labels: BTreeMap<String, String>,
 }
@@ -35,11 +37,12 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-/// Renders the compose file of one test.
+/// Renders the compose file of one test. `networks`: name, the host's subnet, and whether it
+/// is dual-stack (then services get the IPv6 twins of their addresses too).
 pub fn render(
     test: &str,
     run_id: &str,
-    networks: &[(String, Option<Subnet>)],
+    networks: &[(String, Option<Subnet>, bool)],
     net_labels: &BTreeMap<String, String>,
     services: &[ComposeService],
 ) -> String {
@@ -80,14 +83,22 @@ pub fn render(
         if !s.cap_add.is_empty() {
             let _ = writeln!(y, "    cap_add: [{}]", s.cap_add.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
         }
-        if !s.depends_on.is_empty() {
-            let _ =
-                writeln!(y, "    depends_on: [{}]", s.depends_on.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
+        // Only services with a container of their own: a tester that only judges has none.
+        let after: Vec<String> =
+            s.depends_on.iter().filter(|d| services.iter().any(|o| &o.name == *d)).map(|d| q(d)).collect();
+        if !after.is_empty() {
+            let _ = writeln!(y, "    depends_on: [{}]", after.join(", "));
         }
         if !s.labels.is_empty() {
             let _ = writeln!(y, "    labels:");
             for (k, v) in &s.labels {
                 let _ = writeln!(y, "      {}: {}", q(k), q(v));
+            }
+        }
+        if !s.extra_hosts.is_empty() {
+            let _ = writeln!(y, "    extra_hosts:");
+            for h in &s.extra_hosts {
+                let _ = writeln!(y, "      - {}", q(h));
             }
         }
         if s.networks.is_empty() {
@@ -103,21 +114,32 @@ pub fn render(
                     writeln!(y, "        aliases: [{}]", aliases.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "));
                 if let Some(ip) = ip {
                     let _ = writeln!(y, "        ipv4_address: {}", q(ip));
+                    let dual = networks.iter().any(|(name, _, v6)| name == n && *v6);
+                    if let Some(v4) = ip.parse().ok().filter(|_| dual) {
+                        let _ = writeln!(y, "        ipv6_address: {}", q(&ipv6_twin(v4).to_string()));
+                    }
                 }
             }
         }
     }
     if !networks.is_empty() {
         let _ = writeln!(y, "networks:");
-        for (n, subnet) in networks {
+        for (n, subnet, dual) in networks {
             let _ = writeln!(y, "  {}:", q(n));
             let _ = writeln!(y, "    driver: \"bridge\"");
             let _ = writeln!(y, "    internal: true");
+            if *dual {
+                let _ = writeln!(y, "    enable_ipv6: true");
+            }
             if let Some(s) = subnet {
                 let _ = writeln!(y, "    ipam:");
                 let _ = writeln!(y, "      config:");
                 let _ = writeln!(y, "        - subnet: {}", q(&s.to_string()));
                 let _ = writeln!(y, "          gateway: {}", q(&s.gateway().to_string()));
+                if *dual {
+                    let _ = writeln!(y, "        - subnet: {}", q(&s.ipv6_twin()));
+                    let _ = writeln!(y, "          gateway: {}", q(&s.ipv6_gateway().to_string()));
+                }
             }
             if !net_labels.is_empty() {
                 let _ = writeln!(y, "    labels:");
@@ -150,13 +172,14 @@ mod tests {
             cap_add: vec![],
             networks: vec![("test".into(), Some("10.213.0.2".into()))],
             aliases: vec!["server.panther".into()],
+            extra_hosts: vec![],
             depends_on: vec![],
             labels: BTreeMap::from([("panther.run".into(), "r1".into())]),
         };
         let y = render(
             "t",
             "r1",
-            &[("test".into(), Subnet::parse("10.213.0.0/24"))],
+            &[("test".into(), Subnet::parse("10.213.0.0/24"), false)],
             &BTreeMap::from([("panther.run".into(), "r1".into())]),
             &[s],
         );

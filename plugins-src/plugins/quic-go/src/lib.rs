@@ -158,7 +158,7 @@ fn endpoint_testcase(testcase: &str, role: Role) -> &str {
         // The cases over an impaired link run a plain endpoint (the link is the host's).
         ("transferloss" | "transfercorruption" | "blackhole" | "goodput" | "rebind-port" | "rebind-addr", _) => "transfer",
         ("longrtt", _) => "handshake",
-        // Over IPv6: a plain transfer, on `::1` (`on_ipv6`).
+        // Over IPv6: a plain transfer, to `::1` or `{{target.host6}}` (`on_ipv6`).
         ("ipv6", _) => "transfer",
         ("handshakeloss" | "handshakecorruption", _) => "multiconnect",
         (t, _) => t,
