@@ -13,7 +13,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-dist="$root/plugins-dist"
 wit="$root/wit/since_v0.1.0"
 wit_bindgen="${WIT_BINDGEN:?WIT_BINDGEN must name wit-bindgen 0.63 (make setup-wit-bindgen builds it)}"
 panther_host="${PANTHER_HOST:?PANTHER_HOST must name a built panther-host}"
@@ -32,17 +31,6 @@ for src in "$here"/c/*/; do
   (cd "$src" && clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Wno-unused-function -I"$here/c" -Ibuild/gen -Wl,--strip-all \
     -o "build/$name.core.wasm" plugin.c build/gen/service_plugin.c build/gen/service_plugin_component_type.o)
   "$panther_host" -q plugin build "$src" >/dev/null
-  if $check; then
-    if committed_differs "$root" "$name" "$src/$name.wasm" "plugins-src/c/$name"; then
-      stale+=("$name")
-    fi
-  else
-    cp "$src/$name.wasm" "$dist/$name.wasm"
-    echo "build-c: $name.wasm ($(stat -c %s "$dist/$name.wasm") bytes)"
-  fi
+  deliver "$root" "$name" "$src/$name.wasm" "plugins-src/c/$name" build-c
 done
-if [ ${#stale[@]} -gt 0 ]; then
-  echo "check-lock: rebuild with \`make plugins-c\` and commit plugins-dist/" >&2
-  exit 1
-fi
-$check || "$here/write-lock.sh"
+finish "$here" plugins-c

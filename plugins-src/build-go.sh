@@ -15,7 +15,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-dist="$root/plugins-dist"
 wit="$root/wit/since_v0.2.0"
 wit_bindgen="${WIT_BINDGEN:?WIT_BINDGEN must name wit-bindgen 0.63 (make setup-wit-bindgen builds it)}"
 go_pkg="${WIT_BINDGEN_GO_PKG:?WIT_BINDGEN_GO_PKG must name the Go source of go.bytecodealliance.org/pkg (make setup-wit-bindgen copies it)}"
@@ -43,17 +42,6 @@ for src in "$here"/go/*/; do
     && GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod \
       "$go" build -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -checklinkname=0" -o "../$name.core.wasm" .)
   "$panther_host" -q plugin build "$src" >/dev/null
-  if $check; then
-    if committed_differs "$root" "$name" "$src/$name.wasm" "plugins-src/go/$name"; then
-      stale+=("$name")
-    fi
-  else
-    cp "$src/$name.wasm" "$dist/$name.wasm"
-    echo "build-go: $name.wasm ($(stat -c %s "$dist/$name.wasm") bytes)"
-  fi
+  deliver "$root" "$name" "$src/$name.wasm" "plugins-src/go/$name" build-go
 done
-if [ ${#stale[@]} -gt 0 ]; then
-  echo "check-lock: rebuild with \`make plugins-go\` and commit plugins-dist/" >&2
-  exit 1
-fi
-$check || "$here/write-lock.sh"
+finish "$here" plugins-go

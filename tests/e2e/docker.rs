@@ -1014,16 +1014,13 @@ fn ipv6_runs_between_containers_on_a_dual_stack_network() {
     if !daemon("ipv6_runs_between_containers_on_a_dual_stack_network") {
         return;
     }
-    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
-    let start = text.find("[[matrix]]\nname = \"ipv6-docker\"").expect("the ipv6-docker matrix");
-    let end = start + text[start..].find("\n\n").expect("its end");
-    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
-    let matrix = text[start..end]
-        .replace("servers = [\"quic-go\", \"aioquic\"]", "servers = [\"aioquic\"]")
-        .replace("clients = [\"quic-go\", \"aioquic\"]", "clients = [\"quic-go\"]");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("ipv6-docker.toml");
-    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "ipv6-docker",
+        &[
+            ("servers = [\"quic-go\", \"aioquic\"]", "servers = [\"aioquic\"]"),
+            ("clients = [\"quic-go\", \"aioquic\"]", "clients = [\"quic-go\"]"),
+        ],
+    );
     let (code, messages, run, _cleanup, _out) = run_experiment(file.to_str().unwrap(), "ipv6-docker");
     assert_eq!(code, Some(0), "{messages}");
     let summary = panther_tests::summary(&run);

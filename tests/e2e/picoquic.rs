@@ -99,16 +99,13 @@ protocol = { name = "quic", version = "latest", role = "client", target = "serve
 // new address). quic-go's client cannot move, and its plugin says so (exit 127).
 #[test]
 fn a_picoquic_client_moves_to_the_servers_preferred_address() {
-    let text = std::fs::read_to_string(workspace().join("experiments/interop-matrix.toml")).unwrap();
-    let start = text.find("[[matrix]]\nname = \"migration\"").expect("the migration matrix");
-    let end = start + text[start..].find("\n\n").expect("its end");
-    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
-    let matrix = text[start..end]
-        .replace("servers = [\"picoquic\", \"quic-go\", \"aioquic\"]", "servers = [\"picoquic\"]")
-        .replace("clients = [\"picoquic\", \"quic-go\", \"aioquic\"]", "clients = [\"picoquic\", \"quic-go\"]");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("migration.toml");
-    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "migration",
+        &[
+            ("servers = [\"picoquic\", \"quic-go\", \"aioquic\"]", "servers = [\"picoquic\"]"),
+            ("clients = [\"picoquic\", \"quic-go\", \"aioquic\"]", "clients = [\"picoquic\", \"quic-go\"]"),
+        ],
+    );
     let out = tempfile::tempdir().unwrap();
     let o = run_into(&["run", file.to_str().unwrap()], out.path());
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));

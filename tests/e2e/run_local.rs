@@ -587,25 +587,26 @@ fn shards_merge_into_the_single_run() {
     assert_eq!(processes_with(&mark), Vec::<i32>::new());
 }
 
+/// Edits that take picoquic's parameters out of a matrix of interop-matrix.toml cut to other
+/// stacks.
+const WITHOUT_PICOQUIC: [(&str, &str); 2] =
+    [(", \"picoquic\" = { source = \"upstream\" }", ""), ("versions = { picoquic = \"latest\" }", "")];
+
 // The `ipv6` interop case on localhost (experiments/interop-matrix.toml's `ipv6` matrix, cut
 // to quic-go and aioquic): the plans listen on ::1 and fetch from [::1], every cell passes the
 // interop tester's IPv6 check, and the capture really holds IPv6 QUIC packets only. A capture
 // stopped within dumpcap's 250 ms read timeout of a quick transfer used to lose it whole.
 #[test]
 fn ipv6_runs_over_the_ipv6_loopback() {
-    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
-    let start = text.find("[[matrix]]\nname = \"ipv6\"").expect("the ipv6 matrix");
-    let end = start + text[start..].find("\n\n").expect("its end");
-    // The [experiment] table: everything before the first matrix (comments may name one).
-    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
-    let matrix = text[start..end]
-        .replace("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\", \"aioquic\"]")
-        .replace("clients = [\"quic-go\", \"aioquic\", \"picoquic\"]", "clients = [\"quic-go\", \"aioquic\"]")
-        .replace(", \"picoquic\" = { source = \"upstream\" }", "")
-        .replace("versions = { picoquic = \"latest\" }", "");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("ipv6.toml");
-    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "ipv6",
+        &[
+            ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\", \"aioquic\"]"),
+            ("clients = [\"quic-go\", \"aioquic\", \"picoquic\"]", "clients = [\"quic-go\", \"aioquic\"]"),
+            WITHOUT_PICOQUIC[0],
+            WITHOUT_PICOQUIC[1],
+        ],
+    );
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -633,21 +634,15 @@ fn ipv6_runs_over_the_ipv6_loopback() {
 // own key log (`insecure_secrets_log`).
 #[test]
 fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
-    let text = std::fs::read_to_string(panther_tests::workspace().join("experiments/interop-matrix.toml")).unwrap();
-    let start = text.find("[[matrix]]\nname = \"http3-servers\"").expect("the http3-servers matrix");
-    let end = start + text[start..].find("\n\n").expect("its end");
-    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
-    let matrix = text[start..end]
-        .replace("servers = [\"caddy\", \"ngtcp2\"]", "servers = [\"caddy\"]")
-        .replace(
-            "clients = [\"quic-go\", \"aioquic\", \"picoquic\", \"ngtcp2\"]",
-            "clients = [\"quic-go\", \"ngtcp2\"]",
-        )
-        .replace(", \"picoquic\" = { source = \"upstream\" }", "")
-        .replace("versions = { picoquic = \"latest\" }", "");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("caddy.toml");
-    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "http3-servers",
+        &[
+            ("servers = [\"caddy\", \"ngtcp2\"]", "servers = [\"caddy\"]"),
+            ("clients = [\"quic-go\", \"aioquic\", \"picoquic\", \"ngtcp2\"]", "clients = [\"quic-go\", \"ngtcp2\"]"),
+            WITHOUT_PICOQUIC[0],
+            WITHOUT_PICOQUIC[1],
+        ],
+    );
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");

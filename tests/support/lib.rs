@@ -21,6 +21,25 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
+/// One `[[matrix]]` of `experiments/interop-matrix.toml`, with its `[experiment]` table, edited
+/// by `edits` (each `(from, to)` must apply) and written as `DIR/NAME.toml`: a test runs the
+/// shipped matrix, cut to what it needs. Returns the directory (keep it) and the file.
+pub fn interop_matrix_cut(name: &str, edits: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let text = std::fs::read_to_string(workspace().join("experiments/interop-matrix.toml")).unwrap();
+    let start = text.find(&format!("[[matrix]]\nname = \"{name}\"")).unwrap_or_else(|| panic!("no matrix {name}"));
+    let end = start + text[start..].find("\n\n").expect("a blank line ends the matrix");
+    // The [experiment] table: everything before the first matrix (comments may name one).
+    let head = &text[..text.find("\n[[matrix]]\n").unwrap() + 1];
+    let matrix = edits.iter().fold(text[start..end].to_string(), |m, (from, to)| {
+        assert!(m.contains(from), "matrix {name} has no `{from}`: update this test");
+        m.replace(from, to)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&file, format!("{head}{matrix}\n")).unwrap();
+    (dir, file)
+}
+
 /// The `panther-host` binary of this workspace (same profile as the tests), built if needed:
 /// cargo builds only the library for a dependent test crate.
 pub fn panther_bin() -> PathBuf {
