@@ -8,7 +8,8 @@
 //
 // The bindings (build/gen/environment_plugin.h) come from wit-bindgen's C generator;
 // panther_guest.h has small helpers over them. The bindings free what is returned after the
-// call; every call runs on a fresh instance. No stdio: it would import WASI file calls.
+// call; every call runs on a fresh instance. printf works (`plugin build` sends stdout and
+// stderr to the host's log), but prefer the host's `log` import: one call, one message.
 
 #define PANTHER_ENVIRONMENT
 #include "panther_guest.h"

@@ -10,7 +10,8 @@
 // The bindings (build/gen/service_plugin.h) come from wit-bindgen's C generator;
 // panther_guest.h has small helpers over them (allocated strings and lists, commands, errors,
 // parameter choices). The bindings free what is returned after the call; every call runs on a
-// fresh instance. No stdio: it would import WASI file calls, which plugins never get.
+// fresh instance. printf works (`plugin build` sends stdout and stderr to the host's log, a
+// message per buffer), but prefer the host's `log` import: one call, one message.
 
 #include "panther_guest.h"
 
