@@ -148,6 +148,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_contract_version_is_the_one_its_wit_declares() {
+        let worlds = CONTRACT_WIT.iter().find(|(f, _)| *f == "worlds.wit").unwrap().1;
+        assert!(worlds.contains(&format!("package panther:plugin@{CONTRACT_VERSION};")), "{worlds}");
+    }
+
+    #[test]
     fn the_contract_parses_and_has_both_worlds() {
         for w in [World::Service, World::Environment] {
             contract(w).unwrap();
