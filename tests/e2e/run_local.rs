@@ -663,3 +663,34 @@ fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
     let keys = std::fs::read_to_string(server.join("logs/keys.log")).unwrap_or_default();
     assert!(keys.contains("SERVER_HANDSHAKE_TRAFFIC_SECRET"), "caddy logged no TLS secrets: {keys}");
 }
+
+// multiplexing (experiments/interop-matrix.toml's `multiplexing` matrix, cut to a quic-go
+// server and an aioquic client): the runner's 2000 files of 32 bytes, made by one `files` entry
+// with `count`, fetched over one connection; the server must raise its stream limit during the
+// transfer, and the interop tester finds its MAX_STREAMS frames in the decrypted capture.
+#[test]
+fn multiplexing_fetches_two_thousand_files_over_one_connection() {
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "multiplexing",
+        &[
+            ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\"]"),
+            ("clients = [\"quic-go\", \"aioquic\", \"picoquic\"]", "clients = [\"aioquic\"]"),
+            WITHOUT_PICOQUIC[0],
+            WITHOUT_PICOQUIC[1],
+        ],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let run = run_dir(out.path());
+    let s = summary(&run);
+    assert_eq!(
+        statuses(&s),
+        [("multiplexing: multiplexing, server quic-go, client aioquic".to_string(), "passed".to_string())]
+    );
+    let reasons = &s["tests"]["results"][0]["reasons"];
+    assert!(reasons[1].as_str().unwrap().contains("raised its stream limit"), "{reasons}");
+    let downloads = run.join("multiplexing-multiplexing-server-quic-go-client-aioquic/client/downloads");
+    assert_eq!(std::fs::read_dir(&downloads).unwrap().count(), 2000);
+    assert_eq!(std::fs::read(downloads.join("m-2000.bin")).unwrap().len(), 32);
+}

@@ -20,6 +20,7 @@ use super::units::{parse_duration, parse_size};
 use super::*;
 
 mod link;
+
 #[cfg(test)]
 pub(crate) use link::LINK_KEYS;
 
@@ -35,7 +36,9 @@ pub(crate) const TEST_KEYS: &[&str] =
     &["name", "description", "network", "execution", "services", "iterations", "timeout", "wait", "testcase", "files"];
 pub(crate) const SERVICE_KEYS: &[&str] = &["implementation", "type", "protocol", "params", "timeout"];
 pub(crate) const PROTOCOL_KEYS: &[&str] = &["name", "version", "role", "target"];
-pub(crate) const FILE_KEYS: &[&str] = &["path", "size"];
+pub(crate) const FILE_KEYS: &[&str] = &["path", "size", "count"];
+/// Most files one `files` entry may make (the interop runner's `multiplexing` uses 2000).
+pub const MAX_FILE_COUNT: u64 = 10_000;
 pub(crate) const MATRIX_KEYS: &[&str] = &[
     "name",
     "description",
@@ -691,6 +694,7 @@ impl<'s> Cx<'s> {
                 continue;
             };
             let path = self.required_string(&f, "path", "\"/f1.bin\"");
+            let count = self.whole(&f, "count", 1, MAX_FILE_COUNT, Some("`count` makes that many files of `size`: `/m.bin` with `count = 3` is /m-1.bin, /m-2.bin and /m-3.bin"));
             let size = match f.get("size") {
                 None => {
                     self.missing(&f, "size", "\"256KiB\"");
@@ -748,17 +752,23 @@ impl<'s> Cx<'s> {
                 self.push(p);
                 continue;
             }
-            if let Some(first) = seen.get(&path) {
-                let p = self
-                    .at("duplicate_file", span, "second entry", format!("the file `{path}` is listed twice"))
-                    .also(*first, "first listed here")
-                    .help("remove one of the entries");
-                self.push(p);
-                continue;
-            }
-            seen.insert(path.clone(), span);
-            if let Some(size) = size {
-                out.push(WwwFile { path, size });
+            let paths = match count {
+                Some(n) => numbered(&path, n),
+                None => vec![path],
+            };
+            for path in paths {
+                if let Some(first) = seen.get(&path) {
+                    let p = self
+                        .at("duplicate_file", span, "second entry", format!("the file `{path}` is listed twice"))
+                        .also(*first, "first listed here")
+                        .help("remove one of the entries");
+                    self.push(p);
+                    break;
+                }
+                seen.insert(path.clone(), span);
+                if let Some(size) = size {
+                    out.push(WwwFile { path, size });
+                }
             }
         }
         out
@@ -1316,4 +1326,15 @@ impl Problem {
         self.code = code;
         self
     }
+}
+
+/// `count` files named after `path`: `/dir/m.bin` gives `/dir/m-1.bin` … `/dir/m-N.bin` (the
+/// number before the last extension of the file name, or at its end when it has none).
+fn numbered(path: &str, count: u64) -> Vec<String> {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let (stem, ext) = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (file, String::new()),
+    };
+    (1..=count).map(|k| format!("{dir}/{stem}-{k}{ext}")).collect()
 }

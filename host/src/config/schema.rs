@@ -252,6 +252,10 @@ pub struct WwwFile {
     #[schemars(regex(pattern = r"^/[^/]"))]
     pub path: String,
     pub size: Size,
+    /// Makes this many files of `size`, numbered before the extension (`/m.bin` → `/m-1.bin`
+    /// … `/m-N.bin`), 1 to 10000: the interop runner's `multiplexing` fetches 2000.
+    #[schemars(range(min = 1, max = 10000))]
+    pub count: Option<u32>,
 }
 
 /// A size such as "256KiB", "10MB", or a number of bytes.

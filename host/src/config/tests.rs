@@ -84,6 +84,30 @@ fn settings() {
     assert_eq!(e.tests[0].timeout, Duration::from_secs(120));
 }
 
+// `count` makes numbered files (the runner's multiplexing needs 2000); out of range, or
+// colliding with a listed file, it is an error at its position.
+#[test]
+fn a_file_entry_with_a_count_makes_numbered_files() {
+    let with = |files: &str| {
+        TWO_SERVICES.replace(
+            "network = { type = \"localhost\" }",
+            &format!("network = {{ type = \"localhost\" }}\nfiles = {files}"),
+        )
+    };
+    let t = load_ok(&with(
+        "[{ path = \"/mux/m.bin\", size = 32, count = 3 }, { path = \"/README\", size = 1, count = 2 }]",
+    ))
+    .tests
+    .remove(0);
+    let paths: Vec<&str> = t.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/mux/m-1.bin", "/mux/m-2.bin", "/mux/m-3.bin", "/README-1", "/README-2"]);
+    assert!(t.files.iter().take(3).all(|f| f.size == 32));
+    let err = load_err(&with("[{ path = \"/m.bin\", size = 32, count = 0 }]"));
+    assert!(err.contains("invalid value for `count`: 0 is not between 1 and 10000") && err.contains(":"), "{err}");
+    let err = load_err(&with("[{ path = \"/m-2.bin\", size = 1 }, { path = \"/m.bin\", size = 32, count = 3 }]"));
+    assert!(err.contains("the file `/m-2.bin` is listed twice"), "{err}");
+}
+
 // Keys written after a service's table belong to that service, and say so.
 #[test]
 fn keys_after_a_service_table_are_service_keys() {
