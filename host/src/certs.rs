@@ -87,9 +87,18 @@ const PICOQUIC_SNI: &str = "servername";
 ///
 /// # Errors
 /// An extra name that is neither a DNS name nor an IP address; a file that cannot be written.
-pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> {
-    make(dir, extra_names, validity())
+pub fn generate(dir: &Path, extra_names: &[String], intermediates: usize) -> Result<Certs, CertError> {
+    make(dir, extra_names, intermediates, validity())
 }
+
+/// Intermediate CAs between the run's CA and its leaf when a test needs a long chain: the
+/// interop runner's `amplificationlimit` judges a server whose certificate chain is at least
+/// 7500 bytes, which the runner gets from 9 RSA certificates. ECDSA certificates are small, so
+/// each intermediate carries [`PADDING_BYTES`] of a private, non-critical extension.
+pub const LONG_CHAIN_INTERMEDIATES: usize = 8;
+const PADDING_BYTES: usize = 700;
+/// The padding extension's OID, under the example arc of RFC 7229 (1.3.6.1.5.5.7.13).
+const PADDING_OID: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 13, 42];
 
 /// Certificates made once for `key` (an experiment's seed and names) and kept in `store`, then
 /// copied into `dir`: the same bytes every run, as a deterministic simulation needs. They are
@@ -97,7 +106,13 @@ pub fn generate(dir: &Path, extra_names: &[String]) -> Result<Certs, CertError> 
 ///
 /// # Errors
 /// As [`generate`], or the store cannot be written.
-pub fn generate_kept(dir: &Path, extra_names: &[String], store: &Path, key: &str) -> Result<Certs, CertError> {
+pub fn generate_kept(
+    dir: &Path,
+    extra_names: &[String],
+    intermediates: usize,
+    store: &Path,
+    key: &str,
+) -> Result<Certs, CertError> {
     use sha2::Digest;
     let id = hex::encode(sha2::Sha256::digest(key.as_bytes()));
     let kept = store.join(&id[..16]);
@@ -110,7 +125,7 @@ pub fn generate_kept(dir: &Path, extra_names: &[String], store: &Path, key: &str
         let y = |year| {
             time::Date::from_calendar_date(year, time::Month::January, 1).expect("a date").midnight().assume_utc()
         };
-        make(&tmp, extra_names, (y(1999), y(2099)))?;
+        make(&tmp, extra_names, intermediates, (y(1999), y(2099)))?;
         // Another run may have kept the same ones meanwhile; either copy is as good.
         if std::fs::rename(&tmp, &kept).is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -129,6 +144,7 @@ pub fn generate_kept(dir: &Path, extra_names: &[String], store: &Path, key: &str
 fn make(
     dir: &Path,
     extra_names: &[String],
+    intermediates: usize,
     (not_before, not_after): (time::OffsetDateTime, time::OffsetDateTime),
 ) -> Result<Certs, CertError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
@@ -141,7 +157,23 @@ fn make(
     ca_params.not_after = not_after;
     let ca_key = KeyPair::generate()?;
     let ca_cert = ca_params.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    let mut issuer = Issuer::new(ca_params, ca_key);
+    // Leaf's issuer first, as a server sends them after its own certificate.
+    let mut chain_pem: Vec<String> = vec![];
+    for k in 1..=intermediates {
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, format!("panther-host run intermediate CA {k}"));
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.use_authority_key_identifier_extension = true;
+        p.not_before = not_before;
+        p.not_after = not_after;
+        p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(PADDING_OID, octet_string(PADDING_BYTES)));
+        let key = KeyPair::generate()?;
+        let cert = p.signed_by(&key, &issuer)?;
+        chain_pem.insert(0, cert.pem());
+        issuer = Issuer::new(p, key);
+    }
 
     // `servername` is the name picoquic's client sends (the original's convention, which Ivy's
     // QUIC testers rely on); servers that pick their certificate by SNI (caddy) need it named.
@@ -171,14 +203,16 @@ fn make(
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
 
     std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.to_path_buf(), source })?;
+    // `cert.pem` carries the intermediates after the leaf, so servers send the whole chain.
+    let served = format!("{}{}", leaf_cert.pem(), chain_pem.concat());
     let contents: [Vec<u8>; 7] = [
         ca_cert.pem().into_bytes(),
         ca_cert.der().to_vec(),
-        leaf_cert.pem().into_bytes(),
+        served.clone().into_bytes(),
         leaf_cert.der().to_vec(),
         leaf_key.serialize_pem().into_bytes(),
         leaf_key.serialize_der(),
-        format!("{}{}", leaf_cert.pem(), ca_cert.pem()).into_bytes(),
+        format!("{served}{}", ca_cert.pem()).into_bytes(),
     ];
     let mut paths = BTreeMap::new();
     for ((key, file), bytes) in FILE_NAMES.into_iter().zip(contents) {
@@ -187,6 +221,18 @@ fn make(
         paths.insert(key, path);
     }
     Ok(Certs { dir: dir.to_path_buf(), paths })
+}
+
+/// A DER OCTET STRING of `n` zero bytes (the padding extension's value).
+fn octet_string(n: usize) -> Vec<u8> {
+    let mut der = vec![0x04];
+    match n {
+        0..=0x7f => der.push(n as u8),
+        0x80..=0xff => der.extend([0x81, n as u8]),
+        _ => der.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    der.resize(der.len() + n, 0);
+    der
 }
 
 #[cfg(test)]
@@ -201,10 +247,32 @@ mod tests {
 
     // The leaf names localhost, the loopback addresses and the extra names, is not a CA, and
     // verifies against the CA; the CA says CA:TRUE. Checked with openssl, an independent parser.
+    // A long chain: cert.pem is the leaf and its 8 intermediates, leaf first, more than the
+    // 7500 bytes amplificationlimit needs, and it verifies against the CA (openssl).
+    #[test]
+    fn a_long_chain_is_served_whole_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = generate(dir.path(), &["server".into()], LONG_CHAIN_INTERMEDIATES).unwrap();
+        let served = std::fs::read_to_string(&certs.paths["cert_pem"]).unwrap();
+        assert_eq!(served.matches("BEGIN CERTIFICATE").count(), 1 + LONG_CHAIN_INTERMEDIATES);
+        let der_bytes: usize = served
+            .split("-----")
+            .filter(|b| b.len() > 100)
+            .map(|b| b.chars().filter(|c| !c.is_whitespace()).count() * 3 / 4)
+            .sum();
+        assert!(der_bytes > 7500, "{der_bytes} bytes");
+        let leaf_der = std::fs::read(&certs.paths["cert_der"]).unwrap();
+        assert!(leaf_der.len() < 1000, "cert.der is the leaf alone");
+        let cert = certs.paths["cert_pem"].to_str().unwrap();
+        let ca = certs.paths["ca_pem"].to_str().unwrap();
+        let Some(ok) = openssl(&["verify", "-CAfile", ca, "-untrusted", cert, cert]) else { return };
+        assert!(ok.contains("OK"), "{ok}");
+    }
+
     #[test]
     fn leaf_has_sans_and_is_not_a_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let certs = generate(dir.path(), &["server".into(), "10.1.2.3".into()]).unwrap();
+        let certs = generate(dir.path(), &["server".into(), "10.1.2.3".into()], 0).unwrap();
         for f in ["ca.pem", "ca.der", "cert.pem", "cert.der", "key.pem", "key.der", "cert-chain.pem"] {
             assert!(dir.path().join(f).metadata().unwrap().len() > 0, "{f}");
         }
@@ -252,7 +320,7 @@ mod tests {
     #[test]
     fn bad_name_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let e = generate(dir.path(), &["bad name\u{0}".into()]).unwrap_err();
+        let e = generate(dir.path(), &["bad name\u{0}".into()], 0).unwrap_err();
         assert!(e.to_string().contains("bad name"), "{e}");
     }
 }

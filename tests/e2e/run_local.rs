@@ -694,3 +694,36 @@ fn multiplexing_fetches_two_thousand_files_over_one_connection() {
     assert_eq!(std::fs::read_dir(&downloads).unwrap().count(), 2000);
     assert_eq!(std::fs::read(downloads.join("m-2000.bin")).unwrap().len(), 32);
 }
+
+// amplificationlimit (experiments/interop-matrix.toml's `amplification` matrix, cut to a
+// quic-go server and an aioquic client): the test's servers present the run's long chain (8
+// intermediates, in `certs-long-chain/`; other tests keep the short one), the link drops the
+// client's packets 2 to 7, and the interop tester finds over 7500 bytes of server Handshake data
+// and no more than the runner's 4x before the client's first Handshake packet.
+#[test]
+fn amplificationlimit_runs_with_a_long_certificate_chain() {
+    let (_dir, file) = panther_tests::interop_matrix_cut(
+        "amplification",
+        &[
+            ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\"]"),
+            ("clients = [\"quic-go\", \"aioquic\", \"picoquic\"]", "clients = [\"aioquic\"]"),
+            WITHOUT_PICOQUIC[0],
+            WITHOUT_PICOQUIC[1],
+        ],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let run = run_dir(out.path());
+    let s = summary(&run);
+    let test = "amplification: amplificationlimit, server quic-go, client aioquic";
+    assert_eq!(statuses(&s), [(test.to_string(), "passed".to_string())]);
+    let t = run.join("amplification-amplificationlimit-server-quic-go-client-aioquic");
+    let link = std::fs::read_to_string(t.join("link.jsonl")).unwrap();
+    let dropped = link.lines().filter(|l| l.contains("\"drop\":\"droplist\"")).count();
+    assert_eq!(dropped, 6, "the droplist drops the client's packets 2 to 7:\n{link}");
+    let served = std::fs::read_to_string(run.join("certs-long-chain/cert.pem")).unwrap();
+    assert_eq!(served.matches("BEGIN CERTIFICATE").count(), 9);
+    let argv = std::fs::read_to_string(t.join("server/logs/run/commands.json")).unwrap();
+    assert!(argv.contains("certs-long-chain/cert.pem"), "the server presents the long chain: {argv}");
+}

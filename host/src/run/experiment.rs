@@ -155,12 +155,26 @@ pub async fn run_experiment(
     let simulated = tests.iter().any(|t| {
         matches!(super::planning::environment_kind(&session.host, &t.network.kind), Ok(EnvironmentKind::Shadow))
     });
-    let certs = if simulated {
-        let key = format!("{}:{}", exp.settings.seed, names.join(","));
-        crate::certs::generate_kept(&layout.certs(), &names, &layout.cache_root.join("certs"), &key)?
-    } else {
-        crate::certs::generate(&layout.certs(), &names)?
-    };
+    // `amplificationlimit` needs a certificate chain large enough for the server to be bound
+    // by the 3x limit: its tests get the same names under a long chain, in a directory of
+    // their own; every other test keeps the short chain.
+    let mut sets = vec![(layout.certs(), 0)];
+    if exp.tests.iter().any(super::planning::needs_long_chain) {
+        sets.push((layout.long_chain_certs(), crate::certs::LONG_CHAIN_INTERMEDIATES));
+    }
+    let mut made = vec![];
+    for (dir, intermediates) in sets {
+        made.push(if simulated {
+            let mut key = format!("{}:{}", exp.settings.seed, names.join(","));
+            if intermediates > 0 {
+                key.push_str(&format!(":{intermediates}"));
+            }
+            crate::certs::generate_kept(&dir, &names, intermediates, &layout.cache_root.join("certs"), &key)?
+        } else {
+            crate::certs::generate(&dir, &names, intermediates)?
+        });
+    }
+    let certs = made.remove(0);
     tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
 
     let cancel = CancellationToken::new();

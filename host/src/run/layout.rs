@@ -105,6 +105,12 @@ impl RunLayout {
         self.root.join("certs")
     }
 
+    /// The same names under a chain of [`crate::certs::LONG_CHAIN_INTERMEDIATES`] intermediate
+    /// CAs, for the tests that need a large certificate (`amplificationlimit`).
+    pub fn long_chain_certs(&self) -> PathBuf {
+        self.root.join("certs-long-chain")
+    }
+
     /// `<run>/<test slug>` or `<run>/<test slug>/iter-N` when a test has several iterations.
     pub fn test_dir(&self, test_slug: &str, iteration: u32, iterations: u32) -> PathBuf {
         let d = self.root.join(test_slug);

@@ -675,6 +675,13 @@ fn assign_addresses(
     (addresses, taken)
 }
 
+/// Whether the test's servers present the run's long certificate chain
+/// ([`RunLayout::long_chain_certs`]): the interop runner's `amplificationlimit` needs a chain of
+/// more than 7500 bytes; every other test keeps the short one.
+pub fn needs_long_chain(spec: &TestSpec) -> bool {
+    spec.testcase.as_deref() == Some("amplificationlimit")
+}
+
 /// What turning one placed service into an instance needs from its test.
 struct Instantiate<'a> {
     session: &'a Session,
@@ -707,13 +714,16 @@ impl Instantiate<'_> {
         } else {
             Ok(layout::planned_service_dirs(self.dir, run, &s.name, &s.implementation, &key))
         };
-        let dirs = match dirs {
+        let mut dirs = match dirs {
             Ok(d) => d,
             Err(e) => {
                 problems.push(Box::new(PlanProblem(format!("cannot make the directories of `{}`: {e}", s.name))));
                 return PlannedService { spec: s.clone(), raw: Some(raw.clone()), instance: None, context: None };
             }
         };
+        if needs_long_chain(spec) {
+            dirs.certs = run.long_chain_certs();
+        }
         // Execution wrappers go around IUT service processes before rendering and policy,
         // so their argv and output paths are rendered and judged like the plugin's own.
         let wrapped;

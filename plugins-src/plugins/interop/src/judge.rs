@@ -98,7 +98,7 @@ pub const TESTCASES: &[TestCase] = &[
     tc("keyupdate", "U", "transfer", "keyupdate", true, "one handshake, both sides send 1-RTT packets in key phase 1, files intact"),
     tc("v2", "V2", "v2", "v2", false, "client Initial in v1, server Initial and all Handshake packets in v2, files intact"),
     tc("ecn", "E", "ecn", "ecn", true, "both sides mark every 1-RTT packet with one ECT codepoint and never CE, both send ACK_ECN, files intact"),
-    over("a droplist: the client's packets 2 to 7", tc("amplificationlimit", "A", "transfer", "transfer", false, "server Handshake data of at least 7500 bytes, and before the client's first Handshake packet the server sends at most 3x what it received")),
+    over("a droplist: the client's packets 2 to 7", tc("amplificationlimit", "A", "transfer", "transfer", false, "server Handshake data of at least 7500 bytes, and before the client's first Handshake packet the server sends at most 3x what it received (4x tolerated, as by the runner)")),
     over("750 ms one-way delay", tc("longrtt", "LR", "handshake", "handshake", false, "the client retransmitted its ClientHello (at least 2), one handshake, no Retry, files intact")),
     over("30% loss, bursts of at most 3", tc("handshakeloss", "L1", "multiconnect", "multiconnect", false, "one handshake per file, files intact")),
     over("blackholes: 5 s on, 2 s off", tc("blackhole", "B", "transfer", "transfer", false, "one handshake, files intact")),
@@ -1111,7 +1111,7 @@ impl<'e, 'a> Checks<'e, 'a> {
             .unwrap_or(u32::MAX);
         // Datagrams, not packets: coalesced packets share a frame and one UDP length.
         let mut seen_frames: Vec<(u32, bool)> = Vec::new();
-        let (mut recv, mut sent) = (0u64, 0u64);
+        let (mut recv, mut sent, mut peak) = (0u64, 0u64, 0f64);
         for p in &self.ev.o.packets {
             if p.frame >= first_client_hs {
                 break;
@@ -1123,13 +1123,19 @@ impl<'e, 'a> Checks<'e, 'a> {
             seen_frames.push((p.frame, srv));
             if srv {
                 sent += p.udp_length as u64;
-                if sent > 3 * recv {
-                    self.fail(format!("before the client's first Handshake packet the server sent {sent} bytes for {recv} received, more than 3x"), Some(p));
+                // RFC 9000 says 3x; the runner tolerates up to 4x (its PR #243: padding and
+                // coalescing make exact accounting from a capture unreliable), and so does this.
+                if sent > 4 * recv {
+                    self.fail(format!("before the client's first Handshake packet the server sent {sent} bytes for {recv} received, more than 4x (the limit is 3x; the runner tolerates up to 4x)"), Some(p));
                     return;
                 }
+                peak = peak.max(sent as f64 / recv.max(1) as f64);
             } else {
                 recv += p.udp_length as u64;
             }
+        }
+        if peak > 3.0 {
+            self.notes.push(format!("before the client's first Handshake packet the server sent up to {peak:.2}x what it received: over RFC 9000's 3x, within the runner's 4x tolerance"));
         }
     }
 }
