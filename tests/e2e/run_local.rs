@@ -587,6 +587,17 @@ fn shards_merge_into_the_single_run() {
     assert_eq!(processes_with(&mark), Vec::<i32>::new());
 }
 
+/// Runs a matrix of experiments/interop-matrix.toml cut by `edits`
+/// ([`panther_tests::interop_matrix_cut`]), expects it to succeed, and returns its run directory
+/// (and the output directory that holds it).
+fn run_matrix_cut(name: &str, edits: &[(&str, &str)]) -> (std::path::PathBuf, tempfile::TempDir) {
+    let (_dir, file) = panther_tests::interop_matrix_cut(name, edits);
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    (run_dir(out.path()), out)
+}
+
 /// Edits that take picoquic's parameters out of a matrix of interop-matrix.toml cut to other
 /// stacks.
 const WITHOUT_PICOQUIC: [(&str, &str); 2] =
@@ -598,7 +609,7 @@ const WITHOUT_PICOQUIC: [(&str, &str); 2] =
 // stopped within dumpcap's 250 ms read timeout of a quick transfer used to lose it whole.
 #[test]
 fn ipv6_runs_over_the_ipv6_loopback() {
-    let (_dir, file) = panther_tests::interop_matrix_cut(
+    let (run, _out) = run_matrix_cut(
         "ipv6",
         &[
             ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\", \"aioquic\"]"),
@@ -607,10 +618,6 @@ fn ipv6_runs_over_the_ipv6_loopback() {
             WITHOUT_PICOQUIC[1],
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let run = run_dir(out.path());
     let s = summary(&run);
     let names = statuses(&s);
     assert_eq!(names.len(), 4, "{names:?}");
@@ -634,7 +641,7 @@ fn ipv6_runs_over_the_ipv6_loopback() {
 // own key log (`insecure_secrets_log`).
 #[test]
 fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
-    let (_dir, file) = panther_tests::interop_matrix_cut(
+    let (run, _out) = run_matrix_cut(
         "http3-servers",
         &[
             ("servers = [\"caddy\", \"ngtcp2\"]", "servers = [\"caddy\"]"),
@@ -643,10 +650,6 @@ fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
             WITHOUT_PICOQUIC[1],
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let run = run_dir(out.path());
     let names = statuses(&summary(&run));
     assert_eq!(
         names,
@@ -670,7 +673,7 @@ fn caddy_a_go_plugin_serves_http3_to_other_stacks() {
 // transfer, and the interop tester finds its MAX_STREAMS frames in the decrypted capture.
 #[test]
 fn multiplexing_fetches_two_thousand_files_over_one_connection() {
-    let (_dir, file) = panther_tests::interop_matrix_cut(
+    let (run, _out) = run_matrix_cut(
         "multiplexing",
         &[
             ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\"]"),
@@ -679,10 +682,6 @@ fn multiplexing_fetches_two_thousand_files_over_one_connection() {
             WITHOUT_PICOQUIC[1],
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let run = run_dir(out.path());
     let s = summary(&run);
     assert_eq!(
         statuses(&s),
@@ -702,7 +701,7 @@ fn multiplexing_fetches_two_thousand_files_over_one_connection() {
 // and no more than the runner's 4x before the client's first Handshake packet.
 #[test]
 fn amplificationlimit_runs_with_a_long_certificate_chain() {
-    let (_dir, file) = panther_tests::interop_matrix_cut(
+    let (run, _out) = run_matrix_cut(
         "amplification",
         &[
             ("servers = [\"quic-go\", \"aioquic\", \"picoquic\"]", "servers = [\"quic-go\"]"),
@@ -711,10 +710,6 @@ fn amplificationlimit_runs_with_a_long_certificate_chain() {
             WITHOUT_PICOQUIC[1],
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = run(&["-q", "run", file.to_str().unwrap()], out.path());
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let run = run_dir(out.path());
     let s = summary(&run);
     let test = "amplification: amplificationlimit, server quic-go, client aioquic";
     assert_eq!(statuses(&s), [(test.to_string(), "passed".to_string())]);
