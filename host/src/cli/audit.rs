@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::plan::display::{argv_line, humanize_ms};
+use crate::plan::display::{argv_line, humanize_ms, relay_line};
 use crate::plugin::types::{Command, ReadinessCondition, ServicePlan, Transport};
 use crate::plugin::wit::latest::env::DeploymentPlan;
 
@@ -269,13 +269,7 @@ pub fn write_deployment_plan(out: &mut String, d: &DeploymentPlan) {
     }
     more(out, "    ", d.placements.len());
     for r in d.relays.iter().take(MAX_SHOWN_ITEMS) {
-        let _ = writeln!(
-            out,
-            "    link relay in front of {}: clients on {}, server on {}",
-            clean(&r.server),
-            clean(&r.client_network),
-            clean(&r.server_network)
-        );
+        let _ = writeln!(out, "    {}", relay_line(r, clean));
     }
     more(out, "    ", d.relays.len());
     match &d.capture {

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::contract::Phase;
 use crate::plugin::types::{Command, ReadinessCondition, ServicePlan};
-use crate::plugin::wit::latest::env::DeploymentPlan;
+use crate::plugin::wit::latest::env::{DeploymentPlan, Relay};
 use crate::text::terminal as t;
 
 /// Quotes one argument the way a POSIX shell would need it.
@@ -129,6 +129,17 @@ pub fn write_plan(out: &mut String, plan: &ServicePlan) {
     }
 }
 
+/// One relay of a deployment, its names shown through `show` (the callers escape guest text
+/// each in their own way).
+pub fn relay_line(r: &Relay, show: impl Fn(&str) -> String) -> String {
+    format!(
+        "link relay in front of {}: clients on {}, server on {}",
+        show(&r.server),
+        show(&r.client_network),
+        show(&r.server_network)
+    )
+}
+
 /// Writes the readable form of a deployment plan.
 pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
     let _ = writeln!(out, "  environment: {}", crate::contract::wit_name(&d.kind));
@@ -149,13 +160,7 @@ pub fn write_deployment(out: &mut String, d: &DeploymentPlan) {
         }
     }
     for r in &d.relays {
-        let _ = writeln!(
-            out,
-            "  link relay in front of {}: clients on {}, server on {}",
-            t(&r.server),
-            t(&r.client_network),
-            t(&r.server_network)
-        );
+        let _ = writeln!(out, "  {}", relay_line(r, |s| t(s).into_owned()));
     }
     if let Some(c) = &d.capture {
         let _ = writeln!(

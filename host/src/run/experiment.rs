@@ -162,9 +162,8 @@ pub async fn run_experiment(
     if exp.tests.iter().any(super::planning::needs_long_chain) {
         sets.push((layout.long_chain_certs(), crate::certs::LONG_CHAIN_INTERMEDIATES));
     }
-    let mut made = vec![];
     for (dir, intermediates) in sets {
-        made.push(if simulated {
+        let certs = if simulated {
             let mut key = format!("{}:{}", exp.settings.seed, names.join(","));
             if intermediates > 0 {
                 key.push_str(&format!(":{intermediates}"));
@@ -172,10 +171,9 @@ pub async fn run_experiment(
             crate::certs::generate_kept(&dir, &names, intermediates, &layout.cache_root.join("certs"), &key)?
         } else {
             crate::certs::generate(&dir, &names, intermediates)?
-        });
+        };
+        tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
     }
-    let certs = made.remove(0);
-    tracing::debug!(dir = %certs.dir.display(), "made the run's certificates");
 
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
